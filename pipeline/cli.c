@@ -1,0 +1,53 @@
+/* pipeline/cli.c — `bhasha` entry point: dispatches to the subcommands. */
+#include "pipeline/cli.h"
+
+#include <string.h>
+
+typedef struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *help;
+} cli_command;
+
+static const cli_command commands[] = {
+    {"normalize", cli_normalize, "canonical Unicode + Indic normalization, line by line"},
+    {"segment", cli_segment, "split into sentences, words, aksharas or graphemes"},
+    {"translit", cli_translit, "convert between Indic scripts and ISO 15919 Latin"},
+    {"langid", cli_langid, "identify the language of each line"},
+    {"spm", cli_spm, "SentencePiece: train, encode, decode"},
+    {"wordpiece", cli_wordpiece, "BERT WordPiece encoding"},
+    {"pretrain", cli_pretrain, "pretrain a transformer encoder or decoder"},
+    {"generate", cli_generate, "generate text with a decoder"},
+    {"corpus", cli_corpus, "corpus tools: stats, clean, split, encode"},
+    {"eval", cli_eval, "evaluate models or predictions on a benchmark"},
+    {"digits", cli_digits, "Bangla handwritten digit recognition"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: bhasha COMMAND [OPTIONS] (bhasha COMMAND --help for details)\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
+    fprintf(out, "  %-10s %s\n", "version", "print the version");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+        printf("bhasha %s\n", bh_version());
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(cmd, commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "bhasha: unknown command '%s' (try bhasha --help)\n", cmd);
+    return 2;
+}

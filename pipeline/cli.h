@@ -1,0 +1,66 @@
+/* pipeline/cli.h — the `bhasha` command line: a thin face over the public API.
+ * One function per subcommand (argv[0] is the subcommand name); each returns the
+ * process exit status. Shared helpers for reading lines and reporting errors
+ * live in cli_util.c. Nothing here is part of libbhasha. */
+#ifndef BH_PIPELINE_CLI_H
+#define BH_PIPELINE_CLI_H
+
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "bhasha.h"
+
+/* cli_text.c */
+int cli_normalize(int argc, char **argv);
+int cli_segment(int argc, char **argv);
+int cli_translit(int argc, char **argv);
+int cli_langid(int argc, char **argv);
+/* cli_subword.c */
+int cli_spm(int argc, char **argv);
+int cli_wordpiece(int argc, char **argv);
+/* cli_model.c */
+int cli_pretrain(int argc, char **argv);
+int cli_generate(int argc, char **argv);
+/* cli_corpus.c */
+int cli_corpus(int argc, char **argv);
+/* cli_eval.c */
+int cli_eval(int argc, char **argv);
+/* cli_digits.c */
+int cli_digits(int argc, char **argv);
+
+/* Prints "bhasha CMD: MESSAGE: DETAIL" (one line) on stderr; returns 1. */
+int cli_fail(const char *cmd, bh_status st);
+/* Prints "bhasha CMD: " + printf-style message (one line) on stderr; returns 2 (usage). */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Reads input line by line, any length, NUL bytes included (they are counted
+ * in len). The trailing "\n" (and "\r\n") is stripped; `had_newline` says whether
+ * it was there, so output can mirror input exactly. */
+typedef struct cli_lines {
+    FILE *f;
+    char *line;
+    size_t cap;
+    size_t len;
+    long lineno;
+    int had_newline;
+} cli_lines;
+/* Opens path ("-" or NULL for stdin). Returns 0 or prints an error and returns 1. */
+int cli_lines_open(cli_lines *r, const char *cmd, const char *path);
+/* Returns 1 when a line was read, 0 at end of input. */
+int cli_lines_next(cli_lines *r);
+void cli_lines_close(cli_lines *r);
+
+/* Reads a whole file (or stdin for "-") into memory. Returns 0 or prints and returns 1. */
+int cli_read_file(const char *cmd, const char *path, bh_buf *out);
+
+/* Writes s[0..n) as a JSON string literal (quotes included, control bytes escaped). */
+void cli_json_string(FILE *out, const char *s, size_t n);
+
+/* True when argv[i] == name; then *val = argv[i+1] (advancing *i) for options with values. */
+int cli_opt(int argc, char **argv, int *i, const char *name, const char **val);
+
+#endif

@@ -1,0 +1,27 @@
+/* pipeline/cli_text.c — CLI commands (not implemented yet). */
+#include "pipeline/cli.h"
+
+int cli_normalize(int argc, char **argv)
+{
+    (void)argc;
+    return cli_usage_error(argv[0], "not implemented yet");
+}
+
+int cli_segment(int argc, char **argv)
+{
+    (void)argc;
+    return cli_usage_error(argv[0], "not implemented yet");
+}
+
+int cli_translit(int argc, char **argv)
+{
+    (void)argc;
+    return cli_usage_error(argv[0], "not implemented yet");
+}
+
+int cli_langid(int argc, char **argv)
+{
+    (void)argc;
+    return cli_usage_error(argv[0], "not implemented yet");
+}
+

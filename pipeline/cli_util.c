@@ -1,0 +1,114 @@
+/* pipeline/cli_util.c — line reading, error reporting and JSON output for the CLI. */
+#include "pipeline/cli.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cli_fail(const char *cmd, bh_status st)
+{
+    const char *d = bh_last_error();
+    if (d && *d)
+        fprintf(stderr, "bhasha %s: %s: %s\n", cmd, bh_errmsg(st), d);
+    else
+        fprintf(stderr, "bhasha %s: %s\n", cmd, bh_errmsg(st));
+    return 1;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "bhasha %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return 2;
+}
+
+int cli_lines_open(cli_lines *r, const char *cmd, const char *path)
+{
+    memset(r, 0, sizeof *r);
+    if (!path || strcmp(path, "-") == 0) {
+        r->f = stdin;
+        return 0;
+    }
+    r->f = fopen(path, "rb");
+    if (!r->f) {
+        fprintf(stderr, "bhasha %s: cannot open %s\n", cmd, path);
+        return 1;
+    }
+    return 0;
+}
+
+int cli_lines_next(cli_lines *r)
+{
+    ssize_t n = getline(&r->line, &r->cap, r->f);
+    if (n < 0) return 0;
+    r->lineno++;
+    r->had_newline = 0;
+    if (n > 0 && r->line[n - 1] == '\n') {
+        n--;
+        r->had_newline = 1;
+        if (n > 0 && r->line[n - 1] == '\r') n--;
+    }
+    r->len = (size_t)n;
+    r->line[n] = 0;
+    return 1;
+}
+
+void cli_lines_close(cli_lines *r)
+{
+    if (r->f && r->f != stdin) fclose(r->f);
+    free(r->line);
+    memset(r, 0, sizeof *r);
+}
+
+int cli_read_file(const char *cmd, const char *path, bh_buf *out)
+{
+    FILE *f = (!path || strcmp(path, "-") == 0) ? stdin : fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "bhasha %s: cannot open %s\n", cmd, path);
+        return 1;
+    }
+    char tmp[65536];
+    size_t n;
+    int rc = 0;
+    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
+        if (bh_buf_append(out, tmp, n)) { rc = cli_fail(cmd, BH_ENOMEM); break; }
+    if (!rc && ferror(f)) {
+        fprintf(stderr, "bhasha %s: read error on %s\n", cmd, path ? path : "-");
+        rc = 1;
+    }
+    if (f != stdin) fclose(f);
+    return rc;
+}
+
+void cli_json_string(FILE *out, const char *s, size_t n)
+{
+    fputc('"', out);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        switch (c) {
+        case '"': fputs("\\\"", out); break;
+        case '\\': fputs("\\\\", out); break;
+        case '\n': fputs("\\n", out); break;
+        case '\r': fputs("\\r", out); break;
+        case '\t': fputs("\\t", out); break;
+        default:
+            if (c < 0x20 || c == 0x7f) fprintf(out, "\\u%04x", c);
+            else fputc(c, out);
+        }
+    }
+    fputc('"', out);
+}
+
+int cli_opt(int argc, char **argv, int *i, const char *name, const char **val)
+{
+    if (strcmp(argv[*i], name) != 0) return 0;
+    if (val) {
+        if (*i + 1 >= argc) return 0;
+        *val = argv[++*i];
+    }
+    return 1;
+}

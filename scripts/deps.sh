@@ -1,0 +1,16 @@
+#!/bin/sh
+# Installs the Debian packages in scripts/debian-packages.txt that are missing.
+# Idempotent: runs apt only when something is missing. Needs root (or sudo) then.
+set -eu
+list="$(dirname "$0")/debian-packages.txt"
+missing=""
+for p in $(grep -v '^#' "$list"); do
+    st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+    [ "$st" = installed ] || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "deps: installing:$missing"
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO=sudo
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
