@@ -15,7 +15,10 @@
 #define BHASHA_H
 
 #include "bhasha/core.h"
-#include "bhasha/text.h"
+#include "bhasha/normalize.h"
+#include "bhasha/segment.h"
+#include "bhasha/translit.h"
+#include "bhasha/langid.h"
 #include "bhasha/subword.h"
 #include "bhasha/model.h"
 #include "bhasha/corpus.h"

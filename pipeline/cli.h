@@ -10,7 +10,7 @@
 
 #include "bhasha.h"
 
-/* cli_text.c */
+/* cli_normalize.c, cli_segment.c, cli_translit.c, cli_langid.c */
 int cli_normalize(int argc, char **argv);
 int cli_segment(int argc, char **argv);
 int cli_translit(int argc, char **argv);

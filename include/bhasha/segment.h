@@ -1,7 +1,7 @@
-/* bhasha/text.h — normalization, segmentation, transliteration, language identification.
+/* bhasha/segment.h — sentence, word, akshara and grapheme segmentation of Indic text.
  * (Filled in by the work on this area; see include/bhasha.h for conventions.) */
-#ifndef BHASHA_TEXT_H
-#define BHASHA_TEXT_H
+#ifndef BHASHA_SEGMENT_H
+#define BHASHA_SEGMENT_H
 
 #include "bhasha/core.h"
 

@@ -1,0 +1,9 @@
+/* pipeline/cli_segment.c — CLI commands (not implemented yet). */
+#include "pipeline/cli.h"
+
+int cli_segment(int argc, char **argv)
+{
+    (void)argc;
+    return cli_usage_error(argv[0], "not implemented yet");
+}
+
