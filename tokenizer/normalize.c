@@ -1,23 +1,640 @@
-/* tokenizer/normalize.c — bhasha's canonical form for Indic text (placeholder: NFC only, being built). */
+/* tokenizer/normalize.c — bhasha's canonical form for Indic text.
+ *
+ * Text is processed in chunks between white space. A chunk whose code points
+ * can change under none of the rules (checked with the class table of
+ * tokenizer/indic.h and utf8proc's properties) is copied byte for byte: that
+ * is the common case and the fast path. Any other chunk takes the slow path:
+ *
+ *   decode (repair invalid UTF-8 to U+FFFD, drop NUL/control/format characters)
+ *   -> NFD (utf8proc) + canonical ordering
+ *   -> the Indic rules, on decomposed text, one function each
+ *   -> canonical ordering + NFC composition (utf8proc) -> UTF-8.
+ *
+ * The canonical form is NFC. NFC decomposes the nukta letters that are
+ * composition exclusions (Devanagari क़..य़ U+0958-095F, Bengali ড় ঢ় য়
+ * U+09DC/09DD/09DF, Gurmukhi and Oriya ones) into base + nukta and composes
+ * the three that are not (ऩ ऱ ऴ), so both spellings of every nukta letter end
+ * up as one sequence, and that sequence is stable under any later NFC (ICU,
+ * SentencePiece, a search engine) — which a precomposed choice would not be. */
 #include "bhasha/normalize.h"
 #include "core/error.h"
+#include "tokenizer/indic.h"
 
-#include <utf8proc.h>
 #include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+#define ZWNJ 0x200C
+#define ZWJ 0x200D
+#define DANDA 0x0964
+#define DDANDA 0x0965
+#define REPLACEMENT 0xFFFD
+
+/* Chunks longer than this are cut at a safe point so that memory stays bounded
+ * on a 100 MB line without spaces. */
+#define CHUNK_SOFT_MAX 65536
+
+typedef struct cpvec {
+    int32_t *v;
+    size_t n, cap;
+} cpvec;
+
+typedef struct norm {
+    bh_norm_options o;
+    bh_buf *out;
+    bh_norm_stats st;
+    int32_t ctx;        /* last code point written that is not white space */
+    int ctx_script;     /* script of the last Indic letter written, -1 if none */
+    int first_script;   /* first Indic script in the whole text (for native digits), -1 if none */
+    int pending_space;  /* fold_whitespace: a space is owed before the next chunk */
+    cpvec a, b;         /* scratch for the slow path */
+} norm;
 
 void bh_norm_options_default(bh_norm_options *opt)
 {
+    if (!opt) return;
     opt->digits = BH_DIGITS_KEEP;
     opt->fold_whitespace = 0;
     opt->strip_format = 1;
     opt->lookalikes = 1;
 }
 
-bh_status bh_normalize(const char *text, size_t len, const bh_norm_options *opt,
-                       bh_buf *out, bh_norm_stats *stats)
+/* ---- UTF-8 ---------------------------------------------------------------- */
+
+/* Decodes one code point at s[0..n). Returns its length, with *cp set, or 0 for
+ * an invalid sequence (overlong, surrogate, > U+10FFFF, truncated, stray byte). */
+static inline size_t utf8_decode(const unsigned char *s, size_t n, int32_t *cp)
 {
-    (void)opt;
+    unsigned c = s[0];
+    if (c < 0x80) { *cp = (int32_t)c; return 1; }
+    if (c < 0xC2) return 0;
+    if (c < 0xE0) {
+        if (n < 2 || (s[1] & 0xC0) != 0x80) return 0;
+        *cp = (int32_t)(((c & 0x1F) << 6) | (s[1] & 0x3F));
+        return 2;
+    }
+    if (c < 0xF0) {
+        if (n < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80) return 0;
+        if (c == 0xE0 && s[1] < 0xA0) return 0;  /* overlong */
+        if (c == 0xED && s[1] >= 0xA0) return 0; /* surrogate */
+        *cp = (int32_t)(((c & 0x0F) << 12) | ((s[1] & 0x3F) << 6) | (s[2] & 0x3F));
+        return 3;
+    }
+    if (c < 0xF5) {
+        if (n < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80) return 0;
+        if (c == 0xF0 && s[1] < 0x90) return 0; /* overlong */
+        if (c == 0xF4 && s[1] >= 0x90) return 0; /* > U+10FFFF */
+        *cp = (int32_t)(((c & 0x07) << 18) | ((s[1] & 0x3F) << 12) | ((s[2] & 0x3F) << 6) | (s[3] & 0x3F));
+        return 4;
+    }
+    return 0;
+}
+
+/* ---- character predicates ------------------------------------------------- */
+
+static inline int is_ascii_space(unsigned c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
+static int is_unicode_space(int32_t cp)
+{
+    return cp == 0x85 || cp == 0xA0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 ||
+           cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
+}
+
+static inline int is_joiner(int32_t cp) { return cp == ZWJ || cp == ZWNJ; }
+
+/* Format characters that carry meaning and are never stripped: the joiners
+ * (handled by their own rule), Arabic-script number signs used in Urdu, and
+ * the tag characters of emoji flag sequences. */
+static int is_kept_format(int32_t cp)
+{
+    return is_joiner(cp) || (cp >= 0x0600 && cp <= 0x0605) || cp == 0x06DD || cp == 0x070F || cp == 0x08E2 ||
+           cp == 0x110BD || cp == 0x110CD || (cp >= 0xE0020 && cp <= 0xE007F);
+}
+
+static int is_stripped(int32_t cp)
+{
+    if (cp < 0x80) return cp < 0x20 || cp == 0x7F;
+    int cat = utf8proc_get_property(cp)->category;
+    if (cat == UTF8PROC_CATEGORY_CC) return 1;
+    return cat == UTF8PROC_CATEGORY_CF && !is_kept_format(cp);
+}
+
+/* Precomposed nukta letters that NFC decomposes (composition exclusions). */
+static inline int is_excluded_nukta_letter(int32_t cp)
+{
+    return (cp >= 0x0958 && cp <= 0x095F) || cp == 0x09DC || cp == 0x09DD || cp == 0x09DF || cp == 0x0A33 ||
+           cp == 0x0A36 || (cp >= 0x0A59 && cp <= 0x0A5B) || cp == 0x0A5E || cp == 0x0B5C || cp == 0x0B5D;
+}
+
+/* Consonants that NFC composes with a following nukta (ऩ ऱ ऴ). */
+static inline int composes_with_nukta(int32_t cp) { return cp == 0x0928 || cp == 0x0930 || cp == 0x0933; }
+
+static inline int is_base(int cls) { return cls == BH__IC_CONS || cls == BH__IC_NUKTA; }
+static inline int is_vsign(int cls) { return cls == BH__IC_VSIGN || cls == BH__IC_PREBASE; }
+static inline int is_ascii_alnum(int32_t c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* An Indic letter or mark (not digit, punctuation or symbol). */
+static inline int is_indic_letter_or_mark(int32_t cp)
+{
+    int c = bh__indic_class(cp);
+    return c != BH__IC_NONE && c != BH__IC_DIGIT && c != BH__IC_PUNCT;
+}
+
+/* ---- the fast-path test --------------------------------------------------- */
+
+/* Returns 1 when a non-ASCII code point, given its predecessor, may be changed
+ * by normalization; 0 when it is certainly copied unchanged. */
+static int needs_work(const norm *N, int32_t cp, int32_t prev)
+{
+    int cls = bh__indic_class(cp);
+    if (bh__indic_script(cp) >= 0) {
+        int pcls = bh__indic_class(prev);
+        int same = bh__indic_script(prev) == bh__indic_script(cp);
+        switch (cls) {
+        case BH__IC_CONS: return is_excluded_nukta_letter(cp);
+        case BH__IC_VSIGN:
+        case BH__IC_PREBASE:
+        case BH__IC_VIRAMA: return !(same && is_base(pcls));
+        case BH__IC_NUKTA: return !(same && pcls == BH__IC_CONS && !composes_with_nukta(prev));
+        case BH__IC_OMARK: return 1;
+        case BH__IC_DIGIT: return N->o.digits == BH_DIGITS_ASCII;
+        case BH__IC_PUNCT: return cp == DANDA && prev == DANDA && N->o.lookalikes;
+        default: return 0;
+        }
+    }
+    if (is_joiner(cp)) return 1;
+    if (cp >= 0x1100 && cp <= 0x11FF) return 1; /* Hangul jamo compose algorithmically */
+    const utf8proc_property_t *p = utf8proc_get_property(cp);
+    if (p->combining_class) return 1;
+    if (p->comb_index != UINT16_MAX && (p->comb_index & 0x8000)) return 1; /* composes with its predecessor */
+    if (p->decomp_seqindex != UINT16_MAX && p->decomp_type == 0 && p->comp_exclusion) return 1;
+    if (p->category == UTF8PROC_CATEGORY_CF || p->category == UTF8PROC_CATEGORY_CC) return 1;
+    return p->category == UTF8PROC_CATEGORY_ND && N->o.digits == BH_DIGITS_ASCII;
+}
+
+/* ---- scratch vectors ------------------------------------------------------ */
+
+static bh_status cpvec_reserve(cpvec *v, size_t n)
+{
+    if (n <= v->cap) return BH_OK;
+    size_t cap = v->cap ? v->cap : 256;
+    while (cap < n) cap *= 2;
+    int32_t *p = realloc(v->v, cap * sizeof *p);
+    if (!p) return bh__fail(BH_ENOMEM, "bh_normalize: cannot allocate %zu code points", cap);
+    v->v = p;
+    v->cap = cap;
+    return BH_OK;
+}
+
+/* Removes v[i]. */
+static void cp_remove(cpvec *v, size_t i)
+{
+    memmove(v->v + i, v->v + i + 1, (v->n - i - 1) * sizeof *v->v);
+    v->n--;
+}
+
+/* Moves v[from] to index `to` (to < from), shifting the ones between right. */
+static void cp_move_left(cpvec *v, size_t from, size_t to)
+{
+    int32_t c = v->v[from];
+    memmove(v->v + to + 1, v->v + to, (from - to) * sizeof *v->v);
+    v->v[to] = c;
+}
+
+/* Stable sort of every run of non-starters by combining class (Unicode's
+ * canonical ordering algorithm). Runs are short, so insertion sort. */
+static void canonical_order(cpvec *v)
+{
+    for (size_t i = 1; i < v->n; i++) {
+        int ci = utf8proc_get_property(v->v[i])->combining_class;
+        if (!ci) continue;
+        size_t j = i;
+        int32_t c = v->v[i];
+        while (j > 0) {
+            int cj = utf8proc_get_property(v->v[j - 1])->combining_class;
+            if (cj <= ci) break;
+            v->v[j] = v->v[j - 1];
+            j--;
+        }
+        v->v[j] = c;
+    }
+}
+
+/* ---- Indic rules (on NFD text) ------------------------------------------------ */
+
+/* Old encodings of atomic letters: Bengali ta + virama + ZWJ -> khanda ta ৎ
+ * (Unicode 4.1); Malayalam consonant + virama + ZWJ -> atomic chillu (5.1). */
+static int rule_atomic_letters(cpvec *v)
+{
+    static const int32_t map[][2] = {
+        {0x09A4, 0x09CE},                                     /* ত্‍ -> ৎ */
+        {0x0D23, 0x0D7A}, {0x0D28, 0x0D7B}, {0x0D30, 0x0D7C}, /* ണ ന ര */
+        {0x0D32, 0x0D7D}, {0x0D33, 0x0D7E}, {0x0D15, 0x0D7F}, /* ല ള ക */
+    };
+    int changed = 0;
+    for (size_t i = 0; i + 2 < v->n; i++) {
+        if (v->v[i + 2] != ZWJ || bh__indic_class(v->v[i + 1]) != BH__IC_VIRAMA ||
+            bh__indic_script(v->v[i + 1]) != bh__indic_script(v->v[i]))
+            continue;
+        for (size_t k = 0; k < sizeof map / sizeof map[0]; k++)
+            if (v->v[i] == map[k][0]) {
+                v->v[i] = map[k][1];
+                cp_remove(v, i + 1);
+                cp_remove(v, i + 1);
+                changed = 1;
+                break;
+            }
+    }
+    return changed;
+}
+
+/* A pre-base vowel sign typed before its consonant (visual order, as legacy
+ * Bengali keyboards and font converters produce: ে ক া) is moved after the
+ * consonant cluster it belongs to (ক ে া, which NFC then composes to কো). */
+static int rule_prebase_order(cpvec *v)
+{
+    int changed = 0;
+    for (size_t i = 0; i + 1 < v->n; i++) {
+        if (bh__indic_class(v->v[i]) != BH__IC_PREBASE) continue;
+        int script = bh__indic_script(v->v[i]);
+        if (i > 0 && bh__indic_script(v->v[i - 1]) == script && is_indic_letter_or_mark(v->v[i - 1])) continue;
+        if (bh__indic_class(v->v[i + 1]) != BH__IC_CONS || bh__indic_script(v->v[i + 1]) != script) continue;
+        /* cluster: C N? ( virama joiner? C N? )* */
+        size_t j = i + 2;
+        if (j < v->n && bh__indic_class(v->v[j]) == BH__IC_NUKTA) j++;
+        for (;;) {
+            size_t k = j;
+            if (k < v->n && bh__indic_class(v->v[k]) == BH__IC_VIRAMA) k++; else break;
+            if (k < v->n && is_joiner(v->v[k])) k++;
+            if (k < v->n && bh__indic_class(v->v[k]) == BH__IC_CONS) k++; else break;
+            if (k < v->n && bh__indic_class(v->v[k]) == BH__IC_NUKTA) k++;
+            j = k;
+        }
+        int32_t sign = v->v[i];
+        memmove(v->v + i, v->v + i + 1, (j - i - 1) * sizeof *v->v);
+        v->v[j - 1] = sign;
+        changed = 1;
+        i = j - 1;
+    }
+    return changed;
+}
+
+/* Independent vowels typed as a shorter vowel letter plus a vowel sign, which
+ * render alike (Unicode's "do not use" tables, chapter 12). Applied until
+ * stable, so अ + ा + ॅ becomes आ + ॅ and then ऑ. */
+static int rule_vowel_pieces(cpvec *v)
+{
+    static const int32_t pieces[][3] = {
+        /* Devanagari */
+        {0x0905, 0x093E, 0x0906}, {0x0905, 0x0946, 0x0904}, {0x0909, 0x0941, 0x090A}, {0x090F, 0x0945, 0x090D},
+        {0x090F, 0x0946, 0x090E}, {0x090F, 0x0947, 0x0910}, {0x0906, 0x0945, 0x0911}, {0x0905, 0x0949, 0x0911},
+        {0x0905, 0x094A, 0x0912}, {0x0906, 0x0946, 0x0912}, {0x0905, 0x094B, 0x0913}, {0x0906, 0x0947, 0x0913},
+        {0x0905, 0x094C, 0x0914}, {0x0906, 0x0948, 0x0914}, {0x0905, 0x0945, 0x0972}, {0x0905, 0x093A, 0x0973},
+        {0x0906, 0x093A, 0x0974}, {0x0905, 0x0956, 0x0976}, {0x0905, 0x0957, 0x0977},
+        /* Bengali */
+        {0x0985, 0x09BE, 0x0986}, {0x098B, 0x09C3, 0x09E0}, {0x098C, 0x09E2, 0x09E1},
+        /* Gurmukhi: the vowel bearers ੳ ਅ ੲ */
+        {0x0A05, 0x0A3E, 0x0A06}, {0x0A72, 0x0A3F, 0x0A07}, {0x0A72, 0x0A40, 0x0A08}, {0x0A73, 0x0A41, 0x0A09},
+        {0x0A73, 0x0A42, 0x0A0A}, {0x0A72, 0x0A47, 0x0A0F}, {0x0A05, 0x0A48, 0x0A10}, {0x0A73, 0x0A4B, 0x0A13},
+        {0x0A05, 0x0A4C, 0x0A14},
+        /* Gujarati */
+        {0x0A85, 0x0ABE, 0x0A86}, {0x0A85, 0x0AC5, 0x0A8D}, {0x0A85, 0x0AC7, 0x0A8F}, {0x0A85, 0x0AC8, 0x0A90},
+        {0x0A85, 0x0AC9, 0x0A91}, {0x0A85, 0x0ACB, 0x0A93}, {0x0A85, 0x0ACC, 0x0A94}, {0x0A86, 0x0AC5, 0x0A91},
+        {0x0A86, 0x0AC7, 0x0A93}, {0x0A86, 0x0AC8, 0x0A94},
+        /* Oriya */
+        {0x0B05, 0x0B3E, 0x0B06}, {0x0B0F, 0x0B57, 0x0B10}, {0x0B13, 0x0B57, 0x0B14},
+        /* Telugu */
+        {0x0C07, 0x0C55, 0x0C08}, {0x0C09, 0x0C3E, 0x0C0A}, {0x0C12, 0x0C55, 0x0C13}, {0x0C12, 0x0C4C, 0x0C14},
+        /* Kannada */
+        {0x0C89, 0x0CBE, 0x0C8A}, {0x0C92, 0x0CCC, 0x0C94}, {0x0C8B, 0x0CBE, 0x0CE0},
+        /* Malayalam */
+        {0x0D07, 0x0D57, 0x0D08}, {0x0D09, 0x0D57, 0x0D0A}, {0x0D0E, 0x0D46, 0x0D10}, {0x0D12, 0x0D3E, 0x0D13},
+        {0x0D12, 0x0D57, 0x0D14},
+    };
+    int changed = 0;
+    for (size_t i = 0; i + 1 < v->n; i++) {
+        if (bh__indic_class(v->v[i]) != BH__IC_INDEP) continue;
+        for (size_t k = 0; k < sizeof pieces / sizeof pieces[0]; k++)
+            if (v->v[i] == pieces[k][0] && v->v[i + 1] == pieces[k][1]) {
+                v->v[i] = pieces[k][2];
+                cp_remove(v, i + 1);
+                changed = 1;
+                k = (size_t)-1; /* the new letter may combine again */
+                if (i + 1 >= v->n) break;
+            }
+    }
+    return changed;
+}
+
+/* Marks typed in the wrong order after a consonant: a nukta after the vowel
+ * sign (क ि ़ -> क ़ ि), and candrabindu/anusvara/visarga before the vowel sign
+ * (ক ং া -> ক া ং). */
+static int rule_mark_order(cpvec *v)
+{
+    int changed = 0;
+    for (size_t i = 1; i < v->n; i++) {
+        int cls = bh__indic_class(v->v[i]);
+        int script = bh__indic_script(v->v[i]);
+        if (cls == BH__IC_NUKTA) {
+            size_t k = i;
+            while (k > 0 && is_vsign(bh__indic_class(v->v[k - 1])) && bh__indic_script(v->v[k - 1]) == script) k--;
+            if (k < i && k > 0 && bh__indic_class(v->v[k - 1]) == BH__IC_CONS) {
+                cp_move_left(v, i, k);
+                changed = 1;
+            }
+        } else if (is_vsign(cls)) {
+            size_t k = i;
+            while (k > 0 && bh__indic_class(v->v[k - 1]) == BH__IC_MOD && bh__indic_script(v->v[k - 1]) == script) k--;
+            if (k < i && k > 0) {
+                int pc = bh__indic_class(v->v[k - 1]);
+                if (is_base(pc) || is_vsign(pc)) {
+                    cp_move_left(v, i, k);
+                    changed = 1;
+                }
+            }
+        }
+    }
+    return changed;
+}
+
+/* Is a joiner between prev and next meaningful? In Indic text a joiner matters
+ * only next to a virama (half forms, explicit virama, eyelash ra, Bengali
+ * র‍্য) or between a consonant and its vowel sign (non-ligated forms); between
+ * emoji a ZWJ builds a sequence; between letters of other scripts (Arabic in
+ * Urdu, Sinhala) it is kept. Everywhere else it is noise. */
+static int joiner_meaningful(int32_t prev, int32_t next)
+{
+    if (bh__indic_script(prev) >= 0 || bh__indic_script(next) >= 0) {
+        int pc = bh__indic_class(prev), nc = bh__indic_class(next);
+        return pc == BH__IC_VIRAMA || nc == BH__IC_VIRAMA || (is_base(pc) && (is_vsign(nc) || nc == BH__IC_CONS));
+    }
+    if (prev < 0x80 || next < 0x80) return 0;
+    const utf8proc_property_t *p = utf8proc_get_property(prev), *n = utf8proc_get_property(next);
+    if (n->boundclass == UTF8PROC_BOUNDCLASS_EXTENDED_PICTOGRAPHIC) return 1;
+    int pl = p->category >= UTF8PROC_CATEGORY_LU && p->category <= UTF8PROC_CATEGORY_ME;
+    int nl = n->category >= UTF8PROC_CATEGORY_LU && n->category <= UTF8PROC_CATEGORY_ME;
+    return pl && nl;
+}
+
+static int rule_joiners(cpvec *v)
+{
+    int changed = 0;
+    for (size_t i = 0; i < v->n;) {
+        if (!is_joiner(v->v[i])) { i++; continue; }
+        int keep = i > 0 && i + 1 < v->n && !is_joiner(v->v[i + 1]) && joiner_meaningful(v->v[i - 1], v->v[i + 1]);
+        if (keep) { i++; continue; }
+        cp_remove(v, i);
+        changed = 1;
+    }
+    return changed;
+}
+
+/* Lookalikes typed for Indic signs: | and || for danda and double danda after
+ * Indic text, two dandas for a double danda, a colon inside an Indic word for
+ * visarga (দু:খ -> দুঃখ), Latin S between Devanagari letters for avagraha
+ * (सोSहम् -> सोऽहम्). `ctx` is the code point before v[0]. */
+static int rule_lookalikes(cpvec *v, int32_t ctx)
+{
+    int changed = 0;
+    for (size_t i = 0; i < v->n; i++) {
+        int32_t c = v->v[i], prev = i ? v->v[i - 1] : ctx, next = i + 1 < v->n ? v->v[i + 1] : 0;
+        if (c == '|' && (bh__indic_script(prev) >= 0)) {
+            int dbl = next == '|';
+            int32_t after = i + 1 + (size_t)dbl < v->n ? v->v[i + 1 + dbl] : 0;
+            if (is_ascii_alnum(after)) continue;
+            v->v[i] = dbl ? DDANDA : DANDA;
+            if (dbl) cp_remove(v, i + 1);
+            changed = 1;
+        } else if (c == DANDA && next == DANDA) {
+            v->v[i] = DDANDA;
+            cp_remove(v, i + 1);
+            changed = 1;
+        } else if (c == ':' && is_indic_letter_or_mark(prev)) {
+            int s = bh__indic_script(prev), nc = bh__indic_class(next);
+            if (bh__indic_script(next) == s && (nc == BH__IC_CONS || nc == BH__IC_INDEP)) {
+                v->v[i] = bh__indic_cp(s, 0x03);
+                changed = 1;
+            }
+        } else if (c == 'S' && bh__indic_script(prev) == BH__DEVA && is_indic_letter_or_mark(prev) &&
+                   bh__indic_script(next) == BH__DEVA && is_indic_letter_or_mark(next)) {
+            v->v[i] = 0x093D;
+            changed = 1;
+        }
+    }
+    return changed;
+}
+
+/* Digit conversion (only when asked): every Indic or Arabic-Indic digit to
+ * ASCII, or ASCII digits to the digits of the surrounding Indic script. */
+static int rule_digits(norm *N, cpvec *v)
+{
+    int changed = 0;
+    for (size_t i = 0; i < v->n; i++) {
+        int32_t c = v->v[i];
+        if (N->o.digits == BH_DIGITS_ASCII) {
+            if (bh__indic_class(c) == BH__IC_DIGIT) {
+                v->v[i] = '0' + ((c - BH__INDIC_FIRST) & 127) - 0x66;
+                changed = 1;
+            } else if ((c >= 0x0660 && c <= 0x0669) || (c >= 0x06F0 && c <= 0x06F9)) {
+                v->v[i] = '0' + (c & 15);
+                changed = 1;
+            }
+        } else if (N->o.digits == BH_DIGITS_NATIVE && c >= '0' && c <= '9') {
+            int s = N->ctx_script >= 0 ? N->ctx_script : N->first_script;
+            for (size_t k = i; k-- > 0;)
+                if (is_indic_letter_or_mark(v->v[k])) {
+                    s = bh__indic_script(v->v[k]);
+                    break;
+                }
+            if (s >= 0) {
+                v->v[i] = bh__indic_cp(s, 0x66 + (c - '0'));
+                changed = 1;
+            }
+        }
+    }
+    return changed;
+}
+
+/* ---- chunks ---------------------------------------------------------------- */
+
+static bh_status emit_space_if_owed(norm *N)
+{
+    if (!N->pending_space) return BH_OK;
+    N->pending_space = 0;
+    return bh_buf_append(N->out, " ", 1);
+}
+
+static void note_written(norm *N, int32_t cp)
+{
+    N->ctx = cp;
+    if (bh__indic_script(cp) >= 0 && is_indic_letter_or_mark(cp)) N->ctx_script = bh__indic_script(cp);
+}
+
+/* The slow path for one chunk s[0..n). */
+static bh_status normalize_chunk(norm *N, const unsigned char *s, size_t n)
+{
+    bh_status st;
+    cpvec *a = &N->a, *b = &N->b;
+    if ((st = cpvec_reserve(a, n))) return st;
+    a->n = 0;
+    for (size_t i = 0; i < n;) {
+        int32_t cp;
+        size_t k = utf8_decode(s + i, n - i, &cp);
+        if (!k) {
+            cp = REPLACEMENT;
+            k = 1;
+            N->st.utf8_repairs++;
+        }
+        i += k;
+        if (cp == 0) N->st.nul_bytes++;
+        if (N->o.strip_format && is_stripped(cp)) continue;
+        a->v[a->n++] = cp;
+    }
+
+    /* NFD: a code point decomposes to at most 4 (Hangul 3, others fewer here);
+     * utf8proc tells the exact size when the room is short. */
+    b->n = 0;
+    for (size_t i = 0; i < a->n; i++) {
+        if ((st = cpvec_reserve(b, b->n + 8))) return st;
+        int bound = 0;
+        utf8proc_ssize_t m = utf8proc_decompose_char(a->v[i], b->v + b->n, 8, UTF8PROC_DECOMPOSE, &bound);
+        if (m < 0 || m > 8) return bh__fail(BH_EINTERNAL, "bh_normalize: decomposition of U+%04X failed", (unsigned)a->v[i]);
+        b->n += (size_t)m;
+    }
+    canonical_order(b);
+
+    int changed = rule_atomic_letters(b);
+    changed |= rule_prebase_order(b);
+    changed |= rule_vowel_pieces(b);
+    changed |= rule_mark_order(b);
+    changed |= rule_joiners(b);
+    if (N->o.lookalikes) changed |= rule_lookalikes(b, N->ctx);
+    if (N->o.digits != BH_DIGITS_KEEP) changed |= rule_digits(N, b);
+    if (changed) canonical_order(b);
+    if (b->n) {
+        utf8proc_ssize_t m = utf8proc_normalize_utf32(b->v, (utf8proc_ssize_t)b->n, UTF8PROC_COMPOSE | UTF8PROC_STABLE);
+        if (m < 0) return bh__fail(BH_EINTERNAL, "bh_normalize: composition failed");
+        b->n = (size_t)m;
+    }
+    if (!b->n) return BH_OK;
+
+    if ((st = emit_space_if_owed(N))) return st;
+    if ((st = bh_buf_reserve(N->out, b->n * 4))) return st;
+    unsigned char *o = (unsigned char *)N->out->data + N->out->len;
+    for (size_t i = 0; i < b->n; i++) {
+        o += utf8proc_encode_char(b->v[i], o);
+        note_written(N, b->v[i]);
+    }
+    N->out->len = (size_t)((char *)o - N->out->data);
+    N->out->data[N->out->len] = 0;
+    return BH_OK;
+}
+
+/* The first Indic script in the text, for native digits before any Indic letter. */
+static int first_indic_script(const unsigned char *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        int32_t cp;
+        size_t k = utf8_decode(s + i, n - i, &cp);
+        if (!k) { i++; continue; }
+        if (bh__indic_script(cp) >= 0 && is_indic_letter_or_mark(cp)) return bh__indic_script(cp);
+        i += k;
+    }
+    return -1;
+}
+
+/* Copies a run of white space s[0..n) (fold_whitespace off). Vertical tab,
+ * form feed and carriage return become spaces when format stripping is on. */
+static bh_status copy_space(norm *N, const unsigned char *s, size_t n)
+{
+    size_t start = N->out->len;
+    bh_status st = bh_buf_append(N->out, s, n);
+    if (st || !N->o.strip_format) return st;
+    for (size_t i = start; i < N->out->len; i++) {
+        char c = N->out->data[i];
+        if (c == '\v' || c == '\f' || c == '\r') N->out->data[i] = ' ';
+    }
+    return BH_OK;
+}
+
+bh_status bh_normalize(const char *text, size_t len, const bh_norm_options *opt, bh_buf *out,
+                       bh_norm_stats *stats)
+{
     if (!out || (!text && len)) return bh__fail(BH_EINVAL, "bh_normalize: NULL argument");
-    if (stats) stats->utf8_repairs = stats->nul_bytes = 0;
-    return bh_buf_append(out, text, len);
+    norm N;
+    memset(&N, 0, sizeof N);
+    if (opt) N.o = *opt; else bh_norm_options_default(&N.o);
+    if (N.o.digits < BH_DIGITS_KEEP || N.o.digits > BH_DIGITS_NATIVE)
+        return bh__fail(BH_EINVAL, "bh_normalize: unknown digit mode %d", (int)N.o.digits);
+    N.out = out;
+    N.ctx_script = -1;
+    N.first_script = N.o.digits == BH_DIGITS_NATIVE ? first_indic_script((const unsigned char *)text, len) : -1;
+    if (bh_buf_reserve(out, len)) return BH_ENOMEM;
+
+    const unsigned char *s = (const unsigned char *)text;
+    bh_status st = BH_OK;
+    size_t i = 0, base_len = out->len;
+    while (i < len && !st) {
+        /* A run of white space. */
+        size_t ws = i;
+        for (;;) {
+            if (i < len && is_ascii_space(s[i])) { i++; continue; }
+            int32_t cp;
+            size_t k = i < len ? utf8_decode(s + i, len - i, &cp) : 0;
+            if (k > 1 && is_unicode_space(cp)) { i += k; continue; }
+            break;
+        }
+        if (i > ws) {
+            if (N.o.fold_whitespace) N.pending_space = out->len > base_len;
+            else if ((st = copy_space(&N, s + ws, i - ws))) break;
+        }
+        if (i >= len) break;
+
+        /* A chunk: up to the next white space, or cut at a safe point when long. */
+        size_t start = i;
+        int work = 0, script = N.ctx_script;
+        int32_t prev = N.ctx, cp = 0;
+        while (i < len) {
+            unsigned c = s[i];
+            size_t k = 1;
+            if (c < 0x80) {
+                if (is_ascii_space(c)) break;
+                cp = (int32_t)c;
+                if (c < 0x20 || c == 0x7F || c == '|' || c == ':') work = 1;
+                else if (c == 'S' && bh__indic_script(prev) == BH__DEVA) work = 1;
+                else if (c >= '0' && c <= '9' && N.o.digits == BH_DIGITS_NATIVE) work = 1;
+            } else {
+                k = utf8_decode(s + i, len - i, &cp);
+                if (!k) {
+                    work = 1;
+                    k = 1;
+                    cp = REPLACEMENT;
+                } else {
+                    if (is_unicode_space(cp)) break;
+                    if (!work) work = needs_work(&N, cp, prev);
+                    if (is_indic_letter_or_mark(cp)) script = bh__indic_script(cp);
+                }
+            }
+            if (i - start > CHUNK_SOFT_MAX && (cp < 0x80 || bh__indic_class(cp) == BH__IC_CONS) &&
+                bh__indic_class(prev) != BH__IC_VIRAMA && !is_joiner(prev))
+                break;
+            prev = cp;
+            i += k;
+        }
+        if (work) {
+            st = normalize_chunk(&N, s + start, i - start);
+        } else {
+            if ((st = emit_space_if_owed(&N))) break;
+            st = bh_buf_append(out, s + start, i - start);
+            N.ctx = prev;
+            N.ctx_script = script;
+        }
+    }
+    free(N.a.v);
+    free(N.b.v);
+    if (stats) *stats = N.st;
+    return st;
 }
