@@ -1,13 +1,263 @@
-/* bhasha/model.h — transformer engine: tensors, layers, training, checkpoints, inference.
- * (Filled in by the work on this area; see include/bhasha.h for conventions.) */
+/* bhasha/model.h — transformer engine: encoders (BERT layout) and decoders
+ * (GPT-2 layout) that train and run in fp32 on OpenBLAS.
+ *
+ * Memory: a bh_model owns one allocation for all parameters, one for all
+ * gradients and one for the activations of the largest batch seen so far; a
+ * model loaded with BH_MODEL_MMAP reads its parameters straight from the
+ * mapped checkpoint (shared between processes, read-only, no training). A
+ * bh_optim owns its moment buffers. bh_gen (a KV cache) owns its cache. All
+ * arrays passed in are borrowed for the duration of the call.
+ *
+ * Threads: a handle may be used by one thread at a time; different handles
+ * may be used concurrently. Matrix products run on OpenBLAS's own threads
+ * (bh_blas_set_threads). */
 #ifndef BHASHA_MODEL_H
 #define BHASHA_MODEL_H
+
+#include <stdint.h>
 
 #include "bhasha/core.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* ---------------------------------------------------------------- BLAS */
+
+/* Name of the OpenBLAS kernel in use ("SkylakeX", "Haswell", "Prescott"...),
+ * as openblas_get_corename() reports it. Never NULL. Thread-safe. */
+const char *bh_blas_corename(void);
+
+/* Sets the number of OpenBLAS threads (n >= 1). Not thread-safe. */
+void bh_blas_set_threads(int n);
+
+/* Checks the loaded kernel: a few sgemm products of awkward shapes against a
+ * double-precision loop (relative error <= 1e-5). BH_ENUMERIC if wrong. */
+bh_status bh_blas_selfcheck(void);
+
+/* OpenBLAS chooses its kernel when it loads, before main(), from the CPU id
+ * or from OPENBLAS_CORETYPE. Debian's 0.3.21 may not know newer CPUs and fall
+ * back to a slow generic kernel. For programs: call this first thing in
+ * main(). When OPENBLAS_CORETYPE is unset, the kernel is a known slow one and
+ * the CPU has AVX-512 (SkylakeX kernel) or AVX2 (Haswell kernel), it sets the
+ * variable and re-executes the program (/proc/self/exe, same argv); the new
+ * process verifies the kernel with bh_blas_selfcheck() and, if that fails,
+ * re-executes once more with the kernel OpenBLAS had chosen. Returns normally
+ * when nothing needs doing (also when the exec fails). Not thread-safe: call
+ * before starting threads. Setting BH_BLAS_KEEP=1 disables it. */
+void bh_blas_autotune(char **argv);
+
+/* --------------------------------------------------------------- config */
+
+typedef enum bh_arch { BH_ARCH_ENCODER = 0, BH_ARCH_DECODER = 1 } bh_arch;
+
+typedef struct bh_model_config {
+    bh_arch arch;
+    int vocab;      /* vocabulary size V */
+    int max_len;    /* maximum sequence length T (learned positions) */
+    int dim;        /* hidden size D */
+    int layers;     /* number of blocks L */
+    int heads;      /* attention heads H (D % H == 0) */
+    int ffn;        /* feed-forward size F */
+    int pre_ln;     /* encoder: 0 = post-LN (BERT), 1 = pre-LN; decoder: always 1 */
+    float ln_eps;   /* LayerNorm epsilon (1e-5) */
+    float dropout;  /* residual/embedding dropout in training (0 = off) */
+    int pad_id;     /* padding token (encoder), -1 if none */
+    int mask_id;    /* [MASK] token for MLM, -1 if none */
+} bh_model_config;
+
+/* Fills a config with defaults for the architecture (small model). */
+void bh_model_config_default(bh_model_config *c, bh_arch arch);
+
+/* Checks the numbers (positive, D % H == 0, limits). BH_EINVAL with detail. */
+bh_status bh_model_config_check(const bh_model_config *c);
+
+/* Reads / writes the JSON config ({"arch":"decoder","vocab":...}). Unknown
+ * keys are rejected so that typos do not pass silently. Thread-safe. */
+bh_status bh_model_config_load(const char *path, bh_model_config *c);
+bh_status bh_model_config_save(const char *path, const bh_model_config *c);
+
+/* ---------------------------------------------------------------- model */
+
+typedef struct bh_model bh_model;
+
+/* A new model with weights drawn from N(0, 0.02) (LayerNorm 1/0, biases 0)
+ * using `seed`. */
+bh_status bh_model_new(const bh_model_config *c, uint64_t seed, bh_model **out);
+
+enum { BH_MODEL_MMAP = 1 /* read-only weights mapped from the file */ };
+
+/* Loads DIR/config.json and DIR/model.safetensors. Every tensor is checked
+ * against the config (name, dtype F32, shape) and the file size. */
+bh_status bh_model_load(const char *dir, int flags, bh_model **out);
+
+/* Writes DIR/config.json and DIR/model.safetensors atomically (temporary
+ * file, fsync, rename). Creates DIR if needed. */
+bh_status bh_model_save(const bh_model *m, const char *dir);
+
+void bh_model_free(bh_model *m);
+
+const bh_model_config *bh_model_get_config(const bh_model *m);
+
+/* Number of parameters (floats). */
+size_t bh_model_num_params(const bh_model *m);
+
+/* Parameter tensors, in storage order: name, shape (ndim <= 2) and data.
+ * Returns BH_ENOTFOUND when i is out of range. Pointers stay valid for the
+ * model's lifetime. grad is NULL for mmap-loaded models. */
+typedef struct bh_tensor_info {
+    const char *name;
+    int ndim;
+    int shape[2];
+    float *data;
+    float *grad;
+} bh_tensor_info;
+bh_status bh_model_tensor(const bh_model *m, int i, bh_tensor_info *out);
+int bh_model_num_tensors(const bh_model *m);
+
+/* Forward pass in inference mode (no dropout).
+ *   ids    [B, T] token ids (0 <= id < V), T <= max_len
+ *   mask   [B, T] 1 = real token, 0 = padding (encoder only; NULL = all real).
+ *          Padded keys are excluded from attention; each row needs >= 1 real.
+ *   hidden [B, T, D] final hidden states (after the final LayerNorm), or NULL
+ *   logits [B, T, V] output logits (tied embeddings), or NULL
+ * The decoder is causal and ignores mask. */
+bh_status bh_model_forward(bh_model *m, const int32_t *ids, const uint8_t *mask,
+                           int B, int T, float *hidden, float *logits);
+
+/* One forward + backward pass for training; ADDS the gradients of the mean
+ * cross-entropy to the model's gradient buffer (so calls accumulate).
+ *   targets [B, T]: the id to predict at each position, or -100 to ignore it.
+ *     For a decoder the caller shifts (targets[t] = ids[t+1]).
+ *   dropout_seed: seeds the dropout masks (used only when config.dropout > 0)
+ *   loss: the mean loss over the non-ignored positions (NaN/Inf gives BH_ENUMERIC
+ *         and leaves the gradients untouched only as far as the forward pass went)
+ *   ntargets: number of non-ignored positions, or NULL
+ * The loss is scaled by `scale` before backpropagation (1/accum_steps). */
+bh_status bh_model_train_step(bh_model *m, const int32_t *ids, const uint8_t *mask,
+                              const int32_t *targets, int B, int T, float scale,
+                              uint64_t dropout_seed, float *loss, int *ntargets);
+
+/* Zeroes the gradient buffer. */
+void bh_model_zero_grad(bh_model *m);
+
+/* Global L2 norm of the gradients; if max_norm > 0 and the norm exceeds it,
+ * scales them by max_norm / (norm + 1e-6) (as torch.nn.utils.clip_grad_norm_). */
+float bh_model_clip_grad(bh_model *m, float max_norm);
+
+/* ------------------------------------------------------------ optimizer */
+
+typedef enum bh_sched { BH_SCHED_CONSTANT = 0, BH_SCHED_LINEAR = 1, BH_SCHED_COSINE = 2 } bh_sched;
+
+typedef struct bh_optim_config {
+    float lr;            /* peak learning rate */
+    float beta1, beta2, eps;
+    float weight_decay;  /* decoupled, applied to 2-D tensors only */
+    int warmup;          /* linear warm-up steps from 0 to lr */
+    int total_steps;     /* end of the decay (linear/cosine reach 0 there) */
+    bh_sched sched;
+} bh_optim_config;
+
+void bh_optim_config_default(bh_optim_config *c);
+
+/* Learning rate for 0-based step s: lr*(s+1)/warmup during warm-up, then
+ * constant, linear to 0 or cosine to 0 at total_steps. Thread-safe. */
+float bh_optim_lr(const bh_optim_config *c, long s);
+
+typedef struct bh_optim bh_optim;
+
+bh_status bh_optim_new(const bh_model *m, const bh_optim_config *c, bh_optim **out);
+void bh_optim_free(bh_optim *o);
+
+/* One AdamW step over all parameters with the model's gradients (as
+ * torch.optim.AdamW, with weight decay only on 2-D tensors). */
+bh_status bh_optim_step(bh_optim *o, bh_model *m);
+
+/* Steps taken so far. */
+long bh_optim_steps(const bh_optim *o);
+
+/* Saves / restores the moments and step count (safetensors, atomic write).
+ * `extra` is a string stored in the file's metadata (training state), may be
+ * NULL; on load, *extra receives a malloc'ed copy (caller frees) if non-NULL. */
+bh_status bh_optim_save(const bh_optim *o, const char *path, const char *extra);
+bh_status bh_optim_load(bh_optim *o, const char *path, char **extra);
+
+/* ----------------------------------------------------------- generation */
+
+typedef struct bh_gen bh_gen;
+
+/* A KV cache for one sequence of a decoder model (batch 1), up to max_len
+ * positions. The model must outlive it. */
+bh_status bh_gen_new(bh_model *m, bh_gen **out);
+void bh_gen_free(bh_gen *g);
+
+/* Empties the cache. */
+void bh_gen_reset(bh_gen *g);
+
+/* Feeds n tokens at the next positions and writes the logits [V] that predict
+ * the token after the last one. BH_ELIMIT when the context would exceed max_len. */
+bh_status bh_gen_feed(bh_gen *g, const int32_t *ids, int n, float *logits);
+
+/* Positions filled so far. */
+int bh_gen_pos(const bh_gen *g);
+
+typedef struct bh_sample_config {
+    float temperature;  /* 0 = greedy (argmax) */
+    int top_k;          /* keep the k most likely (0 = off) */
+    float top_p;        /* nucleus: smallest set with mass >= p (1 = off) */
+    float repetition_penalty; /* > 1 discourages tokens in `history` (1 = off) */
+} bh_sample_config;
+
+void bh_sample_config_default(bh_sample_config *c);
+
+/* Picks the next token from logits [V] (modified in place). history [nh] are
+ * the tokens seen so far (for the repetition penalty). *rng is a 64-bit state,
+ * advanced. Thread-safe. */
+int bh_sample(float *logits, int V, const bh_sample_config *c,
+              const int32_t *history, int nh, uint64_t *rng);
+
+/* -------------------------------------------------------- token shards */
+
+/* Token-id shard format (little-endian), one file per shard:
+ *   bytes 0..7   magic "BHTOKS1\0"
+ *   bytes 8..11  u32 vocabulary size (every id must be below it)
+ *   bytes 12..15 u32 reserved, 0
+ *   then records, one per document: u32 n, then n u32 token ids.
+ * A file that ends inside a record, or holds an id >= vocab, is rejected with
+ * the file name and byte offset. */
+typedef struct bh_shard_writer bh_shard_writer;
+bh_status bh_shard_writer_open(const char *path, uint32_t vocab, bh_shard_writer **out);
+bh_status bh_shard_writer_add(bh_shard_writer *w, const int32_t *ids, uint32_t n);
+/* Flushes, fsyncs and closes; frees w even on error. */
+bh_status bh_shard_writer_close(bh_shard_writer *w);
+
+/* Streams fixed-length windows of tokens from a list of shards, documents
+ * joined by `sep_id` (when >= 0), cycling through the list forever, in
+ * constant memory. */
+typedef struct bh_shard_reader bh_shard_reader;
+bh_status bh_shard_reader_open(const char *const *paths, int npaths, int sep_id,
+                               bh_shard_reader **out);
+/* Fills out[0..n) with the next n tokens. */
+bh_status bh_shard_reader_next(bh_shard_reader *r, int32_t *out, int n);
+/* Position (shard, byte offset of the record, index inside it, epoch) as a
+ * string for checkpoints, and back. */
+bh_status bh_shard_reader_tell(const bh_shard_reader *r, char *buf, size_t cap);
+bh_status bh_shard_reader_seek(bh_shard_reader *r, const char *pos);
+void bh_shard_reader_free(bh_shard_reader *r);
+
+/* ------------------------------------------------------------- MLM data */
+
+/* BERT masking on ids [n] in place: each position whose id is not in
+ * special[0..nspecial) is chosen with probability `rate` (0.15); targets[i]
+ * gets its original id (others -100); of the chosen, 80% become mask_id, 10%
+ * a random id in [first_normal, vocab), 10% stay. At least one position is
+ * chosen when any is eligible. Returns the number chosen. Thread-safe. */
+int bh_mlm_mask(int32_t *ids, int32_t *targets, int n, float rate, int mask_id,
+                int vocab, int first_normal, const int32_t *special, int nspecial,
+                uint64_t *rng);
+
+/* Uniform 64-bit random numbers (splitmix64) used everywhere in the engine. */
+uint64_t bh_rng_next(uint64_t *state);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,100 @@
+/* models/blas.c — OpenBLAS kernel selection and self-check.
+ * OpenBLAS (DYNAMIC_ARCH builds) picks its kernel once, when the library is
+ * loaded, from the CPU id or OPENBLAS_CORETYPE; a program that wants another
+ * kernel has to set the variable and start again, which bh_blas_autotune does. */
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bhasha/model.h"
+#include "core/error.h"
+
+char *openblas_get_corename(void);
+void openblas_set_num_threads(int n);
+
+const char *bh_blas_corename(void)
+{
+    const char *s = openblas_get_corename();
+    return s ? s : "unknown";
+}
+
+void bh_blas_set_threads(int n) { openblas_set_num_threads(n < 1 ? 1 : n); }
+
+bh_status bh_blas_selfcheck(void)
+{
+    /* shapes that exercise edge tiles and both transposes */
+    static const int shapes[][3] = {{67, 45, 129}, {128, 128, 64}, {1, 300, 77}, {33, 1, 250}};
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+        int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+        float *a = malloc(sizeof(float) * (size_t)M * K), *b = malloc(sizeof(float) * (size_t)N * K),
+              *c = malloc(sizeof(float) * (size_t)M * N);
+        if (!a || !b || !c) {
+            free(a), free(b), free(c);
+            return bh__fail(BH_ENOMEM, "blas selfcheck: out of memory");
+        }
+        uint64_t rng = 42 + s;
+        for (int i = 0; i < M * K; i++) a[i] = (float)((double)(bh_rng_next(&rng) >> 11) / 9007199254740992.0 - 0.5);
+        for (int i = 0; i < N * K; i++) b[i] = (float)((double)(bh_rng_next(&rng) >> 11) / 9007199254740992.0 - 0.5);
+        /* c[M,N] = a[M,K] . b[N,K]^T */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, a, K, b, K, 0.0f, c, N);
+        double worst = 0.0;
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++) {
+                double ref = 0.0, mag = 0.0;
+                for (int k = 0; k < K; k++) {
+                    ref += (double)a[i * K + k] * b[j * K + k];
+                    mag += fabs((double)a[i * K + k] * b[j * K + k]);
+                }
+                double err = fabs(c[i * N + j] - ref) / (mag + 1e-30);
+                worst = err > worst ? err : worst;
+            }
+        free(a), free(b), free(c);
+        if (!(worst <= 1e-5))
+            return bh__fail(BH_ENUMERIC, "blas selfcheck: kernel %s: sgemm %dx%dx%d relative error %g",
+                            bh_blas_corename(), M, N, K, worst);
+    }
+    return BH_OK;
+}
+
+/* Kernels Debian's 0.3.21 falls back to on CPUs it does not know. */
+static int slow_kernel(const char *name)
+{
+    static const char *const slow[] = {"Prescott", "Core2", "Penryn", "Dunnington", "Nehalem",
+                                       "Atom", "Katmai", "Coppermine", "Northwood", "Banias",
+                                       "Sandybridge"};
+    for (size_t i = 0; i < sizeof slow / sizeof *slow; i++)
+        if (!strcasecmp(name, slow[i])) return 1;
+    return 0;
+}
+
+void bh_blas_autotune(char **argv)
+{
+    if (!argv || !argv[0]) return;
+    const char *keep = getenv("BH_BLAS_KEEP");
+    if (keep && *keep && strcmp(keep, "0")) return;
+    const char *tried = getenv("BH_BLAS_TRIED");
+    if (tried) {
+        /* we are the re-executed process: verify the kernel we asked for */
+        if (bh_blas_selfcheck() != BH_OK && strcmp(tried, "-")) {
+            setenv("OPENBLAS_CORETYPE", tried, 1);
+            setenv("BH_BLAS_TRIED", "-", 1);
+            execv("/proc/self/exe", argv);
+        }
+        return;
+    }
+    if (getenv("OPENBLAS_CORETYPE")) return;
+    const char *cur = bh_blas_corename();
+    if (!slow_kernel(cur)) return;
+    __builtin_cpu_init();
+    const char *want = __builtin_cpu_supports("avx512f") ? "SkylakeX"
+                       : __builtin_cpu_supports("avx2") ? "Haswell"
+                                                        : NULL;
+    if (!want) return;
+    setenv("BH_BLAS_TRIED", cur, 1);
+    setenv("OPENBLAS_CORETYPE", want, 1);
+    execv("/proc/self/exe", argv);
+    unsetenv("BH_BLAS_TRIED");
+    unsetenv("OPENBLAS_CORETYPE");
+}

@@ -1,0 +1,212 @@
+/* models/checkpoint.c — model directories: config.json (jansson) and
+ * model.safetensors, written atomically; loading copies the weights into one
+ * allocation or, with BH_MODEL_MMAP, uses the mapping in place. */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/error.h"
+#include "models/transformer.h"
+
+static const char *const INT_KEYS[] = {"vocab", "max_len", "dim", "layers", "heads",
+                                       "ffn",   "pre_ln",  "pad_id", "mask_id"};
+
+static int *int_field(bh_model_config *c, int i)
+{
+    int *f[] = {&c->vocab, &c->max_len, &c->dim, &c->layers, &c->heads,
+                &c->ffn,   &c->pre_ln,  &c->pad_id, &c->mask_id};
+    return f[i];
+}
+
+bh_status bh_model_config_load(const char *path, bh_model_config *c)
+{
+    if (!path || !c) return bh__fail(BH_EINVAL, "bh_model_config_load: NULL argument");
+    json_error_t err;
+    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
+    if (!root) {
+        FILE *f = fopen(path, "rb");
+        if (!f) return bh__fail(BH_ENOTFOUND, "%s: %s", path, strerror(errno));
+        fclose(f);
+        return bh__fail(BH_EFORMAT, "%s line %d: %s", path, err.line, err.text);
+    }
+    bh_status st = BH_OK;
+    if (!json_is_object(root)) {
+        st = bh__fail(BH_EFORMAT, "%s: config is not a JSON object", path);
+        goto done;
+    }
+    json_t *arch = json_object_get(root, "arch");
+    if (!json_is_string(arch) || (strcmp(json_string_value(arch), "encoder") &&
+                                  strcmp(json_string_value(arch), "decoder"))) {
+        st = bh__fail(BH_EFORMAT, "%s: \"arch\" must be \"encoder\" or \"decoder\"", path);
+        goto done;
+    }
+    bh_model_config_default(c, strcmp(json_string_value(arch), "encoder") ? BH_ARCH_DECODER
+                                                                           : BH_ARCH_ENCODER);
+    const char *k;
+    json_t *v;
+    json_object_foreach(root, k, v) {
+        if (!strcmp(k, "arch")) continue;
+        if (!strcmp(k, "ln_eps") || !strcmp(k, "dropout")) {
+            if (!json_is_number(v)) {
+                st = bh__fail(BH_EFORMAT, "%s: \"%s\" must be a number", path, k);
+                goto done;
+            }
+            *(!strcmp(k, "ln_eps") ? &c->ln_eps : &c->dropout) = (float)json_number_value(v);
+            continue;
+        }
+        size_t i = 0;
+        while (i < sizeof INT_KEYS / sizeof *INT_KEYS && strcmp(INT_KEYS[i], k)) i++;
+        if (i == sizeof INT_KEYS / sizeof *INT_KEYS) {
+            st = bh__fail(BH_EFORMAT, "%s: unknown key \"%s\"", path, k);
+            goto done;
+        }
+        if (!json_is_integer(v) || json_integer_value(v) < -1 || json_integer_value(v) > (1 << 24)) {
+            st = bh__fail(BH_EFORMAT, "%s: \"%s\" must be an integer in range", path, k);
+            goto done;
+        }
+        *int_field(c, (int)i) = (int)json_integer_value(v);
+    }
+    st = bh_model_config_check(c);
+    if (st) st = bh__fail(st, "%s: %s", path, bh_last_error());
+done:
+    json_decref(root);
+    return st;
+}
+
+static char *config_json(const bh_model_config *c)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "arch", json_string(c->arch == BH_ARCH_ENCODER ? "encoder" : "decoder"));
+    bh_model_config cc = *c;
+    for (size_t i = 0; i < sizeof INT_KEYS / sizeof *INT_KEYS; i++)
+        json_object_set_new(o, INT_KEYS[i], json_integer(*int_field(&cc, (int)i)));
+    json_object_set_new(o, "ln_eps", json_real(c->ln_eps));
+    json_object_set_new(o, "dropout", json_real(c->dropout));
+    char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9));
+    json_decref(o);
+    return s;
+}
+
+bh_status bh_model_config_save(const char *path, const bh_model_config *c)
+{
+    bh_status st = bh_model_config_check(c);
+    if (st) return st;
+    char *s = config_json(c);
+    if (!s) return bh__fail(BH_ENOMEM, "out of memory");
+    bh__atomic a;
+    if ((st = bh__atomic_open(&a, path))) {
+        free(s);
+        return st;
+    }
+    fputs(s, a.f);
+    fputc('\n', a.f);
+    free(s);
+    return bh__atomic_commit(&a);
+}
+
+static char *join(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    if (p) snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+bh_status bh_model_save(const bh_model *m, const char *dir)
+{
+    if (!m || !dir) return bh__fail(BH_EINVAL, "bh_model_save: NULL argument");
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+        return bh__fail(BH_EIO, "%s: %s", dir, strerror(errno));
+    char *cp = join(dir, "config.json"), *wp = join(dir, "model.safetensors");
+    bh__st_entry *e = calloc((size_t)m->ntensors, sizeof *e);
+    bh_status st;
+    if (!cp || !wp || !e) {
+        st = bh__fail(BH_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (int i = 0; i < m->ntensors; i++) {
+        const bh__tensor *t = &m->tensors[i];
+        e[i].name = t->name;
+        e[i].ndim = t->ndim;
+        e[i].shape[0] = t->shape[0];
+        e[i].shape[1] = t->shape[1];
+        e[i].data = m->params + t->off;
+    }
+    const char *mk[] = {"format", "arch"};
+    const char *mv[] = {"bhasha", m->c.arch == BH_ARCH_ENCODER ? "encoder" : "decoder"};
+    if ((st = bh__st_write(wp, e, m->ntensors, mk, mv, 2))) goto done;
+    st = bh_model_config_save(cp, &m->c);
+done:
+    free(cp);
+    free(wp);
+    free(e);
+    return st;
+}
+
+bh_status bh_model_load(const char *dir, int flags, bh_model **out)
+{
+    if (!dir || !out) return bh__fail(BH_EINVAL, "bh_model_load: NULL argument");
+    *out = NULL;
+    char *cp = join(dir, "config.json"), *wp = join(dir, "model.safetensors");
+    bh_model *m = NULL;
+    bh_status st;
+    bh_model_config c;
+    if (!cp || !wp) {
+        st = bh__fail(BH_ENOMEM, "out of memory");
+        goto done;
+    }
+    if ((st = bh_model_config_load(cp, &c)) || (st = bh__model_shell(&c, &m))) goto done;
+    if ((st = bh__st_open(wp, &m->st))) goto done;
+    /* Every expected tensor must be present with the right dtype and shape;
+     * no extra tensors either (a config that does not match its weights). */
+    int contiguous = (m->st.data_start % 4) == 0;
+    for (int i = 0; i < m->ntensors; i++) {
+        const bh__tensor *t = &m->tensors[i];
+        const bh__st_tensor *s = bh__st_find(&m->st, t->name);
+        if (!s) {
+            st = bh__fail(BH_EFORMAT, "%s: tensor %s is missing", wp, t->name);
+            goto done;
+        }
+        int ok = !strcmp(s->dtype, "F32") && s->ndim == t->ndim && s->shape[0] == t->shape[0] &&
+                 (t->ndim == 1 || s->shape[1] == t->shape[1]);
+        if (!ok) {
+            st = bh__fail(BH_ESHAPE, "%s: tensor %s: file has %s [%lld%s%lld], config %s needs F32 [%d,%d]",
+                          wp, t->name, s->dtype, (long long)s->shape[0], s->ndim > 1 ? "," : "",
+                          s->ndim > 1 ? (long long)s->shape[1] : 0LL, cp, t->shape[0],
+                          t->ndim > 1 ? t->shape[1] : 0);
+            goto done;
+        }
+        if (s->offset != t->off * 4) contiguous = 0;
+    }
+    if (m->st.ntensors != m->ntensors) {
+        st = bh__fail(BH_EFORMAT, "%s: %d tensors, config %s needs %d", wp, m->st.ntensors, cp,
+                      m->ntensors);
+        goto done;
+    }
+    if ((flags & BH_MODEL_MMAP) && contiguous) {
+        m->params = (float *)((unsigned char *)m->st.map + m->st.data_start);
+        m->mapped = 1;
+    } else {
+        m->params = malloc(m->nparams * sizeof(float));
+        if (!m->params) {
+            st = bh__fail(BH_ENOMEM, "%s: cannot allocate %zu parameters", wp, m->nparams);
+            goto done;
+        }
+        for (int i = 0; i < m->ntensors; i++) {
+            const bh__st_tensor *s = bh__st_find(&m->st, m->tensors[i].name);
+            memcpy(m->params + m->tensors[i].off, s->data, s->nbytes);
+        }
+        bh__st_close(&m->st);
+    }
+    bh__model_bind(m, m->params, &m->w);
+    *out = m;
+    m = NULL;
+done:
+    bh_model_free(m);
+    free(cp);
+    free(wp);
+    return st;
+}

@@ -1,0 +1,334 @@
+/* models/safetensors.c — mmap reader with full header validation, atomic writer. */
+#include "models/safetensors.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/error.h"
+
+#define ST_MAX_HEADER (64u << 20) /* a header larger than this is not a model */
+
+static char *dupstr(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+void bh__st_close(bh__st_file *f)
+{
+    if (!f) return;
+    if (f->map) munmap(f->map, f->size);
+    for (int i = 0; i < f->ntensors; i++) free(f->t[i].name);
+    free(f->t);
+    for (int i = 0; i < f->nmeta; i++) {
+        free(f->meta_keys[i]);
+        free(f->meta_vals[i]);
+    }
+    free(f->meta_keys);
+    free(f->meta_vals);
+    free(f->path);
+    memset(f, 0, sizeof *f);
+}
+
+static int cmp_off(const void *a, const void *b)
+{
+    const bh__st_tensor *x = a, *y = b;
+    return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+static bh_status parse_meta(bh__st_file *f, json_t *meta)
+{
+    if (!json_is_object(meta))
+        return bh__fail(BH_EFORMAT, "%s: __metadata__ is not an object", f->path);
+    size_t n = json_object_size(meta);
+    f->meta_keys = calloc(n ? n : 1, sizeof(char *));
+    f->meta_vals = calloc(n ? n : 1, sizeof(char *));
+    if (!f->meta_keys || !f->meta_vals) return bh__fail(BH_ENOMEM, "%s: out of memory", f->path);
+    const char *k;
+    json_t *v;
+    json_object_foreach(meta, k, v) {
+        if (!json_is_string(v))
+            return bh__fail(BH_EFORMAT, "%s: metadata %s is not a string", f->path, k);
+        f->meta_keys[f->nmeta] = dupstr(k);
+        f->meta_vals[f->nmeta] = dupstr(json_string_value(v));
+        f->nmeta++;
+        if (!f->meta_keys[f->nmeta - 1] || !f->meta_vals[f->nmeta - 1])
+            return bh__fail(BH_ENOMEM, "%s: out of memory", f->path);
+    }
+    return BH_OK;
+}
+
+static bh_status parse_tensor(bh__st_file *f, const char *name, json_t *o, size_t data_len,
+                              bh__st_tensor *t)
+{
+    t->name = dupstr(name);
+    if (!t->name) return bh__fail(BH_ENOMEM, "%s: out of memory", f->path);
+    json_t *dt = json_object_get(o, "dtype"), *sh = json_object_get(o, "shape"),
+           *off = json_object_get(o, "data_offsets");
+    if (!json_is_object(o) || !json_is_string(dt) || !json_is_array(sh) || !json_is_array(off) ||
+        json_array_size(off) != 2)
+        return bh__fail(BH_EFORMAT, "%s: tensor %s: needs dtype, shape, data_offsets", f->path, name);
+    const char *dts = json_string_value(dt);
+    if (strlen(dts) >= sizeof t->dtype)
+        return bh__fail(BH_EFORMAT, "%s: tensor %s: bad dtype", f->path, name);
+    strcpy(t->dtype, dts);
+    size_t esize = !strcmp(dts, "F32") || !strcmp(dts, "I32") || !strcmp(dts, "U32") ? 4
+                   : !strcmp(dts, "F64") || !strcmp(dts, "I64")                      ? 8
+                   : !strcmp(dts, "F16") || !strcmp(dts, "BF16")                     ? 2
+                   : !strcmp(dts, "U8") || !strcmp(dts, "I8") || !strcmp(dts, "BOOL") ? 1
+                                                                                      : 0;
+    if (!esize) return bh__fail(BH_EFORMAT, "%s: tensor %s: unknown dtype %s", f->path, name, dts);
+    size_t nd = json_array_size(sh);
+    if (nd > BH__ST_MAXDIM)
+        return bh__fail(BH_EFORMAT, "%s: tensor %s: %zu dimensions", f->path, name, nd);
+    t->ndim = (int)nd;
+    uint64_t count = 1;
+    for (size_t i = 0; i < nd; i++) {
+        json_t *d = json_array_get(sh, i);
+        if (!json_is_integer(d) || json_integer_value(d) < 0 ||
+            json_integer_value(d) > (json_int_t)(1LL << 40))
+            return bh__fail(BH_EFORMAT, "%s: tensor %s: bad shape", f->path, name);
+        t->shape[i] = json_integer_value(d);
+        if (t->shape[i] && count > (UINT64_MAX >> 4) / (uint64_t)t->shape[i])
+            return bh__fail(BH_EFORMAT, "%s: tensor %s: shape overflows", f->path, name);
+        count *= (uint64_t)t->shape[i];
+    }
+    json_t *b = json_array_get(off, 0), *e = json_array_get(off, 1);
+    if (!json_is_integer(b) || !json_is_integer(e) || json_integer_value(b) < 0 ||
+        json_integer_value(e) < json_integer_value(b) ||
+        (uint64_t)json_integer_value(e) > data_len)
+        return bh__fail(BH_EFORMAT, "%s: tensor %s: data_offsets outside the file (data is %zu bytes)",
+                        f->path, name, data_len);
+    size_t begin = (size_t)json_integer_value(b), end = (size_t)json_integer_value(e);
+    if (end - begin != count * esize)
+        return bh__fail(BH_EFORMAT, "%s: tensor %s: offsets span %zu bytes, shape needs %llu",
+                        f->path, name, end - begin, (unsigned long long)(count * esize));
+    t->offset = begin;
+    t->nbytes = end - begin;
+    t->data = (const unsigned char *)f->map + f->data_start + begin;
+    return BH_OK;
+}
+
+bh_status bh__st_open(const char *path, bh__st_file *f)
+{
+    memset(f, 0, sizeof *f);
+    f->path = dupstr(path);
+    if (!f->path) return bh__fail(BH_ENOMEM, "out of memory");
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        bh_status st = bh__fail(errno == ENOENT ? BH_ENOTFOUND : BH_EIO, "%s: %s", path,
+                                strerror(errno));
+        bh__st_close(f);
+        return st;
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        bh__st_close(f);
+        return bh__fail(BH_EIO, "%s: not a regular file", path);
+    }
+    if (sb.st_size < 8) {
+        close(fd);
+        bh__st_close(f);
+        return bh__fail(BH_EFORMAT, "%s: truncated (%lld bytes, no header)", path,
+                        (long long)sb.st_size);
+    }
+    f->size = (size_t)sb.st_size;
+    f->map = mmap(NULL, f->size, PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    if (f->map == MAP_FAILED) {
+        f->map = NULL;
+        bh_status st = bh__fail(BH_EIO, "%s: mmap: %s", path, strerror(errno));
+        bh__st_close(f);
+        return st;
+    }
+    const unsigned char *p = f->map;
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | p[i];
+    bh_status st = BH_OK;
+    json_t *root = NULL;
+    if (hlen > f->size - 8 || hlen > ST_MAX_HEADER) {
+        st = bh__fail(BH_EFORMAT, "%s: header length %llu exceeds the file size %zu", path,
+                      (unsigned long long)hlen, f->size);
+        goto done;
+    }
+    f->data_start = 8 + (size_t)hlen;
+    json_error_t jerr;
+    root = json_loadb((const char *)p + 8, (size_t)hlen, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root || !json_is_object(root)) {
+        st = bh__fail(BH_EFORMAT, "%s: header is not a JSON object: %s", path,
+                      root ? "wrong type" : jerr.text);
+        goto done;
+    }
+    size_t n = json_object_size(root);
+    f->t = calloc(n ? n : 1, sizeof *f->t);
+    if (!f->t) {
+        st = bh__fail(BH_ENOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    size_t data_len = f->size - f->data_start;
+    const char *k;
+    json_t *v;
+    json_object_foreach(root, k, v) {
+        if (!strcmp(k, "__metadata__")) {
+            st = parse_meta(f, v);
+        } else {
+            st = parse_tensor(f, k, v, data_len, &f->t[f->ntensors]);
+            f->ntensors++;
+        }
+        if (st) goto done;
+    }
+    /* Tensors must not overlap (a lying header could alias two parameters). */
+    bh__st_tensor *sorted = malloc((size_t)(f->ntensors ? f->ntensors : 1) * sizeof *sorted);
+    if (!sorted) {
+        st = bh__fail(BH_ENOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    memcpy(sorted, f->t, (size_t)f->ntensors * sizeof *sorted);
+    qsort(sorted, (size_t)f->ntensors, sizeof *sorted, cmp_off);
+    for (int i = 1; i < f->ntensors; i++)
+        if (sorted[i].offset < sorted[i - 1].offset + sorted[i - 1].nbytes) {
+            st = bh__fail(BH_EFORMAT, "%s: tensors %s and %s overlap", path, sorted[i - 1].name,
+                          sorted[i].name);
+            break;
+        }
+    free(sorted);
+done:
+    json_decref(root);
+    if (st) bh__st_close(f);
+    return st;
+}
+
+const bh__st_tensor *bh__st_find(const bh__st_file *f, const char *name)
+{
+    for (int i = 0; i < f->ntensors; i++)
+        if (!strcmp(f->t[i].name, name)) return &f->t[i];
+    return NULL;
+}
+
+const char *bh__st_meta(const bh__st_file *f, const char *key)
+{
+    for (int i = 0; i < f->nmeta; i++)
+        if (!strcmp(f->meta_keys[i], key)) return f->meta_vals[i];
+    return NULL;
+}
+
+/* ------------------------------------------------------------- writing */
+
+bh_status bh__atomic_open(bh__atomic *a, const char *path)
+{
+    memset(a, 0, sizeof *a);
+    size_t n = strlen(path);
+    a->path = dupstr(path);
+    a->tmp = malloc(n + 32);
+    if (!a->path || !a->tmp) {
+        free(a->path);
+        free(a->tmp);
+        return bh__fail(BH_ENOMEM, "out of memory");
+    }
+    snprintf(a->tmp, n + 32, "%s.tmp%ld", path, (long)getpid());
+    a->f = fopen(a->tmp, "wb");
+    if (!a->f) {
+        bh_status st = bh__fail(BH_EIO, "%s: %s", a->tmp, strerror(errno));
+        free(a->path);
+        free(a->tmp);
+        return st;
+    }
+    return BH_OK;
+}
+
+void bh__atomic_abort(bh__atomic *a)
+{
+    if (a->f) fclose(a->f);
+    if (a->tmp) unlink(a->tmp);
+    free(a->tmp);
+    free(a->path);
+    memset(a, 0, sizeof *a);
+}
+
+bh_status bh__atomic_commit(bh__atomic *a)
+{
+    bh_status st = BH_OK;
+    if (fflush(a->f) != 0 || fsync(fileno(a->f)) != 0 || ferror(a->f))
+        st = bh__fail(BH_EIO, "%s: write failed: %s", a->tmp, strerror(errno));
+    if (fclose(a->f) != 0 && !st) st = bh__fail(BH_EIO, "%s: close failed: %s", a->tmp, strerror(errno));
+    a->f = NULL;
+    if (!st && rename(a->tmp, a->path) != 0)
+        st = bh__fail(BH_EIO, "%s: rename: %s", a->path, strerror(errno));
+    if (!st) {
+        char *d = dupstr(a->path);
+        if (d) {
+            int dfd = open(dirname(d), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (dfd >= 0) {
+                fsync(dfd);
+                close(dfd);
+            }
+            free(d);
+        }
+        free(a->tmp);
+        free(a->path);
+        memset(a, 0, sizeof *a);
+        return BH_OK;
+    }
+    bh__atomic_abort(a);
+    return st;
+}
+
+bh_status bh__st_write(const char *path, const bh__st_entry *e, int n,
+                       const char *const *meta_keys, const char *const *meta_vals, int nmeta)
+{
+    json_t *root = json_object();
+    if (!root) return bh__fail(BH_ENOMEM, "out of memory");
+    size_t off = 0;
+    if (nmeta > 0) {
+        json_t *m = json_object();
+        for (int i = 0; i < nmeta; i++) json_object_set_new(m, meta_keys[i], json_string(meta_vals[i]));
+        json_object_set_new(root, "__metadata__", m);
+    }
+    for (int i = 0; i < n; i++) {
+        size_t count = 1;
+        json_t *shape = json_array();
+        for (int d = 0; d < e[i].ndim; d++) {
+            count *= (size_t)e[i].shape[d];
+            json_array_append_new(shape, json_integer(e[i].shape[d]));
+        }
+        json_t *t = json_object();
+        json_object_set_new(t, "dtype", json_string("F32"));
+        json_object_set_new(t, "shape", shape);
+        json_object_set_new(t, "data_offsets",
+                            json_pack("[II]", (json_int_t)off, (json_int_t)(off + count * 4)));
+        json_object_set_new(root, e[i].name, t);
+        off += count * 4;
+    }
+    char *hdr = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(root);
+    if (!hdr) return bh__fail(BH_ENOMEM, "out of memory");
+    size_t hl = strlen(hdr), padded = (hl + 7) & ~(size_t)7; /* data section 8-byte aligned */
+    bh__atomic a;
+    bh_status st = bh__atomic_open(&a, path);
+    if (st) {
+        free(hdr);
+        return st;
+    }
+    unsigned char len8[8];
+    for (int i = 0; i < 8; i++) len8[i] = (unsigned char)((uint64_t)padded >> (8 * i));
+    fwrite(len8, 1, 8, a.f);
+    fwrite(hdr, 1, hl, a.f);
+    for (size_t i = hl; i < padded; i++) fputc(' ', a.f);
+    free(hdr);
+    for (int i = 0; i < n; i++) {
+        size_t count = 1;
+        for (int d = 0; d < e[i].ndim; d++) count *= (size_t)e[i].shape[d];
+        if (fwrite(e[i].data, 4, count, a.f) != count) break; /* little-endian host assumed */
+    }
+    return bh__atomic_commit(&a);
+}

@@ -1,0 +1,74 @@
+/* models/safetensors.h — the safetensors file format: an 8-byte little-endian
+ * header length N, N bytes of JSON header ({"name": {"dtype": "F32", "shape":
+ * [...], "data_offsets": [begin, end]}, "__metadata__": {"k": "v"}}), then the
+ * raw little-endian tensor bytes. Private to libbhasha.
+ *
+ * Reading maps the file (mmap) and validates the whole header against the file
+ * size before any tensor is touched: a hostile or truncated file gives
+ * BH_EFORMAT naming the file and the tensor, never an out-of-bounds read. The
+ * bh__st_file owns the mapping; tensor data pointers point into it.
+ * Writing goes to a temporary file that is fsync'ed and renamed over the
+ * target, so a crash leaves either the old or the new file. */
+#ifndef BH_MODELS_SAFETENSORS_H
+#define BH_MODELS_SAFETENSORS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "bhasha/core.h"
+
+#define BH__ST_MAXDIM 8
+
+typedef struct bh__st_tensor {
+    char *name;
+    char dtype[8];
+    int ndim;
+    int64_t shape[BH__ST_MAXDIM];
+    const unsigned char *data; /* into the mapping; 4-byte aligned not guaranteed */
+    size_t nbytes;
+    size_t offset;             /* from the start of the data section */
+} bh__st_tensor;
+
+typedef struct bh__st_file {
+    char *path;
+    void *map;
+    size_t size;
+    size_t data_start;         /* 8 + N */
+    int ntensors;
+    bh__st_tensor *t;
+    int nmeta;
+    char **meta_keys, **meta_vals;
+} bh__st_file;
+
+/* Maps and validates path. On failure f is left empty (safe to close). */
+bh_status bh__st_open(const char *path, bh__st_file *f);
+void bh__st_close(bh__st_file *f);
+const bh__st_tensor *bh__st_find(const bh__st_file *f, const char *name);
+/* Metadata value for key, or NULL. */
+const char *bh__st_meta(const bh__st_file *f, const char *key);
+
+typedef struct bh__st_entry {
+    const char *name;
+    int ndim;
+    int64_t shape[2];
+    const float *data;
+} bh__st_entry;
+
+/* Writes the tensors (F32) in the given order, contiguous, data section
+ * 8-byte aligned, plus metadata pairs, atomically. */
+bh_status bh__st_write(const char *path, const bh__st_entry *e, int n,
+                       const char *const *meta_keys, const char *const *meta_vals, int nmeta);
+
+/* Atomic file writing: open a temporary next to path, then commit (flush,
+ * fsync, rename, fsync directory) or abort (close, unlink). */
+typedef struct bh__atomic {
+    FILE *f;
+    char *tmp;
+    char *path;
+} bh__atomic;
+bh_status bh__atomic_open(bh__atomic *a, const char *path);
+bh_status bh__atomic_commit(bh__atomic *a);
+void bh__atomic_abort(bh__atomic *a);
+
+#endif

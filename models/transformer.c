@@ -1,0 +1,557 @@
+/* models/transformer.c — encoder (BERT layout, post- or pre-LN) and decoder
+ * (GPT-2 layout, pre-LN): parameter layout, forward, backward.
+ *
+ * N = B*T rows throughout. In inference every block reuses the activation
+ * buffers of block 0, so memory is one block's activations, not L of them. */
+#include "models/transformer.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "models/layers.h"
+
+#define IGNORE_ID (-100)
+
+uint64_t bh_rng_next(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static double rng_normal(uint64_t *s)
+{
+    double u1 = ((bh_rng_next(s) >> 11) + 1.0) / 9007199254740993.0;
+    double u2 = (bh_rng_next(s) >> 11) / 9007199254740992.0;
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+/* ---------------------------------------------------------------- config */
+
+void bh_model_config_default(bh_model_config *c, bh_arch arch)
+{
+    memset(c, 0, sizeof *c);
+    c->arch = arch;
+    c->vocab = 8000;
+    c->max_len = 128;
+    c->dim = 256;
+    c->layers = 4;
+    c->heads = 4;
+    c->ffn = 1024;
+    c->pre_ln = arch == BH_ARCH_DECODER;
+    c->ln_eps = 1e-5f;
+    c->dropout = 0.1f;
+    c->pad_id = -1;
+    c->mask_id = -1;
+}
+
+bh_status bh_model_config_check(const bh_model_config *c)
+{
+    if (!c) return bh__fail(BH_EINVAL, "model config: NULL");
+    if (c->arch != BH_ARCH_ENCODER && c->arch != BH_ARCH_DECODER)
+        return bh__fail(BH_EINVAL, "model config: unknown arch %d", (int)c->arch);
+    if (c->vocab < 2 || c->vocab > (1 << 24)) return bh__fail(BH_EINVAL, "model config: vocab %d out of range", c->vocab);
+    if (c->max_len < 1 || c->max_len > 65536) return bh__fail(BH_EINVAL, "model config: max_len %d out of range", c->max_len);
+    if (c->dim < 1 || c->dim > 65536) return bh__fail(BH_EINVAL, "model config: dim %d out of range", c->dim);
+    if (c->layers < 1 || c->layers > 1024) return bh__fail(BH_EINVAL, "model config: layers %d out of range", c->layers);
+    if (c->heads < 1 || c->dim % c->heads) return bh__fail(BH_EINVAL, "model config: dim %d not divisible by heads %d", c->dim, c->heads);
+    if (c->ffn < 1 || c->ffn > 262144) return bh__fail(BH_EINVAL, "model config: ffn %d out of range", c->ffn);
+    if (c->arch == BH_ARCH_DECODER && !c->pre_ln) return bh__fail(BH_EINVAL, "model config: the decoder is pre-LN only");
+    if (!(c->ln_eps > 0.0f && c->ln_eps < 1.0f)) return bh__fail(BH_EINVAL, "model config: ln_eps out of range");
+    if (!(c->dropout >= 0.0f && c->dropout < 1.0f)) return bh__fail(BH_EINVAL, "model config: dropout out of [0,1)");
+    if (c->pad_id >= c->vocab || c->mask_id >= c->vocab) return bh__fail(BH_EINVAL, "model config: pad_id/mask_id >= vocab");
+    return BH_OK;
+}
+
+/* ---------------------------------------------------------------- layout */
+
+static void add_tensor(bh_model *m, const char *name, int d0, int d1)
+{
+    bh__tensor *t = &m->tensors[m->ntensors++];
+    snprintf(t->name, sizeof t->name, "%s", name);
+    t->ndim = d1 ? 2 : 1;
+    t->shape[0] = d0;
+    t->shape[1] = d1;
+    t->off = m->nparams;
+    t->n = (size_t)d0 * (size_t)(d1 ? d1 : 1);
+    m->nparams += t->n;
+}
+
+bh_status bh__model_layout(bh_model *m)
+{
+    const bh_model_config *c = &m->c;
+    int D = c->dim, F = c->ffn;
+    m->tensors = calloc((size_t)c->layers * 12 + 6, sizeof *m->tensors);
+    if (!m->tensors) return bh__fail(BH_ENOMEM, "model: out of memory");
+    m->ntensors = 0;
+    m->nparams = 0;
+    add_tensor(m, "wte", c->vocab, D);
+    add_tensor(m, "wpe", c->max_len, D);
+    if (!c->pre_ln) {
+        add_tensor(m, "ln_e.w", D, 0);
+        add_tensor(m, "ln_e.b", D, 0);
+    }
+    char nm[40];
+    for (int l = 0; l < c->layers; l++) {
+#define T_(suffix, a, b)                                  \
+    snprintf(nm, sizeof nm, "h.%d." suffix, l);          \
+    add_tensor(m, nm, a, b)
+        T_("ln1.w", D, 0);
+        T_("ln1.b", D, 0);
+        T_("attn.qkv.w", 3 * D, D);
+        T_("attn.qkv.b", 3 * D, 0);
+        T_("attn.proj.w", D, D);
+        T_("attn.proj.b", D, 0);
+        T_("ln2.w", D, 0);
+        T_("ln2.b", D, 0);
+        T_("mlp.fc.w", F, D);
+        T_("mlp.fc.b", F, 0);
+        T_("mlp.proj.w", D, F);
+        T_("mlp.proj.b", D, 0);
+#undef T_
+    }
+    if (c->pre_ln) {
+        add_tensor(m, "ln_f.w", D, 0);
+        add_tensor(m, "ln_f.b", D, 0);
+    }
+    return BH_OK;
+}
+
+void bh__model_bind(const bh_model *m, float *base, bh__weights *w)
+{
+    int i = 0;
+    w->wte = base + m->tensors[i++].off;
+    w->wpe = base + m->tensors[i++].off;
+    w->lne_w = w->lne_b = w->lnf_w = w->lnf_b = NULL;
+    if (!m->c.pre_ln) {
+        w->lne_w = base + m->tensors[i++].off;
+        w->lne_b = base + m->tensors[i++].off;
+    }
+    for (int l = 0; l < m->c.layers; l++) {
+        bh__layer_w *p = &w->l[l];
+        float **slots[12] = {&p->ln1_w, &p->ln1_b, &p->qkv_w, &p->qkv_b, &p->proj_w, &p->proj_b,
+                             &p->ln2_w, &p->ln2_b, &p->fc_w,  &p->fc_b,  &p->fc2_w,  &p->fc2_b};
+        for (int k = 0; k < 12; k++) *slots[k] = base + m->tensors[i++].off;
+    }
+    if (m->c.pre_ln) {
+        w->lnf_w = base + m->tensors[i++].off;
+        w->lnf_b = base + m->tensors[i++].off;
+    }
+}
+
+bh_status bh__model_shell(const bh_model_config *c, bh_model **out)
+{
+    *out = NULL;
+    bh_status st = bh_model_config_check(c);
+    if (st) return st;
+    bh_model *m = calloc(1, sizeof *m);
+    if (!m) return bh__fail(BH_ENOMEM, "model: out of memory");
+    m->c = *c;
+    m->w.l = calloc((size_t)c->layers, sizeof(bh__layer_w));
+    m->g.l = calloc((size_t)c->layers, sizeof(bh__layer_w));
+    m->la = calloc((size_t)c->layers, sizeof(bh__layer_acts));
+    if (!m->w.l || !m->g.l || !m->la) {
+        bh_model_free(m);
+        return bh__fail(BH_ENOMEM, "model: out of memory");
+    }
+    if ((st = bh__model_layout(m))) {
+        bh_model_free(m);
+        return st;
+    }
+    *out = m;
+    return BH_OK;
+}
+
+bh_status bh_model_new(const bh_model_config *c, uint64_t seed, bh_model **out)
+{
+    bh_model *m;
+    bh_status st = bh__model_shell(c, &m);
+    if (st) return st;
+    m->params = malloc(m->nparams * sizeof(float));
+    if (!m->params) {
+        bh_model_free(m);
+        return bh__fail(BH_ENOMEM, "model: cannot allocate %zu parameters", m->nparams);
+    }
+    bh__model_bind(m, m->params, &m->w);
+    uint64_t rng = seed;
+    for (int i = 0; i < m->ntensors; i++) {
+        bh__tensor *t = &m->tensors[i];
+        float *p = m->params + t->off;
+        size_t nl = strlen(t->name);
+        int is_ln_w = nl >= 4 && !strcmp(t->name + nl - 2, ".w") && strstr(t->name, "ln");
+        if (t->ndim == 2)
+            for (size_t k = 0; k < t->n; k++) p[k] = (float)(0.02 * rng_normal(&rng));
+        else
+            for (size_t k = 0; k < t->n; k++) p[k] = is_ln_w ? 1.0f : 0.0f;
+    }
+    *out = m;
+    return BH_OK;
+}
+
+void bh_model_free(bh_model *m)
+{
+    if (!m) return;
+    if (!m->mapped) free(m->params);
+    bh__st_close(&m->st);
+    free(m->grads);
+    free(m->tensors);
+    free(m->w.l);
+    free(m->g.l);
+    free(m->la);
+    free(m->acts);
+    free(m->bytes);
+    free(m->ibuf);
+    free(m);
+}
+
+const bh_model_config *bh_model_get_config(const bh_model *m) { return &m->c; }
+size_t bh_model_num_params(const bh_model *m) { return m->nparams; }
+int bh_model_num_tensors(const bh_model *m) { return m->ntensors; }
+
+bh_status bh_model_tensor(const bh_model *m, int i, bh_tensor_info *out)
+{
+    if (!m || !out) return bh__fail(BH_EINVAL, "bh_model_tensor: NULL argument");
+    if (i < 0 || i >= m->ntensors) return bh__fail(BH_ENOTFOUND, "bh_model_tensor: index %d out of range", i);
+    const bh__tensor *t = &m->tensors[i];
+    out->name = t->name;
+    out->ndim = t->ndim;
+    out->shape[0] = t->shape[0];
+    out->shape[1] = t->ndim == 2 ? t->shape[1] : 0;
+    out->data = m->params + t->off;
+    out->grad = m->grads ? m->grads + t->off : NULL;
+    return BH_OK;
+}
+
+static bh_status ensure_grads(bh_model *m)
+{
+    if (m->mapped) return bh__fail(BH_EUNSUPPORTED, "model: weights are mapped read-only; load without BH_MODEL_MMAP to train");
+    if (m->grads) return BH_OK;
+    m->grads = calloc(m->nparams, sizeof(float));
+    if (!m->grads) return bh__fail(BH_ENOMEM, "model: cannot allocate gradients");
+    bh__model_bind(m, m->grads, &m->g);
+    return BH_OK;
+}
+
+void bh_model_zero_grad(bh_model *m)
+{
+    if (m && m->grads) memset(m->grads, 0, m->nparams * sizeof(float));
+}
+
+float bh_model_clip_grad(bh_model *m, float max_norm)
+{
+    if (!m || !m->grads) return 0.0f;
+    double s = 0.0;
+    for (size_t i = 0; i < m->nparams; i++) s += (double)m->grads[i] * m->grads[i];
+    float norm = (float)sqrt(s);
+    if (max_norm > 0.0f && norm > max_norm) {
+        float k = max_norm / (norm + 1e-6f);
+        for (size_t i = 0; i < m->nparams; i++) m->grads[i] *= k;
+    }
+    return norm;
+}
+
+/* ----------------------------------------------------------- activations */
+
+static bh_status ensure_acts(bh_model *m, int B, int T, int train)
+{
+    const bh_model_config *c = &m->c;
+    size_t N = (size_t)B * T, D = (size_t)c->dim, F = (size_t)c->ffn, H = (size_t)c->heads;
+    size_t per_layer = N * (D * 6 + 3 * D + 2 * F) + 4 * N + (size_t)B * H * T * T;
+    int nl = train ? c->layers : 1;
+    int chunk = (int)(4194304 / (size_t)c->vocab);
+    chunk = chunk < 16 ? 16 : chunk > 512 ? 512 : chunk;
+    size_t total = per_layer * (size_t)nl + N * 3 * D + 6 * N + N * D;
+    if (train) total += N * D * 4 + N * 3 * D + N * F + (size_t)T * T + 2 * N * D + (size_t)chunk * c->vocab;
+    if (total > m->acts_cap) {
+        free(m->acts);
+        m->acts = malloc(total * sizeof(float));
+        m->acts_cap = m->acts ? total : 0;
+        if (!m->acts) return bh__fail(BH_ENOMEM, "model: cannot allocate activations for batch %dx%d", B, T);
+    }
+    size_t nbytes = train && c->dropout > 0.0f ? N * D * (2 * (size_t)c->layers + 1) : 0;
+    if (nbytes > m->bytes_cap) {
+        free(m->bytes);
+        m->bytes = malloc(nbytes);
+        m->bytes_cap = m->bytes ? nbytes : 0;
+        if (!m->bytes) return bh__fail(BH_ENOMEM, "model: cannot allocate dropout masks");
+    }
+    if (2 * N > m->ibuf_cap) {
+        free(m->ibuf);
+        m->ibuf = malloc(2 * N * sizeof(int32_t));
+        m->ibuf_cap = m->ibuf ? 2 * N : 0;
+        if (!m->ibuf) return bh__fail(BH_ENOMEM, "model: out of memory");
+    }
+    float *p = m->acts;
+#define TAKE(ptr, n) (ptr = p, p += (n))
+    TAKE(m->emb, N * D);
+    TAKE(m->lne, N * D);
+    TAKE(m->lne_m, N);
+    TAKE(m->lne_r, N);
+    TAKE(m->lnf, N * D);
+    TAKE(m->lnf_m, N);
+    TAKE(m->lnf_r, N);
+    uint8_t *q = m->bytes;
+    m->me = nbytes ? q : NULL;
+    if (nbytes) q += N * D;
+    for (int l = 0; l < c->layers; l++) {
+        bh__layer_acts *a = &m->la[l];
+        if (l >= nl) {
+            *a = m->la[0];
+            continue;
+        }
+        TAKE(a->ln1, N * D);
+        TAKE(a->ln1_m, N);
+        TAKE(a->ln1_r, N);
+        TAKE(a->qkv, N * 3 * D);
+        TAKE(a->att, (size_t)B * H * T * T);
+        TAKE(a->atty, N * D);
+        TAKE(a->r1, N * D);
+        TAKE(a->ln2, N * D);
+        TAKE(a->ln2_m, N);
+        TAKE(a->ln2_r, N);
+        TAKE(a->fch, N * F);
+        TAKE(a->fchg, N * F);
+        TAKE(a->r2, N * D);
+        a->m1 = a->m2 = NULL;
+        if (nbytes) {
+            a->m1 = q;
+            a->m2 = q + N * D;
+            q += 2 * N * D;
+        }
+    }
+    if (train) {
+        TAKE(m->dres, N * D);
+        TAKE(m->tmp, N * D);
+        TAKE(m->tmp2, N * D);
+        TAKE(m->dqkv, N * 3 * D);
+        TAKE(m->dfch, N * F);
+        TAKE(m->datt, (size_t)T * T);
+        TAKE(m->hg, N * D);
+        TAKE(m->dhg, N * D);
+        TAKE(m->logits, (size_t)chunk * c->vocab);
+        m->chunk = chunk;
+    }
+#undef TAKE
+    return BH_OK;
+}
+
+/* ---------------------------------------------------------------- forward */
+
+static bh_status check_inputs(const bh_model *m, const int32_t *ids, const int32_t *targets,
+                              const uint8_t *mask, int B, int T)
+{
+    if (!ids || B < 1 || T < 1) return bh__fail(BH_EINVAL, "model: bad batch (B=%d, T=%d)", B, T);
+    if (T > m->c.max_len) return bh__fail(BH_ESHAPE, "model: sequence length %d exceeds max_len %d", T, m->c.max_len);
+    if ((size_t)B * T > (size_t)1 << 26) return bh__fail(BH_ELIMIT, "model: batch too large");
+    for (int i = 0; i < B * T; i++) {
+        if (ids[i] < 0 || ids[i] >= m->c.vocab)
+            return bh__fail(BH_EINVAL, "model: token id %d at [%d,%d] out of range [0,%d)", ids[i],
+                            i / T, i % T, m->c.vocab);
+        if (targets && targets[i] != IGNORE_ID && (targets[i] < 0 || targets[i] >= m->c.vocab))
+            return bh__fail(BH_EINVAL, "model: target id %d at [%d,%d] out of range [0,%d)",
+                            targets[i], i / T, i % T, m->c.vocab);
+    }
+    if (mask && m->c.arch == BH_ARCH_ENCODER)
+        for (int b = 0; b < B; b++) {
+            int any = 0;
+            for (int t = 0; t < T; t++) any |= mask[(size_t)b * T + t] != 0;
+            if (!any) return bh__fail(BH_EINVAL, "model: sequence %d of the batch is all padding", b);
+        }
+    return BH_OK;
+}
+
+/* Runs the blocks; returns the final hidden states [N,D] (inside m->acts). */
+static const float *forward(bh_model *m, const int32_t *ids, const uint8_t *mask, int B, int T,
+                            int train, uint64_t *rng)
+{
+    const bh_model_config *c = &m->c;
+    int N = B * T, D = c->dim, F = c->ffn, H = c->heads;
+    size_t ND = (size_t)N * D;
+    int drop = train && c->dropout > 0.0f;
+    int causal = c->arch == BH_ARCH_DECODER;
+    if (causal) mask = NULL;
+    const bh__weights *w = &m->w;
+
+    bh__embed_fwd(m->emb, ids, w->wte, w->wpe, N, T, D);
+    float *x = m->emb;
+    if (!c->pre_ln) {
+        bh__layernorm_fwd(m->lne, m->lne_m, m->lne_r, m->emb, w->lne_w, w->lne_b, N, D, c->ln_eps);
+        x = m->lne;
+    }
+    if (drop) bh__dropout_fwd(x, m->me, c->dropout, ND, rng);
+    for (int l = 0; l < c->layers; l++) {
+        const bh__layer_w *p = &w->l[l];
+        bh__layer_acts *a = &m->la[l];
+        const float *ain = x;
+        if (c->pre_ln) {
+            bh__layernorm_fwd(a->ln1, a->ln1_m, a->ln1_r, x, p->ln1_w, p->ln1_b, N, D, c->ln_eps);
+            ain = a->ln1;
+        }
+        bh__linear_fwd(a->qkv, ain, p->qkv_w, p->qkv_b, N, D, 3 * D);
+        bh__attention_fwd(a->atty, a->att, a->qkv, mask, causal, B, T, D, H);
+        bh__linear_fwd(a->r1, a->atty, p->proj_w, p->proj_b, N, D, D);
+        if (drop) bh__dropout_fwd(a->r1, a->m1, c->dropout, ND, rng);
+        bh__add(a->r1, a->r1, x, ND);
+        const float *fin;
+        if (c->pre_ln) {
+            bh__layernorm_fwd(a->ln2, a->ln2_m, a->ln2_r, a->r1, p->ln2_w, p->ln2_b, N, D, c->ln_eps);
+            fin = a->ln2;
+        } else {
+            bh__layernorm_fwd(a->ln1, a->ln1_m, a->ln1_r, a->r1, p->ln1_w, p->ln1_b, N, D, c->ln_eps);
+            fin = a->ln1;
+        }
+        bh__linear_fwd(a->fch, fin, p->fc_w, p->fc_b, N, D, F);
+        bh__gelu_fwd(a->fchg, a->fch, (size_t)N * F);
+        bh__linear_fwd(a->r2, a->fchg, p->fc2_w, p->fc2_b, N, F, D);
+        if (drop) bh__dropout_fwd(a->r2, a->m2, c->dropout, ND, rng);
+        bh__add(a->r2, a->r2, c->pre_ln ? a->r1 : a->ln1, ND);
+        if (c->pre_ln) {
+            x = a->r2;
+        } else {
+            bh__layernorm_fwd(a->ln2, a->ln2_m, a->ln2_r, a->r2, p->ln2_w, p->ln2_b, N, D, c->ln_eps);
+            x = a->ln2;
+        }
+    }
+    if (c->pre_ln) {
+        bh__layernorm_fwd(m->lnf, m->lnf_m, m->lnf_r, x, w->lnf_w, w->lnf_b, N, D, c->ln_eps);
+        x = m->lnf;
+    }
+    return x;
+}
+
+bh_status bh_model_forward(bh_model *m, const int32_t *ids, const uint8_t *mask, int B, int T,
+                           float *hidden, float *logits)
+{
+    if (!m) return bh__fail(BH_EINVAL, "bh_model_forward: NULL model");
+    bh_status st = check_inputs(m, ids, NULL, mask, B, T);
+    if (st) return st;
+    if ((st = ensure_acts(m, B, T, 0))) return st;
+    const float *h = forward(m, ids, mask, B, T, 0, NULL);
+    int N = B * T, D = m->c.dim;
+    if (hidden) memcpy(hidden, h, (size_t)N * D * sizeof(float));
+    if (logits) /* logits[N,V] = h[N,D] . wte[V,D]^T */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, m->c.vocab, D, 1.0f, h, D,
+                    m->w.wte, D, 0.0f, logits, m->c.vocab);
+    return BH_OK;
+}
+
+/* ---------------------------------------------------------------- backward */
+
+/* Gradient through a dropout site: src itself when there is no dropout,
+ * otherwise a masked copy in dst. */
+static const float *drop_grad(float *dst, const float *src, const uint8_t *keep, float p, size_t n)
+{
+    if (!keep) return src;
+    memcpy(dst, src, n * sizeof(float));
+    bh__dropout_bwd(dst, keep, p, n);
+    return dst;
+}
+
+/* dres holds d(loss)/d(final hidden) on entry. */
+static void backward(bh_model *m, const int32_t *ids, int B, int T)
+{
+    const bh_model_config *c = &m->c;
+    int N = B * T, D = c->dim, F = c->ffn, H = c->heads;
+    size_t ND = (size_t)N * D;
+    const bh__weights *w = &m->w;
+    bh__weights *g = &m->g;
+    float *dres = m->dres, *tmp = m->tmp, *tmp2 = m->tmp2;
+    float p = c->dropout;
+
+    if (c->pre_ln) {
+        const float *xL = m->la[c->layers - 1].r2;
+        memset(tmp, 0, ND * sizeof(float));
+        bh__layernorm_bwd(tmp, g->lnf_w, g->lnf_b, dres, xL, m->lnf_m, m->lnf_r, w->lnf_w, N, D);
+        memcpy(dres, tmp, ND * sizeof(float));
+    }
+    for (int l = c->layers - 1; l >= 0; l--) {
+        const bh__layer_w *pw = &w->l[l];
+        bh__layer_w *pg = &g->l[l];
+        bh__layer_acts *a = &m->la[l];
+        const float *xin = l == 0 ? (c->pre_ln ? m->emb : m->lne)
+                                  : (c->pre_ln ? m->la[l - 1].r2 : m->la[l - 1].ln2);
+        if (c->pre_ln) {
+            /* r2 = r1 + drop(fc2(gelu(fc(ln2(r1))))); dres = d(r2) */
+            const float *d2 = drop_grad(tmp, dres, a->m2, p, ND);
+            bh__linear_bwd(m->dfch, pg->fc2_w, pg->fc2_b, d2, a->fchg, pw->fc2_w, N, F, D, 0);
+            bh__gelu_bwd(m->dfch, a->fch, m->dfch, (size_t)N * F);
+            bh__linear_bwd(tmp2, pg->fc_w, pg->fc_b, m->dfch, a->ln2, pw->fc_w, N, D, F, 0);
+            bh__layernorm_bwd(dres, pg->ln2_w, pg->ln2_b, tmp2, a->r1, a->ln2_m, a->ln2_r, pw->ln2_w, N, D);
+            /* dres = d(r1); r1 = x + drop(proj(attn(qkv(ln1(x))))) */
+            const float *d1 = drop_grad(tmp, dres, a->m1, p, ND);
+            bh__linear_bwd(tmp2, pg->proj_w, pg->proj_b, d1, a->atty, pw->proj_w, N, D, D, 0);
+            bh__attention_bwd(m->dqkv, m->datt, tmp2, a->qkv, a->att, B, T, D, H);
+            bh__linear_bwd(tmp2, pg->qkv_w, pg->qkv_b, m->dqkv, a->ln1, pw->qkv_w, N, D, 3 * D, 0);
+            bh__layernorm_bwd(dres, pg->ln1_w, pg->ln1_b, tmp2, xin, a->ln1_m, a->ln1_r, pw->ln1_w, N, D);
+        } else {
+            /* out = ln2(r2), r2 = ln1 + drop(fc2(gelu(fc(ln1)))), ln1 = ln1(r1),
+             * r1 = x + drop(proj(attn(qkv(x)))); dres = d(out) */
+            memset(tmp, 0, ND * sizeof(float));
+            bh__layernorm_bwd(tmp, pg->ln2_w, pg->ln2_b, dres, a->r2, a->ln2_m, a->ln2_r, pw->ln2_w, N, D);
+            memcpy(dres, tmp, ND * sizeof(float));
+            const float *d2 = drop_grad(tmp, dres, a->m2, p, ND);
+            bh__linear_bwd(m->dfch, pg->fc2_w, pg->fc2_b, d2, a->fchg, pw->fc2_w, N, F, D, 0);
+            bh__gelu_bwd(m->dfch, a->fch, m->dfch, (size_t)N * F);
+            bh__linear_bwd(dres, pg->fc_w, pg->fc_b, m->dfch, a->ln1, pw->fc_w, N, D, F, 1);
+            memset(tmp, 0, ND * sizeof(float));
+            bh__layernorm_bwd(tmp, pg->ln1_w, pg->ln1_b, dres, a->r1, a->ln1_m, a->ln1_r, pw->ln1_w, N, D);
+            memcpy(dres, tmp, ND * sizeof(float));
+            const float *d1 = drop_grad(tmp, dres, a->m1, p, ND);
+            bh__linear_bwd(tmp2, pg->proj_w, pg->proj_b, d1, a->atty, pw->proj_w, N, D, D, 0);
+            bh__attention_bwd(m->dqkv, m->datt, tmp2, a->qkv, a->att, B, T, D, H);
+            bh__linear_bwd(dres, pg->qkv_w, pg->qkv_b, m->dqkv, xin, pw->qkv_w, N, D, 3 * D, 1);
+        }
+    }
+    /* dres = d(x0); x0 = drop(emb) (pre-LN) or drop(ln_e(emb)) (post-LN) */
+    const float *d0 = drop_grad(tmp, dres, m->me, p, ND);
+    if (!c->pre_ln) {
+        memset(tmp2, 0, ND * sizeof(float));
+        bh__layernorm_bwd(tmp2, g->lne_w, g->lne_b, d0, m->emb, m->lne_m, m->lne_r, w->lne_w, N, D);
+        d0 = tmp2;
+    }
+    bh__embed_bwd(g->wte, g->wpe, d0, ids, N, T, D);
+}
+
+bh_status bh_model_train_step(bh_model *m, const int32_t *ids, const uint8_t *mask,
+                              const int32_t *targets, int B, int T, float scale,
+                              uint64_t dropout_seed, float *loss, int *ntargets)
+{
+    if (!m || !targets) return bh__fail(BH_EINVAL, "bh_model_train_step: NULL argument");
+    bh_status st = check_inputs(m, ids, targets, mask, B, T);
+    if (st) return st;
+    if ((st = ensure_grads(m)) || (st = ensure_acts(m, B, T, 1))) return st;
+    uint64_t rng = dropout_seed;
+    const float *h = forward(m, ids, mask, B, T, 1, &rng);
+    int N = B * T, D = m->c.dim;
+    /* gather the rows that have a target (MLM: ~15%) */
+    int32_t *tg = m->ibuf, *rows = m->ibuf + N;
+    int M = 0;
+    for (int i = 0; i < N; i++)
+        if (targets[i] != IGNORE_ID) {
+            rows[M] = i;
+            tg[M] = targets[i];
+            memcpy(m->hg + (size_t)M * D, h + (size_t)i * D, (size_t)D * sizeof(float));
+            M++;
+        }
+    if (ntargets) *ntargets = M;
+    if (M == 0) {
+        if (loss) *loss = 0.0f;
+        return BH_OK;
+    }
+    memset(m->dhg, 0, (size_t)M * D * sizeof(float));
+    double sum = bh__xent_fused(m->hg, m->w.wte, tg, M, D, m->c.vocab, scale / (float)M, m->dhg,
+                                m->g.wte, m->logits, m->chunk);
+    float l = (float)(sum / M);
+    if (loss) *loss = l;
+    if (!isfinite(l)) return bh__fail(BH_ENUMERIC, "model: loss is %f", (double)l);
+    memset(m->dres, 0, (size_t)N * D * sizeof(float));
+    for (int k = 0; k < M; k++)
+        memcpy(m->dres + (size_t)rows[k] * D, m->dhg + (size_t)k * D, (size_t)D * sizeof(float));
+    backward(m, ids, B, T);
+    return BH_OK;
+}

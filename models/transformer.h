@@ -1,0 +1,83 @@
+/* models/transformer.h — the bh_model structure shared by the engine's modules
+ * (transformer.c: layout, forward, backward; checkpoint.c; optim.c; generate.c).
+ * Private to libbhasha.
+ *
+ * Parameters live in ONE float array in a fixed tensor order (see
+ * bh__model_layout); gradients in a second array with the same offsets.
+ * Tensor names and shapes follow PyTorch's [out, in] convention for linears:
+ *   wte [V,D]  wpe [T,D]  (ln_e.w/.b [D] post-LN encoder only)
+ *   h.{l}.ln1.w/.b [D]  h.{l}.attn.qkv.w [3D,D] .b [3D]  h.{l}.attn.proj.w [D,D] .b [D]
+ *   h.{l}.ln2.w/.b [D]  h.{l}.mlp.fc.w [F,D] .b [F]  h.{l}.mlp.proj.w [D,F] .b [D]
+ *   (ln_f.w/.b [D] pre-LN models only)
+ * The output layer is tied to wte: logits = h wte^T. */
+#ifndef BH_MODELS_TRANSFORMER_H
+#define BH_MODELS_TRANSFORMER_H
+
+#include "bhasha/model.h"
+#include "models/safetensors.h"
+
+typedef struct bh__tensor {
+    char name[40];
+    int ndim;
+    int shape[2];
+    size_t off; /* in floats from the start of the parameter array */
+    size_t n;
+} bh__tensor;
+
+/* Pointers into a parameter (or gradient) array. */
+typedef struct bh__layer_w {
+    float *ln1_w, *ln1_b, *qkv_w, *qkv_b, *proj_w, *proj_b;
+    float *ln2_w, *ln2_b, *fc_w, *fc_b, *fc2_w, *fc2_b;
+} bh__layer_w;
+
+typedef struct bh__weights {
+    float *wte, *wpe, *lne_w, *lne_b, *lnf_w, *lnf_b;
+    bh__layer_w *l; /* [layers] */
+} bh__weights;
+
+/* Activations of one block (kept for backward). */
+typedef struct bh__layer_acts {
+    float *ln1, *ln1_m, *ln1_r; /* [N,D] [N] [N] */
+    float *qkv;                 /* [N,3D] */
+    float *att;                 /* [B,H,T,T] */
+    float *atty;                /* [N,D] attention output before projection */
+    float *r1;                  /* [N,D] first residual sum */
+    float *ln2, *ln2_m, *ln2_r; /* [N,D] [N] [N] */
+    float *fch, *fchg;          /* [N,F] before / after GELU */
+    float *r2;                  /* [N,D] second residual sum */
+    uint8_t *m1, *m2;           /* [N,D] dropout keep masks (training) */
+} bh__layer_acts;
+
+struct bh_model {
+    bh_model_config c;
+    int ntensors;
+    bh__tensor *tensors;
+    size_t nparams;
+    float *params;   /* owned, or points into st's mapping (mmap load) */
+    float *grads;    /* NULL until the first training step; NULL for mmap */
+    int mapped;
+    bh__st_file st;
+    bh__weights w, g;
+
+    /* activations for the current batch shape */
+    float *acts;
+    size_t acts_cap; /* floats */
+    uint8_t *bytes;  /* dropout masks */
+    size_t bytes_cap;
+    int32_t *ibuf;   /* gathered targets / row indices [2N] */
+    size_t ibuf_cap;
+    bh__layer_acts *la; /* [layers] */
+    float *emb, *lne, *lne_m, *lne_r, *lnf, *lnf_m, *lnf_r;
+    uint8_t *me;
+    float *dres, *tmp, *tmp2, *dqkv, *dfch, *datt, *hg, *dhg, *logits;
+    int chunk;
+};
+
+/* Fills m->tensors / ntensors / nparams from m->c. */
+bh_status bh__model_layout(bh_model *m);
+/* Points w at the tensors of base. */
+void bh__model_bind(const bh_model *m, float *base, bh__weights *w);
+/* Allocates an empty model shell (config checked, layout computed). */
+bh_status bh__model_shell(const bh_model_config *c, bh_model **out);
+
+#endif
