@@ -1,0 +1,1024 @@
+/* tokenizer/segment.c — sentence, word, akshara and grapheme segmentation.
+ *
+ * Hot paths (word and sentence) are hand-written byte scanners over tables
+ * that bh_segmenter_new() fills once from ICU properties: one byte of class
+ * per BMP code point (64 KiB) and per code point of U+1F000..U+1FBFF, so the
+ * scanners never call ICU or allocate per character. The only memory they
+ * touch besides the text is the caller's bh_spans, grown geometrically.
+ * The word rules follow UAX #29 as ICU's root word-break iterator implements
+ * it (test_segment.c checks agreement on real text) plus the Indic/web
+ * overrides listed in include/bhasha/segment.h. */
+#include "bhasha/segment.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unicode/uchar.h>
+#include <utf8proc.h>
+
+#include "core/error.h"
+
+/* Word-break classes (one byte per code point in the tables). */
+enum {
+    W_OTHER = 0,  /* punctuation, symbols: a token of their own */
+    W_SP,         /* white space and control characters: separators */
+    W_LET,        /* letters of any script (UAX #29 ALetter, Hebrew, Katakana, ...) */
+    W_NUM,        /* digits of any script */
+    W_EXT,        /* Extend, Format, ZWJ: attach to what precedes */
+    W_MIDLET,     /* joins letters only: · ... */
+    W_MIDNUM,     /* joins digits only: , ; ... */
+    W_MIDNUMLET,  /* joins letters or digits: . ’ ' */
+    W_ENL,        /* _ and other connector punctuation */
+    W_RI,         /* regional indicator (flag halves) */
+    W_PICT,       /* extended pictographic (emoji) */
+    W_CUR,        /* currency sign */
+    W_HASH,       /* # */
+    W_BAD         /* an invalid UTF-8 byte (never stored in a table) */
+};
+
+/* Akshara classes for U+0900..U+0DFF. */
+enum {
+    A_OTHER = 0,  /* digits, danda, avagraha, symbols: grapheme rules */
+    A_C,          /* consonant (also dead consonants: ৎ, Malayalam chillu) */
+    A_V,          /* independent vowel */
+    A_H,          /* virama that forms conjuncts */
+    A_N,          /* nukta */
+    A_M,          /* vowel signs, bindu, visarga, other combining marks */
+    A_R           /* preceding repha (Malayalam dot reph) */
+};
+
+#define AK_LO 0x0900
+#define AK_HI 0x0E00
+#define SMP_LO 0x1F000
+#define SMP_HI 0x1FC00
+#define ABBR_SLOTS 512
+#define QUOTE_LOOKAHEAD 4096
+
+struct bh_segmenter {
+    uint8_t wb[0x10000];            /* word class of each BMP code point */
+    uint8_t wb_smp[SMP_HI - SMP_LO];/* word class of U+1F000..U+1FBFF */
+    uint8_t ak[AK_HI - AK_LO];      /* akshara class */
+    struct { const char *s; size_t n; } abbr[ABBR_SLOTS];
+};
+
+/* Abbreviations that keep their period (word tokens) and do not end a
+ * sentence. Bangla and Hindi titles, ranks, units and the spelled names of
+ * Latin letters (initials: এ. কে. ফজলুল হক, ए. पी. जे.), then Latin ones. */
+static const char *const abbr_list[] = {
+    /* Bangla */
+    "ড", "ডা", "ডঃ", "লে", "মো", "মোঃ", "মোহা", "মু", "মি", "সা", "রা", "আ",
+    "নং", "খ্রি", "খ্রিঃ", "খ্রী", "পৃ", "ইং", "বাং", "সং", "প্রা", "লি", "কো", "অব", "অধ্যা",
+    "প্রফে", "শ্রী", "শ্রীম", "কি.মি", "মি.মি", "সে.মি", "গ্রা",
+    "এ", "বি", "সি", "ডি", "ই", "এফ", "জি", "এইচ", "আই", "জে", "কে", "এল", "এম", "এন",
+    "পি", "কিউ", "এস", "টি", "ইউ", "ভি", "ডব্লিউ", "ডব্লু", "এক্স", "ওয়াই", "জেড",
+    /* Hindi */
+    "डॉ", "डा", "श्री", "श्रीमती", "सुश्री", "कु", "प्रो", "मो", "मु", "स्व", "पं", "सं", "ले",
+    "रु", "नं", "पृ", "ई", "इं", "मि", "कि.मी", "से.मी", "ग्रा",
+    "ए", "बी", "सी", "डी", "एफ", "जी", "एच", "आई", "जे", "के", "एल", "एम", "एन", "ओ",
+    "पी", "क्यू", "आर", "एस", "टी", "यू", "वी", "डब्ल्यू", "एक्स", "वाई", "ज़ेड", "जेड",
+    /* Latin */
+    "Dr", "Mr", "Mrs", "Ms", "Prof", "St", "Jr", "Sr", "vs", "etc", "e.g", "i.e", "No",
+    "Rs", "Tk", "Co", "Ltd", "Inc", "Mt", "Gen", "Col", "Lt", "Capt", "Govt",
+    "Dept", "Fig", "fig", "approx", "Vol", "vol", "pp", "Ph.D", "Sh", "Smt",
+};
+
+static uint32_t fnv1a(const uint8_t *s, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 16777619u;
+    return h;
+}
+
+static int abbr_find(const bh_segmenter *g, const uint8_t *s, size_t n)
+{
+    if (n == 0 || n > 24) return 0;
+    uint32_t h = fnv1a(s, n) & (ABBR_SLOTS - 1);
+    while (g->abbr[h].s) {
+        if (g->abbr[h].n == n && memcmp(g->abbr[h].s, s, n) == 0) return 1;
+        h = (h + 1) & (ABBR_SLOTS - 1);
+    }
+    return 0;
+}
+
+static void abbr_add(bh_segmenter *g, const char *w)
+{
+    size_t n = strlen(w);
+    if (abbr_find(g, (const uint8_t *)w, n)) return;
+    uint32_t h = fnv1a((const uint8_t *)w, n) & (ABBR_SLOTS - 1);
+    while (g->abbr[h].s) h = (h + 1) & (ABBR_SLOTS - 1);
+    g->abbr[h].s = w;
+    g->abbr[h].n = n;
+}
+
+/* Word class of one code point from ICU properties (table building only). */
+static uint8_t word_class(UChar32 c)
+{
+    if (c == '#') return W_HASH;
+    if (c == '@') return W_LET;          /* ICU's root rules keep a@b, @name whole */
+    if (c == 0x2018) return W_OTHER;     /* left single quote opens quotes, never an apostrophe */
+    if (u_isUWhiteSpace(c) || u_charType(c) == U_CONTROL_CHAR) return W_SP;
+    int wb = u_getIntPropertyValue(c, UCHAR_WORD_BREAK);
+    switch (wb) {
+    case U_WB_ALETTER: case U_WB_HEBREW_LETTER: case U_WB_KATAKANA: return W_LET;
+    case U_WB_NUMERIC: return W_NUM;
+    case U_WB_EXTEND: case U_WB_FORMAT: case U_WB_ZWJ: return W_EXT;
+    case U_WB_MIDLETTER: return W_MIDLET;
+    case U_WB_MIDNUM: return W_MIDNUM;
+    case U_WB_MIDNUMLET: case U_WB_SINGLE_QUOTE: return W_MIDNUMLET;
+    case U_WB_EXTENDNUMLET: return W_ENL;
+    case U_WB_REGIONAL_INDICATOR: return W_RI;
+    case U_WB_CR: case U_WB_LF: case U_WB_NEWLINE: case U_WB_WSEGSPACE: return W_SP;
+    default: break;
+    }
+    if (u_hasBinaryProperty(c, UCHAR_EXTENDED_PICTOGRAPHIC)) return W_PICT;
+    if (u_charType(c) == U_CURRENCY_SYMBOL) return W_CUR;
+    /* Scripts ICU breaks with dictionaries (Thai, CJK): letters stay letters here. */
+    if (u_isalpha(c)) return W_LET;
+    if (u_charType(c) == U_NON_SPACING_MARK || u_charType(c) == U_COMBINING_SPACING_MARK ||
+        u_charType(c) == U_ENCLOSING_MARK) return W_EXT;
+    return W_OTHER;
+}
+
+static uint8_t akshara_class(UChar32 c)
+{
+    int isc = u_getIntPropertyValue(c, UCHAR_INDIC_SYLLABIC_CATEGORY);
+    switch (isc) {
+    case U_INSC_CONSONANT: case U_INSC_CONSONANT_DEAD: case U_INSC_CONSONANT_WITH_STACKER:
+    case U_INSC_CONSONANT_PLACEHOLDER:
+        return A_C;
+    case U_INSC_VOWEL_INDEPENDENT: case U_INSC_VOWEL:
+        return A_V;
+    case U_INSC_VIRAMA: case U_INSC_INVISIBLE_STACKER:
+        return A_H;
+    case U_INSC_NUKTA:
+        return A_N;
+    case U_INSC_CONSONANT_PRECEDING_REPHA: case U_INSC_CONSONANT_PREFIXED:
+        return A_R;
+    default: break;
+    }
+    int t = u_charType(c);
+    if (t == U_NON_SPACING_MARK || t == U_COMBINING_SPACING_MARK || t == U_ENCLOSING_MARK)
+        return A_M;
+    return A_OTHER;
+}
+
+bh_status bh_segmenter_new(bh_segmenter **out)
+{
+    if (!out) return bh__fail(BH_EINVAL, "bh_segmenter_new: NULL out");
+    *out = NULL;
+    bh_segmenter *g = calloc(1, sizeof *g);
+    if (!g) return bh__fail(BH_ENOMEM, "bh_segmenter_new: %zu bytes", sizeof *g);
+    for (UChar32 c = 0; c < 0x10000; c++) g->wb[c] = word_class(c);
+    for (UChar32 c = SMP_LO; c < SMP_HI; c++) g->wb_smp[c - SMP_LO] = word_class(c);
+    for (UChar32 c = AK_LO; c < AK_HI; c++) g->ak[c - AK_LO] = akshara_class(c);
+    for (size_t i = 0; i < sizeof abbr_list / sizeof abbr_list[0]; i++) abbr_add(g, abbr_list[i]);
+    *out = g;
+    return BH_OK;
+}
+
+void bh_segmenter_free(bh_segmenter *seg)
+{
+    free(seg);
+}
+
+void bh_spans_free(bh_spans *spans)
+{
+    if (!spans) return;
+    free(spans->v);
+    memset(spans, 0, sizeof *spans);
+}
+
+const char *bh_seg_unit_name(bh_seg_unit unit)
+{
+    switch (unit) {
+    case BH_SEG_SENTENCE: return "sentence";
+    case BH_SEG_WORD: return "word";
+    case BH_SEG_AKSHARA: return "akshara";
+    case BH_SEG_GRAPHEME: return "grapheme";
+    }
+    return NULL;
+}
+
+bh_status bh_seg_unit_parse(const char *name, bh_seg_unit *unit)
+{
+    if (!name || !unit) return bh__fail(BH_EINVAL, "bh_seg_unit_parse: NULL argument");
+    for (int u = BH_SEG_SENTENCE; u <= BH_SEG_GRAPHEME; u++)
+        if (strcmp(name, bh_seg_unit_name((bh_seg_unit)u)) == 0) {
+            *unit = (bh_seg_unit)u;
+            return BH_OK;
+        }
+    return bh__fail(BH_EINVAL, "unknown unit '%s' (sentence, word, akshara, grapheme)", name);
+}
+
+const char *bh_token_kind_name(int kind)
+{
+    static const char *const names[] = {"other", "word", "number", "punct", "url",
+                                        "email", "hashtag", "mention", "emoji", "abbrev"};
+    if (kind < 0 || kind > BH_TOK_ABBREV) return "other";
+    return names[kind];
+}
+
+/* ---- UTF-8 ---------------------------------------------------------------- */
+
+/* Decodes the code point at s[i] (i < n). Returns its length in bytes and
+ * stores it in *cp, or returns 1 with *cp = -1 for an invalid byte (overlong
+ * forms, surrogates, truncated sequences and stray continuation bytes). */
+static inline size_t dec(const uint8_t *s, size_t n, size_t i, int32_t *cp)
+{
+    uint8_t b = s[i];
+    if (b < 0x80) { *cp = b; return 1; }
+    size_t r = n - i;
+    if (b >= 0xC2 && b < 0xE0) {
+        if (r >= 2 && (s[i + 1] & 0xC0) == 0x80) {
+            *cp = ((int32_t)(b & 0x1F) << 6) | (s[i + 1] & 0x3F);
+            return 2;
+        }
+    } else if (b >= 0xE0 && b < 0xF0) {
+        if (r >= 3 && (s[i + 1] & 0xC0) == 0x80 && (s[i + 2] & 0xC0) == 0x80) {
+            int32_t c = ((int32_t)(b & 0x0F) << 12) | ((int32_t)(s[i + 1] & 0x3F) << 6) | (s[i + 2] & 0x3F);
+            if (c >= 0x800 && (c < 0xD800 || c > 0xDFFF)) { *cp = c; return 3; }
+        }
+    } else if (b >= 0xF0 && b < 0xF5) {
+        if (r >= 4 && (s[i + 1] & 0xC0) == 0x80 && (s[i + 2] & 0xC0) == 0x80 && (s[i + 3] & 0xC0) == 0x80) {
+            int32_t c = ((int32_t)(b & 0x07) << 18) | ((int32_t)(s[i + 1] & 0x3F) << 12) |
+                        ((int32_t)(s[i + 2] & 0x3F) << 6) | (s[i + 3] & 0x3F);
+            if (c >= 0x10000 && c <= 0x10FFFF) { *cp = c; return 4; }
+        }
+    }
+    *cp = -1;
+    return 1;
+}
+
+/* Start of the code point that ends at s[i] (i > 0). */
+static inline size_t prev_start(const uint8_t *s, size_t i)
+{
+    size_t j = i - 1;
+    for (int k = 0; k < 3 && j > 0 && (s[j] & 0xC0) == 0x80; k++) j--;
+    int32_t cp;
+    /* Only accept the lead byte if it decodes to exactly the bytes up to i. */
+    if (dec(s, i, j, &cp) == i - j && cp >= 0) return j;
+    return i - 1;
+}
+
+static inline int wclass_cp(const bh_segmenter *g, int32_t cp)
+{
+    if (cp < 0) return W_BAD;
+    if (cp < 0x10000) return g->wb[cp];
+    if (cp >= SMP_LO && cp < SMP_HI) return g->wb_smp[cp - SMP_LO];
+    return word_class(cp);
+}
+
+/* Word class of the code point at s[i]; its length goes to *len. */
+static inline int wclass(const bh_segmenter *g, const uint8_t *s, size_t n, size_t i, size_t *len)
+{
+    if (s[i] < 0x80) { *len = 1; return g->wb[s[i]]; }
+    int32_t cp;
+    *len = dec(s, n, i, &cp);
+    return wclass_cp(g, cp);
+}
+
+/* ---- output ---------------------------------------------------------------- */
+
+static bh_status grow(bh_spans *o)
+{
+    size_t cap = o->cap ? o->cap * 2 : 256;
+    if (cap > SIZE_MAX / sizeof(bh_span)) return bh__fail(BH_ENOMEM, "bh_segment: too many spans");
+    bh_span *v = realloc(o->v, cap * sizeof *v);
+    if (!v) return bh__fail(BH_ENOMEM, "bh_segment: %zu spans", cap);
+    o->v = v;
+    o->cap = cap;
+    return BH_OK;
+}
+
+static inline bh_status push(bh_spans *o, size_t a, size_t b, int kind)
+{
+    if (o->n == o->cap) {
+        bh_status st = grow(o);
+        if (st) return st;
+    }
+    bh_span *p = &o->v[o->n++];
+    p->start = a;
+    p->end = b;
+    p->kind = kind;
+    return BH_OK;
+}
+
+/* ---- words ------------------------------------------------------------------ */
+
+static int is_abbrev(const bh_segmenter *g, const uint8_t *s, size_t a, size_t b)
+{
+    if (b <= a) return 0;
+    if (b - a == 1 && s[a] >= 'A' && s[a] <= 'Z') return 1;   /* initial */
+    if (abbr_find(g, s + a, b - a)) return 1;
+    /* Latin initialisms written with periods: U.S, e.g, A.B.C */
+    if ((b - a) % 2 == 1 && b - a >= 3) {
+        for (size_t k = a; k < b; k++) {
+            int letter = (s[k] | 0x20) >= 'a' && (s[k] | 0x20) <= 'z';
+            if (((k - a) % 2 == 0) != letter || (!letter && s[k] != '.')) return 0;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+static int starts_ci(const uint8_t *s, size_t n, size_t i, const char *p)
+{
+    size_t k = strlen(p);
+    if (n - i < k) return 0;
+    for (size_t j = 0; j < k; j++)
+        if ((s[i + j] | 0x20) != (uint8_t)p[j]) return 0;
+    return 1;
+}
+
+/* End of a URL starting at i: up to white space or a quote/danda, then
+ * trailing sentence punctuation (and unbalanced brackets) trimmed off. */
+static size_t scan_url(const bh_segmenter *g, const uint8_t *s, size_t n, size_t i)
+{
+    size_t e = i;
+    int paren = 0, bracket = 0;
+    while (e < n) {
+        int32_t cp;
+        size_t l = dec(s, n, e, &cp);
+        if (cp < 0 || wclass_cp(g, cp) == W_SP) break;
+        if (cp == '"' || cp == '<' || cp == '>' || cp == '`' || cp == '{' || cp == '}' ||
+            cp == '|' || cp == '\\' || cp == '^' || cp == 0x2018 || cp == 0x2019 ||
+            cp == 0x201C || cp == 0x201D || cp == 0xAB || cp == 0xBB || cp == 0x964 || cp == 0x965)
+            break;
+        e += l;
+    }
+    for (size_t k = i; k < e; k++) {
+        if (s[k] == '(') paren++;
+        else if (s[k] == ')') paren--;
+        else if (s[k] == '[') bracket++;
+        else if (s[k] == ']') bracket--;
+    }
+    while (e > i) {
+        uint8_t c = s[e - 1];
+        if (c == '.' || c == ',' || c == ';' || c == ':' || c == '!' || c == '?' || c == '\'' || c == '*') {
+            e--;
+        } else if (c == ')' && paren < 0) {
+            paren++;
+            e--;
+        } else if (c == ']' && bracket < 0) {
+            bracket++;
+            e--;
+        } else {
+            break;
+        }
+    }
+    return e;
+}
+
+static inline int email_local(uint8_t c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
+}
+
+static inline int alnum(uint8_t c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* End of an e-mail address starting at i, or 0: local@label.label...tld. */
+static size_t scan_email(const uint8_t *s, size_t n, size_t i)
+{
+    size_t e = i;
+    while (e < n && email_local(s[e])) e++;
+    if (e == i || e >= n || s[e] != '@') return 0;
+    e++;
+    size_t last_label = e, labels = 0, end = 0;
+    for (;;) {
+        size_t a = e;
+        while (e < n && (alnum(s[e]) || s[e] == '-')) e++;
+        if (e == a) break;
+        labels++;
+        last_label = a;
+        end = e;
+        if (e + 1 < n && s[e] == '.' && alnum(s[e + 1])) e++;
+        else break;
+    }
+    if (labels < 2) return 0;
+    size_t alpha = 0;
+    for (size_t k = last_label; k < end; k++)
+        if ((s[k] | 0x20) >= 'a' && (s[k] | 0x20) <= 'z') alpha++;
+    if (end - last_label < 2 || alpha != end - last_label) return 0;
+    return end;
+}
+
+/* UAX #29 word from s[i] (a letter, digit or connector): letters and digits
+ * join, single MidLetter/MidNum/MidNumLet between letters or digits join,
+ * Extend/Format attach. Returns the end; *sawlet tells whether any letter. */
+static size_t scan_word(const bh_segmenter *g, const uint8_t *s, size_t n, size_t i, int *sawlet)
+{
+    size_t l;
+    int last = wclass(g, s, n, i, &l);
+    int let = last == W_LET;
+    i += l;
+    while (i < n) {
+        int c = wclass(g, s, n, i, &l);
+        if (c == W_EXT) { i += l; continue; }
+        if (c == W_LET || c == W_NUM || c == W_ENL) {
+            let |= c == W_LET;
+            last = c;
+            i += l;
+            continue;
+        }
+        if (c == W_MIDLET || c == W_MIDNUM || c == W_MIDNUMLET) {
+            if (last != W_LET && last != W_NUM) break;
+            size_t j = i + l, l2 = 0;
+            int c2 = W_SP;
+            while (j < n && (c2 = wclass(g, s, n, j, &l2)) == W_EXT) j += l2;
+            if (j >= n) break;
+            if ((last == W_LET && c2 == W_LET && c != W_MIDNUM) ||
+                (last == W_NUM && c2 == W_NUM && c != W_MIDLET)) {
+                i = j + l2;
+                last = c2;
+                continue;
+            }
+        }
+        break;
+    }
+    *sawlet = let;
+    return i;
+}
+
+static inline size_t skip_ext(const bh_segmenter *g, const uint8_t *s, size_t n, size_t i)
+{
+    size_t l;
+    while (i < n && wclass(g, s, n, i, &l) == W_EXT) i += l;
+    return i;
+}
+
+static bh_status seg_words(const bh_segmenter *g, const uint8_t *s, size_t n, bh_spans *o)
+{
+    size_t i = 0;
+    bh_status st;
+    while (i < n) {
+        size_t l;
+        int c = wclass(g, s, n, i, &l);
+        if (c == W_SP) { i += l; continue; }
+        size_t a = i, e;
+        int kind, sawlet = 0;
+        switch (c) {
+        case W_LET: case W_NUM: case W_ENL:
+            e = scan_word(g, s, n, i, &sawlet);
+            kind = sawlet ? BH_TOK_WORD : BH_TOK_NUMBER;
+            if (e < n && kind == BH_TOK_NUMBER) {
+                size_t l2;
+                if (wclass(g, s, n, e, &l2) == W_CUR) e = skip_ext(g, s, n, e + l2);
+            }
+            if (e < n && sawlet) {
+                uint8_t nx = s[e];
+                if (nx == '.' && is_abbrev(g, s, a, e) && !(e + 1 < n && s[e + 1] == '.')) {
+                    e++;
+                    kind = BH_TOK_ABBREV;
+                } else if (nx == ':' && e + 2 < n && s[e + 1] == '/' && s[e + 2] == '/' &&
+                           (starts_ci(s, e, a, "http") || starts_ci(s, e, a, "ftp")) && e - a <= 5) {
+                    e = scan_url(g, s, n, a);
+                    kind = BH_TOK_URL;
+                } else if (alnum(s[a]) && (nx == '@' || nx == '+' || nx == '-' || nx == '%' || nx == '.')) {
+                    size_t m = scan_email(s, n, a);
+                    if (m > e) { e = m; kind = BH_TOK_EMAIL; }
+                }
+            }
+            if (kind == BH_TOK_WORD && starts_ci(s, n, a, "www.") && e > a + 4) {
+                e = scan_url(g, s, n, a);
+                kind = BH_TOK_URL;
+            } else if (kind == BH_TOK_WORD && s[a] == '@' && e > a + 1) {
+                kind = BH_TOK_MENTION;
+            } else if (kind == BH_TOK_WORD && memchr(s + a, '@', e - a) && scan_email(s, n, a) == e) {
+                kind = BH_TOK_EMAIL;
+            }
+            break;
+        case W_CUR: {
+            size_t j = skip_ext(g, s, n, i + l), l2;
+            if (j < n && wclass(g, s, n, j, &l2) == W_NUM) {
+                e = scan_word(g, s, n, j, &sawlet);
+                kind = sawlet ? BH_TOK_WORD : BH_TOK_NUMBER;
+            } else {
+                e = j;
+                kind = BH_TOK_PUNCT;
+            }
+            break;
+        }
+        case W_HASH: {
+            size_t j = i + 1, l2;
+            int c2;
+            while (j < n && ((c2 = wclass(g, s, n, j, &l2)) == W_LET || c2 == W_NUM || c2 == W_ENL ||
+                             (c2 == W_EXT && j > i + 1)))
+                j += l2;
+            if (j > i + 1) {
+                e = j;
+                kind = BH_TOK_HASHTAG;
+            } else {
+                e = skip_ext(g, s, n, i + 1);
+                kind = BH_TOK_PUNCT;
+            }
+            break;
+        }
+        case W_PICT: {
+            e = i + l;
+            for (;;) {
+                size_t l2;
+                if (e >= n) break;
+                int c2 = wclass(g, s, n, e, &l2);
+                if (c2 != W_EXT) break;
+                int zwj = l2 == 3 && s[e] == 0xE2 && s[e + 1] == 0x80 && s[e + 2] == 0x8D;
+                e += l2;
+                if (zwj && e < n && wclass(g, s, n, e, &l2) == W_PICT) e += l2;
+            }
+            kind = BH_TOK_EMOJI;
+            break;
+        }
+        case W_RI: {
+            size_t l2;
+            e = i + l;
+            if (e < n && wclass(g, s, n, e, &l2) == W_RI) e += l2;
+            e = skip_ext(g, s, n, e);
+            kind = BH_TOK_EMOJI;
+            break;
+        }
+        case W_EXT:
+            e = skip_ext(g, s, n, i);
+            kind = BH_TOK_OTHER;
+            break;
+        case W_BAD:
+            o->bad_utf8++;
+            e = i + 1;
+            kind = BH_TOK_OTHER;
+            break;
+        default:
+            e = i + l;
+            if (s[i] == '-' || s[i] == '.')
+                while (e < n && s[e] == s[i]) e++;
+            e = skip_ext(g, s, n, e);
+            kind = BH_TOK_PUNCT;
+            break;
+        }
+        if ((st = push(o, a, e, kind))) return st;
+        i = e;
+    }
+    return BH_OK;
+}
+
+/* ---- sentences ------------------------------------------------------------- */
+
+/* Length of the white space / control character at s[i], or 0. */
+static inline size_t space_at(const bh_segmenter *g, const uint8_t *s, size_t n, size_t i)
+{
+    size_t l;
+    return wclass(g, s, n, i, &l) == W_SP ? l : 0;
+}
+
+/* Length of the terminator at s[i] (. ? ! । ॥ ؟ ۔ 。 ！ ？ …), or 0. */
+static inline size_t terminator_at(const uint8_t *s, size_t n, size_t i, int *strong)
+{
+    uint8_t b = s[i];
+    size_t r = n - i;
+    *strong = 1;
+    if (b == '.') { *strong = 0; return 1; }
+    if (b == '?' || b == '!') return 1;
+    if (r < 2) return 0;
+    if (b == 0xD8 && s[i + 1] == 0x9F) return 2;                  /* ؟ */
+    if (b == 0xDB && s[i + 1] == 0x94) return 2;                  /* ۔ */
+    if (r < 3) return 0;
+    if (b == 0xE0 && s[i + 1] == 0xA5 && (s[i + 2] == 0xA4 || s[i + 2] == 0xA5)) return 3;
+    if (b == 0xE3 && s[i + 1] == 0x80 && s[i + 2] == 0x82) return 3;  /* 。 */
+    if (b == 0xEF && s[i + 1] == 0xBC && (s[i + 2] == 0x81 || s[i + 2] == 0x9F)) return 3;
+    if (b == 0xE2 && s[i + 1] == 0x80 && s[i + 2] == 0xA6) { *strong = 0; return 3; }  /* … */
+    if (b == 0xE2 && s[i + 1] == 0x80 && s[i + 2] == 0xBC) return 3;  /* ‼ */
+    return 0;
+}
+
+/* Length of a closing quote or bracket at s[i]: ’ ” " ' ) ] } » ›, or 0. */
+static inline size_t closer_at(const uint8_t *s, size_t n, size_t i)
+{
+    uint8_t b = s[i];
+    if (b == '"' || b == '\'' || b == ')' || b == ']' || b == '}') return 1;
+    if (b == 0xC2 && i + 1 < n && s[i + 1] == 0xBB) return 2;
+    if (b == 0xE2 && i + 2 < n && s[i + 1] == 0x80 &&
+        (s[i + 2] == 0x99 || s[i + 2] == 0x9D || s[i + 2] == 0xBA)) return 3;
+    return 0;
+}
+
+enum { Q_NONE = 0, Q_DOUBLE, Q_SINGLE, Q_STRAIGHT };
+
+static inline int is_letter_cp(const bh_segmenter *g, const uint8_t *s, size_t n, size_t i)
+{
+    size_t l;
+    int c = wclass(g, s, n, i, &l);
+    return c == W_LET || c == W_EXT || c == W_NUM;
+}
+
+/* Finds the closer of the quotation opened at s[i] (of type q, opener length
+ * ol): the first matching closer before a line break, a new opener of the same
+ * type, or QUOTE_LOOKAHEAD bytes. Returns its offset, or 0 when there is none;
+ * *stop tells where the search stopped. A ’ between two letters is an
+ * apostrophe (ক’রে), not a closer. */
+static size_t find_closer(const bh_segmenter *g, const uint8_t *s, size_t n, size_t i, size_t ol,
+                          int q, size_t *stop)
+{
+    size_t lim = n - i > QUOTE_LOOKAHEAD ? i + QUOTE_LOOKAHEAD : n;
+    size_t j = i + ol;
+    while (j < lim) {
+        uint8_t b = s[j];
+        if (b == '\n' || b == '\r') break;
+        if (q == Q_STRAIGHT && b == '"') return j;
+        if (b == 0xE2 && j + 2 < n && s[j + 1] == 0x80) {
+            uint8_t t = s[j + 2];
+            if (q == Q_DOUBLE && t == 0x9D) return j;
+            if (q == Q_DOUBLE && t == 0x9C) break;
+            if (q == Q_SINGLE && t == 0x98) break;
+            if (q == Q_SINGLE && t == 0x99) {
+                int apostrophe = j > 0 && j + 3 < n && is_letter_cp(g, s, n, prev_start(s, j)) &&
+                                 is_letter_cp(g, s, n, j + 3);
+                if (!apostrophe) return j;
+            }
+        }
+        j++;
+    }
+    *stop = j;
+    return 0;
+}
+
+/* Is the text before s[t] (back to white space) an abbreviation? */
+static int abbrev_before(const bh_segmenter *g, const uint8_t *s, size_t n, size_t from, size_t t)
+{
+    size_t a = t;
+    while (a > from) {
+        size_t p = prev_start(s, a);
+        size_t l;
+        int c = wclass(g, s, n, p, &l);
+        if (c == W_LET || c == W_EXT || (c == W_MIDNUMLET && s[p] == '.')) a = p;
+        else break;
+    }
+    while (a < t && s[a] == '.') a++;
+    return is_abbrev(g, s, a, t);
+}
+
+/* Sentence [a, b) trimmed of white space, pushed if not empty. */
+static bh_status emit_sentence(const bh_segmenter *g, const uint8_t *s, size_t n, size_t a, size_t b,
+                               bh_spans *o)
+{
+    size_t l;
+    while (a < b && (l = space_at(g, s, n, a))) a += l;
+    while (b > a) {
+        size_t p = prev_start(s, b);
+        if (!space_at(g, s, n, p)) break;
+        b = p;
+    }
+    if (b > a) return push(o, a, b, BH_TOK_OTHER);
+    return BH_OK;
+}
+
+/* Only digits (at most 3) between a and t, after white space: a list number. */
+static int list_number(const bh_segmenter *g, const uint8_t *s, size_t n, size_t a, size_t t)
+{
+    size_t l;
+    while (a < t && (l = space_at(g, s, n, a))) a += l;
+    int digits = 0;
+    while (a < t) {
+        if (wclass(g, s, n, a, &l) != W_NUM) return 0;
+        a += l;
+        digits++;
+    }
+    return digits >= 1 && digits <= 3;
+}
+
+static inline int indic_before(const uint8_t *s, size_t from, size_t t)
+{
+    while (t > from && (s[t - 1] == ' ' || s[t - 1] == '\t')) t--;
+    if (t < from + 3) return 0;
+    size_t p = prev_start(s, t);
+    int32_t cp;
+    if (dec(s, t, p, &cp) != t - p) return 0;
+    return cp >= 0x0900 && cp < 0x0E00;
+}
+
+static bh_status seg_sentences(const bh_segmenter *g, const uint8_t *s, size_t n, bh_spans *o)
+{
+    size_t from = 0, i = 0;
+    size_t q_close = 0;                     /* offset of the open quotation's closer, 0 if none */
+    size_t noclose[4] = {0, 0, 0, 0};       /* openers of type q before this offset have no closer */
+    bh_status st;
+    while (i < n) {
+        uint8_t b = s[i];
+        if (b >= 0x80 && b != 0xD8 && b != 0xDB && b != 0xE0 && b != 0xE2 && b != 0xE3 && b != 0xEF) {
+            i++;
+            continue;
+        }
+        if (b < 0x80 && b != '.' && b != '?' && b != '!' && b != '\n' && b != '\r' && b != '"' && b != '|') {
+            i++;
+            continue;
+        }
+        if (b == 0xE0 && !(i + 2 < n && s[i + 1] == 0xA5 && (s[i + 2] == 0xA4 || s[i + 2] == 0xA5))) {
+            /* An Indic letter: skip the whole sequence when it is well formed. */
+            i += (i + 2 < n && (s[i + 1] & 0xC0) == 0x80 && (s[i + 2] & 0xC0) == 0x80) ? 3 : 1;
+            continue;
+        }
+        if (q_close && i > q_close) q_close = 0;
+        if (b == '\n' || b == '\r') {
+            if ((st = emit_sentence(g, s, n, from, i, o))) return st;
+            from = ++i;
+            q_close = 0;
+            continue;
+        }
+        int strong;
+        size_t tl = terminator_at(s, n, i, &strong);
+        if (b == '|' && indic_before(s, from, i)) {
+            tl = 1;
+            strong = 1;
+        }
+        if (tl) {
+            size_t t0 = i, j = i, dots = 0, ell = 0;
+            int any_strong = 0;
+            while (j < n) {
+                int sg;
+                size_t k = terminator_at(s, n, j, &sg);
+                if (!k && s[j] == '|' && any_strong) { k = 1; sg = 1; }
+                if (!k) break;
+                any_strong |= sg;
+                if (s[j] == '.') dots++;
+                else if (!sg) ell++;
+                j += k;
+            }
+            size_t k = j, cl;
+            int closed = 0;
+            while (k < n && (cl = closer_at(s, n, k))) {
+                if (q_close && k == q_close) closed = 1;
+                k += cl;
+            }
+            int brk = 1;
+            if (q_close && !closed && q_close >= k) {
+                brk = 0;                                  /* inside a quotation that goes on */
+            } else if (!any_strong) {
+                if (dots != 1 || ell) brk = 0;            /* ellipsis */
+                else if (k < n && !space_at(g, s, n, k)) brk = 0;   /* 3.5, x.com, a.b */
+                else if (abbrev_before(g, s, n, from, t0)) brk = 0;
+                else if (list_number(g, s, n, from, t0)) brk = 0;
+                else {
+                    size_t m = k, l;
+                    while (m < n && s[m] != '\n' && (l = space_at(g, s, n, m))) m += l;
+                    if (m < n && s[m] >= 'a' && s[m] <= 'z') brk = 0;
+                }
+            } else if (k == j && k < n && (s[t0] == '?' || s[t0] == '!' || s[t0] == '|') &&
+                       (alnum(s[k]) || s[k] == '=' || s[k] == '&' || s[k] == '/')) {
+                brk = 0;                                  /* URL query, a?b */
+            }
+            if (closed) q_close = 0;
+            if (brk) {
+                if ((st = emit_sentence(g, s, n, from, k, o))) return st;
+                from = k;
+            }
+            i = k;
+            continue;
+        }
+        /* Quotation marks: track one open quotation at a time. */
+        int q = Q_NONE;
+        size_t ql = 1;
+        if (b == '"') {
+            q = Q_STRAIGHT;
+        } else if (b == 0xE2 && i + 2 < n && s[i + 1] == 0x80) {
+            if (s[i + 2] == 0x9C) q = Q_DOUBLE;
+            else if (s[i + 2] == 0x98) q = Q_SINGLE;
+            ql = 3;
+        }
+        if (q != Q_NONE && i == q_close) {
+            q_close = 0;
+        } else if (q != Q_NONE && !q_close && i >= noclose[q]) {
+            int opens = 1;
+            if (q == Q_STRAIGHT) {
+                int before_ok = i == from || i == 0 || space_at(g, s, n, prev_start(s, i)) ||
+                                s[i - 1] == '(' || s[i - 1] == '[';
+                opens = before_ok && i + 1 < n && !space_at(g, s, n, i + 1);
+            }
+            if (opens) {
+                size_t stop = 0;
+                q_close = find_closer(g, s, n, i, ql, q, &stop);
+                if (!q_close) noclose[q] = stop;
+            }
+        }
+        if (b < 0x80) {
+            i++;
+        } else {
+            int32_t cp;
+            i += dec(s, n, i, &cp);
+        }
+    }
+    return emit_sentence(g, s, n, from, n, o);
+}
+
+/* ---- graphemes and aksharas -------------------------------------------------- */
+
+/* End of the extended grapheme cluster starting at s[i]. */
+static size_t grapheme_end(const uint8_t *s, size_t n, size_t i, size_t *bad)
+{
+    int32_t c1, c2, state = 0;
+    size_t l = dec(s, n, i, &c1);
+    if (c1 < 0) { (*bad)++; return i + 1; }
+    i += l;
+    while (i < n) {
+        l = dec(s, n, i, &c2);
+        if (c2 < 0 || utf8proc_grapheme_break_stateful(c1, c2, &state)) break;
+        c1 = c2;
+        i += l;
+    }
+    return i;
+}
+
+static bh_status seg_graphemes(const bh_segmenter *g, const uint8_t *s, size_t n, bh_spans *o)
+{
+    size_t i = 0;
+    while (i < n) {
+        size_t e = grapheme_end(s, n, i, &o->bad_utf8);
+        /* A cluster made only of white space (CR LF included) is not a unit. */
+        int blank = 1;
+        for (size_t k = i; k < e;) {
+            size_t l = space_at(g, s, n, k);
+            if (!l) { blank = 0; break; }
+            k += l;
+        }
+        if (!blank) {
+            bh_status st = push(o, i, e, BH_TOK_OTHER);
+            if (st) return st;
+        }
+        i = e;
+    }
+    return BH_OK;
+}
+
+/* Akshara class of the code point at s[i] (ZWJ/ZWNJ as A_N-like joiners are
+ * reported by the caller); returns -1 outside the Indic blocks. */
+enum { AJ_ZWJ = 10, AJ_ZWNJ = 11 };
+static inline int aclass(const bh_segmenter *g, const uint8_t *s, size_t n, size_t i, size_t *len,
+                         int32_t *cpo)
+{
+    int32_t cp;
+    *len = dec(s, n, i, &cp);
+    *cpo = cp;
+    if (cp >= AK_LO && cp < AK_HI) return g->ak[cp - AK_LO];
+    if (cp == 0x200D) return AJ_ZWJ;
+    if (cp == 0x200C) return AJ_ZWNJ;
+    return -1;
+}
+
+/* Consonant at s[i] plus nuktas; returns the end. */
+static size_t take_consonant(const bh_segmenter *g, const uint8_t *s, size_t n, size_t i)
+{
+    size_t l;
+    int32_t cp;
+    aclass(g, s, n, i, &l, &cp);
+    i += l;
+    while (i < n && aclass(g, s, n, i, &l, &cp) == A_N) i += l;
+    return i;
+}
+
+static int tamil_conjunct(const bh_segmenter *g, const uint8_t *s, size_t n, int32_t prev, size_t j)
+{
+    size_t l;
+    int32_t next;
+    if (aclass(g, s, n, j, &l, &next) != A_C) return 0;
+    if (prev == 0x0B95 && next == 0x0BB7) return 1;                 /* க்ஷ */
+    if (prev == 0x0BB8 && next == 0x0BB0 && j + l < n) {            /* ஸ்ரீ */
+        int32_t v;
+        size_t l2;
+        aclass(g, s, n, j + l, &l2, &v);
+        return v == 0x0BC0;
+    }
+    return 0;
+}
+
+/* End of the akshara starting at s[i] (an Indic letter or mark). */
+static size_t akshara_end(const bh_segmenter *g, const uint8_t *s, size_t n, size_t i, int c)
+{
+    size_t l;
+    int32_t cp;
+    if (c == A_R) {
+        aclass(g, s, n, i, &l, &cp);
+        i += l;
+        if (i >= n || aclass(g, s, n, i, &l, &cp) != A_C) return i;
+        c = A_C;
+    }
+    if (c == A_C) {
+        int32_t prev;
+        aclass(g, s, n, i, &l, &prev);
+        i = take_consonant(g, s, n, i);
+        while (i < n) {
+            int k = aclass(g, s, n, i, &l, &cp);
+            if (k == A_H) {
+                size_t j = i + l, l2;
+                int32_t cp2;
+                int k2 = j < n ? aclass(g, s, n, j, &l2, &cp2) : -1;
+                if (cp >= 0x0B80 && cp < 0x0C00) {                   /* Tamil pulli */
+                    if (k2 == A_C && tamil_conjunct(g, s, n, prev, j)) {
+                        prev = cp2;
+                        i = take_consonant(g, s, n, j);
+                        continue;
+                    }
+                    i = j;
+                    break;
+                }
+                if (k2 == AJ_ZWJ) {
+                    size_t j2 = j + l2, l3;
+                    int32_t cp3;
+                    if (j2 < n && aclass(g, s, n, j2, &l3, &cp3) == A_C) {
+                        prev = cp3;
+                        i = take_consonant(g, s, n, j2);
+                        continue;
+                    }
+                    i = j2;                                      /* explicit half form */
+                    break;
+                }
+                if (k2 == AJ_ZWNJ) { i = j + l2; break; }        /* explicit virama */
+                if (k2 == A_C) {
+                    prev = cp2;
+                    i = take_consonant(g, s, n, j);
+                    continue;
+                }
+                i = j;                                           /* word-final virama */
+                break;
+            }
+            if (k == AJ_ZWJ) {                                   /* র‍্য: ra ZWJ virama ya */
+                size_t j = i + l, l2, l3;
+                int32_t cp2, cp3;
+                if (j < n && aclass(g, s, n, j, &l2, &cp2) == A_H && j + l2 < n &&
+                    aclass(g, s, n, j + l2, &l3, &cp3) == A_C) {
+                    prev = cp3;
+                    i = take_consonant(g, s, n, j + l2);
+                    continue;
+                }
+            }
+            break;
+        }
+    } else {
+        aclass(g, s, n, i, &l, &cp);
+        i += l;
+    }
+    /* Vowel signs, bindu, visarga, nukta, joiners and other marks. */
+    while (i < n) {
+        int k = aclass(g, s, n, i, &l, &cp);
+        if (k == A_M || k == A_N || k == A_H || k == AJ_ZWJ || k == AJ_ZWNJ) {
+            i += l;
+            continue;
+        }
+        if (k < 0 && cp >= 0 && wclass_cp(g, cp) == W_EXT) {   /* Vedic signs, variation selectors */
+            i += l;
+            continue;
+        }
+        break;
+    }
+    return i;
+}
+
+static bh_status seg_aksharas(const bh_segmenter *g, const uint8_t *s, size_t n, bh_spans *o)
+{
+    size_t i = 0;
+    while (i < n) {
+        size_t l, e;
+        int32_t cp;
+        int c = aclass(g, s, n, i, &l, &cp);
+        if (c == A_C || c == A_V || c == A_R) {
+            e = akshara_end(g, s, n, i, c);
+        } else if (c == A_M || c == A_N || c == A_H || c == AJ_ZWJ || c == AJ_ZWNJ) {
+            e = akshara_end(g, s, n, i, A_M);                    /* marks with no base */
+        } else {
+            if (space_at(g, s, n, i)) {
+                i += space_at(g, s, n, i);
+                continue;
+            }
+            e = grapheme_end(s, n, i, &o->bad_utf8);
+        }
+        bh_status st = push(o, i, e, BH_TOK_OTHER);
+        if (st) return st;
+        i = e;
+    }
+    return BH_OK;
+}
+
+/* ---- entry point ---------------------------------------------------------------- */
+
+bh_status bh_segment(const bh_segmenter *seg, bh_seg_unit unit, const char *text, size_t len,
+                     bh_spans *out)
+{
+    if (!seg || !out) return bh__fail(BH_EINVAL, "bh_segment: NULL %s", seg ? "out" : "segmenter");
+    if (!text && len) return bh__fail(BH_EINVAL, "bh_segment: NULL text with length %zu", len);
+    out->n = 0;
+    out->bad_utf8 = 0;
+    const uint8_t *s = (const uint8_t *)text;
+    switch (unit) {
+    case BH_SEG_WORD: return seg_words(seg, s, len, out);
+    case BH_SEG_SENTENCE: {
+        bh_status st = seg_sentences(seg, s, len, out);
+        if (!st)
+            for (size_t i = 0; i < len; i++) {
+                int32_t cp;
+                i += dec(s, len, i, &cp) - 1;
+                if (cp < 0) out->bad_utf8++;
+            }
+        return st;
+    }
+    case BH_SEG_AKSHARA: return seg_aksharas(seg, s, len, out);
+    case BH_SEG_GRAPHEME: return seg_graphemes(seg, s, len, out);
+    }
+    return bh__fail(BH_EINVAL, "bh_segment: unknown unit %d", (int)unit);
+}
