@@ -1,15 +1,536 @@
-/* pipeline/cli_subword.c — CLI commands (not implemented yet). */
+/* pipeline/cli_subword.c — `bhasha spm train|encode|decode` and `bhasha wordpiece encode`.
+ * Encoders read one text per line and write exactly one output line per input
+ * line (an empty line for an input line that fails, with the first failure
+ * reported on stderr and exit status 1). Only "\n" ends a line, as in
+ * spm_encode, so a "\r" stays part of the text. */
 #include "pipeline/cli.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Reader of "\n"-terminated lines of any length (NUL bytes included). */
+typedef struct {
+    FILE *f;
+    char *line;
+    size_t cap, len;
+    long lineno;
+} sw_lines;
+
+static int sw_next(sw_lines *r)
+{
+    ssize_t n = getline(&r->line, &r->cap, r->f);
+    if (n < 0) return 0;
+    r->lineno++;
+    if (n > 0 && r->line[n - 1] == '\n') n--;
+    r->len = (size_t)n;
+    return 1;
+}
+
+static int sw_open(sw_lines *r, const char *cmd, const char *path)
+{
+    memset(r, 0, sizeof *r);
+    if (!path || !strcmp(path, "-")) {
+        r->f = stdin;
+        return 0;
+    }
+    r->f = fopen(path, "rb");
+    if (!r->f) return cli_usage_error(cmd, "cannot open %s: %s", path, strerror(errno)) ? 1 : 1;
+    return 0;
+}
+
+static void sw_close(sw_lines *r)
+{
+    if (r->f && r->f != stdin) fclose(r->f);
+    free(r->line);
+    memset(r, 0, sizeof *r);
+}
+
+/* Remembers the first per-line failure; the command ends with it. */
+typedef struct {
+    bh_status st;
+    long lineno;
+    char detail[512];
+} sw_err;
+
+static void sw_note(sw_err *e, bh_status st, long lineno)
+{
+    if (e->st) return;
+    e->st = st;
+    e->lineno = lineno;
+    snprintf(e->detail, sizeof e->detail, "%s", bh_last_error());
+}
+
+static int sw_finish(const char *cmd, const sw_err *e)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "bhasha %s: write error on standard output\n", cmd);
+        return 1;
+    }
+    if (!e->st) return 0;
+    fprintf(stderr, "bhasha %s: line %ld: %s: %s\n", cmd, e->lineno, bh_errmsg(e->st), e->detail);
+    return 1;
+}
+
+static void put_int(bh_buf *o, long v)
+{
+    char tmp[24];
+    int k = 0;
+    unsigned long u = v < 0 ? (unsigned long)-v : (unsigned long)v;
+    do tmp[k++] = (char)('0' + u % 10); while (u /= 10);
+    if (v < 0) tmp[k++] = '-';
+    char rev[24];
+    for (int i = 0; i < k; i++) rev[i] = tmp[k - 1 - i];
+    bh_buf_append(o, rev, (size_t)k);
+}
+
+enum { OUT_IDS, OUT_PIECES, OUT_JSON };
+
+/* Appends one output line (without "\n") for tokens of text. */
+/* pre/post >= 0 add a special token before/after (offsets 0,0). */
+static void format_tokens(bh_buf *o, int fmt, const bh_tokens *t, int32_t pre, int32_t post,
+                          bh_status (*piece)(const void *, int32_t, const char **, size_t *),
+                          const void *model)
+{
+    size_t first = pre >= 0 ? 0 : 1, last = t->n + (post >= 0 ? 2 : 1);
+    if (fmt == OUT_JSON) bh_buf_append(o, "[", 1);
+    for (size_t k = first; k < last; k++) {
+        int32_t id = k == 0 ? pre : k == t->n + 1 ? post : t->ids[k - 1];
+        size_t b = 0, e = 0;
+        if (k >= 1 && k <= t->n) {
+            b = t->begin[k - 1];
+            e = t->end[k - 1];
+        }
+        if (k > first) bh_buf_append(o, fmt == OUT_JSON ? "," : " ", 1);
+        if (fmt == OUT_JSON) {
+            bh_buf_append(o, "[", 1);
+            put_int(o, id);
+            bh_buf_append(o, ",", 1);
+            put_int(o, (long)b);
+            bh_buf_append(o, ",", 1);
+            put_int(o, (long)e);
+            bh_buf_append(o, "]", 1);
+        } else if (fmt == OUT_IDS) {
+            put_int(o, id);
+        } else {
+            const char *p;
+            size_t n;
+            if (piece(model, id, &p, &n) == BH_OK) bh_buf_append(o, p, n);
+        }
+    }
+    if (fmt == OUT_JSON) bh_buf_append(o, "]", 1);
+}
+
+static bh_status spm_piece(const void *m, int32_t id, const char **p, size_t *n)
+{
+    return bh_spm_id_to_piece(m, id, p, n);
+}
+
+static bh_status wp_piece(const void *w, int32_t id, const char **p, size_t *n)
+{
+    return bh_wordpiece_id_to_token(w, id, p, n);
+}
+
+static int parse_long(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) return 0;
+    *out = v;
+    return 1;
+}
+
+/* ------------------------------------------------------------ spm train */
+
+static int spm_train(int argc, char **argv)
+{
+    const char *cmd = "spm train";
+    bh_spm_train_options o;
+    bh_spm_train_options_default(&o);
+    o.verbose = 1;
+    const char **inputs = calloc((size_t)argc + 1, sizeof *inputs);
+    if (!inputs) return cli_fail(cmd, BH_ENOMEM);
+    size_t ni = 0;
+    int rc = 0;
+    const char *v;
+    long n;
+    for (int i = 1; i < argc && !rc; i++) {
+        if (!strcmp(argv[i], "--input")) {
+            while (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0) inputs[ni++] = argv[++i];
+        } else if (cli_opt(argc, argv, &i, "--model-prefix", &v)) {
+            o.model_prefix = v;
+        } else if (cli_opt(argc, argv, &i, "--vocab-size", &v)) {
+            if (!parse_long(v, 8, 1000000, &n)) rc = cli_usage_error(cmd, "bad --vocab-size '%s'", v);
+            o.vocab_size = (int)n;
+        } else if (cli_opt(argc, argv, &i, "--model-type", &v)) {
+            o.model_type = v;
+        } else if (cli_opt(argc, argv, &i, "--character-coverage", &v)) {
+            char *end;
+            o.character_coverage = strtod(v, &end);
+            if (end == v || *end) rc = cli_usage_error(cmd, "bad --character-coverage '%s'", v);
+        } else if (cli_opt(argc, argv, &i, "--normalization", &v)) {
+            o.normalization = v;
+        } else if (cli_opt(argc, argv, &i, "--bhasha-normalize", NULL)) {
+            o.bhasha_normalize = 1;
+        } else if (cli_opt(argc, argv, &i, "--input-sentence-size", &v)) {
+            if (!parse_long(v, 0, 1L << 40, &n)) rc = cli_usage_error(cmd, "bad --input-sentence-size '%s'", v);
+            o.input_sentence_size = n;
+        } else if (cli_opt(argc, argv, &i, "--max-sentence-length", &v)) {
+            if (!parse_long(v, 1, 1L << 30, &n)) rc = cli_usage_error(cmd, "bad --max-sentence-length '%s'", v);
+            o.max_sentence_length = (int)n;
+        } else if (cli_opt(argc, argv, &i, "--threads", &v)) {
+            if (!parse_long(v, 1, 256, &n)) rc = cli_usage_error(cmd, "bad --threads '%s'", v);
+            o.num_threads = (int)n;
+        } else if (cli_opt(argc, argv, &i, "--pad-id", &v)) {
+            if (!parse_long(v, -1, 1000000, &n)) rc = cli_usage_error(cmd, "bad --pad-id '%s'", v);
+            o.pad_id = (int)n;
+        } else if (cli_opt(argc, argv, &i, "--user-defined-symbols", &v)) {
+            o.user_defined_symbols = v;
+        } else if (cli_opt(argc, argv, &i, "--quiet", NULL)) {
+            o.verbose = 0;
+        } else {
+            rc = cli_usage_error(cmd, "unknown option '%s'", argv[i]);
+        }
+    }
+    if (!rc && (!ni || !o.model_prefix))
+        rc = cli_usage_error(cmd, "usage: bhasha spm train --input FILE... --model-prefix P --vocab-size N "
+                                  "[--model-type unigram|bpe] [--character-coverage X] [--bhasha-normalize] "
+                                  "[--normalization RULE] [--input-sentence-size N] [--threads N] [--quiet]");
+    if (!rc) {
+        o.inputs = inputs;
+        o.n_inputs = ni;
+        bh_status st = bh_spm_train(&o);
+        if (st) rc = cli_fail(cmd, st);
+    }
+    free(inputs);
+    return rc;
+}
+
+/* ------------------------------------------------------------ spm encode */
+
+/* Encodes lines in blocks on several threads; output order is input order. */
+static int spm_encode_threaded(const char *cmd, const bh_spm *m, sw_lines *in, int fmt, int normalize,
+                               int nthreads, sw_err *err)
+{
+    enum { MAX_LINES = 8192, MAX_BYTES = 8 << 20 };
+    char **texts = calloc(MAX_LINES, sizeof *texts);
+    size_t *lens = calloc(MAX_LINES, sizeof *lens);
+    bh_tokens *toks = calloc(MAX_LINES, sizeof *toks);
+    bh_buf block = {0}, out = {0};
+    size_t *starts = calloc(MAX_LINES, sizeof *starts);
+    int rc = 0;
+    if (!texts || !lens || !toks || !starts) rc = cli_fail(cmd, BH_ENOMEM);
+    long first_line = 1;
+    int eof = 0;
+    while (!rc && !eof) {
+        size_t k = 0;
+        bh_buf_clear(&block);
+        first_line = in->lineno + 1;
+        while (k < MAX_LINES && block.len < MAX_BYTES) {
+            if (!sw_next(in)) {
+                eof = 1;
+                break;
+            }
+            starts[k] = block.len;
+            bh_status st;
+            if (normalize) st = bh_normalize(in->line, in->len, NULL, &block, NULL);
+            else st = bh_buf_append(&block, in->line, in->len);
+            if (st) {
+                rc = cli_fail(cmd, st);
+                break;
+            }
+            lens[k] = block.len - starts[k];
+            k++;
+        }
+        if (rc || !k) break;
+        for (size_t i = 0; i < k; i++) texts[i] = block.data + starts[i];
+        bh_status st = bh_spm_encode_batch(m, (const char *const *)texts, lens, k, nthreads, fmt == OUT_JSON, toks);
+        if (st) {
+            /* Redo line by line to keep every good line and locate the bad one. */
+            for (size_t i = 0; i < k; i++) {
+                bh_status s1 = fmt == OUT_JSON ? bh_spm_encode(m, texts[i], lens[i], &toks[i])
+                                               : bh_spm_encode_ids(m, texts[i], lens[i], &toks[i]);
+                if (s1) {
+                    toks[i].n = 0;
+                    sw_note(err, s1, first_line + (long)i);
+                }
+            }
+        }
+        bh_buf_clear(&out);
+        for (size_t i = 0; i < k; i++) {
+            format_tokens(&out, fmt, &toks[i], -1, -1, spm_piece, m);
+            bh_buf_append(&out, "\n", 1);
+        }
+        if (out.len) fwrite(out.data, 1, out.len, stdout);
+    }
+    if (toks)
+        for (size_t i = 0; i < MAX_LINES; i++) bh_tokens_free(&toks[i]);
+    free(texts);
+    free(lens);
+    free(toks);
+    free(starts);
+    bh_buf_free(&block);
+    bh_buf_free(&out);
+    return rc;
+}
+
+static int spm_encode(int argc, char **argv)
+{
+    const char *cmd = "spm encode";
+    const char *model = NULL, *v;
+    int fmt = OUT_IDS, normalize = 0, rc = 0;
+    long threads = 1;
+    const char **files = calloc((size_t)argc + 1, sizeof *files);
+    size_t nf = 0;
+    if (!files) return cli_fail(cmd, BH_ENOMEM);
+    for (int i = 1; i < argc && !rc; i++) {
+        if (cli_opt(argc, argv, &i, "--model", &v)) model = v;
+        else if (cli_opt(argc, argv, &i, "--ids", NULL)) fmt = OUT_IDS;
+        else if (cli_opt(argc, argv, &i, "--pieces", NULL)) fmt = OUT_PIECES;
+        else if (cli_opt(argc, argv, &i, "--json", NULL)) fmt = OUT_JSON;
+        else if (cli_opt(argc, argv, &i, "--normalize", NULL)) normalize = 1;
+        else if (cli_opt(argc, argv, &i, "--threads", &v)) {
+            if (!parse_long(v, 1, 256, &threads)) rc = cli_usage_error(cmd, "bad --threads '%s'", v);
+        } else if (argv[i][0] == '-' && argv[i][1]) rc = cli_usage_error(cmd, "unknown option '%s'", argv[i]);
+        else files[nf++] = argv[i];
+    }
+    if (!rc && !model)
+        rc = cli_usage_error(cmd, "usage: bhasha spm encode --model M.model [--ids|--pieces|--json] "
+                                  "[--normalize] [--threads N] [FILE...]");
+    bh_spm *m = NULL;
+    if (!rc) {
+        bh_status st = bh_spm_load(model, &m);
+        if (st) rc = cli_fail(cmd, st);
+    }
+    static char obuf[1 << 20];
+    setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
+    if (!nf) files[nf++] = "-";
+    sw_err err = {0};
+    bh_tokens t = {0};
+    bh_buf out = {0}, norm = {0};
+    for (size_t f = 0; f < nf && !rc; f++) {
+        sw_lines in;
+        if (sw_open(&in, cmd, files[f])) {
+            rc = 1;
+            break;
+        }
+        if (threads > 1) {
+            rc = spm_encode_threaded(cmd, m, &in, fmt, normalize, (int)threads, &err);
+        } else {
+            while (sw_next(&in)) {
+                const char *text = in.line;
+                size_t len = in.len;
+                bh_status st = BH_OK;
+                if (normalize) {
+                    bh_buf_clear(&norm);
+                    st = bh_normalize(in.line, in.len, NULL, &norm, NULL);
+                    text = norm.data;
+                    len = norm.len;
+                }
+                if (!st) st = fmt == OUT_JSON ? bh_spm_encode(m, text, len, &t) : bh_spm_encode_ids(m, text, len, &t);
+                if (st) {
+                    t.n = 0;
+                    sw_note(&err, st, in.lineno);
+                }
+                bh_buf_clear(&out);
+                format_tokens(&out, fmt, &t, -1, -1, spm_piece, m);
+                bh_buf_append(&out, "\n", 1);
+                fwrite(out.data, 1, out.len, stdout);
+            }
+        }
+        if (!rc && ferror(in.f)) rc = cli_usage_error(cmd, "read error on %s", files[f]) ? 1 : 1;
+        sw_close(&in);
+    }
+    if (!rc) rc = sw_finish(cmd, &err);
+    else fflush(stdout);
+    bh_tokens_free(&t);
+    bh_buf_free(&out);
+    bh_buf_free(&norm);
+    bh_spm_free(m);
+    free(files);
+    return rc;
+}
+
+/* ------------------------------------------------------------ spm decode */
+
+static int spm_decode(int argc, char **argv)
+{
+    const char *cmd = "spm decode";
+    const char *model = NULL, *file = "-", *v;
+    int pieces = 0, rc = 0;
+    for (int i = 1; i < argc && !rc; i++) {
+        if (cli_opt(argc, argv, &i, "--model", &v)) model = v;
+        else if (cli_opt(argc, argv, &i, "--ids", NULL)) pieces = 0;
+        else if (cli_opt(argc, argv, &i, "--pieces", NULL)) pieces = 1;
+        else if (argv[i][0] == '-' && argv[i][1]) rc = cli_usage_error(cmd, "unknown option '%s'", argv[i]);
+        else file = argv[i];
+    }
+    if (!rc && !model) rc = cli_usage_error(cmd, "usage: bhasha spm decode --model M.model [--ids|--pieces] [FILE]");
+    bh_spm *m = NULL;
+    if (!rc) {
+        bh_status st = bh_spm_load(model, &m);
+        if (st) rc = cli_fail(cmd, st);
+    }
+    sw_lines in;
+    if (!rc && sw_open(&in, cmd, file)) rc = 1;
+    if (rc) {
+        bh_spm_free(m);
+        return rc;
+    }
+    sw_err err = {0};
+    bh_buf out = {0};
+    int32_t *ids = NULL;
+    size_t cap = 0;
+    while (sw_next(&in)) {
+        size_t n = 0;
+        bh_status st = BH_OK;
+        char *s = in.line, *end = in.line + in.len;
+        while (s < end && !st) {
+            while (s < end && *s == ' ') s++;
+            if (s == end) break;
+            char *w = s;
+            while (s < end && *s != ' ') s++;
+            if (n == cap) {
+                size_t nc = cap ? cap * 2 : 64;
+                int32_t *p = realloc(ids, nc * sizeof *p);
+                if (!p) {
+                    st = BH_ENOMEM;
+                    break;
+                }
+                ids = p;
+                cap = nc;
+            }
+            if (pieces) {
+                ids[n++] = bh_spm_piece_to_id(m, w, (size_t)(s - w));
+            } else {
+                char tmp[16];
+                long id;
+                size_t wl = (size_t)(s - w);
+                if (wl >= sizeof tmp) wl = sizeof tmp - 1;
+                memcpy(tmp, w, wl);
+                tmp[wl] = 0;
+                if (!parse_long(tmp, 0, bh_spm_vocab_size(m) - 1, &id)) {
+                    st = BH_EINVAL;
+                    char msg[64];
+                    snprintf(msg, sizeof msg, "'%s' is not an id of this model", tmp);
+                    /* keep the message as the line's detail */
+                    sw_err tmp_err = {st, in.lineno, {0}};
+                    snprintf(tmp_err.detail, sizeof tmp_err.detail, "%s", msg);
+                    if (!err.st) err = tmp_err;
+                    break;
+                }
+                ids[n++] = (int32_t)id;
+            }
+        }
+        bh_buf_clear(&out);
+        if (!st) st = bh_spm_decode(m, ids, n, &out);
+        if (st) {
+            sw_note(&err, st, in.lineno);
+            bh_buf_clear(&out);
+        }
+        bh_buf_append(&out, "\n", 1);
+        fwrite(out.data, 1, out.len, stdout);
+    }
+    sw_close(&in);
+    rc = sw_finish(cmd, &err);
+    free(ids);
+    bh_buf_free(&out);
+    bh_spm_free(m);
+    return rc;
+}
 
 int cli_spm(int argc, char **argv)
 {
-    (void)argc;
-    return cli_usage_error(argv[0], "not implemented yet");
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        fprintf(argc < 2 ? stderr : stdout,
+                "usage: bhasha spm train --input FILE... --model-prefix P --vocab-size N [--model-type unigram|bpe]\n"
+                "                        [--character-coverage X] [--bhasha-normalize] [--normalization RULE]\n"
+                "                        [--input-sentence-size N] [--max-sentence-length N] [--threads N]\n"
+                "                        [--pad-id N] [--user-defined-symbols S,..] [--quiet]\n"
+                "       bhasha spm encode --model M.model [--ids|--pieces|--json] [--normalize] [--threads N] [FILE...]\n"
+                "       bhasha spm decode --model M.model [--ids|--pieces] [FILE]\n");
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "train")) return spm_train(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "encode")) return spm_encode(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "decode")) return spm_decode(argc - 1, argv + 1);
+    return cli_usage_error("spm", "unknown subcommand '%s' (train, encode, decode)", argv[1]);
 }
+
+/* ------------------------------------------------------- wordpiece encode */
 
 int cli_wordpiece(int argc, char **argv)
 {
-    (void)argc;
-    return cli_usage_error(argv[0], "not implemented yet");
+    const char *cmd = "wordpiece encode";
+    if (argc < 2 || strcmp(argv[1], "encode") != 0) {
+        if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+            printf("usage: bhasha wordpiece encode --vocab vocab.txt [--ids|--tokens|--json] [--lower]\n"
+                   "                               [--strip-accents|--bert-accents] [--no-split-cjk] [--special] [FILE]\n");
+            return 0;
+        }
+        return cli_usage_error("wordpiece", "usage: bhasha wordpiece encode --vocab vocab.txt [options] [FILE]");
+    }
+    argc--;
+    argv++;
+    bh_wordpiece_options o;
+    bh_wordpiece_options_default(&o);
+    const char *vocab = NULL, *file = "-", *v;
+    int fmt = OUT_IDS, special = 0, rc = 0;
+    for (int i = 1; i < argc && !rc; i++) {
+        if (cli_opt(argc, argv, &i, "--vocab", &v)) vocab = v;
+        else if (cli_opt(argc, argv, &i, "--ids", NULL)) fmt = OUT_IDS;
+        else if (cli_opt(argc, argv, &i, "--tokens", NULL)) fmt = OUT_PIECES;
+        else if (cli_opt(argc, argv, &i, "--json", NULL)) fmt = OUT_JSON;
+        else if (cli_opt(argc, argv, &i, "--lower", NULL)) o.lower_case = 1;
+        else if (cli_opt(argc, argv, &i, "--strip-accents", NULL)) o.strip_accents = 1;
+        else if (cli_opt(argc, argv, &i, "--bert-accents", NULL)) o.strip_accents = -1;
+        else if (cli_opt(argc, argv, &i, "--no-split-cjk", NULL)) o.split_cjk = 0;
+        else if (cli_opt(argc, argv, &i, "--special", NULL)) special = 1;
+        else if (argv[i][0] == '-' && argv[i][1]) rc = cli_usage_error(cmd, "unknown option '%s'", argv[i]);
+        else file = argv[i];
+    }
+    if (!rc && !vocab) rc = cli_usage_error(cmd, "usage: bhasha wordpiece encode --vocab vocab.txt [options] [FILE]");
+    bh_wordpiece *w = NULL;
+    if (!rc) {
+        bh_status st = bh_wordpiece_load(vocab, &o, &w);
+        if (st) rc = cli_fail(cmd, st);
+    }
+    int32_t cls = -1, sep = -1;
+    if (!rc && special) {
+        cls = bh_wordpiece_token_to_id(w, "[CLS]", 5);
+        sep = bh_wordpiece_token_to_id(w, "[SEP]", 5);
+        if (cls < 0 || sep < 0) rc = cli_usage_error(cmd, "--special: %s has no [CLS] or [SEP]", vocab);
+    }
+    if (!rc && bh_wordpiece_strips_marks(w))
+        fprintf(stderr, "bhasha %s: warning: accent stripping deletes Indic vowel signs, virama and nukta "
+                        "(BERT-compatible, but damaging for Bangla and Hindi)\n", cmd);
+    sw_lines in;
+    if (!rc && sw_open(&in, cmd, file)) rc = 1;
+    if (rc) {
+        bh_wordpiece_free(w);
+        return rc;
+    }
+    static char obuf[1 << 20];
+    setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
+    sw_err err = {0};
+    bh_tokens t = {0};
+    bh_buf out = {0};
+    while (sw_next(&in)) {
+        bh_status st = bh_wordpiece_encode(w, in.line, in.len, &t);
+        if (st) {
+            t.n = 0;
+            sw_note(&err, st, in.lineno);
+        }
+        bh_buf_clear(&out);
+        if (!st) format_tokens(&out, fmt, &t, cls, sep, wp_piece, w);
+        bh_buf_append(&out, "\n", 1);
+        fwrite(out.data, 1, out.len, stdout);
+    }
+    sw_close(&in);
+    rc = sw_finish(cmd, &err);
+    bh_tokens_free(&t);
+    bh_buf_free(&out);
+    bh_wordpiece_free(w);
+    return rc;
 }
-
