@@ -1,9 +1,565 @@
-/* pipeline/cli_digits.c — CLI commands (not implemented yet). */
+/* pipeline/cli_digits.c — `bhasha digits train|eval|predict|grid|read`:
+ * Bangla handwritten digit recognition from the command line (see ocr.h). */
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "pipeline/cli.h"
+
+static const char *const bangla_digit[10] = {"০", "১", "২", "৩", "৪", "৫", "৬", "৭", "৮", "৯"};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+typedef struct progress_ctx {
+    double t0;
+    const char *stage;
+} progress_ctx;
+
+/* stderr progress: stage, count, rate, ETA, value (loss / CV accuracy). */
+static void progress(void *vctx, const char *stage, size_t done, size_t total, double value)
+{
+    progress_ctx *c = vctx;
+    if (!c->stage || strcmp(c->stage, stage)) {
+        c->stage = stage;
+        c->t0 = now_s();
+    }
+    double el = now_s() - c->t0, rate = el > 0 ? done / el : 0;
+    fprintf(stderr, "digits: %s %zu", stage, done);
+    if (total)
+        fprintf(stderr, "/%zu", total);
+    fprintf(stderr, " (%.1f/s", rate);
+    if (total && rate > 0 && done < total)
+        fprintf(stderr, ", ETA %.0fs", (total - done) / rate);
+    fprintf(stderr, ")");
+    if (!isnan(value))
+        fprintf(stderr, " value %.4f", value);
+    fprintf(stderr, "\n");
+}
+
+typedef struct opts {
+    const char *data, *split, *test_split, *features, *classifier, *out, *model, *classifiers,
+        *test_data;
+    bh_prep_opts prep;
+    bh_train_opts train;
+    int limit, grid_search, quiet, hog_cell;
+} opts;
+
+static int parse_int(const char *cmd, const char *name, const char *v, int lo, int hi, int *out)
+{
+    char *e;
+    long x = strtol(v, &e, 10);
+    if (*v == 0 || *e || x < lo || x > hi)
+        return cli_usage_error(cmd, "%s must be an integer %d..%d, got '%s'", name, lo, hi, v);
+    *out = (int)x;
+    return 0;
+}
+
+static int parse_dbl(const char *cmd, const char *name, const char *v, double *out)
+{
+    char *e;
+    double x = strtod(v, &e);
+    if (*v == 0 || *e || !(x > 0) || !isfinite(x))
+        return cli_usage_error(cmd, "%s must be a positive number, got '%s'", name, v);
+    *out = x;
+    return 0;
+}
+
+/* Parses the shared options; positional arguments are collected in pos. */
+static int parse_opts(const char *cmd, int argc, char **argv, opts *o, const char **pos, int *npos,
+                      int maxpos)
+{
+    memset(o, 0, sizeof *o);
+    o->split = "train";
+    o->test_split = "test";
+    o->features = "hog";
+    o->classifier = "svm";
+    o->classifiers = "knn,svm,rf,gbdt";
+    bh_prep_defaults(&o->prep);
+    bh_train_defaults(&o->train, BH_CLF_SVM);
+    o->train.trees = 0;
+    *npos = 0;
+    int rc;
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        if (cli_opt(argc, argv, &i, "--data", &o->data) || cli_opt(argc, argv, &i, "--split", &o->split) ||
+            cli_opt(argc, argv, &i, "--test-split", &o->test_split) ||
+            cli_opt(argc, argv, &i, "--features", &o->features) ||
+            cli_opt(argc, argv, &i, "--classifier", &o->classifier) ||
+            cli_opt(argc, argv, &i, "--classifiers", &o->classifiers) ||
+            cli_opt(argc, argv, &i, "--test-data", &o->test_data) ||
+            cli_opt(argc, argv, &i, "--out", &o->out) || cli_opt(argc, argv, &i, "--model", &o->model))
+            continue;
+        if (cli_opt(argc, argv, &i, "--k", &v)) {
+            if ((rc = parse_int(cmd, "--k", v, 1, 100, &o->train.knn_k)))
+                return rc;
+        } else if (cli_opt(argc, argv, &i, "--C", &v)) {
+            if ((rc = parse_dbl(cmd, "--C", v, &o->train.svm_c)))
+                return rc;
+        } else if (cli_opt(argc, argv, &i, "--gamma", &v)) {
+            if ((rc = parse_dbl(cmd, "--gamma", v, &o->train.svm_gamma)))
+                return rc;
+        } else if (cli_opt(argc, argv, &i, "--eta", &v)) {
+            if ((rc = parse_dbl(cmd, "--eta", v, &o->train.eta)))
+                return rc;
+        } else if (cli_opt(argc, argv, &i, "--trees", &v)) {
+            if ((rc = parse_int(cmd, "--trees", v, 1, 5000, &o->train.trees)))
+                return rc;
+        } else if (cli_opt(argc, argv, &i, "--depth", &v)) {
+            if ((rc = parse_int(cmd, "--depth", v, 1, 30, &o->train.max_depth)))
+                return rc;
+        } else if (cli_opt(argc, argv, &i, "--threads", &v)) {
+            if ((rc = parse_int(cmd, "--threads", v, 1, 256, &o->train.nthread)))
+                return rc;
+        } else if (cli_opt(argc, argv, &i, "--limit", &v)) {
+            if ((rc = parse_int(cmd, "--limit", v, 1, INT_MAX, &o->limit)))
+                return rc;
+        } else if (cli_opt(argc, argv, &i, "--grid-n", &v)) {
+            if ((rc = parse_int(cmd, "--grid-n", v, 30, INT_MAX, &o->train.svm_grid_n)))
+                return rc;
+        } else if (cli_opt(argc, argv, &i, "--size", &v)) {
+            if ((rc = parse_int(cmd, "--size", v, 8, 128, &o->prep.size)))
+                return rc;
+        } else if (cli_opt(argc, argv, &i, "--box", &v)) {
+            if ((rc = parse_int(cmd, "--box", v, 4, 128, &o->prep.box)))
+                return rc;
+        } else if (cli_opt(argc, argv, &i, "--cell", &v)) {
+            if ((rc = parse_int(cmd, "--cell", v, 1, 64, &o->hog_cell)))
+                return rc;
+        } else if (cli_opt(argc, argv, &i, "--cosine", NULL)) {
+            o->train.knn_cosine = 1;
+        } else if (cli_opt(argc, argv, &i, "--linear", NULL)) {
+            o->train.svm_linear = 1;
+        } else if (cli_opt(argc, argv, &i, "--grid-search", NULL)) {
+            o->grid_search = 1;
+        } else if (cli_opt(argc, argv, &i, "--raw", NULL)) {
+            o->prep.normalize = 0;
+        } else if (cli_opt(argc, argv, &i, "--binarize", NULL)) {
+            o->prep.binarize = 1;
+        } else if (cli_opt(argc, argv, &i, "--deskew", NULL)) {
+            o->prep.deskew = 1;
+        } else if (cli_opt(argc, argv, &i, "--scale", NULL)) {
+            o->train.scale = 1;
+        } else if (cli_opt(argc, argv, &i, "--no-scale", NULL)) {
+            o->train.scale = 0;
+        } else if (cli_opt(argc, argv, &i, "--quiet", NULL)) {
+            o->quiet = 1;
+        } else if (argv[i][0] == '-' && argv[i][1] == '-') {
+            return cli_usage_error(cmd, "unknown option or missing value: %s", argv[i]);
+        } else if (*npos < maxpos) {
+            pos[(*npos)++] = argv[i];
+        } else {
+            return cli_usage_error(cmd, "too many arguments (at most %d)", maxpos);
+        }
+    }
+    if (o->prep.box > o->prep.size)
+        o->prep.box = o->prep.size;
+    return 0;
+}
+
+static int make_spec(const char *cmd, const opts *o, const char *features, bh_feat_spec *s)
+{
+    bh_status st = bh_feat_parse(features, s);
+    if (st)
+        return cli_fail(cmd, st);
+    if (o->hog_cell)
+        s->hog.cell = o->hog_cell;
+    if (bh_feat_size(s, o->prep.size) == 0)
+        return cli_usage_error(cmd, "features '%s' do not fit a %dx%d image", features,
+                               o->prep.size, o->prep.size);
+    return 0;
+}
+
+/* Takes every step-th image so a limit keeps the class balance of the file. */
+static void limit_set(bh_digit_set *s, int limit)
+{
+    if (limit <= 0 || limit >= s->n)
+        return;
+    size_t stride = (size_t)s->rows * s->cols;
+    for (int i = 0; i < limit; i++) {
+        size_t src = (size_t)i * s->n / limit;
+        memmove(s->px + i * stride, s->px + src * stride, stride);
+        s->labels[i] = s->labels[src];
+    }
+    s->n = limit;
+}
+
+static int load_set(const char *cmd, const char *dir, const char *split, int limit, bh_digit_set *s)
+{
+    bh_status st = bh_digit_set_load_dir(dir, split, s);
+    if (st)
+        return cli_fail(cmd, st);
+    limit_set(s, limit);
+    return 0;
+}
+
+static int do_train(int argc, char **argv)
+{
+    const char *cmd = "digits train";
+    opts o;
+    const char *pos[1];
+    int np, rc;
+    if ((rc = parse_opts(cmd, argc, argv, &o, pos, &np, 0)))
+        return rc;
+    if (!o.data || !o.out)
+        return cli_usage_error(cmd, "usage: bhasha digits train --data DIR --out MODEL "
+                                    "[--features hog[,lbp,gabor]] [--classifier svm|knn|rf|gbdt]");
+    bh_feat_spec spec;
+    if ((rc = make_spec(cmd, &o, o.features, &spec)))
+        return rc;
+    bh_clf_kind kind;
+    bh_status st = bh_clf_parse(o.classifier, &kind);
+    if (st)
+        return cli_fail(cmd, st);
+    bh_train_opts t = o.train;
+    t.kind = kind;
+    if (t.trees == 0)
+        t.trees = kind == BH_CLF_RF ? 200 : 150;
+    t.svm_grid = o.grid_search;
+    progress_ctx pc = {0};
+    if (!o.quiet) {
+        t.progress = progress;
+        t.progress_ctx = &pc;
+    }
+    bh_digit_set set;
+    if ((rc = load_set(cmd, o.data, o.split, o.limit, &set)))
+        return rc;
+    double t0 = now_s();
+    bh_digits_model *m = NULL;
+    int ntrain = set.n;
+    st = bh_digits_train(&set, &o.prep, &spec, &t, &m);
+    bh_digit_set_free(&set);
+    if (st)
+        return cli_fail(cmd, st);
+    st = bh_digits_save(m, o.out);
+    if (!st && !o.quiet)
+        fprintf(stderr, "digits: trained %s on %d images in %.1fs (%s), saved %s\n",
+                bh_clf_name(kind), ntrain, now_s() - t0, bh_digits_model_info(m), o.out);
+    bh_digits_model_free(m);
+    return st ? cli_fail(cmd, st) : 0;
+}
+
+static void print_eval_json(const char *model, const char *data, int n, double acc, double f1,
+                            int cm[10][10], double secs)
+{
+    printf("{\"model\": ");
+    cli_json_string(stdout, model, strlen(model));
+    printf(", \"data\": ");
+    cli_json_string(stdout, data, strlen(data));
+    printf(", \"n\": %d, \"accuracy\": %.6f, \"macro_f1\": %.6f, \"seconds\": %.3f, \"confusion\": [",
+           n, acc, f1, secs);
+    for (int i = 0; i < 10; i++) {
+        printf("%s[", i ? ", " : "");
+        for (int j = 0; j < 10; j++)
+            printf("%s%d", j ? ", " : "", cm[i][j]);
+        printf("]");
+    }
+    printf("]}\n");
+}
+
+static int do_eval(int argc, char **argv)
+{
+    const char *cmd = "digits eval";
+    opts o;
+    const char *pos[1];
+    int np, rc;
+    if ((rc = parse_opts(cmd, argc, argv, &o, pos, &np, 0)))
+        return rc;
+    if (!o.data || !o.model)
+        return cli_usage_error(cmd, "usage: bhasha digits eval --model MODEL --data DIR [--split test]");
+    bh_digits_model *m = NULL;
+    bh_status st = bh_digits_load(o.model, &m);
+    if (st)
+        return cli_fail(cmd, st);
+    bh_digit_set set;
+    const char *split = strcmp(o.split, "train") ? o.split : "test";
+    if ((rc = load_set(cmd, o.data, split, o.limit, &set))) {
+        bh_digits_model_free(m);
+        return rc;
+    }
+    double t0 = now_s();
+    float *X = NULL;
+    int d = 0;
+    progress_ctx pc = {0};
+    st = bh_digits_featurize(&set, bh_digits_model_prep(m), bh_digits_model_feat(m), &X, &d,
+                             o.quiet ? NULL : progress, &pc);
+    uint8_t *pred = st ? NULL : malloc((size_t)set.n);
+    if (!st && !pred)
+        st = BH_ENOMEM;
+    if (!st)
+        st = bh_digits_predict_features(m, X, set.n, d, pred, NULL);
+    if (!st) {
+        double acc, f1;
+        int cm[10][10];
+        bh_digits_score(set.labels, pred, set.n, &acc, &f1, cm);
+        print_eval_json(o.model, o.data, set.n, acc, f1, cm, now_s() - t0);
+    }
+    free(X);
+    free(pred);
+    bh_digit_set_free(&set);
+    bh_digits_model_free(m);
+    return st ? cli_fail(cmd, st) : 0;
+}
+
+/* The shipped model: $BHASHA_DIGITS_MODEL, else next to the executable
+ * (../share/bhasha/digits/ when installed, ../assets/digits/ in the build tree). */
+static const char *default_model(char *buf, size_t cap)
+{
+    const char *env = getenv("BHASHA_DIGITS_MODEL");
+    if (env && *env)
+        return env;
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = 0;
+            const char *rel[] = {"../share/bhasha/digits/default.bhd", "../assets/digits/default.bhd"};
+            for (int i = 0; i < 2; i++) {
+                snprintf(buf, cap, "%s/%s", exe, rel[i]);
+                if (access(buf, R_OK) == 0)
+                    return buf;
+            }
+        }
+    }
+    return "assets/digits/default.bhd";
+}
+
+static int do_predict(int argc, char **argv)
+{
+    const char *cmd = "digits predict";
+    opts o;
+    const char *pos[4096];
+    int np, rc;
+    if ((rc = parse_opts(cmd, argc, argv, &o, pos, &np, 4096)))
+        return rc;
+    if (np == 0)
+        return cli_usage_error(cmd, "usage: bhasha digits predict [--model MODEL] IMAGE...");
+    char buf[PATH_MAX + 64];
+    const char *path = o.model ? o.model : default_model(buf, sizeof buf);
+    bh_digits_model *m = NULL;
+    bh_status st = bh_digits_load(path, &m);
+    if (st)
+        return cli_fail(cmd, st);
+    int failed = 0;
+    for (int i = 0; i < np; i++) {
+        bh_image img;
+        st = bh_image_load(pos[i], &img);
+        int label = 0;
+        float score = 0;
+        if (!st)
+            st = bh_digits_predict(m, img.px, img.w, img.h, &label, &score);
+        bh_image_free(&img);
+        if (st) {
+            cli_fail(cmd, st);
+            failed = 1;
+            continue;
+        }
+        printf("%s\t%d\t%s\t%.3f\n", pos[i], label, bangla_digit[label], score);
+    }
+    bh_digits_model_free(m);
+    return failed;
+}
+
+static int do_read(int argc, char **argv)
+{
+    const char *cmd = "digits read";
+    opts o;
+    const char *pos[256];
+    int np, rc;
+    if ((rc = parse_opts(cmd, argc, argv, &o, pos, &np, 256)))
+        return rc;
+    if (np == 0)
+        return cli_usage_error(cmd, "usage: bhasha digits read [--model MODEL] IMAGE...");
+    char buf[PATH_MAX + 64];
+    const char *path = o.model ? o.model : default_model(buf, sizeof buf);
+    bh_digits_model *m = NULL;
+    bh_status st = bh_digits_load(path, &m);
+    if (st)
+        return cli_fail(cmd, st);
+    int failed = 0;
+    bh_digit_box boxes[256];
+    for (int i = 0; i < np; i++) {
+        bh_image img;
+        int n = 0;
+        st = bh_image_load(pos[i], &img);
+        if (!st)
+            st = bh_digits_read(m, img.px, img.w, img.h, boxes, 256, &n);
+        bh_image_free(&img);
+        if (st) {
+            cli_fail(cmd, st);
+            failed = 1;
+            continue;
+        }
+        if (n > 256)
+            n = 256;
+        printf("%s\t", pos[i]);
+        for (int k = 0; k < n; k++)
+            printf("%s", bangla_digit[boxes[k].label]);
+        printf("\t");
+        for (int k = 0; k < n; k++)
+            printf("%d", boxes[k].label);
+        float minsc = 1;
+        for (int k = 0; k < n; k++)
+            minsc = boxes[k].score < minsc ? boxes[k].score : minsc;
+        printf("\t%.3f\n", n ? minsc : 0.0f);
+    }
+    bh_digits_model_free(m);
+    return failed;
+}
+
+/* The paper's layout: one row per feature, one column per classifier, test
+ * accuracy in percent; further test sets (cross-dataset) get rows of their own. */
+static int do_grid(int argc, char **argv)
+{
+    const char *cmd = "digits grid";
+    opts o;
+    const char *pos[1];
+    int np, rc;
+    if ((rc = parse_opts(cmd, argc, argv, &o, pos, &np, 0)))
+        return rc;
+    if (!o.data)
+        return cli_usage_error(cmd, "usage: bhasha digits grid --data DIR [--features hog,lbp,gabor] "
+                                    "[--classifiers knn,svm,rf,gbdt] [--limit N] [--test-data DIR,...]");
+    const char *feats = strcmp(o.features, "hog") ? o.features : "hog,lbp,gabor";
+    char fbuf[64], cbuf[64], tbuf[1024];
+    snprintf(fbuf, sizeof fbuf, "%s", feats);
+    snprintf(cbuf, sizeof cbuf, "%s", o.classifiers);
+    snprintf(tbuf, sizeof tbuf, "%s", o.test_data ? o.test_data : "");
+    const char *fl[8], *cl[8], *tl[8];
+    int nf = 0, nc = 0, nt = 0;
+    for (char *t = strtok(fbuf, ","); t && nf < 8; t = strtok(NULL, ","))
+        fl[nf++] = t;
+    for (char *t = strtok(cbuf, ","); t && nc < 8; t = strtok(NULL, ","))
+        cl[nc++] = t;
+    tl[nt++] = o.data;
+    for (char *t = strtok(tbuf, ","); t && nt < 8; t = strtok(NULL, ","))
+        tl[nt++] = t;
+    bh_clf_kind kinds[8];
+    for (int c = 0; c < nc; c++) {
+        bh_status st = bh_clf_parse(cl[c], &kinds[c]);
+        if (st)
+            return cli_fail(cmd, st);
+    }
+    bh_digit_set train, test[8];
+    memset(test, 0, sizeof test);
+    if ((rc = load_set(cmd, o.data, o.split, o.limit, &train)))
+        return rc;
+    for (int t = 0; t < nt; t++)
+        if ((rc = load_set(cmd, tl[t], o.test_split, 0, &test[t]))) {
+            for (int k = 0; k < t; k++)
+                bh_digit_set_free(&test[k]);
+            bh_digit_set_free(&train);
+            return rc;
+        }
+    double acc[8][8][8]; /* feature, test set, classifier */
+    double secs[8][8];
+    progress_ctx pc = {0};
+    bh_status st = BH_OK;
+    for (int f = 0; f < nf && !st; f++) {
+        bh_feat_spec spec;
+        if ((rc = make_spec(cmd, &o, fl[f], &spec)))
+            break;
+        float *X = NULL, *XT[8] = {0};
+        int d = 0;
+        st = bh_digits_featurize(&train, &o.prep, &spec, &X, &d, NULL, NULL);
+        for (int t = 0; t < nt && !st; t++)
+            st = bh_digits_featurize(&test[t], &o.prep, &spec, &XT[t], &d, NULL, NULL);
+        for (int c = 0; c < nc && !st; c++) {
+            bh_train_opts to = o.train;
+            to.kind = kinds[c];
+            if (to.trees == 0)
+                to.trees = kinds[c] == BH_CLF_RF ? 200 : 150;
+            to.svm_grid = o.grid_search;
+            if (!o.quiet) {
+                to.progress = progress;
+                to.progress_ctx = &pc;
+            }
+            double t0 = now_s();
+            bh_digits_model *m = NULL;
+            st = bh_digits_train_features(X, train.labels, train.n, d, &o.prep, &spec, &to, &m);
+            for (int t = 0; t < nt && !st; t++) {
+                uint8_t *pred = malloc((size_t)test[t].n);
+                if (!pred) {
+                    st = BH_ENOMEM;
+                    break;
+                }
+                st = bh_digits_predict_features(m, XT[t], test[t].n, d, pred, NULL);
+                bh_digits_score(test[t].labels, pred, test[t].n, &acc[f][t][c], NULL, NULL);
+                free(pred);
+            }
+            secs[f][c] = now_s() - t0;
+            if (!st)
+                fprintf(stderr, "digits: grid %s + %s: %.2f%% (%s, %.1fs)\n", fl[f], cl[c],
+                        100 * acc[f][0][c], bh_digits_model_info(m), secs[f][c]);
+            bh_digits_model_free(m);
+        }
+        free(X);
+        for (int t = 0; t < nt; t++)
+            free(XT[t]);
+    }
+    if (!st && rc == 0) {
+        for (int t = 0; t < nt; t++) {
+            printf("\n%s (train %s: %d images, test %s: %d images), test accuracy %%\n\n",
+                   t == 0 ? "Grid" : "Cross-dataset", o.data, train.n, tl[t], test[t].n);
+            printf("| Feature |");
+            for (int c = 0; c < nc; c++)
+                printf(" %s |", cl[c]);
+            printf("\n|---|");
+            for (int c = 0; c < nc; c++)
+                printf("---|");
+            printf("\n");
+            for (int f = 0; f < nf; f++) {
+                printf("| %s |", fl[f]);
+                for (int c = 0; c < nc; c++)
+                    printf(" %.2f |", 100 * acc[f][t][c]);
+                printf("\n");
+            }
+        }
+    }
+    bh_digit_set_free(&train);
+    for (int t = 0; t < nt; t++)
+        bh_digit_set_free(&test[t]);
+    if (st)
+        return cli_fail(cmd, st);
+    return rc;
+}
 
 int cli_digits(int argc, char **argv)
 {
-    (void)argc;
-    return cli_usage_error(argv[0], "not implemented yet");
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        FILE *out = argc < 2 ? stderr : stdout;
+        fprintf(out,
+                "usage: bhasha digits COMMAND [OPTIONS]\n"
+                "  train   --data DIR --out MODEL [--features hog[,lbp,gabor]] [--classifier svm|knn|rf|gbdt]\n"
+                "          [--C C] [--gamma G] [--grid-search] [--grid-n N] [--linear] [--k K] [--cosine]\n"
+                "          [--trees N] [--depth D] [--eta E] [--threads N] [--limit N] [--split train]\n"
+                "  eval    --model MODEL --data DIR [--split test]      (JSON: accuracy, macro-F1, confusion)\n"
+                "  predict [--model MODEL] IMAGE...                    (file, label, Bangla digit, score)\n"
+                "  grid    --data DIR [--features hog,lbp,gabor] [--classifiers knn,svm,rf,gbdt]\n"
+                "          [--limit N] [--test-data DIR2,DIR3]         (accuracy table, paper layout)\n"
+                "  read    [--model MODEL] IMAGE...                    (a line of digits: Bangla, ASCII)\n"
+                "preprocessing: [--size 28] [--box 22] [--cell 4] [--raw] [--binarize] [--deskew]\n");
+        return argc < 2 ? 2 : 0;
+    }
+    const char *sub = argv[1];
+    if (!strcmp(sub, "train"))
+        return do_train(argc - 1, argv + 1);
+    if (!strcmp(sub, "eval"))
+        return do_eval(argc - 1, argv + 1);
+    if (!strcmp(sub, "predict"))
+        return do_predict(argc - 1, argv + 1);
+    if (!strcmp(sub, "grid"))
+        return do_grid(argc - 1, argv + 1);
+    if (!strcmp(sub, "read"))
+        return do_read(argc - 1, argv + 1);
+    return cli_usage_error("digits", "unknown subcommand '%s' (train, eval, predict, grid, read)", sub);
 }
-

@@ -1,0 +1,278 @@
+/* tests/test_ocr_model.c — every classifier (KNN, SVM, RF, GBDT) trained on the
+ * tiny synthetic stroke set (tests/fixtures/ocr/strokes), model save/load
+ * round trips, refusal of foreign or damaged model files, metrics, and
+ * reading a line of digits. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "bhasha/ocr.h"
+
+#define FX "tests/fixtures/ocr/"
+
+static bh_digit_set train, test;
+
+static int setup(void **state)
+{
+    (void)state;
+    if (bh_digit_set_load_dir(FX "strokes", "train", &train) ||
+        bh_digit_set_load_dir(FX "strokes", "test", &test))
+        return -1;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    bh_digit_set_free(&train);
+    bh_digit_set_free(&test);
+    return 0;
+}
+
+static double accuracy_of(const bh_digits_model *m, uint8_t *pred, float *scores)
+{
+    float *X = NULL;
+    int d = 0;
+    assert_int_equal(bh_digits_featurize(&test, bh_digits_model_prep(m), bh_digits_model_feat(m),
+                                         &X, &d, NULL, NULL),
+                     BH_OK);
+    assert_int_equal(bh_digits_predict_features(m, X, test.n, d, pred, scores), BH_OK);
+    free(X);
+    double acc, f1;
+    int cm[10][10];
+    bh_digits_score(test.labels, pred, test.n, &acc, &f1, cm);
+    return acc;
+}
+
+static void roundtrip(bh_clf_kind kind, const char *features, double min_acc)
+{
+    bh_prep_opts p;
+    bh_prep_defaults(&p);
+    bh_feat_spec f;
+    assert_int_equal(bh_feat_parse(features, &f), BH_OK);
+    bh_train_opts o;
+    bh_train_defaults(&o, kind);
+    o.trees = 30;
+    bh_digits_model *m = NULL;
+    bh_status st = bh_digits_train(&train, &p, &f, &o, &m);
+    if (st)
+        fprintf(stderr, "# train: %s\n", bh_last_error());
+    assert_int_equal(st, BH_OK);
+    assert_int_equal(bh_digits_model_kind(m), kind);
+    uint8_t pred[60], pred2[60];
+    float sc[60], sc2[60];
+    double acc = accuracy_of(m, pred, sc);
+    fprintf(stderr, "# %s %s: accuracy %.3f (%s)\n", bh_clf_name(kind), features, acc,
+            bh_digits_model_info(m));
+    assert_true(acc >= min_acc);
+    for (int i = 0; i < test.n; i++)
+        assert_true(sc[i] >= 0 && sc[i] <= 1);
+    char path[] = "/tmp/bh_ocr_modelXXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(bh_digits_save(m, path), BH_OK);
+    bh_digits_model *m2 = NULL;
+    st = bh_digits_load(path, &m2);
+    if (st)
+        fprintf(stderr, "# load: %s\n", bh_last_error());
+    assert_int_equal(st, BH_OK);
+    accuracy_of(m2, pred2, sc2);
+    assert_memory_equal(pred, pred2, (size_t)test.n);
+    for (int i = 0; i < test.n; i++)
+        assert_true(sc[i] - sc2[i] < 1e-5f && sc2[i] - sc[i] < 1e-5f);
+    /* an image through the whole pipeline */
+    int label = -1;
+    float score = -1;
+    assert_int_equal(bh_digits_predict(m2, test.px, 28, 28, &label, &score), BH_OK);
+    assert_true(label >= 0 && label <= 9 && score >= 0 && score <= 1);
+    /* an all-white image: an answer with score 0 */
+    uint8_t white[30 * 30];
+    memset(white, 255, sizeof white);
+    assert_int_equal(bh_digits_predict(m2, white, 30, 30, &label, &score), BH_OK);
+    assert_true(score == 0.0f);
+    /* a truncated copy of the file must be refused */
+    FILE *fp = fopen(path, "rb");
+    fseek(fp, 0, SEEK_END);
+    long sz = ftell(fp);
+    rewind(fp);
+    unsigned char *buf = malloc((size_t)sz);
+    assert_int_equal(fread(buf, 1, (size_t)sz, fp), (size_t)sz);
+    fclose(fp);
+    long cuts[4] = {12, 60, sz / 2, sz - 1};
+    for (int c = 0; c < 4; c++) {
+        fp = fopen(path, "wb");
+        fwrite(buf, 1, (size_t)cuts[c], fp);
+        fclose(fp);
+        bh_digits_model *bad = NULL;
+        assert_int_equal(bh_digits_load(path, &bad), BH_EFORMAT);
+        assert_null(bad);
+    }
+    /* the same payload labelled as another classifier */
+    for (uint32_t k = 0; k < 4; k++) {
+        if (k == (uint32_t)kind || (k >= 2 && kind >= 2))
+            continue;
+        buf[12] = (unsigned char)k;
+        fp = fopen(path, "wb");
+        fwrite(buf, 1, (size_t)sz, fp);
+        fclose(fp);
+        bh_digits_model *bad = NULL;
+        st = bh_digits_load(path, &bad);
+        assert_int_equal(st, BH_EFORMAT);
+        assert_null(bad);
+    }
+    free(buf);
+    unlink(path);
+    bh_digits_model_free(m);
+    bh_digits_model_free(m2);
+}
+
+static void test_knn(void **state)
+{
+    (void)state;
+    roundtrip(BH_CLF_KNN, "hog", 0.9);
+}
+static void test_svm(void **state)
+{
+    (void)state;
+    roundtrip(BH_CLF_SVM, "hog", 0.9);
+}
+static void test_rf(void **state)
+{
+    (void)state;
+    roundtrip(BH_CLF_RF, "hog", 0.8);
+}
+static void test_gbdt(void **state)
+{
+    (void)state;
+    roundtrip(BH_CLF_GBDT, "hog", 0.8);
+}
+static void test_svm_combined(void **state)
+{
+    (void)state;
+    roundtrip(BH_CLF_SVM, "hog,lbp,gabor", 0.9);
+}
+static void test_knn_lbp(void **state)
+{
+    (void)state;
+    roundtrip(BH_CLF_KNN, "lbp", 0.5);
+}
+
+static void test_svm_grid_and_linear(void **state)
+{
+    (void)state;
+    bh_prep_opts p;
+    bh_prep_defaults(&p);
+    bh_feat_spec f;
+    bh_feat_defaults(&f, BH_FEAT_HOG);
+    bh_train_opts o;
+    bh_train_defaults(&o, BH_CLF_SVM);
+    o.svm_grid = 1;
+    o.svm_linear = 1;
+    bh_digits_model *m = NULL;
+    assert_int_equal(bh_digits_train(&train, &p, &f, &o, &m), BH_OK);
+    uint8_t pred[60];
+    assert_true(accuracy_of(m, pred, NULL) >= 0.9);
+    assert_non_null(strstr(bh_digits_model_info(m), "cv3="));
+    bh_digits_model_free(m);
+}
+
+static void test_foreign_files(void **state)
+{
+    (void)state;
+    bh_digits_model *m = NULL;
+    assert_int_equal(bh_digits_load(FX "libsvm.model", &m), BH_EFORMAT);
+    assert_int_equal(bh_digits_load(FX "d3.png", &m), BH_EFORMAT);
+    assert_int_equal(bh_digits_load(FX "empty.png", &m), BH_EFORMAT);
+    assert_int_equal(bh_digits_load(FX "no-such-model", &m), BH_EIO);
+    assert_null(m);
+    bh_digits_model_free(NULL);
+}
+
+static void test_bad_training(void **state)
+{
+    (void)state;
+    bh_prep_opts p;
+    bh_prep_defaults(&p);
+    bh_feat_spec f;
+    bh_feat_defaults(&f, BH_FEAT_HOG);
+    bh_train_opts o;
+    bh_train_defaults(&o, BH_CLF_KNN);
+    bh_digits_model *m = NULL;
+    float X[4 * 1296] = {0};
+    uint8_t y[4] = {1, 1, 1, 1};
+    assert_int_equal(bh_digits_train_features(X, y, 4, 1296, &p, &f, &o, &m), BH_EINVAL);
+    y[0] = 12;
+    assert_int_equal(bh_digits_train_features(X, y, 4, 1296, &p, &f, &o, &m), BH_EINVAL);
+    y[0] = 0;
+    assert_int_equal(bh_digits_train_features(X, y, 4, 100, &p, &f, &o, &m), BH_ESHAPE);
+    o.knn_k = 10;
+    assert_int_equal(bh_digits_train_features(X, y, 4, 1296, &p, &f, &o, &m), BH_EINVAL);
+    assert_null(m);
+    bh_clf_kind k;
+    assert_int_equal(bh_clf_parse("cnn", &k), BH_EINVAL);
+    assert_int_equal(bh_clf_parse("gbdt", &k), BH_OK);
+    assert_int_equal(k, BH_CLF_GBDT);
+}
+
+static void test_score(void **state)
+{
+    (void)state;
+    uint8_t t[6] = {0, 0, 1, 1, 2, 2}, p[6] = {0, 1, 1, 1, 2, 0};
+    double acc, f1;
+    int cm[10][10];
+    bh_digits_score(t, p, 6, &acc, &f1, cm);
+    assert_true(acc > 0.666 && acc < 0.667);
+    /* F1: class0 = 2*1/(2+1+1)=0.5, class1 = 2*2/(4+1+0)=0.8, class2 = 2*1/(2+0+1)=0.667 */
+    assert_true(f1 > 0.6555 && f1 < 0.6557);
+    assert_int_equal(cm[0][1], 1);
+    assert_int_equal(cm[2][0], 1);
+}
+
+static void test_read_line(void **state)
+{
+    (void)state;
+    bh_prep_opts p;
+    bh_prep_defaults(&p);
+    bh_feat_spec f;
+    bh_feat_defaults(&f, BH_FEAT_HOG);
+    bh_train_opts o;
+    bh_train_defaults(&o, BH_CLF_SVM);
+    bh_digits_model *m = NULL;
+    assert_int_equal(bh_digits_train(&train, &p, &f, &o, &m), BH_OK);
+    bh_image img;
+    assert_int_equal(bh_image_load(FX "line_456.png", &img), BH_OK);
+    bh_digit_box boxes[8];
+    int n = 0;
+    assert_int_equal(bh_digits_read(m, img.px, img.w, img.h, boxes, 8, &n), BH_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(boxes[0].label, 4);
+    assert_int_equal(boxes[1].label, 5);
+    assert_int_equal(boxes[2].label, 6);
+    assert_true(boxes[0].x < boxes[1].x && boxes[1].x < boxes[2].x);
+    /* a blank line reads as nothing */
+    memset(img.px, 255, (size_t)img.w * img.h);
+    assert_int_equal(bh_digits_read(m, img.px, img.w, img.h, boxes, 8, &n), BH_OK);
+    assert_int_equal(n, 0);
+    bh_image_free(&img);
+    bh_digits_model_free(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_knn),          cmocka_unit_test(test_svm),
+        cmocka_unit_test(test_rf),           cmocka_unit_test(test_gbdt),
+        cmocka_unit_test(test_svm_combined), cmocka_unit_test(test_knn_lbp),
+        cmocka_unit_test(test_svm_grid_and_linear), cmocka_unit_test(test_foreign_files),
+        cmocka_unit_test(test_bad_training), cmocka_unit_test(test_score),
+        cmocka_unit_test(test_read_line),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
