@@ -13,6 +13,7 @@ static const char *const lid_usage =
     "       bhasha langid train -o MODEL [--hash-bits N] [--epochs N] [--crops N] [--lr X]\n"
     "                           [--weighting 0|1|2] [--max-n N] [--no-words] [--no-normalize]\n"
     "                           [--seed N] [--l2 X] [--naive-bayes [--alpha X]]\n"
+    "                           [--temperature T]\n"
     "                           [--script LANG=Scrp] FILE...\n"
     "       bhasha langid eval [--model FILE] [--short N] FILE\n"
     "Prints LANG<TAB>SCORE per input line (und<TAB>0.0000 when no known script).\n"
@@ -211,6 +212,7 @@ static int lid_train(int argc, char **argv)
         else if (cli_opt(argc, argv, &i, "--lr", &v)) o.lr = strtof(v, NULL);
         else if (cli_opt(argc, argv, &i, "--l2", &v)) o.l2 = strtof(v, NULL);
         else if (cli_opt(argc, argv, &i, "--alpha", &v)) o.alpha = strtof(v, NULL);
+        else if (cli_opt(argc, argv, &i, "--temperature", &v)) o.temperature = strtof(v, NULL);
         else if (!strcmp(argv[i], "--naive-bayes")) o.naive_bayes = 1;
         else if (cli_opt(argc, argv, &i, "--script", &v)) continue;
         else if (!strcmp(argv[i], "--no-words")) o.word_features = 0;

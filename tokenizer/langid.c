@@ -585,6 +585,7 @@ void bh_langid_train_options_default(bh_langid_train_options *o)
     o->seed = 1;
     o->naive_bayes = 0;
     o->alpha = 0.1f;
+    o->temperature = 0;
 }
 
 bh_status bh_langid_trainer_new(const bh_langid_train_options *opt, bh_langid_trainer **out)
@@ -601,6 +602,7 @@ bh_status bh_langid_trainer_new(const bh_langid_train_options *opt, bh_langid_tr
     if (!(o.lr > 0 && o.lr < 100) || !(o.l2 >= 0 && o.l2 < 1))
         return bh__fail(BH_EINVAL, "langid train: learning rate or L2 out of range");
     if (!(o.alpha > 0 && o.alpha < 1e6)) return bh__fail(BH_EINVAL, "langid train: alpha out of range");
+    if (!(o.temperature >= 0 && o.temperature < 1e6)) return bh__fail(BH_EINVAL, "langid train: temperature out of range");
     if (o.naive_bayes) o.weighting = 0;
     if (o.crops < 0 || o.crops > 16) return bh__fail(BH_EINVAL, "langid train: crops %d not in 0..16", o.crops);
     bh_langid_trainer *t = calloc(1, sizeof *t);
@@ -902,10 +904,15 @@ bh_status bh_langid_trainer_fit(bh_langid_trainer *t, bh_langid_progress progres
         if (progress) progress(ctx, ep, o->epochs, 1.0, nloss ? loss / (double)nloss : 0);
     }
 quantize:
-    /* Quantize: scale maps the largest |weight| to 127. */
+    /* Quantize: scale maps the largest |weight| to 127; the temperature is
+     * folded into scale and biases. */
+    double temp = o->temperature > 0 ? o->temperature
+                  : o->naive_bayes   ? 2.0 * (double)(o->max_n - o->min_n + 1 + (o->word_features ? 1 : 0))
+                                     : 1.0;
     for (int gi = 0; gi < t->n_groups; gi++) {
         lid_group *mg = &m->g[gi];
         if (!wf[gi]) continue;
+        for (uint32_t l = 0; l < mg->n_langs; l++) mg->bias[l] = (float)(mg->bias[l] / temp);
         size_t nw = nb * mg->n_langs;
         float mx = 0;
         for (size_t i = 0; i < nw; i++) mx = fabsf(wf[gi][i]) > mx ? fabsf(wf[gi][i]) : mx;
@@ -919,6 +926,7 @@ quantize:
             long q = lrintf(wf[gi][i] / mg->scale);
             mg->w[i] = (int8_t)(q > 127 ? 127 : q < -127 ? -127 : q);
         }
+        mg->scale = (float)(mg->scale / temp);
     }
 done:
     for (int gi = 0; gi < S_COUNT; gi++) free(wf[gi]);

@@ -116,6 +116,13 @@ typedef struct bh_langid_train_options {
                             instead of logistic regression; forces weighting 0.
                             default 0 */
     float alpha;         /* naive Bayes smoothing, default 0.1 */
+    float temperature;   /* logits are divided by this before the softmax (it is
+                            folded into the saved scale and biases); 0 = automatic:
+                            1 for logistic regression, twice the number of features
+                            per character position (2 × (max_n - min_n + 1 +
+                            word_features)) for naive Bayes, whose overlapping
+                            n-grams otherwise make it far too sure (chosen so that
+                            held-out P ≈ accuracy). default 0 */
 } bh_langid_train_options;
 
 typedef struct bh_langid_trainer bh_langid_trainer;
