@@ -69,18 +69,53 @@ static int slow_kernel(const char *name)
     return 0;
 }
 
-void bh_blas_autotune(char **argv)
+/* Re-executes this program with the same arguments, read back from
+ * /proc/self/cmdline so callers need not keep argv around. */
+static void reexec(void)
 {
-    if (!argv || !argv[0]) return;
+    FILE *f = fopen("/proc/self/cmdline", "rb");
+    if (!f) return;
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap + 1);
+    if (!buf) {
+        fclose(f);
+        return;
+    }
+    size_t k;
+    while ((k = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += k;
+        if (n == cap) {
+            char *nb = realloc(buf, 2 * cap + 1);
+            if (!nb) break;
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    fclose(f);
+    buf[n] = 0;
+    size_t argc = 0;
+    for (size_t i = 0; i < n; i++) argc += buf[i] == 0;
+    char **argv = calloc(argc + 2, sizeof(char *));
+    if (argv && n > 0) {
+        size_t j = 0;
+        for (size_t i = 0; i < n && j < argc + 1; i += strlen(buf + i) + 1) argv[j++] = buf + i;
+        execv("/proc/self/exe", argv);
+    }
+    free(argv);
+    free(buf);
+}
+
+void bh_blas_autotune(void)
+{
     const char *keep = getenv("BH_BLAS_KEEP");
     if (keep && *keep && strcmp(keep, "0")) return;
     const char *tried = getenv("BH_BLAS_TRIED");
     if (tried) {
         /* we are the re-executed process: verify the kernel we asked for */
-        if (bh_blas_selfcheck() != BH_OK && strcmp(tried, "-")) {
+        if (strcmp(tried, "-") && bh_blas_selfcheck() != BH_OK) {
             setenv("OPENBLAS_CORETYPE", tried, 1);
             setenv("BH_BLAS_TRIED", "-", 1);
-            execv("/proc/self/exe", argv);
+            reexec();
         }
         return;
     }
@@ -94,7 +129,7 @@ void bh_blas_autotune(char **argv)
     if (!want) return;
     setenv("BH_BLAS_TRIED", cur, 1);
     setenv("OPENBLAS_CORETYPE", want, 1);
-    execv("/proc/self/exe", argv);
+    reexec();
     unsetenv("BH_BLAS_TRIED");
     unsetenv("OPENBLAS_CORETYPE");
 }

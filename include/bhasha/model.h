@@ -37,15 +37,18 @@ bh_status bh_blas_selfcheck(void);
 
 /* OpenBLAS chooses its kernel when it loads, before main(), from the CPU id
  * or from OPENBLAS_CORETYPE. Debian's 0.3.21 may not know newer CPUs and fall
- * back to a slow generic kernel. For programs: call this first thing in
- * main(). When OPENBLAS_CORETYPE is unset, the kernel is a known slow one and
- * the CPU has AVX-512 (SkylakeX kernel) or AVX2 (Haswell kernel), it sets the
- * variable and re-executes the program (/proc/self/exe, same argv); the new
- * process verifies the kernel with bh_blas_selfcheck() and, if that fails,
+ * back to a slow generic kernel (Prescott and the like). For programs: call
+ * this first thing in main(). When OPENBLAS_CORETYPE is unset, the kernel is
+ * a known slow one and the CPU has AVX-512 (-> SkylakeX kernel) or AVX2 (->
+ * Haswell), it sets the variable and re-executes the program
+ * (/proc/self/exe, same arguments from /proc/self/cmdline); the new process
+ * verifies the kernel with bh_blas_selfcheck() and, if that fails,
  * re-executes once more with the kernel OpenBLAS had chosen. Returns normally
  * when nothing needs doing (also when the exec fails). Not thread-safe: call
- * before starting threads. Setting BH_BLAS_KEEP=1 disables it. */
-void bh_blas_autotune(char **argv);
+ * before starting threads. BH_BLAS_KEEP=1 in the environment disables it.
+ * A library cannot change the kernel of a running process: programs that do
+ * not call this get whatever OpenBLAS chose. */
+void bh_blas_autotune(void);
 
 /* --------------------------------------------------------------- config */
 

@@ -197,3 +197,23 @@ BASE = {"vocab": 37, "max_len": 8, "dim": 16, "layers": 2, "heads": 2, "ffn": 24
 make("enc_post", dict(BASE, arch="encoder", pre_ln=0), 1)
 make("enc_pre", dict(BASE, arch="encoder", pre_ln=1), 2)
 make("dec", dict(BASE, arch="decoder", pre_ln=1, max_len=12), 3)
+
+
+def write_shard(path, vocab, docs):
+    """Token shard (format in include/bhasha/model.h)."""
+    with open(path, "wb") as f:
+        f.write(b"BHTOKS1\0" + struct.pack("<II", vocab, 0))
+        for d in docs:
+            f.write(struct.pack("<I", len(d)))
+            f.write(struct.pack("<%dI" % len(d), *d))
+
+
+# A learnable toy corpus for the CLI tests: counting runs modulo 30, offset
+# by 2 (ids 0 and 1 are reserved: separator and [MASK]).
+gs = torch.Generator().manual_seed(4)
+docs = []
+for _ in range(60):
+    start, n = int(torch.randint(0, 30, (1,), generator=gs)), int(torch.randint(5, 40, (1,), generator=gs))
+    docs.append([2 + (start + i) % 30 for i in range(n)])
+write_shard(os.path.join(OUT, "count.tok"), 32, docs)
+print("  count.tok: %d documents" % len(docs))

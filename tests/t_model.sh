@@ -1,0 +1,46 @@
+#!/bin/sh
+# tests/t_model.sh — `bhasha pretrain` and `bhasha generate` end to end on a
+# toy counting corpus (tests/fixtures/model/count.tok): the decoder learns to
+# count, --resume reproduces the losses of an uninterrupted run exactly, the
+# encoder trains with MLM, and bad input fails with one clear line.
+. tests/tap.sh
+D=$(mktemp -d "${BUILD:-build}/t_model.XXXXXX")
+trap 'rm -rf "$D"' EXIT
+SH=tests/fixtures/model/count.tok
+cat > "$D/dec.json" <<'JSON'
+{"arch":"decoder","vocab":32,"max_len":16,"dim":32,"layers":2,"heads":4,"ffn":64,"dropout":0.1}
+JSON
+cat > "$D/enc.json" <<'JSON'
+{"arch":"encoder","vocab":32,"max_len":16,"dim":32,"layers":2,"heads":4,"ffn":64,"mask_id":1}
+JSON
+TR="--data $SH --steps 60 --batch 8 --seq 15 --lr 3e-3 --warmup 5 --sep 0 --log-every 20 --save-every 25"
+ok "decoder pretrain" $BH pretrain --arch decoder --config "$D/dec.json" $TR --out "$D/a"
+$BH pretrain --arch decoder --config "$D/dec.json" $TR --out "$D/a" > "$D/a.txt" 2>/dev/null
+$BH pretrain --arch decoder --config "$D/dec.json" $TR --out "$D/b" --stop-after 30 > "$D/b.txt" 2>/dev/null
+$BH pretrain $TR --out "$D/b" --resume >> "$D/b.txt" 2>"$D/resume.err"
+is "resume reproduces every loss" "$(cmp "$D/a.txt" "$D/b.txt" >/dev/null 2>&1 && echo same)" "same"
+is "60 loss lines" "$(wc -l < "$D/a.txt" | tr -d ' ')" "60"
+last=$(tail -1 "$D/a.txt" | awk '{print ($4 < 2.2) ? "learned" : $4}')
+is "decoder loss falls below 2.2" "$last" "learned"
+is "progress on stderr" "$(grep -c 'tok/s' "$D/resume.err")" "2"
+is "greedy generation counts" "$($BH generate --model "$D/a" --ids "5 6 7" --max-new 6)" "5 6 7 8 9 10 11 12 13"
+out=$($BH generate --model "$D/a" --ids "5 6 7" --max-new 5 --temperature 0.8 --top-k 5 --top-p 0.9 --repetition-penalty 1.2 --seed 3)
+is "sampled generation length" "$(echo "$out" | wc -w | tr -d ' ')" "8"
+ok "encoder MLM pretrain" $BH pretrain --arch encoder --config "$D/enc.json" --data $SH --steps 10 --batch 4 --seq 16 --sep 0 --special 0,1 --out "$D/e"
+# bad input: one line on stderr, non-zero status
+head -c 100 $SH > "$D/trunc.tok"
+$BH pretrain --arch decoder --config "$D/dec.json" --data "$D/trunc.tok" --out "$D/c" --steps 5 --batch 8 --seq 15 >/dev/null 2>"$D/err"
+rc=$?
+is "truncated shard fails" "$rc:$(wc -l < "$D/err" | tr -d ' ')" "1:1"
+ok "error names the shard" grep -q trunc.tok "$D/err"
+printf '{"arch":"decoder","vocab":32,"dim":30,"heads":4}' > "$D/bad.json"
+$BH pretrain --arch decoder --config "$D/bad.json" --data $SH --out "$D/c" >/dev/null 2>"$D/err"
+is "bad config fails" "$?:$(wc -l < "$D/err" | tr -d ' ')" "1:1"
+head -c 3000 "$D/a/model.safetensors" > "$D/a/m2" && mv "$D/a/m2" "$D/a/model.safetensors"
+$BH generate --model "$D/a" --ids "5 6" >/dev/null 2>"$D/err"
+is "truncated checkpoint fails" "$?:$(wc -l < "$D/err" | tr -d ' ')" "1:1"
+$BH generate --model "$D/b" --ids "5 99" >/dev/null 2>"$D/err"
+is "out-of-range prompt id fails" "$?:$(wc -l < "$D/err" | tr -d ' ')" "1:1"
+$BH generate --model "$D/e" --ids "5 6" >/dev/null 2>"$D/err"
+is "generate refuses an encoder" "$?" "2"
+done_testing
