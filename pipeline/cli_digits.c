@@ -79,7 +79,6 @@ static int parse_opts(const char *cmd, int argc, char **argv, opts *o, const cha
     memset(o, 0, sizeof *o);
     o->split = "train";
     o->test_split = "test";
-    o->features = "hog";
     o->classifier = "svm";
     o->classifiers = "knn,svm,rf,gbdt";
     bh_prep_defaults(&o->prep);
@@ -212,7 +211,7 @@ static int do_train(int argc, char **argv)
         return cli_usage_error(cmd, "usage: bhasha digits train --data DIR --out MODEL "
                                     "[--features hog[,lbp,gabor]] [--classifier svm|knn|rf|gbdt]");
     bh_feat_spec spec;
-    if ((rc = make_spec(cmd, &o, o.features, &spec)))
+    if ((rc = make_spec(cmd, &o, o.features ? o.features : "hog", &spec)))
         return rc;
     bh_clf_kind kind;
     bh_status st = bh_clf_parse(o.classifier, &kind);
@@ -429,7 +428,7 @@ static int do_grid(int argc, char **argv)
     if (!o.data)
         return cli_usage_error(cmd, "usage: bhasha digits grid --data DIR [--features hog,lbp,gabor] "
                                     "[--classifiers knn,svm,rf,gbdt] [--limit N] [--test-data DIR,...]");
-    const char *feats = strcmp(o.features, "hog") ? o.features : "hog,lbp,gabor";
+    const char *feats = o.features ? o.features : "hog,lbp,gabor";
     char fbuf[64], cbuf[64], tbuf[1024];
     snprintf(fbuf, sizeof fbuf, "%s", feats);
     snprintf(cbuf, sizeof cbuf, "%s", o.classifiers);
