@@ -64,6 +64,57 @@ bh_status read_whole(const char *path, std::string *out)
     return BH_OK;
 }
 
+// Walks the top level of a serialized ModelProto. SentencePiece writes fields
+// in number order, pieces (1) first and normalizer_spec (3) after them, so a
+// file cut short at a piece boundary still parses as a smaller model: requiring
+// field 3 and a clean walk to the last byte catches truncation.
+bool read_varint(const unsigned char *&p, const unsigned char *end, uint64_t *v)
+{
+    *v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        if (p == end) return false;
+        unsigned char b = *p++;
+        *v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) return true;
+    }
+    return false;
+}
+
+bh_status check_wire(const std::string &bytes, const char *what)
+{
+    const unsigned char *p = (const unsigned char *)bytes.data(), *end = p + bytes.size();
+    bool normalizer = false;
+    while (p < end) {
+        size_t at = (size_t)(p - (const unsigned char *)bytes.data());
+        uint64_t tag, v;
+        if (!read_varint(p, end, &tag)) return bh__fail(BH_EFORMAT, "%s: truncated or corrupt at byte %zu", what, at);
+        uint64_t field = tag >> 3;
+        switch (tag & 7) {
+        case 0:
+            if (!read_varint(p, end, &v)) return bh__fail(BH_EFORMAT, "%s: truncated at byte %zu", what, at);
+            break;
+        case 1:
+            if (end - p < 8) return bh__fail(BH_EFORMAT, "%s: truncated at byte %zu", what, at);
+            p += 8;
+            break;
+        case 5:
+            if (end - p < 4) return bh__fail(BH_EFORMAT, "%s: truncated at byte %zu", what, at);
+            p += 4;
+            break;
+        case 2:
+            if (!read_varint(p, end, &v) || v > (uint64_t)(end - p))
+                return bh__fail(BH_EFORMAT, "%s: truncated or corrupt at byte %zu", what, at);
+            p += v;
+            break;
+        default:
+            return bh__fail(BH_EFORMAT, "%s: not a SentencePiece model (bad field at byte %zu)", what, at);
+        }
+        if (field == 3) normalizer = true;
+    }
+    if (!normalizer) return bh__fail(BH_EFORMAT, "%s: truncated SentencePiece model (no normalizer_spec)", what);
+    return BH_OK;
+}
+
 bh_status load_serialized(const std::string &bytes, const char *what, bh_spm **out)
 {
     *out = nullptr;
@@ -74,6 +125,8 @@ bh_status load_serialized(const std::string &bytes, const char *what, bh_spm **o
     if ((unsigned char)bytes[0] != 0x0A)
         return bh__fail(BH_EFORMAT, "%s: not a SentencePiece model (first byte 0x%02x)", what,
                         (unsigned char)bytes[0]);
+    bh_status st = check_wire(bytes, what);
+    if (st) return st;
     bh_spm *m = new bh_spm;
     spm::util::Status s = m->sp.LoadFromSerializedProto(bytes);
     if (!s.ok()) {
