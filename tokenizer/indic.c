@@ -36,6 +36,7 @@ int bh__indic_class_compute(int32_t cp)
     case UTF8PROC_CATEGORY_LO:
         if ((off >= 0x04 && off <= 0x14) || off == 0x60 || off == 0x61) return BH__IC_INDEP;
         if (script == BH__DEVA && off >= 0x72 && off <= 0x77) return BH__IC_INDEP;
+        if (script == BH__GURU && (off == 0x72 || off == 0x73)) return BH__IC_INDEP; /* vowel bearers ੲ ੳ */
         if (off == 0x3D || (script == BH__DEVA && off == 0x50)) return BH__IC_NONE;
         return BH__IC_CONS;
     case UTF8PROC_CATEGORY_ND: return BH__IC_DIGIT;

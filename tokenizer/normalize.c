@@ -19,6 +19,7 @@
 #include "bhasha/normalize.h"
 #include "core/error.h"
 #include "tokenizer/indic.h"
+#include "tokenizer/normalize.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -170,7 +171,17 @@ static int needs_work(const norm *N, int32_t cp, int32_t prev)
     const utf8proc_property_t *p = utf8proc_get_property(cp);
     if (p->combining_class) return 1;
     if (p->comb_index != UINT16_MAX && (p->comb_index & 0x8000)) return 1; /* composes with its predecessor */
-    if (p->decomp_seqindex != UINT16_MAX && p->decomp_type == 0 && p->comp_exclusion) return 1;
+    if (p->decomp_seqindex != UINT16_MAX && p->decomp_type == 0) {
+        /* Precomposed letters usually survive NFC; composition exclusions and
+         * singletons (Å U+212B -> U+00C5) do not. Recompose to find out. */
+        if (p->comp_exclusion) return 1;
+        int32_t d[8];
+        int bound = 0;
+        utf8proc_ssize_t m = utf8proc_decompose_char(cp, d, 8, UTF8PROC_DECOMPOSE, &bound);
+        if (m < 1 || m > 8) return 1;
+        m = utf8proc_normalize_utf32(d, m, UTF8PROC_COMPOSE | UTF8PROC_STABLE);
+        if (m != 1 || d[0] != cp) return 1;
+    }
     if (p->category == UTF8PROC_CATEGORY_CF || p->category == UTF8PROC_CATEGORY_CC) return 1;
     return p->category == UTF8PROC_CATEGORY_ND && N->o.digits == BH_DIGITS_ASCII;
 }
@@ -341,14 +352,14 @@ static int rule_mark_order(cpvec *v)
         if (cls == BH__IC_NUKTA) {
             size_t k = i;
             while (k > 0 && is_vsign(bh__indic_class(v->v[k - 1])) && bh__indic_script(v->v[k - 1]) == script) k--;
-            if (k < i && k > 0 && bh__indic_class(v->v[k - 1]) == BH__IC_CONS) {
+            if (k < i && k > 0 && bh__indic_class(v->v[k - 1]) == BH__IC_CONS && bh__indic_script(v->v[k - 1]) == script) {
                 cp_move_left(v, i, k);
                 changed = 1;
             }
         } else if (is_vsign(cls)) {
             size_t k = i;
             while (k > 0 && bh__indic_class(v->v[k - 1]) == BH__IC_MOD && bh__indic_script(v->v[k - 1]) == script) k--;
-            if (k < i && k > 0) {
+            if (k < i && k > 0 && bh__indic_script(v->v[k - 1]) == script) {
                 int pc = bh__indic_class(v->v[k - 1]);
                 if (is_base(pc) || is_vsign(pc)) {
                     cp_move_left(v, i, k);
@@ -369,7 +380,8 @@ static int joiner_meaningful(int32_t prev, int32_t next)
 {
     if (bh__indic_script(prev) >= 0 || bh__indic_script(next) >= 0) {
         int pc = bh__indic_class(prev), nc = bh__indic_class(next);
-        return pc == BH__IC_VIRAMA || nc == BH__IC_VIRAMA || (is_base(pc) && (is_vsign(nc) || nc == BH__IC_CONS));
+        return pc == BH__IC_VIRAMA || nc == BH__IC_VIRAMA ||
+               (is_base(pc) && is_vsign(nc) && bh__indic_script(prev) == bh__indic_script(next));
     }
     if (prev < 0x80 || next < 0x80) return 0;
     const utf8proc_property_t *p = utf8proc_get_property(prev), *n = utf8proc_get_property(next);
@@ -384,12 +396,25 @@ static int rule_joiners(cpvec *v)
     int changed = 0;
     for (size_t i = 0; i < v->n;) {
         if (!is_joiner(v->v[i])) { i++; continue; }
-        int keep = i > 0 && i + 1 < v->n && !is_joiner(v->v[i + 1]) && joiner_meaningful(v->v[i - 1], v->v[i + 1]);
+        int last = i + 1 == v->n, next_joiner = !last && is_joiner(v->v[i + 1]);
+        /* After a virama a joiner is kept even at the end of a word (শহীদুল্লাহ্‌). */
+        int keep = i > 0 && !next_joiner &&
+                   (bh__indic_class(v->v[i - 1]) == BH__IC_VIRAMA || (!last && joiner_meaningful(v->v[i - 1], v->v[i + 1])));
         if (keep) { i++; continue; }
         cp_remove(v, i);
         changed = 1;
     }
     return changed;
+}
+
+/* Visarga follows a consonant (অতঃপর), a nukta, or the vowel signs it occurs
+ * after in real words (দুঃখ, নিঃস্ব, प्रातः); after e/ai/o/au signs and
+ * anusvara a colon is a colon missing its space (हैं:शुक्रवार). */
+static int visarga_can_follow(int32_t prev)
+{
+    int cls = bh__indic_class(prev), off = (int)((prev - BH__INDIC_FIRST) & 127);
+    if (cls == BH__IC_CONS || cls == BH__IC_NUKTA) return 1;
+    return is_vsign(cls) && off != 0x47 && off != 0x48 && off != 0x4B && off != 0x4C;
 }
 
 /* Lookalikes typed for Indic signs: | and || for danda and double danda after
@@ -400,19 +425,16 @@ static int rule_lookalikes(cpvec *v, int32_t ctx)
 {
     int changed = 0;
     for (size_t i = 0; i < v->n; i++) {
-        int32_t c = v->v[i], prev = i ? v->v[i - 1] : ctx, next = i + 1 < v->n ? v->v[i + 1] : 0;
-        if (c == '|' && (bh__indic_script(prev) >= 0)) {
+        /* Only the pipe looks past the chunk (a danda is often typed after a space). */
+        int32_t c = v->v[i], prev = i ? v->v[i - 1] : 0, next = i + 1 < v->n ? v->v[i + 1] : 0;
+        if (c == '|' && bh__indic_script(i ? prev : ctx) >= 0) {
             int dbl = next == '|';
             int32_t after = i + 1 + (size_t)dbl < v->n ? v->v[i + 1 + dbl] : 0;
             if (is_ascii_alnum(after)) continue;
             v->v[i] = dbl ? DDANDA : DANDA;
             if (dbl) cp_remove(v, i + 1);
             changed = 1;
-        } else if (c == DANDA && next == DANDA) {
-            v->v[i] = DDANDA;
-            cp_remove(v, i + 1);
-            changed = 1;
-        } else if (c == ':' && is_indic_letter_or_mark(prev)) {
+        } else if (c == ':' && visarga_can_follow(prev)) {
             int s = bh__indic_script(prev), nc = bh__indic_class(next);
             if (bh__indic_script(next) == s && (nc == BH__IC_CONS || nc == BH__IC_INDEP)) {
                 v->v[i] = bh__indic_cp(s, 0x03);
@@ -424,6 +446,13 @@ static int rule_lookalikes(cpvec *v, int32_t ctx)
             changed = 1;
         }
     }
+    /* After the pipes are dandas: two dandas make a double danda. */
+    for (size_t i = 0; i + 1 < v->n; i++)
+        if (v->v[i] == DANDA && v->v[i + 1] == DANDA) {
+            v->v[i] = DDANDA;
+            cp_remove(v, i + 1);
+            changed = 1;
+        }
     return changed;
 }
 
@@ -506,14 +535,21 @@ static bh_status normalize_chunk(norm *N, const unsigned char *s, size_t n)
     }
     canonical_order(b);
 
-    int changed = rule_atomic_letters(b);
-    changed |= rule_prebase_order(b);
-    changed |= rule_vowel_pieces(b);
-    changed |= rule_mark_order(b);
-    changed |= rule_joiners(b);
-    if (N->o.lookalikes) changed |= rule_lookalikes(b, N->ctx);
-    if (N->o.digits != BH_DIGITS_KEEP) changed |= rule_digits(N, b);
-    if (changed) canonical_order(b);
+    /* Joiners first: dropping a noise joiner can bring marks together that
+     * the ordering rules then see. */
+    /* Each rule can create a pattern another one handles, so the set runs to a
+     * fixed point (in practice one or two rounds; bounded for safety). */
+    for (int round = 0; round < 8; round++) {
+        int changed = rule_joiners(b);
+        changed |= rule_atomic_letters(b);
+        changed |= rule_prebase_order(b);
+        changed |= rule_vowel_pieces(b);
+        changed |= rule_mark_order(b);
+        if (N->o.digits != BH_DIGITS_KEEP) changed |= rule_digits(N, b);
+        if (N->o.lookalikes) changed |= rule_lookalikes(b, N->ctx);
+        if (!changed) break;
+        canonical_order(b);
+    }
     if (b->n) {
         utf8proc_ssize_t m = utf8proc_normalize_utf32(b->v, (utf8proc_ssize_t)b->n, UTF8PROC_COMPOSE | UTF8PROC_STABLE);
         if (m < 0) return bh__fail(BH_EINTERNAL, "bh_normalize: composition failed");
@@ -563,6 +599,12 @@ static bh_status copy_space(norm *N, const unsigned char *s, size_t n)
 bh_status bh_normalize(const char *text, size_t len, const bh_norm_options *opt, bh_buf *out,
                        bh_norm_stats *stats)
 {
+    return bh__normalize_ex(text, len, opt, out, stats, 0);
+}
+
+bh_status bh__normalize_ex(const char *text, size_t len, const bh_norm_options *opt, bh_buf *out,
+                           bh_norm_stats *stats, int force_slow)
+{
     if (!out || (!text && len)) return bh__fail(BH_EINVAL, "bh_normalize: NULL argument");
     norm N;
     memset(&N, 0, sizeof N);
@@ -595,8 +637,8 @@ bh_status bh_normalize(const char *text, size_t len, const bh_norm_options *opt,
 
         /* A chunk: up to the next white space, or cut at a safe point when long. */
         size_t start = i;
-        int work = 0, script = N.ctx_script;
-        int32_t prev = N.ctx, cp = 0;
+        int work = force_slow, script = N.ctx_script;
+        int32_t prev = ' ', cp = 0; /* marks at a chunk's start are not attached to anything */
         while (i < len) {
             unsigned c = s[i];
             size_t k = 1;
