@@ -33,6 +33,60 @@ size_t bh_hog_size(int h, int w, const bh_hog_params *p)
     return (size_t)br * bc * p->block * p->block * p->orientations;
 }
 
+/* Orientation bin of gradient (gc, gr) as skimage assigns it: the angle
+ * deg(atan2(gr, gc)) mod 180 falls in [per*i, per*(i+1)). The bin is found
+ * with cross products against the boundary directions (no atan2); when the
+ * gradient lies within a rounding margin of a boundary, the exact atan2 path
+ * decides, so ties resolve exactly as in skimage. Returns -1 for no bin. */
+static int exact_bin(double gc, double gr, int nb, double per)
+{
+    double m = fmod(atan2(gr, gc) * (180.0 / M_PI), 180.0);
+    if (m != 0.0) {
+        if (m < 0)
+            m += 180.0;
+    } else {
+        m = 0.0;
+    }
+    int b = (int)(m / per);
+    if (b >= nb)
+        b = nb - 1;
+    while (b > 0 && m < per * b)
+        b--;
+    while (b < nb - 1 && m >= per * (b + 1))
+        b++;
+    if (m >= per * (b + 1) || m < per * b)
+        return -1;
+    return b;
+}
+
+static int fast_bin(double gc, double gr, int nb, double per, const double *bcos,
+                    const double *bsin)
+{
+    if (gc == 0.0 && gr == 0.0)
+        return 0; /* atan2(0, 0) = 0: bin 0, magnitude 0 */
+    double x = gc, y = gr;
+    if (y < 0 || (y == 0 && x < 0)) {
+        x = -x;
+        y = -y;
+    }
+    double tol = 1e-9 * (fabs(x) + fabs(y));
+    /* boundaries 1..nb-1 are increasing angles in (0, 180): count those at or below */
+    int b = 0;
+    for (int i = 1; i < nb; i++) {
+        double cr = bcos[i] * y - bsin[i] * x; /* >= 0 when angle >= boundary i */
+        if (fabs(cr) <= tol)
+            return exact_bin(gc, gr, nb, per);
+        if (cr > 0)
+            b = i;
+        else
+            break;
+    }
+    /* near 0 / 180 degrees the modulo rounding decides: use the exact path */
+    if (fabs(y) <= tol)
+        return exact_bin(gc, gr, nb, per);
+    return b;
+}
+
 bh_status bh_hog(const double *img, int h, int w, const bh_hog_params *p, double *out)
 {
     size_t total = bh_hog_size(h, w, p);
@@ -50,6 +104,11 @@ bh_status bh_hog(const double *img, int h, int w, const bh_hog_params *p, double
     /* Bin i holds orientations in [per*i, per*(i+1)), the thresholds computed
      * in double exactly as skimage's hog_histograms does. */
     const double per = 180.0 / nb;
+    double bc[65], bs_[65];
+    for (int i = 0; i < nb; i++) {
+        bc[i] = cos(per * i * (M_PI / 180.0));
+        bs_[i] = sin(per * i * (M_PI / 180.0));
+    }
     for (int r = 0; r < ncr; r++) {
         for (int c = 0; c < ncc; c++) {
             for (int b = 0; b < nb; b++)
@@ -62,23 +121,9 @@ bh_status bh_hog(const double *img, int h, int w, const bh_hog_params *p, double
                     double gc = (x == 0 || x == w - 1) ? 0.0
                                                        : img[(size_t)y * w + x + 1] -
                                                              img[(size_t)y * w + x - 1];
-                    double mag = hypot(gc, gr);
-                    double o = atan2(gr, gc) * (180.0 / M_PI);
-                    double m = fmod(o, 180.0);
-                    if (m != 0.0) {
-                        if (m < 0)
-                            m += 180.0;
-                    } else {
-                        m = 0.0;
-                    }
-                    int b = (int)(m / per);
-                    if (b >= nb)
-                        b = nb - 1;
-                    while (b > 0 && m < per * b)
-                        b--;
-                    while (b < nb - 1 && m >= per * (b + 1))
-                        b++;
-                    if (m >= per * (b + 1) || m < per * b)
+                    double mag = sqrt(gc * gc + gr * gr);
+                    int b = fast_bin(gc, gr, nb, per, bc, bs_);
+                    if (b < 0)
                         continue;
                     acc[b] += mag;
                 }
