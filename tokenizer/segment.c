@@ -32,7 +32,7 @@ enum {
     W_PICT,       /* extended pictographic (emoji) */
     W_CUR,        /* currency sign */
     W_HASH,       /* # */
-    W_BAD         /* an invalid UTF-8 byte (never stored in a table) */
+    W_BAD         /* an invalid UTF-8 byte (in the table: the surrogates) */
 };
 
 /* Akshara classes for U+0900..U+0DFF. */
@@ -45,6 +45,12 @@ enum {
     A_M,          /* vowel signs, bindu, visarga, other combining marks */
     A_R           /* preceding repha (Malayalam dot reph) */
 };
+
+#if defined(__GNUC__)
+#define BH_INLINE inline __attribute__((always_inline))
+#else
+#define BH_INLINE inline
+#endif
 
 #define AK_LO 0x0900
 #define AK_HI 0x0E00
@@ -168,6 +174,7 @@ bh_status bh_segmenter_new(bh_segmenter **out)
     bh_segmenter *g = calloc(1, sizeof *g);
     if (!g) return bh__fail(BH_ENOMEM, "bh_segmenter_new: %zu bytes", sizeof *g);
     for (UChar32 c = 0; c < 0x10000; c++) g->wb[c] = word_class(c);
+    for (UChar32 c = 0xD800; c < 0xE000; c++) g->wb[c] = W_BAD;   /* never valid UTF-8 */
     for (UChar32 c = SMP_LO; c < SMP_HI; c++) g->wb_smp[c - SMP_LO] = word_class(c);
     for (UChar32 c = AK_LO; c < AK_HI; c++) g->ak[c - AK_LO] = akshara_class(c);
     for (size_t i = 0; i < sizeof abbr_list / sizeof abbr_list[0]; i++) abbr_add(g, abbr_list[i]);
@@ -222,7 +229,7 @@ const char *bh_token_kind_name(int kind)
 /* Decodes the code point at s[i] (i < n). Returns its length in bytes and
  * stores it in *cp, or returns 1 with *cp = -1 for an invalid byte (overlong
  * forms, surrogates, truncated sequences and stray continuation bytes). */
-static inline size_t dec(const uint8_t *s, size_t n, size_t i, int32_t *cp)
+static BH_INLINE size_t dec(const uint8_t *s, size_t n, size_t i, int32_t *cp)
 {
     uint8_t b = s[i];
     if (b < 0x80) { *cp = b; return 1; }
@@ -248,17 +255,6 @@ static inline size_t dec(const uint8_t *s, size_t n, size_t i, int32_t *cp)
     return 1;
 }
 
-/* Start of the code point that ends at s[i] (i > 0). */
-static inline size_t prev_start(const uint8_t *s, size_t i)
-{
-    size_t j = i - 1;
-    for (int k = 0; k < 3 && j > 0 && (s[j] & 0xC0) == 0x80; k++) j--;
-    int32_t cp;
-    /* Only accept the lead byte if it decodes to exactly the bytes up to i. */
-    if (dec(s, i, j, &cp) == i - j && cp >= 0) return j;
-    return i - 1;
-}
-
 static inline int wclass_cp(const bh_segmenter *g, int32_t cp)
 {
     if (cp < 0) return W_BAD;
@@ -268,9 +264,19 @@ static inline int wclass_cp(const bh_segmenter *g, int32_t cp)
 }
 
 /* Word class of the code point at s[i]; its length goes to *len. */
-static inline int wclass(const bh_segmenter *g, const uint8_t *s, size_t n, size_t i, size_t *len)
+static BH_INLINE int wclass(const bh_segmenter *g, const uint8_t *s, size_t n, size_t i, size_t *len)
 {
-    if (s[i] < 0x80) { *len = 1; return g->wb[s[i]]; }
+    uint8_t b = s[i];
+    if (b < 0x80) { *len = 1; return g->wb[b]; }
+    /* Fast path for three-byte sequences (all Indic scripts): surrogates are
+     * W_BAD in the table, overlong forms (< U+0800) are caught here. */
+    if ((b & 0xF0) == 0xE0 && n - i >= 3) {
+        uint32_t c1 = s[i + 1], c2 = s[i + 2];
+        if ((((c1 << 8) | c2) & 0xC0C0) == 0x8080) {
+            uint32_t cp = ((uint32_t)(b & 0x0F) << 12) | ((c1 & 0x3F) << 6) | (c2 & 0x3F);
+            if (cp >= 0x800) { *len = 3; return g->wb[cp]; }
+        }
+    }
     int32_t cp;
     *len = dec(s, n, i, &cp);
     return wclass_cp(g, cp);
@@ -408,6 +414,7 @@ static size_t scan_email(const uint8_t *s, size_t n, size_t i)
 /* UAX #29 word from s[i] (a letter, digit or connector): letters and digits
  * join, single MidLetter/MidNum/MidNumLet between letters or digits join,
  * Extend/Format attach. Returns the end; *sawlet tells whether any letter. */
+#define JOINS ((1u << W_LET) | (1u << W_NUM) | (1u << W_ENL) | (1u << W_EXT))
 static size_t scan_word(const bh_segmenter *g, const uint8_t *s, size_t n, size_t i, int *sawlet)
 {
     size_t l;
@@ -416,10 +423,10 @@ static size_t scan_word(const bh_segmenter *g, const uint8_t *s, size_t n, size_
     i += l;
     while (i < n) {
         int c = wclass(g, s, n, i, &l);
-        if (c == W_EXT) { i += l; continue; }
-        if (c == W_LET || c == W_NUM || c == W_ENL) {
+        if ((1u << c) & JOINS) {
+            /* letters, digits and connectors join; Extend keeps the last class */
             let |= c == W_LET;
-            last = c;
+            last = c == W_EXT ? last : c;
             i += l;
             continue;
         }
@@ -481,13 +488,15 @@ static bh_status seg_words(const bh_segmenter *g, const uint8_t *s, size_t n, bh
                     if (m > e) { e = m; kind = BH_TOK_EMAIL; }
                 }
             }
-            if (kind == BH_TOK_WORD && starts_ci(s, n, a, "www.") && e > a + 4) {
-                e = scan_url(g, s, n, a);
-                kind = BH_TOK_URL;
-            } else if (kind == BH_TOK_WORD && s[a] == '@' && e > a + 1) {
-                kind = BH_TOK_MENTION;
-            } else if (kind == BH_TOK_WORD && memchr(s + a, '@', e - a) && scan_email(s, n, a) == e) {
-                kind = BH_TOK_EMAIL;
+            if (kind == BH_TOK_WORD && s[a] < 0x80) {   /* web forms start with ASCII */
+                if ((s[a] | 0x20) == 'w' && starts_ci(s, n, a, "www.") && e > a + 4) {
+                    e = scan_url(g, s, n, a);
+                    kind = BH_TOK_URL;
+                } else if (s[a] == '@' && e > a + 1) {
+                    kind = BH_TOK_MENTION;
+                } else if (memchr(s + a, '@', e - a) && scan_email(s, n, a) == e) {
+                    kind = BH_TOK_EMAIL;
+                }
             }
             break;
         case W_CUR: {
@@ -563,249 +572,214 @@ static bh_status seg_words(const bh_segmenter *g, const uint8_t *s, size_t n, bh
 
 /* ---- sentences ------------------------------------------------------------- */
 
+/* Sentences are found on the word tokens: terminators, quotes and brackets
+ * are punctuation tokens, and the word rules have already kept abbreviations
+ * (ড.), numbers (3.5), URLs and e-mail addresses whole, so their periods never
+ * reach this level. The cost is one pass over the tokens. */
+
+enum { T_NONE = 0, T_DOT, T_STRONG, T_BAR };
+
+/* Is the token a sentence terminator? . ? ! । ॥ ؟ ۔ 。 ！ ？ ‼, or | (danda typed as a bar) */
+static inline int term_kind(const uint8_t *s, const bh_span *t)
+{
+    if (t->kind != BH_TOK_PUNCT) return T_NONE;
+    const uint8_t *p = s + t->start;
+    switch (t->end - t->start) {
+    case 1:
+        if (p[0] == '.') return T_DOT;
+        if (p[0] == '?' || p[0] == '!') return T_STRONG;
+        if (p[0] == '|') return T_BAR;
+        return T_NONE;
+    case 2:
+        return ((p[0] == 0xD8 && p[1] == 0x9F) || (p[0] == 0xDB && p[1] == 0x94)) ? T_STRONG : T_NONE;
+    case 3:
+        if (p[0] == 0xE0 && p[1] == 0xA5 && (p[2] == 0xA4 || p[2] == 0xA5)) return T_STRONG;
+        if (p[0] == 0xE3 && p[1] == 0x80 && p[2] == 0x82) return T_STRONG;
+        if (p[0] == 0xEF && p[1] == 0xBC && (p[2] == 0x81 || p[2] == 0x9F)) return T_STRONG;
+        if (p[0] == 0xE2 && p[1] == 0x80 && p[2] == 0xBC) return T_STRONG;
+        return T_NONE;
+    default:
+        return T_NONE;
+    }
+}
+
+/* Closing quote or bracket token: " ' ) ] } » ’ ” › */
+static inline int is_closer(const uint8_t *s, const bh_span *t)
+{
+    if (t->kind != BH_TOK_PUNCT) return 0;
+    const uint8_t *p = s + t->start;
+    size_t n = t->end - t->start;
+    if (n == 1) return p[0] == '"' || p[0] == '\'' || p[0] == ')' || p[0] == ']' || p[0] == '}';
+    if (n == 2) return p[0] == 0xC2 && p[1] == 0xBB;
+    if (n == 3) return p[0] == 0xE2 && p[1] == 0x80 && (p[2] == 0x99 || p[2] == 0x9D || p[2] == 0xBA);
+    return 0;
+}
+
+enum { Q_NONE = 0, Q_DOUBLE, Q_SINGLE, Q_STRAIGHT, Q_CLOSE_DOUBLE, Q_CLOSE_SINGLE };
+
+static inline int quote_kind(const uint8_t *s, const bh_span *t)
+{
+    if (t->kind != BH_TOK_PUNCT) return Q_NONE;
+    const uint8_t *p = s + t->start;
+    size_t n = t->end - t->start;
+    if (n == 1) return p[0] == '"' ? Q_STRAIGHT : Q_NONE;
+    if (n == 3 && p[0] == 0xE2 && p[1] == 0x80) {
+        if (p[2] == 0x9C) return Q_DOUBLE;
+        if (p[2] == 0x98) return Q_SINGLE;
+        if (p[2] == 0x9D) return Q_CLOSE_DOUBLE;
+        if (p[2] == 0x99) return Q_CLOSE_SINGLE;
+    }
+    return Q_NONE;
+}
+
+/* Does the gap s[a..b) between two tokens hold a line break? */
+static inline int gap_breaks(const uint8_t *s, size_t a, size_t b)
+{
+    for (size_t i = a; i < b; i++) {
+        uint8_t c = s[i];
+        if (c == '\n' || c == '\r' || c == 0x0B || c == 0x0C) return 1;
+        if (c == 0xE2 && i + 2 < b && s[i + 1] == 0x80 && (s[i + 2] == 0xA8 || s[i + 2] == 0xA9)) return 1;
+    }
+    return 0;
+}
+
+/* Index of the token that closes the quotation opened by tok[j] (type q), or
+ * SIZE_MAX: searched up to a line break, a new opener of the same type or
+ * QUOTE_LOOKAHEAD tokens. *stop gets the index where the search gave up. */
+static size_t find_closer(const uint8_t *s, const bh_span *tok, size_t nt, size_t j, int q, size_t *stop)
+{
+    size_t lim = nt - j > QUOTE_LOOKAHEAD ? j + QUOTE_LOOKAHEAD : nt;
+    size_t k;
+    for (k = j + 1; k < lim; k++) {
+        if (gap_breaks(s, tok[k - 1].end, tok[k].start)) break;
+        int c = quote_kind(s, &tok[k]);
+        if (c == Q_NONE) continue;
+        if (q == Q_STRAIGHT && c == Q_STRAIGHT) return k;
+        if (q == Q_DOUBLE && c == Q_CLOSE_DOUBLE) return k;
+        if (q == Q_SINGLE && c == Q_CLOSE_SINGLE) return k;
+        if (c == q) break;
+    }
+    *stop = k;
+    return SIZE_MAX;
+}
+
+/* Writes the sentences of text s (tokens tok[0..nt)) into o. o may be the
+ * token array itself: sentence m is written once at least m+1 tokens have
+ * been read, and nothing behind the reading position is read again. */
+static bh_status sentences_from_tokens(const uint8_t *s, const bh_span *tok, size_t nt, bh_spans *o)
+{
+    size_t m = 0;                   /* sentences written */
+    int have = 0;                   /* a sentence is open */
+    size_t start = 0, last_end = 0; /* its first byte, the end of its last token */
+    size_t ntok = 0;                /* tokens in it so far */
+    int first_num = 0;              /* its first token is a short number (list item: 1. ১.) */
+    int prev_indic = 0;             /* previous token starts with an Indic letter */
+    int prev_open = 1;              /* previous token lets a straight quote open: ( [ */
+    size_t q_close = SIZE_MAX;      /* token closing the open quotation */
+    size_t noclose[Q_STRAIGHT + 1] = {0, 0, 0, 0};
+    bh_status st;
+
+#define EMIT(a, b)                                                        \
+    do {                                                                  \
+        if (m == o->cap && (st = grow(o))) return st;                     \
+        o->v[m].start = (a);                                              \
+        o->v[m].end = (b);                                                \
+        o->v[m].kind = BH_TOK_OTHER;                                      \
+        m++;                                                              \
+    } while (0)
+
+    size_t j = 0;
+    while (j < nt) {
+        bh_span t = tok[j];
+        if (have && gap_breaks(s, last_end, t.start)) {
+            EMIT(start, last_end);
+            have = 0;
+            q_close = SIZE_MAX;
+        }
+        if (q_close != SIZE_MAX && j > q_close) q_close = SIZE_MAX;
+        if (!have) {
+            have = 1;
+            start = t.start;
+            ntok = 0;
+            first_num = t.kind == BH_TOK_NUMBER && t.end - t.start <= 9;
+            prev_open = 1;
+            prev_indic = 0;
+        }
+        int tk = term_kind(s, &t);
+        if (tk == T_BAR && !prev_indic) tk = T_NONE;
+        if (tk != T_NONE) {
+            size_t k = j + 1, end = t.end;
+            int strong = tk != T_DOT;
+            while (k < nt && tok[k].start == end) {
+                int tk2 = term_kind(s, &tok[k]);
+                if (tk2 == T_NONE || (tk2 == T_BAR && !strong)) break;
+                strong |= tk2 != T_DOT;
+                end = tok[k].end;
+                k++;
+            }
+            int closed = 0;
+            while (k < nt && tok[k].start == end && is_closer(s, &tok[k])) {
+                if (k == q_close) closed = 1;
+                end = tok[k].end;
+                k++;
+            }
+            int brk = 1;
+            if (q_close != SIZE_MAX && !closed && q_close >= k) {
+                brk = 0;                                         /* the quotation goes on */
+            } else if (!strong) {
+                if (k < nt && tok[k].start == end) brk = 0;      /* glued to what follows */
+                else if (ntok == 1 && first_num) brk = 0;        /* list number: 1. ১. */
+                else if (k < nt && !gap_breaks(s, end, tok[k].start) && s[tok[k].start] >= 'a' &&
+                         s[tok[k].start] <= 'z') brk = 0;        /* lower case goes on */
+            } else if (k == j + 1 && t.end - t.start == 1 && k < nt && tok[k].start == end &&
+                       alnum(s[tok[k].start])) {
+                brk = 0;                                         /* a?b, x!y */
+            }
+            if (closed) q_close = SIZE_MAX;
+            last_end = end;
+            ntok += k - j;
+            prev_indic = 0;
+            prev_open = 0;
+            if (brk) {
+                EMIT(start, end);
+                have = 0;
+            }
+            j = k;
+            continue;
+        }
+        if (j == q_close) {
+            q_close = SIZE_MAX;
+        } else if (q_close == SIZE_MAX) {
+            int q = quote_kind(s, &t);
+            if (q == Q_STRAIGHT) {
+                int glued_next = j + 1 < nt && tok[j + 1].start == t.end;
+                int spaced_before = ntok == 0 || t.start > last_end || prev_open;
+                if (!(glued_next && spaced_before)) q = Q_NONE;
+            }
+            if ((q == Q_DOUBLE || q == Q_SINGLE || q == Q_STRAIGHT) && j >= noclose[q]) {
+                size_t stop = j;
+                q_close = find_closer(s, tok, nt, j, q, &stop);
+                if (q_close == SIZE_MAX) noclose[q] = stop;
+            }
+        }
+        uint8_t b0 = s[t.start];
+        prev_indic = b0 == 0xE0;
+        prev_open = t.kind == BH_TOK_PUNCT && t.end - t.start == 1 && (b0 == '(' || b0 == '[');
+        last_end = t.end;
+        ntok++;
+        j++;
+    }
+    if (have) EMIT(start, last_end);
+#undef EMIT
+    o->n = m;
+    return BH_OK;
+}
+
 /* Length of the white space / control character at s[i], or 0. */
 static inline size_t space_at(const bh_segmenter *g, const uint8_t *s, size_t n, size_t i)
 {
     size_t l;
     return wclass(g, s, n, i, &l) == W_SP ? l : 0;
-}
-
-/* Length of the terminator at s[i] (. ? ! । ॥ ؟ ۔ 。 ！ ？ …), or 0. */
-static inline size_t terminator_at(const uint8_t *s, size_t n, size_t i, int *strong)
-{
-    uint8_t b = s[i];
-    size_t r = n - i;
-    *strong = 1;
-    if (b == '.') { *strong = 0; return 1; }
-    if (b == '?' || b == '!') return 1;
-    if (r < 2) return 0;
-    if (b == 0xD8 && s[i + 1] == 0x9F) return 2;                  /* ؟ */
-    if (b == 0xDB && s[i + 1] == 0x94) return 2;                  /* ۔ */
-    if (r < 3) return 0;
-    if (b == 0xE0 && s[i + 1] == 0xA5 && (s[i + 2] == 0xA4 || s[i + 2] == 0xA5)) return 3;
-    if (b == 0xE3 && s[i + 1] == 0x80 && s[i + 2] == 0x82) return 3;  /* 。 */
-    if (b == 0xEF && s[i + 1] == 0xBC && (s[i + 2] == 0x81 || s[i + 2] == 0x9F)) return 3;
-    if (b == 0xE2 && s[i + 1] == 0x80 && s[i + 2] == 0xA6) { *strong = 0; return 3; }  /* … */
-    if (b == 0xE2 && s[i + 1] == 0x80 && s[i + 2] == 0xBC) return 3;  /* ‼ */
-    return 0;
-}
-
-/* Length of a closing quote or bracket at s[i]: ’ ” " ' ) ] } » ›, or 0. */
-static inline size_t closer_at(const uint8_t *s, size_t n, size_t i)
-{
-    uint8_t b = s[i];
-    if (b == '"' || b == '\'' || b == ')' || b == ']' || b == '}') return 1;
-    if (b == 0xC2 && i + 1 < n && s[i + 1] == 0xBB) return 2;
-    if (b == 0xE2 && i + 2 < n && s[i + 1] == 0x80 &&
-        (s[i + 2] == 0x99 || s[i + 2] == 0x9D || s[i + 2] == 0xBA)) return 3;
-    return 0;
-}
-
-enum { Q_NONE = 0, Q_DOUBLE, Q_SINGLE, Q_STRAIGHT };
-
-static inline int is_letter_cp(const bh_segmenter *g, const uint8_t *s, size_t n, size_t i)
-{
-    size_t l;
-    int c = wclass(g, s, n, i, &l);
-    return c == W_LET || c == W_EXT || c == W_NUM;
-}
-
-/* Finds the closer of the quotation opened at s[i] (of type q, opener length
- * ol): the first matching closer before a line break, a new opener of the same
- * type, or QUOTE_LOOKAHEAD bytes. Returns its offset, or 0 when there is none;
- * *stop tells where the search stopped. A ’ between two letters is an
- * apostrophe (ক’রে), not a closer. */
-static size_t find_closer(const bh_segmenter *g, const uint8_t *s, size_t n, size_t i, size_t ol,
-                          int q, size_t *stop)
-{
-    size_t lim = n - i > QUOTE_LOOKAHEAD ? i + QUOTE_LOOKAHEAD : n;
-    size_t j = i + ol;
-    while (j < lim) {
-        uint8_t b = s[j];
-        if (b == '\n' || b == '\r') break;
-        if (q == Q_STRAIGHT && b == '"') return j;
-        if (b == 0xE2 && j + 2 < n && s[j + 1] == 0x80) {
-            uint8_t t = s[j + 2];
-            if (q == Q_DOUBLE && t == 0x9D) return j;
-            if (q == Q_DOUBLE && t == 0x9C) break;
-            if (q == Q_SINGLE && t == 0x98) break;
-            if (q == Q_SINGLE && t == 0x99) {
-                int apostrophe = j > 0 && j + 3 < n && is_letter_cp(g, s, n, prev_start(s, j)) &&
-                                 is_letter_cp(g, s, n, j + 3);
-                if (!apostrophe) return j;
-            }
-        }
-        j++;
-    }
-    *stop = j;
-    return 0;
-}
-
-/* Is the text before s[t] (back to white space) an abbreviation? */
-static int abbrev_before(const bh_segmenter *g, const uint8_t *s, size_t n, size_t from, size_t t)
-{
-    size_t a = t;
-    while (a > from) {
-        size_t p = prev_start(s, a);
-        size_t l;
-        int c = wclass(g, s, n, p, &l);
-        if (c == W_LET || c == W_EXT || (c == W_MIDNUMLET && s[p] == '.')) a = p;
-        else break;
-    }
-    while (a < t && s[a] == '.') a++;
-    return is_abbrev(g, s, a, t);
-}
-
-/* Sentence [a, b) trimmed of white space, pushed if not empty. */
-static bh_status emit_sentence(const bh_segmenter *g, const uint8_t *s, size_t n, size_t a, size_t b,
-                               bh_spans *o)
-{
-    size_t l;
-    while (a < b && (l = space_at(g, s, n, a))) a += l;
-    while (b > a) {
-        size_t p = prev_start(s, b);
-        if (!space_at(g, s, n, p)) break;
-        b = p;
-    }
-    if (b > a) return push(o, a, b, BH_TOK_OTHER);
-    return BH_OK;
-}
-
-/* Only digits (at most 3) between a and t, after white space: a list number. */
-static int list_number(const bh_segmenter *g, const uint8_t *s, size_t n, size_t a, size_t t)
-{
-    size_t l;
-    while (a < t && (l = space_at(g, s, n, a))) a += l;
-    int digits = 0;
-    while (a < t) {
-        if (wclass(g, s, n, a, &l) != W_NUM) return 0;
-        a += l;
-        digits++;
-    }
-    return digits >= 1 && digits <= 3;
-}
-
-static inline int indic_before(const uint8_t *s, size_t from, size_t t)
-{
-    while (t > from && (s[t - 1] == ' ' || s[t - 1] == '\t')) t--;
-    if (t < from + 3) return 0;
-    size_t p = prev_start(s, t);
-    int32_t cp;
-    if (dec(s, t, p, &cp) != t - p) return 0;
-    return cp >= 0x0900 && cp < 0x0E00;
-}
-
-static bh_status seg_sentences(const bh_segmenter *g, const uint8_t *s, size_t n, bh_spans *o)
-{
-    size_t from = 0, i = 0;
-    size_t q_close = 0;                     /* offset of the open quotation's closer, 0 if none */
-    size_t noclose[4] = {0, 0, 0, 0};       /* openers of type q before this offset have no closer */
-    bh_status st;
-    while (i < n) {
-        uint8_t b = s[i];
-        if (b >= 0x80 && b != 0xD8 && b != 0xDB && b != 0xE0 && b != 0xE2 && b != 0xE3 && b != 0xEF) {
-            i++;
-            continue;
-        }
-        if (b < 0x80 && b != '.' && b != '?' && b != '!' && b != '\n' && b != '\r' && b != '"' && b != '|') {
-            i++;
-            continue;
-        }
-        if (b == 0xE0 && !(i + 2 < n && s[i + 1] == 0xA5 && (s[i + 2] == 0xA4 || s[i + 2] == 0xA5))) {
-            /* An Indic letter: skip the whole sequence when it is well formed. */
-            i += (i + 2 < n && (s[i + 1] & 0xC0) == 0x80 && (s[i + 2] & 0xC0) == 0x80) ? 3 : 1;
-            continue;
-        }
-        if (q_close && i > q_close) q_close = 0;
-        if (b == '\n' || b == '\r') {
-            if ((st = emit_sentence(g, s, n, from, i, o))) return st;
-            from = ++i;
-            q_close = 0;
-            continue;
-        }
-        int strong;
-        size_t tl = terminator_at(s, n, i, &strong);
-        if (b == '|' && indic_before(s, from, i)) {
-            tl = 1;
-            strong = 1;
-        }
-        if (tl) {
-            size_t t0 = i, j = i, dots = 0, ell = 0;
-            int any_strong = 0;
-            while (j < n) {
-                int sg;
-                size_t k = terminator_at(s, n, j, &sg);
-                if (!k && s[j] == '|' && any_strong) { k = 1; sg = 1; }
-                if (!k) break;
-                any_strong |= sg;
-                if (s[j] == '.') dots++;
-                else if (!sg) ell++;
-                j += k;
-            }
-            size_t k = j, cl;
-            int closed = 0;
-            while (k < n && (cl = closer_at(s, n, k))) {
-                if (q_close && k == q_close) closed = 1;
-                k += cl;
-            }
-            int brk = 1;
-            if (q_close && !closed && q_close >= k) {
-                brk = 0;                                  /* inside a quotation that goes on */
-            } else if (!any_strong) {
-                if (dots != 1 || ell) brk = 0;            /* ellipsis */
-                else if (k < n && !space_at(g, s, n, k)) brk = 0;   /* 3.5, x.com, a.b */
-                else if (abbrev_before(g, s, n, from, t0)) brk = 0;
-                else if (list_number(g, s, n, from, t0)) brk = 0;
-                else {
-                    size_t m = k, l;
-                    while (m < n && s[m] != '\n' && (l = space_at(g, s, n, m))) m += l;
-                    if (m < n && s[m] >= 'a' && s[m] <= 'z') brk = 0;
-                }
-            } else if (k == j && k < n && (s[t0] == '?' || s[t0] == '!' || s[t0] == '|') &&
-                       (alnum(s[k]) || s[k] == '=' || s[k] == '&' || s[k] == '/')) {
-                brk = 0;                                  /* URL query, a?b */
-            }
-            if (closed) q_close = 0;
-            if (brk) {
-                if ((st = emit_sentence(g, s, n, from, k, o))) return st;
-                from = k;
-            }
-            i = k;
-            continue;
-        }
-        /* Quotation marks: track one open quotation at a time. */
-        int q = Q_NONE;
-        size_t ql = 1;
-        if (b == '"') {
-            q = Q_STRAIGHT;
-        } else if (b == 0xE2 && i + 2 < n && s[i + 1] == 0x80) {
-            if (s[i + 2] == 0x9C) q = Q_DOUBLE;
-            else if (s[i + 2] == 0x98) q = Q_SINGLE;
-            ql = 3;
-        }
-        if (q != Q_NONE && i == q_close) {
-            q_close = 0;
-        } else if (q != Q_NONE && !q_close && i >= noclose[q]) {
-            int opens = 1;
-            if (q == Q_STRAIGHT) {
-                int before_ok = i == from || i == 0 || space_at(g, s, n, prev_start(s, i)) ||
-                                s[i - 1] == '(' || s[i - 1] == '[';
-                opens = before_ok && i + 1 < n && !space_at(g, s, n, i + 1);
-            }
-            if (opens) {
-                size_t stop = 0;
-                q_close = find_closer(g, s, n, i, ql, q, &stop);
-                if (!q_close) noclose[q] = stop;
-            }
-        }
-        if (b < 0x80) {
-            i++;
-        } else {
-            int32_t cp;
-            i += dec(s, n, i, &cp);
-        }
-    }
-    return emit_sentence(g, s, n, from, n, o);
 }
 
 /* ---- graphemes and aksharas -------------------------------------------------- */
@@ -1008,17 +982,29 @@ bh_status bh_segment(const bh_segmenter *seg, bh_seg_unit unit, const char *text
     switch (unit) {
     case BH_SEG_WORD: return seg_words(seg, s, len, out);
     case BH_SEG_SENTENCE: {
-        bh_status st = seg_sentences(seg, s, len, out);
-        if (!st)
-            for (size_t i = 0; i < len; i++) {
-                int32_t cp;
-                i += dec(s, len, i, &cp) - 1;
-                if (cp < 0) out->bad_utf8++;
-            }
-        return st;
+        bh_status st = seg_words(seg, s, len, out);
+        if (st) return st;
+        return sentences_from_tokens(s, out->v, out->n, out);
     }
     case BH_SEG_AKSHARA: return seg_aksharas(seg, s, len, out);
     case BH_SEG_GRAPHEME: return seg_graphemes(seg, s, len, out);
     }
     return bh__fail(BH_EINVAL, "bh_segment: unknown unit %d", (int)unit);
+}
+
+bh_status bh_segment_sentences_words(const bh_segmenter *seg, const char *text, size_t len,
+                                     bh_spans *sentences, bh_spans *words)
+{
+    if (!seg || !sentences || !words || sentences == words)
+        return bh__fail(BH_EINVAL, "bh_segment_sentences_words: NULL or shared output");
+    if (!text && len)
+        return bh__fail(BH_EINVAL, "bh_segment_sentences_words: NULL text with length %zu", len);
+    words->n = 0;
+    words->bad_utf8 = 0;
+    sentences->n = 0;
+    const uint8_t *s = (const uint8_t *)text;
+    bh_status st = seg_words(seg, s, len, words);
+    if (st) return st;
+    sentences->bad_utf8 = words->bad_utf8;
+    return sentences_from_tokens(s, words->v, words->n, sentences);
 }

@@ -101,6 +101,13 @@ void bh_segmenter_free(bh_segmenter *seg);
 bh_status bh_segment(const bh_segmenter *seg, bh_seg_unit unit,
                      const char *text, size_t len, bh_spans *out);
 
+/* Sentences and word tokens of text[0..len) in one pass (the sentences are
+ * found on the tokens, so this costs about one word pass). The outputs must
+ * be two different bh_spans; both are cleared first and both get bad_utf8.
+ * Errors and thread-safety as bh_segment(). */
+bh_status bh_segment_sentences_words(const bh_segmenter *seg, const char *text, size_t len,
+                                     bh_spans *sentences, bh_spans *words);
+
 /* Name of a unit ("sentence", "word", "akshara", "grapheme"), or NULL. */
 const char *bh_seg_unit_name(bh_seg_unit unit);
 /* Parses a unit name; BH_EINVAL when unknown. */

@@ -1,0 +1,306 @@
+/* bench/segment_bench.c — throughput of bhasha's sentence + word segmentation
+ * against ICU's bare word-break iterator over the same text, with 1 and 2
+ * threads, and the machine's own two-core scaling of a plain compute loop.
+ *
+ *   segment_bench [--mb N] [--reps R] [--normalize] [--agree] FILE...
+ *
+ * FILEs (plain or gzip) are read in order until N MB (default 24). The text is
+ * processed line by line, as `bhasha segment` does: for each line
+ * bh_segment_sentences_words() gives its sentences and word tokens (with
+ * --normalize, bh_normalize first and segmentation of its output). ICU gets the whole text as one UTF-8 UText
+ * (its fastest use). Each figure is the best of R runs (default 3).
+ * --agree also prints token agreement with ICU (F1 over exact spans) and the
+ * first differing tokens, for development. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unicode/ubrk.h>
+#include <unicode/uchar.h>
+#include <unicode/utext.h>
+#include <zlib.h>
+
+#include "bhasha.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+typedef struct job {
+    const bh_segmenter *seg;
+    const char *text;
+    size_t len;
+    int normalize;
+    size_t sentences, tokens;
+    int failed;
+} job;
+
+static void *run_job(void *arg)
+{
+    job *j = arg;
+    bh_spans sp = {0}, wp = {0};
+    bh_buf nb = {0};
+    j->sentences = j->tokens = 0;
+    const char *p = j->text, *end = j->text + j->len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        const char *t = p;
+        size_t tn = n;
+        if (j->normalize) {
+            bh_buf_clear(&nb);
+            if (bh_normalize(p, n, NULL, &nb, NULL)) { j->failed = 1; break; }
+            t = nb.data ? nb.data : "";
+            tn = nb.len;
+        }
+        if (bh_segment_sentences_words(j->seg, t, tn, &sp, &wp)) { j->failed = 1; break; }
+        j->sentences += sp.n;
+        j->tokens += wp.n;
+        p += n + (nl ? 1 : 0);
+    }
+    bh_spans_free(&sp);
+    bh_spans_free(&wp);
+    bh_buf_free(&nb);
+    return NULL;
+}
+
+/* Wall time of the sentence+word pass with 1 or 2 threads. */
+static double time_ours(const bh_segmenter *seg, const char *text, size_t len, int threads,
+                        int normalize, size_t *sentences, size_t *tokens, int *failed)
+{
+    job jobs[2];
+    memset(jobs, 0, sizeof jobs);
+    size_t half = len;
+    if (threads == 2) {
+        const char *mid = memchr(text + len / 2, '\n', len - len / 2);
+        half = mid ? (size_t)(mid - text) + 1 : len;
+    }
+    jobs[0] = (job){seg, text, half, normalize, 0, 0, 0};
+    jobs[1] = (job){seg, text + half, len - half, normalize, 0, 0, 0};
+    double t0 = now();
+    if (threads == 2) {
+        pthread_t th;
+        if (pthread_create(&th, NULL, run_job, &jobs[1]) != 0) { *failed = 1; return 0; }
+        run_job(&jobs[0]);
+        pthread_join(th, NULL);
+    } else {
+        run_job(&jobs[0]);
+    }
+    double t = now() - t0;
+    *sentences = jobs[0].sentences + jobs[1].sentences;
+    *tokens = jobs[0].tokens + jobs[1].tokens;
+    *failed = jobs[0].failed || jobs[1].failed;
+    return t;
+}
+
+/* A plain compute loop (integer hashing, no memory traffic). */
+typedef struct loop_job { unsigned long iters; unsigned long result; } loop_job;
+
+static void *run_loop(void *arg)
+{
+    loop_job *l = arg;
+    unsigned long x = 88172645463325252UL, acc = 0;
+    for (unsigned long i = 0; i < l->iters; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        acc += x >> 61;
+    }
+    l->result = acc;
+    return NULL;
+}
+
+static double time_loop(int threads, unsigned long iters)
+{
+    loop_job a = {iters, 0}, b = {iters, 0};
+    double t0 = now();
+    if (threads == 2) {
+        pthread_t th;
+        if (pthread_create(&th, NULL, run_loop, &b) != 0) return 0;
+        run_loop(&a);
+        pthread_join(th, NULL);
+    } else {
+        run_loop(&a);
+    }
+    double t = now() - t0;
+    if (a.result == 42 && b.result == 42) fprintf(stderr, " ");   /* keep the loops */
+    return t;
+}
+
+static double time_icu(const char *text, size_t len, size_t *boundaries)
+{
+    UErrorCode e = U_ZERO_ERROR;
+    UBreakIterator *bi = ubrk_open(UBRK_WORD, "", NULL, 0, &e);
+    UText *ut = utext_openUTF8(NULL, text, (int64_t)len, &e);
+    if (U_FAILURE(e)) { fprintf(stderr, "segment_bench: ICU: %s\n", u_errorName(e)); exit(1); }
+    double t0 = now();
+    ubrk_setUText(bi, ut, &e);
+    size_t nb = 0;
+    for (int32_t p = ubrk_first(bi); p != UBRK_DONE; p = ubrk_next(bi)) nb++;
+    double t = now() - t0;
+    utext_close(ut);
+    ubrk_close(bi);
+    *boundaries = nb;
+    return t;
+}
+
+static int load(const char *path, bh_buf *out, size_t limit)
+{
+    gzFile f = gzopen(path, "rb");
+    if (!f) { fprintf(stderr, "segment_bench: cannot open %s\n", path); return 1; }
+    char tmp[1 << 16];
+    int n;
+    while (out->len < limit && (n = gzread(f, tmp, sizeof tmp)) > 0)
+        if (bh_buf_append(out, tmp, (size_t)n)) { gzclose(f); return 1; }
+    gzclose(f);
+    if (out->len > limit) {
+        /* cut at the last line break before the limit */
+        size_t k = limit;
+        while (k > 0 && out->data[k - 1] != '\n') k--;
+        out->len = k ? k : limit;
+        out->data[out->len] = 0;
+    }
+    if (out->len && out->data[out->len - 1] != '\n') bh_buf_append(out, "\n", 1);
+    return 0;
+}
+
+/* ---- --agree: exact-span agreement with ICU ---- */
+
+typedef struct { size_t a, b; } span2;
+
+static int is_space_cp(UChar32 c) { return u_isUWhiteSpace(c) || u_charType(c) == U_CONTROL_CHAR; }
+
+static void agree(const bh_segmenter *seg, const char *text, size_t len)
+{
+    UErrorCode e = U_ZERO_ERROR;
+    UBreakIterator *bi = ubrk_open(UBRK_WORD, "", NULL, 0, &e);
+    bh_spans sp = {0};
+    size_t ours = 0, icu = 0, same = 0, shown = 0;
+    const char *p = text, *end = text + len;
+    span2 *iv = NULL;
+    size_t icap = 0;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        bh_segment(seg, BH_SEG_WORD, p, n, &sp);
+        UText *ut = utext_openUTF8(NULL, p, (int64_t)n, &e);
+        ubrk_setUText(bi, ut, &e);
+        size_t ni = 0;
+        int32_t a = ubrk_first(bi), b;
+        while ((b = ubrk_next(bi)) != UBRK_DONE) {
+            int32_t x = a, y = b;
+            UChar32 c;
+            while (x < y) { int32_t k = x; U8_NEXT(p, k, y, c); if (!is_space_cp(c)) break; x = k; }
+            while (y > x) { int32_t k = y; U8_PREV(p, x, k, c); if (!is_space_cp(c)) break; y = k; }
+            if (y > x) {
+                if (ni == icap) { icap = icap ? 2 * icap : 1024; iv = realloc(iv, icap * sizeof *iv); }
+                iv[ni++] = (span2){(size_t)x, (size_t)y};
+            }
+            a = b;
+        }
+        utext_close(ut);
+        size_t i = 0, j = 0;
+        while (i < sp.n && j < ni) {
+            if (sp.v[i].start == iv[j].a && sp.v[i].end == iv[j].b) { same++; i++; j++; continue; }
+            if (shown < 40) {
+                fprintf(stderr, "differ: ours [%.*s] icu [%.*s]\n", (int)(sp.v[i].end - sp.v[i].start),
+                        p + sp.v[i].start, (int)(iv[j].b - iv[j].a), p + iv[j].a);
+                shown++;
+            }
+            if (sp.v[i].end <= iv[j].b) i++;
+            else j++;
+        }
+        ours += sp.n;
+        icu += ni;
+        p += n + (nl ? 1 : 0);
+    }
+    printf("agreement with ICU word break: %zu of our %zu tokens and of ICU's %zu are identical spans: F1 %.4f%%\n",
+           same, ours, icu, 200.0 * (double)same / (double)(ours + icu));
+    free(iv);
+    bh_spans_free(&sp);
+    ubrk_close(bi);
+}
+
+int main(int argc, char **argv)
+{
+    double mb = 24;
+    int reps = 3, normalize = 0, do_agree = 0;
+    bh_buf text = {0};
+    int nfiles = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--mb") == 0 && i + 1 < argc) mb = atof(argv[++i]);
+        else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) reps = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--normalize") == 0) normalize = 1;
+        else if (strcmp(argv[i], "--agree") == 0) do_agree = 1;
+        else if (argv[i][0] == '-') {
+            fprintf(stderr, "usage: segment_bench [--mb N] [--reps R] [--normalize] [--agree] FILE...\n");
+            return 2;
+        } else {
+            size_t limit = (size_t)(mb * 1e6);
+            if (text.len < limit && load(argv[i], &text, limit)) return 1;
+            nfiles++;
+        }
+    }
+    if (!nfiles || text.len == 0) {
+        fprintf(stderr, "usage: segment_bench [--mb N] [--reps R] [--normalize] [--agree] FILE...\n");
+        return 2;
+    }
+    if (reps < 1) reps = 1;
+    bh_segmenter *seg = NULL;
+    if (bh_segmenter_new(&seg)) { fprintf(stderr, "segment_bench: %s\n", bh_last_error()); return 1; }
+    double mbytes = (double)text.len / 1e6;
+    printf("text: %.1f MB from %d file(s)\n", mbytes, nfiles);
+    if (do_agree) agree(seg, text.data, text.len);
+
+    unsigned long iters = 300000000UL;
+    double l1 = 1e9, l2 = 1e9;
+    for (int r = 0; r < reps; r++) {
+        double t = time_loop(1, iters);
+        if (t < l1) l1 = t;
+        t = time_loop(2, iters);
+        if (t < l2) l2 = t;
+    }
+    double loop_scale = 2 * l1 / l2;
+    printf("compute loop: 1 thread %.3f s, 2 threads (2x the work) %.3f s: machine two-core scaling %.2fx\n",
+           l1, l2, loop_scale);
+
+    double ti = 1e9;
+    size_t nb = 0;
+    for (int r = 0; r < reps; r++) {
+        double t = time_icu(text.data, text.len, &nb);
+        if (t < ti) ti = t;
+    }
+    double mi = mbytes / ti;
+    printf("ICU word break (root, UTF-8 UText), 1 thread: %.1f MB/s (%zu boundaries)\n", mi, nb);
+
+    for (int norm = 0; norm <= normalize; norm++) {
+        const char *what = norm ? "normalize+sentence+word" : "sentence+word";
+        double t1 = 1e9, t2 = 1e9;
+        size_t ns = 0, nt = 0;
+        int failed = 0;
+        for (int r = 0; r < reps && !failed; r++) {
+            double t = time_ours(seg, text.data, text.len, 1, norm, &ns, &nt, &failed);
+            if (t < t1) t1 = t;
+        }
+        for (int r = 0; r < reps && !failed; r++) {
+            double t = time_ours(seg, text.data, text.len, 2, norm, &ns, &nt, &failed);
+            if (t < t2) t2 = t;
+        }
+        if (failed) {
+            printf("bhasha %s: failed: %s\n", what, bh_last_error());
+            continue;
+        }
+        double m1 = mbytes / t1, m2 = mbytes / t2;
+        printf("bhasha %s, 1 thread: %.1f MB/s (%zu sentences, %zu tokens)\n", what, m1, ns, nt);
+        printf("bhasha %s, 2 threads: %.1f MB/s (%.2fx of 1 thread = %.0f%% of the machine's %.2fx)\n",
+               what, m2, m2 / m1, 100.0 * (m2 / m1) / loop_scale, loop_scale);
+        printf("ratio bhasha %s / ICU word break, 1 thread: %.2fx\n", what, m1 / mi);
+    }
+    bh_segmenter_free(seg);
+    bh_buf_free(&text);
+    return 0;
+}
