@@ -1,9 +1,446 @@
-/* pipeline/cli_corpus.c — CLI commands (not implemented yet). */
+/* pipeline/cli_corpus.c — `bhasha corpus stats|clean|split|encode`: the corpus
+ * readers (bhasha/corpus.h) on the command line. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
 #include "pipeline/cli.h"
+
+#define CMD "corpus"
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: bhasha corpus stats [OPTIONS] FILE...\n"
+            "       bhasha corpus clean [OPTIONS] [--lang bn|hi] [--min-chars N] [--report FILE] FILE\n"
+            "       bhasha corpus split [OPTIONS] --seed N [--ratios 0.8,0.1,0.1] --out PREFIX FILE\n"
+            "       bhasha corpus encode   (needs the subword API: not available yet)\n"
+            "reader options:\n"
+            "  --format auto|text|jsonl|csv|tsv|conll|conllu|squad|wiki   --blocks (text: blank-line documents)\n"
+            "  --text COL  --text2 COL  --label COL  --id COL   (CSV column name/index, JSONL key)\n"
+            "  --no-header  --tags KEY (JSONL NER)  --scheme asis|io|bio|iobes|bilou  --label-map A=B,C=D\n"
+            "  --on-error skip|stop  --all-namespaces  --keep-redirects  --raw (wiki)\n");
+}
+
+typedef struct copts {
+    bh_corpus_options o;
+    char delim_from_fmt;
+} copts;
+
+/* Parses one reader option at argv[*i]; returns 1 if consumed, 0 if not a reader option, -1 on error. */
+static int reader_opt(int argc, char **argv, int *i, copts *c)
+{
+    const char *v = NULL;
+    if (cli_opt(argc, argv, i, "--format", &v)) {
+        if (!v) return -1;
+        char d = 0;
+        if (bh_corpus_format_parse(v, &c->o.format, &d)) return -1;
+        if (d) c->o.delimiter = d;
+        return 1;
+    }
+    if (cli_opt(argc, argv, i, "--text", &v)) return v ? (c->o.text_field = v, 1) : -1;
+    if (cli_opt(argc, argv, i, "--text2", &v)) return v ? (c->o.text_field2 = v, 1) : -1;
+    if (cli_opt(argc, argv, i, "--label", &v)) return v ? (c->o.label_field = v, 1) : -1;
+    if (cli_opt(argc, argv, i, "--id", &v)) return v ? (c->o.id_field = v, 1) : -1;
+    if (cli_opt(argc, argv, i, "--tags", &v)) return v ? (c->o.tags_field = v, 1) : -1;
+    if (cli_opt(argc, argv, i, "--label-map", &v)) return v ? (c->o.label_map = v, 1) : -1;
+    if (cli_opt(argc, argv, i, "--scheme", &v)) return v && bh_tag_scheme_parse(v, &c->o.scheme) == 0 ? 1 : -1;
+    if (cli_opt(argc, argv, i, "--on-error", &v)) {
+        if (!v) return -1;
+        if (strcmp(v, "skip") == 0) c->o.on_error = BH_ON_ERROR_SKIP;
+        else if (strcmp(v, "stop") == 0) c->o.on_error = BH_ON_ERROR_STOP;
+        else return -1;
+        return 1;
+    }
+    if (strcmp(argv[*i], "--blocks") == 0) return c->o.blocks = 1, 1;
+    if (strcmp(argv[*i], "--no-header") == 0) return c->o.no_header = 1, 1;
+    if (strcmp(argv[*i], "--all-namespaces") == 0) return c->o.wiki_all_namespaces = 1, 1;
+    if (strcmp(argv[*i], "--keep-redirects") == 0) return c->o.wiki_keep_redirects = 1, 1;
+    if (strcmp(argv[*i], "--raw") == 0) return c->o.wiki_raw = 1, 1;
+    return 0;
+}
+
+static void print_problems(FILE *f, bh_corpus *r)
+{
+    long n = bh_corpus_skipped(r);
+    fprintf(f, ",\"skipped\":%ld", n);
+    if (n) {
+        fprintf(f, ",\"problems\":[");
+        for (long i = 0; i < n && i < 5; i++) {
+            const char *p = bh_corpus_problem(r, i);
+            if (i) fputc(',', f);
+            cli_json_string(f, p, strlen(p));
+        }
+        fputc(']', f);
+    }
+}
+
+static int cmd_stats(int argc, char **argv)
+{
+    copts c;
+    memset(&c, 0, sizeof c);
+    const char *files[256];
+    int nf = 0;
+    for (int i = 1; i < argc; i++) {
+        int k = reader_opt(argc, argv, &i, &c);
+        if (k < 0) return cli_usage_error(CMD, "bad value for %s", argv[i]);
+        if (k) continue;
+        if (argv[i][0] == '-' && argv[i][1]) return cli_usage_error(CMD, "unknown option %s", argv[i]);
+        if (nf == 256) return cli_usage_error(CMD, "too many files");
+        files[nf++] = argv[i];
+    }
+    if (!nf) return usage(), 2;
+    for (int f = 0; f < nf; f++) {
+        bh_corpus *r;
+        bh_status st = bh_corpus_open(files[f], &c.o, &r);
+        if (st) return cli_fail(CMD, st);
+        bh_corpus_stats *s;
+        if ((st = bh_corpus_stats_new(&s))) {
+            bh_corpus_free(r);
+            return cli_fail(CMD, st);
+        }
+        bh_corpus_record rec;
+        int k;
+        while ((k = bh_corpus_next(r, &rec)) == 1)
+            if ((st = bh_corpus_stats_add(s, &rec))) break;
+        if (k < 0 || st) {
+            int rc = cli_fail(CMD, k < 0 ? k : st);
+            bh_corpus_stats_free(s);
+            bh_corpus_free(r);
+            return rc;
+        }
+        bh_buf js = {0};
+        if ((st = bh_corpus_stats_json(s, &js)) || js.len < 2) {
+            bh_corpus_stats_free(s);
+            bh_corpus_free(r);
+            bh_buf_free(&js);
+            return cli_fail(CMD, st ? st : BH_EINTERNAL);
+        }
+        printf("{\"file\":");
+        cli_json_string(stdout, files[f], strlen(files[f]));
+        printf(",%.*s", (int)(js.len - 2), js.data + 1);
+        print_problems(stdout, r);
+        printf("}\n");
+        bh_buf_free(&js);
+        bh_corpus_stats_free(s);
+        bh_corpus_free(r);
+    }
+    return 0;
+}
+
+/* ---- clean ---------------------------------------------------------------- */
+
+static uint64_t hash64(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ULL;
+    }
+    return h ? h : 1;
+}
+
+typedef struct hset {
+    uint64_t *t;
+    size_t cap, n;
+} hset;
+
+/* Inserts h; returns 1 if new, 0 if present, -1 on no memory. */
+static int hset_add(hset *s, uint64_t h)
+{
+    if (2 * (s->n + 1) > s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 1024;
+        uint64_t *t = calloc(cap, sizeof *t);
+        if (!t) return -1;
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->t[i]) {
+                size_t j = s->t[i] & (cap - 1);
+                while (t[j]) j = (j + 1) & (cap - 1);
+                t[j] = s->t[i];
+            }
+        free(s->t);
+        s->t = t;
+        s->cap = cap;
+    }
+    size_t j = h & (s->cap - 1);
+    while (s->t[j]) {
+        if (s->t[j] == h) return 0;
+        j = (j + 1) & (s->cap - 1);
+    }
+    s->t[j] = h;
+    s->n++;
+    return 1;
+}
+
+/* NFC, control characters dropped, whitespace runs collapsed, trimmed. Counts letters in / out of the script. */
+static int clean_text(const char *s, size_t n, bh_buf *out, int want_script, long *in_script, long *letters)
+{
+    utf8proc_uint8_t *nfc = NULL;
+    utf8proc_ssize_t k = utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, &nfc,
+                                      UTF8PROC_COMPOSE | UTF8PROC_STABLE);
+    bh_buf_clear(out);
+    *in_script = *letters = 0;
+    if (k < 0) return -1; /* invalid UTF-8 */
+    int sp = 0;
+    for (utf8proc_ssize_t i = 0; i < k;) {
+        int32_t cp;
+        utf8proc_ssize_t m = utf8proc_iterate(nfc + i, k - i, &cp);
+        const char *at = (const char *)nfc + i;
+        i += m;
+        utf8proc_category_t cat = utf8proc_category(cp);
+        if (cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r' || cat == UTF8PROC_CATEGORY_ZS) {
+            sp = 1;
+            continue;
+        }
+        if (cat == UTF8PROC_CATEGORY_CC || (cat == UTF8PROC_CATEGORY_CF && cp != 0x200C && cp != 0x200D)) continue;
+        if (sp && out->len) bh_buf_append(out, " ", 1);
+        sp = 0;
+        bh_buf_append(out, at, (size_t)m);
+        if (cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_ME) {
+            (*letters)++;
+            if (want_script == 'b' && cp >= 0x0980 && cp <= 0x09FF) (*in_script)++;
+            if (want_script == 'h' && ((cp >= 0x0900 && cp <= 0x097F) || (cp >= 0xA8E0 && cp <= 0xA8FF)))
+                (*in_script)++;
+        }
+    }
+    free(nfc);
+    if (!out->data) bh_buf_reserve(out, 1);
+    return 0;
+}
+
+static int cmd_clean(int argc, char **argv)
+{
+    copts c;
+    memset(&c, 0, sizeof c);
+    c.o.on_error = BH_ON_ERROR_SKIP;
+    const char *file = NULL, *lang = NULL, *report = NULL, *v;
+    long min_chars = 1;
+    double min_frac = 0.5;
+    for (int i = 1; i < argc; i++) {
+        int k = reader_opt(argc, argv, &i, &c);
+        if (k < 0) return cli_usage_error(CMD, "bad value for %s", argv[i]);
+        if (k) continue;
+        if (cli_opt(argc, argv, &i, "--lang", &v)) lang = v;
+        else if (cli_opt(argc, argv, &i, "--report", &v)) report = v;
+        else if (cli_opt(argc, argv, &i, "--min-chars", &v)) min_chars = v ? atol(v) : 1;
+        else if (cli_opt(argc, argv, &i, "--min-script", &v)) min_frac = v ? atof(v) : 0.5;
+        else if (argv[i][0] == '-' && argv[i][1]) return cli_usage_error(CMD, "unknown option %s", argv[i]);
+        else file = argv[i];
+    }
+    if (!file) return usage(), 2;
+    int want = 0;
+    if (lang) {
+        if (strcmp(lang, "bn") == 0) want = 'b';
+        else if (strcmp(lang, "hi") == 0) want = 'h';
+        else return cli_usage_error(CMD, "--lang: bn or hi");
+    }
+    bh_corpus *r;
+    bh_status st = bh_corpus_open(file, &c.o, &r);
+    if (st) return cli_fail(CMD, st);
+    hset seen = {0};
+    bh_buf out = {0};
+    long kept = 0, d_empty = 0, d_dup = 0, d_lang = 0, d_utf8 = 0, d_short = 0;
+    long ex_dup = 0, ex_lang = 0, ex_utf8 = 0;
+    bh_corpus_record rec;
+    int k;
+    while ((k = bh_corpus_next(r, &rec)) == 1) {
+        long ins, let;
+        if (clean_text(rec.text, rec.text_len, &out, want, &ins, &let) < 0) {
+            if (!ex_utf8) ex_utf8 = rec.line;
+            d_utf8++;
+            continue;
+        }
+        if (out.len == 0) {
+            d_empty++;
+            continue;
+        }
+        if ((long)out.len < min_chars) {
+            d_short++;
+            continue;
+        }
+        if (want && (let == 0 || (double)ins / (double)let < min_frac)) {
+            if (!ex_lang) ex_lang = rec.line;
+            d_lang++;
+            continue;
+        }
+        int a = hset_add(&seen, hash64(out.data, out.len));
+        if (a < 0) {
+            st = BH_ENOMEM;
+            break;
+        }
+        if (a == 0) {
+            if (!ex_dup) ex_dup = rec.line;
+            d_dup++;
+            continue;
+        }
+        fwrite(out.data, 1, out.len, stdout);
+        fputc('\n', stdout);
+        kept++;
+    }
+    free(seen.t);
+    bh_buf_free(&out);
+    if (k < 0) {
+        bh_corpus_free(r);
+        return cli_fail(CMD, k);
+    }
+    FILE *rf = report ? fopen(report, "w") : stderr;
+    if (!rf) {
+        bh_corpus_free(r);
+        return cli_usage_error(CMD, "cannot write %s", report);
+    }
+    fprintf(rf,
+            "{\"file\":\"%s\",\"kept\":%ld,\"dropped\":{\"empty\":%ld,\"too_short\":%ld,\"invalid_utf8\":%ld,"
+            "\"duplicate\":%ld,\"other_language\":%ld},\"first_line\":{\"invalid_utf8\":%ld,\"duplicate\":%ld,"
+            "\"other_language\":%ld}",
+            file, kept, d_empty, d_short, d_utf8, d_dup, d_lang, ex_utf8, ex_dup, ex_lang);
+    print_problems(rf, r);
+    fprintf(rf, "}\n");
+    if (report) fclose(rf);
+    bh_corpus_free(r);
+    return 0;
+}
+
+/* ---- split ---------------------------------------------------------------- */
+
+static uint64_t splitmix(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+static void write_field(FILE *f, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) fputc(s[i] == '\t' || s[i] == '\n' || s[i] == '\r' ? ' ' : s[i], f);
+}
+
+static int cmd_split(int argc, char **argv)
+{
+    copts c;
+    memset(&c, 0, sizeof c);
+    const char *file = NULL, *prefix = NULL, *v, *ratios = "0.8,0.1,0.1";
+    long long seed = -1;
+    for (int i = 1; i < argc; i++) {
+        int k = reader_opt(argc, argv, &i, &c);
+        if (k < 0) return cli_usage_error(CMD, "bad value for %s", argv[i]);
+        if (k) continue;
+        if (cli_opt(argc, argv, &i, "--seed", &v)) seed = v ? atoll(v) : -1;
+        else if (cli_opt(argc, argv, &i, "--out", &v)) prefix = v;
+        else if (cli_opt(argc, argv, &i, "--ratios", &v)) ratios = v ? v : ratios;
+        else if (argv[i][0] == '-' && argv[i][1]) return cli_usage_error(CMD, "unknown option %s", argv[i]);
+        else file = argv[i];
+    }
+    if (!file || !prefix) return usage(), 2;
+    if (seed < 0) return cli_usage_error(CMD, "split needs --seed N (N >= 0) so that it is reproducible");
+    if (strcmp(file, "-") == 0) return cli_usage_error(CMD, "split reads its input twice: give a file, not stdin");
+    double rat[3] = {0, 0, 0};
+    if (sscanf(ratios, "%lf,%lf,%lf", &rat[0], &rat[1], &rat[2]) < 2 || rat[0] < 0 || rat[1] < 0 || rat[2] < 0)
+        return cli_usage_error(CMD, "--ratios: like 0.8,0.1,0.1");
+    double tot = rat[0] + rat[1] + rat[2];
+    if (tot <= 0) return cli_usage_error(CMD, "--ratios sum to 0");
+    /* pass 1: labels per record (strata) */
+    bh_corpus *r;
+    bh_status st = bh_corpus_open(file, &c.o, &r);
+    if (st) return cli_fail(CMD, st);
+    char **names = NULL;
+    int nlab = 0;
+    int *lab = NULL;
+    long n = 0, cap = 0;
+    bh_corpus_record rec;
+    int k;
+    while ((k = bh_corpus_next(r, &rec)) == 1) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 1024;
+            int *p = realloc(lab, (size_t)cap * sizeof *p);
+            if (!p) return cli_fail(CMD, BH_ENOMEM);
+            lab = p;
+        }
+        int li = 0;
+        if (rec.label) {
+            for (li = 0; li < nlab && strcmp(names[li], rec.label); li++) {}
+            if (li == nlab) {
+                char **p = realloc(names, (size_t)(nlab + 1) * sizeof *p);
+                if (!p) return cli_fail(CMD, BH_ENOMEM);
+                names = p;
+                names[nlab++] = strdup(rec.label);
+            }
+        }
+        lab[n++] = li;
+    }
+    bh_corpus_free(r);
+    if (k < 0) return cli_fail(CMD, k);
+    /* per stratum: shuffle its members, cut by the ratios */
+    unsigned char *part = malloc((size_t)(n ? n : 1));
+    long *idx = malloc((size_t)(n ? n : 1) * sizeof *idx);
+    if (!part || !idx) return cli_fail(CMD, BH_ENOMEM);
+    uint64_t rng = (uint64_t)seed;
+    for (int L = 0; L < (nlab ? nlab : 1); L++) {
+        long m = 0;
+        for (long i = 0; i < n; i++)
+            if (lab[i] == L) idx[m++] = i;
+        for (long i = m - 1; i > 0; i--) {
+            long j = (long)(splitmix(&rng) % (uint64_t)(i + 1));
+            long t = idx[i];
+            idx[i] = idx[j];
+            idx[j] = t;
+        }
+        long c0 = (long)(m * rat[0] / tot + 0.5), c1 = (long)(m * (rat[0] + rat[1]) / tot + 0.5);
+        for (long i = 0; i < m; i++) part[idx[i]] = i < c0 ? 0 : i < c1 ? 1 : 2;
+    }
+    /* pass 2: write */
+    static const char *const pn[3] = {"train", "dev", "test"};
+    const char *ext = nlab ? "tsv" : (c.o.format == BH_CORPUS_CONLL ? "conll" : "txt");
+    FILE *out[3];
+    long cnt[3] = {0, 0, 0};
+    for (int p = 0; p < 3; p++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s.%s.%s", prefix, pn[p], ext);
+        out[p] = fopen(path, "w");
+        if (!out[p]) return cli_usage_error(CMD, "cannot write %s", path);
+        if (nlab) fprintf(out[p], "text\tlabel\n");
+    }
+    if ((st = bh_corpus_open(file, &c.o, &r))) return cli_fail(CMD, st);
+    long i = 0;
+    while ((k = bh_corpus_next(r, &rec)) == 1 && i < n) {
+        FILE *f = out[part[i]];
+        cnt[part[i]]++;
+        i++;
+        if (rec.tokens && rec.tags && !nlab) {
+            for (size_t t = 0; t < rec.n_tokens; t++) fprintf(f, "%s\t%s\n", rec.tokens[t], rec.tags[t]);
+            fputc('\n', f);
+        } else {
+            write_field(f, rec.text, rec.text_len);
+            if (nlab) {
+                fputc('\t', f);
+                write_field(f, rec.label ? rec.label : "", rec.label ? strlen(rec.label) : 0);
+            }
+            fputc('\n', f);
+        }
+    }
+    bh_corpus_free(r);
+    for (int p = 0; p < 3; p++) fclose(out[p]);
+    for (int L = 0; L < nlab; L++) free(names[L]);
+    free(names);
+    free(lab);
+    free(part);
+    free(idx);
+    if (k < 0) return cli_fail(CMD, k);
+    printf("{\"records\":%ld,\"strata\":%d,\"train\":%ld,\"dev\":%ld,\"test\":%ld,\"seed\":%lld}\n", n, nlab,
+           cnt[0], cnt[1], cnt[2], seed);
+    return 0;
+}
 
 int cli_corpus(int argc, char **argv)
 {
-    (void)argc;
-    return cli_usage_error(argv[0], "not implemented yet");
+    if (argc < 2) return usage(), 2;
+    const char *sub = argv[1];
+    if (strcmp(sub, "stats") == 0) return cmd_stats(argc - 1, argv + 1);
+    if (strcmp(sub, "clean") == 0) return cmd_clean(argc - 1, argv + 1);
+    if (strcmp(sub, "split") == 0) return cmd_split(argc - 1, argv + 1);
+    if (strcmp(sub, "encode") == 0)
+        return cli_usage_error(CMD, "encode: not available yet (needs the subword tokenizer API)");
+    if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0) return usage(), 0;
+    return cli_usage_error(CMD, "unknown subcommand \"%s\" (stats, clean, split, encode)", sub);
 }
-
