@@ -10,10 +10,10 @@
 
 static const char *const lid_usage =
     "usage: bhasha langid [--model FILE] [--strict] [FILE]\n"
-    "       bhasha langid train -o MODEL [--hash-bits N] [--epochs N] [--crops N] [--lr X]\n"
-    "                           [--weighting 0|1|2] [--max-n N] [--no-words] [--no-normalize]\n"
-    "                           [--seed N] [--l2 X] [--naive-bayes [--alpha X]]\n"
-    "                           [--temperature T]\n"
+    "       bhasha langid train -o MODEL [--algo nb|lr|nb+lr] [--hash-bits N] [--max-n N]\n"
+    "                           [--no-words] [--no-normalize] [--alpha X] [--temperature T]\n"
+    "                           [--epochs N] [--crops N] [--lr X] [--l2 X] [--weighting 0|1|2]\n"
+    "                           [--seed N]\n"
     "                           [--script LANG=Scrp] FILE...\n"
     "       bhasha langid eval [--model FILE] [--short N] FILE\n"
     "Prints LANG<TAB>SCORE per input line (und<TAB>0.0000 when no known script).\n"
@@ -213,7 +213,12 @@ static int lid_train(int argc, char **argv)
         else if (cli_opt(argc, argv, &i, "--l2", &v)) o.l2 = strtof(v, NULL);
         else if (cli_opt(argc, argv, &i, "--alpha", &v)) o.alpha = strtof(v, NULL);
         else if (cli_opt(argc, argv, &i, "--temperature", &v)) o.temperature = strtof(v, NULL);
-        else if (!strcmp(argv[i], "--naive-bayes")) o.naive_bayes = 1;
+        else if (cli_opt(argc, argv, &i, "--algo", &v)) {
+            if (!strcmp(v, "nb")) o.naive_bayes = 1;
+            else if (!strcmp(v, "lr")) o.naive_bayes = 0;
+            else if (!strcmp(v, "nb+lr")) o.naive_bayes = 2;
+            else return cli_usage_error(cmd, "--algo wants nb, lr or nb+lr, got '%s'", v);
+        }
         else if (cli_opt(argc, argv, &i, "--script", &v)) continue;
         else if (!strcmp(argv[i], "--no-words")) o.word_features = 0;
         else if (!strcmp(argv[i], "--no-normalize")) o.normalize = 0;
@@ -231,9 +236,7 @@ static int lid_train(int argc, char **argv)
     size_t nsamples = 0;
     for (int i = 1; i < argc && !rc; i++) {
         if (argv[i][0] == '-' && argv[i][1]) {
-            if (strcmp(argv[i], "--no-words") && strcmp(argv[i], "--no-normalize") &&
-                strcmp(argv[i], "--naive-bayes"))
-                i++;
+            if (strcmp(argv[i], "--no-words") && strcmp(argv[i], "--no-normalize")) i++;
             continue;
         }
         cli_lines r;

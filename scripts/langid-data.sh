@@ -3,7 +3,7 @@
 #
 #   sh scripts/langid-data.sh [OUTDIR]      (default build/langid-data; run from the repo root)
 #
-# Writes OUTDIR/train.tsv, OUTDIR/heldout.tsv (FLORES lines never trained on) and
+# Writes OUTDIR/train.tsv (concatenation of OUTDIR/src_{flores,raw,dict,mo}.tsv), OUTDIR/heldout.tsv (FLORES lines never trained on) and
 # OUTDIR/ood.tsv (out-of-domain test: the *valid* splits of ../shared/data/raw
 # for bn and hi, GTK's messages for as bn hi mr ne), lines LANG<TAB>TEXT.
 # Sources (see assets/langid/MODEL_CARD.md for licences):
@@ -50,14 +50,14 @@ fi
 mkdir -p "$OUT"
 train=$OUT/train.tsv
 held=$OUT/heldout.tsv
-: >"$train"
 : >"$held"
+rm -f "$OUT"/src_*.tsv
 
 # label PREFIX: prefixes every line with "LANG<TAB>", drops empty lines.
 label() { awk -v L="$1" 'NF { print L "\t" $0 }'; }
 
 for l in $LANGS; do
-    sed -n '1,1509p' "$FLORES/$l.txt" | label "$l" >>"$train"
+    sed -n '1,1509p' "$FLORES/$l.txt" | label "$l" >>"$OUT/src_flores.tsv"
     sed -n '1510,2009p' "$FLORES/$l.txt" | label "$l" >>"$held"
 done
 
@@ -69,18 +69,18 @@ R=$SHARED/data/raw
     every_kth 4 <"$R/hi/leipzig-hin-mixed-2019-10k/hin_mixed_2019.train.txt"
     every_kth 40 <"$R/hi/covid19-hindi-news-2020/covid19_hindi_news.train.txt"
     gzip -dc "$R/hi/hindi-aesthetics-corpus/hindi_aesthetics.train.txt.gz" | every_kth 400
-} | label hi >>"$train"
+} | label hi >>"$OUT/src_raw.tsv"
 {
     every_kth 20 <"$R/bn/prothomalo-ittefaq-news-2026/bn_news.train.txt"
     gzip -dc "$R/bn/sachalayatan-blog/sachalayatan.train.txt.gz" | every_kth 200
     gzip -dc "$R/bn/istishon-blog/istishon.train.txt.gz" | every_kth 200
-} | label bn >>"$train"
+} | label bn >>"$OUT/src_raw.tsv"
 
 # Hunspell stems, three per line.
 stems() { sed -e '1d' -e 's|/.*||' -e 's/[[:space:]].*//' "$1" | awk 'NF { printf "%s%s", $0, (++n % 3) ? " " : "\n" } END { print "" }'; }
-stems /usr/share/hunspell/bn_BD.dic | label bn >>"$train"
-stems /usr/share/hunspell/hi_IN.dic | label hi >>"$train"
-stems /usr/share/hunspell/ne_NP.dic | label ne >>"$train"
+stems /usr/share/hunspell/bn_BD.dic | label bn >>"$OUT/src_dict.tsv"
+stems /usr/share/hunspell/hi_IN.dic | label hi >>"$OUT/src_dict.tsv"
+stems /usr/share/hunspell/ne_NP.dic | label ne >>"$OUT/src_dict.tsv"
 
 # Message catalogues: msgstr strings, without \n escapes, printf specifiers,
 # markup and keyboard accelerators. mo_strings LANG PACKAGE...
@@ -107,7 +107,7 @@ ood=$OUT/ood.tsv
 : >"$ood"
 for l in $MO_LANGS; do
     mo_strings "$l" $MO_PACKAGES >"$OUT/mo_$l.txt"
-    label "$l" <"$OUT/mo_$l.txt" >>"$train"
+    label "$l" <"$OUT/mo_$l.txt" >>"$OUT/src_mo.tsv"
     # held-out GTK strings that do not also occur in the training catalogues
     # and whose letters are mostly not Latin (GTK has many "GtkWidget ..." strings)
     mo_strings "$l" $MO_HELDOUT_PACKAGES | comm -23 - "$OUT/mo_$l.txt" |
@@ -128,5 +128,7 @@ done
     gzip -dc "$R/bn/istishon-blog/istishon.valid.txt.gz" | every_kth 50
 } | label bn >>"$ood"
 
+# Training set: the sources above, in this order.
+cat "$OUT/src_flores.tsv" "$OUT/src_raw.tsv" "$OUT/src_dict.tsv" "$OUT/src_mo.tsv" >"$train"
 echo "langid-data: $(wc -l <"$train") training, $(wc -l <"$held") held-out, $(wc -l <"$ood") out-of-domain lines in $OUT" >&2
 cut -f1 "$train" | sort | uniq -c | awk '{ printf "  %s %s\n", $2, $1 }' >&2

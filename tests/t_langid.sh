@@ -42,7 +42,7 @@ $BH langid --bogus >/dev/null 2>&1
 is "unknown option: exit 2" "$?" 2
 
 # train a small model, use it, evaluate the shipped one
-$BH langid train -o "$T/m.bin" --hash-bits 12 --naive-bayes $F/sentences.tsv 2>"$T/te"
+$BH langid train -o "$T/m.bin" --hash-bits 12 $F/sentences.tsv 2>"$T/te"
 is "train: exit 0" "$?" 0
 ok "train: progress on stderr" grep -q 'epoch\|wrote' "$T/te"
 is "trained model fits its data" "$($BH langid --model "$T/m.bin" "$T/in.txt" | cut -f1 | paste -sd ' ' -)" \

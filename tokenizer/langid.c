@@ -583,7 +583,7 @@ void bh_langid_train_options_default(bh_langid_train_options *o)
     o->l2 = 1e-6f;
     o->crops = 1;
     o->seed = 1;
-    o->naive_bayes = 0;
+    o->naive_bayes = 1;
     o->alpha = 0.1f;
     o->temperature = 0;
 }
@@ -603,6 +603,7 @@ bh_status bh_langid_trainer_new(const bh_langid_train_options *opt, bh_langid_tr
         return bh__fail(BH_EINVAL, "langid train: learning rate or L2 out of range");
     if (!(o.alpha > 0 && o.alpha < 1e6)) return bh__fail(BH_EINVAL, "langid train: alpha out of range");
     if (!(o.temperature >= 0 && o.temperature < 1e6)) return bh__fail(BH_EINVAL, "langid train: temperature out of range");
+    if (o.naive_bayes < 0 || o.naive_bayes > 2) return bh__fail(BH_EINVAL, "langid train: naive_bayes %d not 0, 1 or 2", o.naive_bayes);
     if (o.naive_bayes) o.weighting = 0;
     if (o.crops < 0 || o.crops > 16) return bh__fail(BH_EINVAL, "langid train: crops %d not in 0..16", o.crops);
     bh_langid_trainer *t = calloc(1, sizeof *t);
@@ -779,8 +780,10 @@ static double sgd_step(const feat_list *f, float *w, float *bias, uint32_t K, ui
  * constant, and centring keeps the int8 range for the differences). Each
  * sample counts with its class weight, so languages are balanced. */
 static bh_status fit_naive_bayes(bh_langid_trainer *t, bh_langid *m, float **wf, const feat_cfg *fc,
-                                 feat_list *fl, size_t nb, double cw[][LID_MAX_LANGS])
+                                 feat_list *fl, size_t nb, double cw[][LID_MAX_LANGS],
+                                 bh_langid_progress progress, void *ctx)
 {
+    size_t report = t->n / 20 + 1;
     uint32_t shift = 32 - (uint32_t)t->o.hash_bits;
     double tot[S_COUNT][LID_MAX_LANGS] = {{0}};
     for (size_t k = 0; k < t->n; k++) {
@@ -793,7 +796,9 @@ static bh_status fit_naive_bayes(bh_langid_trainer *t, bh_langid *m, float **wf,
         float c = (float)cw[s->group][s->label];
         for (size_t i = 0; i < fl->n; i++) wf[s->group][(size_t)(fl->h[i] >> shift) * mg->n_langs + s->label] += c;
         tot[s->group][s->label] += c * (double)fl->n;
+        if (progress && (k + 1) % report == 0) progress(ctx, 1, 1, (double)(k + 1) / (double)t->n, 0);
     }
+    if (progress) progress(ctx, 1, 1, 1.0, 0);
     for (uint32_t gi = 0; gi < m->n_groups; gi++) {
         lid_group *mg = &m->g[gi];
         if (mg->n_langs < 2) continue;
@@ -859,10 +864,15 @@ bh_status bh_langid_trainer_fit(bh_langid_trainer *t, bh_langid_progress progres
     }
     feat_cfg fc = {(unsigned)o->min_n, (unsigned)o->max_n, o->word_features};
     uint64_t rng = 0x9E3779B97F4A7C15ull ^ o->seed;
+    double nb_temp = 2.0 * (double)(o->max_n - o->min_n + 1 + (o->word_features ? 1 : 0));
     if (o->naive_bayes) {
-        st = fit_naive_bayes(t, m, wf, &fc, &fl, nb, cw);
+        st = fit_naive_bayes(t, m, wf, &fc, &fl, nb, cw, progress, ctx);
         if (st) goto done;
-        goto quantize;
+        if (o->naive_bayes == 1) goto quantize;
+        /* naive Bayes as the starting point of logistic regression */
+        for (int gi = 0; gi < t->n_groups; gi++)
+            if (wf[gi])
+                for (size_t i = 0; i < nb * m->g[gi].n_langs; i++) wf[gi][i] = (float)(wf[gi][i] / nb_temp);
     }
     size_t steps_total = (size_t)o->epochs * t->n, step = 0;
     uint32_t shift = 32 - (uint32_t)o->hash_bits;
@@ -906,9 +916,7 @@ bh_status bh_langid_trainer_fit(bh_langid_trainer *t, bh_langid_progress progres
 quantize:
     /* Quantize: scale maps the largest |weight| to 127; the temperature is
      * folded into scale and biases. */
-    double temp = o->temperature > 0 ? o->temperature
-                  : o->naive_bayes   ? 2.0 * (double)(o->max_n - o->min_n + 1 + (o->word_features ? 1 : 0))
-                                     : 1.0;
+    double temp = o->temperature > 0 ? o->temperature : o->naive_bayes == 1 ? nb_temp : 1.0;
     for (int gi = 0; gi < t->n_groups; gi++) {
         lid_group *mg = &m->g[gi];
         if (!wf[gi]) continue;
