@@ -1,4 +1,4 @@
-/* core/error.c — status messages, the thread-local error detail, bh_buf. */
+/* core/error.c — status messages, the thread-local error detail, bh_buf (with JSON string output). */
 #include "core/error.h"
 
 #include <stdarg.h>
@@ -83,4 +83,35 @@ void bh_buf_free(bh_buf *b)
     free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;
+}
+
+bh_status bh_buf_append_json(bh_buf *b, const char *s, size_t n)
+{
+    /* Worst case: every byte becomes \u00XX (6 bytes), plus the quotes. */
+    if (n > (SIZE_MAX - 2) / 6) return bh__fail(BH_ELIMIT, "bh_buf_append_json: string too long");
+    bh_status st = bh_buf_reserve(b, 6 * n + 2);
+    if (st) return st;
+    char *o = b->data + b->len;
+    *o++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            *o++ = '\\';
+            *o++ = (char)c;
+        } else if (c == '\n') {
+            *o++ = '\\'; *o++ = 'n';
+        } else if (c == '\t') {
+            *o++ = '\\'; *o++ = 't';
+        } else if (c == '\r') {
+            *o++ = '\\'; *o++ = 'r';
+        } else if (c < 0x20 || c == 0x7F) {
+            o += sprintf(o, "\\u%04x", c);
+        } else {
+            *o++ = (char)c;
+        }
+    }
+    *o++ = '"';
+    b->len = (size_t)(o - b->data);
+    b->data[b->len] = 0;
+    return BH_OK;
 }

@@ -24,5 +24,6 @@
 #include "bhasha/corpus.h"
 #include "bhasha/eval.h"
 #include "bhasha/ocr.h"
+#include "bhasha/pipeline.h"
 
 #endif

@@ -14,6 +14,7 @@ static const cli_command commands[] = {
     {"segment", cli_segment, "split into sentences, words, aksharas or graphemes"},
     {"translit", cli_translit, "convert between Indic scripts and ISO 15919 Latin"},
     {"langid", cli_langid, "identify the language of each line"},
+    {"annotate", cli_annotate, "normalize, segment, identify and transliterate, as JSON lines"},
     {"spm", cli_spm, "SentencePiece: train, encode, decode"},
     {"wordpiece", cli_wordpiece, "BERT WordPiece encoding"},
     {"pretrain", cli_pretrain, "pretrain a transformer encoder or decoder"},

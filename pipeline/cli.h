@@ -18,6 +18,8 @@ int cli_langid(int argc, char **argv);
 /* cli_subword.c */
 int cli_spm(int argc, char **argv);
 int cli_wordpiece(int argc, char **argv);
+/* cli_annotate.c */
+int cli_annotate(int argc, char **argv);
 /* cli_model.c */
 int cli_pretrain(int argc, char **argv);
 int cli_generate(int argc, char **argv);
@@ -59,6 +61,12 @@ int cli_read_file(const char *cmd, const char *path, bh_buf *out);
 
 /* Writes s[0..n) as a JSON string literal (quotes included, control bytes escaped). */
 void cli_json_string(FILE *out, const char *s, size_t n);
+
+/* Finds a shipped data file (e.g. "langid/langid.bin") and writes its path to
+ * buf. Looks in $BHASHA_DATA, then next to the executable (installed:
+ * ../share/bhasha; build tree: ../assets), then ./assets. Returns 0 when found,
+ * 1 when not (buf then holds the last candidate, for the error message). */
+int cli_asset(const char *rel, char *buf, size_t cap);
 
 /* True when argv[i] == name; then *val = argv[i+1] (advancing *i) for options with values. */
 int cli_opt(int argc, char **argv, int *i, const char *name, const char **val);

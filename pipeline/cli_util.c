@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int cli_fail(const char *cmd, bh_status st)
 {
@@ -86,21 +87,9 @@ int cli_read_file(const char *cmd, const char *path, bh_buf *out)
 
 void cli_json_string(FILE *out, const char *s, size_t n)
 {
-    fputc('"', out);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        switch (c) {
-        case '"': fputs("\\\"", out); break;
-        case '\\': fputs("\\\\", out); break;
-        case '\n': fputs("\\n", out); break;
-        case '\r': fputs("\\r", out); break;
-        case '\t': fputs("\\t", out); break;
-        default:
-            if (c < 0x20 || c == 0x7f) fprintf(out, "\\u%04x", c);
-            else fputc(c, out);
-        }
-    }
-    fputc('"', out);
+    bh_buf b = {0};
+    if (bh_buf_append_json(&b, s, n) == BH_OK) fwrite(b.data, 1, b.len, out);
+    bh_buf_free(&b);
 }
 
 int cli_opt(int argc, char **argv, int *i, const char *name, const char **val)
@@ -111,4 +100,27 @@ int cli_opt(int argc, char **argv, int *i, const char *name, const char **val)
         *val = argv[++*i];
     }
     return 1;
+}
+
+int cli_asset(const char *rel, char *buf, size_t cap)
+{
+    const char *env = getenv("BHASHA_DATA");
+    if (env && *env) {
+        snprintf(buf, cap, "%s/%s", env, rel);
+        if (access(buf, R_OK) == 0) return 0;
+    }
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) *slash = 0;
+        static const char *const dirs[] = {"../share/bhasha", "../assets"};
+        for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+            snprintf(buf, cap, "%s/%s/%s", exe, dirs[i], rel);
+            if (access(buf, R_OK) == 0) return 0;
+        }
+    }
+    snprintf(buf, cap, "assets/%s", rel);
+    return access(buf, R_OK) == 0 ? 0 : 1;
 }

@@ -63,6 +63,10 @@ void bh_buf_clear(bh_buf *b);
 /* Frees the memory and zeroes the struct. */
 void bh_buf_free(bh_buf *b);
 
+/* Appends s[0..n) as a JSON string literal, quotes included: " \ and control
+ * characters escaped, other bytes copied (so valid UTF-8 stays valid). */
+bh_status bh_buf_append_json(bh_buf *b, const char *s, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,132 @@
+/* pipeline/annotate.c — normalize -> segment -> langid -> translit, as one JSON object. */
+#include "pipeline/annotate.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bhasha/langid.h"
+#include "bhasha/normalize.h"
+#include "bhasha/segment.h"
+#include "core/error.h"
+
+struct bh_annotator {
+    bh_annotator_options o;
+    bh_segmenter *seg;
+    bh_langid *lid;      /* NULL when no model was given */
+    bh_translit *tr;     /* NULL when no transliteration was asked for */
+};
+
+void bh_annotator_options_default(bh_annotator_options *opt)
+{
+    if (!opt) return;
+    opt->langid_model = NULL;
+    opt->translit_to = BH_SCRIPT_LATN;
+    opt->normalize = 1;
+}
+
+void bh_annotator_free(bh_annotator *a)
+{
+    if (!a) return;
+    bh_segmenter_free(a->seg);
+    bh_langid_free(a->lid);
+    bh_translit_free(a->tr);
+    free(a);
+}
+
+bh_status bh_annotator_new(const bh_annotator_options *opt, bh_annotator **out)
+{
+    if (!out) return bh__fail(BH_EINVAL, "bh_annotator_new: NULL out");
+    *out = NULL;
+    bh_annotator *a = calloc(1, sizeof *a);
+    if (!a) return bh__fail(BH_ENOMEM, "bh_annotator_new: out of memory");
+    if (opt) a->o = *opt; else bh_annotator_options_default(&a->o);
+    bh_status st = bh_segmenter_new(&a->seg);
+    if (!st && a->o.langid_model) st = bh_langid_load(a->o.langid_model, &a->lid);
+    if (!st && a->o.translit_to != BH_SCRIPT_AUTO) {
+        bh_translit_options to;
+        bh_translit_options_default(&to);
+        to.to = a->o.translit_to;
+        st = bh_translit_new(&to, &a->tr);
+    }
+    if (st) {
+        bh_annotator_free(a);
+        return st;
+    }
+    a->o.langid_model = NULL; /* the path is not ours to keep */
+    *out = a;
+    return BH_OK;
+}
+
+/* ,"key":[{"start":..,"end":..,"text":..(,"kind":..)}...] */
+static bh_status append_spans(bh_buf *out, const char *key, const bh_spans *sp, const char *text, int kinds)
+{
+    char num[64];
+    bh_status st = bh_buf_append(out, ",\"", 2);
+    if (!st) st = bh_buf_append(out, key, strlen(key));
+    if (!st) st = bh_buf_append(out, "\":[", 3);
+    for (size_t i = 0; i < sp->n && !st; i++) {
+        const bh_span *s = &sp->v[i];
+        int k = snprintf(num, sizeof num, "%s{\"start\":%zu,\"end\":%zu,\"text\":", i ? "," : "", s->start, s->end);
+        st = bh_buf_append(out, num, (size_t)k);
+        if (!st) st = bh_buf_append_json(out, text + s->start, s->end - s->start);
+        if (!st && kinds) {
+            const char *kn = bh_token_kind_name(s->kind);
+            st = bh_buf_append(out, ",\"kind\":", 8);
+            if (!st) st = bh_buf_append_json(out, kn, strlen(kn));
+        }
+        if (!st) st = bh_buf_append(out, "}", 1);
+    }
+    if (!st) st = bh_buf_append(out, "]", 1);
+    return st;
+}
+
+bh_status bh_annotate(const bh_annotator *a, const char *text, size_t len, bh_buf *out)
+{
+    if (!a || !out || (!text && len)) return bh__fail(BH_EINVAL, "bh_annotate: NULL argument");
+    bh_buf norm = {0}, raw = {0}, tr = {0};
+    bh_spans sents = {0}, words = {0};
+    bh_norm_options no;
+    bh_norm_options_default(&no);
+    if (!a->o.normalize) {
+        /* Only repair the encoding, so that the JSON stays valid UTF-8. */
+        no.strip_format = 0;
+        no.lookalikes = 0;
+    }
+    /* "text" is the input with invalid UTF-8 repaired and nothing else changed. */
+    bh_norm_options ro = no;
+    ro.strip_format = 0;
+    ro.lookalikes = 0;
+    bh_status st = bh_normalize(text, len, &no, &norm, NULL);
+    if (!st) st = bh_normalize(text, len, &ro, &raw, NULL);
+    const char *nt = norm.data ? norm.data : "";
+    if (!st) st = bh_segment_sentences_words(a->seg, nt, norm.len, &sents, &words);
+
+    if (!st) st = bh_buf_append(out, "{\"text\":", 8);
+    if (!st) st = bh_buf_append_json(out, raw.data ? raw.data : "", raw.len);
+    if (!st) st = bh_buf_append(out, ",\"normalized\":", 14);
+    if (!st) st = bh_buf_append_json(out, nt, norm.len);
+    if (!st && a->lid) {
+        bh_langid_result r;
+        st = bh_langid_identify(a->lid, nt, norm.len, &r);
+        char num[64];
+        if (!st) st = bh_buf_append(out, ",\"lang\":", 8);
+        if (!st) st = bh_buf_append_json(out, r.lang, strlen(r.lang));
+        int k = snprintf(num, sizeof num, ",\"lang_score\":%.4f", (double)r.score);
+        if (!st) st = bh_buf_append(out, num, (size_t)k);
+    }
+    if (!st) st = append_spans(out, "sentences", &sents, nt, 0);
+    if (!st) st = append_spans(out, "words", &words, nt, 1);
+    if (!st && a->tr) {
+        st = bh_translit_run(a->tr, nt, norm.len, &tr, NULL);
+        if (!st) st = bh_buf_append(out, ",\"translit\":", 12);
+        if (!st) st = bh_buf_append_json(out, tr.data ? tr.data : "", tr.len);
+    }
+    if (!st) st = bh_buf_append(out, "}", 1);
+    bh_buf_free(&norm);
+    bh_buf_free(&raw);
+    bh_buf_free(&tr);
+    bh_spans_free(&sents);
+    bh_spans_free(&words);
+    return st;
+}
