@@ -70,7 +70,11 @@ bh_status bh_model_config_load(const char *path, bh_model_config *c)
         *int_field(c, (int)i) = (int)json_integer_value(v);
     }
     st = bh_model_config_check(c);
-    if (st) st = bh__fail(st, "%s: %s", path, bh_last_error());
+    if (st) {
+        char detail[256]; /* bh_last_error() is the buffer bh__fail writes */
+        snprintf(detail, sizeof detail, "%s", bh_last_error());
+        st = bh__fail(st, "%s: %s", path, detail);
+    }
 done:
     json_decref(root);
     return st;

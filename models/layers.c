@@ -10,6 +10,41 @@
 
 #include "bhasha/model.h"
 
+/* The element-wise loops below are written to vectorize; -O2 alone only
+ * vectorizes loops whose trip count is a known multiple of the vector width,
+ * so this file asks for the full vectorizer, and the hottest loops are cloned
+ * for AVX-512 and AVX2 with the variant picked at load time (ifunc). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O3")
+#define BH_SIMD __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define BH_SIMD
+#endif
+
+/* exp(x) for x in [-87, 88], relative error ~2e-7: 2^n * e^r with
+ * r = x - n ln2 in [-ln2/2, ln2/2] and a degree-6 polynomial. Branch-free
+ * integer/float arithmetic only, so loops that call it vectorize (libm's
+ * expf and tanhf do not). */
+static inline float fast_expf(float x)
+{
+    x = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x;
+    float t = x * 1.44269504f + 12582912.0f; /* round to nearest via the 1.5*2^23 trick */
+    float n = t - 12582912.0f;
+    float r = x - n * 0.693145752f - n * 1.42860677e-6f;
+    float p = 1.0f + r * (1.0f + r * (0.5f + r * (0.166666672f + r * (0.0416666418f +
+              r * (0.00833345205f + r * 0.00138888889f)))));
+    int32_t e = ((int32_t)n + 127) << 23;
+    float sc;
+    memcpy(&sc, &e, sizeof sc);
+    return p * sc;
+}
+
+/* tanh(u) = 1 - 2 / (exp(2u) + 1); saturates correctly at both ends. */
+static inline float fast_tanhf(float u)
+{
+    return 1.0f - 2.0f / (fast_expf(2.0f * u) + 1.0f);
+}
+
 /* ------------------------------------------------------------ embeddings */
 
 void bh__embed_fwd(float *out, const int32_t *ids, const float *wte, const float *wpe,
@@ -39,7 +74,7 @@ void bh__embed_bwd(float *dwte, float *dwpe, const float *dout, const int32_t *i
 
 /* ------------------------------------------------------------- LayerNorm */
 
-void bh__layernorm_fwd(float *out, float *mean, float *rstd, const float *x,
+BH_SIMD void bh__layernorm_fwd(float *out, float *mean, float *rstd, const float *x,
                        const float *w, const float *b, int N, int D, float eps)
 {
     for (int i = 0; i < N; i++) {
@@ -61,7 +96,7 @@ void bh__layernorm_fwd(float *out, float *mean, float *rstd, const float *x,
     }
 }
 
-void bh__layernorm_bwd(float *dx, float *dw, float *db, const float *dout, const float *x,
+BH_SIMD void bh__layernorm_bwd(float *dx, float *dw, float *db, const float *dout, const float *x,
                        const float *mean, const float *rstd, const float *w, int N, int D)
 {
     /* With xhat = (x-m)*r and g = dout*w:
@@ -123,21 +158,21 @@ void bh__linear_bwd(float *dx, float *dw, float *db, const float *dout, const fl
 
 #define GELU_C 0.7978845608028654f /* sqrt(2/pi) */
 
-void bh__gelu_fwd(float *out, const float *x, size_t n)
+BH_SIMD void bh__gelu_fwd(float *out, const float *x, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         float v = x[i];
         float u = GELU_C * (v + 0.044715f * v * v * v);
-        out[i] = 0.5f * v * (1.0f + tanhf(u));
+        out[i] = 0.5f * v * (1.0f + fast_tanhf(u));
     }
 }
 
-void bh__gelu_bwd(float *dx, const float *x, const float *dout, size_t n)
+BH_SIMD void bh__gelu_bwd(float *dx, const float *x, const float *dout, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         float v = x[i];
         float u = GELU_C * (v + 0.044715f * v * v * v);
-        float t = tanhf(u);
+        float t = fast_tanhf(u);
         float du = GELU_C * (1.0f + 3.0f * 0.044715f * v * v);
         float g = 0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * du;
         dx[i] = g * dout[i];
@@ -145,6 +180,30 @@ void bh__gelu_bwd(float *dx, const float *x, const float *dout, size_t n)
 }
 
 /* ------------------------------------------------------------- attention */
+
+BH_SIMD static void exp_shift(float *row, int n, float mx)
+{
+    for (int j = 0; j < n; j++) row[j] = fast_expf(row[j] - mx);
+}
+
+void bh__softmax_row(float *row, int T, int nk, const uint8_t *mask)
+{
+    float mx = -INFINITY;
+    for (int j = 0; j < nk; j++)
+        if ((!mask || mask[j]) && row[j] > mx) mx = row[j];
+    if (mx == -INFINITY) { /* every key masked: no attention at all */
+        memset(row, 0, (size_t)T * sizeof(float));
+        return;
+    }
+    exp_shift(row, nk, mx);
+    if (mask)
+        for (int j = 0; j < nk; j++) row[j] = mask[j] ? row[j] : 0.0f;
+    float sum = 0.0f;
+    for (int j = 0; j < nk; j++) sum += row[j];
+    float inv = 1.0f / sum;
+    for (int j = 0; j < nk; j++) row[j] *= inv;
+    for (int j = nk; j < T; j++) row[j] = 0.0f;
+}
 
 void bh__attention_fwd(float *out, float *att, const float *qkv, const uint8_t *mask,
                        int causal, int B, int T, int D, int H)
@@ -160,22 +219,7 @@ void bh__attention_fwd(float *out, float *att, const float *qkv, const uint8_t *
             /* p[T,T] = scale * q[T,hd] . k[T,hd]^T */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hd, scale, q, ld, k, ld,
                         0.0f, p, T);
-            for (int i = 0; i < T; i++) {
-                float *row = p + (size_t)i * T;
-                int nk = causal ? i + 1 : T;
-                float mx = -INFINITY;
-                for (int j = 0; j < nk; j++)
-                    if ((!mb || mb[j]) && row[j] > mx) mx = row[j];
-                float sum = 0.0f;
-                for (int j = 0; j < T; j++) {
-                    float e = 0.0f;
-                    if (j < nk && (!mb || mb[j])) e = expf(row[j] - mx);
-                    row[j] = e;
-                    sum += e;
-                }
-                float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
-                for (int j = 0; j < T; j++) row[j] *= inv;
-            }
+            for (int i = 0; i < T; i++) bh__softmax_row(p + (size_t)i * T, T, causal ? i + 1 : T, mb);
             /* out[T,hd] = p[T,T] . v[T,hd] */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, T, 1.0f, p, T, v, ld,
                         0.0f, out + (size_t)b * T * D + (size_t)h * hd, D);
@@ -239,7 +283,7 @@ void bh__dropout_bwd(float *dx, const uint8_t *keep, float p, size_t n)
     for (size_t i = 0; i < n; i++) dx[i] = keep[i] ? dx[i] * s : 0.0f;
 }
 
-void bh__add(float *y, const float *a, const float *b, size_t n)
+BH_SIMD void bh__add(float *y, const float *a, const float *b, size_t n)
 {
     for (size_t i = 0; i < n; i++) y[i] = a[i] + b[i];
 }
@@ -260,11 +304,9 @@ double bh__xent_fused(const float *h, const float *wte, const int32_t *targets, 
             float *row = scratch + (size_t)i * V;
             float mx = row[0];
             for (int j = 1; j < V; j++) mx = row[j] > mx ? row[j] : mx;
+            exp_shift(row, V, mx);
             float sum = 0.0f;
-            for (int j = 0; j < V; j++) {
-                row[j] = expf(row[j] - mx);
-                sum += row[j];
-            }
+            for (int j = 0; j < V; j++) sum += row[j];
             int t = targets[r0 + i];
             total += -(double)logf(row[t] / sum);
             /* dlogits = scale * (softmax - onehot) */

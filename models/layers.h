@@ -44,6 +44,9 @@ void bh__gelu_bwd(float *dx, const float *x, const float *dout, size_t n);
  *   mask [B,T] 1 = real key (NULL = all); causal: key j <= query i only. */
 void bh__attention_fwd(float *out, float *att, const float *qkv, const uint8_t *mask,
                        int causal, int B, int T, int D, int H);
+/* Softmax of row[0..nk) over the entries with mask[j] != 0 (mask may be
+ * NULL); entries nk..T-1 and masked ones become 0; all masked gives zeros. */
+void bh__softmax_row(float *row, int T, int nk, const uint8_t *mask);
 /* dqkv[B,T,3D] = (overwritten); scratch [T,T]. */
 void bh__attention_bwd(float *dqkv, float *scratch, const float *dout, const float *qkv,
                        const float *att, int B, int T, int D, int H);

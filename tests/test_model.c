@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bhasha.h"
+#include "bhasha/model.h"
 #include "models/safetensors.h"
 
 static char tmpdir[64];

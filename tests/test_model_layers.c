@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bhasha.h"
+#include "bhasha/model.h"
 #include "models/layers.h"
 
 static uint64_t rng = 7;

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bhasha.h"
+#include "bhasha/model.h"
 #include "models/safetensors.h"
 
 #define FIX "tests/fixtures/model/"
