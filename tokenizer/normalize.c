@@ -64,7 +64,7 @@ void bh_norm_options_default(bh_norm_options *opt)
 
 /* Decodes one code point at s[0..n). Returns its length, with *cp set, or 0 for
  * an invalid sequence (overlong, surrogate, > U+10FFFF, truncated, stray byte). */
-static inline size_t utf8_decode(const unsigned char *s, size_t n, int32_t *cp)
+static inline __attribute__((always_inline)) size_t utf8_decode(const unsigned char *s, size_t n, int32_t *cp)
 {
     unsigned c = s[0];
     if (c < 0x80) { *cp = (int32_t)c; return 1; }
@@ -127,6 +127,34 @@ static inline int is_excluded_nukta_letter(int32_t cp)
            cp == 0x0A36 || (cp >= 0x0A59 && cp <= 0x0A5B) || cp == 0x0A5E || cp == 0x0B5C || cp == 0x0B5D;
 }
 
+/* Base consonant and nukta of a precomposed nukta letter (NFD, by table). */
+static void decompose_nukta_letter(int32_t cp, int32_t d[2])
+{
+    static const int32_t deva[8] = {0x0915, 0x0916, 0x0917, 0x091C, 0x0921, 0x0922, 0x092B, 0x092F};
+    int script = bh__indic_script(cp);
+    d[1] = bh__indic_cp(script, 0x3C);
+    switch (cp) {
+    case 0x09DC: d[0] = 0x09A1; break;
+    case 0x09DD: d[0] = 0x09A2; break;
+    case 0x09DF: d[0] = 0x09AF; break;
+    case 0x0A33: d[0] = 0x0A32; break;
+    case 0x0A36: d[0] = 0x0A38; break;
+    case 0x0A59: d[0] = 0x0A16; break;
+    case 0x0A5A: d[0] = 0x0A17; break;
+    case 0x0A5B: d[0] = 0x0A1C; break;
+    case 0x0A5E: d[0] = 0x0A2B; break;
+    case 0x0B5C: d[0] = 0x0B21; break;
+    case 0x0B5D: d[0] = 0x0B22; break;
+    default: d[0] = deva[(cp - 0x0958) & 7]; break;
+    }
+}
+
+/* The code point of a valid 3-byte UTF-8 sequence. */
+static inline int32_t utf8_cp3(const unsigned char *s)
+{
+    return (int32_t)(((s[0] & 0x0F) << 12) | ((s[1] & 0x3F) << 6) | (s[2] & 0x3F));
+}
+
 /* Consonants that NFC composes with a following nukta (ऩ ऱ ऴ). */
 static inline int composes_with_nukta(int32_t cp) { return cp == 0x0928 || cp == 0x0930 || cp == 0x0933; }
 
@@ -146,26 +174,30 @@ static inline int is_indic_letter_or_mark(int32_t cp)
 
 /* ---- the fast-path test --------------------------------------------------- */
 
-/* Returns 1 when a non-ASCII code point, given its predecessor, may be changed
- * by normalization; 0 when it is certainly copied unchanged. */
-static int needs_work(const norm *N, int32_t cp, int32_t prev)
+/* Returns 0 when a non-ASCII code point, given its predecessor, is certainly
+ * copied unchanged; 2 for a precomposed nukta letter, which the fast path
+ * decomposes in place; 1 when the chunk needs the full path. */
+static inline __attribute__((always_inline)) int needs_work_indic(const norm *N, int32_t cp, int32_t prev)
 {
-    int cls = bh__indic_class(cp);
-    if (bh__indic_script(cp) >= 0) {
-        int pcls = bh__indic_class(prev);
-        int same = bh__indic_script(prev) == bh__indic_script(cp);
-        switch (cls) {
-        case BH__IC_CONS: return is_excluded_nukta_letter(cp);
-        case BH__IC_VSIGN:
-        case BH__IC_PREBASE:
-        case BH__IC_VIRAMA: return !(same && is_base(pcls));
-        case BH__IC_NUKTA: return !(same && pcls == BH__IC_CONS && !composes_with_nukta(prev));
-        case BH__IC_OMARK: return 1;
-        case BH__IC_DIGIT: return N->o.digits == BH_DIGITS_ASCII;
-        case BH__IC_PUNCT: return cp == DANDA && prev == DANDA && N->o.lookalikes;
-        default: return 0;
-        }
+    int cls = bh__indic_class_table[cp - BH__INDIC_FIRST];
+    if (cls == BH__IC_CONS) return is_excluded_nukta_letter(cp) ? 2 : 0;
+    if (cls == BH__IC_INDEP || cls == BH__IC_MOD || cls == BH__IC_NONE) return 0;
+    int pcls = bh__indic_class(prev);
+    int same = (prev ^ cp) >> 7 == 0; /* same 128-code-point block */
+    switch (cls) {
+    case BH__IC_VSIGN:
+    case BH__IC_PREBASE:
+    case BH__IC_VIRAMA: return !(same && is_base(pcls));
+    case BH__IC_NUKTA: return !(same && pcls == BH__IC_CONS && !composes_with_nukta(prev));
+    case BH__IC_DIGIT: return N->o.digits == BH_DIGITS_ASCII;
+    case BH__IC_PUNCT: return cp == DANDA && prev == DANDA && N->o.lookalikes;
+    default: return 1;
     }
+}
+
+/* The same test outside the nine Indic blocks (0 or 1), from utf8proc's properties. */
+static int needs_work_other(const norm *N, int32_t cp)
+{
     if (is_joiner(cp)) return 1;
     if (cp >= 0x1100 && cp <= 0x11FF) return 1; /* Hangul jamo compose algorithmically */
     const utf8proc_property_t *p = utf8proc_get_property(cp);
@@ -618,26 +650,46 @@ bh_status bh__normalize_ex(const char *text, size_t len, const bh_norm_options *
 
     const unsigned char *s = (const unsigned char *)text;
     bh_status st = BH_OK;
-    size_t i = 0, base_len = out->len;
-    while (i < len && !st) {
-        /* A run of white space. */
+    /* Bytes s[pend..) that are already known to be canonical wait here and go
+     * out in one copy, so clean text costs one memcpy per slow chunk, not one
+     * call per word. */
+    size_t i = 0, pend = 0, base_len = out->len;
+#define FLUSH(upto)                                                                \
+    do {                                                                           \
+        if ((upto) > pend) {                                                       \
+            if ((st = emit_space_if_owed(&N))) goto done;                          \
+            if ((st = bh_buf_append(out, s + pend, (upto) - pend))) goto done;     \
+        }                                                                          \
+    } while (0)
+    while (i < len) {
+        /* A run of white space: part of the pending copy unless it must change. */
         size_t ws = i;
+        int ws_change = 0;
         for (;;) {
-            if (i < len && is_ascii_space(s[i])) { i++; continue; }
+            if (i < len && is_ascii_space(s[i])) {
+                ws_change |= s[i] == '\v' || s[i] == '\f' || s[i] == '\r';
+                i++;
+                continue;
+            }
             int32_t cp;
-            size_t k = i < len ? utf8_decode(s + i, len - i, &cp) : 0;
+            size_t k = i < len && s[i] >= 0x80 ? utf8_decode(s + i, len - i, &cp) : 0;
             if (k > 1 && is_unicode_space(cp)) { i += k; continue; }
             break;
         }
-        if (i > ws) {
-            if (N.o.fold_whitespace) N.pending_space = out->len > base_len;
-            else if ((st = copy_space(&N, s + ws, i - ws))) break;
+        if (i > ws && N.o.fold_whitespace) {
+            FLUSH(ws);
+            N.pending_space = out->len > base_len;
+            pend = i;
+        } else if (i > ws && ws_change && N.o.strip_format) {
+            FLUSH(ws);
+            if ((st = copy_space(&N, s + ws, i - ws))) goto done;
+            pend = i;
         }
         if (i >= len) break;
 
         /* A chunk: up to the next white space, or cut at a safe point when long. */
-        size_t start = i;
-        int work = force_slow, script = N.ctx_script;
+        size_t start = i, fix_at[8];
+        int work = force_slow, nfix = 0, script = N.ctx_script;
         int32_t prev = ' ', cp = 0; /* marks at a chunk's start are not attached to anything */
         while (i < len) {
             unsigned c = s[i];
@@ -645,19 +697,33 @@ bh_status bh__normalize_ex(const char *text, size_t len, const bh_norm_options *
             if (c < 0x80) {
                 if (is_ascii_space(c)) break;
                 cp = (int32_t)c;
-                if (c < 0x20 || c == 0x7F || c == '|' || c == ':') work = 1;
-                else if (c == 'S' && bh__indic_script(prev) == BH__DEVA) work = 1;
-                else if (c >= '0' && c <= '9' && N.o.digits == BH_DIGITS_NATIVE) work = 1;
+                if (c < 0x20 || c == 0x7F) work = 1;
+                else if (c == '|') work |= bh__indic_script(i == start ? N.ctx : prev) >= 0;
+                else if (c == ':') work |= is_indic_letter_or_mark(prev);
+                else if (c == 'S') work |= bh__indic_script(prev) == BH__DEVA;
+                else if (c >= '0' && c <= '9') work |= N.o.digits == BH_DIGITS_NATIVE;
             } else {
                 k = utf8_decode(s + i, len - i, &cp);
                 if (!k) {
                     work = 1;
                     k = 1;
                     cp = REPLACEMENT;
+                } else if (cp >= BH__INDIC_FIRST && cp <= BH__INDIC_LAST) {
+                    if (!work) {
+                        int w = needs_work_indic(&N, cp, prev);
+                        if (w == 2 && nfix < 8) {
+                            /* A precomposed nukta letter in otherwise clean text:
+                             * decomposed in place, no slow path. */
+                            fix_at[nfix++] = i;
+                            cp = bh__indic_cp(bh__indic_script(cp), 0x3C);
+                        } else {
+                            work = w != 0;
+                        }
+                    }
+                    if (is_indic_letter_or_mark(cp)) script = bh__indic_script(cp);
                 } else {
                     if (is_unicode_space(cp)) break;
-                    if (!work) work = needs_work(&N, cp, prev);
-                    if (is_indic_letter_or_mark(cp)) script = bh__indic_script(cp);
+                    if (!work) work = needs_work_other(&N, cp);
                 }
             }
             if (i - start > CHUNK_SOFT_MAX && (cp < 0x80 || bh__indic_class(cp) == BH__IC_CONS) &&
@@ -667,14 +733,27 @@ bh_status bh__normalize_ex(const char *text, size_t len, const bh_norm_options *
             i += k;
         }
         if (work) {
-            st = normalize_chunk(&N, s + start, i - start);
+            FLUSH(start);
+            if ((st = normalize_chunk(&N, s + start, i - start))) goto done;
+            pend = i;
         } else {
-            if ((st = emit_space_if_owed(&N))) break;
-            st = bh_buf_append(out, s + start, i - start);
+            for (int f = 0; f < nfix; f++) {
+                int32_t d[2];
+                FLUSH(fix_at[f]);
+                decompose_nukta_letter(utf8_cp3(s + fix_at[f]), d);
+                unsigned char e[8];
+                size_t el = (size_t)utf8proc_encode_char(d[0], e);
+                el += (size_t)utf8proc_encode_char(d[1], e + el);
+                if ((st = emit_space_if_owed(&N)) || (st = bh_buf_append(out, e, el))) goto done;
+                pend = fix_at[f] + 3;
+            }
             N.ctx = prev;
             N.ctx_script = script;
         }
     }
+    FLUSH(len);
+#undef FLUSH
+done:
     free(N.a.v);
     free(N.b.v);
     if (stats) *stats = N.st;

@@ -1,0 +1,94 @@
+/* bench/normalize_bench.c — bh_normalize() throughput in MB/s, 1 and 2 threads.
+ *
+ *   normalize_bench [--mb N] [--reps R] FILE...
+ *
+ * FILEs (plain or gzip) are read until N MB (default 24) and normalized line by
+ * line into one reused buffer, as `bhasha normalize` does. With 2 threads each
+ * takes half of the lines. Each figure is the best of R runs (default 3). */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zlib.h>
+
+#include "bhasha.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+typedef struct job {
+    const char *text;
+    size_t len, out_bytes;
+    int failed;
+} job;
+
+static void *run_job(void *arg)
+{
+    job *j = arg;
+    bh_buf out = {0};
+    j->out_bytes = 0;
+    for (const char *p = j->text, *end = j->text + j->len; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        bh_buf_clear(&out);
+        if (bh_normalize(p, n, NULL, &out, NULL)) { j->failed = 1; break; }
+        j->out_bytes += out.len;
+        p += n + 1;
+    }
+    bh_buf_free(&out);
+    return NULL;
+}
+
+/* Seconds to normalize text with `threads` threads (1 or 2), split at a line. */
+static double timed(const char *text, size_t len, int threads)
+{
+    job jobs[2] = {{text, len, 0, 0}, {0}};
+    if (threads == 2) {
+        const char *mid = memchr(text + len / 2, '\n', len - len / 2);
+        size_t a = mid ? (size_t)(mid - text) + 1 : len;
+        jobs[0].len = a;
+        jobs[1] = (job){text + a, len - a, 0, 0};
+    }
+    double t0 = now();
+    pthread_t th;
+    if (threads == 2 && pthread_create(&th, NULL, run_job, &jobs[1]) != 0) return -1;
+    run_job(&jobs[0]);
+    if (threads == 2) pthread_join(th, NULL);
+    double t = now() - t0;
+    return jobs[0].failed || jobs[1].failed ? -1 : t;
+}
+
+int main(int argc, char **argv)
+{
+    size_t limit = 24u << 20;
+    int reps = 3;
+    bh_buf text = {0};
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--mb") && i + 1 < argc) { limit = (size_t)atol(argv[++i]) << 20; continue; }
+        if (!strcmp(argv[i], "--reps") && i + 1 < argc) { reps = atoi(argv[++i]); continue; }
+        gzFile f = gzopen(argv[i], "rb");
+        if (!f) { fprintf(stderr, "normalize_bench: cannot open %s\n", argv[i]); return 1; }
+        char buf[1 << 16];
+        int n;
+        while (text.len < limit && (n = gzread(f, buf, sizeof buf)) > 0) bh_buf_append(&text, buf, (size_t)n);
+        gzclose(f);
+    }
+    if (!text.len) { fprintf(stderr, "usage: normalize_bench [--mb N] [--reps R] FILE...\n"); return 2; }
+    double mb = (double)text.len / 1e6;
+    for (int threads = 1; threads <= 2; threads++) {
+        double best = 1e30;
+        for (int r = 0; r < reps; r++) {
+            double t = timed(text.data, text.len, threads);
+            if (t < 0) { fprintf(stderr, "normalize_bench: bh_normalize failed\n"); return 1; }
+            if (t < best) best = t;
+        }
+        printf("normalize  %d thread%s  %7.1f MB  %8.1f MB/s\n", threads, threads > 1 ? "s" : " ", mb, mb / best);
+    }
+    bh_buf_free(&text);
+    return 0;
+}
