@@ -821,7 +821,8 @@ static void write_indic(const bh_translit *t, rd *r, out *o)
             break;
         case K_MOD:
             if (T == S_GURU) {
-                int tip = k.var == V_TIPPI ? 1 : k.id == 2 ? guru_tippi(prev_kind, prev_id) : 0;
+                /* Latin m̐ is a written bindi; elsewhere the vowel decides */
+                int tip = k.var == V_TIPPI ? 1 : (latin && k.id == 1) ? 0 : guru_tippi(prev_kind, prev_id);
                 if (k.id == 3) putstr(o, &t->mod[3]);
                 else putstr(o, tip ? &t->tippi : &t->bindi);
             } else if (T == S_TAML && !latin && k.id != 3) {

@@ -49,9 +49,13 @@
  *  - ICU turns native digits into ASCII and danda into "."; we keep both by
  *    default (lossless; ascii_digits=1 converts digits);
  *  - ICU writes ॐ as "'om"; we copy ॐ/ௐ/ૐ unchanged;
- *  - separator "'" as in ICU where two letters would otherwise merge: कइ
- *    "ka'i", क्ह "k'ha", क्इ "k'i". A literal apostrophe between letters
- *    is doubled ("''");
+ *  - anusvara is always "ṁ"; ICU writes the nasal of the next consonant
+ *    (संयुक्त "sanyukta", क्योंकि "kyōṅki"), which cannot be told from a
+ *    written न्/ङ् on the way back;
+ *  - separator "'" only where two letters would otherwise read as one: कइ
+ *    "ka'i", क्ह "k'ha", क्इ "k'i"; ICU also writes it where nothing merges
+ *    (लिए "li'ē", अन्य "an'ya", हिस्सा "his'sā"). A literal apostrophe right
+ *    after a letter is doubled ("''");
  *  - nukta letters: q ḵẖ/k͟h ġ z ṛ ṛh f ẏ as ICU; any other consonant + nukta
  *    is the consonant + U+0331 (macron below, as ISO's ṉ ṟ ḻ);
  *  - avagraha is U+0315 (as ICU).
