@@ -121,6 +121,7 @@ static uint8_t word_class(UChar32 c)
     if (c == '#') return W_HASH;
     if (c == '@') return W_LET;          /* ICU's root rules keep a@b, @name whole */
     if (c == 0x2018) return W_OTHER;     /* left single quote opens quotes, never an apostrophe */
+    if (c == ':' || c == 0xFE55 || c == 0xFF1A) return W_OTHER;   /* as ICU: colons never join words */
     if (u_isUWhiteSpace(c) || u_charType(c) == U_CONTROL_CHAR) return W_SP;
     int wb = u_getIntPropertyValue(c, UCHAR_WORD_BREAK);
     switch (wb) {
@@ -674,6 +675,7 @@ static bh_status sentences_from_tokens(const uint8_t *s, const bh_span *tok, siz
     size_t ntok = 0;                /* tokens in it so far */
     int first_num = 0;              /* its first token is a short number (list item: 1. ১.) */
     int prev_indic = 0;             /* previous token starts with an Indic letter */
+    int prev_num = 0;               /* previous token is a number of one or two digits */
     int prev_open = 1;              /* previous token lets a straight quote open: ( [ */
     size_t q_close = SIZE_MAX;      /* token closing the open quotation */
     size_t noclose[Q_STRAIGHT + 1] = {0, 0, 0, 0};
@@ -704,6 +706,7 @@ static bh_status sentences_from_tokens(const uint8_t *s, const bh_span *tok, siz
             first_num = t.kind == BH_TOK_NUMBER && t.end - t.start <= 9;
             prev_open = 1;
             prev_indic = 0;
+            prev_num = 0;
         }
         int tk = term_kind(s, &t);
         if (tk == T_BAR && !prev_indic) tk = T_NONE;
@@ -729,6 +732,7 @@ static bh_status sentences_from_tokens(const uint8_t *s, const bh_span *tok, siz
             } else if (!strong) {
                 if (k < nt && tok[k].start == end) brk = 0;      /* glued to what follows */
                 else if (ntok == 1 && first_num) brk = 0;        /* list number: 1. ১. */
+                else if (prev_num) brk = 0;                      /* inline enumeration: – 1. স্ব */
                 else if (k < nt && !gap_breaks(s, end, tok[k].start) && s[tok[k].start] >= 'a' &&
                          s[tok[k].start] <= 'z') brk = 0;        /* lower case goes on */
             } else if (k == j + 1 && t.end - t.start == 1 && k < nt && tok[k].start == end &&
@@ -740,6 +744,7 @@ static bh_status sentences_from_tokens(const uint8_t *s, const bh_span *tok, siz
             ntok += k - j;
             prev_indic = 0;
             prev_open = 0;
+            prev_num = 0;
             if (brk) {
                 EMIT(start, end);
                 have = 0;
@@ -764,6 +769,7 @@ static bh_status sentences_from_tokens(const uint8_t *s, const bh_span *tok, siz
         }
         uint8_t b0 = s[t.start];
         prev_indic = b0 == 0xE0;
+        prev_num = t.kind == BH_TOK_NUMBER && t.end - t.start <= (b0 < 0x80 ? 2u : 6u);
         prev_open = t.kind == BH_TOK_PUNCT && t.end - t.start == 1 && (b0 == '(' || b0 == '[');
         last_end = t.end;
         ntok++;
