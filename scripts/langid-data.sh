@@ -4,15 +4,16 @@
 #   sh scripts/langid-data.sh [OUTDIR]      (default build/langid-data; run from the repo root)
 #
 # Writes OUTDIR/train.tsv (concatenation of OUTDIR/src_{flores,raw,dict,mo}.tsv), OUTDIR/heldout.tsv (FLORES lines never trained on) and
-# OUTDIR/ood.tsv (out-of-domain test: the *valid* splits of ../shared/data/raw
-# for bn and hi, GTK's messages for as bn hi mr ne), lines LANG<TAB>TEXT.
+# OUTDIR/ood.tsv (out-of-domain test = ood_gtk.tsv, GTK's messages for as bn hi
+# mr ne, + ood_raw.tsv, the *valid* splits of ../shared/data/raw for bn and hi),
+# lines LANG<TAB>TEXT.
 # Sources (see assets/langid/MODEL_CARD.md for licences):
 #  - ../shared/data/langid/flores200-dev-devtest/<lang>.txt: lines 1-1509 train,
 #    lines 1510-2009 held out. The split is by line number, the same for every
 #    language, so no sentence of the held-out part has a translation in train.
 #  - ../shared/data/raw/{bn,hi}: the *train* files only, every k-th line.
 #  - Debian hunspell dictionaries hunspell-bn, hunspell-hi, hunspell-ne: stems
-#    (the part before "/"), grouped 3 per line in dictionary order.
+#    (the part before "/"), grouped 3 per line in dictionary order, every 10th line.
 #  - Debian message catalogues (.mo) for as bn hi mr ne from the packages in
 #    MO_PACKAGES: every translated string (msgstr), markup and format specifiers removed.
 # Needs: msgunfmt (gettext), gzip, awk. Installs missing Debian packages with apt when root.
@@ -76,8 +77,13 @@ R=$SHARED/data/raw
     gzip -dc "$R/bn/istishon-blog/istishon.train.txt.gz" | every_kth 200
 } | label bn >>"$OUT/src_raw.tsv"
 
-# Hunspell stems, three per line.
-stems() { sed -e '1d' -e 's|/.*||' -e 's/[[:space:]].*//' "$1" | awk 'NF { printf "%s%s", $0, (++n % 3) ? " " : "\n" } END { print "" }'; }
+# Hunspell stems, three per line, every 10th line only: the Nepali and Hindi
+# dictionaries are full of Sanskrit-origin stems, and all of them together
+# pulled classical Sanskrit (verse) toward ne/hi.
+stems() {
+    sed -e '1d' -e 's|/.*||' -e 's/[[:space:]].*//' "$1" |
+        awk 'NF { printf "%s%s", $0, (++n % 3) ? " " : "\n" } END { print "" }' | awk 'NR % 10 == 0'
+}
 stems /usr/share/hunspell/bn_BD.dic | label bn >>"$OUT/src_dict.tsv"
 stems /usr/share/hunspell/hi_IN.dic | label hi >>"$OUT/src_dict.tsv"
 stems /usr/share/hunspell/ne_NP.dic | label ne >>"$OUT/src_dict.tsv"
@@ -104,7 +110,7 @@ mo_strings() {
         }' | sort -u
 }
 ood=$OUT/ood.tsv
-: >"$ood"
+rm -f "$OUT/ood_gtk.tsv" "$OUT/ood_raw.tsv"
 for l in $MO_LANGS; do
     mo_strings "$l" $MO_PACKAGES >"$OUT/mo_$l.txt"
     label "$l" <"$OUT/mo_$l.txt" >>"$OUT/src_mo.tsv"
@@ -112,21 +118,22 @@ for l in $MO_LANGS; do
     # and whose letters are mostly not Latin (GTK has many "GtkWidget ..." strings)
     mo_strings "$l" $MO_HELDOUT_PACKAGES | comm -23 - "$OUT/mo_$l.txt" |
         LC_ALL=C awk '{ t = $0; a = gsub(/[A-Za-z]/, "", t); h = gsub(/[\200-\377]/, "", t); if (h >= 9 && h > 6 * a) print }' |
-        label "$l" >>"$ood"
+        label "$l" >>"$OUT/ood_gtk.tsv"
     rm -f "$OUT/mo_$l.txt"
 done
 {
-    every_kth 5 <"$R/hi/hindi-discourse-stories/hindi_discourse_stories.valid.txt"
-    every_kth 5 <"$R/hi/leipzig-hin-mixed-2019-10k/hin_mixed_2019.valid.txt"
-    every_kth 20 <"$R/hi/covid19-hindi-news-2020/covid19_hindi_news.valid.txt"
-    every_kth 2 <"$R/hi/bbc-hindi-news-test/bbc_hindi_news.valid.txt"
-    gzip -dc "$R/hi/hindi-aesthetics-corpus/hindi_aesthetics.valid.txt.gz" | every_kth 100
-} | label hi >>"$ood"
+    every_kth 2 <"$R/hi/hindi-discourse-stories/hindi_discourse_stories.valid.txt"
+    every_kth 1 <"$R/hi/leipzig-hin-mixed-2019-10k/hin_mixed_2019.valid.txt"
+    every_kth 5 <"$R/hi/covid19-hindi-news-2020/covid19_hindi_news.valid.txt"
+    every_kth 1 <"$R/hi/bbc-hindi-news-test/bbc_hindi_news.valid.txt"
+    gzip -dc "$R/hi/hindi-aesthetics-corpus/hindi_aesthetics.valid.txt.gz" | every_kth 20
+} | label hi >>"$OUT/ood_raw.tsv"
 {
-    every_kth 10 <"$R/bn/prothomalo-ittefaq-news-2026/bn_news.valid.txt"
-    gzip -dc "$R/bn/sachalayatan-blog/sachalayatan.valid.txt.gz" | every_kth 50
-    gzip -dc "$R/bn/istishon-blog/istishon.valid.txt.gz" | every_kth 50
-} | label bn >>"$ood"
+    every_kth 2 <"$R/bn/prothomalo-ittefaq-news-2026/bn_news.valid.txt"
+    gzip -dc "$R/bn/sachalayatan-blog/sachalayatan.valid.txt.gz" | every_kth 5
+    gzip -dc "$R/bn/istishon-blog/istishon.valid.txt.gz" | every_kth 5
+} | label bn >>"$OUT/ood_raw.tsv"
+cat "$OUT/ood_gtk.tsv" "$OUT/ood_raw.tsv" >"$ood"
 
 # Training set: the sources above, in this order.
 cat "$OUT/src_flores.tsv" "$OUT/src_raw.tsv" "$OUT/src_dict.tsv" "$OUT/src_mo.tsv" >"$train"

@@ -20,10 +20,16 @@ $BH langid train -o assets/langid/langid.bin "$D/train.tsv"
     echo "## Same lines cut to <= 20 characters (whole words)"
     $BH langid eval --model assets/langid/langid.bin --short 20 "$D/heldout.tsv"
     echo
-    echo "## Out-of-domain: GTK messages (as bn hi mr ne) + raw bn/hi valid splits, whole lines"
-    $BH langid eval --model assets/langid/langid.bin "$D/ood.tsv"
+    echo "## Out-of-domain 1: GTK messages (as bn hi mr ne; GTK is not in training), whole strings"
+    $BH langid eval --model assets/langid/langid.bin "$D/ood_gtk.tsv"
     echo
-    echo "## Out-of-domain, cut to <= 20 characters"
-    $BH langid eval --model assets/langid/langid.bin --short 20 "$D/ood.tsv"
+    echo "## Out-of-domain 1, cut to <= 20 characters"
+    $BH langid eval --model assets/langid/langid.bin --short 20 "$D/ood_gtk.tsv"
+    echo
+    echo "## Out-of-domain 2: valid splits of ../shared/data/raw (bn news+blogs, hi news+stories+literature)"
+    $BH langid eval --model assets/langid/langid.bin "$D/ood_raw.tsv"
+    echo
+    echo "## Out-of-domain 2, cut to <= 20 characters"
+    $BH langid eval --model assets/langid/langid.bin --short 20 "$D/ood_raw.tsv"
 } >"$D/report.md"
 cat "$D/report.md"
