@@ -420,13 +420,26 @@ static size_t scan_word(const bh_segmenter *g, const uint8_t *s, size_t n, size_
 {
     size_t l;
     int last = wclass(g, s, n, i, &l);
-    int let = last == W_LET;
+    uint32_t seen = 1u << last;   /* classes met, for "any letter?" */
     i += l;
     while (i < n) {
+        /* Hot loop: a run of U+0800..U+0FFF (lead byte E0: every Indic script)
+         * needs no general decoding; validity is one test on both trail bytes. */
+        while (n - i >= 3 && s[i] == 0xE0) {
+            uint32_t c1 = (uint32_t)s[i + 1] - 0xA0u, c2 = (uint32_t)s[i + 2] - 0x80u;
+            if (((c1 >> 5) | (c2 >> 6)) != 0) break;
+            int c = g->wb[0x800 + ((c1 << 6) | c2)];
+            uint32_t bit = 1u << c;
+            if (!(bit & JOINS)) break;
+            seen |= bit;
+            last = c == W_EXT ? last : c;
+            i += 3;
+        }
+        if (i >= n) break;
         int c = wclass(g, s, n, i, &l);
         if ((1u << c) & JOINS) {
             /* letters, digits and connectors join; Extend keeps the last class */
-            let |= c == W_LET;
+            seen |= 1u << c;
             last = c == W_EXT ? last : c;
             i += l;
             continue;
@@ -446,7 +459,7 @@ static size_t scan_word(const bh_segmenter *g, const uint8_t *s, size_t n, size_
         }
         break;
     }
-    *sawlet = let;
+    *sawlet = (seen >> W_LET) & 1;
     return i;
 }
 

@@ -11,13 +11,17 @@
  * releases it with bh_spans_free().
  *
  * Units:
- *  - BH_SEG_SENTENCE: sentences, trimmed of surrounding white space. Breaks
- *    after danda U+0964, double danda U+0965, ? ! and . (also Arabic ؟ ۔ and
- *    CJK 。！？), with closing quotes and brackets kept on the sentence they
- *    close; no break after a known abbreviation (ড. লে. ডা. डॉ. श्री. Dr. ...),
- *    inside numbers and URLs, after an ellipsis, after a list number at the
- *    start of a sentence, or inside a quotation that continues after the
- *    terminator. A line break always ends a sentence.
+ *  - BH_SEG_SENTENCE: sentences, trimmed of surrounding white space. They
+ *    are found on the word tokens (so they cost one word pass): breaks after
+ *    danda U+0964, double danda U+0965, ? ! and . (also ؟ ۔ 。 ！ ？ ‼, and |
+ *    typed for a danda after Indic text), with closing quotes and brackets
+ *    kept on the sentence they close (।” ends the sentence after the ”). No
+ *    break after an abbreviation (ড. লে. ডা. মো. डॉ. श्री. Dr. and initials,
+ *    which are word tokens with their period), inside numbers, URLs and
+ *    e-mail addresses, after an ellipsis (... …), after a list or
+ *    enumeration number (1. ১.), before a lower-case Latin letter, or at a
+ *    terminator inside a quotation (“…”, ‘…’, "…") that goes on after it.
+ *    A line break always ends a sentence.
  *  - BH_SEG_WORD: tokens; white space and control characters separate tokens
  *    and are not tokens. Follows Unicode word-break rules (UAX #29, as ICU's
  *    root word-break iterator) with these Indic/web rules on top: URLs,
@@ -32,8 +36,10 @@
  *    + vowel signs + modifiers; ZWJ/ZWNJ stay with their syllable. Tamil
  *    pulli ends a syllable (except in க்ஷ and ஸ்ரீ). Other text falls back
  *    to grapheme clusters. White space is not a unit.
- *  - BH_SEG_GRAPHEME: extended grapheme clusters (utf8proc); white space is
- *    not a unit.
+ *  - BH_SEG_GRAPHEME: extended grapheme clusters as the linked utf8proc
+ *    implements them (before Unicode 15.1, a virama does not join two
+ *    consonants into one cluster: use BH_SEG_AKSHARA for that); white space
+ *    is not a unit.
  *
  * Invalid UTF-8 is never an error: each invalid byte is a unit of its own
  * (kind BH_TOK_OTHER) and is counted in bh_spans.bad_utf8. NUL and other
