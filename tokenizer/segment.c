@@ -72,13 +72,13 @@ struct bh_segmenter {
 static const char *const abbr_list[] = {
     /* Bangla */
     "ড", "ডা", "ডঃ", "লে", "মো", "মোঃ", "মোহা", "মু", "মি", "সা", "রা", "আ",
-    "নং", "খ্রি", "খ্রিঃ", "খ্রী", "পৃ", "ইং", "বাং", "সং", "প্রা", "লি", "কো", "অব", "অধ্যা",
+    "নং", "খ্রি", "খ্রিঃ", "খ্রী", "পৃ", "পূ", "ইং", "বাং", "সং", "প্রা", "লি", "কো", "অব", "অধ্যা",
     "প্রফে", "শ্রী", "শ্রীম", "কি.মি", "মি.মি", "সে.মি", "গ্রা",
     "এ", "বি", "সি", "ডি", "ই", "এফ", "জি", "এইচ", "আই", "জে", "কে", "এল", "এম", "এন",
     "পি", "কিউ", "এস", "টি", "ইউ", "ভি", "ডব্লিউ", "ডব্লু", "এক্স", "ওয়াই", "জেড",
     /* Hindi */
     "डॉ", "डा", "श्री", "श्रीमती", "सुश्री", "कु", "प्रो", "मो", "मु", "स्व", "पं", "सं", "ले",
-    "रु", "नं", "पृ", "ई", "इं", "मि", "कि.मी", "से.मी", "ग्रा",
+    "रु", "नं", "पृ", "ई", "पू", "इं", "मि", "कि.मी", "से.मी", "ग्रा",
     "ए", "बी", "सी", "डी", "एफ", "जी", "एच", "आई", "जे", "के", "एल", "एम", "एन", "ओ",
     "पी", "क्यू", "आर", "एस", "टी", "यू", "वी", "डब्ल्यू", "एक्स", "वाई", "ज़ेड", "जेड",
     /* Latin */
@@ -311,20 +311,23 @@ static inline bh_status push(bh_spans *o, size_t a, size_t b, int kind)
 
 /* ---- words ------------------------------------------------------------------ */
 
+/* A known abbreviation, a single capital Latin letter (an initial), or
+ * pieces of those joined by periods (U.S, e.g, বি.এন.পি, बी.जे.पी, ई.पू). */
 static int is_abbrev(const bh_segmenter *g, const uint8_t *s, size_t a, size_t b)
 {
     if (b <= a) return 0;
-    if (b - a == 1 && s[a] >= 'A' && s[a] <= 'Z') return 1;   /* initial */
+    if (b - a == 1) return s[a] >= 'A' && s[a] <= 'Z';
     if (abbr_find(g, s + a, b - a)) return 1;
-    /* Latin initialisms written with periods: U.S, e.g, A.B.C */
-    if ((b - a) % 2 == 1 && b - a >= 3) {
-        for (size_t k = a; k < b; k++) {
-            int letter = (s[k] | 0x20) >= 'a' && (s[k] | 0x20) <= 'z';
-            if (((k - a) % 2 == 0) != letter || (!letter && s[k] != '.')) return 0;
-        }
-        return 1;
+    const uint8_t *dot = memchr(s + a, '.', b - a);
+    if (!dot) return 0;
+    for (size_t p = a; p <= b;) {
+        const uint8_t *d = memchr(s + p, '.', b - p);
+        size_t q = d ? (size_t)(d - s) : b;
+        int letter = q - p == 1 && ((s[p] | 0x20) >= 'a' && (s[p] | 0x20) <= 'z');
+        if (q == p || !(letter || abbr_find(g, s + p, q - p))) return 0;
+        p = q + 1;
     }
-    return 0;
+    return 1;
 }
 
 static int starts_ci(const uint8_t *s, size_t n, size_t i, const char *p)
