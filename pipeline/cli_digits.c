@@ -20,6 +20,7 @@ static double now_s(void)
 
 typedef struct progress_ctx {
     double t0;
+    size_t base;
     const char *stage;
 } progress_ctx;
 
@@ -30,8 +31,9 @@ static void progress(void *vctx, const char *stage, size_t done, size_t total, d
     if (!c->stage || strcmp(c->stage, stage)) {
         c->stage = stage;
         c->t0 = now_s();
+        c->base = done;
     }
-    double el = now_s() - c->t0, rate = el > 0 ? done / el : 0;
+    double el = now_s() - c->t0, rate = el > 0 ? (done - c->base) / el : 0;
     fprintf(stderr, "digits: %s %zu", stage, done);
     if (total)
         fprintf(stderr, "/%zu", total);
