@@ -147,15 +147,18 @@ static uint32_t hash_cps(const uint32_t *cp, size_t n, uint32_t seed)
     return mix32(h);
 }
 
-/* Calls emit(ctx, hash) for every feature of the words of script `sid` in
- * text. Words longer than WORD_MAX code points are cut into pieces of that
- * size (no real word is that long; bounds the work per word). */
+/* Calls emit(ctx, hashes, n) once per word of script `sid` in text, with
+ * the hashes of all its features. Words longer than WORD_MAX code points are
+ * cut into pieces of that size (no real word is that long; bounds the work
+ * and the feature array per word). */
 #define WORD_MAX 64
-typedef void (*feat_emit)(void *ctx, uint32_t h);
+#define WORD_FEATS ((WORD_MAX + 2) * LID_MAX_N + 1)
+typedef void (*feat_emit)(void *ctx, const uint32_t *h, size_t n);
 
 static void word_features(const feat_cfg *fc, const uint32_t *w, size_t n, feat_emit emit, void *ctx)
 {
-    uint32_t pad[WORD_MAX + 2];
+    uint32_t pad[WORD_MAX + 2], hs[WORD_FEATS];
+    size_t nh = 0;
     pad[0] = ' ';
     memcpy(pad + 1, w, n * sizeof *w);
     pad[n + 1] = ' ';
@@ -163,9 +166,10 @@ static void word_features(const feat_cfg *fc, const uint32_t *w, size_t n, feat_
     for (size_t end = 1; end <= m; end++)
         for (unsigned k = fc->min_n; k <= fc->max_n && k <= end; k++) {
             if (k == 1 && (end == 1 || end == m)) continue;
-            emit(ctx, hash_cps(pad + end - k, k, k));
+            hs[nh++] = hash_cps(pad + end - k, k, k);
         }
-    if (fc->words) emit(ctx, hash_cps(pad, m, 0x51u));
+    if (fc->words) hs[nh++] = hash_cps(pad, m, 0x51u);
+    emit(ctx, hs, nh);
 }
 
 static void text_features(const feat_cfg *fc, int sid, const char *text, size_t len, feat_emit emit,
@@ -471,12 +475,18 @@ typedef struct score_ctx {
     size_t nfeat;
 } score_ctx;
 
-static void score_emit(void *vctx, uint32_t h)
+static void score_emit(void *vctx, const uint32_t *h, size_t n)
 {
     score_ctx *c = vctx;
-    const int8_t *row = c->g->w + (size_t)(h >> c->shift) * c->g->n_langs;
-    for (uint32_t l = 0; l < c->g->n_langs; l++) c->sum[l] += row[l];
-    c->nfeat++;
+    const uint32_t K = c->g->n_langs;
+    /* The table does not fit in cache: fetch every row of the word first,
+     * then add, so the misses overlap. */
+    for (size_t i = 0; i < n; i++) __builtin_prefetch(c->g->w + (size_t)(h[i] >> c->shift) * K);
+    for (size_t i = 0; i < n; i++) {
+        const int8_t *row = c->g->w + (size_t)(h[i] >> c->shift) * K;
+        for (uint32_t l = 0; l < K; l++) c->sum[l] += row[l];
+    }
+    c->nfeat += n;
 }
 
 static void softmax(const double *z, uint32_t n, double *p)
@@ -699,11 +709,13 @@ typedef struct feat_list {
     int oom;
 } feat_list;
 
-static void list_emit(void *vctx, uint32_t h)
+static void list_emit(void *vctx, const uint32_t *h, size_t n)
 {
     feat_list *f = vctx;
-    if (f->n == f->cap) {
+    if (f->oom) return;
+    if (f->cap - f->n < n) {
         size_t nc = f->cap ? 2 * f->cap : 4096;
+        while (nc - f->n < n) nc *= 2;
         uint32_t *nh = realloc(f->h, nc * sizeof *nh);
         if (!nh) {
             f->oom = 1;
@@ -712,7 +724,8 @@ static void list_emit(void *vctx, uint32_t h)
         f->h = nh;
         f->cap = nc;
     }
-    f->h[f->n++] = h;
+    memcpy(f->h + f->n, h, n * sizeof *h);
+    f->n += n;
 }
 
 static uint64_t rng_next(uint64_t *s)
