@@ -342,8 +342,7 @@ bh_status bh_feat_parse(const char *list, bh_feat_spec *s)
     unsigned k = 0;
     const char *p = list;
     while (*p) {
-        const char *e = strchr(p, ',');
-        size_t n = e ? (size_t)(e - p) : strlen(p);
+        size_t n = strcspn(p, ",+");
         if (n == 3 && !strncmp(p, "hog", 3))
             k |= BH_FEAT_HOG;
         else if (n == 3 && !strncmp(p, "lbp", 3))
@@ -354,7 +353,7 @@ bh_status bh_feat_parse(const char *list, bh_feat_spec *s)
             return bh__fail(BH_EINVAL, "features: unknown kind '%.*s' (use hog, lbp, gabor)",
                             (int)(n > 40 ? 40 : n), p);
         p += n;
-        if (*p == ',')
+        if (*p == ',' || *p == '+')
             p++;
     }
     if (!k)

@@ -545,7 +545,7 @@ int cli_digits(int argc, char **argv)
                 "          [--trees N] [--depth D] [--eta E] [--threads N] [--limit N] [--split train]\n"
                 "  eval    --model MODEL --data DIR [--split test]      (JSON: accuracy, macro-F1, confusion)\n"
                 "  predict [--model MODEL] IMAGE...                    (file, label, Bangla digit, score)\n"
-                "  grid    --data DIR [--features hog,lbp,gabor] [--classifiers knn,svm,rf,gbdt]\n"
+                "  grid    --data DIR [--features hog,lbp,gabor,hog+gabor] [--classifiers knn,svm,rf,gbdt]\n"
                 "          [--limit N] [--test-data DIR2,DIR3]         (accuracy table, paper layout)\n"
                 "  read    [--model MODEL] IMAGE...                    (a line of digits: Bangla, ASCII)\n"
                 "preprocessing: [--size 28] [--box 22] [--cell 4] [--raw] [--binarize] [--deskew]\n");

@@ -170,8 +170,8 @@ typedef struct bh_feat_spec {
  * L2-Hys; LBP P=8 R=1, 7-pixel cells; Gabor 4 orientations, frequencies
  * 0.25 and 0.4, 7-pixel cells. */
 void bh_feat_defaults(bh_feat_spec *s, unsigned kinds);
-/* Parses a comma list of "hog", "lbp", "gabor" (at least one) into defaults
- * for those kinds. Errors: BH_EINVAL naming the unknown word. */
+/* Parses a list of "hog", "lbp", "gabor" separated by ',' or '+' (at least
+ * one) into defaults for those kinds (the vector concatenates them). Errors: BH_EINVAL naming the unknown word. */
 bh_status bh_feat_parse(const char *list, bh_feat_spec *s);
 /* Writes "hog,lbp"-style text for s->kinds into buf[cap]. */
 void bh_feat_name(const bh_feat_spec *s, char *buf, size_t cap);
