@@ -389,13 +389,16 @@ static inline int alnum(uint8_t c)
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
-/* End of an e-mail address starting at i, or 0: local@label.label...tld. */
+/* End of an e-mail address starting at i, or 0: local@label.label...tld.
+ * The parts are bounded (64 and 255 bytes, as RFC 5321) so that text like
+ * a-a-a-a... costs linear time although every token tries a match. */
 static size_t scan_email(const uint8_t *s, size_t n, size_t i)
 {
-    size_t e = i;
-    while (e < n && email_local(s[e])) e++;
+    size_t e = i, lim = n - i > 64 ? i + 64 : n;
+    while (e < lim && email_local(s[e])) e++;
     if (e == i || e >= n || s[e] != '@') return 0;
     e++;
+    n = n - e > 255 ? e + 255 : n;
     size_t last_label = e, labels = 0, end = 0;
     for (;;) {
         size_t a = e;
