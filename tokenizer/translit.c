@@ -57,6 +57,9 @@ struct bh_translit {
     const char *lcons[IDS][2];
     char lgen[IDS][8];            /* consonant + U+0331 for a nukta form without a name */
     const char *lvowel[IDS];
+    int32_t ncons[IDS][2], nvowel[IDS], nmod[4], ntippi, navag;  /* trie node after each */
+    uint8_t lenc[IDS][2], lenv[IDS];  /* byte lengths of lcons, lvowel */
+    int32_t root_ascii[128];      /* root's child for an ASCII code point, -1 none */
     ent keys[256];
     int nkeys;
     tnode *trie;
@@ -69,11 +72,15 @@ static const char FFFD[] = "\xEF\xBF\xBD";
 
 /* Decodes one code point at p (< end). Invalid sequences give U+FFFD, length 1,
  * and *bad = 1. */
-static uint32_t dec(const unsigned char *p, const unsigned char *end, int *n, int *bad)
+static inline uint32_t dec(const unsigned char *p, const unsigned char *end, int *n, int *bad)
 {
     unsigned c = p[0];
     *bad = 0;
     if (c < 0x80) { *n = 1; return c; }
+    if (c >= 0xE1 && c <= 0xEC && end - p >= 3 && (p[1] & 0xC0) == 0x80 && (p[2] & 0xC0) == 0x80) {
+        *n = 3;   /* the common case here: a BMP letter outside the surrogates */
+        return ((c & 0x0Fu) << 12) | ((p[1] & 0x3Fu) << 6) | (p[2] & 0x3Fu);
+    }
     int len; uint32_t cp, min;
     if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1F; min = 0x80; }
     else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0F; min = 0x800; }
@@ -130,7 +137,6 @@ static void put(out *o, const char *s, size_t n)
     memcpy(b->data + b->len, s, n);
     b->len += n;
 }
-static void puts_(out *o, const char *s) { put(o, s, strlen(s)); }
 static void putstr(out *o, const str *s) { put(o, s->s, s->n); }
 
 /* ---------- script layout tables ---------- */
@@ -451,6 +457,31 @@ static bh_status trie_add(bh_translit *t, const char *s, int kind, int id, int n
     return st;
 }
 
+static int child(const bh_translit *t, int node, uint32_t cp)
+{
+    if (node == 0 && cp < 128) return t->root_ascii[cp];
+    int c = t->trie[node].child;
+    while (c >= 0 && t->trie[c].cp != cp) c = t->trie[c].sib;
+    return c;
+}
+
+/* Trie node reached by the (NFC) string s, -1 if none. */
+static int32_t node_of(const bh_translit *t, const char *s)
+{
+    if (!s) return -1;
+    const unsigned char *p = (const unsigned char *)s, *end = p + strlen(s);
+    int cur = 0;
+    while (p < end && cur >= 0) {
+        int n, bad;
+        uint32_t cp = dec(p, end, &n, &bad);
+        p += n;
+        int c = t->trie[cur].child;
+        while (c >= 0 && t->trie[c].cp != cp) c = t->trie[c].sib;
+        cur = c;
+    }
+    return cur;
+}
+
 static bh_status build_latin(bh_translit *t)
 {
     bh_status st;
@@ -484,6 +515,19 @@ static bh_status build_latin(bh_translit *t)
         if ((st = trie_add(t, LMOD[m], K_MOD, m, 0, 0))) return st;
     if ((st = trie_add(t, L_TIPPI, K_MOD, 2, 0, V_TIPPI))) return st;
     if ((st = trie_add(t, L_AVAG, K_AVAG, 0, 0, 0))) return st;
+    for (int c = 0; c < 128; c++) t->root_ascii[c] = -1;
+    for (int c = t->trie[0].child; c >= 0; c = t->trie[c].sib)
+        if (t->trie[c].cp < 128) t->root_ascii[t->trie[c].cp] = c;
+    for (int id = 0; id < IDS; id++) {
+        t->ncons[id][0] = node_of(t, t->lcons[id][0]);
+        t->ncons[id][1] = node_of(t, t->lcons[id][1]);
+        t->nvowel[id] = node_of(t, t->lvowel[id]);
+        for (int nk = 0; nk < 2; nk++) t->lenc[id][nk] = (uint8_t)(t->lcons[id][nk] ? strlen(t->lcons[id][nk]) : 0);
+        t->lenv[id] = (uint8_t)(t->lvowel[id] ? strlen(t->lvowel[id]) : 0);
+    }
+    for (int m = 0; m < 4; m++) t->nmod[m] = node_of(t, LMOD[m]);
+    t->ntippi = node_of(t, L_TIPPI);
+    t->navag = node_of(t, L_AVAG);
     /* ICU's spellings, accepted on input */
     if ((st = trie_add(t, "ĕ", K_VOWEL, 0x0D, 0, 0))) return st;
     if ((st = trie_add(t, "ŏ", K_VOWEL, 0x11, 0, 0))) return st;
@@ -504,8 +548,7 @@ static int trie_match(const bh_translit *t, const unsigned char *p, const unsign
         if (bad) break;
         if (cp >= 'A' && cp <= 'Z') cp += 32;
         else if (cp >= 0xC0 && cp < 0x2000) cp = (uint32_t)utf8proc_tolower((utf8proc_int32_t)cp);
-        int c = t->trie[cur].child;
-        while (c >= 0 && t->trie[c].cp != cp) c = t->trie[c].sib;
+        int c = child(t, cur, cp);
         if (c < 0) break;
         cur = c;
         q += n;
@@ -514,16 +557,23 @@ static int trie_match(const bh_translit *t, const unsigned char *p, const unsign
     return best;
 }
 
-/* Whether writing b right after a would be read back as one longer key. */
-static int merges(const bh_translit *t, const char *a, const char *b)
+/* Whether the Latin string b written right after the token that ended at
+ * trie node `node` would be read back as one longer key. */
+static int merges(const bh_translit *t, int32_t node, const char *b)
 {
-    char tmp[48];
-    size_t na = strlen(a), nb = strlen(b), len;
-    if (na + nb > sizeof tmp) return 0;
-    memcpy(tmp, a, na);
-    memcpy(tmp + na, b, nb);
-    const unsigned char *p = (const unsigned char *)tmp;
-    return trie_match(t, p, p + na + nb, &len) >= 0 && len > na;
+    if (node < 0 || t->trie[node].child < 0) return 0;
+    const unsigned char *p = (const unsigned char *)b, *end = p + strlen(b);
+    while (p < end) {
+        int n, bad;
+        uint32_t cp = dec(p, end, &n, &bad);
+        p += n;
+        int c = t->trie[node].child;
+        while (c >= 0 && t->trie[c].cp != cp) c = t->trie[c].sib;
+        if (c < 0) return 0;
+        if (t->trie[c].val >= 0) return 1;
+        node = c;
+    }
+    return 0;
 }
 
 /* ---------- handle ---------- */
@@ -753,14 +803,14 @@ static void read_latin(rd *r)
 }
 
 /* k-th token ahead (0 = next), or NULL at the end. */
-static tok *peek(rd *r, int k)
+static inline tok *peek(rd *r, int k)
 {
     while (r->qn <= k && r->p < r->end) {
         if (r->latin) read_latin(r); else read_indic(r);
     }
     return r->qn > k ? &r->q[(r->qh + k) & 7] : NULL;
 }
-static tok take(rd *r)
+static inline tok take(rd *r)
 {
     tok k = r->q[r->qh];
     r->qh = (r->qh + 1) & 7;
@@ -783,12 +833,43 @@ static int guru_tippi(int prev_kind, int prev_id)
 
 static int pairin(int id) { return id == 0x30 || id == 0x39 || id == 0x35 || id == 0x2F; }
 
+/* Length of the run at r->p that the reader would copy unchanged: ASCII
+ * (except the apostrophe, which Latin output may double) and letters of
+ * scripts that are not converted. Only used with an empty token queue. */
+static size_t plain_run(const rd *r)
+{
+    const unsigned char *p = r->p, *end = r->end;
+    while (p < end) {
+        if (*p < 0x80) {
+            if (*p == '\'' || *p == 0) break;
+            p++;
+            continue;
+        }
+        if (*p != 0xE0 || end - p < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80) break;
+        uint32_t cp = ((p[1] & 0x3Fu) << 6) | (p[2] & 0x3Fu);
+        if (cp < 0x900 || cp >= 0xD80 || src_script(r, cp) >= 0) break;
+        if (cp == 0x964 || cp == 0x965) { p += 3; continue; }
+        if (r->t->tgt < 0) break;   /* Latin output: other scripts' marks need the reader */
+        p += 3;
+    }
+    return (size_t)(p - r->p);
+}
+
 static void write_indic(const bh_translit *t, rd *r, out *o)
 {
     int T = t->tgt, latin = r->latin;
     int prev_kind = K_RAW, prev_id = 0, pending_sup = 0;
     tok *pk;
-    while ((pk = peek(r, 0)) && !o->st) {
+    for (;;) {
+        if (!r->qn && !latin) {
+            size_t n = plain_run(r);
+            if (n) {
+                put(o, (const char *)r->p, n);
+                r->p += n;
+                prev_kind = K_RAW;
+            }
+        }
+        if (!(pk = peek(r, 0)) || o->st) break;
         tok k = take(r);
         switch (k.kind) {
         case K_CONS: {
@@ -858,51 +939,65 @@ static void write_indic(const bh_translit *t, rd *r, out *o)
 
 static void write_latin(const bh_translit *t, rd *r, out *o)
 {
-    const char *last = NULL;     /* last Latin token written, for separators */
+    int have_last = 0;           /* a Latin letter token was written last */
+    int32_t lastn = -1;          /* its trie node, for separators */
     int bare = 0;                /* last token is a consonant without vowel */
     int prev_kind = K_RAW, prev_id = 0;
     tok *pk;
-    while ((pk = peek(r, 0)) && !o->st) {
+    for (;;) {
+        if (!r->qn) {
+            size_t n = plain_run(r);
+            if (n) {
+                put(o, (const char *)r->p, n);
+                r->p += n;
+                have_last = 0; bare = 0; prev_kind = K_RAW;
+            }
+        }
+        if (!(pk = peek(r, 0)) || o->st) break;
         tok k = take(r);
         const char *w = NULL;
+        int32_t wn = -1;
+        size_t wl = 0;
         switch (k.kind) {
-        case K_CONS: w = t->lcons[k.id][k.nk]; break;
-        case K_VOWEL: w = t->lvowel[k.id]; break;
-        case K_DEAD: w = t->lcons[k.id][k.nk]; break;
-        case K_MOD:
-            w = LMOD[k.id];
+        case K_CONS:
+        case K_DEAD: w = t->lcons[k.id][k.nk]; wn = t->ncons[k.id][k.nk]; wl = t->lenc[k.id][k.nk]; break;
+        case K_VOWEL: w = t->lvowel[k.id]; wn = t->nvowel[k.id]; wl = t->lenv[k.id]; break;
+        case K_MOD: {
+            int m = k.id;
             if (k.var) {
                 int tip = guru_tippi(prev_kind, prev_id);
-                if (k.var == V_TIPPI) w = tip ? LMOD[2] : L_TIPPI;
-                else w = tip ? LMOD[1] : LMOD[2];
+                m = k.var == V_TIPPI ? (tip ? 2 : -1) : (tip ? 1 : 2);
             }
+            if (m < 0) { w = L_TIPPI; wn = t->ntippi; }
+            else { w = LMOD[m]; wn = t->nmod[m]; }
             break;
-        case K_AVAG: w = L_AVAG; break;
+        }
+        case K_AVAG: w = L_AVAG; wn = t->navag; break;
         default: break;
         }
         if (!w) {
             if (k.kind == K_DIGIT && t->opt.ascii_digits) {
                 char d = (char)('0' + k.id);
                 put(o, &d, 1);
-            } else if (k.rawlen == 1 && k.raw[0] == '\'' && last) {
-                puts_(o, "''");
+            } else if (k.rawlen == 1 && k.raw[0] == '\'' && have_last) {
+                put(o, "''", 2);
             } else {
                 put_raw(o, &k);
             }
-            last = NULL; bare = 0;
+            have_last = 0; bare = 0;
             prev_kind = k.kind; prev_id = k.id;
             continue;
         }
-        if (last && ((bare && k.kind == K_VOWEL) || merges(t, last, w))) puts_(o, "'");
-        puts_(o, w);
-        last = w; bare = 0;
+        if (have_last && ((bare && k.kind == K_VOWEL) || merges(t, lastn, w))) put(o, "'", 1);
+        put(o, w, wl ? wl : strlen(w));
+        have_last = 1; lastn = wn; bare = 0;
         prev_kind = k.kind; prev_id = k.id;
-        if (k.kind == K_DEAD) { put(o, "\xE2\x80\x8D", 3); last = NULL; continue; }
+        if (k.kind == K_DEAD) { put(o, "\xE2\x80\x8D", 3); have_last = 0; continue; }
         if (k.kind != K_CONS) continue;
         tok *n0 = peek(r, 0);
         if (n0 && n0->kind == K_SIGN && t->lvowel[n0->id]) {
-            last = t->lvowel[n0->id];
-            puts_(o, last);
+            put(o, t->lvowel[n0->id], t->lenv[n0->id]);
+            lastn = t->nvowel[n0->id];
             prev_kind = K_SIGN; prev_id = n0->id;
             take(r);
         } else if (n0 && n0->kind == K_VIRAMA) {
@@ -914,13 +1009,13 @@ static void write_latin(const bh_translit *t, rd *r, out *o)
             tok *n1 = peek(r, 0);
             if (guru_gem && n1 && n1->kind == K_CONS && n1->nk == k.nk &&
                 (n1->id == k.id || unaspirated(n1->id) == k.id)) {
-                puts_(o, "'");
-                last = NULL;
+                put(o, "'", 1);
+                have_last = 0;
                 bare = 0;
             }
         } else {
-            puts_(o, "a");
-            last = "a";
+            put(o, "a", 1);
+            lastn = t->nvowel[0x05];
         }
     }
 }

@@ -1,0 +1,209 @@
+/* bench/translit_bench.c — bh_translit_run() throughput in MB/s, 1 and 2 threads,
+ * against ICU's transliterator (Any-Latin, or Any-<Script>) in the same run.
+ *
+ *   translit_bench [--to SCRIPT] [--mb N] [--icu-mb M] [--reps R] FILE...
+ *
+ * FILEs (plain or gzip, e.g. the staged Bangla and Hindi raw text) are read
+ * until N MB in all (default 24), an equal share from each file first, then
+ * topped up from files that have more; every input thus contributes. Text is
+ * converted line by line into one reused buffer, as `bhasha translit` does,
+ * with one handle shared by the threads; with 2 threads each takes half of the
+ * lines. Each figure is the best of R runs (default 3). ICU runs on the first
+ * M MB (default 2; 0 skips it), one thread, and the ratio bhasha/ICU is
+ * printed. MB = 10^6 bytes of input. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unicode/utrans.h>
+#include <unicode/ustring.h>
+#include <zlib.h>
+
+#include "bhasha.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+typedef struct job {
+    const bh_translit *t;
+    const char *text;
+    size_t len;
+    int failed;
+} job;
+
+static void *run_job(void *arg)
+{
+    job *j = arg;
+    bh_buf out = {0};
+    for (const char *p = j->text, *end = j->text + j->len; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        bh_buf_clear(&out);
+        if (bh_translit_run(j->t, p, n, &out, NULL)) { j->failed = 1; break; }
+        p += n + 1;
+    }
+    bh_buf_free(&out);
+    return NULL;
+}
+
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static double timed(const bh_translit *t, const char *text, size_t len, int threads, double *cpu)
+{
+    double c0 = cpu_now();
+    job jobs[2] = { { t, text, len, 0 }, { t, NULL, 0, 0 } };
+    if (threads == 2) {
+        const char *mid = memchr(text + len / 2, '\n', len - len / 2);
+        size_t a = mid ? (size_t)(mid - text) + 1 : len;
+        jobs[0].len = a;
+        jobs[1] = (job){ t, text + a, len - a, 0 };
+    }
+    double t0 = now();
+    pthread_t th;
+    if (threads == 2 && pthread_create(&th, NULL, run_job, &jobs[1]) != 0) return -1;
+    run_job(&jobs[0]);
+    if (threads == 2) pthread_join(th, NULL);
+    double dt = now() - t0;
+    *cpu = cpu_now() - c0;
+    return jobs[0].failed || jobs[1].failed ? -1 : dt;
+}
+
+/* Seconds for ICU to transliterate text line by line (UTF-8 in and out, as a
+ * caller of ICU must); -1 if the transliterator is not available. */
+static double timed_icu(const char *id, const char *text, size_t len)
+{
+    UErrorCode e = U_ZERO_ERROR;
+    UChar uid[64];
+    u_uastrcpy(uid, id);
+    UTransliterator *tr = utrans_openU(uid, -1, UTRANS_FORWARD, NULL, 0, NULL, &e);
+    if (U_FAILURE(e)) return -1;
+    int32_t cap = 1 << 16;
+    UChar *u = malloc(sizeof *u * (size_t)cap);
+    char *o = malloc((size_t)cap * 4);
+    double t0 = now();
+    for (const char *p = text, *end = text + len; p < end && u && o;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        p += n + 1;
+        if (n > (size_t)cap / 4) continue;   /* very long lines: skipped for both sides' fairness is moot */
+        int32_t ul = 0;
+        e = U_ZERO_ERROR;
+        u_strFromUTF8Lenient(u, cap, &ul, p - n - 1, (int32_t)n, &e);
+        int32_t lim = ul;
+        utrans_transUChars(tr, u, &ul, cap, 0, &lim, &e);
+        if (U_FAILURE(e)) continue;
+        u_strToUTF8(o, cap * 4, NULL, u, ul, &e);
+    }
+    double dt = now() - t0;
+    free(u);
+    free(o);
+    utrans_close(tr);
+    return dt;
+}
+
+static const char *icu_id(bh_script s)
+{
+    static const char *const ids[] = { NULL, "Any-Devanagari", "Any-Bengali", "Any-Gurmukhi",
+                                        "Any-Gujarati", "Any-Oriya", "Any-Tamil", "Any-Telugu",
+                                        "Any-Kannada", "Any-Malayalam", "Any-Latin" };
+    return (unsigned)s <= BH_SCRIPT_LATN ? ids[s] : NULL;
+}
+
+int main(int argc, char **argv)
+{
+    size_t limit = 24u << 20, icu_limit = 2u << 20;
+    int reps = 3, nfiles = 0;
+    bh_translit_options o;
+    bh_translit_options_default(&o);
+    const char *files[argc];
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--mb") && i + 1 < argc) limit = (size_t)atol(argv[++i]) << 20;
+        else if (!strcmp(argv[i], "--icu-mb") && i + 1 < argc) icu_limit = (size_t)atol(argv[++i]) << 20;
+        else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--to") && i + 1 < argc) {
+            if (bh_script_from_name(argv[++i], &o.to) || o.to == BH_SCRIPT_AUTO) {
+                fprintf(stderr, "translit_bench: unknown script %s\n", argv[i]);
+                return 2;
+            }
+        } else files[nfiles++] = argv[i];
+    }
+    if (!nfiles) {
+        fprintf(stderr, "usage: translit_bench [--to SCRIPT] [--mb N] [--icu-mb M] [--reps R] FILE...\n");
+        return 2;
+    }
+    /* whole files in memory, then a share of each (cut at a line end) */
+    bh_buf *all = calloc((size_t)nfiles, sizeof *all);
+    size_t *used = calloc((size_t)nfiles, sizeof *used);
+    if (!all || !used) return 1;
+    for (int f = 0; f < nfiles; f++) {
+        gzFile g = gzopen(files[f], "rb");
+        if (!g) { fprintf(stderr, "translit_bench: cannot open %s\n", files[f]); return 1; }
+        char buf[1 << 16];
+        int n;
+        while (all[f].len < limit && (n = gzread(g, buf, sizeof buf)) > 0) bh_buf_append(&all[f], buf, (size_t)n);
+        gzclose(g);
+    }
+    bh_buf text = {0};
+    for (int round = 0; round < 2 && text.len < limit; round++)
+        for (int f = 0; f < nfiles && text.len < limit; f++) {
+            size_t want = round ? limit - text.len : limit / (size_t)nfiles;
+            size_t left = all[f].len - used[f];
+            if (want > left) want = left;
+            const char *start = all[f].data + used[f];
+            const char *nl = want < left ? memchr(start + want, '\n', left - want) : NULL;
+            size_t take = nl ? (size_t)(nl - start) + 1 : left;
+            bh_buf_append(&text, start, take);
+            if (take && start[take - 1] != '\n') bh_buf_append(&text, "\n", 1);
+            used[f] += take;
+        }
+    for (int f = 0; f < nfiles; f++) bh_buf_free(&all[f]);
+    free(all);
+    free(used);
+    if (!text.len) { fprintf(stderr, "translit_bench: no text read\n"); return 1; }
+
+    bh_translit *t;
+    if (bh_translit_new(&o, &t)) { fprintf(stderr, "translit_bench: %s\n", bh_last_error()); return 1; }
+    double mb = (double)text.len / 1e6, one = 0;
+    for (int threads = 1; threads <= 2; threads++) {
+        double best = 1e30, best_cpu = 1e30;
+        for (int r = 0; r < reps; r++) {
+            double cpu;
+            double dt = timed(t, text.data, text.len, threads, &cpu);
+            if (dt < 0) { fprintf(stderr, "translit_bench: bh_translit_run failed\n"); return 1; }
+            if (dt < best) best = dt;
+            if (cpu < best_cpu) best_cpu = cpu;
+        }
+        if (threads == 1) one = mb / best;
+        /* CPU-time rate: per core busy, less sensitive to other load on the machine */
+        printf("translit   %d thread%s  %7.1f MB  %8.1f MB/s  (to %s; %.1f MB per CPU-second)", threads,
+               threads > 1 ? "s" : " ", mb, mb / best, bh_script_name(o.to), mb / best_cpu);
+        if (threads == 2) printf("  scaling %.2fx", mb / best / one);
+        printf("\n");
+    }
+    if (icu_limit) {
+        size_t n = icu_limit < text.len ? icu_limit : text.len;
+        const char *nl = memchr(text.data + n - 1, '\n', text.len - n + 1);
+        n = nl ? (size_t)(nl - text.data) + 1 : text.len;
+        double dt = timed_icu(icu_id(o.to), text.data, n);
+        if (dt < 0) {
+            printf("icu        ICU transliterator %s not available\n", icu_id(o.to));
+        } else {
+            double r = (double)n / 1e6 / dt;
+            printf("icu        1 thread   %7.1f MB  %8.1f MB/s  (%s)  bhasha/ICU %.1fx\n", (double)n / 1e6, r,
+                   icu_id(o.to), one / r);
+        }
+    }
+    bh_translit_free(t);
+    bh_buf_free(&text);
+    return 0;
+}
