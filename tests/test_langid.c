@@ -105,6 +105,13 @@ static void test_bad_input(void **state)
     /* every prefix of a mixed text, cut anywhere (inside code points too) */
     const char *mix = "मी आज बाजारात जात आहे. I am going. আমি যাচ্ছি।";
     for (size_t n = 0; n <= strlen(mix); n++) assert_int_equal(bh_langid_identify(m, mix, n, &r), BH_OK);
+    /* URLs and e-mail addresses are not counted as Latin text */
+    const char *url = "দ্বিতীয় পর্ব www.istishon.com/node/13464 https://example.org/a?b=c x@example.com";
+    assert_int_equal(bh_langid_identify(m, url, strlen(url), &r), BH_OK);
+    assert_string_equal(r.script, "Beng");
+    assert_true(r.score > 0.5f);
+    assert_int_equal(bh_langid_identify(m, "https://example.org/path", 24, &r), BH_OK);
+    assert_string_equal(r.lang, "und");
     /* unknown script (Ol Chiki): und */
     assert_int_equal(bh_langid_identify(m, "\xe1\xb1\x9a\xe1\xb1\x9b", 6, &r), BH_OK);
     assert_string_equal(r.lang, "und");

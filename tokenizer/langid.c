@@ -172,6 +172,29 @@ static void word_features(const feat_cfg *fc, const uint32_t *w, size_t n, feat_
     emit(ctx, hs, nh);
 }
 
+/* When the whitespace-delimited token starting at s[i] looks like a URL or
+ * an e-mail address ("://" or "www." or "@" followed later by "."), returns
+ * the offset just past it, else i. Such tokens say nothing about the
+ * language and would count as Latin letters. */
+static size_t skip_address(const unsigned char *s, size_t len, size_t i)
+{
+    size_t j = i;
+    int url = 0, at = 0;
+    if (len - i >= 4 && (s[i] | 0x20) == 'w' && (s[i + 1] | 0x20) == 'w' && (s[i + 2] | 0x20) == 'w' && s[i + 3] == '.')
+        url = 1;
+    for (; j < len && s[j] > ' '; j++) {
+        if (s[j] == ':' && len - j >= 3 && s[j + 1] == '/' && s[j + 2] == '/') url = 1;
+        else if (s[j] == '@' && j > i) at = 1;
+        else if (s[j] == '.' && at) url = 1;
+    }
+    return url ? j : i;
+}
+
+static int is_space_byte(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
 static void text_features(const feat_cfg *fc, int sid, const char *text, size_t len, feat_emit emit,
                           void *ctx)
 {
@@ -180,6 +203,16 @@ static void text_features(const feat_cfg *fc, int sid, const char *text, size_t 
     size_t n = 0, i = 0;
     int wscript = -1; /* script of the current word's first code point */
     while (i < len) {
+        if (i == 0 || is_space_byte(s[i - 1])) {
+            size_t j = skip_address(s, len, i);
+            if (j > i) {
+                if (n && wscript == sid) word_features(fc, word, n, emit, ctx);
+                n = 0;
+                wscript = -1;
+                i = j;
+                continue;
+            }
+        }
         uint32_t cp = next_cp(s, len, &i);
         if (char_class(cp) != C_WORD) {
             if (n && wscript == sid) word_features(fc, word, n, emit, ctx);
@@ -207,6 +240,13 @@ static void script_counts(const char *text, size_t len, size_t counts[S_COUNT], 
     *total = 0;
     size_t i = 0;
     while (i < len) {
+        if (i == 0 || is_space_byte(s[i - 1])) {
+            size_t j = skip_address(s, len, i);
+            if (j > i) {
+                i = j;
+                continue;
+            }
+        }
         uint32_t cp = next_cp(s, len, &i);
         int cls = char_class(cp);
         if (cls == C_OTHER || cp == 0x200C || cp == 0x200D) continue;

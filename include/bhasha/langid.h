@@ -45,7 +45,7 @@
  * w, padded as " w ", every n-gram of min_n..max_n code points (except the
  * lone padding space) and, with flag bit 1, the whole padded word are hashed
  * (FNV-1a over the code points, seeded by n) to a bucket of the group's
- * table. ASCII letters are lower-cased. */
+ * table. Latin-script letters are lower-cased. */
 #ifndef BHASHA_LANGID_H
 #define BHASHA_LANGID_H
 
