@@ -336,6 +336,23 @@ static void test_indic_malayalam(void **s)
     conv(A, MLYM, 0, CP(0x915, 0x94C), CP(0xD15, 0xD4C));
 }
 
+static void test_indic_fallbacks(void **s)
+{
+    (void)s;
+    conv(A, BENG, 0, CP(0x933), CP(0x9B2));                                /* ळ -> ল (no lla) */
+    conv(A, GURU, 0, CP(0x90B), CP(0xA30, 0xA3F));                         /* ऋ -> ਰਿ */
+    conv(A, BENG, 0, CP(0x930, 0x94D, ZWJ, 0x92F), CP(0x9B0, ZWJ, 0x9CD, 0x9AF)); /* र्‍य -> র‍্য */
+    conv(A, TAML, 0, CP(0x939, 0x93E, 0x901), CP(0xBB9, 0xBBE, 0xBAE, 0xBCD)); /* हाँ -> ஹாம் */
+    conv(A, DEVA, 0, CP(0xC31), CP(0x931));                                /* ఱ -> ऱ */
+    conv(A, MLYM, 0, CP(0xCDE), CP(0xD34));                                /* ೞ -> ഴ */
+    conv(A, MLYM, 0, CP(0x91C, 0x93C), CP(0xD1C));                         /* ज़ -> ജ (no nukta) */
+    conv(A, KNDA, 0, CP(0x958), CP(0xC95, 0xCBC));                         /* क़ -> ಕ಼ */
+    conv(A, BENG, 0, CP(0xB35, 0xB71), CP(0x9AC, 0x9F1));                  /* Oriya ଵ ୱ -> ব ৱ */
+    conv(A, DEVA, 0, CP(0xC58, 0xD3A), CP(0x91A, 0x91F));                  /* ౘ ഺ -> च ट */
+    conv(A, BENG, 0, CP(0x904), CP(0x904));                                /* ऄ: no counterpart */
+    conv(L, L, 0, CP('k', 0x915), CP('k', 0x915));                         /* Latin to Latin: unchanged */
+}
+
 /* ---- API, bad input ---- */
 
 static void test_api(void **s)
@@ -631,6 +648,7 @@ int main(void)
         cmocka_unit_test(test_indic_tamil),
         cmocka_unit_test(test_indic_gurmukhi),
         cmocka_unit_test(test_indic_malayalam),
+        cmocka_unit_test(test_indic_fallbacks),
         cmocka_unit_test(test_api),
         cmocka_unit_test(test_hostile),
         cmocka_unit_test(test_roundtrip_fixtures),

@@ -109,8 +109,9 @@ void bh_translit_options_default(bh_translit_options *opt);
 
 typedef struct bh_translit bh_translit;
 
-/* Builds the tables for opt->to. BH_EINVAL for a bad option (to == AUTO,
- * from == to == LATN), BH_ENOMEM. Free with bh_translit_free(). */
+/* Builds the tables for opt->to (opt NULL: defaults). BH_EINVAL for a bad
+ * option (to == AUTO, a value out of range), BH_ENOMEM. from == to copies
+ * text unchanged. Free with bh_translit_free(). Thread-safe. */
 bh_status bh_translit_new(const bh_translit_options *opt, bh_translit **out);
 /* Releases a handle; NULL is a no-op. */
 void bh_translit_free(bh_translit *t);
