@@ -457,8 +457,7 @@ static long csv_record(bh_corpus *r, const char **why, long *start_line)
             *why = "unclosed quote at end of file";
             return -1000;
         }
-        if (bh_buf_append(&field, "\n", 1)) goto nomem;
-        /* re-count the fields already stored before the newline */
+        /* the newline itself was kept by the quoted-field branch; re-count the fields already stored before the newline */
         nf = (long)r->n_offs;
     }
     bh_buf_free(&field);
