@@ -308,6 +308,11 @@ static void test_indic_tamil(void **s)
     conv(A, TAML, 0, CP(0x90F, 0x913), CP(0xB8F, 0xB93));                  /* ए ओ -> ஏ ஓ (long) */
     conv(A, DEVA, 0, CP(0xB8E, 0xB92), CP(0x90E, 0x912));                  /* எ ஒ -> ऎ ऒ */
     conv(A, DEVA, 0, CP(0xB83, 0xBAA), CP(0x92B, 0x93C));                  /* ஃப -> फ़ */
+    /* superscripts read back: பா⁴ரத -> भारत, பு³த்³த⁴ -> बुद्ध, ஜ⁴ -> झ */
+    conv(A, DEVA, 0, CP(0xBAA, 0xBBE, 0x2074, 0xBB0, 0xBA4), CP(0x92D, 0x93E, 0x930, 0x924));
+    conv(A, DEVA, 0, CP(0xBAA, 0xBC1, 0xB3, 0xBA4, 0xBCD, 0xB3, 0xBA4, 0x2074),
+         CP(0x92C, 0x941, 0x926, 0x94D, 0x927));
+    conv(A, L, 0, CP(0xB9C, 0x2074, 0xB9A, 0xB2), CP('j', 'h', 'a', 'c', 'h', 'a'));
 }
 
 static void test_indic_gurmukhi(void **s)

@@ -264,6 +264,15 @@ static int tamil_sup(int id)
     default: return 0;
     }
 }
+/* The stop a Tamil letter + superscript 2/3/4 stands for, 0 if none. */
+static int tamil_voiced(int id, int lvl)
+{
+    for (int v = 0x15; v <= 0x2D; v++)
+        if (tamil_plain(v) == id && tamil_sup(v) == lvl) return v;
+    if (id == 0x1C && lvl == 4) return 0x1D;   /* ஜ⁴ jha */
+    return 0;
+}
+
 static int generic_fallback(int id)
 {
     switch (id) {
@@ -713,6 +722,27 @@ static void read_indic(rd *r)
         if ((c2 == base + 0x4D && c3 == ZWJ) || (c2 == ZWJ && c3 == base + 0x4D)) {
             e.kind = K_DEAD;
             q += n2 + n3;
+        } else if (s == S_TAML && !e.nk) {
+            /* Tamil ² ³ ⁴ after the akshara (க² கா³ க்⁴) restore the stop */
+            int sign = c2 >= base && c2 < base + 128 &&
+                       (t->src[s][c2 - base].kind == K_SIGN || t->src[s][c2 - base].kind == K_VIRAMA);
+            uint32_t sup = sign ? c3 : c2;
+            int lvl = sup == 0xB2 ? 2 : sup == 0xB3 ? 3 : sup == 0x2074 ? 4 : 0;
+            int id = lvl ? tamil_voiced(e.id, lvl) : 0;
+            if (id) {
+                k = push(r);
+                k->kind = K_CONS; k->id = (uint8_t)id; k->raw = (const char *)p; k->rawlen = (uint8_t)n;
+                if (sign) {
+                    ent g = t->src[s][c2 - base];
+                    k = push(r);
+                    k->kind = g.kind; k->id = g.id; k->raw = (const char *)q; k->rawlen = (uint8_t)n2;
+                    q += n2;
+                }
+                int ns;
+                peek_cp(r, q, &ns);
+                r->p = q + ns;
+                return;
+            }
         }
     } else if (s == S_TAML && e.kind == K_MOD && e.id == 3 && (c2 == 0xBAA || c2 == 0xB9C)) {
         set(&e, K_CONS, c2 == 0xBAA ? 0x2B : 0x1C, 1, 0);   /* ஃப fa, ஃஜ za */

@@ -19,6 +19,7 @@
  *    consonant becomes the nasal of that consonant's class + pulli (else ம்),
  *    candrabindu ம், visarga ஃ. With tamil_superscripts the lost feature is
  *    kept as a superscript ² ³ ⁴ after the akshara (ख -> க², ग -> க³, घ -> க⁴);
+ *    such superscripts in Tamil input are always read back (பா⁴ -> भा, "bhā");
  *  - Bengali has no separate va: व -> ব (Bangla); with `assamese` set, र -> ৰ
  *    and व -> ৱ (Assamese);
  *  - Gurmukhi: a geminate C+virama+C (also C+virama+aspirate of C) becomes
