@@ -113,6 +113,10 @@ enum { C_OTHER, C_WORD, C_DIGIT };
 static int char_class(uint32_t cp)
 {
     if (cp == CP_BAD || cp == 0) return C_OTHER;
+    if (cp < 0x80) {
+        if (((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z')) return C_WORD;
+        return cp >= '0' && cp <= '9' ? C_DIGIT : C_OTHER;
+    }
     if (cp == 0x200C || cp == 0x200D) return C_WORD;
     utf8proc_category_t c = utf8proc_category((utf8proc_int32_t)cp);
     if (c >= UTF8PROC_CATEGORY_LU && c <= UTF8PROC_CATEGORY_ME) return C_WORD;
@@ -137,14 +141,16 @@ static uint32_t mix32(uint32_t h)
     return h;
 }
 
-static uint32_t hash_cps(const uint32_t *cp, size_t n, uint32_t seed)
+#define FNV_BASIS 2166136261u
+#define FNV_PRIME 16777619u
+
+/* Feature hash: FNV-1a over the code points from the standard basis, then
+ * the seed (n for an n-gram, WORD_SEED for a whole word) mixed in. Seeding at
+ * the end lets word_features() extend one running hash per start position. */
+#define WORD_SEED 0x51u
+static uint32_t seal(uint32_t h, uint32_t seed)
 {
-    uint32_t h = 2166136261u ^ (seed * 0x9E3779B9u);
-    for (size_t k = 0; k < n; k++) {
-        h ^= cp[k];
-        h *= 16777619u;
-    }
-    return mix32(h);
+    return mix32(h ^ (seed * 0x9E3779B9u));
 }
 
 /* Calls emit(ctx, hashes, n) once per word of script `sid` in text, with
@@ -163,12 +169,19 @@ static void word_features(const feat_cfg *fc, const uint32_t *w, size_t n, feat_
     memcpy(pad + 1, w, n * sizeof *w);
     pad[n + 1] = ' ';
     size_t m = n + 2;
-    for (size_t end = 1; end <= m; end++)
-        for (unsigned k = fc->min_n; k <= fc->max_n && k <= end; k++) {
-            if (k == 1 && (end == 1 || end == m)) continue;
-            hs[nh++] = hash_cps(pad + end - k, k, k);
+    for (size_t start = 0; start < m; start++) {
+        uint32_t h = FNV_BASIS;
+        for (unsigned k = 1; k <= fc->max_n && start + k <= m; k++) {
+            h = (h ^ pad[start + k - 1]) * FNV_PRIME;
+            if (k < fc->min_n || (k == 1 && (start == 0 || start == m - 1))) continue;
+            hs[nh++] = seal(h, k);
         }
-    if (fc->words) hs[nh++] = hash_cps(pad, m, 0x51u);
+    }
+    if (fc->words) {
+        uint32_t h = FNV_BASIS;
+        for (size_t i = 0; i < m; i++) h = (h ^ pad[i]) * FNV_PRIME;
+        hs[nh++] = seal(h, WORD_SEED);
+    }
     emit(ctx, hs, nh);
 }
 

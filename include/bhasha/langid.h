@@ -44,8 +44,10 @@
  * only words whose first letter is in the group's script count. For a word
  * w, padded as " w ", every n-gram of min_n..max_n code points (except the
  * lone padding space) and, with flag bit 1, the whole padded word are hashed
- * (FNV-1a over the code points, seeded by n) to a bucket of the group's
- * table. Latin-script letters are lower-cased. */
+ * to a bucket of the group's table: h = 32-bit FNV-1a over the code points
+ * (basis 2166136261, prime 16777619, one code point per step), then
+ * h ^= seed × 0x9E3779B9 (seed = n, or 0x51 for the whole word), then the
+ * MurmurHash3 32-bit finalizer; bucket = h >> (32 - hash_bits). Latin-script letters are lower-cased. */
 #ifndef BHASHA_LANGID_H
 #define BHASHA_LANGID_H
 
