@@ -739,6 +739,13 @@ static bh_status sentences_from_tokens(const uint8_t *s, const bh_span *tok, siz
                 end = tok[k].end;
                 k++;
             }
+            /* verse numbers: ॥১॥ ॥१२॥ stay with their verse */
+            if (strong && k + 1 < nt && tok[k].start == end && tok[k].kind == BH_TOK_NUMBER &&
+                tok[k + 1].start == tok[k].end && term_kind(s, &tok[k + 1]) == T_STRONG &&
+                s[tok[k + 1].start] == 0xE0) {
+                end = tok[k + 1].end;
+                k += 2;
+            }
             int closed = 0;
             while (k < nt && tok[k].start == end && is_closer(s, &tok[k])) {
                 if (k == q_close) closed = 1;
