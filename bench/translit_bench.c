@@ -1,7 +1,7 @@
 /* bench/translit_bench.c — bh_translit_run() throughput in MB/s, 1 and 2 threads,
  * against ICU's transliterator (Any-Latin, or Any-<Script>) in the same run.
  *
- *   translit_bench [--to SCRIPT] [--mb N] [--icu-mb M] [--reps R] FILE...
+ *   translit_bench [--to SCRIPT] [--from SCRIPT] [--mb N] [--icu-mb M] [--reps R] FILE...
  *
  * FILEs (plain or gzip, e.g. the staged Bangla and Hindi raw text) are read
  * until N MB in all (default 24), an equal share from each file first, then
@@ -130,7 +130,12 @@ int main(int argc, char **argv)
         if (!strcmp(argv[i], "--mb") && i + 1 < argc) limit = (size_t)atol(argv[++i]) << 20;
         else if (!strcmp(argv[i], "--icu-mb") && i + 1 < argc) icu_limit = (size_t)atol(argv[++i]) << 20;
         else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--to") && i + 1 < argc) {
+        else if (!strcmp(argv[i], "--from") && i + 1 < argc) {
+            if (bh_script_from_name(argv[++i], &o.from)) {
+                fprintf(stderr, "translit_bench: unknown script %s\n", argv[i]);
+                return 2;
+            }
+        } else if (!strcmp(argv[i], "--to") && i + 1 < argc) {
             if (bh_script_from_name(argv[++i], &o.to) || o.to == BH_SCRIPT_AUTO) {
                 fprintf(stderr, "translit_bench: unknown script %s\n", argv[i]);
                 return 2;
@@ -138,7 +143,7 @@ int main(int argc, char **argv)
         } else files[nfiles++] = argv[i];
     }
     if (!nfiles) {
-        fprintf(stderr, "usage: translit_bench [--to SCRIPT] [--mb N] [--icu-mb M] [--reps R] FILE...\n");
+        fprintf(stderr, "usage: translit_bench [--to SCRIPT] [--from SCRIPT] [--mb N] [--icu-mb M] [--reps R] FILE...\n");
         return 2;
     }
     /* whole files in memory, then a share of each (cut at a line end) */
@@ -185,8 +190,8 @@ int main(int argc, char **argv)
         }
         if (threads == 1) one = mb / best;
         /* CPU-time rate: per core busy, less sensitive to other load on the machine */
-        printf("translit   %d thread%s  %7.1f MB  %8.1f MB/s  (to %s; %.1f MB per CPU-second)", threads,
-               threads > 1 ? "s" : " ", mb, mb / best, bh_script_name(o.to), mb / best_cpu);
+        printf("translit   %d thread%s  %7.1f MB  %8.1f MB/s  (%s to %s; %.1f MB per CPU-second)", threads,
+               threads > 1 ? "s" : " ", mb, mb / best, bh_script_name(o.from), bh_script_name(o.to), mb / best_cpu);
         if (threads == 2) printf("  scaling %.2fx", mb / best / one);
         printf("\n");
     }
@@ -194,13 +199,19 @@ int main(int argc, char **argv)
         size_t n = icu_limit < text.len ? icu_limit : text.len;
         const char *nl = memchr(text.data + n - 1, '\n', text.len - n + 1);
         n = nl ? (size_t)(nl - text.data) + 1 : text.len;
-        double dt = timed_icu(icu_id(o.to), text.data, n);
+        const char *id = o.from == BH_SCRIPT_LATN && o.to != BH_SCRIPT_LATN ? NULL : icu_id(o.to);
+        char lid[64];
+        if (!id) {   /* ICU reads ISO-style Latin with Latin-<Script> */
+            snprintf(lid, sizeof lid, "Latin-%s", icu_id(o.to) + 4);
+            id = lid;
+        }
+        double dt = timed_icu(id, text.data, n);
         if (dt < 0) {
-            printf("icu        ICU transliterator %s not available\n", icu_id(o.to));
+            printf("icu        ICU transliterator %s not available\n", id);
         } else {
             double r = (double)n / 1e6 / dt;
             printf("icu        1 thread   %7.1f MB  %8.1f MB/s  (%s)  bhasha/ICU %.1fx\n", (double)n / 1e6, r,
-                   icu_id(o.to), one / r);
+                   id, one / r);
         }
     }
     bh_translit_free(t);

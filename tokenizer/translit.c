@@ -60,6 +60,8 @@ struct bh_translit {
     int32_t ncons[IDS][2], nvowel[IDS], nmod[4], ntippi, navag;  /* trie node after each */
     uint8_t lenc[IDS][2], lenv[IDS];  /* byte lengths of lcons, lvowel */
     int32_t root_ascii[128];      /* root's child for an ASCII code point, -1 none */
+    int32_t root_hash[256];       /* root's child by low byte of a non-ASCII code point:
+                                     -1 none, -2 several (scan the list) */
     ent keys[256];
     int nkeys;
     tnode *trie;
@@ -468,7 +470,12 @@ static bh_status trie_add(bh_translit *t, const char *s, int kind, int id, int n
 
 static int child(const bh_translit *t, int node, uint32_t cp)
 {
-    if (node == 0 && cp < 128) return t->root_ascii[cp];
+    if (node == 0) {
+        if (cp < 128) return t->root_ascii[cp];
+        int h = t->root_hash[cp & 0xFF];
+        if (h == -1) return -1;
+        if (h >= 0) return t->trie[h].cp == cp ? h : -1;
+    }
     int c = t->trie[node].child;
     while (c >= 0 && t->trie[c].cp != cp) c = t->trie[c].sib;
     return c;
@@ -524,9 +531,17 @@ static bh_status build_latin(bh_translit *t)
         if ((st = trie_add(t, LMOD[m], K_MOD, m, 0, 0))) return st;
     if ((st = trie_add(t, L_TIPPI, K_MOD, 2, 0, V_TIPPI))) return st;
     if ((st = trie_add(t, L_AVAG, K_AVAG, 0, 0, 0))) return st;
+    /* ICU's spellings, accepted on input */
+    if ((st = trie_add(t, "ĕ", K_VOWEL, 0x0D, 0, 0))) return st;
+    if ((st = trie_add(t, "ŏ", K_VOWEL, 0x11, 0, 0))) return st;
+    if ((st = trie_add(t, "ḵẖ", K_CONS, 0x16, 1, 0))) return st;
     for (int c = 0; c < 128; c++) t->root_ascii[c] = -1;
-    for (int c = t->trie[0].child; c >= 0; c = t->trie[c].sib)
-        if (t->trie[c].cp < 128) t->root_ascii[t->trie[c].cp] = c;
+    for (int c = 0; c < 256; c++) t->root_hash[c] = -1;
+    for (int c = t->trie[0].child; c >= 0; c = t->trie[c].sib) {
+        uint32_t cp = t->trie[c].cp;
+        if (cp < 128) t->root_ascii[cp] = c;
+        else t->root_hash[cp & 0xFF] = t->root_hash[cp & 0xFF] == -1 ? c : -2;
+    }
     for (int id = 0; id < IDS; id++) {
         t->ncons[id][0] = node_of(t, t->lcons[id][0]);
         t->ncons[id][1] = node_of(t, t->lcons[id][1]);
@@ -537,10 +552,6 @@ static bh_status build_latin(bh_translit *t)
     for (int m = 0; m < 4; m++) t->nmod[m] = node_of(t, LMOD[m]);
     t->ntippi = node_of(t, L_TIPPI);
     t->navag = node_of(t, L_AVAG);
-    /* ICU's spellings, accepted on input */
-    if ((st = trie_add(t, "ĕ", K_VOWEL, 0x0D, 0, 0))) return st;
-    if ((st = trie_add(t, "ŏ", K_VOWEL, 0x11, 0, 0))) return st;
-    if ((st = trie_add(t, "ḵẖ", K_CONS, 0x16, 1, 0))) return st;
     return BH_OK;
 }
 
