@@ -433,7 +433,7 @@ static long csv_record(bh_corpus *r, const char **why, long *start_line)
                 *why = "text after a closing quote";
                 return -1000;
             }
-            if (c == '"' && field.len == 0 && !quoted) {
+            if (c == '"' && field.len == 0 && !quoted && !r->o.no_quotes) {
                 quoted = in_q = 1;
                 continue;
             }

@@ -19,7 +19,7 @@ static void usage(void)
             "reader options:\n"
             "  --format auto|text|jsonl|csv|tsv|conll|conllu|squad|wiki   --blocks (text: blank-line documents)\n"
             "  --text COL  --text2 COL  --label COL  --id COL   (CSV column name/index, JSONL key)\n"
-            "  --no-header  --tags KEY (JSONL NER)  --scheme asis|io|bio|iobes|bilou  --label-map A=B,C=D\n"
+            "  --no-header  --no-quotes  --tags KEY (JSONL NER)  --scheme asis|io|bio|iobes|bilou  --label-map A=B,C=D\n"
             "  --on-error skip|stop  --all-namespaces  --keep-redirects  --raw (wiki)\n");
 }
 
@@ -55,6 +55,7 @@ static int reader_opt(int argc, char **argv, int *i, copts *c)
     }
     if (strcmp(argv[*i], "--blocks") == 0) return c->o.blocks = 1, 1;
     if (strcmp(argv[*i], "--no-header") == 0) return c->o.no_header = 1, 1;
+    if (strcmp(argv[*i], "--no-quotes") == 0) return c->o.no_quotes = 1, 1;
     if (strcmp(argv[*i], "--all-namespaces") == 0) return c->o.wiki_all_namespaces = 1, 1;
     if (strcmp(argv[*i], "--keep-redirects") == 0) return c->o.wiki_keep_redirects = 1, 1;
     if (strcmp(argv[*i], "--raw") == 0) return c->o.wiki_raw = 1, 1;

@@ -434,6 +434,7 @@ static void entry_opts(json_t *b, bh_corpus_options *o)
     o->tags_field = jstr(b, "tags");
     o->label_map = jstr(b, "label_map");
     o->blocks = json_is_true(json_object_get(b, "blocks"));
+    o->no_quotes = json_is_false(json_object_get(b, "quoting"));
     const char *sc = jstr(b, "scheme");
     if (sc) bh_tag_scheme_parse(sc, &o->scheme);
 }

@@ -63,6 +63,7 @@ typedef struct bh_corpus_options {
     int blocks;                 /* TEXT: 1 = documents are blocks separated by blank lines */
     char delimiter;             /* CSV: ',' or '\t'; 0 = '\t' for *.tsv*, else ',' */
     int no_header;              /* CSV: 1 = the first row is data, columns by index only */
+    int no_quotes;              /* CSV: 1 = '"' is an ordinary character (TSV written without quoting) */
     const char *text_field;     /* CSV column (name or 0-based index) / JSONL key or array index; default "text" (CSV: "text", JSONL: "text") */
     const char *text_field2;    /* CSV: optional second text column joined with " " (e.g. title + body) */
     const char *label_field;    /* CSV column / JSONL key holding the class label; NULL = none */

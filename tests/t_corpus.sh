@@ -1,0 +1,79 @@
+#!/bin/sh
+# tests/t_corpus.sh — `bhasha corpus stats|clean|split|encode` on the project's
+# fixtures, bad input handling, and every staged dataset in ../shared/data
+# (skipped when it is absent).
+. tests/tap.sh
+FX=tests/fixtures/corpora
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+out=$("$BH" corpus stats --label label --on-error skip $FX/data.csv)
+is "stats csv: 3 documents" "$(echo "$out" | grep -o '"documents":[0-9]*')" '"documents":3'
+echo "$out" | grep -q 'data.csv:5: 4 fields'; is "stats reports the bad row by file:line" "$?" "0"
+"$BH" corpus stats --label label $FX/data.csv >/dev/null 2>"$tmp/err"
+is "on-error stop: exit 1" "$?" "1"
+is "on-error stop: one stderr line" "$(wc -l <"$tmp/err" | tr -d ' ')" "1"
+grep -q 'data.csv:5' "$tmp/err"; is "stop message names file:line" "$?" "0"
+"$BH" corpus stats --format conll --on-error skip --scheme bio $FX/ner.conll | grep -q '"B-TIM":1'
+is "stats conll with scheme conversion" "$?" "0"
+"$BH" corpus stats $FX/broken.xml >/dev/null 2>"$tmp/err"
+is "broken XML: exit 1" "$?" "1"
+grep -q 'XML not well-formed: line 11' "$tmp/err"; is "broken XML: line reported" "$?" "0"
+"$BH" corpus stats /nonexistent/file.txt 2>"$tmp/err"; is "missing file: exit 1" "$?" "1"
+"$BH" corpus stats --format nope $FX/text.txt 2>/dev/null; is "bad format name: exit 2" "$?" "2"
+"$BH" corpus encode x 2>"$tmp/err"; is "encode: not available yet" "$?:$(grep -c 'not available' "$tmp/err")" "2:1"
+
+printf 'ভালো দিন\nভালো  দিন\n\nhello world\nভালো দিন\nআজ বৃষ্টি\n\001\n' > "$tmp/c.txt"
+"$BH" corpus clean --lang bn --report "$tmp/rep.json" "$tmp/c.txt" > "$tmp/clean.txt"
+is "clean keeps 2 lines" "$(wc -l <"$tmp/clean.txt" | tr -d ' ')" "2"
+grep -q '"duplicate":2' "$tmp/rep.json"; is "clean reports duplicates" "$?" "0"
+grep -q '"other_language":1' "$tmp/rep.json"; is "clean reports other language" "$?" "0"
+
+i=0; : > "$tmp/s.tsv"; printf 'id\ttext\tlabel\n' > "$tmp/s.tsv"
+while [ $i -lt 100 ]; do l=pos; [ $((i % 4)) -eq 0 ] && l=neg; printf '%d\tdoc %d\t%s\n' $i $i $l >> "$tmp/s.tsv"; i=$((i+1)); done
+"$BH" corpus split --label label --seed 7 --out "$tmp/a" "$tmp/s.tsv" > "$tmp/sp1"
+"$BH" corpus split --label label --seed 7 --out "$tmp/b" "$tmp/s.tsv" > /dev/null
+cmp -s "$tmp/a.train.tsv" "$tmp/b.train.tsv" && cmp -s "$tmp/a.test.tsv" "$tmp/b.test.tsv"
+is "split is reproducible with --seed" "$?" "0"
+is "split sizes: 80 train" "$(grep -o '"train":[0-9]*' "$tmp/sp1")" '"train":80'
+is "split is stratified (train has 20 of 25 neg)" "$(grep -c 'neg$' "$tmp/a.train.tsv")" "20"
+"$BH" corpus split --label label --seed 8 --out "$tmp/c" "$tmp/s.tsv" > /dev/null
+cmp -s "$tmp/a.train.tsv" "$tmp/c.train.tsv"; is "another seed, another split" "$?" "1"
+"$BH" corpus split --label label --out "$tmp/d" "$tmp/s.tsv" 2>/dev/null; is "split without --seed: exit 2" "$?" "2"
+
+D=${BH_SHARED:-../shared}/data
+if [ ! -d "$D" ]; then
+    skip "staged datasets" "$D is absent (set BH_SHARED)"
+else
+    S=$D/sentiment/bn/banglanlp-bangla-sentiment
+    for f in $S/ABSA_Datasets/*.tsv $S/multichannel_bsentiment/*.tsv $S/youtube_sentiment/*.tsv $S/CogniSenti/*.tsv \
+             $D/sentiment/bn/sazzad-youtube-drama-bnlp-split/*.tsv; do
+        ok "loads $(basename $f)" "$BH" corpus stats --label class_label "$f"
+    done
+    for f in $S/SAIL_data/*.csv; do ok "loads $(basename $f)" "$BH" corpus stats --format tsv --label class "$f"; done
+    "$BH" corpus stats --label class_label $S/consolidated/bn_all_dev.tsv >/dev/null 2>&1
+    is "consolidated (defective) stops on the first bad row" "$?" "1"
+    got=$("$BH" corpus stats --label class_label --on-error skip $S/consolidated/bn_all_train.tsv | grep -o '"skipped":[0-9]*')
+    is "consolidated train: 655 bad rows reported (SOURCE.md)" "$got" '"skipped":655'
+    for f in $D/sentiment/hi/hsac-amazon-reviews/*.tsv; do
+        got=$("$BH" corpus stats --no-quotes --text title_hindi --text2 content_hindi --label labels "$f" | grep -o '"documents":[0-9]*')
+        is "hsac $(basename $f): every row (quotes are literal)" "$got" "$([ $(basename $f) = train.tsv ] && echo '"documents":3527' || echo '"documents":884')"
+    done
+    got=$("$BH" corpus stats --format conll --on-error skip $D/ner/bn/rifat1493-bengali-ner/train_data.txt | grep -o '"documents":[0-9]*,.*"skipped":[0-9]*' | sed 's/,.*"skipped"/ skipped/')
+    is "rifat train: 4608 sentences + 4 with empty tags (SOURCE.md: 4612)" "$got" '"documents":4608 skipped:4'
+    ok "loads rifat test" "$BH" corpus stats --format conll --on-error skip $D/ner/bn/rifat1493-bengali-ner/test_data.txt
+    for f in $D/ner/hi/il-ner-hindi/*.txt; do
+        ok "loads $(basename $f)" "$BH" corpus stats --format conll --scheme bio --label-map NEP=PER,NEL=LOC,NEO=ORG --on-error skip "$f"
+    done
+    ok "loads banglakit jsonl (re-tokenised)" "$BH" corpus stats --tags 1 --scheme bio --on-error skip $D/ner/bn/banglakit-bengali-ner/main.jsonl
+    is "xquad hi: 1190 questions, 240 paragraphs" "$("$BH" corpus stats $D/qa/hi/xquad-hi/xquad.hi.json | grep -o '"questions":[0-9]*,"paragraphs":[0-9]*')" '"questions":1190,"paragraphs":240'
+    ok "loads xquad en" "$BH" corpus stats $D/qa/hi/xquad-hi/xquad.en.json
+    ok "loads UD bn_bru" "$BH" corpus stats $D/ud/bn_bru/bn_bru-ud-test.conllu
+    for f in $D/raw/*/*/*valid.txt* $D/raw/hi/hindi-discourse-stories/*train.txt; do
+        ok "loads $(basename $f)" "$BH" corpus stats --blocks "$f"
+    done
+    for f in $D/parallel/bn-en/bnlp-mt-benchmarks/*/*.bn $D/parallel/bn-en/bnlp-mt-benchmarks/*/*.en* $D/langid/flores200-dev-devtest/*.txt; do
+        ok "loads $(basename $f)" "$BH" corpus stats "$f"
+    done
+fi
+done_testing
