@@ -11,9 +11,12 @@
  * (offset from the block start); bhasha maps through that layout and handles
  * the places where the scripts differ:
  *  - nukta letters are accepted precomposed (U+0958, U+09DF, ...) or as
- *    base + nukta and are WRITTEN as base + nukta (bhasha's normalized form);
- *    Dravidian ṉa ṟa ḻa (Tamil ன ற ழ, Malayalam ഩ റ ഴ, ...) correspond to
- *    Devanagari ऩ ऱ ऴ (na/ra/lla + nukta);
+ *    base + nukta and are written in NFC, which is bhasha's normalized form:
+ *    base + nukta for the letters NFC decomposes (क़ = U+0915 U+093C, য় =
+ *    U+09AF U+09BC, ਸ਼ = U+0A38 U+0A3C), precomposed ऩ ऱ ऴ. Dravidian ṉa ṟa
+ *    ḻa (Tamil ன ற ழ, Malayalam ഩ റ ഴ, Kannada ಱ ೞ, ...) correspond to
+ *    Devanagari ऩ ऱ ऴ (na/ra/lla + nukta); a script without nukta drops it
+ *    (ज़ -> ജ);
  *  - Tamil has no aspirated or voiced stops: they become the plain letter of
  *    the same place (ख ग घ -> க), fa/za become ஃப/ஃஜ, anusvara before a
  *    consonant becomes the nasal of that consonant's class + pulli (else ம்),
@@ -26,9 +29,11 @@
  *    addak ੱ; anusvara/candrabindu become tippi ੰ (after the inherent vowel,
  *    ਿ ੁ ੂ, ਅ ਇ) or bindi ਂ (elsewhere); a virama before anything but the
  *    subjoined ਰ ਹ ਵ ਯ, or at the end of a word, is dropped as Gurmukhi
- *    writes those clusters without one; ष -> ਸ਼, ऋ -> ਰਿ;
- *  - Malayalam chillus and Bengali khanda ta ৎ are dead consonants:
- *    consonant + virama + ZWJ in other scripts, and back;
+ *    writes those clusters without one; ष -> ਸ਼, ऋ -> ਰਿ; ड़ -> ੜ;
+ *  - Malayalam chillus ൺ ൻ ർ ൽ ൾ ൿ and Bengali khanda ta ৎ are dead
+ *    consonants: consonant + virama + ZWJ in other scripts, and back (the
+ *    old encodings ന്‍ / ত্‍ read the same way); Bengali writes other dead
+ *    consonants as C + ZWJ + virama (র‍্য, as in র‍্যাব);
  *  - a character with no counterpart in the target (Gurmukhi ੴ, Bengali
  *    currency and fraction signs, Vedic marks, vocalic l in Tamil, ...) is
  *    copied unchanged. Danda/double danda (shared by all scripts) and all
@@ -43,9 +48,16 @@
  *    tippi or bindi against the rule above, tippi is "ṃ" and bindi "m̐" so the
  *    round trip keeps it;
  *  - ICU writes both Bengali র and Assamese ৰ as "r" and ব as "b" (as do we),
- *    but ৱ also as "r"; we write ৱ (and Oriya ୱ) as "w";
- *  - ICU leaves Malayalam chillus and Telugu ౘ ౙ untouched; we write chillus
- *    (and ৎ) as the consonant + ZWJ (invisible), which maps back exactly;
+ *    but ৱ also as "r"; we write ৱ (and Oriya ୱ) as "w". Latin "r" goes back
+ *    to র, or to ৰ with `assamese`: a line that mixes র and ৰ (typos in
+ *    either language) does not round-trip;
+ *  - ICU leaves Malayalam chillus untouched; we write chillus (and ৎ, and a
+ *    Devanagari half form C + virama + ZWJ) as the consonant + ZWJ
+ *    (invisible), which maps back exactly. Telugu ౘ ౙ ౚ, Malayalam ഺ and
+ *    the archaic chillus ൔ ൕ ൖ have no ISO 15919 letter and are copied;
+ *  - ISO 15919 keeps short e/o (Dravidian எ ఒ: "e" "o") apart from long
+ *    (ए ஏ: "ē", ओ: "ō"), as ICU does; Latin "e" "o" become ए ओ in scripts
+ *    without the short vowels (Bengali, Gujarati, Gurmukhi, Oriya);
  *  - ISO 15919 "ê" "ô" for candra e/o (ICU: "ĕ" "ŏ", accepted on input);
  *  - ICU turns native digits into ASCII and danda into "."; we keep both by
  *    default (lossless; ascii_digits=1 converts digits);
@@ -57,8 +69,12 @@
  *    "ka'i", क्ह "k'ha", क्इ "k'i"; ICU also writes it where nothing merges
  *    (लिए "li'ē", अन्य "an'ya", हिस्सा "his'sā"). A literal apostrophe right
  *    after a letter is doubled ("''");
- *  - nukta letters: q ḵẖ/k͟h ġ z ṛ ṛh f ẏ as ICU; any other consonant + nukta
- *    is the consonant + U+0331 (macron below, as ISO's ṉ ṟ ḻ);
+ *  - nukta letters: q ġ z ṛ ṛh f ẏ as ICU, ख़ "k͟h" as ISO (ICU's "ḵẖ" is
+ *    accepted); any other consonant + nukta is the consonant + U+0331
+ *    (macron below, as ISO's ṉ ṟ ḻ; ल़ takes U+0324 since l + U+0331 is ḻ).
+ *    Tamil ஃப/ஃஜ are "f"/"z";
+ *  - Gurmukhi addak is the doubled consonant (ੱਖ "kkh"); a written ਰ੍ਰ is
+ *    "r'ra" so that it comes back as written;
  *  - avagraha is U+0315 (as ICU).
  * Latin input is matched case-insensitively in NFC or NFD. Latin letters
  * already present in script text are NOT protected: romanizing a line that
