@@ -1,0 +1,53 @@
+#!/bin/sh
+# tests/t_eval.sh — `bhasha eval TASK --gold --pred` against the committed golden
+# values (tests/fixtures/eval/golden.json, made by tests/ref/gen_eval.py), bad
+# input, and `bhasha eval suite` on a toy registry (plus two real benchmarks when
+# ../shared is present).
+. tests/tap.sh
+FX=tests/fixtures/eval
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+is "qa EM/F1 = SQuAD v1.1 reference" "$("$BH" eval qa --gold $FX/squad_gold.json --pred $FX/squad_pred.json | cut -d, -f1,2)" \
+   '{"exact_match":36.3636,"f1":61.5152'
+is "mt BLEU = sacreBLEU reference" "$("$BH" eval mt --hyp $FX/mt_hyp.txt --ref $FX/mt_ref.txt | grep -o '"bleu":[0-9.]*')" '"bleu":60.5376'
+is "mt chrF = sacreBLEU reference" "$("$BH" eval mt --hyp $FX/mt_hyp.txt --ref $FX/mt_ref.txt | grep -o '"chrf":[0-9.]*')" '"chrf":68.5659'
+awk -F'\t' 'BEGIN{print "id\ttext\tlabel"}{print NR"\tx\t"$1}' $FX/cls.tsv > "$tmp/g.tsv"
+awk -F'\t' 'BEGIN{print "id\ttext\tlabel"}{print NR"\tx\t"$2}' $FX/cls.tsv > "$tmp/p.tsv"
+is "sentiment weighted F1 = sklearn" "$("$BH" eval sentiment --gold "$tmp/g.tsv" --pred "$tmp/p.tsv" | grep -o '"weighted_f1":[0-9.]*')" '"weighted_f1":0.701998'
+awk '{if(NF==0)print "";else print $1"\t"$2}' $FX/ner.txt > "$tmp/g.conll"
+awk '{if(NF==0)print "";else print $1"\t"$3}' $FX/ner.txt > "$tmp/p.conll"
+is "ner F1 = conlleval" "$("$BH" eval ner --gold "$tmp/g.conll" --pred "$tmp/p.conll" | grep -o '"f1":[0-9.]*' | head -1)" '"f1":66.8421'
+is "ner strict IOBES F1 = seqeval-style reference" "$("$BH" eval ner --mode strict-iobes --gold "$tmp/g.conll" --pred "$tmp/p.conll" | grep -o '"f1":[0-9.]*' | head -1)" '"f1":75.9124'
+head -20 "$tmp/p.conll" > "$tmp/short.conll"
+"$BH" eval ner --gold "$tmp/g.conll" --pred "$tmp/short.conll" >/dev/null 2>"$tmp/err"
+is "ner: mismatched files exit 1 with one line" "$?:$(wc -l <"$tmp/err" | tr -d ' ')" "1:1"
+echo '{"not": "closed"' > "$tmp/bad.json"
+"$BH" eval qa --gold $FX/squad_gold.json --pred "$tmp/bad.json" >/dev/null 2>"$tmp/err"
+is "qa: malformed prediction JSON exit 1 with one line" "$?:$(wc -l <"$tmp/err" | tr -d ' ')" "1:1"
+printf -- '-2.0\n-1.0\n' > "$tmp/lp.txt"
+is "lm perplexity" "$("$BH" eval lm --logprobs "$tmp/lp.txt")" '{"perplexity":4.481689,"tokens":2}'
+"$BH" eval nosuchtask 2>/dev/null; is "unknown task exit 2" "$?" "2"
+
+"$BH" eval suite --registry $FX/suite/registry.json --data-dir $FX/suite --out "$tmp/rep" >"$tmp/suite.out" 2>/dev/null
+is "toy suite runs" "$?" "0"
+is "toy suite scored 2, skipped 1" "$(grep -o '"scored":[0-9]*,"skipped":[0-9]*' "$tmp/suite.out")" '"scored":2,"skipped":1'
+grep -q 'absent-dataset (sentiment): data not present; get it from https://example.org/absent' "$tmp/rep/report.md"
+is "missing dataset listed with where to get it" "$?" "0"
+ok "confusion matrix chart" test -s "$tmp/rep/confusion_toy-sentiment.svg"
+ok "per-class F1 chart" test -s "$tmp/rep/f1_toy-sentiment.svg"
+ok "ours-vs-published chart" grep -q 'published' "$tmp/rep/scores.svg"
+if command -v xmllint >/dev/null 2>&1; then
+    ok "charts are well-formed XML" xmllint --noout "$tmp/rep/scores.svg" "$tmp/rep/confusion_toy-sentiment.svg"
+else
+    skip "charts are well-formed XML" "xmllint not installed"
+fi
+
+D=${BH_SHARED:-../shared}/data
+if [ -d "$D" ]; then
+    "$BH" eval suite --data-dir "$D" --out "$tmp/real" --only bn-sentiment-sail >/dev/null 2>&1
+    ok "suite on a real benchmark (SAIL) writes its confusion matrix" test -s "$tmp/real/confusion_bn-sentiment-sail.svg"
+else
+    skip "suite on a real benchmark" "$D is absent (set BH_SHARED)"
+fi
+done_testing
