@@ -25,18 +25,19 @@
  * r = x - n ln2 in [-ln2/2, ln2/2] and a degree-6 polynomial. Branch-free
  * integer/float arithmetic only, so loops that call it vectorize (libm's
  * expf and tanhf do not). */
-static inline float fast_expf(float x)
+static inline float fast_expf(float x0)
 {
+    float x = x0 != x0 ? 0.0f : x0; /* NaN: computed on 0, returned as NaN below */
     x = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x;
     float t = x * 1.44269504f + 12582912.0f; /* round to nearest via the 1.5*2^23 trick */
     float n = t - 12582912.0f;
     float r = x - n * 0.693145752f - n * 1.42860677e-6f;
     float p = 1.0f + r * (1.0f + r * (0.5f + r * (0.166666672f + r * (0.0416666418f +
               r * (0.00833345205f + r * 0.00138888889f)))));
-    int32_t e = ((int32_t)n + 127) << 23;
+    uint32_t e = (uint32_t)((int32_t)n + 127) << 23;
     float sc;
     memcpy(&sc, &e, sizeof sc);
-    return p * sc;
+    return x0 != x0 ? x0 : p * sc;
 }
 
 /* tanh(u) = 1 - 2 / (exp(2u) + 1); saturates correctly at both ends. */

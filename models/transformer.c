@@ -555,3 +555,35 @@ bh_status bh_model_train_step(bh_model *m, const int32_t *ids, const uint8_t *ma
     backward(m, ids, B, T);
     return BH_OK;
 }
+
+bh_status bh_model_loss(bh_model *m, const int32_t *ids, const uint8_t *mask,
+                        const int32_t *targets, int B, int T, float *loss, int *ntargets)
+{
+    if (!m || !targets || !loss) return bh__fail(BH_EINVAL, "bh_model_loss: NULL argument");
+    bh_status st = check_inputs(m, ids, targets, mask, B, T);
+    if (st) return st;
+    if ((st = ensure_acts(m, B, T, 0))) return st;
+    const float *h = forward(m, ids, mask, B, T, 0, NULL);
+    int N = B * T, D = m->c.dim, V = m->c.vocab, chunk = 64;
+    float *hg = malloc(sizeof(float) * ((size_t)N * D + (size_t)chunk * V));
+    int32_t *tg = malloc(sizeof(int32_t) * (size_t)N);
+    if (!hg || !tg) {
+        free(hg);
+        free(tg);
+        return bh__fail(BH_ENOMEM, "bh_model_loss: out of memory");
+    }
+    int M = 0;
+    for (int i = 0; i < N; i++)
+        if (targets[i] != IGNORE_ID) {
+            tg[M] = targets[i];
+            memcpy(hg + (size_t)M * D, h + (size_t)i * D, (size_t)D * sizeof(float));
+            M++;
+        }
+    double sum = M ? bh__xent_fused(hg, m->w.wte, tg, M, D, V, 0.0f, NULL, NULL, hg + (size_t)N * D, chunk) : 0.0;
+    free(hg);
+    free(tg);
+    if (ntargets) *ntargets = M;
+    *loss = M ? (float)(sum / M) : 0.0f;
+    if (!isfinite(*loss)) return bh__fail(BH_ENUMERIC, "model: loss is %f", (double)*loss);
+    return BH_OK;
+}

@@ -69,6 +69,7 @@ static void pretrain_usage(void)
             "         [--accum 1] [--seed 1] [--threads 1] [--save-every 100] [--log-every 10]\n"
             "         [--sep ID] [--mask-rate 0.15] [--special ID,ID,...] [--resume]\n"
             "         [--stop-after N (checkpoint and stop at step N, as if interrupted)]\n"
+            "         [--valid SHARDS [--valid-batches 8]: validation loss and perplexity at each save]\n"
             "SHARDS: a directory of *.tok token shards or a comma-separated list (format in\n"
             "bhasha/model.h). Losses go to stdout as 'step N loss X', progress to stderr.\n");
 }
@@ -80,7 +81,43 @@ typedef struct {
     uint64_t seed;
     int32_t special[64];
     int nspecial;
+    int valid_batches;
 } train_opts;
+
+/* Validation: mean loss over the first `nb` batches of the validation shards,
+ * no dropout, fixed masking seed, so every evaluation sees the same data. */
+static bh_status validate(bh_model *m, char **vshards, int nv, const train_opts *t, const int32_t *special,
+                          int nsp, int first_normal, float *out)
+{
+    const bh_model_config *c = bh_model_get_config(m);
+    int enc = c->arch == BH_ARCH_ENCODER, B = t->batch, T = t->seq, row = enc ? T : T + 1;
+    bh_shard_reader *r;
+    bh_status st = bh_shard_reader_open((const char *const *)vshards, nv, t->sep, &r);
+    if (st) return st;
+    int32_t *buf = malloc(sizeof(int32_t) * (size_t)B * row), *ids = malloc(sizeof(int32_t) * (size_t)B * T),
+            *tg = malloc(sizeof(int32_t) * (size_t)B * T);
+    uint64_t rng = 12345;
+    double sum = 0;
+    long n = 0;
+    for (int k = 0; !st && k < t->valid_batches && buf && ids && tg; k++) {
+        if ((st = bh_shard_reader_next(r, buf, B * row))) break;
+        for (int b = 0; b < B; b++) {
+            memcpy(ids + b * T, buf + b * row, sizeof(int32_t) * T);
+            if (!enc) memcpy(tg + b * T, buf + b * row + 1, sizeof(int32_t) * T);
+        }
+        if (enc) bh_mlm_mask(ids, tg, B * T, t->mask_rate, c->mask_id, c->vocab, first_normal, special, nsp, &rng);
+        float l;
+        int cnt;
+        if ((st = bh_model_loss(m, ids, NULL, tg, B, T, &l, &cnt))) break;
+        sum += (double)l * cnt;
+        n += cnt;
+    }
+    if (!buf || !ids || !tg) st = BH_ENOMEM;
+    free(buf), free(ids), free(tg);
+    bh_shard_reader_free(r);
+    *out = n ? (float)(sum / n) : 0.0f;
+    return st;
+}
 
 static int copy_file(const char *from, const char *to)
 {
@@ -115,9 +152,9 @@ static int save_all(const char *cmd, bh_model *m, bh_optim *o, const char *out, 
 int cli_pretrain(int argc, char **argv)
 {
     const char *cmd = argv[0];
-    const char *arch = NULL, *config = NULL, *data = NULL, *out = NULL, *tok = NULL, *v;
+    const char *arch = NULL, *config = NULL, *data = NULL, *out = NULL, *tok = NULL, *valid = NULL, *v;
     int resume = 0;
-    train_opts t = {1000, 0, 16, 128, 1, 1, 100, 10, -1, 1.0f, 0.15f, 1, {0}, 0};
+    train_opts t = {1000, 0, 16, 128, 1, 1, 100, 10, -1, 1.0f, 0.15f, 1, {0}, 0, 8};
     bh_optim_config oc;
     bh_optim_config_default(&oc);
     oc.warmup = 100;
@@ -128,11 +165,12 @@ int cli_pretrain(int argc, char **argv)
             return 0;
         } else if (cli_opt(argc, argv, &i, "--arch", &arch) || cli_opt(argc, argv, &i, "--config", &config) ||
                    cli_opt(argc, argv, &i, "--data", &data) || cli_opt(argc, argv, &i, "--out", &out) ||
-                   cli_opt(argc, argv, &i, "--tokenizer", &tok)) {
+                   cli_opt(argc, argv, &i, "--tokenizer", &tok) || cli_opt(argc, argv, &i, "--valid", &valid)) {
         } else if (!strcmp(argv[i], "--resume")) {
             resume = 1;
         } else if (cli_opt(argc, argv, &i, "--steps", &v)) t.steps = atol(v);
         else if (cli_opt(argc, argv, &i, "--stop-after", &v)) t.stop_after = atol(v);
+        else if (cli_opt(argc, argv, &i, "--valid-batches", &v)) t.valid_batches = atoi(v);
         else if (cli_opt(argc, argv, &i, "--batch", &v)) t.batch = atoi(v);
         else if (cli_opt(argc, argv, &i, "--seq", &v)) t.seq = atoi(v);
         else if (cli_opt(argc, argv, &i, "--accum", &v)) t.accum = atoi(v);
@@ -172,13 +210,18 @@ int cli_pretrain(int argc, char **argv)
     bh_model *m = NULL;
     bh_optim *o = NULL;
     bh_shard_reader *r = NULL;
-    char **shards = NULL;
-    int nshards = 0, rc = 1;
+    char **shards = NULL, **vshards = NULL;
+    int nshards = 0, nvshards = 0, rc = 1;
     long step = 0;
     uint64_t rng = t.seed * 0x9E3779B97F4A7C15ull + 1;
     bh_status st;
     char path[4096];
     if (list_shards(cmd, data, &shards, &nshards)) return 2;
+    if (valid && list_shards(cmd, valid, &vshards, &nvshards)) {
+        for (int i = 0; i < nshards; i++) free(shards[i]);
+        free(shards);
+        return 2;
+    }
     if (resume) {
         if ((st = bh_model_load(out, 0, &m))) goto fail;
     } else {
@@ -300,7 +343,16 @@ int cli_pretrain(int argc, char **argv)
         }
         int stop = t.stop_after > 0 && step + 1 == t.stop_after;
         if ((step + 1) % t.save_every == 0 || step + 1 == t.steps || stop)
+        {
             if (save_all(cmd, m, o, out, step + 1, rng, r)) goto done_free;
+            if (nvshards) {
+                float vl;
+                if ((st = validate(m, vshards, nvshards, &t, special, nsp, first_normal, &vl))) goto fail_free;
+                printf("valid %ld loss %.6f\n", step + 1, (double)vl);
+                fflush(stdout);
+                fprintf(stderr, "valid step %ld loss %.4f perplexity %.2f\n", step + 1, (double)vl, exp(vl));
+            }
+        }
         if (stop) break;
     }
     rc = 0;
@@ -318,6 +370,8 @@ done:
     bh_model_free(m);
     for (int i = 0; i < nshards; i++) free(shards[i]);
     free(shards);
+    for (int i = 0; i < nvshards; i++) free(vshards[i]);
+    free(vshards);
     return rc;
 }
 

@@ -70,6 +70,9 @@ static void parity(const char *name)
     float rl = *(const float *)need(&g, "loss")->data;
     print_message("# %s loss %.7f ref %.7f\n", name, loss, rl);
     assert_true(fabs(loss - rl) <= 1e-4 * fabs(rl));
+    float eval_loss = 0.0f;
+    assert_int_equal(bh_model_loss(m, ids, mask, tg, B, T, &eval_loss, NULL), BH_OK);
+    assert_true(fabs(eval_loss - rl) <= 1e-4 * fabs(rl));
     double worst = 0.0;
     for (int i = 0; i < bh_model_num_tensors(m); i++) {
         bh_tensor_info ti;

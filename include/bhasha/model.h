@@ -141,6 +141,12 @@ bh_status bh_model_train_step(bh_model *m, const int32_t *ids, const uint8_t *ma
                               const int32_t *targets, int B, int T, float scale,
                               uint64_t dropout_seed, float *loss, int *ntargets);
 
+/* Mean cross-entropy over the non-ignored targets in inference mode (no
+ * dropout, no gradients): validation loss; exp(loss) is the perplexity.
+ * ntargets may be NULL. */
+bh_status bh_model_loss(bh_model *m, const int32_t *ids, const uint8_t *mask,
+                        const int32_t *targets, int B, int T, float *loss, int *ntargets);
+
 /* Zeroes the gradient buffer. */
 void bh_model_zero_grad(bh_model *m);
 

@@ -1,0 +1,75 @@
+#!/bin/sh
+# bench/engine_pretrain.sh — a small real pretraining run on the staged raw
+# Bangla + Hindi text with the shipped bilingual SentencePiece model: a
+# decoder (causal LM) and an encoder (MLM), validation perplexity on held-out
+# text, loss curves as SVG, sample generations in both languages.
+#   sh bench/engine_pretrain.sh WORKDIR [STEPS]
+# Needs build/bhasha, build/bench/engine_encode and ../shared/data/raw.
+# Runs niced; with other jobs on the machine expect it to be slow.
+set -eu
+W=${1:?usage: engine_pretrain.sh WORKDIR [STEPS]}
+STEPS=${2:-600}
+BUILD=${BUILD:-build}
+BH=${BH:-$BUILD/bhasha}
+ENC=${ENGINE_ENCODE:-$BUILD/bench/engine_encode}
+R=${BH_SHARED:-../shared}/data/raw
+SPM=assets/spm/bnhi.model
+if [ ! -d "$R" ]; then echo "engine_pretrain: $R missing: skipped"; exit 0; fi
+mkdir -p "$W/train" "$W/valid"
+[ -s "$W/train/bnhi.tok" ] || nice -n 10 "$ENC" $SPM "$W/train/bnhi.tok" 24000000 \
+    "$R/bn/prothomalo-ittefaq-news-2026/bn_news.train.txt" "$R/hi/covid19-hindi-news-2020/covid19_hindi_news.train.txt" \
+    "$R/bn/sachalayatan-blog/sachalayatan.train.txt.gz" "$R/hi/hindi-discourse-stories/hindi_discourse_stories.train.txt" \
+    "$R/hi/bbc-hindi-news-test/bbc_hindi_news.train.txt"
+[ -s "$W/valid/bnhi.tok" ] || "$ENC" $SPM "$W/valid/bnhi.tok" 400000 \
+    "$R/bn/prothomalo-ittefaq-news-2026/bn_news.valid.txt" "$R/hi/covid19-hindi-news-2020/covid19_hindi_news.valid.txt"
+cat > "$W/dec.json" <<'JSON'
+{"arch":"decoder","vocab":8000,"max_len":128,"dim":256,"layers":4,"heads":4,"ffn":1024,"dropout":0.0}
+JSON
+cat > "$W/enc.json" <<'JSON'
+{"arch":"encoder","vocab":8000,"max_len":128,"dim":256,"layers":4,"heads":4,"ffn":1024,"dropout":0.0,"pad_id":3,"mask_id":4}
+JSON
+COMMON="--steps $STEPS --batch 16 --seq 127 --lr 1e-3 --warmup 50 --sched cosine --sep 2 --save-every 100 --log-every 20 --threads 1 --valid $W/valid --valid-batches 8 --tokenizer $SPM"
+nice -n 10 "$BH" pretrain --arch decoder --config "$W/dec.json" --data "$W/train" --out "$W/dec" $COMMON > "$W/dec.log" 2> "$W/dec.err" &
+nice -n 10 "$BH" pretrain --arch encoder --config "$W/enc.json" --data "$W/train" --out "$W/enc" $COMMON --special 0,1,2,3,4 > "$W/enc.log" 2> "$W/enc.err" &
+wait
+for p in "আজ ঢাকায়" "বাংলাদেশের অর্থনীতি" "भारत सरकार ने" "आज दिल्ली में"; do
+    echo "== $p"
+    "$BH" generate --model "$W/dec" --prompt "$p" --max-new 40 --temperature 0.8 --top-k 40 --top-p 0.95 --repetition-penalty 1.2 --seed 7
+done > "$W/samples.txt"
+/usr/bin/python3 - "$W" <<'PY'
+import math, sys
+W = sys.argv[1]
+def read(name):
+    tr, va = [], []
+    for l in open("%s/%s.log" % (W, name)):
+        f = l.split()
+        if f[0] == "step": tr.append((int(f[1]), float(f[3])))
+        elif f[0] == "valid": va.append((int(f[1]), float(f[3])))
+    return tr, va
+series = {n: read(n) for n in ("dec", "enc")}
+Wd, Hd, pad = 720, 360, 50
+allx = [s for tr, va in series.values() for s, _ in tr] or [1]
+ally = [l for tr, va in series.values() for _, l in tr + va] or [1]
+x0, x1, y0, y1 = 0, max(allx), 0, max(ally)
+X = lambda s: pad + (Wd - 2 * pad) * (s - x0) / max(1, x1 - x0)
+Y = lambda l: Hd - pad - (Hd - 2 * pad) * (l - y0) / max(1e-9, y1 - y0)
+out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">' % (Wd, Hd),
+       '<rect width="100%" height="100%" fill="white"/>',
+       '<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>' % (pad, Hd - pad, Wd - pad, Hd - pad),
+       '<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>' % (pad, pad, pad, Hd - pad),
+       '<text x="%d" y="%d">step (0..%d)</text>' % (Wd // 2 - 40, Hd - 15, x1),
+       '<text x="5" y="%d">loss 0..%.1f</text>' % (pad - 10, y1)]
+colors = {"dec": "#c0392b", "enc": "#2471a3"}
+for n, (tr, va) in series.items():
+    if tr:
+        out.append('<polyline fill="none" stroke="%s" points="%s"/>' % (colors[n], " ".join("%.1f,%.1f" % (X(s), Y(l)) for s, l in tr)))
+    for s, l in va:
+        out.append('<circle cx="%.1f" cy="%.1f" r="4" fill="%s"/>' % (X(s), Y(l), colors[n]))
+    if va:
+        out.append('<text x="%d" y="%d" fill="%s">%s: train (line), valid (dots), final valid ppl %.1f</text>'
+                   % (Wd - 380, pad + (15 if n == "dec" else 30), colors[n], "decoder causal LM" if n == "dec" else "encoder MLM", math.exp(va[-1][1])))
+out.append("</svg>")
+open("%s/loss.svg" % W, "w").write("\n".join(out))
+for n, (tr, va) in series.items():
+    if va: print("%s: %d steps, final train loss %.3f, valid loss %.3f, valid perplexity %.1f" % (n, tr[-1][0], tr[-1][1], va[-1][1], math.exp(va[-1][1])))
+PY
