@@ -1,14 +1,17 @@
 /* bhasha/langid.h — language identification with a character n-gram model.
  *
  * How it decides: the dominant script of the text (letters, marks and native
- * digits counted per Unicode block) picks a *group* of candidate languages
- * (Devanagari: hi mr ne sa; Bengali: bn as; Gujarati: gu; Latin: en; ...).
- * Inside a group with more than one language a linear model (softmax) over hashed character 1..5-grams of each word (padded with a
- * space on both sides) plus a whole-word feature picks the language
- * (the trainer fits it as multinomial naive Bayes by default, or as logistic
- * regression; both are stored the same way). The
- * reported score is P(language | group) × (share of the counted characters
- * that are in the group's script), so mixed-script text gets a lower score.
+ * digits counted per Unicode block; URL and e-mail tokens skipped) picks a
+ * *group* of candidate languages (Devanagari: hi mr ne sa; Bengali: bn as;
+ * Gujarati: gu; Latin: en; ...). Inside a group with more than one language
+ * a linear softmax model over hashed character 1..5-grams of each word
+ * (padded with a space on both sides) plus a whole-word feature picks the
+ * language: z[l] = bias[l] + scale × c(F) × Σ_features table[bucket][l],
+ * P = softmax(z), c(F) from the weighting field below. The trainer fits the
+ * table as multinomial naive Bayes (default) or logistic regression; both
+ * are stored the same way. The reported score is P(language | group) ×
+ * (share of the counted characters that are in the group's script), so
+ * mixed-script text gets a lower score.
  *
  * Memory: a bh_langid model is created by bh_langid_load*() or by
  * bh_langid_trainer_fit(), owned by the caller and released with
@@ -47,7 +50,8 @@
  * to a bucket of the group's table: h = 32-bit FNV-1a over the code points
  * (basis 2166136261, prime 16777619, one code point per step), then
  * h ^= seed × 0x9E3779B9 (seed = n, or 0x51 for the whole word), then the
- * MurmurHash3 32-bit finalizer; bucket = h >> (32 - hash_bits). Latin-script letters are lower-cased. */
+ * MurmurHash3 32-bit finalizer; bucket = h >> (32 - hash_bits).
+ * Latin-script letters are lower-cased. */
 #ifndef BHASHA_LANGID_H
 #define BHASHA_LANGID_H
 
