@@ -2,22 +2,20 @@
  * against ICU's bare word-break iterator over the same text, with 1 and 2
  * threads, and the machine's own two-core scaling of a plain compute loop.
  *
- *   segment_bench [--mb N] [--reps R] [--normalize] [--agree] FILE...
+ *   segment_bench [--mb N] [--reps R] [--normalize] FILE...
  *
  * FILEs (plain or gzip) are read in order until N MB (default 24). The text is
  * processed line by line, as `bhasha segment` does: for each line
  * bh_segment_sentences_words() gives its sentences and word tokens (with
  * --normalize, bh_normalize first and segmentation of its output). ICU gets the whole text as one UTF-8 UText
  * (its fastest use). Each figure is the best of R runs (default 3).
- * --agree also prints token agreement with ICU (F1 over exact spans) and the
- * first differing tokens, for development. */
+ * Token agreement with ICU is measured by tests/test_segment.c. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unicode/ubrk.h>
-#include <unicode/uchar.h>
 #include <unicode/utext.h>
 #include <zlib.h>
 
@@ -179,76 +177,18 @@ static int load(const char *path, bh_buf *out, size_t limit)
     return 0;
 }
 
-/* ---- --agree: exact-span agreement with ICU ---- */
-
-typedef struct { size_t a, b; } span2;
-
-static int is_space_cp(UChar32 c) { return u_isUWhiteSpace(c) || u_charType(c) == U_CONTROL_CHAR; }
-
-static void agree(const bh_segmenter *seg, const char *text, size_t len)
-{
-    UErrorCode e = U_ZERO_ERROR;
-    UBreakIterator *bi = ubrk_open(UBRK_WORD, "", NULL, 0, &e);
-    bh_spans sp = {0};
-    size_t ours = 0, icu = 0, same = 0, shown = 0;
-    const char *p = text, *end = text + len;
-    span2 *iv = NULL;
-    size_t icap = 0;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        bh_segment(seg, BH_SEG_WORD, p, n, &sp);
-        UText *ut = utext_openUTF8(NULL, p, (int64_t)n, &e);
-        ubrk_setUText(bi, ut, &e);
-        size_t ni = 0;
-        int32_t a = ubrk_first(bi), b;
-        while ((b = ubrk_next(bi)) != UBRK_DONE) {
-            int32_t x = a, y = b;
-            UChar32 c;
-            while (x < y) { int32_t k = x; U8_NEXT(p, k, y, c); if (!is_space_cp(c)) break; x = k; }
-            while (y > x) { int32_t k = y; U8_PREV(p, x, k, c); if (!is_space_cp(c)) break; y = k; }
-            if (y > x) {
-                if (ni == icap) { icap = icap ? 2 * icap : 1024; iv = realloc(iv, icap * sizeof *iv); }
-                iv[ni++] = (span2){(size_t)x, (size_t)y};
-            }
-            a = b;
-        }
-        utext_close(ut);
-        size_t i = 0, j = 0;
-        while (i < sp.n && j < ni) {
-            if (sp.v[i].start == iv[j].a && sp.v[i].end == iv[j].b) { same++; i++; j++; continue; }
-            if (shown < 40) {
-                fprintf(stderr, "differ: ours [%.*s] icu [%.*s]\n", (int)(sp.v[i].end - sp.v[i].start),
-                        p + sp.v[i].start, (int)(iv[j].b - iv[j].a), p + iv[j].a);
-                shown++;
-            }
-            if (sp.v[i].end <= iv[j].b) i++;
-            else j++;
-        }
-        ours += sp.n;
-        icu += ni;
-        p += n + (nl ? 1 : 0);
-    }
-    printf("agreement with ICU word break: %zu of our %zu tokens and of ICU's %zu are identical spans: F1 %.4f%%\n",
-           same, ours, icu, 200.0 * (double)same / (double)(ours + icu));
-    free(iv);
-    bh_spans_free(&sp);
-    ubrk_close(bi);
-}
-
 int main(int argc, char **argv)
 {
     double mb = 24;
-    int reps = 3, normalize = 0, do_agree = 0;
+    int reps = 3, normalize = 0;
     bh_buf text = {0};
     int nfiles = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--mb") == 0 && i + 1 < argc) mb = atof(argv[++i]);
         else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) reps = atoi(argv[++i]);
         else if (strcmp(argv[i], "--normalize") == 0) normalize = 1;
-        else if (strcmp(argv[i], "--agree") == 0) do_agree = 1;
         else if (argv[i][0] == '-') {
-            fprintf(stderr, "usage: segment_bench [--mb N] [--reps R] [--normalize] [--agree] FILE...\n");
+            fprintf(stderr, "usage: segment_bench [--mb N] [--reps R] [--normalize] FILE...\n");
             return 2;
         } else {
             size_t limit = (size_t)(mb * 1e6);
@@ -257,7 +197,7 @@ int main(int argc, char **argv)
         }
     }
     if (!nfiles || text.len == 0) {
-        fprintf(stderr, "usage: segment_bench [--mb N] [--reps R] [--normalize] [--agree] FILE...\n");
+        fprintf(stderr, "usage: segment_bench [--mb N] [--reps R] [--normalize] FILE...\n");
         return 2;
     }
     if (reps < 1) reps = 1;
@@ -265,7 +205,6 @@ int main(int argc, char **argv)
     if (bh_segmenter_new(&seg)) { fprintf(stderr, "segment_bench: %s\n", bh_last_error()); return 1; }
     double mbytes = (double)text.len / 1e6;
     printf("text: %.1f MB from %d file(s)\n", mbytes, nfiles);
-    if (do_agree) agree(seg, text.data, text.len);
 
     unsigned long iters = 300000000UL;
     double l1 = 1e9, l2 = 1e9;
