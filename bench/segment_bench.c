@@ -7,8 +7,10 @@
  * FILEs (plain or gzip) are read in order until N MB (default 24). The text is
  * processed line by line, as `bhasha segment` does: for each line
  * bh_segment_sentences_words() gives its sentences and word tokens (with
- * --normalize, bh_normalize first and segmentation of its output). ICU gets the whole text as one UTF-8 UText
- * (its fastest use). Each figure is the best of R runs (default 3).
+ * --normalize, bh_normalize first and segmentation of its output). ICU gets
+ * the whole text as one UTF-8 UText (its fastest use). Each figure is the
+ * best of R runs (default 3); single-thread rates are also given per CPU
+ * second of the thread, which stays meaningful on a loaded machine.
  * Token agreement with ICU is measured by tests/test_segment.c. */
 #include <pthread.h>
 #include <stdio.h>
