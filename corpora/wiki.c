@@ -380,8 +380,11 @@ static bh_status clean_inline(const char *s, size_t n, bh_buf *o, int depth)
                 continue;
             }
         }
-        st = bh_buf_append(o, &s[i], 1);
-        i++;
+        /* plain text: copy the whole run up to the next character that may start markup */
+        size_t j = i + 1;
+        while (j < n && !(s[j] == '<' || s[j] == '{' || s[j] == '[' || s[j] == '\'' || s[j] == '&' || s[j] == '_')) j++;
+        st = bh_buf_append(o, s + i, j - i);
+        i = j;
     }
     return st;
 }
@@ -414,15 +417,14 @@ bh_status bh_wikitext_clean(const char *s, size_t n, bh_buf *out)
             blank_run = 1;
         } else {
             if (out->len) st = bh_buf_append(out, "\n", 1);
-            int sp = 0;
-            for (const char *q = a; q < b && !st; q++) {
-                if (*q == ' ' || *q == '\t') {
-                    sp = 1;
-                    continue;
-                }
-                if (sp) st = bh_buf_append(out, " ", 1);
-                sp = 0;
-                if (!st) st = bh_buf_append(out, q, 1);
+            const char *q = a;
+            while (q < b && !st) { /* words copied whole, blank runs become one space */
+                const char *e = q;
+                while (e < b && *e != ' ' && *e != '\t') e++;
+                st = bh_buf_append(out, q, (size_t)(e - q));
+                q = e;
+                while (q < b && (*q == ' ' || *q == '\t')) q++;
+                if (q < b && !st) st = bh_buf_append(out, " ", 1);
             }
             blank_run = 0;
         }
