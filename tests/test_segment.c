@@ -225,7 +225,7 @@ static void check_invariants(const char *s, size_t n, bh_seg_unit unit)
             UChar32 c;
             U8_NEXT(s, i, (int32_t)a, c);
             assert_true(c >= 0);
-            assert_true(u_isUWhiteSpace(c) || u_charType(c) == U_CONTROL_CHAR);
+            assert_true(u_isUWhiteSpace(c) || u_charType(c) == U_CONTROL_CHAR || c == 0x200B);
         }
         if (k < sp.n) {
             assert_true(sp.v[k].end > sp.v[k].start);
@@ -254,7 +254,8 @@ static void test_bad_input(void **state)
     uint64_t x = 0x9E3779B97F4A7C15u;
     static const char *const pieces[] = {"\xe0\xa6\x95", "\xe0\xa7\x8d", "\xe2\x80\x8d", "\xe0\xa5\xa4", ".", " ",
                                          "\xe2\x80\x9c", "\xe2\x80\x9d", "\"", "@", "#", "http://", "\n", "\xe0",
-                                         "\x80", "\xf0\x9f\x98\x80", "1", ",", "\xe2\x80\x99", "-", "\xe0\xa6\xbe"};
+                                         "\x80", "\xf0\x9f\x98\x80", "1", ",", "\xe2\x80\x99", "-", "\xe0\xa6\xbe",
+                                         "\xe2\x80\x8b"};
     for (size_t i = 0; i < len;) {
         x ^= x << 13;
         x ^= x >> 7;
@@ -441,7 +442,7 @@ typedef struct { size_t a, b; } span2;
 
 static int blank_cp(UChar32 c)
 {
-    return c < 0 || u_isUWhiteSpace(c) || u_charType(c) == U_CONTROL_CHAR;
+    return c < 0 || u_isUWhiteSpace(c) || u_charType(c) == U_CONTROL_CHAR || c == 0x200B;
 }
 
 /* Our spans where a documented rule departs from UAX #29 on purpose. */

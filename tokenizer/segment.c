@@ -123,6 +123,7 @@ static uint8_t word_class(UChar32 c)
     if (c == 0x2018) return W_OTHER;     /* left single quote opens quotes, never an apostrophe */
     if (c == ':' || c == 0xFE55 || c == 0xFF1A) return W_OTHER;   /* as ICU: colons never join words */
     if (u_isUWhiteSpace(c) || u_charType(c) == U_CONTROL_CHAR) return W_SP;
+    if (c == 0x200B) return W_SP;        /* zero width space: an invisible word separator */
     int wb = u_getIntPropertyValue(c, UCHAR_WORD_BREAK);
     switch (wb) {
     case U_WB_ALETTER: case U_WB_HEBREW_LETTER: case U_WB_KATAKANA: return W_LET;

@@ -22,8 +22,8 @@
  *    enumeration number (1. ১.), before a lower-case Latin letter, or at a
  *    terminator inside a quotation (“…”, ‘…’, "…") that goes on after it.
  *    A line break always ends a sentence.
- *  - BH_SEG_WORD: tokens; white space and control characters separate tokens
- *    and are not tokens. Follows Unicode word-break rules (UAX #29, as ICU's
+ *  - BH_SEG_WORD: tokens; white space, control characters and U+200B (zero
+ *    width space) separate tokens and are not tokens. Follows Unicode word-break rules (UAX #29, as ICU's
  *    root word-break iterator) with these Indic/web rules on top: URLs,
  *    e-mail addresses, #hashtags and @mentions are one token; a currency sign
  *    touching a number joins it (৳৫০০, ₹1,200, 100$); a known abbreviation
