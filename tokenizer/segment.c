@@ -312,12 +312,12 @@ static inline bh_status push(bh_spans *o, size_t a, size_t b, int kind)
 
 /* ---- words ------------------------------------------------------------------ */
 
-/* A known abbreviation, a single capital Latin letter (an initial), or
+/* A known abbreviation, a single capital Latin letter but I (an initial), or
  * pieces of those joined by periods (U.S, e.g, বি.এন.পি, बी.जे.पी, ई.पू). */
 static int is_abbrev(const bh_segmenter *g, const uint8_t *s, size_t a, size_t b)
 {
     if (b <= a) return 0;
-    if (b - a == 1) return s[a] >= 'A' && s[a] <= 'Z';
+    if (b - a == 1) return s[a] >= 'A' && s[a] <= 'Z' && s[a] != 'I';   /* not the pronoun */
     if (abbr_find(g, s + a, b - a)) return 1;
     const uint8_t *dot = memchr(s + a, '.', b - a);
     if (!dot) return 0;
