@@ -409,7 +409,7 @@ bh_status bh_langid_load_mem(const void *data, size_t len, bh_langid **out)
             if (!st && !isfinite(g->bias[l])) st = bh__fail(BH_EFORMAT, "langid model: group %s: bias not finite", sc);
             for (uint32_t k = 0; k < l && !st; k++)
                 if (!strcmp(g->codes[k], g->codes[l]))
-                    st = bh__fail(BH_EFORMAT, "langid model: group %s: language %s twice", sc, g->codes[l]);
+                    st = bh__fail(BH_EFORMAT, "langid model: group %s: language %.8s twice", sc, (const char *)q);
         }
         if (st) break;
         off += 12 * (size_t)g->n_langs;
