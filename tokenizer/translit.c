@@ -31,7 +31,7 @@ enum kind {
     K_RAW = 0, K_CONS, K_VOWEL, K_SIGN, K_VIRAMA, K_NUKTA, K_MOD, K_DIGIT, K_DEAD,
     K_AVAG, K_OM, K_ADDAK, K_JOIN
 };
-enum { V_NONE = 0, V_BINDI = 1, V_TIPPI = 2 };
+enum { V_NONE = 0, V_BINDI = 1, V_TIPPI = 2, V_ADAK = 3 };
 
 typedef struct ent { uint8_t kind, id, nk, var; } ent;
 typedef struct str { uint8_t n; char s[15]; } str;   /* short UTF-8 string, n == 0: none */
@@ -191,6 +191,7 @@ static void build_src(bh_translit *t, int s)
         set(&e[0x70], K_CONS, 0x30, 0, 0); set(&e[0x71], K_CONS, ID_WA, 0, 0);
         break;
     case S_GURU:
+        set(&e[0x01], K_MOD, 1, 0, V_ADAK);   /* adak bindi: no ISO letter, copied in Latin */
         set(&e[0x02], K_MOD, 2, 0, V_BINDI);
         set(&e[0x33], K_CONS, 0x33, 0, 0); set(&e[0x36], K_CONS, 0x36, 0, 0);
         set(&e[0x59], K_CONS, 0x16, 1, 0); set(&e[0x5A], K_CONS, 0x17, 1, 0);
@@ -227,6 +228,17 @@ static void build_src(bh_translit *t, int s)
         break;
     default:
         break;
+    }
+    /* Where a script has its own letter for consonant + nukta that is not
+       canonically equivalent to the pair (Telugu ఱ, Kannada ೞ, Oriya ୟ,
+       Gurmukhi ੜ), a written consonant + nukta is another thing: the nukta
+       is then left as it is instead of merging into that letter. */
+    for (int o = 0; o < 128; o++) {
+        if (e[o].kind != K_CONS || !e[o].nk) continue;
+        utf8proc_int32_t d[4];
+        int lb = 0;
+        if (utf8proc_decompose_char((utf8proc_int32_t)(base + o), d, 4, UTF8PROC_DECOMPOSE, &lb) == 1)
+            set(&t->nukta_of[s][e[o].id], K_RAW, 0, 0, 0);
     }
 }
 
@@ -723,14 +735,18 @@ static void read_indic(rd *r)
     const unsigned char *q = p + n;
     int n2, n3;
     uint32_t c2 = peek_cp(r, q, &n2);
-    if (e.kind == K_CONS && !e.nk && c2 == base + 0x3C && t->src[s][0x3C].kind == K_NUKTA) {
+    if (e.kind == K_CONS && !e.nk && c2 == base + 0x3C && t->src[s][0x3C].kind == K_NUKTA &&
+        t->nukta_of[s][e.id].kind == K_CONS) {
         e = t->nukta_of[s][e.id];
         q += n2;
         c2 = peek_cp(r, q, &n2);
     }
     if (e.kind == K_CONS) {
         uint32_t c3 = peek_cp(r, q + n2, &n3);
-        if ((c2 == base + 0x4D && c3 == ZWJ) || (c2 == ZWJ && c3 == base + 0x4D)) {
+        /* dead consonant: C + virama + ZWJ; Bengali also C + ZWJ + virama
+           (its ya-phala form র‍্য), elsewhere that order is left as written */
+        if ((c2 == base + 0x4D && c3 == ZWJ) ||
+            (s == S_BENG && e.id != 0x24 && c2 == ZWJ && c3 == base + 0x4D)) {
             e.kind = K_DEAD;
             q += n2 + n3;
         } else if (s == S_TAML && !e.nk) {
@@ -761,7 +777,7 @@ static void read_indic(rd *r)
     } else if (e.kind == K_ADDAK && c2 >= base && c2 < base + 128 && t->src[s][c2 - base].kind == K_CONS) {
         ent g = t->src[s][c2 - base];
         uint32_t c3 = peek_cp(r, q + n2, &n3);
-        if (!g.nk && c3 == base + 0x3C) g = t->nukta_of[s][g.id];
+        if (!g.nk && c3 == base + 0x3C && t->nukta_of[s][g.id].kind == K_CONS) g = t->nukta_of[s][g.id];
         int plain = unaspirated(g.id);
         k = push(r);
         k->kind = K_CONS; k->id = (uint8_t)plain; k->nk = g.nk;
@@ -1005,6 +1021,7 @@ static void write_latin(const bh_translit *t, rd *r, out *o)
         case K_VOWEL: w = t->lvowel[k.id]; wn = t->nvowel[k.id]; wl = t->lenv[k.id]; break;
         case K_MOD: {
             int m = k.id;
+            if (k.var == V_ADAK) break;
             if (k.var) {
                 int tip = guru_tippi(prev_kind, prev_id);
                 m = k.var == V_TIPPI ? (tip ? 2 : -1) : (tip ? 1 : 2);
@@ -1026,14 +1043,14 @@ static void write_latin(const bh_translit *t, rd *r, out *o)
                 put_raw(o, &k);
             }
             have_last = 0; bare = 0;
-            prev_kind = k.kind; prev_id = k.id;
+            prev_kind = K_RAW;   /* as the Latin reader will see it */
             continue;
         }
         if (have_last && ((bare && k.kind == K_VOWEL) || merges(t, lastn, w))) put(o, "'", 1);
         put(o, w, wl ? wl : strlen(w));
         have_last = 1; lastn = wn; bare = 0;
         prev_kind = k.kind; prev_id = k.id;
-        if (k.kind == K_DEAD) { put(o, "\xE2\x80\x8D", 3); have_last = 0; continue; }
+        if (k.kind == K_DEAD) { put(o, "\xE2\x80\x8D", 3); lastn = -1; continue; }
         if (k.kind != K_CONS) continue;
         tok *n0 = peek(r, 0);
         if (n0 && n0->kind == K_SIGN && t->lvowel[n0->id]) {
@@ -1047,6 +1064,7 @@ static void write_latin(const bh_translit *t, rd *r, out *o)
             int guru_gem = n0->rawlen == 3 && !memcmp(n0->raw, "\xE0\xA9\x8D", 3);
             take(r);
             bare = 1;
+            prev_kind = K_VIRAMA;
             tok *n1 = peek(r, 0);
             if (guru_gem && n1 && n1->kind == K_CONS && n1->nk == k.nk &&
                 (n1->id == k.id || unaspirated(n1->id) == k.id)) {

@@ -33,7 +33,10 @@
  *  - Malayalam chillus ൺ ൻ ർ ൽ ൾ ൿ and Bengali khanda ta ৎ are dead
  *    consonants: consonant + virama + ZWJ in other scripts, and back (the
  *    old encodings ന്‍ / ত্‍ read the same way); Bengali writes other dead
- *    consonants as C + ZWJ + virama (র‍্য, as in র‍্যাব);
+ *    consonants as C + ZWJ + virama (র‍্য, as in র‍্যাব); outside Bengali
+ *    C + ZWJ + virama is left as written. Bengali C + virama + ZWJ (other
+ *    than ত, which normalizes to ৎ) comes back from Latin as C + ZWJ +
+ *    virama;
  *  - a character with no counterpart in the target (Gurmukhi ੴ, Bengali
  *    currency and fraction signs, Vedic marks, vocalic l in Tamil, ...) is
  *    copied unchanged. Danda/double danda (shared by all scripts) and all
