@@ -584,7 +584,7 @@ static void test_roundtrip_random(void **s)
             if (sc == BH_SCRIPT_BENG) {   /* the normalizer may reorder marks next to a ZWJ */
                 bh_buf nb = {0};
                 assert_int_equal(bh_normalize(in, len, NULL, &nb, NULL), BH_OK);
-                int skip = nb.data && strstr(nb.data, "\xE0\xA7\x8D\xE2\x80\x8D") != NULL;
+                int skip = nb.len && memmem(nb.data, nb.len, "\xE0\xA7\x8D\xE2\x80\x8D", 6) != NULL;
                 bh_buf_free(&nb);
                 if (skip) { it--; continue; }
             }
