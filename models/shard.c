@@ -278,25 +278,71 @@ bh_status bh_shard_reader_seek(bh_shard_reader *r, const char *pos)
 
 /* ------------------------------------------------------------------ MLM */
 
+static int is_special(int32_t id, const int32_t *special, int nspecial)
+{
+    for (int k = 0; k < nspecial; k++)
+        if (id == special[k]) return 1;
+    return 0;
+}
+
+static double unit(uint64_t *rng) { return (double)(bh_rng_next(rng) >> 11) / 9007199254740992.0; }
+
+/* the 80/10/10 rule for one chosen position */
+static void corrupt(int32_t *ids, int i, int mask_id, int vocab, int first_normal, uint64_t *rng)
+{
+    double v = unit(rng);
+    if (v < 0.8) ids[i] = mask_id;
+    else if (v < 0.9 && vocab > first_normal)
+        ids[i] = first_normal + (int32_t)(bh_rng_next(rng) % (uint64_t)(vocab - first_normal));
+}
+
+int bh_mlm_mask_words(int32_t *ids, int32_t *targets, int n, float rate, int mask_id, int vocab,
+                      int first_normal, const int32_t *special, int nspecial,
+                      const uint8_t *word_start, uint64_t *rng)
+{
+    int chosen = 0, i = 0, last_word = -1, last_end = -1;
+    for (int k = 0; k < n; k++) targets[k] = -100;
+    while (i < n) {
+        if (is_special(ids[i], special, nspecial) || ids[i] < 0 || ids[i] >= vocab) {
+            i++;
+            continue;
+        }
+        int j = i + 1; /* the word is [i, j) */
+        while (j < n && !is_special(ids[j], special, nspecial) && ids[j] >= 0 && ids[j] < vocab &&
+               !word_start[ids[j]])
+            j++;
+        last_word = i;
+        last_end = j;
+        if (unit(rng) < rate)
+            for (int k = i; k < j; k++) {
+                targets[k] = ids[k];
+                corrupt(ids, k, mask_id, vocab, first_normal, rng);
+                chosen++;
+            }
+        i = j;
+    }
+    if (!chosen && last_word >= 0)
+        for (int k = last_word; k < last_end; k++) {
+            targets[k] = ids[k];
+            ids[k] = mask_id;
+            chosen++;
+        }
+    return chosen;
+}
+
 int bh_mlm_mask(int32_t *ids, int32_t *targets, int n, float rate, int mask_id, int vocab,
                 int first_normal, const int32_t *special, int nspecial, uint64_t *rng)
 {
     int chosen = 0, eligible = 0, last = -1;
     for (int i = 0; i < n; i++) {
         targets[i] = -100;
-        int sp = 0;
-        for (int k = 0; k < nspecial && !sp; k++) sp = ids[i] == special[k];
-        if (sp) continue;
+        if (is_special(ids[i], special, nspecial)) continue;
         eligible++;
         last = i;
-        double u = (double)(bh_rng_next(rng) >> 11) / 9007199254740992.0;
-        if (u >= rate) continue;
+        if (unit(rng) >= rate) continue;
         targets[i] = ids[i];
         chosen++;
-        double v = (double)(bh_rng_next(rng) >> 11) / 9007199254740992.0;
-        if (v < 0.8) ids[i] = mask_id;
-        else if (v < 0.9 && vocab > first_normal)
-            ids[i] = first_normal + (int32_t)(bh_rng_next(rng) % (uint64_t)(vocab - first_normal));
+        corrupt(ids, i, mask_id, vocab, first_normal, rng);
     }
     if (!chosen && eligible) {
         targets[last] = ids[last];

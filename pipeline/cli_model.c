@@ -70,6 +70,7 @@ static void pretrain_usage(void)
             "         [--sep ID] [--mask-rate 0.15] [--special ID,ID,...] [--resume]\n"
             "         [--stop-after N (checkpoint and stop at step N, as if interrupted)]\n"
             "         [--valid SHARDS [--valid-batches 8]: validation loss and perplexity at each save]\n"
+            "         [--whole-word: MLM masks whole words, from the --tokenizer's word-start pieces]\n"
             "SHARDS: a directory of *.tok token shards or a comma-separated list (format in\n"
             "bhasha/model.h). Losses go to stdout as 'step N loss X', progress to stderr.\n");
 }
@@ -82,7 +83,36 @@ typedef struct {
     int32_t special[64];
     int nspecial;
     int valid_batches;
+    const uint8_t *word_start; /* [vocab] for whole-word masking, or NULL */
 } train_opts;
+
+/* One masking call for both modes. */
+static void mlm_mask(const train_opts *t, const bh_model_config *c, int32_t *ids, int32_t *tg, int n,
+                     int first_normal, const int32_t *special, int nsp, uint64_t *rng)
+{
+    if (t->word_start)
+        bh_mlm_mask_words(ids, tg, n, t->mask_rate, c->mask_id, c->vocab, first_normal, special, nsp,
+                          t->word_start, rng);
+    else
+        bh_mlm_mask(ids, tg, n, t->mask_rate, c->mask_id, c->vocab, first_normal, special, nsp, rng);
+}
+
+/* word_start[id] = 1 when the SentencePiece piece begins with U+2581 (a new word). */
+static uint8_t *word_starts(const char *spm_path, int vocab, bh_status *st)
+{
+    bh_spm *spm;
+    if ((*st = bh_spm_load(spm_path, &spm))) return NULL;
+    uint8_t *ws = calloc((size_t)vocab, 1);
+    if (!ws) *st = BH_ENOMEM;
+    for (int i = 0; ws && i < vocab && i < bh_spm_vocab_size(spm); i++) {
+        const char *p;
+        size_t len;
+        if (bh_spm_id_to_piece(spm, i, &p, &len) == BH_OK)
+            ws[i] = len >= 3 && !memcmp(p, "\xe2\x96\x81", 3);
+    }
+    bh_spm_free(spm);
+    return ws;
+}
 
 /* Validation: mean loss over the first `nb` batches of the validation shards,
  * no dropout, fixed masking seed, so every evaluation sees the same data. */
@@ -105,7 +135,7 @@ static bh_status validate(bh_model *m, char **vshards, int nv, const train_opts 
             memcpy(ids + b * T, buf + b * row, sizeof(int32_t) * T);
             if (!enc) memcpy(tg + b * T, buf + b * row + 1, sizeof(int32_t) * T);
         }
-        if (enc) bh_mlm_mask(ids, tg, B * T, t->mask_rate, c->mask_id, c->vocab, first_normal, special, nsp, &rng);
+        if (enc) mlm_mask(t, c, ids, tg, B * T, first_normal, special, nsp, &rng);
         float l;
         int cnt;
         if ((st = bh_model_loss(m, ids, NULL, tg, B, T, &l, &cnt))) break;
@@ -154,7 +184,9 @@ int cli_pretrain(int argc, char **argv)
     const char *cmd = argv[0];
     const char *arch = NULL, *config = NULL, *data = NULL, *out = NULL, *tok = NULL, *valid = NULL, *v;
     int resume = 0;
-    train_opts t = {1000, 0, 16, 128, 1, 1, 100, 10, -1, 1.0f, 0.15f, 1, {0}, 0, 8};
+    train_opts t = {1000, 0, 16, 128, 1, 1, 100, 10, -1, 1.0f, 0.15f, 1, {0}, 0, 8, NULL};
+    int whole_word = 0;
+    uint8_t *ws = NULL;
     bh_optim_config oc;
     bh_optim_config_default(&oc);
     oc.warmup = 100;
@@ -168,6 +200,8 @@ int cli_pretrain(int argc, char **argv)
                    cli_opt(argc, argv, &i, "--tokenizer", &tok) || cli_opt(argc, argv, &i, "--valid", &valid)) {
         } else if (!strcmp(argv[i], "--resume")) {
             resume = 1;
+        } else if (!strcmp(argv[i], "--whole-word")) {
+            whole_word = 1;
         } else if (cli_opt(argc, argv, &i, "--steps", &v)) t.steps = atol(v);
         else if (cli_opt(argc, argv, &i, "--stop-after", &v)) t.stop_after = atol(v);
         else if (cli_opt(argc, argv, &i, "--valid-batches", &v)) t.valid_batches = atoi(v);
@@ -277,6 +311,14 @@ int cli_pretrain(int argc, char **argv)
             }
         }
     }
+    if (enc && whole_word) {
+        if (!tok) {
+            snprintf(path, sizeof path, "%s/tokenizer.model", out);
+            tok = path;
+        }
+        if (!(ws = word_starts(tok, c->vocab, &st))) goto fail;
+        t.word_start = ws;
+    }
     int B = t.batch, T = t.seq, row = enc ? T : T + 1;
     int32_t *buf = malloc(sizeof(int32_t) * (size_t)B * row), *ids = malloc(sizeof(int32_t) * (size_t)B * T),
             *tg = malloc(sizeof(int32_t) * (size_t)B * T);
@@ -310,8 +352,7 @@ int cli_pretrain(int argc, char **argv)
                     memcpy(tg + b * T, buf + b * row + 1, sizeof(int32_t) * T);
                 }
             }
-            if (enc)
-                bh_mlm_mask(ids, tg, B * T, t.mask_rate, c->mask_id, c->vocab, first_normal, special, nsp, &rng);
+            if (enc) mlm_mask(&t, c, ids, tg, B * T, first_normal, special, nsp, &rng);
             float loss;
             uint64_t dseed = rng ^ ((uint64_t)step << 20 | (uint64_t)a);
             st = bh_model_train_step(m, ids, NULL, tg, B, T, 1.0f / t.accum, dseed, &loss, NULL);
@@ -372,6 +413,7 @@ done:
     free(shards);
     for (int i = 0; i < nvshards; i++) free(vshards[i]);
     free(vshards);
+    free(ws);
     return rc;
 }
 
@@ -445,9 +487,11 @@ int cli_generate(int argc, char **argv)
             tok = path;
         }
         if ((st = bh_spm_load(tok, &spm)) || (st = bh_spm_encode_ids(spm, prompt, strlen(prompt), &tk))) goto fail;
-        if (spm && bh_spm_special_id(spm, BH_SPM_BOS) >= 0 && n < c->max_len) seq[n++] = bh_spm_special_id(spm, BH_SPM_BOS);
-        for (size_t i = 0; i < tk.n && n < c->max_len; i++) seq[n++] = tk.ids[i];
+        /* pretrain packs documents with the separator between them (--sep,
+         * normally the EOS id), so a document starts right after one */
         if (eos < 0) eos = bh_spm_special_id(spm, BH_SPM_EOS);
+        if (eos >= 0 && eos < c->vocab) seq[n++] = eos;
+        for (size_t i = 0; i < tk.n && n < c->max_len; i++) seq[n++] = tk.ids[i];
     } else {
         char *s = strdup(idstr), *save = NULL;
         for (char *p = strtok_r(s, " ,", &save); p && n < c->max_len; p = strtok_r(NULL, " ,", &save)) seq[n++] = atoi(p);

@@ -27,6 +27,12 @@ is "greedy generation counts" "$($BH generate --model "$D/a" --ids "5 6 7" --max
 out=$($BH generate --model "$D/a" --ids "5 6 7" --max-new 5 --temperature 0.8 --top-k 5 --top-p 0.9 --repetition-penalty 1.2 --seed 3)
 is "sampled generation length" "$(echo "$out" | wc -w | tr -d ' ')" "8"
 ok "encoder MLM pretrain" $BH pretrain --arch encoder --config "$D/enc.json" --data $SH --steps 10 --batch 4 --seq 16 --sep 0 --special 0,1 --out "$D/e"
+if [ -f assets/spm/bn.model ]; then
+    printf '{"arch":"encoder","vocab":8000,"max_len":16,"dim":16,"layers":1,"heads":2,"ffn":32,"mask_id":4}' > "$D/enc8k.json"
+    ok "whole-word MLM with a SentencePiece model" $BH pretrain --arch encoder --config "$D/enc8k.json" --data $SH --steps 3 --batch 2 --seq 16 --sep 0 --special 0,1 --whole-word --tokenizer assets/spm/bn.model --out "$D/w"
+else
+    skip "whole-word MLM with a SentencePiece model" "assets/spm/bn.model missing"
+fi
 # bad input: one line on stderr, non-zero status
 head -c 100 $SH > "$D/trunc.tok"
 $BH pretrain --arch decoder --config "$D/dec.json" --data "$D/trunc.tok" --out "$D/c" --steps 5 --batch 8 --seq 15 >/dev/null 2>"$D/err"

@@ -293,6 +293,31 @@ static void test_mlm_mask(void **st)
     free(tg);
 }
 
+static void test_mlm_words(void **st)
+{
+    (void)st;
+    /* vocabulary of 20: ids 10..19 start words, 5..9 continue them */
+    uint8_t ws[20] = {0};
+    for (int i = 10; i < 20; i++) ws[i] = 1;
+    enum { n = 3000 };
+    int32_t ids[n], orig[n], tg[n], special[] = {0, 1, 2, 3, 4};
+    uint64_t rng = 4;
+    for (int i = 0; i < n; i++) orig[i] = ids[i] = i % 4 == 0 ? 10 + i % 7 : 5 + i % 5;
+    orig[100] = ids[100] = 2; /* a separator inside a word */
+    int k = bh_mlm_mask_words(ids, tg, n, 0.15f, 4, 20, 5, special, 5, ws, &rng);
+    int words = 0;
+    for (int i = 0; i < n; i++) {
+        if (orig[i] == 2) assert_int_equal(tg[i], -100);
+        if (tg[i] != -100) assert_int_equal(tg[i], orig[i]);
+        /* inside a word (not at its start), chosen-ness equals the previous token's */
+        if (!ws[orig[i]] && i > 0 && orig[i - 1] != 2 && orig[i] != 2)
+            assert_int_equal(tg[i] != -100, tg[i - 1] != -100);
+        words += ws[orig[i]] && tg[i] != -100;
+    }
+    assert_true(k > 0.12 * n && k < 0.18 * n);
+    assert_true(words > 0.12 * (n / 4) && words < 0.18 * (n / 4));
+}
+
 static void test_sample(void **st)
 {
     (void)st;
@@ -380,7 +405,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_safetensors_hostile), cmocka_unit_test(test_checkpoint_roundtrip),
         cmocka_unit_test(test_optim_state),         cmocka_unit_test(test_shards),
-        cmocka_unit_test(test_mlm_mask),            cmocka_unit_test(test_sample),
+        cmocka_unit_test(test_mlm_mask),            cmocka_unit_test(test_mlm_words),
+        cmocka_unit_test(test_sample),
         cmocka_unit_test(test_determinism),         cmocka_unit_test(test_blas),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

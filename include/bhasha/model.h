@@ -265,6 +265,16 @@ int bh_mlm_mask(int32_t *ids, int32_t *targets, int n, float rate, int mask_id,
                 int vocab, int first_normal, const int32_t *special, int nspecial,
                 uint64_t *rng);
 
+/* Whole-word masking: as bh_mlm_mask, but the unit chosen with probability
+ * `rate` is a word: a token with word_start[id] != 0 (e.g. a SentencePiece
+ * piece beginning with U+2581) starts one, the tokens after it up to the next
+ * start (or special token) belong to it; all of a chosen word's tokens become
+ * targets (80/10/10 decided per token). word_start has `vocab` entries.
+ * Returns the number of target tokens. Thread-safe. */
+int bh_mlm_mask_words(int32_t *ids, int32_t *targets, int n, float rate, int mask_id,
+                      int vocab, int first_normal, const int32_t *special, int nspecial,
+                      const uint8_t *word_start, uint64_t *rng);
+
 /* Uniform 64-bit random numbers (splitmix64) used everywhere in the engine. */
 uint64_t bh_rng_next(uint64_t *state);
 
