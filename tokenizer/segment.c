@@ -1,10 +1,12 @@
 /* tokenizer/segment.c — sentence, word, akshara and grapheme segmentation.
  *
- * Hot paths (word and sentence) are hand-written byte scanners over tables
- * that bh_segmenter_new() fills once from ICU properties: one byte of class
- * per BMP code point (64 KiB) and per code point of U+1F000..U+1FBFF, so the
- * scanners never call ICU or allocate per character. The only memory they
- * touch besides the text is the caller's bh_spans, grown geometrically.
+ * The hot path (words) is a hand-written byte scanner over tables that
+ * bh_segmenter_new() fills once from ICU properties: one byte of class per
+ * BMP code point (64 KiB) and per code point of U+1F000..U+1FBFF, so the
+ * scanner never calls ICU or allocates per character; runs of Indic letters
+ * (lead byte E0) take a shorter loop still. Sentences are then found in one
+ * pass over the word tokens. The only memory touched besides the text is the
+ * caller's bh_spans, grown geometrically.
  * The word rules follow UAX #29 as ICU's root word-break iterator implements
  * it (test_segment.c checks agreement on real text) plus the Indic/web
  * overrides listed in include/bhasha/segment.h. */
@@ -854,8 +856,8 @@ static bh_status seg_graphemes(const bh_segmenter *g, const uint8_t *s, size_t n
     return BH_OK;
 }
 
-/* Akshara class of the code point at s[i] (ZWJ/ZWNJ as A_N-like joiners are
- * reported by the caller); returns -1 outside the Indic blocks. */
+/* Akshara class of the code point at s[i] (A_*, or AJ_ZWJ / AJ_ZWNJ for the
+ * joiners); -1 outside the Indic blocks. The code point goes to *cpo. */
 enum { AJ_ZWJ = 10, AJ_ZWNJ = 11 };
 static inline int aclass(const bh_segmenter *g, const uint8_t *s, size_t n, size_t i, size_t *len,
                          int32_t *cpo)
