@@ -73,7 +73,7 @@ static bh_status set_str(bh_buf *b, const char *s, size_t n)
 {
     bh_buf_clear(b);
     if (bh_buf_append(b, s, n)) return BH_ENOMEM;
-    if (!b->data && bh_buf_reserve(b, 1)) return BH_ENOMEM;
+    if (!b->data && bh_buf_append(b, "", 0)) return BH_ENOMEM;
     return BH_OK;
 }
 
@@ -298,7 +298,7 @@ static int next_jsonl(bh_corpus *r, bh_corpus_record *rec)
             if (bh__corpus_problem(r, BH_ENOTFOUND, ln, "no text field \"%s\"", tf)) return -1;
             continue;
         }
-        if (!r->text.data) bh_buf_reserve(&r->text, 1);
+        if (!r->text.data) bh_buf_append(&r->text, "", 0);
         if (r->o.label_field) {
             json_t *l = json_pick(v, r->o.label_field);
             if (!l || json_scalar(l, &r->label) <= 0) {
@@ -306,7 +306,7 @@ static int next_jsonl(bh_corpus *r, bh_corpus_record *rec)
                 if (bh__corpus_problem(r, BH_ENOTFOUND, ln, "no label field \"%s\"", r->o.label_field)) return -1;
                 continue;
             }
-            if (!r->label.data) bh_buf_reserve(&r->label, 1);
+            if (!r->label.data) bh_buf_append(&r->label, "", 0);
             rec->label = r->label.data;
         }
         if (r->o.id_field) {
@@ -1011,7 +1011,7 @@ int bh_corpus_next(bh_corpus *r, bh_corpus_record *rec)
         return 0;
     }
     if (!rec->text && r->o.format != BH_CORPUS_SQUAD) {
-        if (!r->text.data && bh_buf_reserve(&r->text, 1)) return BH_ENOMEM;
+        if (!r->text.data && bh_buf_append(&r->text, "", 0)) return BH_ENOMEM;
         rec->text = r->text.data;
         rec->text_len = r->text.len;
     }

@@ -89,7 +89,7 @@ int bh__src_line(bh__src *s, bh_buf *line)
         }
     }
     if (!got) return 0;
-    if (!line->data && bh_buf_reserve(line, 1)) return BH_ENOMEM;
+    if (!line->data && bh_buf_append(line, "", 0)) return BH_ENOMEM;
     if (line->len && line->data[line->len - 1] == '\r') line->data[--line->len] = 0;
     s->lineno++;
     return 1;

@@ -70,11 +70,11 @@ static int read_string(bh_corpus *r, bh_buf *dst)
     wiki_state *w = r->wiki;
     xmlChar *s = xmlTextReaderReadString(w->rd);
     bh_buf_clear(dst);
-    if (!s) return bh_buf_reserve(dst, 1);
+    if (!s) return bh_buf_append(dst, "", 0);
     size_t n = strlen((const char *)s);
     bh_status st = bh_buf_append(dst, s, n);
     xmlFree(s);
-    if (!st && !dst->data) st = bh_buf_reserve(dst, 1);
+    if (!st && !dst->data) st = bh_buf_append(dst, "", 0);
     return st;
 }
 
@@ -132,7 +132,7 @@ int bh__wiki_next(bh_corpus *r, bh_corpus_record *rec)
             } else if (bh_wikitext_clean(w->raw.data ? w->raw.data : "", w->raw.len, &r->text)) {
                 return BH_ENOMEM;
             }
-            if (!r->text.data && bh_buf_reserve(&r->text, 1)) return BH_ENOMEM;
+            if (!r->text.data && bh_buf_append(&r->text, "", 0)) return BH_ENOMEM;
             rec->title = r->title.data;
             rec->id = r->id.data;
             rec->line = page_line;
@@ -431,7 +431,7 @@ bh_status bh_wikitext_clean(const char *s, size_t n, bh_buf *out)
         p = nl ? nl + 1 : end;
     }
     while (!st && out->len && out->data[out->len - 1] == '\n') out->data[--out->len] = 0;
-    if (!st && !out->data) st = bh_buf_reserve(out, 1);
+    if (!st && !out->data) st = bh_buf_append(out, "", 0);
     bh_buf_free(&tmp);
     return st ? bh__fail(BH_ENOMEM, "wikitext") : BH_OK;
 }

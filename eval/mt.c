@@ -172,7 +172,7 @@ bh_status bh_tokenize_13a(const char *s, size_t n, bh_buf *out)
     }
     free(a.c);
     free(b.c);
-    if (!err && !out->data) err = bh_buf_reserve(out, 1) != 0;
+    if (!err && !out->data) err = bh_buf_append(out, "", 0) != 0;
     return err ? bh__fail(BH_ENOMEM, "13a tokenizer") : BH_OK;
 }
 

@@ -101,7 +101,7 @@ bh_status bh_squad_normalize(const char *s, size_t n, bh_buf *out)
         if (!st) st = bh_buf_append(out, b, (size_t)m);
     }
     free(cp);
-    if (!st && !out->data) st = bh_buf_reserve(out, 1);
+    if (!st && !out->data) st = bh_buf_append(out, "", 0);
     return st ? bh__fail(BH_ENOMEM, "normalize") : BH_OK;
 }
 

@@ -206,7 +206,7 @@ static int clean_text(const char *s, size_t n, bh_buf *out, int want_script, lon
         }
     }
     free(nfc);
-    if (!out->data) bh_buf_reserve(out, 1);
+    if (!out->data) bh_buf_append(out, "", 0);
     return 0;
 }
 
