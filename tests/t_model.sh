@@ -33,6 +33,14 @@ if [ -f assets/spm/bn.model ]; then
 else
     skip "whole-word MLM with a SentencePiece model" "assets/spm/bn.model missing"
 fi
+# NaN in the weights: training stops with the step number, the checkpoint stays
+cp -r "$D/b" "$D/n"
+hl=$(od -An -tu4 -N4 "$D/n/model.safetensors" | tr -d ' ')
+printf '\000\000\300\177' | dd of="$D/n/model.safetensors" bs=1 seek=$((8 + hl)) conv=notrunc 2>/dev/null
+cp "$D/n/model.safetensors" "$D/n.before"
+$BH pretrain $TR --out "$D/n" --resume --steps 70 >/dev/null 2>"$D/err"
+is "NaN loss stops training" "$?:$(grep -c 'step 61: loss is nan' "$D/err")" "1:1"
+ok "last good checkpoint intact" cmp "$D/n/model.safetensors" "$D/n.before"
 # bad input: one line on stderr, non-zero status
 head -c 100 $SH > "$D/trunc.tok"
 $BH pretrain --arch decoder --config "$D/dec.json" --data "$D/trunc.tok" --out "$D/c" --steps 5 --batch 8 --seq 15 >/dev/null 2>"$D/err"
