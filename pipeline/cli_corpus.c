@@ -15,7 +15,7 @@ static void usage(void)
             "usage: bhasha corpus stats [OPTIONS] FILE...\n"
             "       bhasha corpus clean [OPTIONS] [--lang bn|hi] [--min-chars N] [--report FILE] FILE\n"
             "       bhasha corpus split [OPTIONS] --seed N [--ratios 0.8,0.1,0.1] --out PREFIX FILE\n"
-            "       bhasha corpus encode   (needs the subword API: not available yet)\n"
+            "       bhasha corpus encode [OPTIONS] --spm MODEL --out PREFIX [--shard-tokens N] FILE...\n"
             "reader options:\n"
             "  --format auto|text|jsonl|csv|tsv|conll|conllu|squad|wiki   --blocks (text: blank-line documents)\n"
             "  --text COL  --text2 COL  --label COL  --id COL   (CSV column name/index, JSONL key)\n"
@@ -433,6 +433,87 @@ static int cmd_split(int argc, char **argv)
     return 0;
 }
 
+/* ---- encode ---------------------------------------------------------------- */
+
+/* Token-id shards for pretraining: every record's text → SentencePiece ids →
+ * shard files PREFIX-00000.bin, ... (format in bhasha/model.h), a new shard
+ * every --shard-tokens ids. Documents longer than the encoder's input limit are
+ * encoded paragraph by paragraph. */
+static int cmd_encode(int argc, char **argv)
+{
+    copts c;
+    memset(&c, 0, sizeof c);
+    const char *model = NULL, *prefix = NULL, *v;
+    const char *files[256];
+    int nf = 0;
+    long long shard_tokens = 50000000;
+    for (int i = 1; i < argc; i++) {
+        int k = reader_opt(argc, argv, &i, &c);
+        if (k < 0) return cli_usage_error(CMD, "bad value for %s", argv[i]);
+        if (k) continue;
+        if (cli_opt(argc, argv, &i, "--spm", &v)) model = v;
+        else if (cli_opt(argc, argv, &i, "--out", &v)) prefix = v;
+        else if (cli_opt(argc, argv, &i, "--shard-tokens", &v)) shard_tokens = v ? atoll(v) : 0;
+        else if (argv[i][0] == '-' && argv[i][1]) return cli_usage_error(CMD, "unknown option %s", argv[i]);
+        else if (nf < 256) files[nf++] = argv[i];
+    }
+    if (!model || !prefix || !nf) return cli_usage_error(CMD, "encode needs --spm MODEL --out PREFIX FILE...");
+    if (shard_tokens <= 0) return cli_usage_error(CMD, "--shard-tokens must be positive");
+    bh_spm *m;
+    bh_status st = bh_spm_load(model, &m);
+    if (st) return cli_fail(CMD, st);
+    bh_tokens tok = {0};
+    bh_shard_writer *w = NULL;
+    int shard = 0;
+    long long in_shard = 0, total = 0, docs = 0;
+    char path[4096];
+    for (int f = 0; f < nf && !st; f++) {
+        bh_corpus *r;
+        if ((st = bh_corpus_open(files[f], &c.o, &r))) break;
+        bh_corpus_record rec;
+        int k;
+        while (!st && (k = bh_corpus_next(r, &rec)) == 1) {
+            if (!w) {
+                snprintf(path, sizeof path, "%s-%05d.bin", prefix, shard++);
+                if ((st = bh_shard_writer_open(path, (uint32_t)bh_spm_vocab_size(m), &w))) break;
+                in_shard = 0;
+            }
+            size_t off = 0;
+            while (off < rec.text_len && !st) {
+                size_t len = rec.text_len - off;
+                if (len > BH_SPM_MAX_INPUT) { /* cut at a newline (or hard) below the limit */
+                    len = BH_SPM_MAX_INPUT;
+                    const char *nl = memrchr(rec.text + off, '\n', len);
+                    if (nl && nl > rec.text + off) len = (size_t)(nl - (rec.text + off));
+                }
+                st = bh_spm_encode_ids(m, rec.text + off, len, &tok);
+                if (!st && tok.n) st = bh_shard_writer_add(w, tok.ids, (uint32_t)tok.n);
+                in_shard += (long long)tok.n;
+                total += (long long)tok.n;
+                off += len;
+            }
+            docs++;
+            if (!st && in_shard >= shard_tokens) {
+                st = bh_shard_writer_close(w);
+                w = NULL;
+            }
+        }
+        if (!st && k < 0) st = k;
+        bh_corpus_free(r);
+    }
+    if (w) {
+        bh_status s2 = bh_shard_writer_close(w);
+        if (!st) st = s2;
+    }
+    bh_tokens_free(&tok);
+    bh_spm_free(m);
+    if (st) return cli_fail(CMD, st);
+    printf("{\"documents\":%lld,\"tokens\":%lld,\"shards\":%d,\"prefix\":", docs, total, shard);
+    cli_json_string(stdout, prefix, strlen(prefix));
+    printf("}\n");
+    return 0;
+}
+
 int cli_corpus(int argc, char **argv)
 {
     if (argc < 2) return usage(), 2;
@@ -440,8 +521,7 @@ int cli_corpus(int argc, char **argv)
     if (strcmp(sub, "stats") == 0) return cmd_stats(argc - 1, argv + 1);
     if (strcmp(sub, "clean") == 0) return cmd_clean(argc - 1, argv + 1);
     if (strcmp(sub, "split") == 0) return cmd_split(argc - 1, argv + 1);
-    if (strcmp(sub, "encode") == 0)
-        return cli_usage_error(CMD, "encode: not available yet (needs the subword tokenizer API)");
+    if (strcmp(sub, "encode") == 0) return cmd_encode(argc - 1, argv + 1);
     if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0) return usage(), 0;
     return cli_usage_error(CMD, "unknown subcommand \"%s\" (stats, clean, split, encode)", sub);
 }

@@ -21,7 +21,13 @@ is "broken XML: exit 1" "$?" "1"
 grep -q 'XML not well-formed: line 11' "$tmp/err"; is "broken XML: line reported" "$?" "0"
 "$BH" corpus stats /nonexistent/file.txt 2>"$tmp/err"; is "missing file: exit 1" "$?" "1"
 "$BH" corpus stats --format nope $FX/text.txt 2>/dev/null; is "bad format name: exit 2" "$?" "2"
-"$BH" corpus encode x 2>"$tmp/err"; is "encode: not available yet" "$?:$(grep -c 'not available' "$tmp/err")" "2:1"
+"$BH" corpus encode x 2>"$tmp/err"; is "encode without --spm: exit 2" "$?" "2"
+if [ -f assets/spm/bn.model ]; then
+    is "encode: token-id shards" "$("$BH" corpus encode --blocks --spm assets/spm/bn.model --out "$tmp/enc" $FX/text.txt | grep -o '"documents":3,"tokens":[0-9]*,"shards":1' | cut -d, -f1,3)" '"documents":3,"shards":1'
+    is "encode: shard magic" "$(head -c 7 "$tmp/enc-00000.bin")" "BHTOKS1"
+else
+    skip "encode: token-id shards" "assets/spm/bn.model not built"
+fi
 
 printf 'ভালো দিন\nভালো  দিন\n\nhello world\nভালো দিন\nআজ বৃষ্টি\n\001\n' > "$tmp/c.txt"
 "$BH" corpus clean --lang bn --report "$tmp/rep.json" "$tmp/c.txt" > "$tmp/clean.txt"
