@@ -79,8 +79,9 @@ static inline uint32_t dec(const unsigned char *p, const unsigned char *end, int
     unsigned c = p[0];
     *bad = 0;
     if (c < 0x80) { *n = 1; return c; }
-    if (c >= 0xE1 && c <= 0xEC && end - p >= 3 && (p[1] & 0xC0) == 0x80 && (p[2] & 0xC0) == 0x80) {
-        *n = 3;   /* the common case here: a BMP letter outside the surrogates */
+    if (c >= 0xE0 && c <= 0xEC && end - p >= 3 && (p[1] & 0xC0) == 0x80 && (p[2] & 0xC0) == 0x80 &&
+        (c != 0xE0 || p[1] >= 0xA0)) {
+        *n = 3;   /* the common case here (Indic letters): 3 bytes, not overlong, no surrogate */
         return ((c & 0x0Fu) << 12) | ((p[1] & 0x3Fu) << 6) | (p[2] & 0x3Fu);
     }
     int len; uint32_t cp, min;
