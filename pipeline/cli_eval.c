@@ -23,7 +23,8 @@ static void usage(void)
             "       bhasha eval qa --gold SQUAD.json --pred PRED.json\n"
             "       bhasha eval mt --hyp FILE --ref FILE\n"
             "       bhasha eval lm --logprobs FILE   (one natural-log token probability per line)\n"
-            "       bhasha eval suite [--registry FILE] [--data-dir DIR] --out DIR [--only NAME]\n"
+            "       bhasha eval digits --data DIR [--split test] [--model assets/digits/default.bhd]\n"
+            "       bhasha eval suite [--registry FILE] [--data-dir DIR] [--models DIR] --out DIR [--only NAME]\n"
             "common: --on-error skip|stop\n");
 }
 
@@ -49,6 +50,9 @@ static int parse_opts(int argc, char **argv, eopts *e)
         else if (cli_opt(argc, argv, &i, "--ref", &v)) dst = &e->ref;
         else if (cli_opt(argc, argv, &i, "--logprobs", &v)) dst = &e->logprobs;
         else if (cli_opt(argc, argv, &i, "--models", &v)) dst = &e->models;
+        else if (cli_opt(argc, argv, &i, "--model", &v)) dst = &e->models;
+        else if (cli_opt(argc, argv, &i, "--data", &v)) dst = &e->data_dir;
+        else if (cli_opt(argc, argv, &i, "--split", &v)) dst = &e->only;
         else if (cli_opt(argc, argv, &i, "--text", &v)) dst = &e->o.text_field;
         else if (cli_opt(argc, argv, &i, "--label", &v)) dst = &e->o.label_field;
         else if (cli_opt(argc, argv, &i, "--id", &v)) dst = &e->o.id_field;
@@ -384,6 +388,63 @@ static int eval_lm(eopts *e)
     sl_free(&l);
     if (st) return cli_fail(CMD, st);
     printf("{\"perplexity\":%.6f,\"tokens\":%zu}\n", ppl, n);
+    return 0;
+}
+
+/* Scores a digit model on DIR/<split>-{images,labels}-*.gz: the class report
+ * (labels "0".."9" = Bangla digits ০..৯). *major gets the majority-class report
+ * of the train split when that split exists and major != NULL. */
+static bh_status digits_reports(const char *model, const char *dir, const char *split, bh_class_report **out,
+                                bh_class_report **major)
+{
+    bh_digits_model *m = NULL;
+    bh_digit_set set = {0}, train = {0};
+    bh_status st = bh_digits_load(model, &m);
+    if (!st) st = bh_digit_set_load_dir(dir, split, &set);
+    char **g = NULL, **p = NULL;
+    static const char *const names[10] = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+    if (!st) {
+        g = malloc((size_t)(set.n ? set.n : 1) * sizeof *g);
+        p = malloc((size_t)(set.n ? set.n : 1) * sizeof *p);
+        if (!g || !p) st = BH_ENOMEM;
+    }
+    size_t sz = (size_t)set.rows * (size_t)set.cols;
+    for (int i = 0; !st && i < set.n; i++) {
+        int label = 0;
+        float score = 0;
+        st = bh_digits_predict(m, set.px + (size_t)i * sz, set.cols, set.rows, &label, &score);
+        g[i] = (char *)names[set.labels[i] % 10];
+        p[i] = (char *)names[(label >= 0 ? label : 0) % 10];
+    }
+    if (!st) st = bh_eval_classification((const char *const *)g, (const char *const *)p, (size_t)set.n, out);
+    if (!st && major && bh_digit_set_load_dir(dir, "train", &train) == BH_OK) {
+        long cnt[10] = {0};
+        for (int i = 0; i < train.n; i++) cnt[train.labels[i] % 10]++;
+        int best = 0;
+        for (int k = 1; k < 10; k++)
+            if (cnt[k] > cnt[best]) best = k;
+        for (int i = 0; i < set.n; i++) p[i] = (char *)names[best];
+        st = bh_eval_classification((const char *const *)g, (const char *const *)p, (size_t)set.n, major);
+    }
+    free(g);
+    free(p);
+    bh_digit_set_free(&set);
+    bh_digit_set_free(&train);
+    bh_digits_model_free(m);
+    return st;
+}
+
+static int eval_digits(eopts *e)
+{
+    const char *dir = e->gold ? e->gold : e->data_dir;
+    if (!dir) return cli_usage_error(CMD, "digits needs --data DIR (with <split>-images-idx3-ubyte.gz)");
+    const char *model = e->models ? e->models : "assets/digits/default.bhd";
+    bh_class_report *r;
+    bh_status st = digits_reports(model, dir, e->only ? e->only : "test", &r, NULL);
+    if (st) return cli_fail(CMD, st);
+    print_class_report(stdout, r);
+    putchar('\n');
+    bh_class_report_free(r);
     return 0;
 }
 
@@ -792,6 +853,39 @@ static int suite_lm(json_t *b, const char *dir, result *res)
     return 0;
 }
 
+static const char *models_dir;
+
+static int suite_digits(json_t *b, const char *dir, result *res)
+{
+    char *d = data_path(dir, jstr(b, "dir"));
+    char *model = data_path(models_dir, jstr(b, "model"));
+    bh_class_report *r = NULL, *maj = NULL;
+    bh_status st = exists(model) ? digits_reports(model, d, "test", &r, &maj) : BH_ENOTFOUND;
+    if (st) {
+        snprintf(res->why, sizeof res->why, "%s", st == BH_ENOTFOUND ? "no digit model in the models directory" : bh_last_error());
+        res->skipped = 1;
+        free(d);
+        free(model);
+        return 0;
+    }
+    res->base[0] = maj ? 100 * maj->accuracy : -1;
+    res->base[1] = 100 * r->accuracy;
+    res->base_name[0] = "majority class";
+    res->base_name[1] = "shipped digit model";
+    fprintf(rep, "Model `%s` on the test split: %ld images, accuracy **%.2f**, macro F1 %.2f (majority class: %.2f).\n\n",
+            jstr(b, "model"), r->n, 100 * r->accuracy, 100 * r->macro_f1, maj ? 100 * maj->accuracy : 0.0);
+    char p1[1024], title[256];
+    svg_path(p1, sizeof p1, "confusion", res->name);
+    snprintf(title, sizeof title, "%s: confusion matrix (shipped digit model)", res->name);
+    bh__svg_confusion(p1, title, (const char *const *)r->classes, r->n_classes, r->confusion);
+    fprintf(rep, "![confusion](%s)\n\n", strrchr(p1, '/') + 1);
+    bh_class_report_free(r);
+    bh_class_report_free(maj);
+    free(d);
+    free(model);
+    return 0;
+}
+
 static int suite_mt(json_t *b, const char *dir, result *res)
 {
     char *src = data_path(dir, jstr(b, "source")), *ref = data_path(dir, jstr(b, "test"));
@@ -856,6 +950,7 @@ static int cmd_suite(eopts *e)
         return cli_usage_error(CMD, "cannot create %s", e->out);
     }
     outdir = e->out;
+    models_dir = e->models ? e->models : "assets";
     char path[4096];
     snprintf(path, sizeof path, "%s/report.md", e->out);
     rep = fopen(path, "w");
@@ -866,8 +961,9 @@ static int cmd_suite(eopts *e)
     size_t nb = json_array_size(list);
     result *res = calloc(nb ? nb : 1, sizeof *res);
     fprintf(rep, "# bhasha evaluation report\n\nRegistry: `%s` (%zu benchmarks), data directory: `%s`.\n"
-                 "Baselines are trained by the suite itself on each benchmark's train split. Models directory: %s.\n\n",
-            regpath, nb, dir, e->models ? "given, but no model format is wired into the suite yet" : "none given");
+                 "Baselines are trained by the suite itself on each benchmark's train split. Models directory: `%s` "
+                 "(digit models; other model kinds are not wired into the suite yet).\n\n",
+            regpath, nb, dir, models_dir);
     fprintf(rep, "## Details\n\n");
     for (size_t i = 0; i < nb; i++) {
         json_t *b = json_array_get(list, i);
@@ -887,9 +983,9 @@ static int cmd_suite(eopts *e)
             snprintf(r->why, sizeof r->why, "not selected (--only)");
             continue;
         }
-        const char *files[3] = {jstr(b, "train"), jstr(b, "test"), jstr(b, "source")};
+        const char *files[4] = {jstr(b, "train"), jstr(b, "test"), jstr(b, "source"), jstr(b, "dir")};
         int missing = 0;
-        for (int f = 0; f < 3; f++) {
+        for (int f = 0; f < 4; f++) {
             char *p = data_path(dir, files[f]);
             if (p && !exists(p)) missing = 1;
             free(p);
@@ -918,6 +1014,7 @@ static int cmd_suite(eopts *e)
         else if (strcmp(r->task, "qa") == 0) suite_qa(b, dir, r);
         else if (strcmp(r->task, "lm") == 0) suite_lm(b, dir, r);
         else if (strcmp(r->task, "mt") == 0) suite_mt(b, dir, r);
+        else if (strcmp(r->task, "digits") == 0) suite_digits(b, dir, r);
         else {
             r->skipped = 1;
             snprintf(r->why, sizeof r->why, "task %s: no self-trained baseline; needs a model", r->task);
@@ -953,7 +1050,7 @@ static int cmd_suite(eopts *e)
         for (size_t g = 0; g < ng; g++) packed[s * ng + g] = vals[s * nb + g];
     const char *series[3] = {"majority class", "trained baseline", "published"};
     snprintf(path, sizeof path, "%s/scores.svg", e->out);
-    if (packed && ng) bh__svg_bars(path, "Headline metric (weighted F1 / entity F1 / QA F1 / BLEU), ours beside published", labels, ng, series, 3, packed, 100);
+    if (packed && ng) bh__svg_bars(path, "Headline metric (weighted F1 / entity F1 / QA F1 / BLEU / digit accuracy), ours beside published", labels, ng, series, 3, packed, 100);
     free(packed);
     free(labels);
     free(vals);
@@ -983,6 +1080,6 @@ int cli_eval(int argc, char **argv)
     if (strcmp(task, "mt") == 0) return eval_mt(&e);
     if (strcmp(task, "lm") == 0) return eval_lm(&e);
     if (strcmp(task, "suite") == 0) return cmd_suite(&e);
-    if (strcmp(task, "digits") == 0) return cli_usage_error(CMD, "digits: not available yet (needs the OCR API)");
+    if (strcmp(task, "digits") == 0) return eval_digits(&e);
     return cli_usage_error(CMD, "unknown task \"%s\" (sentiment, ner, qa, mt, lm, suite)", task);
 }

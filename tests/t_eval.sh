@@ -28,6 +28,12 @@ is "qa: malformed prediction JSON exit 1 with one line" "$?:$(wc -l <"$tmp/err" 
 printf -- '-2.0\n-1.0\n' > "$tmp/lp.txt"
 is "lm perplexity" "$("$BH" eval lm --logprobs "$tmp/lp.txt")" '{"perplexity":4.481689,"tokens":2}'
 "$BH" eval nosuchtask 2>/dev/null; is "unknown task exit 2" "$?" "2"
+if [ -f assets/digits/default.bhd ]; then
+    is "digits: scores every fixture image" "$("$BH" eval digits --data tests/fixtures/ocr/strokes | grep -o '"n":[0-9]*')" '"n":60'
+else
+    skip "digits: scores every fixture image" "assets/digits/default.bhd absent"
+fi
+"$BH" eval digits --data /nonexistent 2>"$tmp/err"; is "digits: missing data exit 1, one line" "$?:$(wc -l <"$tmp/err" | tr -d ' ')" "1:1"
 
 "$BH" eval suite --registry $FX/suite/registry.json --data-dir $FX/suite --out "$tmp/rep" >"$tmp/suite.out" 2>/dev/null
 is "toy suite runs" "$?" "0"
