@@ -698,7 +698,7 @@ static bh_status sentences_from_tokens(const uint8_t *s, const bh_span *tok, siz
     int first_num = 0;              /* its first token is a short number (list item: 1. ১.) */
     int prev_indic = 0;             /* previous token starts with an Indic letter */
     int prev_num = 0;               /* previous token is a number of one or two digits */
-    int prev_open = 1;              /* previous token lets a straight quote open: ( [ */
+    int straight_odd = 0;           /* an odd number of straight quotes seen on this line */
     size_t q_close = SIZE_MAX;      /* token closing the open quotation */
     size_t noclose[Q_STRAIGHT + 1] = {0, 0, 0, 0};
     bh_status st;
@@ -719,6 +719,7 @@ static bh_status sentences_from_tokens(const uint8_t *s, const bh_span *tok, siz
             EMIT(start, last_end);
             have = 0;
             q_close = SIZE_MAX;
+            straight_odd = 0;
         }
         if (q_close != SIZE_MAX && j > q_close) q_close = SIZE_MAX;
         if (!have) {
@@ -726,7 +727,6 @@ static bh_status sentences_from_tokens(const uint8_t *s, const bh_span *tok, siz
             start = t.start;
             ntok = 0;
             first_num = t.kind == BH_TOK_NUMBER && t.end - t.start <= 9;
-            prev_open = 1;
             prev_indic = 0;
             prev_num = 0;
         }
@@ -752,8 +752,22 @@ static bh_status sentences_from_tokens(const uint8_t *s, const bh_span *tok, siz
             int closed = 0;
             while (k < nt && tok[k].start == end && is_closer(s, &tok[k])) {
                 if (k == q_close) closed = 1;
+                if (quote_kind(s, &tok[k]) == Q_STRAIGHT) straight_odd = 0;
                 end = tok[k].end;
                 k++;
+            }
+            /* In text with spaces around every token (। " or ? ”) the closing
+             * quote of the open quotation still belongs to this sentence. (An
+             * unmatched quote after a space opens the next one instead.) */
+            if (k < nt && k == q_close && tok[k].start > end && !gap_breaks(s, end, tok[k].start)) {
+                closed = 1;
+                if (quote_kind(s, &tok[k]) == Q_STRAIGHT) straight_odd = 0;
+                end = tok[k].end;
+                k++;
+                while (k < nt && tok[k].start == end && is_closer(s, &tok[k])) {
+                    end = tok[k].end;
+                    k++;
+                }
             }
             int brk = 1;
             if (q_close != SIZE_MAX && !closed && q_close >= k) {
@@ -772,7 +786,6 @@ static bh_status sentences_from_tokens(const uint8_t *s, const bh_span *tok, siz
             last_end = end;
             ntok += k - j;
             prev_indic = 0;
-            prev_open = 0;
             prev_num = 0;
             if (brk) {
                 EMIT(start, end);
@@ -783,12 +796,13 @@ static bh_status sentences_from_tokens(const uint8_t *s, const bh_span *tok, siz
         }
         if (j == q_close) {
             q_close = SIZE_MAX;
+            if (quote_kind(s, &t) == Q_STRAIGHT) straight_odd = 0;
         } else if (q_close == SIZE_MAX) {
             int q = quote_kind(s, &t);
             if (q == Q_STRAIGHT) {
-                int glued_next = j + 1 < nt && tok[j + 1].start == t.end;
-                int spaced_before = ntok == 0 || t.start > last_end || prev_open;
-                if (!(glued_next && spaced_before)) q = Q_NONE;
+                /* straight quotes alternate: open, close, open ... on a line */
+                if (straight_odd) q = Q_NONE;
+                straight_odd = !straight_odd;
             }
             if ((q == Q_DOUBLE || q == Q_SINGLE || q == Q_STRAIGHT) && j >= noclose[q]) {
                 size_t stop = j;
@@ -799,7 +813,6 @@ static bh_status sentences_from_tokens(const uint8_t *s, const bh_span *tok, siz
         uint8_t b0 = s[t.start];
         prev_indic = b0 == 0xE0;
         prev_num = t.kind == BH_TOK_NUMBER && t.end - t.start <= (b0 < 0x80 ? 2u : 6u);
-        prev_open = t.kind == BH_TOK_PUNCT && t.end - t.start == 1 && (b0 == '(' || b0 == '[');
         last_end = t.end;
         ntok++;
         j++;
