@@ -20,8 +20,10 @@
  *    which are word tokens with their period), inside numbers, URLs and
  *    e-mail addresses, after an ellipsis (... …), after a list or
  *    enumeration number (1. ১.), before a lower-case Latin letter, or at a
- *    terminator inside a quotation (“…”, ‘…’, "…") that goes on after it.
- *    A line break always ends a sentence.
+ *    terminator inside a quotation (“…”, ‘…’, "…"; straight quotes alternate
+ *    open/close on a line) that goes on after it; the closing quote of that
+ *    quotation stays with the sentence even after a space (। "). Verse
+ *    numbers (॥১॥) stay with their verse. A line break always ends a sentence.
  *  - BH_SEG_WORD: tokens; white space, control characters and U+200B (zero
  *    width space) separate tokens and are not tokens. Follows Unicode word-break rules (UAX #29, as ICU's
  *    root word-break iterator) with these Indic/web rules on top: URLs,
