@@ -57,6 +57,7 @@ bh_status bh_buf_reserve(bh_buf *b, size_t extra)
     if (!p) return bh__fail(BH_ENOMEM, "bh_buf: cannot grow to %zu bytes", cap);
     b->data = p;
     b->cap = cap;
+    b->data[b->len] = 0; /* the terminator the header promises, even before any append */
     return BH_OK;
 }
 

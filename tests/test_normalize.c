@@ -277,6 +277,11 @@ static void test_api_errors(void **state)
     bh_norm_options_default(&o);
     o.digits = (bh_digits)7;
     assert_int_equal(bh_normalize("x", 1, &o, &out, NULL), BH_EINVAL);
+    /* an empty result is still a NUL-terminated string */
+    assert_int_equal(bh_normalize("\xe2\x80\x8c", 3, NULL, &out, NULL), BH_OK);
+    assert_int_equal(out.len, 0);
+    assert_non_null(out.data);
+    assert_int_equal(out.data[0], 0);
     /* appends */
     assert_int_equal(bh_buf_append(&out, "pre:", 4), BH_OK);
     assert_int_equal(bh_normalize("x", 1, NULL, &out, NULL), BH_OK);
