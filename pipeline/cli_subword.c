@@ -315,7 +315,7 @@ static int spm_encode(int argc, char **argv)
             rc = 1;
             break;
         }
-        if (threads > 1) {
+        if (threads > 1 && fmt != OUT_PIECES) {
             rc = spm_encode_threaded(cmd, m, &in, fmt, normalize, (int)threads, &err);
         } else {
             while (sw_next(&in)) {
@@ -328,13 +328,21 @@ static int spm_encode(int argc, char **argv)
                     text = norm.data;
                     len = norm.len;
                 }
-                if (!st) st = fmt == OUT_JSON ? bh_spm_encode(m, text, len, &t) : bh_spm_encode_ids(m, text, len, &t);
-                if (st) {
-                    t.n = 0;
-                    sw_note(&err, st, in.lineno);
-                }
                 bh_buf_clear(&out);
-                format_tokens(&out, fmt, &t, -1, -1, spm_piece, m);
+                if (fmt == OUT_PIECES) {
+                    if (!st) st = bh_spm_encode_pieces(m, text, len, &out);
+                    if (st) {
+                        bh_buf_clear(&out);
+                        sw_note(&err, st, in.lineno);
+                    }
+                } else {
+                    if (!st) st = fmt == OUT_JSON ? bh_spm_encode(m, text, len, &t) : bh_spm_encode_ids(m, text, len, &t);
+                    if (st) {
+                        t.n = 0;
+                        sw_note(&err, st, in.lineno);
+                    }
+                    format_tokens(&out, fmt, &t, -1, -1, spm_piece, m);
+                }
                 bh_buf_append(&out, "\n", 1);
                 fwrite(out.data, 1, out.len, stdout);
             }

@@ -406,6 +406,27 @@ bh_status bh_spm_encode_ids(const bh_spm *m, const char *text, size_t len, bh_to
     }
 }
 
+bh_status bh_spm_encode_pieces(const bh_spm *m, const char *text, size_t len, bh_buf *out)
+{
+    if (!m || !out || (!text && len)) return bh__fail(BH_EINVAL, "bh_spm_encode_pieces: NULL argument");
+    if (len > BH_SPM_MAX_INPUT)
+        return bh__fail(BH_ELIMIT, "bh_spm_encode_pieces: text of %zu bytes exceeds the limit", len);
+    try {
+        std::vector<std::string> pieces;
+        spm::util::Status s = m->sp.Encode(std::string_view(text ? text : "", len), &pieces);
+        if (!s.ok()) return from_status(s, BH_EFORMAT, "bh_spm_encode_pieces");
+        for (size_t i = 0; i < pieces.size(); i++) {
+            bh_status st = BH_OK;
+            if (i) st = bh_buf_append(out, " ", 1);
+            if (!st) st = bh_buf_append(out, pieces[i].data(), pieces[i].size());
+            if (st) return st;
+        }
+        return BH_OK;
+    } catch (...) {
+        return from_exception("bh_spm_encode_pieces");
+    }
+}
+
 bh_status bh_spm_sample(const bh_spm *m, const char *text, size_t len, int nbest_size, float alpha,
                         bh_tokens *out)
 {

@@ -76,6 +76,10 @@ bh_status bh_spm_encode(const bh_spm *m, const char *text, size_t len, bh_tokens
 /* Like bh_spm_encode but fills only out->ids and out->n (begin/end are left
  * unspecified): the fastest path. */
 bh_status bh_spm_encode_ids(const bh_spm *m, const char *text, size_t len, bh_tokens *out);
+/* Appends the pieces of text[0..len), separated by single spaces, to out:
+ * the output of spm_encode --output_format=piece (unknown stretches appear
+ * as their normalized text, not as "<unk>"). */
+bh_status bh_spm_encode_pieces(const bh_spm *m, const char *text, size_t len, bh_buf *out);
 /* Subword regularization: samples a segmentation. nbest_size < 0 samples from
  * all segmentations (unigram models), alpha is the smoothing (unigram) or the
  * merge-dropout probability (BPE). Randomness comes from SentencePiece's own
