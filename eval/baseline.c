@@ -140,7 +140,7 @@ const char *bh__nb_predict(bh__nb *m, const char *text, size_t n, int majority)
     }
     int best = 0;
     double bs = -INFINITY;
-    const double alpha = 0.1;
+    const double alpha = 1.0; /* Laplace smoothing */
     for (int c = 0; c < m->nc; c++) {
         double s = log((double)m->docs[c] / (double)docs);
         if (!majority) {
