@@ -38,6 +38,7 @@ int bh__indic_class_compute(int32_t cp)
         if (script == BH__DEVA && off >= 0x72 && off <= 0x77) return BH__IC_INDEP;
         if (script == BH__GURU && (off == 0x72 || off == 0x73)) return BH__IC_INDEP; /* vowel bearers ੲ ੳ */
         if (off == 0x3D || (script == BH__DEVA && off == 0x50)) return BH__IC_NONE;
+        if (p->decomp_seqindex != UINT16_MAX && p->comp_exclusion) return BH__IC_NUKTA_LETTER;
         return BH__IC_CONS;
     case UTF8PROC_CATEGORY_ND: return BH__IC_DIGIT;
     case UTF8PROC_CATEGORY_PO: return BH__IC_PUNCT;

@@ -19,7 +19,7 @@ enum {
 /* Character classes inside a block. */
 enum {
     BH__IC_NONE = 0,  /* unassigned, symbols, avagraha, OM, other letters */
-    BH__IC_CONS,      /* consonant (incl. precomposed nukta letters, chillus) */
+    BH__IC_CONS,      /* consonant (incl. chillus and ऩ ऱ ऴ) */
     BH__IC_INDEP,     /* independent vowel */
     BH__IC_VSIGN,     /* dependent vowel sign or length mark (ccc 0) */
     BH__IC_PREBASE,   /* dependent vowel sign drawn left of its consonant */
@@ -28,7 +28,8 @@ enum {
     BH__IC_MOD,       /* candrabindu, anusvara, visarga, Gurmukhi tippi/addak */
     BH__IC_OMARK,     /* other combining marks (stress signs, ...) */
     BH__IC_DIGIT,     /* decimal digit */
-    BH__IC_PUNCT      /* danda, double danda, abbreviation signs */
+    BH__IC_PUNCT,     /* danda, double danda, abbreviation signs */
+    BH__IC_NUKTA_LETTER /* precomposed nukta letter that NFC decomposes (क़ য় ਸ਼ ଡ଼ ...) */
 };
 
 #define BH__INDIC_FIRST 0x0900

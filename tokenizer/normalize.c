@@ -45,7 +45,7 @@ typedef struct norm {
     bh_buf *out;
     bh_norm_stats st;
     int32_t ctx;        /* last code point written that is not white space */
-    int ctx_script;     /* script of the last Indic letter written, -1 if none */
+    int ctx_script;     /* script of the last Indic letter written, -1 if none (kept for native digits) */
     int first_script;   /* first Indic script in the whole text (for native digits), -1 if none */
     int pending_space;  /* fold_whitespace: a space is owed before the next chunk */
     cpvec a, b;         /* scratch for the slow path */
@@ -120,13 +120,6 @@ static int is_stripped(int32_t cp)
     return cat == UTF8PROC_CATEGORY_CF && !is_kept_format(cp);
 }
 
-/* Precomposed nukta letters that NFC decomposes (composition exclusions). */
-static inline int is_excluded_nukta_letter(int32_t cp)
-{
-    return (cp >= 0x0958 && cp <= 0x095F) || cp == 0x09DC || cp == 0x09DD || cp == 0x09DF || cp == 0x0A33 ||
-           cp == 0x0A36 || (cp >= 0x0A59 && cp <= 0x0A5B) || cp == 0x0A5E || cp == 0x0B5C || cp == 0x0B5D;
-}
-
 /* Base consonant and nukta of a precomposed nukta letter (NFD, by table). */
 static void decompose_nukta_letter(int32_t cp, int32_t d[2])
 {
@@ -177,20 +170,19 @@ static inline int is_indic_letter_or_mark(int32_t cp)
 /* Returns 0 when a non-ASCII code point, given its predecessor, is certainly
  * copied unchanged; 2 for a precomposed nukta letter, which the fast path
  * decomposes in place; 1 when the chunk needs the full path. */
-static inline __attribute__((always_inline)) int needs_work_indic(const norm *N, int32_t cp, int32_t prev)
+static inline __attribute__((always_inline)) int needs_work_indic(int digits, int lookalikes, int32_t cp,
+                                                                  int cls, int32_t prev, int pcls)
 {
-    int cls = bh__indic_class_table[cp - BH__INDIC_FIRST];
-    if (cls == BH__IC_CONS) return is_excluded_nukta_letter(cp) ? 2 : 0;
-    if (cls == BH__IC_INDEP || cls == BH__IC_MOD || cls == BH__IC_NONE) return 0;
-    int pcls = bh__indic_class(prev);
+    if (cls <= BH__IC_INDEP || cls == BH__IC_MOD) return 0; /* NONE, CONS, INDEP, MOD */
+    if (cls == BH__IC_NUKTA_LETTER) return 2;
     int same = (prev ^ cp) >> 7 == 0; /* same 128-code-point block */
     switch (cls) {
     case BH__IC_VSIGN:
     case BH__IC_PREBASE:
     case BH__IC_VIRAMA: return !(same && is_base(pcls));
     case BH__IC_NUKTA: return !(same && pcls == BH__IC_CONS && !composes_with_nukta(prev));
-    case BH__IC_DIGIT: return N->o.digits == BH_DIGITS_ASCII;
-    case BH__IC_PUNCT: return cp == DANDA && prev == DANDA && N->o.lookalikes;
+    case BH__IC_DIGIT: return digits == BH_DIGITS_ASCII;
+    case BH__IC_PUNCT: return cp == DANDA && prev == DANDA && lookalikes;
     default: return 1;
     }
 }
@@ -216,6 +208,52 @@ static int needs_work_other(const norm *N, int32_t cp)
     }
     if (p->category == UTF8PROC_CATEGORY_CF || p->category == UTF8PROC_CATEGORY_CC) return 1;
     return p->category == UTF8PROC_CATEGORY_ND && N->o.digits == BH_DIGITS_ASCII;
+}
+
+/* State of the chunk scan carried through scan_indic_run(). */
+typedef struct indic_run {
+    int32_t prev; /* previous code point */
+    int pcls;     /* its class */
+    int script;   /* last Indic script seen (native digits only) */
+    int work;     /* the chunk needs the full path */
+    int nfix;     /* precomposed nukta letters recorded in fix_at */
+} indic_run;
+
+/* The hot loop: a run of code points of the nine Indic blocks, all encoded as
+ * E0 A4..B5 xx, from s[i]. Returns where the run ends (after the first code
+ * point that needs the full path, if any). */
+static inline __attribute__((always_inline)) size_t scan_indic_run(const unsigned char *s, size_t i, size_t len, int digits,
+                                                       int lookalikes, indic_run *r, size_t fix_at[8])
+{
+    int32_t prev = r->prev;
+    int pcls = r->pcls, work = 0, nfix = r->nfix, script = r->script;
+    while (i + 2 < len && s[i] == 0xE0) {
+        unsigned b1 = s[i + 1], b2 = s[i + 2];
+        if (b1 - 0xA4u > 0xB5u - 0xA4u || (b2 & 0xC0) != 0x80) break;
+        int32_t cp = (int32_t)(((b1 & 0x3F) << 6) | (b2 & 0x3F));
+        int cls = bh__indic_class_table[cp - BH__INDIC_FIRST];
+        int w = needs_work_indic(digits, lookalikes, cp, cls, prev, pcls);
+        if (w == 2 && nfix < 8) {
+            /* A precomposed nukta letter in otherwise clean text: decomposed
+             * in place when the chunk is copied, no full path. */
+            fix_at[nfix++] = i;
+            cp = bh__indic_cp(bh__indic_script(cp), 0x3C);
+            cls = BH__IC_NUKTA;
+        } else if (w) {
+            work = 1;
+        }
+        if (digits == BH_DIGITS_NATIVE && is_indic_letter_or_mark(cp)) script = bh__indic_script(cp);
+        prev = cp;
+        pcls = cls;
+        i += 3;
+        if (work) break;
+    }
+    r->prev = prev;
+    r->pcls = pcls;
+    r->work = work;
+    r->nfix = nfix;
+    r->script = script;
+    return i;
 }
 
 /* ---- scratch vectors ------------------------------------------------------ */
@@ -649,6 +687,7 @@ bh_status bh__normalize_ex(const char *text, size_t len, const bh_norm_options *
     if (bh_buf_reserve(out, len)) return BH_ENOMEM;
 
     const unsigned char *s = (const unsigned char *)text;
+    const int digits = N.o.digits, lookalikes = N.o.lookalikes; /* locals: the hot loop keeps them in registers */
     bh_status st = BH_OK;
     /* Bytes s[pend..) that are already known to be canonical wait here and go
      * out in one copy, so clean text costs one memcpy per slow chunk, not one
@@ -671,8 +710,10 @@ bh_status bh__normalize_ex(const char *text, size_t len, const bh_norm_options *
                 i++;
                 continue;
             }
+            /* Unicode spaces start with C2, E1, E2 or E3: skip the decoding otherwise. */
             int32_t cp;
-            size_t k = i < len && s[i] >= 0x80 ? utf8_decode(s + i, len - i, &cp) : 0;
+            unsigned lead = i < len ? s[i] : 0;
+            size_t k = lead == 0xC2 || (lead >= 0xE1 && lead <= 0xE3) ? utf8_decode(s + i, len - i, &cp) : 0;
             if (k > 1 && is_unicode_space(cp)) { i += k; continue; }
             break;
         }
@@ -691,7 +732,18 @@ bh_status bh__normalize_ex(const char *text, size_t len, const bh_norm_options *
         size_t start = i, fix_at[8];
         int work = force_slow, nfix = 0, script = N.ctx_script;
         int32_t prev = ' ', cp = 0; /* marks at a chunk's start are not attached to anything */
+        int pcls = BH__IC_NONE;     /* class of prev */
         while (i < len) {
+            if (!work && i + 2 < len && s[i] == 0xE0) {
+                indic_run r = {prev, pcls, script, work, nfix};
+                i = scan_indic_run(s, i, len, digits, lookalikes, &r, fix_at);
+                prev = r.prev;
+                pcls = r.pcls;
+                script = r.script;
+                work = r.work;
+                nfix = r.nfix;
+            }
+            if (i >= len) break;
             unsigned c = s[i];
             size_t k = 1;
             if (c < 0x80) {
@@ -709,18 +761,8 @@ bh_status bh__normalize_ex(const char *text, size_t len, const bh_norm_options *
                     k = 1;
                     cp = REPLACEMENT;
                 } else if (cp >= BH__INDIC_FIRST && cp <= BH__INDIC_LAST) {
-                    if (!work) {
-                        int w = needs_work_indic(&N, cp, prev);
-                        if (w == 2 && nfix < 8) {
-                            /* A precomposed nukta letter in otherwise clean text:
-                             * decomposed in place, no slow path. */
-                            fix_at[nfix++] = i;
-                            cp = bh__indic_cp(bh__indic_script(cp), 0x3C);
-                        } else {
-                            work = w != 0;
-                        }
-                    }
-                    if (is_indic_letter_or_mark(cp)) script = bh__indic_script(cp);
+                    /* reached only when the chunk already takes the full path */
+                    work = 1;
                 } else {
                     if (is_unicode_space(cp)) break;
                     if (!work) work = needs_work_other(&N, cp);
@@ -730,6 +772,7 @@ bh_status bh__normalize_ex(const char *text, size_t len, const bh_norm_options *
                 bh__indic_class(prev) != BH__IC_VIRAMA && !is_joiner(prev))
                 break;
             prev = cp;
+            pcls = BH__IC_NONE;
             i += k;
         }
         if (work) {
