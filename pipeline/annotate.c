@@ -23,6 +23,36 @@ void bh_annotator_options_default(bh_annotator_options *opt)
     opt->langid_model = NULL;
     opt->translit_to = BH_SCRIPT_LATN;
     opt->normalize = 1;
+    opt->stages = BH_STAGES_ALL;
+    opt->strict_utf8 = 0;
+}
+
+bh_status bh_annotator_stages_parse(const char *list, unsigned *stages)
+{
+    static const struct { const char *name; unsigned bit; } names[] = {
+        {"normalize", BH_STAGE_NORMALIZE}, {"sentences", BH_STAGE_SENTENCES},
+        {"words", BH_STAGE_WORDS},         {"langid", BH_STAGE_LANGID},
+        {"translit", BH_STAGE_TRANSLIT},   {"all", BH_STAGES_ALL},
+    };
+    if (!list || !stages) return bh__fail(BH_EINVAL, "bh_annotator_stages_parse: NULL argument");
+    unsigned bits = 0;
+    const char *p = list;
+    while (*p) {
+        const char *e = strchr(p, ',');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        size_t i = 0;
+        while (i < sizeof names / sizeof names[0] && (strlen(names[i].name) != n || memcmp(names[i].name, p, n)))
+            i++;
+        if (i == sizeof names / sizeof names[0])
+            return bh__fail(BH_EINVAL, "unknown stage '%.*s' (stages: normalize, sentences, words, langid, translit, all)",
+                            (int)n, p);
+        bits |= names[i].bit;
+        p += n;
+        if (*p == ',') p++;
+    }
+    if (!bits) return bh__fail(BH_EINVAL, "empty stage list");
+    *stages = bits;
+    return BH_OK;
 }
 
 void bh_annotator_free(bh_annotator *a)
@@ -41,9 +71,11 @@ bh_status bh_annotator_new(const bh_annotator_options *opt, bh_annotator **out)
     bh_annotator *a = calloc(1, sizeof *a);
     if (!a) return bh__fail(BH_ENOMEM, "bh_annotator_new: out of memory");
     if (opt) a->o = *opt; else bh_annotator_options_default(&a->o);
+    if (!a->o.stages) a->o.stages = BH_STAGES_ALL;
+    if (!a->o.normalize) a->o.stages &= ~(unsigned)BH_STAGE_NORMALIZE;
     bh_status st = bh_segmenter_new(&a->seg);
-    if (!st && a->o.langid_model) st = bh_langid_load(a->o.langid_model, &a->lid);
-    if (!st && a->o.translit_to != BH_SCRIPT_AUTO) {
+    if (!st && a->o.langid_model && (a->o.stages & BH_STAGE_LANGID)) st = bh_langid_load(a->o.langid_model, &a->lid);
+    if (!st && a->o.translit_to != BH_SCRIPT_AUTO && (a->o.stages & BH_STAGE_TRANSLIT)) {
         bh_translit_options to;
         bh_translit_options_default(&to);
         to.to = a->o.translit_to;
@@ -84,11 +116,12 @@ static bh_status append_spans(bh_buf *out, const char *key, const bh_spans *sp, 
 bh_status bh_annotate(const bh_annotator *a, const char *text, size_t len, bh_buf *out)
 {
     if (!a || !out || (!text && len)) return bh__fail(BH_EINVAL, "bh_annotate: NULL argument");
+    size_t mark = out->len;
     bh_buf norm = {0}, raw = {0}, tr = {0};
     bh_spans sents = {0}, words = {0};
     bh_norm_options no;
     bh_norm_options_default(&no);
-    if (!a->o.normalize) {
+    if (!(a->o.stages & BH_STAGE_NORMALIZE)) {
         /* Only repair the encoding, so that the JSON stays valid UTF-8. */
         no.strip_format = 0;
         no.lookalikes = 0;
@@ -97,10 +130,14 @@ bh_status bh_annotate(const bh_annotator *a, const char *text, size_t len, bh_bu
     bh_norm_options ro = no;
     ro.strip_format = 0;
     ro.lookalikes = 0;
-    bh_status st = bh_normalize(text, len, &no, &norm, NULL);
+    bh_norm_stats ns = {0};
+    bh_status st = bh_normalize(text, len, &no, &norm, &ns);
+    if (!st && a->o.strict_utf8 && ns.utf8_repairs)
+        st = bh__fail(BH_EUTF8, "%zu invalid UTF-8 sequence%s", ns.utf8_repairs, ns.utf8_repairs == 1 ? "" : "s");
     if (!st) st = bh_normalize(text, len, &ro, &raw, NULL);
     const char *nt = norm.data ? norm.data : "";
-    if (!st) st = bh_segment_sentences_words(a->seg, nt, norm.len, &sents, &words);
+    if (!st && (a->o.stages & (BH_STAGE_SENTENCES | BH_STAGE_WORDS)))
+        st = bh_segment_sentences_words(a->seg, nt, norm.len, &sents, &words);
 
     if (!st) st = bh_buf_append(out, "{\"text\":", 8);
     if (!st) st = bh_buf_append_json(out, raw.data ? raw.data : "", raw.len);
@@ -115,8 +152,8 @@ bh_status bh_annotate(const bh_annotator *a, const char *text, size_t len, bh_bu
         int k = snprintf(num, sizeof num, ",\"lang_score\":%.4f", (double)r.score);
         if (!st) st = bh_buf_append(out, num, (size_t)k);
     }
-    if (!st) st = append_spans(out, "sentences", &sents, nt, 0);
-    if (!st) st = append_spans(out, "words", &words, nt, 1);
+    if (!st && (a->o.stages & BH_STAGE_SENTENCES)) st = append_spans(out, "sentences", &sents, nt, 0);
+    if (!st && (a->o.stages & BH_STAGE_WORDS)) st = append_spans(out, "words", &words, nt, 1);
     if (!st && a->tr) {
         st = bh_translit_run(a->tr, nt, norm.len, &tr, NULL);
         if (!st) st = bh_buf_append(out, ",\"translit\":", 12);
@@ -128,5 +165,9 @@ bh_status bh_annotate(const bh_annotator *a, const char *text, size_t len, bh_bu
     bh_buf_free(&tr);
     bh_spans_free(&sents);
     bh_spans_free(&words);
+    if (st) {
+        out->len = mark;
+        if (out->data) out->data[mark] = 0;
+    }
     return st;
 }

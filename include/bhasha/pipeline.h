@@ -16,14 +16,34 @@
 extern "C" {
 #endif
 
+/* Stages, as bits of bh_annotator_options.stages. New stages (task heads)
+ * take the next free bits and a name in bh_annotator_stages_parse(). */
+enum {
+    BH_STAGE_NORMALIZE = 1u << 0, /* "normalize": Unicode + Indic normalization first */
+    BH_STAGE_SENTENCES = 1u << 1, /* "sentences": the "sentences" array */
+    BH_STAGE_WORDS = 1u << 2,     /* "words": the "words" array */
+    BH_STAGE_LANGID = 1u << 3,    /* "langid": "lang" and "lang_score" (needs langid_model) */
+    BH_STAGE_TRANSLIT = 1u << 4,  /* "translit": needs translit_to != BH_SCRIPT_AUTO */
+    BH_STAGES_ALL = (1u << 5) - 1
+};
+
 typedef struct bh_annotator_options {
     const char *langid_model; /* path of a langid model; NULL: no language identification */
     bh_script translit_to;    /* target script of the "translit" field; BH_SCRIPT_AUTO: no field */
-    int normalize;            /* 1 (default): normalize before every other stage */
+    int normalize;            /* 1 (default): normalize before every other stage (0 = drop BH_STAGE_NORMALIZE) */
+    unsigned stages;          /* BH_STAGE_* bits; 0 = BH_STAGES_ALL. A stage whose model or
+                                 target is missing (langid, translit) is left out. */
+    int strict_utf8;          /* 1: invalid UTF-8 makes bh_annotate() fail with BH_EUTF8
+                                 instead of being repaired (default 0) */
 } bh_annotator_options;
 
-/* Fills *opt with the defaults: no langid model, translit to Latin, normalize. */
+/* Fills *opt with the defaults: no langid model, translit to Latin, normalize,
+ * every stage, repair invalid UTF-8. */
 void bh_annotator_options_default(bh_annotator_options *opt);
+
+/* Parses a comma-separated stage list ("normalize,sentences,words,langid,translit",
+ * or "all") into BH_STAGE_* bits. BH_EINVAL names an unknown stage. Thread-safe. */
+bh_status bh_annotator_stages_parse(const char *list, unsigned *stages);
 
 typedef struct bh_annotator bh_annotator;
 
@@ -39,7 +59,9 @@ void bh_annotator_free(bh_annotator *a);
  *    "lang_score": 0.98, "sentences": [{"start": b, "end": b, "text": ...}],
  *    "words": [{"start": b, "end": b, "text": ..., "kind": "word"}],
  *    "translit": ...}
- * Offsets are bytes into "normalized". Thread-safe (see above). */
+ * Offsets are bytes into "normalized". Fields of stages that are off are
+ * omitted ("normalized" equals the repaired text when normalize is off).
+ * On failure nothing is appended (out keeps its length). Thread-safe (see above). */
 bh_status bh_annotate(const bh_annotator *a, const char *text, size_t len, bh_buf *out);
 
 #ifdef __cplusplus
