@@ -247,8 +247,8 @@ static void fill_param(struct svm_parameter *pa, int linear, double c, double ga
  * matrix (libsvm's PRECOMPUTED mode: row i = {0: i+1}, {j+1: K(i,j)}...), made
  * with one SGEMM, instead of letting it take sparse dot products for every
  * kernel value: the same optimisation problem, several times faster. Memory:
- * n*(n+2)*16 bytes of nodes (400 MB at 5,000 rows). */
-enum { PRE_MAX = 6000 };
+ * n*(n+2)*16 bytes of nodes (400 MB at 5,000 rows, 1.6 GB at 10,000). */
+enum { PRE_MAX = 10000 };
 
 static struct svm_node *precomputed_rows(const float *X, int n, int d, int linear, double gamma,
                                          struct svm_node **rows)
