@@ -23,6 +23,7 @@
 #include "bhasha/model.h"
 #include "bhasha/corpus.h"
 #include "bhasha/eval.h"
+#include "bhasha/crf.h"
 #include "bhasha/ocr.h"
 #include "bhasha/pipeline.h"
 

@@ -1,0 +1,434 @@
+/* tests/test_crf.c — the linear-chain CRF (models/crf.c) against PyTorch
+ * autograd goldens (tests/ref/gen_crf.py → tests/fixtures/crf/golden.json),
+ * finite differences, brute-force enumeration of every label sequence, the
+ * BIO/IOBES constraint mask and bad input; then the feature CRF tagger
+ * (models/ner_features.c): a tiny training run whose loss must fall, tagging,
+ * save/load. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bhasha.h"
+
+static void near(double got, double want, double tol, const char *what, size_t i)
+{
+    if (!(fabs(got - want) <= tol * (1 + fabs(want)))) {
+        fprintf(stderr, "# %s[%zu]: got %.15g want %.15g\n", what, i, got, want);
+        fail();
+    }
+}
+
+/* Deterministic pseudo-random doubles in [-1, 1). */
+static double rnd(uint64_t *s)
+{
+    *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (double)(*s >> 11) / 9007199254740992.0 * 2 - 1;
+}
+
+static double *jarr(json_t *o, const char *k, size_t *n)
+{
+    json_t *a = json_object_get(o, k);
+    assert_true(json_is_array(a));
+    *n = json_array_size(a);
+    double *v = malloc((*n + 1) * sizeof *v);
+    for (size_t i = 0; i < *n; i++) v[i] = json_number_value(json_array_get(a, i));
+    return v;
+}
+
+static void test_golden(void **state)
+{
+    (void)state;
+    json_error_t err;
+    json_t *root = json_load_file("tests/fixtures/crf/golden.json", 0, &err);
+    assert_non_null(root);
+    json_t *cases = json_object_get(root, "cases");
+    for (size_t c = 0; c < json_array_size(cases); c++) {
+        json_t *k = json_array_get(cases, c);
+        size_t L = (size_t)json_integer_value(json_object_get(k, "n_labels"));
+        size_t nb, ne, np, nt, n;
+        double *lensd = jarr(k, "lens", &nb);
+        double *emis = jarr(k, "emissions", &ne);
+        double *params = jarr(k, "params", &np);
+        double *tagsd = jarr(k, "tags", &nt);
+        double *logz_w = jarr(k, "logz", &n);
+        double *de_w = jarr(k, "d_emissions", &n);
+        double *dp_w = jarr(k, "d_params", &n);
+        double *vit_w = jarr(k, "viterbi", &n);
+        double *vs_w = jarr(k, "viterbi_score", &n);
+        size_t lens[8];
+        int32_t tags[64], path[64];
+        for (size_t b = 0; b < nb; b++) lens[b] = (size_t)lensd[b];
+        for (size_t i = 0; i < nt; i++) tags[i] = (int32_t)tagsd[i];
+        bh_crf *crf;
+        assert_int_equal(bh_crf_new(L, &crf), BH_OK);
+        assert_int_equal(bh_crf_n_params(crf), np);
+        memcpy(bh_crf_params(crf), params, np * sizeof *params);
+        json_t *labels = json_object_get(k, "labels");
+        if (json_is_array(labels)) {
+            const char *names[16];
+            for (size_t j = 0; j < L; j++) names[j] = json_string_value(json_array_get(labels, j));
+            assert_int_equal(bh_crf_mask_tags(crf, names, L), BH_OK);
+        }
+        double nll, logz[8], score[8], de[256], dp[64] = {0};
+        assert_int_equal(bh_crf_nll(crf, emis, nt, L, lens, nb, tags, &nll, de, dp), BH_OK);
+        near(nll, json_number_value(json_object_get(k, "nll")), 1e-10, "nll", c);
+        for (size_t i = 0; i < nt * L; i++) near(de[i], de_w[i], 1e-10, "d_emissions", i);
+        for (size_t i = 0; i < np; i++) near(dp[i], dp_w[i], 1e-10, "d_params", i);
+        assert_int_equal(bh_crf_log_partition(crf, emis, nt, L, lens, nb, logz), BH_OK);
+        for (size_t b = 0; b < nb; b++) near(logz[b], logz_w[b], 1e-10, "logz", b);
+        assert_int_equal(bh_crf_viterbi(crf, emis, nt, L, lens, nb, path, score), BH_OK);
+        for (size_t i = 0; i < nt; i++) assert_int_equal(path[i], (int32_t)vit_w[i]);
+        for (size_t b = 0; b < nb; b++) near(score[b], vs_w[b], 1e-10, "viterbi_score", b);
+        bh_crf_free(crf);
+        free(lensd), free(emis), free(params), free(tagsd), free(logz_w), free(de_w), free(dp_w), free(vit_w);
+        free(vs_w);
+    }
+    json_decref(root);
+}
+
+static void fill_random(double *v, size_t n, double scale, uint64_t *s)
+{
+    for (size_t i = 0; i < n; i++) v[i] = scale * rnd(s);
+}
+
+/* Central differences of the NLL against the analytic gradient, with a mask. */
+static void test_finite_differences(void **state)
+{
+    (void)state;
+    enum { L = 5, N = 9 };
+    const char *names[L] = {"O", "B-A", "I-A", "B-B", "I-B"};
+    size_t lens[3] = {4, 1, 4};
+    int32_t tags[N] = {1, 2, 0, 3, 0, 3, 4, 4, 1};
+    uint64_t s = 7;
+    double emis[N * L], de[N * L], dp[L * L + 2 * L] = {0};
+    fill_random(emis, N * L, 2, &s);
+    bh_crf *crf;
+    assert_int_equal(bh_crf_new(L, &crf), BH_OK);
+    assert_int_equal(bh_crf_mask_tags(crf, names, L), BH_OK);
+    double *p = bh_crf_params(crf);
+    size_t np = bh_crf_n_params(crf);
+    fill_random(p, np, 1, &s);
+    double nll, a, b;
+    assert_int_equal(bh_crf_nll(crf, emis, N, L, lens, 3, tags, &nll, de, dp), BH_OK);
+    const double h = 1e-5;
+    for (size_t i = 0; i < N * L; i++) {
+        double keep = emis[i];
+        emis[i] = keep + h;
+        assert_int_equal(bh_crf_nll(crf, emis, N, L, lens, 3, tags, &a, NULL, NULL), BH_OK);
+        emis[i] = keep - h;
+        assert_int_equal(bh_crf_nll(crf, emis, N, L, lens, 3, tags, &b, NULL, NULL), BH_OK);
+        emis[i] = keep;
+        near(de[i], (a - b) / (2 * h), 1e-7, "fd d_emis", i);
+    }
+    for (size_t i = 0; i < np; i++) {
+        double keep = p[i];
+        p[i] = keep + h;
+        assert_int_equal(bh_crf_nll(crf, emis, N, L, lens, 3, tags, &a, NULL, NULL), BH_OK);
+        p[i] = keep - h;
+        assert_int_equal(bh_crf_nll(crf, emis, N, L, lens, 3, tags, &b, NULL, NULL), BH_OK);
+        p[i] = keep;
+        near(dp[i], (a - b) / (2 * h), 1e-7, "fd d_params", i);
+    }
+    /* d_params accumulates */
+    assert_int_equal(bh_crf_nll(crf, emis, N, L, lens, 3, tags, &nll, NULL, dp), BH_OK);
+    double dp1[L * L + 2 * L] = {0};
+    assert_int_equal(bh_crf_nll(crf, emis, N, L, lens, 3, tags, &nll, NULL, dp1), BH_OK);
+    for (size_t i = 0; i < np; i++) near(dp[i], 2 * dp1[i], 1e-12, "accumulate", i);
+    bh_crf_free(crf);
+}
+
+/* Score of path y by the definition, -inf if the mask forbids it. */
+static double brute_score(const double *P, const uint8_t *ok, size_t L, const double *e, const int32_t *y, size_t T)
+{
+    if (!ok[L * L + y[0]] || !ok[L * L + L + y[T - 1]]) return -INFINITY;
+    double s = P[L * L + y[0]] + P[L * L + L + y[T - 1]];
+    for (size_t t = 0; t < T; t++) {
+        s += e[t * L + y[t]];
+        if (t) {
+            if (!ok[y[t - 1] * L + y[t]]) return -INFINITY;
+            s += P[y[t - 1] * L + y[t]];
+        }
+    }
+    return s;
+}
+
+/* Every label sequence of every sentence: log Z, marginals and the argmax. */
+static void brute_check(bh_crf *crf, const uint8_t *ok, size_t L, const double *emis, const size_t *lens, size_t nb)
+{
+    size_t N = 0;
+    for (size_t b = 0; b < nb; b++) N += lens[b];
+    double logz[8], marg[512], score[8];
+    int32_t path[64];
+    assert_int_equal(bh_crf_log_partition(crf, emis, N, L, lens, nb, logz), BH_OK);
+    assert_int_equal(bh_crf_marginals(crf, emis, N, L, lens, nb, marg, NULL), BH_OK);
+    assert_int_equal(bh_crf_viterbi(crf, emis, N, L, lens, nb, path, score), BH_OK);
+    const double *P = bh_crf_params(crf);
+    size_t off = 0;
+    for (size_t b = 0; b < nb; b++) {
+        size_t T = lens[b];
+        int32_t y[8] = {0};
+        double z = 0, best = -INFINITY, bm[64] = {0};
+        int32_t arg[8] = {0};
+        for (;;) {
+            double s = brute_score(P, ok, L, emis + off * L, y, T);
+            if (s > -INFINITY) {
+                z += exp(s);
+                for (size_t t = 0; t < T; t++) bm[t * L + y[t]] += exp(s);
+                if (s > best) {
+                    best = s;
+                    memcpy(arg, y, sizeof arg);
+                }
+            }
+            size_t t = 0;
+            while (t < T && ++y[t] == (int32_t)L) y[t++] = 0;
+            if (t == T) break;
+        }
+        near(logz[b], log(z), 1e-12, "brute logz", b);
+        near(score[b], best, 1e-12, "brute viterbi score", b);
+        for (size_t t = 0; t < T; t++) {
+            assert_int_equal(path[off + t], arg[t]);
+            for (size_t j = 0; j < L; j++) near(marg[(off + t) * L + j], bm[t * L + j] / z, 1e-12, "marginal", t);
+        }
+        off += T;
+    }
+}
+
+static void test_brute_force(void **state)
+{
+    (void)state;
+    uint64_t s = 11;
+    size_t lens[4] = {1, 2, 3, 5};
+    double emis[11 * 4];
+    for (int rep = 0; rep < 3; rep++) {
+        bh_crf *crf;
+        assert_int_equal(bh_crf_new(4, &crf), BH_OK);
+        fill_random(bh_crf_params(crf), bh_crf_n_params(crf), 2, &s);
+        fill_random(emis, 11 * 4, 3, &s);
+        uint8_t ok[24];
+        memset(ok, 1, sizeof ok);
+        if (rep == 1) { /* an arbitrary mask */
+            ok[0 * 4 + 1] = ok[2 * 4 + 2] = ok[3 * 4 + 0] = 0;
+            ok[16 + 3] = ok[20 + 1] = 0;
+            assert_int_equal(bh_crf_set_mask(crf, ok, ok + 16, ok + 20), BH_OK);
+        }
+        if (rep == 2) {
+            const char *names[4] = {"O", "TIM", "B-X", "I-X"};
+            assert_int_equal(bh_crf_mask_tags(crf, names, 4), BH_OK);
+            for (int a = 0; a < 4; a++) ok[a * 4 + 3] = a >= 2;
+            ok[16 + 3] = 0;
+        }
+        brute_check(crf, ok, 4, emis, lens, 4);
+        /* long sentence with large scores: no overflow */
+        double big[200 * 4];
+        size_t one = 200;
+        fill_random(big, 800, 300, &s);
+        double z;
+        assert_int_equal(bh_crf_log_partition(crf, big, 200, 4, &one, 1, &z), BH_OK);
+        assert_true(isfinite(z));
+        bh_crf_free(crf);
+    }
+}
+
+/* Is path y valid for these label names (written out, not using the mask)? */
+static int valid_iobes(const char *const *names, const int32_t *y, size_t T)
+{
+    for (size_t t = 0; t < T; t++) {
+        const char *c = names[y[t]], *p = t ? names[y[t - 1]] : "O";
+        int cont = c[0] == 'I' || c[0] == 'E';
+        int popen = p[0] == 'B' || p[0] == 'I';
+        if (cont && !(popen && !strcmp(p + 2, c + 2))) return 0;
+        if (popen && !(cont && !strcmp(p + 2, c + 2))) return 0;
+    }
+    const char *last = names[y[T - 1]];
+    return !(last[0] == 'B' || last[0] == 'I');
+}
+
+static void test_constraints(void **state)
+{
+    (void)state;
+    enum { L = 9 };
+    const char *names[L] = {"O", "B-PER", "I-PER", "E-PER", "S-PER", "B-LOC", "I-LOC", "E-LOC", "S-LOC"};
+    bh_crf *crf;
+    assert_int_equal(bh_crf_new(L, &crf), BH_OK);
+    assert_int_equal(bh_crf_mask_tags(crf, names, L), BH_OK);
+    uint64_t s = 3;
+    size_t lens[6] = {1, 2, 3, 7, 12, 20};
+    double emis[45 * L];
+    int32_t path[45];
+    for (int rep = 0; rep < 50; rep++) {
+        fill_random(emis, 45 * L, 5, &s);
+        /* push toward invalid choices: I-/E- labels everywhere */
+        for (size_t t = 0; t < 45; t++) emis[t * L + 2] += 4, emis[t * L + 7] += 4;
+        assert_int_equal(bh_crf_viterbi(crf, emis, 45, L, lens, 6, path, NULL), BH_OK);
+        size_t off = 0;
+        for (size_t b = 0; b < 6; b++) {
+            assert_true(valid_iobes(names, path + off, lens[b]));
+            off += lens[b];
+        }
+    }
+    /* a gold sequence breaking the mask is refused */
+    int32_t bad[3] = {0, 2, 3};
+    size_t three = 3;
+    double nll;
+    assert_int_equal(bh_crf_nll(crf, emis, 3, L, &three, 1, bad, &nll, NULL, NULL), BH_EINVAL);
+    assert_non_null(strstr(bh_last_error(), "constraint"));
+    int32_t good[3] = {1, 2, 3};
+    assert_int_equal(bh_crf_nll(crf, emis, 3, L, &three, 1, good, &nll, NULL, NULL), BH_OK);
+    const char *malformed[L] = {"O", "B-", "I-PER", "E-PER", "S-PER", "B-LOC", "I-LOC", "E-LOC", "S-LOC"};
+    assert_int_equal(bh_crf_mask_tags(crf, malformed, L), BH_EFORMAT);
+    assert_int_equal(bh_crf_mask_tags(crf, names, L - 1), BH_ESHAPE);
+    /* a mask with no sequence of length 1 */
+    uint8_t none[L] = {0};
+    assert_int_equal(bh_crf_set_mask(crf, NULL, none, NULL), BH_EINVAL);
+    bh_crf_free(crf);
+}
+
+static void test_bad_input(void **state)
+{
+    (void)state;
+    bh_crf *crf = NULL;
+    assert_int_equal(bh_crf_new(0, &crf), BH_EINVAL);
+    assert_null(crf);
+    assert_int_equal(bh_crf_new(3, &crf), BH_OK);
+    double e[6] = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6}, z[2], nll, m[6];
+    int32_t y[2] = {0, 1}, p[2];
+    size_t lens[2] = {1, 1}, zero[2] = {2, 0}, over[2] = {2, 5};
+    assert_int_equal(bh_crf_log_partition(crf, e, 2, 3, lens, 2, z), BH_OK);
+    assert_int_equal(bh_crf_log_partition(crf, e, 2, 2, lens, 2, z), BH_ESHAPE); /* wrong label count */
+    assert_int_equal(bh_crf_log_partition(crf, e, 3, 3, lens, 2, z), BH_ESHAPE); /* lens sum != rows */
+    assert_int_equal(bh_crf_log_partition(crf, e, 2, 3, over, 2, z), BH_ESHAPE);
+    assert_int_equal(bh_crf_log_partition(crf, e, 2, 3, zero, 2, z), BH_EINVAL); /* zero-length sentence */
+    assert_int_equal(bh_crf_log_partition(crf, e, 2, 3, lens, 0, z), BH_EINVAL); /* empty batch */
+    assert_int_equal(bh_crf_log_partition(NULL, e, 2, 3, lens, 2, z), BH_EINVAL);
+    assert_int_equal(bh_crf_log_partition(crf, NULL, 2, 3, lens, 2, z), BH_EINVAL);
+    assert_int_equal(bh_crf_viterbi(crf, e, 2, 3, lens, 2, NULL, NULL), BH_EINVAL);
+    int32_t out_of_range[2] = {0, 3};
+    assert_int_equal(bh_crf_nll(crf, e, 2, 3, lens, 2, out_of_range, &nll, NULL, NULL), BH_EINVAL);
+    e[4] = NAN;
+    assert_int_equal(bh_crf_nll(crf, e, 2, 3, lens, 2, y, &nll, NULL, NULL), BH_ENUMERIC);
+    assert_int_equal(bh_crf_viterbi(crf, e, 2, 3, lens, 2, p, NULL), BH_ENUMERIC);
+    assert_int_equal(bh_crf_marginals(crf, e, 2, 3, lens, 2, m, NULL), BH_ENUMERIC);
+    e[4] = INFINITY;
+    assert_int_equal(bh_crf_log_partition(crf, e, 2, 3, lens, 2, z), BH_ENUMERIC);
+    /* a mask that allows no sequence of length 2 */
+    uint8_t tr[9] = {0};
+    assert_int_equal(bh_crf_set_mask(crf, tr, NULL, NULL), BH_OK);
+    e[4] = 0;
+    size_t two = 2;
+    assert_int_equal(bh_crf_viterbi(crf, e, 2, 3, &two, 1, p, NULL), BH_EINVAL);
+    assert_int_equal(bh_crf_log_partition(crf, e, 2, 3, &two, 1, z), BH_EINVAL);
+    bh_crf_free(crf);
+    bh_crf_free(NULL);
+}
+
+/* ---- the feature tagger ------------------------------------------------------ */
+
+typedef struct {
+    double first, last;
+    int calls;
+} loss_log;
+
+static int on_epoch(void *ctx, int epoch, int epochs, double loss, double seconds)
+{
+    (void)epochs, (void)seconds;
+    loss_log *l = ctx;
+    if (epoch == 1) l->first = loss;
+    l->last = loss;
+    l->calls++;
+    return 0;
+}
+
+static const char *S1[] = {"রহিম", "ঢাকা", "গেছেন", "।"};
+static const char *T1[] = {"B-PER", "B-LOC", "O", "O"};
+static const char *S2[] = {"করিম", "সাহেব", "চট্টগ্রাম", "থেকে", "এসেছেন"};
+static const char *T2[] = {"B-PER", "I-PER", "B-LOC", "O", "O"};
+static const char *S3[] = {"राम", "दिल्ली", "में", "है", "2024"};
+static const char *T3[] = {"B-PER", "B-LOC", "O", "O", "O"};
+
+static void test_tagger(void **state)
+{
+    (void)state;
+    bh_crf_tagger *t;
+    const char *out[8];
+    assert_int_equal(bh_crf_tagger_new(&t), BH_OK);
+    assert_int_equal(bh_crf_tagger_tag(t, S1, 4, out), BH_EINVAL); /* untrained */
+    assert_int_equal(bh_crf_tagger_train(t, NULL), BH_EINVAL);     /* no data */
+    assert_int_equal(bh_crf_tagger_add(t, S1, T1, 0), BH_EINVAL);
+    const char *bad[] = {"B-PER", "-", "O", "O"};
+    assert_int_equal(bh_crf_tagger_add(t, S1, bad, 4), BH_EFORMAT);
+    const char *broken[] = {"O", "I-PER", "O", "O"}; /* I- after O breaks BIO */
+    assert_int_equal(bh_crf_tagger_add(t, S1, broken, 4), BH_EINVAL);
+    for (int r = 0; r < 3; r++) {
+        assert_int_equal(bh_crf_tagger_add(t, S1, T1, 4), BH_OK);
+        assert_int_equal(bh_crf_tagger_add(t, S2, T2, 5), BH_OK);
+        assert_int_equal(bh_crf_tagger_add(t, S3, T3, 5), BH_OK);
+    }
+    loss_log log = {0, 0, 0};
+    bh_crf_tagger_options o = {0};
+    o.hash_bits = 14;
+    o.epochs = 8;
+    o.seed = 1;
+    o.progress = on_epoch;
+    o.ctx = &log;
+    assert_int_equal(bh_crf_tagger_train(t, &o), BH_OK);
+    assert_int_equal(log.calls, 8);
+    assert_true(log.last < 0.5 * log.first);
+    assert_int_equal(bh_crf_tagger_n_labels(t), 4);
+    assert_int_equal(bh_crf_tagger_tag(t, S2, 5, out), BH_OK);
+    for (int i = 0; i < 5; i++) assert_string_equal(out[i], T2[i]);
+    assert_int_equal(bh_crf_tagger_tag(t, S1, 0, out), BH_OK);
+    const char *path = "build/tests/crf_tagger.bin";
+    assert_int_equal(bh_crf_tagger_save(t, path), BH_OK);
+    bh_crf_tagger *u;
+    assert_int_equal(bh_crf_tagger_load(path, &u), BH_OK);
+    const char *out2[8];
+    assert_int_equal(bh_crf_tagger_tag(t, S3, 5, out), BH_OK);
+    assert_int_equal(bh_crf_tagger_tag(u, S3, 5, out2), BH_OK);
+    for (int i = 0; i < 5; i++) assert_string_equal(out[i], out2[i]);
+    bh_crf_tagger_free(u);
+    /* truncated and garbage files */
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *bytes = malloc((size_t)size);
+    assert_int_equal(fread(bytes, 1, (size_t)size, f), (size_t)size);
+    fclose(f);
+    long cuts[] = {0, 3, 20, size / 2, size - 1};
+    for (size_t k = 0; k < sizeof cuts / sizeof cuts[0]; k++) {
+        f = fopen(path, "wb");
+        fwrite(bytes, 1, (size_t)cuts[k], f);
+        fclose(f);
+        u = NULL;
+        assert_int_equal(bh_crf_tagger_load(path, &u), BH_EFORMAT);
+        assert_null(u);
+    }
+    bytes[9] ^= 0x7f; /* damage the header */
+    f = fopen(path, "wb");
+    fwrite(bytes, 1, (size_t)size, f);
+    fclose(f);
+    assert_int_equal(bh_crf_tagger_load(path, &u), BH_EFORMAT);
+    free(bytes);
+    remove(path);
+    assert_int_equal(bh_crf_tagger_load("build/tests/no-such-file", &u), BH_EIO);
+    bh_crf_tagger_free(t);
+    bh_crf_tagger_free(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_golden),      cmocka_unit_test(test_finite_differences),
+        cmocka_unit_test(test_brute_force), cmocka_unit_test(test_constraints),
+        cmocka_unit_test(test_bad_input),   cmocka_unit_test(test_tagger),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
