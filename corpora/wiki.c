@@ -42,6 +42,8 @@ static void on_error(void *arg, const char *msg, xmlParserSeverities sev, xmlTex
     snprintf(w->err, sizeof w->err, "line %d: %s", line, msg ? msg : "XML error");
     size_t k = strlen(w->err);
     while (k && (w->err[k - 1] == '\n' || w->err[k - 1] == ' ')) w->err[--k] = 0;
+    for (char *p = w->err; *p; p++) /* libxml2 messages may span lines; the detail is one line */
+        if (*p == '\n' || *p == '\r') *p = ' ';
 }
 
 bh_status bh__wiki_open(bh_corpus *r)
