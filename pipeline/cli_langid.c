@@ -28,31 +28,13 @@ static const char *const default_scripts[][2] = {
     {"ur", "Arab"}, {"sd", "Arab"}, {"en", "Latn"},
 };
 
-static int file_exists(const char *p)
-{
-    return access(p, R_OK) == 0;
-}
-
-/* Finds the shipped model: next to the executable (in-tree build/ or an
- * installed bin/), then relative to the working directory. */
+/* The shipped model, unless $BHASHA_LANGID_MODEL names another. */
 static const char *default_model(char *buf, size_t cap)
 {
     const char *env = getenv("BHASHA_LANGID_MODEL");
     if (env && *env) return env;
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = 0;
-        char *slash = strrchr(exe, '/');
-        if (slash) {
-            *slash = 0;
-            snprintf(buf, cap, "%s/../assets/langid/langid.bin", exe);
-            if (file_exists(buf)) return buf;
-            snprintf(buf, cap, "%s/../share/bhasha/langid/langid.bin", exe);
-            if (file_exists(buf)) return buf;
-        }
-    }
-    return "assets/langid/langid.bin";
+    cli_asset("langid/langid.bin", buf, cap);
+    return buf;
 }
 
 static int load_model(const char *cmd, const char *path, bh_langid **m)
