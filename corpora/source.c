@@ -35,21 +35,31 @@ bh_status bh__src_open(bh__src *s, const char *path, size_t max_line)
     return BH_OK;
 }
 
+/* The zlib message without the path it starts with. */
+static const char *zmsg(bh__src *s, const char *m)
+{
+    size_t k = strlen(s->path);
+    if (!m) return "read error";
+    if (strncmp(m, s->path, k) == 0 && m[k] == ':' && m[k + 1] == ' ') return m + k + 2;
+    return m;
+}
+
+static int src_error(bh__src *s, const char *m)
+{
+    if (s->lineno > 0)
+        return bh__fail(BH_EIO, "%s: after line %ld: %s (truncated or corrupt gzip?)", s->path, s->lineno, zmsg(s, m));
+    return bh__fail(BH_EIO, "%s: after %lld bytes: %s (truncated or corrupt gzip?)", s->path, s->bytes, zmsg(s, m));
+}
+
 static int fill(bh__src *s)
 {
     if (s->eof) return 0;
     int n = gzread(s->gz, s->buf, SRC_BUF);
-    if (n < 0) {
-        int errnum = 0;
-        const char *m = gzerror(s->gz, &errnum);
-        return bh__fail(BH_EIO, "%s: after line %ld: %s", s->path, s->lineno, m ? m : "read error");
-    }
+    int errnum = 0;
+    if (n < 0) return src_error(s, gzerror(s->gz, &errnum));
     if (n == 0) {
-        int errnum = 0;
         const char *m = gzerror(s->gz, &errnum);
-        if (errnum != Z_OK && errnum != Z_STREAM_END)
-            return bh__fail(BH_EIO, "%s: after line %ld: %s (truncated or corrupt gzip?)", s->path,
-                            s->lineno, m ? m : "read error");
+        if (errnum != Z_OK && errnum != Z_STREAM_END) return src_error(s, m);
         s->eof = 1;
         return 0;
     }
