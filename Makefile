@@ -76,6 +76,17 @@ $(CLI): $(CLI_OBJ) $(STATIC)
 	@$(if $(V),,echo "  LD    $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(STATIC) $(LIBS)
 
+# Optional: build/bhasha-mpi, `bhasha annotate` as MPI ranks (`mpirun -np N bhasha annotate --mpi ...`).
+# Built only where mpicc exists, so the library and build/bhasha never need MPI headers.
+MPICC    ?= mpicc
+MPI_OBJ  := $(BUILD)/obj/pipeline/cli_annotate.o $(BUILD)/obj/pipeline/cli_util.o
+ifneq ($(shell command -v $(MPICC) 2>/dev/null),)
+all: $(BUILD)/bhasha-mpi
+endif
+$(BUILD)/bhasha-mpi: pipeline/mpi/bhasha_mpi.c $(MPI_OBJ) $(STATIC)
+	@$(if $(V),,echo "  MPICC $@")
+	$(Q)OMPI_CC=$(CC) $(MPICC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(MPI_OBJ) $(STATIC) $(LIBS)
+
 $(BUILD)/tests/%: tests/%.c $(STATIC)
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  LD    $@")
@@ -120,6 +131,7 @@ install: all
 	ln -sf libbhasha.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
 	ln -sf libbhasha.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libbhasha.so
 	install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/
+	[ ! -x $(BUILD)/bhasha-mpi ] || install -m 755 $(BUILD)/bhasha-mpi $(DESTDIR)$(PREFIX)/bin/
 	cp -R assets/. $(DESTDIR)$(PREFIX)/share/bhasha/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@PKGS@|$(PKGS)|' \
 	    bhasha.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/bhasha.pc
@@ -127,7 +139,7 @@ install: all
 uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/include/bhasha $(DESTDIR)$(PREFIX)/include/bhasha.h \
 	    $(DESTDIR)$(PREFIX)/lib/libbhasha.* $(DESTDIR)$(PREFIX)/lib/pkgconfig/bhasha.pc \
-	    $(DESTDIR)$(PREFIX)/bin/bhasha $(DESTDIR)$(PREFIX)/share/bhasha
+	    $(DESTDIR)$(PREFIX)/bin/bhasha $(DESTDIR)$(PREFIX)/bin/bhasha-mpi $(DESTDIR)$(PREFIX)/share/bhasha
 
 clean:
 	rm -rf build build-asan

@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -660,10 +661,24 @@ static int run_job(job *j, const bh_annotator *a, bh__ckpt *res)
 
     if (j->output) {
         int resumed = 0;
+        /* Lock before looking at the checkpoint: two runs on one output would interleave. */
+        R.out.path = j->output;
+        R.out.fd = open(j->output, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (R.out.fd < 0) return fail_io("cannot open", j->output);
+        struct stat ost;
+        memset(&ost, 0, sizeof ost);
+        if (!fstat(R.out.fd, &ost) && S_ISREG(ost.st_mode) && flock(R.out.fd, LOCK_EX | LOCK_NB)) {
+            fprintf(stderr, "bhasha annotate: %s is being written by another process\n", j->output);
+            close(R.out.fd);
+            return 1;
+        }
         if (j->resume) {
             bh__ckpt old;
             bh_status st = bh__ckpt_read(j->ckpt, &old);
-            if (st && st != BH_ENOTFOUND) return cli_fail("annotate", st);
+            if (st && st != BH_ENOTFOUND) {
+                close(R.out.fd);
+                return cli_fail("annotate", st);
+            }
             if (!st) {
                 const char *why = NULL;
                 char whybuf[1200];
@@ -681,6 +696,7 @@ static int run_job(job *j, const bh_annotator *a, bh__ckpt *res)
                 if (why) {
                     fprintf(stderr, "bhasha annotate: cannot resume: %s; delete %s to start over\n", why, j->ckpt);
                     bh__ckpt_clear(&old);
+                    close(R.out.fd);
                     return 1;
                 }
                 bh__ckpt_clear(&R.ck);
@@ -688,12 +704,7 @@ static int run_job(job *j, const bh_annotator *a, bh__ckpt *res)
                 resumed = 1;
             }
         }
-        R.out.path = j->output;
-        R.out.fd = open(j->output, O_WRONLY | O_CREAT | O_CLOEXEC | (resumed ? 0 : O_TRUNC), 0644);
-        if (R.out.fd < 0) {
-            bh__ckpt_clear(&R.ck);
-            return fail_io("cannot open", j->output);
-        }
+        if (!resumed && S_ISREG(ost.st_mode) && ftruncate(R.out.fd, 0)) rc = fail_io("cannot truncate", j->output);
         if (resumed) {
             struct stat st;
             if (fstat(R.out.fd, &st) || (uint64_t)st.st_size < R.ck.out_size) {

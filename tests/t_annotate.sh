@@ -1,0 +1,122 @@
+#!/bin/sh
+# tests/t_annotate.sh — `bhasha annotate` end to end: same output for 1 and 3
+# threads and for stdin, one line per record with error records for bad ones,
+# the JSON sidecar, --stream, --stages, and --resume: kill -9 at random moments
+# (the finished output must be byte-identical to an uninterrupted run), SIGTERM,
+# a full disk (ulimit -f), and refusing to resume on a changed or shrunk input.
+. tests/tap.sh
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# ~20000 distinct lines of Bangla and Hindi built from the examples.
+i=0
+while [ $i -lt 900 ]; do
+    sed "s/^/$i /" examples/sample-bn.txt examples/sample-hi.txt
+    i=$((i + 1))
+done >"$tmp/in.txt"
+nin=$(wc -l <"$tmp/in.txt" | tr -d ' ')
+
+"$BH" annotate --quiet --threads 1 "$tmp/in.txt" >"$tmp/ref" 2>"$tmp/err"
+is "one line per record" "$(wc -l <"$tmp/ref" | tr -d ' ')" "$nin"
+is "quiet: nothing on stderr" "$(wc -c <"$tmp/err" | tr -d ' ')" "0"
+"$BH" annotate --quiet --threads 3 "$tmp/in.txt" >"$tmp/t3"
+ok "3 threads: same bytes as 1 thread" cmp "$tmp/ref" "$tmp/t3"
+"$BH" annotate --quiet --threads 2 <"$tmp/in.txt" >"$tmp/stdin"
+ok "stdin: same bytes" cmp "$tmp/ref" "$tmp/stdin"
+gzip -c "$tmp/in.txt" >"$tmp/in.txt.gz"
+"$BH" annotate --quiet --threads 2 "$tmp/in.txt.gz" >"$tmp/gz"
+ok "gzip input: same bytes" cmp "$tmp/ref" "$tmp/gz"
+ok "first record is Bangla" grep -q '"lang":"bn"' "$tmp/ref"
+
+# Bad records: invalid UTF-8 (error with --strict-utf8), over the size limit, NUL, empty.
+printf 'ভালো\n\377\376 bad\n%s\n\nনা\000ম\nশেষ' "$(head -c 3000 /dev/zero | tr '\0' a)" >"$tmp/bad.txt"
+"$BH" annotate --strict-utf8 --max-record-bytes 2000 --stages words --to none \
+    --output "$tmp/bad.jsonl" "$tmp/bad.txt" 2>"$tmp/err"
+is "bad input: exit 0" "$?" "0"
+is "bad input: 6 lines out of 6 records" "$(wc -l <"$tmp/bad.jsonl" | tr -d ' ')" "6"
+is "invalid UTF-8 -> error record" "$(sed -n 2p "$tmp/bad.jsonl" | grep -c '"error":"invalid UTF-8')" "1"
+is "over the limit -> error record with its size" "$(sed -n 3p "$tmp/bad.jsonl" | grep -c '"bytes":3000')" "1"
+is "NUL byte escaped" "$(sed -n 5p "$tmp/bad.jsonl" | grep -c 'u0000')" "1"
+is "sidecar counts" "$(grep -o '"read":6,"written":6,"failed":2,"skipped":0' "$tmp/bad.jsonl.summary.json")" \
+    '"read":6,"written":6,"failed":2,"skipped":0'
+is "summary line on stderr" "$(grep -c '6 read, 6 written, 2 failed, 0 skipped' "$tmp/err")" "1"
+"$BH" annotate --stages words,translit --to none "$tmp/bad.txt" 2>/dev/null | head -1 >"$tmp/st"
+is "--stages: no lang, no sentences" "$(grep -c '"lang"\|"sentences"' "$tmp/st")" "0"
+"$BH" annotate --stages words,nope "$tmp/bad.txt" >/dev/null 2>&1
+is "unknown stage: usage error" "$?" "2"
+
+# JSON lines input with ids; a malformed line gives an error record, not a gap.
+printf '{"id":"d1","text":"আমি"}\n{oops\n{"id":"d2","text":"हम"}\n' >"$tmp/docs.jsonl"
+"$BH" annotate --quiet --id-field id "$tmp/docs.jsonl" >"$tmp/docs.out"
+is "jsonl: 3 lines" "$(wc -l <"$tmp/docs.out" | tr -d ' ')" "3"
+is "jsonl: ids kept" "$(grep -c '^{"id":"d[12]","text"' "$tmp/docs.out")" "2"
+is "jsonl: malformed line -> error" "$(sed -n 2p "$tmp/docs.out" | grep -c '"error":"unreadable record')" "1"
+
+# --stream: exactly one stdout line per input line, nothing on stderr.
+printf 'এক\n\nदो\000x\r\nশেষ' | "$BH" annotate --stream --threads 2 >"$tmp/s.out" 2>"$tmp/s.err"
+is "stream: 4 lines for 4 records" "$(wc -l <"$tmp/s.out" | tr -d ' ')" "4"
+is "stream: stderr empty" "$(wc -c <"$tmp/s.err" | tr -d ' ')" "0"
+"$BH" annotate --stream "$tmp/in.txt" >/dev/null 2>&1
+is "stream with a file: usage error" "$?" "2"
+
+# --resume: kill -9 at random moments, rerun the same command until it finishes.
+# (a variable, not a function: `kill $!` must reach bhasha itself, not a subshell)
+cmd="$BH annotate --quiet --threads 2 --checkpoint-every 100 --input $tmp/in.txt --output $tmp/r.jsonl --resume"
+kills=0 tries=0
+while [ $tries -lt 40 ]; do
+    tries=$((tries + 1))
+    $cmd 2>>"$tmp/r.err" &
+    pid=$!
+    ms=$(( $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 250 + 10 ))
+    sleep "$(printf '0.%03d' $ms)"
+    kill -9 $pid 2>/dev/null && kills=$((kills + 1))
+    wait $pid 2>/dev/null && break
+    [ $kills -ge 15 ] && break
+done
+$cmd 2>>"$tmp/r.err"
+is "resume: finishes with exit 0" "$?" "0"
+ok "resume after $kills kill -9: byte-identical output" cmp "$tmp/ref" "$tmp/r.jsonl"
+is "resume: nothing but expected messages on stderr" "$(grep -vc 'Killed' "$tmp/r.err")" "0"
+ok "checkpoint says done" grep -q '"done": true' "$tmp/r.jsonl.ckpt"
+$cmd
+ok "rerun of a finished job: output unchanged" cmp "$tmp/ref" "$tmp/r.jsonl"
+
+# SIGTERM: finish the current record, checkpoint, exit 128+15; resume completes.
+rm -f "$tmp/r.jsonl" "$tmp/r.jsonl.ckpt"
+$cmd 2>"$tmp/term.err" &
+pid=$!
+sleep 0.3
+kill -TERM $pid
+wait $pid
+rc=$?
+if [ $rc = 0 ]; then skip "SIGTERM exit status" "the run finished before the signal"; else is "SIGTERM: exit 143" "$rc" "143"; fi
+$cmd
+ok "SIGTERM then resume: byte-identical" cmp "$tmp/ref" "$tmp/r.jsonl"
+
+# A full disk (the file size limit stands in for it): stop cleanly, resume later.
+rm -f "$tmp/r.jsonl" "$tmp/r.jsonl.ckpt"
+(ulimit -f 1000; $cmd) 2>"$tmp/full.err"
+is "full disk: exit 1" "$?" "1"
+is "full disk: one clear line" "$(grep -c 'cannot write.*checkpoint is consistent' "$tmp/full.err")" "1"
+$cmd
+ok "full disk then resume: byte-identical" cmp "$tmp/ref" "$tmp/r.jsonl"
+
+# Changed or shrunk input: refuse to resume.
+rm -f "$tmp/r.jsonl" "$tmp/r.jsonl.ckpt"
+(ulimit -f 1000; $cmd) 2>/dev/null
+sed '1s/^0 /X /' "$tmp/in.txt" >"$tmp/in2" && cp "$tmp/in.txt" "$tmp/in.bak" && cp "$tmp/in2" "$tmp/in.txt"
+$cmd 2>"$tmp/chg.err"
+is "changed input: exit 1" "$?" "1"
+ok "changed input: says why" grep -q 'input consumed so far changed' "$tmp/chg.err"
+head -c 1000 "$tmp/in.bak" >"$tmp/in.txt"
+$cmd 2>"$tmp/chg.err"
+is "shrunk input: exit 1" "$?" "1"
+ok "shrunk input: says why" grep -q 'changed size since the checkpoint' "$tmp/chg.err"
+cp "$tmp/in.bak" "$tmp/in.txt"
+"$BH" annotate --quiet --to deva --input "$tmp/in.txt" --output "$tmp/r.jsonl" --resume 2>"$tmp/chg.err"
+is "other options: refuse" "$?" "1"
+"$BH" annotate --resume "$tmp/in.txt" >/dev/null 2>&1
+is "--resume without --output: usage error" "$?" "2"
+"$BH" annotate --quiet "$tmp/in.txt" --output /dev/full 2>"$tmp/full.err"
+is "/dev/full: exit 1" "$?" "1"
+done_testing
