@@ -14,7 +14,7 @@
 
 #include "pipeline/checkpoint.h"
 
-static char dir[512];
+static char dir[200];
 
 static void fill(bh__ckpt *c, char **paths, uint64_t *sizes)
 {
@@ -39,7 +39,7 @@ static void fill(bh__ckpt *c, char **paths, uint64_t *sizes)
 static void test_round_trip(void **state)
 {
     (void)state;
-    char path[256], tmp[300];
+    char path[1024], tmp[1100];
     snprintf(path, sizeof path, "%s/a.ckpt", dir);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     char *paths[] = {(char *)"in/a.txt", (char *)"b é.jsonl"};
@@ -80,7 +80,7 @@ static void test_round_trip(void **state)
 static void test_failed_write_keeps_old(void **state)
 {
     (void)state;
-    char path[256], bad[300];
+    char path[1024], bad[1100];
     snprintf(path, sizeof path, "%s/b.ckpt", dir);
     snprintf(bad, sizeof bad, "%s/no/such/dir/b.ckpt", dir);
     char *paths[] = {(char *)"x", (char *)"y"};
@@ -91,7 +91,7 @@ static void test_failed_write_keeps_old(void **state)
     assert_non_null(strstr(bh_last_error(), "cannot create"));
     /* A temporary file that is a directory: the rename never happens. */
     assert_int_equal(bh__ckpt_write(path, &c), BH_OK);
-    char tmp[300];
+    char tmp[1100];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     assert_int_equal(mkdir(tmp, 0755), 0);
     c.seg_records = 999;
@@ -106,7 +106,7 @@ static void test_failed_write_keeps_old(void **state)
 static void test_bad_files(void **state)
 {
     (void)state;
-    char path[256];
+    char path[1024];
     bh__ckpt r;
     snprintf(path, sizeof path, "%s/none.ckpt", dir);
     assert_int_equal(bh__ckpt_read(path, &r), BH_ENOTFOUND);
