@@ -205,12 +205,20 @@ bh_status bh_crf_tagger_train(bh_crf_tagger *t, const bh_crf_tagger_options *opt
     size_t np = bh_crf_n_params(t->crf), T = 0;
     for (size_t s = 0; s < t->nsent; s++)
         if (t->lens[s] > T) T = t->lens[s];
+    /* Training runs on raw weights (the tagger's w holds their running average,
+     * refreshed after each epoch). Averaging uses the lazy form
+     * avg = raw - U / c with U += c * update at step c, so a step costs only
+     * the weights it touches. */
+    int avg = !o.no_average;
+    float *raw = avg ? malloc(H * L * sizeof *raw) : t->w;
+    double *U = avg ? calloc(H * L, sizeof *U) : NULL;
+    double *Praw = avg ? malloc(np * sizeof *Praw) : NULL, *Up = avg ? calloc(np, sizeof *Up) : NULL;
     float *G = calloc(H * L, sizeof *G);         /* AdaGrad accumulators of w */
     double *Gp = calloc(np, sizeof *Gp);          /* ... of the CRF parameters */
     double *dp = malloc(np * sizeof *dp);
     double *e = malloc(T * L * sizeof *e), *de = malloc(T * L * sizeof *de);
     size_t *order = malloc(t->nsent * sizeof *order), *start = malloc(t->nsent * sizeof *start);
-    if (!G || !Gp || !dp || !e || !de || !order || !start) {
+    if (!G || !Gp || !dp || !e || !de || !order || !start || !raw || (avg && (!U || !Praw || !Up))) {
         st = bh__fail(BH_ENOMEM, "bh_crf_tagger_train");
         goto done;
     }
@@ -220,8 +228,12 @@ bh_status bh_crf_tagger_train(bh_crf_tagger *t, const bh_crf_tagger_options *opt
         off += t->lens[s];
     }
     uint64_t rs = o.seed;
-    double t0 = now();
-    double *P = bh_crf_params(t->crf);
+    double t0 = now(), c = 0; /* steps taken so far */
+    double *P = avg ? Praw : bh_crf_params(t->crf);
+    if (avg) {
+        memcpy(raw, t->w, H * L * sizeof *raw);
+        memcpy(Praw, bh_crf_params(t->crf), np * sizeof *Praw);
+    }
     for (int ep = 1; ep <= epochs; ep++) {
         for (size_t s = t->nsent; s > 1; s--) {
             size_t j = (size_t)(next_rand(&rs) % s);
@@ -234,7 +246,7 @@ bh_status bh_crf_tagger_train(bh_crf_tagger *t, const bh_crf_tagger_options *opt
             size_t s = order[q], n = t->lens[s];
             const uint32_t *f = t->feats + start[s] * K;
             const int32_t *y = t->tags + start[s];
-            emissions(t->w, hmask, L, f, n, e);
+            emissions(raw, hmask, L, f, n, e);
             memset(dp, 0, np * sizeof *dp);
             double nll;
             if ((st = bh_crf_nll(t->crf, e, n, L, &n, 1, y, &nll, de, dp))) goto done;
@@ -243,19 +255,29 @@ bh_status bh_crf_tagger_train(bh_crf_tagger *t, const bh_crf_tagger_options *opt
                 const double *g = de + i * L;
                 for (size_t k = 0; k < K; k++) {
                     size_t row = (size_t)(f[i * K + k] & hmask) * L;
-                    float *wr = t->w + row, *gr = G + row;
+                    float *wr = raw + row, *gr = G + row;
                     for (size_t j = 0; j < L; j++) {
                         double gj = g[j] + l2 * wr[j];
                         gr[j] += (float)(gj * gj);
-                        wr[j] -= (float)(lr * gj / (sqrt((double)gr[j]) + 1e-8));
+                        double step = lr * gj / (sqrt((double)gr[j]) + 1e-8);
+                        wr[j] -= (float)step;
+                        if (U) U[row + j] -= c * step;
                     }
                 }
             }
             for (size_t i = 0; i < np; i++) {
                 if (dp[i] == 0) continue;
                 Gp[i] += dp[i] * dp[i];
-                P[i] -= lr * dp[i] / (sqrt(Gp[i]) + 1e-8);
+                double step = lr * dp[i] / (sqrt(Gp[i]) + 1e-8);
+                P[i] -= step;
+                if (Up) Up[i] -= c * step;
             }
+            c++;
+        }
+        if (avg) {
+            double *Pt = bh_crf_params(t->crf);
+            for (size_t i = 0; i < H * L; i++) t->w[i] = (float)(raw[i] - U[i] / c);
+            for (size_t i = 0; i < np; i++) Pt[i] = Praw[i] - Up[i] / c;
         }
         double loss = total / (double)t->nsent;
         if (!isfinite(loss)) {
@@ -265,6 +287,10 @@ bh_status bh_crf_tagger_train(bh_crf_tagger *t, const bh_crf_tagger_options *opt
         if (o.progress && o.progress(o.ctx, ep, epochs, loss, now() - t0)) break;
     }
 done:
+    if (avg) free(raw);
+    free(U);
+    free(Praw);
+    free(Up);
     free(G);
     free(Gp);
     free(dp);

@@ -108,6 +108,8 @@ typedef struct bh_crf_tagger_options {
     double lr;          /* AdaGrad learning rate; 0 = 0.1 */
     double l2;          /* L2 penalty per token update on touched weights; 0 = 1e-6, < 0 = none */
     uint64_t seed;      /* shuffling seed (training is deterministic for a seed) */
+    int no_average;     /* 1 = keep the last weights; 0 = average the weights over
+                           all steps so far (more robust on unseen text) */
     /* Called after each epoch (may be NULL): mean NLL per sentence, seconds so far.
      * Returning nonzero stops training early (the model keeps its weights). */
     int (*progress)(void *ctx, int epoch, int epochs, double loss, double seconds);

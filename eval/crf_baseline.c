@@ -1,0 +1,135 @@
+/* eval/crf_baseline.c — the feature CRF NER baseline over CoNLL files: the
+ * corpus reader, tag repair and conversion, training and conlleval scoring
+ * (see eval/crf_baseline.h). */
+#include "eval/crf_baseline.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+
+typedef bh_status (*sentence_fn)(void *ctx, const char *const *tokens, const char *const *tags, size_t n);
+
+/* Reads `path` sentence by sentence; calls fn with repaired, converted tags. */
+static bh_status each_sentence(const char *path, const bh__crf_data *d, sentence_fn fn, void *ctx, long *sentences,
+                               long *skipped)
+{
+    bh_corpus_options o = {0};
+    o.format = BH_CORPUS_CONLL;
+    o.on_error = BH_ON_ERROR_SKIP;
+    bh_corpus *r;
+    bh_status st = bh_corpus_open(path, &o, &r);
+    if (st) return st;
+    bh_corpus_record rec;
+    bh_buf conv = {0}, fixed = {0};
+    size_t *offs = NULL, cap = 0;
+    const char **tags = NULL;
+    long count = 0;
+    int k;
+    while ((k = bh_corpus_next(r, &rec)) == 1) {
+        size_t n = rec.n_tokens;
+        if (n + 1 > cap) {
+            cap = 2 * n + 16;
+            size_t *no = realloc(offs, cap * sizeof *no);
+            if (no) offs = no;
+            const char **nt = no ? realloc(tags, cap * sizeof *nt) : NULL;
+            if (nt) tags = nt;
+            if (!no || !nt) {
+                st = bh__fail(BH_ENOMEM, "crf baseline: sentence of %zu tokens", n);
+                break;
+            }
+        }
+        /* repair: "-" (no tag) → O, "-X" (no position letter) → I-X */
+        bh_buf_clear(&fixed);
+        int bad = 0;
+        for (size_t i = 0; i < n && !bad; i++) {
+            const char *g = rec.tags[i];
+            offs[i] = fixed.len;
+            if (!strcmp(g, "-")) bad = bh_buf_append(&fixed, "O", 2) != BH_OK;
+            else if (g[0] == '-') bad = bh_buf_append(&fixed, "I", 1) || bh_buf_append(&fixed, g, strlen(g) + 1);
+            else bad = bh_buf_append(&fixed, g, strlen(g) + 1) != BH_OK;
+        }
+        if (bad) {
+            st = bh__fail(BH_ENOMEM, "crf baseline: tags");
+            break;
+        }
+        for (size_t i = 0; i < n; i++) tags[i] = fixed.data + offs[i];
+        if (d->scheme != BH_TAGS_ASIS || d->label_map) {
+            if ((st = bh_tags_convert(tags, n, d->scheme, d->label_map, &conv, offs))) {
+                st = bh__fail(st, "%s line %ld: %s", path, rec.line, bh_last_error());
+                break;
+            }
+            for (size_t i = 0; i < n; i++) tags[i] = conv.data + offs[i];
+        }
+        if ((st = fn(ctx, rec.tokens, tags, n))) {
+            st = bh__fail(st, "%s line %ld: %s", path, rec.line, bh_last_error());
+            break;
+        }
+        count++;
+    }
+    if (!st && k < 0) st = k;
+    if (sentences) *sentences = count;
+    if (skipped) *skipped = bh_corpus_skipped(r);
+    bh_corpus_free(r);
+    bh_buf_free(&conv);
+    bh_buf_free(&fixed);
+    free(offs);
+    free(tags);
+    return st;
+}
+
+static bh_status add_one(void *ctx, const char *const *tokens, const char *const *tags, size_t n)
+{
+    return bh_crf_tagger_add(ctx, tokens, tags, n);
+}
+
+bh_status bh__crf_add_conll(bh_crf_tagger *t, const char *path, const bh__crf_data *d, long *sentences,
+                            long *skipped)
+{
+    if (!t || !path || !d) return bh__fail(BH_EINVAL, "crf baseline: NULL argument");
+    return each_sentence(path, d, add_one, t, sentences, skipped);
+}
+
+typedef struct {
+    const bh_crf_tagger *t;
+    bh_ner_eval *ev;
+    bh_buf *pred;
+    const char **out;
+    size_t cap;
+} eval_ctx;
+
+static bh_status eval_one(void *ctx, const char *const *tokens, const char *const *tags, size_t n)
+{
+    eval_ctx *c = ctx;
+    if (n > c->cap) {
+        const char **o = realloc(c->out, n * sizeof *o);
+        if (!o) return bh__fail(BH_ENOMEM, "crf baseline: %zu tokens", n);
+        c->out = o;
+        c->cap = n;
+    }
+    bh_status st = bh_crf_tagger_tag(c->t, tokens, n, c->out);
+    if (!st) st = bh_ner_eval_add(c->ev, tags, c->out, n);
+    for (size_t i = 0; i < n && !st && c->pred; i++) {
+        int bad = bh_buf_append(c->pred, tokens[i], strlen(tokens[i])) || bh_buf_append(c->pred, "\t", 1) ||
+             bh_buf_append(c->pred, tags[i], strlen(tags[i])) || bh_buf_append(c->pred, "\t", 1) ||
+             bh_buf_append(c->pred, c->out[i], strlen(c->out[i])) || bh_buf_append(c->pred, "\n", 1);
+        if (bad) st = bh__fail(BH_ENOMEM, "crf baseline: predictions");
+    }
+    if (!st && c->pred && bh_buf_append(c->pred, "\n", 1)) st = bh__fail(BH_ENOMEM, "crf baseline: predictions");
+    return st;
+}
+
+bh_status bh__crf_eval_conll(const bh_crf_tagger *t, const char *path, const bh__crf_data *d, bh_buf *pred,
+                             bh_ner_report **out, long *sentences, long *skipped)
+{
+    if (!t || !path || !d || !out) return bh__fail(BH_EINVAL, "crf baseline: NULL argument");
+    *out = NULL;
+    eval_ctx c = {t, NULL, pred, NULL, 0};
+    bh_status st = bh_ner_eval_new(BH_NER_CONLLEVAL, &c.ev);
+    if (st) return st;
+    st = each_sentence(path, d, eval_one, &c, sentences, skipped);
+    if (!st) st = bh_ner_eval_report(c.ev, out);
+    bh_ner_eval_free(c.ev);
+    free(c.out);
+    return st;
+}

@@ -1,0 +1,37 @@
+#!/bin/sh
+# tests/t_crf.sh — `bhasha crf train|tag|eval` on a tiny CoNLL fixture (tag
+# repair, type map, a sentence the reader skips), the model file round trip
+# and bad input. Skips while the subcommand is not wired into the CLI.
+. tests/tap.sh
+FX=tests/fixtures/crf
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+if ! "$BH" crf --help >/dev/null 2>&1; then
+    skip "crf CLI" "bhasha crf is not in this build's command table"
+    done_testing
+    exit 0
+fi
+MAP=NEP=PER,NEL=LOC,NEO=ORG
+"$BH" crf train --train $FX/tiny.conll --map $MAP --epochs 15 --bits 12 --seed 3 --out "$tmp/m.bin" \
+    >"$tmp/train.json" 2>"$tmp/train.err"
+is "train exits 0" "$?" "0"
+is "train: 4 sentences, 1 skipped (empty tag)" "$(grep -o '"sentences":[0-9]*,"skipped":[0-9]*' "$tmp/train.json")" \
+   '"sentences":4,"skipped":1'
+ok "train: progress per epoch on stderr" grep -q "epoch 15/15 loss" "$tmp/train.err"
+"$BH" crf eval --model "$tmp/m.bin" --test $FX/tiny.conll --map $MAP --pred "$tmp/pred" >"$tmp/eval.json"
+is "eval exits 0" "$?" "0"
+is "eval: training data is learned (F1 100)" "$(grep -o '"f1":[0-9.]*' "$tmp/eval.json" | head -1)" '"f1":100.00'
+is "eval: repaired tags (-NEL -> LOC, - -> O)" "$(sed -n '13,15p' "$tmp/pred" | cut -f2 | tr '\n' ' ')" "B-LOC O O "
+is "tag: token<TAB>tag lines" "$(printf 'করিম সাহেব চট্টগ্রাম থেকে এসেছেন\n' | "$BH" crf tag --model "$tmp/m.bin" | cut -f2 | tr '\n' ' ')" \
+   "B-PER I-PER B-LOC O O  "
+is "tag: empty line gives an empty sentence" "$(printf '\n' | "$BH" crf tag --model "$tmp/m.bin" | wc -l | tr -d ' ')" "1"
+head -c 100 "$tmp/m.bin" > "$tmp/cut.bin"
+"$BH" crf tag --model "$tmp/cut.bin" </dev/null >/dev/null 2>"$tmp/err"
+is "truncated model: exit 1, one line" "$?:$(wc -l <"$tmp/err" | tr -d ' ')" "1:1"
+"$BH" crf train --train $FX/tiny.conll >/dev/null 2>"$tmp/err"
+is "train without --out: exit 2" "$?" "2"
+"$BH" crf eval --model "$tmp/m.bin" --test "$tmp/none.conll" >/dev/null 2>"$tmp/err"
+is "missing test file: exit 1, one line" "$?:$(wc -l <"$tmp/err" | tr -d ' ')" "1:1"
+"$BH" crf frobnicate 2>/dev/null
+is "unknown subcommand: exit 2" "$?" "2"
+done_testing
