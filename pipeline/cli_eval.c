@@ -953,14 +953,18 @@ static int cmd_suite(eopts *e)
     models_dir = e->models ? e->models : "assets";
     char path[4096];
     snprintf(path, sizeof path, "%s/report.md", e->out);
-    rep = fopen(path, "w");
+    FILE *final = fopen(path, "w");
+    char *details = NULL;
+    size_t details_len = 0;
+    rep = final ? open_memstream(&details, &details_len) : NULL; /* details go after the summary */
     if (!rep) {
+        if (final) fclose(final);
         json_decref(reg);
         return cli_usage_error(CMD, "cannot write %s", path);
     }
     size_t nb = json_array_size(list);
     result *res = calloc(nb ? nb : 1, sizeof *res);
-    fprintf(rep, "# bhasha evaluation report\n\nRegistry: `%s` (%zu benchmarks), data directory: `%s`.\n"
+    fprintf(final, "# bhasha evaluation report\n\nRegistry: `%s` (%zu benchmarks), data directory: `%s`.\n"
                  "Baselines are trained by the suite itself on each benchmark's train split. Models directory: `%s` "
                  "(digit models; other model kinds are not wired into the suite yet).\n\n",
             regpath, nb, dir, models_dir);
@@ -1024,6 +1028,8 @@ static int cmd_suite(eopts *e)
             fprintf(rep, "Published %s: **%.1f** (%s)\n\n", r->metric, r->published, r->published_src);
     }
     /* summary table and the our-vs-published chart */
+    fclose(rep);
+    rep = final;
     fprintf(rep, "## Summary\n\n| benchmark | task | lang | metric | majority | trained baseline / shipped model | published |\n|---|---|---|---|---|---|---|\n");
     const char **labels = calloc(nb ? nb : 1, sizeof *labels);
     double *vals = calloc(3 * (nb ? nb : 1), sizeof *vals);
@@ -1058,6 +1064,9 @@ static int cmd_suite(eopts *e)
                  "(all in %%); LM rows are per-character perplexity and are left out of the chart.\n\n![scores](scores.svg)\n\n## Not scored\n\n");
     for (size_t i = 0; i < nb; i++)
         if (res[i].skipped) fprintf(rep, "- %s (%s): %s\n", res[i].name ? res[i].name : "?", res[i].task ? res[i].task : "?", res[i].why);
+    fprintf(rep, "\n");
+    if (details) fwrite(details, 1, details_len, rep);
+    free(details);
     fclose(rep);
     long done = 0;
     for (size_t i = 0; i < nb; i++) done += !res[i].skipped;
