@@ -272,7 +272,8 @@ static void test_wiki(void **state)
 static void test_gzip_and_limits(void **state)
 {
     (void)state;
-    char path[] = "/tmp/bh_corpus_testXXXXXX";
+    char path[512];
+    snprintf(path, sizeof path, "%s/bh_corpus_testXXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : P_tmpdir);
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     close(fd);
