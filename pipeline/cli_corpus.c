@@ -18,7 +18,7 @@ static void usage(void)
             "       bhasha corpus encode [OPTIONS] --spm MODEL --out PREFIX [--shard-tokens N] FILE...\n"
             "reader options:\n"
             "  --format auto|text|jsonl|csv|tsv|conll|conllu|squad|wiki   --blocks (text: blank-line documents)\n"
-            "  --text COL  --text2 COL  --label COL  --id COL   (CSV column name/index, JSONL key)\n"
+            "  --text COL (or --field KEY)  --text2 COL  --label COL  --id COL   (CSV column name/index, JSONL key)\n"
             "  --no-header  --no-quotes  --tags KEY (JSONL NER)  --scheme asis|io|bio|iobes|bilou  --label-map A=B,C=D\n"
             "  --on-error skip|stop  --all-namespaces  --keep-redirects  --raw (wiki)\n");
 }
@@ -39,7 +39,8 @@ static int reader_opt(int argc, char **argv, int *i, copts *c)
         if (d) c->o.delimiter = d;
         return 1;
     }
-    if (cli_opt(argc, argv, i, "--text", &v)) return v ? (c->o.text_field = v, 1) : -1;
+    if (cli_opt(argc, argv, i, "--text", &v) || cli_opt(argc, argv, i, "--field", &v))
+        return v ? (c->o.text_field = v, 1) : -1;
     if (cli_opt(argc, argv, i, "--text2", &v)) return v ? (c->o.text_field2 = v, 1) : -1;
     if (cli_opt(argc, argv, i, "--label", &v)) return v ? (c->o.label_field = v, 1) : -1;
     if (cli_opt(argc, argv, i, "--id", &v)) return v ? (c->o.id_field = v, 1) : -1;

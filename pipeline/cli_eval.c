@@ -53,7 +53,7 @@ static int parse_opts(int argc, char **argv, eopts *e)
         else if (cli_opt(argc, argv, &i, "--model", &v)) dst = &e->models;
         else if (cli_opt(argc, argv, &i, "--data", &v)) dst = &e->data_dir;
         else if (cli_opt(argc, argv, &i, "--split", &v)) dst = &e->only;
-        else if (cli_opt(argc, argv, &i, "--text", &v)) dst = &e->o.text_field;
+        else if (cli_opt(argc, argv, &i, "--text", &v) || cli_opt(argc, argv, &i, "--field", &v)) dst = &e->o.text_field;
         else if (cli_opt(argc, argv, &i, "--label", &v)) dst = &e->o.label_field;
         else if (cli_opt(argc, argv, &i, "--id", &v)) dst = &e->o.id_field;
         else if (cli_opt(argc, argv, &i, "--label-map", &v)) dst = &e->o.label_map;
