@@ -78,7 +78,9 @@ void bh_digit_set_free(bh_digit_set *set);
  *              into a box x box square centred on a size x size canvas;
  *              0 = only fix polarity and resize the whole image to size x size.
  *   binarize:  1 = Otsu-threshold to {0,1} (after the stretch).
- *   deskew:    1 = shear horizontally so the ink's second-order moment mu11 is 0. */
+ *   deskew:    1 = after fitting, shear horizontally so the ink's second-order
+ *              moment mu11 is 0 (|shear| <= 1), moving the ink centroid to the
+ *              centre column. */
 typedef struct bh_prep_opts {
     int size;      /* output side in pixels, 8..128; default 28 */
     int box;       /* side of the fitting box, 4..size; default 22 */
