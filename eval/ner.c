@@ -223,8 +223,26 @@ static size_t strict_spans(const char *const *tags, size_t n, int iobes, span *o
     return k;
 }
 
+/* seqeval rejects a tag whose prefix the scheme does not allow; so do we. */
+static bh_status check_scheme(const char *const *tags, size_t n, int iobes, const char *side)
+{
+    const char *allowed = iobes ? "BIESLU" : "BI";
+    for (size_t i = 0; i < n; i++) {
+        const char *t = tags[i];
+        if (strcmp(t, "O") == 0) continue;
+        if (!t[0] || !strchr(allowed, t[0]) || t[1] != '-' || !t[2])
+            return bh__fail(BH_EFORMAT, "%s tag %zu \"%.40s\" is not allowed in strict %s mode", side, i, t,
+                            iobes ? "IOBES" : "IOB2");
+    }
+    return BH_OK;
+}
+
 static bh_status add_strict(bh_ner_eval *e, const char *const *gold, const char *const *pred, size_t n)
 {
+    int strict_iobes = e->mode == BH_NER_STRICT_IOBES;
+    bh_status chk = check_scheme(gold, n, strict_iobes, "gold");
+    if (!chk) chk = check_scheme(pred, n, strict_iobes, "predicted");
+    if (chk) return chk;
     span *g = malloc((n + 1) * sizeof *g), *p = malloc((n + 1) * sizeof *p);
     if (!g || !p) {
         free(g);

@@ -99,10 +99,10 @@ static void test_classification(void **state)
     free_lines(lines, n);
 }
 
-static void check_ner(bh_ner_mode mode, const char *key)
+static void check_ner(bh_ner_mode mode, const char *key, const char *file)
 {
     size_t n;
-    char **lines = read_lines(FIX "ner.txt", &n);
+    char **lines = read_lines(file, &n);
     bh_ner_eval *e;
     assert_int_equal(bh_ner_eval_new(mode, &e), BH_OK);
     const char *g[64], *p[64];
@@ -147,14 +147,21 @@ static void check_ner(bh_ner_mode mode, const char *key)
 static void test_ner_conlleval(void **state)
 {
     (void)state;
-    check_ner(BH_NER_CONLLEVAL, "ner_conlleval");
+    check_ner(BH_NER_CONLLEVAL, "ner_conlleval", FIX "ner.txt");
 }
 
 static void test_ner_strict(void **state)
 {
     (void)state;
-    check_ner(BH_NER_STRICT_IOB2, "ner_strict_iob2");
-    check_ner(BH_NER_STRICT_IOBES, "ner_strict_iobes");
+    check_ner(BH_NER_STRICT_IOB2, "ner_strict_iob2", FIX "ner_iob2.txt");
+    check_ner(BH_NER_STRICT_IOBES, "ner_strict_iobes", FIX "ner_iobes.txt");
+    bh_ner_eval *e;
+    assert_int_equal(bh_ner_eval_new(BH_NER_STRICT_IOB2, &e), BH_OK);
+    const char *g[] = {"B-PER", "E-PER"}, *p[] = {"B-PER", "I-PER"};
+    assert_int_equal(bh_ner_eval_add(e, g, p, 2), BH_EFORMAT); /* E- is not IOB2, as in seqeval */
+    const char *g2[] = {"TIM"};
+    assert_int_equal(bh_ner_eval_add(e, g2, g2, 1), BH_EFORMAT);
+    bh_ner_eval_free(e);
 }
 
 static void test_squad(void **state)

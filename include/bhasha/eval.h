@@ -44,8 +44,9 @@ void bh_class_report_free(bh_class_report *r);
 
 typedef enum bh_ner_mode {
     BH_NER_CONLLEVAL = 0, /* conlleval.pl chunk semantics, tags as given */
-    BH_NER_STRICT_IOB2,   /* seqeval mode="strict", scheme IOB2: invalid chunks do not count */
-    BH_NER_STRICT_IOBES   /* seqeval mode="strict", scheme IOBES (BILOU tags accepted as IOBES) */
+    BH_NER_STRICT_IOB2,   /* seqeval mode="strict", scheme IOB2: ill-formed chunks do not count; */
+    BH_NER_STRICT_IOBES   /* IOBES (BILOU letters accepted). As in seqeval, a tag whose prefix the
+                           * scheme does not allow (e.g. "E-X" or "TIM" in IOB2) is BH_EFORMAT. */
 } bh_ner_mode;
 
 typedef struct bh_ner_report {
@@ -61,7 +62,7 @@ typedef struct bh_ner_report {
 typedef struct bh_ner_eval bh_ner_eval;
 
 bh_status bh_ner_eval_new(bh_ner_mode mode, bh_ner_eval **out);
-/* Adds one sentence of n gold and n predicted tags. */
+/* Adds one sentence of n gold and n predicted tags (BH_EFORMAT: see bh_ner_mode). */
 bh_status bh_ner_eval_add(bh_ner_eval *e, const char *const *gold, const char *const *pred, size_t n);
 /* Computes the report of everything added so far. */
 bh_status bh_ner_eval_report(const bh_ner_eval *e, bh_ner_report **out);

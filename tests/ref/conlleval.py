@@ -107,10 +107,15 @@ def summarize(found_g, found_p, correct, tokens, correct_tags, per):
 
 
 def strict_spans(tags, iobes):
-    """Well-formed chunks only (seqeval mode='strict'): IOB2 B I*; IOBES S | B I* E (BILOU: U, L)."""
+    """Well-formed chunks only (seqeval mode='strict'): IOB2 B I*; IOBES S | B I* E (BILOU: U, L).
+    Like seqeval, a tag whose prefix the scheme does not allow is an error (ValueError)."""
     spans = []
     i, n = 0, len(tags)
     norm = {"U": "S", "L": "E"} if iobes else {}
+    allowed = set("BIOES") | set("UL") if iobes else set("BIO")
+    for t in tags:
+        if t[:1] not in allowed or (t != "O" and (len(t) < 3 or t[1] != "-")):
+            raise ValueError("invalid tag for the scheme: " + t)
     while i < n:
         p, typ = split_tag(tags[i])
         p = norm.get(p, p)

@@ -58,8 +58,34 @@ with open(f"{OUT}/ner.txt", "w", encoding="utf-8") as f:
             f.write(f"w{i}_{j} {g} {p}\n")
         f.write("\n")
 golden["ner_conlleval"] = conlleval.evaluate(sents)
-golden["ner_strict_iob2"] = conlleval.evaluate_strict(sents, iobes=False)
-golden["ner_strict_iobes"] = conlleval.evaluate_strict(sents, iobes=True)
+
+
+def scheme_sents(tags, name):
+    """Random sentences using only the tags a strict scheme allows (seqeval rejects the others)."""
+    out = []
+    for s in range(80):
+        n = rng.randint(1, 14)
+        gs = [rng.choice(tags) for _ in range(n)]
+        ps = [t if rng.random() < 0.7 else rng.choice(tags) for t in gs]
+        out.append(list(zip(gs, ps)))
+    with open(f"{OUT}/{name}", "w", encoding="utf-8") as f:
+        for i, s in enumerate(out):
+            for j, (g, p) in enumerate(s):
+                f.write(f"w{i}_{j} {g} {p}\n")
+            f.write("\n")
+    return out
+
+
+iob2 = scheme_sents(["O", "O", "O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG"], "ner_iob2.txt")
+iobes = scheme_sents(["O", "O", "O", "B-PER", "I-PER", "E-PER", "S-PER", "B-LOC", "E-LOC", "S-LOC", "U-ORG",
+                      "B-ORG", "I-ORG", "L-ORG"], "ner_iobes.txt")
+golden["ner_strict_iob2"] = conlleval.evaluate_strict(iob2, iobes=False)
+golden["ner_strict_iobes"] = conlleval.evaluate_strict(iobes, iobes=True)
+try:
+    conlleval.evaluate_strict(sents, iobes=False)
+    raise SystemExit("expected the mixed-scheme fixture to be rejected in strict mode")
+except ValueError:
+    pass
 
 # ---- SQuAD --------------------------------------------------------------------------
 ctx_hi = "भारत की राजधानी नई दिल्ली है। यह शहर यमुना नदी के किनारे बसा है, और इसकी जनसंख्या लगभग दो करोड़ है।"
