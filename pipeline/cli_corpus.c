@@ -93,10 +93,16 @@ static int cmd_stats(int argc, char **argv)
         files[nf++] = argv[i];
     }
     if (!nf) return usage(), 2;
+    bh_corpus_stats *all = NULL; /* with several files, a last line sums them */
+    long all_skipped = 0;
+    if (nf > 1 && bh_corpus_stats_new(&all)) return cli_fail(CMD, BH_ENOMEM);
     for (int f = 0; f < nf; f++) {
         bh_corpus *r;
         bh_status st = bh_corpus_open(files[f], &c.o, &r);
-        if (st) return cli_fail(CMD, st);
+        if (st) {
+            bh_corpus_stats_free(all);
+            return cli_fail(CMD, st);
+        }
         bh_corpus_stats *s;
         if ((st = bh_corpus_stats_new(&s))) {
             bh_corpus_free(r);
@@ -104,17 +110,22 @@ static int cmd_stats(int argc, char **argv)
         }
         bh_corpus_record rec;
         int k;
-        while ((k = bh_corpus_next(r, &rec)) == 1)
+        while ((k = bh_corpus_next(r, &rec)) == 1) {
             if ((st = bh_corpus_stats_add(s, &rec))) break;
+            if (all && (st = bh_corpus_stats_add(all, &rec))) break;
+        }
         if (k < 0 || st) {
             int rc = cli_fail(CMD, k < 0 ? k : st);
             bh_corpus_stats_free(s);
+            bh_corpus_stats_free(all);
             bh_corpus_free(r);
             return rc;
         }
+        all_skipped += bh_corpus_skipped(r);
         bh_buf js = {0};
         if ((st = bh_corpus_stats_json(s, &js)) || js.len < 2) {
             bh_corpus_stats_free(s);
+            bh_corpus_stats_free(all);
             bh_corpus_free(r);
             bh_buf_free(&js);
             return cli_fail(CMD, st ? st : BH_EINTERNAL);
@@ -126,7 +137,19 @@ static int cmd_stats(int argc, char **argv)
         printf("}\n");
         bh_buf_free(&js);
         bh_corpus_stats_free(s);
+        fflush(stdout);
         bh_corpus_free(r);
+    }
+    if (all) {
+        bh_buf js = {0};
+        bh_status st = bh_corpus_stats_json(all, &js);
+        bh_corpus_stats_free(all);
+        if (st || js.len < 2) {
+            bh_buf_free(&js);
+            return cli_fail(CMD, st ? st : BH_EINTERNAL);
+        }
+        printf("{\"file\":\"(total of %d files)\",%.*s,\"skipped\":%ld}\n", nf, (int)(js.len - 2), js.data + 1, all_skipped);
+        bh_buf_free(&js);
     }
     return 0;
 }

@@ -10,6 +10,7 @@ trap 'rm -rf "$tmp"' EXIT
 out=$("$BH" corpus stats --label label --on-error skip $FX/data.csv)
 is "stats csv: 3 documents" "$(echo "$out" | grep -o '"documents":[0-9]*')" '"documents":3'
 echo "$out" | grep -q 'data.csv:5: 4 fields'; is "stats reports the bad row by file:line" "$?" "0"
+is "stats over several files ends with a total" "$("$BH" corpus stats --blocks $FX/text.txt $FX/text.txt | tail -1 | grep -o '"file":"(total of 2 files)","documents":6')" '"file":"(total of 2 files)","documents":6'
 "$BH" corpus stats --label label $FX/data.csv >/dev/null 2>"$tmp/err"
 is "on-error stop: exit 1" "$?" "1"
 is "on-error stop: one stderr line" "$(wc -l <"$tmp/err" | tr -d ' ')" "1"
