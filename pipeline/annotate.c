@@ -25,6 +25,7 @@ void bh_annotator_options_default(bh_annotator_options *opt)
     opt->normalize = 1;
     opt->stages = BH_STAGES_ALL;
     opt->strict_utf8 = 0;
+    opt->conllu = 0;
 }
 
 bh_status bh_annotator_stages_parse(const char *list, unsigned *stages)
@@ -113,6 +114,63 @@ static bh_status append_spans(bh_buf *out, const char *key, const bh_spans *sp, 
     return st;
 }
 
+/* Appends s[0..n) with tabs, CR and LF turned into spaces (CoNLL-U fields and comments are one line). */
+static bh_status append_flat(bh_buf *out, const char *s, size_t n)
+{
+    bh_status st = bh_buf_reserve(out, n);
+    for (size_t i = 0; i < n && !st; i++) {
+        char c = s[i] == '\t' || s[i] == '\n' || s[i] == '\r' ? ' ' : s[i];
+        st = bh_buf_append(out, &c, 1);
+    }
+    return st;
+}
+
+static bh_status append_conllu(const bh_annotator *a, bh_buf *out, const char *nt, const bh_spans *sents,
+                               const bh_spans *words, const char *lang)
+{
+    bh_status st = BH_OK;
+    bh_buf tr = {0};
+    char num[64];
+    size_t w = 0;
+    for (size_t i = 0; i < sents->n && !st; i++) {
+        const bh_span *s = &sents->v[i];
+        st = bh_buf_append(out, "# text = ", 9);
+        if (!st) st = append_flat(out, nt + s->start, s->end - s->start);
+        if (!st && lang) {
+            st = bh_buf_append(out, "\n# lang = ", 10);
+            if (!st) st = bh_buf_append(out, lang, strlen(lang));
+        }
+        if (!st) st = bh_buf_append(out, "\n", 1);
+        while (w < words->n && words->v[w].start < s->start) w++;
+        for (size_t id = 1; w < words->n && words->v[w].start < s->end && !st; w++, id++) {
+            const bh_span *t = &words->v[w];
+            const char *upos = t->kind == BH_TOK_PUNCT ? "PUNCT" : t->kind == BH_TOK_NUMBER ? "NUM" : "_";
+            int k = snprintf(num, sizeof num, "%zu\t", id);
+            st = bh_buf_append(out, num, (size_t)k);
+            if (!st) st = append_flat(out, nt + t->start, t->end - t->start);
+            k = snprintf(num, sizeof num, "\t_\t%s\t_\t_\t_\t_\t_\t", upos);
+            if (!st) st = bh_buf_append(out, num, (size_t)k);
+            int misc = 0;
+            if (!st && w + 1 < words->n && words->v[w + 1].start == t->end && words->v[w + 1].start < s->end) {
+                st = bh_buf_append(out, "SpaceAfter=No", 13);
+                misc = 1;
+            }
+            if (!st && a->tr) {
+                bh_buf_clear(&tr);
+                st = bh_translit_run(a->tr, nt + t->start, t->end - t->start, &tr, NULL);
+                if (!st) st = bh_buf_append(out, misc ? "|Translit=" : "Translit=", misc ? 10 : 9);
+                if (!st) st = append_flat(out, tr.data ? tr.data : "", tr.len);
+                misc = 1;
+            }
+            if (!st && !misc) st = bh_buf_append(out, "_", 1);
+            if (!st) st = bh_buf_append(out, "\n", 1);
+        }
+        if (!st) st = bh_buf_append(out, "\n", 1);
+    }
+    bh_buf_free(&tr);
+    return st;
+}
+
 bh_status bh_annotate(const bh_annotator *a, const char *text, size_t len, bh_buf *out)
 {
     if (!a || !out || (!text && len)) return bh__fail(BH_EINVAL, "bh_annotate: NULL argument");
@@ -136,8 +194,14 @@ bh_status bh_annotate(const bh_annotator *a, const char *text, size_t len, bh_bu
         st = bh__fail(BH_EUTF8, "%zu invalid UTF-8 sequence%s", ns.utf8_repairs, ns.utf8_repairs == 1 ? "" : "s");
     if (!st) st = bh_normalize(text, len, &ro, &raw, NULL);
     const char *nt = norm.data ? norm.data : "";
-    if (!st && (a->o.stages & (BH_STAGE_SENTENCES | BH_STAGE_WORDS)))
+    if (!st && (a->o.conllu || (a->o.stages & (BH_STAGE_SENTENCES | BH_STAGE_WORDS))))
         st = bh_segment_sentences_words(a->seg, nt, norm.len, &sents, &words);
+    if (a->o.conllu) {
+        bh_langid_result r;
+        if (!st && a->lid) st = bh_langid_identify(a->lid, nt, norm.len, &r);
+        if (!st) st = append_conllu(a, out, nt, &sents, &words, a->lid ? r.lang : NULL);
+        goto done;
+    }
 
     if (!st) st = bh_buf_append(out, "{\"text\":", 8);
     if (!st) st = bh_buf_append_json(out, raw.data ? raw.data : "", raw.len);
@@ -160,6 +224,7 @@ bh_status bh_annotate(const bh_annotator *a, const char *text, size_t len, bh_bu
         if (!st) st = bh_buf_append_json(out, tr.data ? tr.data : "", tr.len);
     }
     if (!st) st = bh_buf_append(out, "}", 1);
+done:
     bh_buf_free(&norm);
     bh_buf_free(&raw);
     bh_buf_free(&tr);

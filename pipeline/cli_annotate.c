@@ -52,6 +52,8 @@ static const char usage[] =
     "  --text-field K, --id-field K   JSONL/CSV fields (default text; no id)\n"
     "  --input FILE...        input files (same as FILE arguments); .gz is read transparently\n"
     "  --output FILE          write here instead of stdout\n"
+    "  --output-format F      json (default, one line per record) or conllu (\"# newdoc\" per record,\n"
+    "                         one block per sentence, one row per word)\n"
     "  --threads N            annotation threads (default 1)\n"
     "  --resume               checkpoint to OUTPUT.ckpt; rerunning the same command continues\n"
     "  --checkpoint-every N   checkpoint every N records (default 20000, and every 30 s)\n"
@@ -256,11 +258,19 @@ typedef struct chunk {
 typedef struct wctx {
     const bh_annotator *a;
     size_t max_rec;
+    int conllu;
 } wctx;
 
-static void append_error(bh_buf *o, const rec *r, const char *id, const char *msg)
+static void append_error(bh_buf *o, const rec *r, const char *id, const char *msg, int conllu)
 {
     char num[64];
+    if (conllu) {
+        /* The "# newdoc" line is already there. */
+        bh_buf_append(o, "# error = ", 10);
+        bh_buf_append(o, msg, strlen(msg));
+        bh_buf_append(o, "\n", 1);
+        return;
+    }
     bh_buf_append(o, "{", 1);
     if (r->has_id) {
         bh_buf_append(o, "\"id\":", 5);
@@ -284,15 +294,32 @@ static void work(void *ctx, void *item)
     for (int i = 0; i < c->n; i++) {
         const rec *r = &c->r[i];
         const char *id = c->in.data + r->id_off;
+        if (w->conllu) {
+            /* Every record opens a document, so records stay countable in CoNLL-U. */
+            bh_buf_append(&c->out, "# newdoc", 8);
+            if (r->has_id) {
+                bh_buf_append(&c->out, " id = ", 6);
+                bh_buf_append(&c->out, id, r->id_len);
+            }
+            bh_buf_append(&c->out, "\n", 1);
+        }
         size_t mark = c->out.len;
         if (r->kind == REC_OVERSIZE) {
             snprintf(msg, sizeof msg, "record of %llu bytes is over the limit (--max-record-bytes %zu)",
                      (unsigned long long)r->bytes, w->max_rec);
-            append_error(&c->out, r, id, msg);
+            append_error(&c->out, r, id, msg, w->conllu);
             c->failed++;
         } else if (r->kind == REC_SKIPPED) {
             snprintf(msg, sizeof msg, "unreadable record: %.*s", (int)r->len, c->in.data + r->off);
-            append_error(&c->out, r, id, msg);
+            append_error(&c->out, r, id, msg, w->conllu);
+        } else if (w->conllu) {
+            bh_status st = bh_annotate(w->a, c->in.data + r->off, r->len, &c->out);
+            if (st) {
+                const char *d = bh_last_error();
+                snprintf(msg, sizeof msg, "%s%s%s", bh_errmsg(st), d && *d ? ": " : "", d ? d : "");
+                append_error(&c->out, r, id, msg, 1);
+                c->failed++;
+            }
         } else {
             bh_buf_clear(&tmp);
             bh_status st = bh_annotate(w->a, c->in.data + r->off, r->len, &tmp);
@@ -308,11 +335,11 @@ static void work(void *ctx, void *item)
                 const char *d = bh_last_error();
                 snprintf(msg, sizeof msg, "%s%s%s", bh_errmsg(st), d && *d ? ": " : "", d ? d : "");
                 c->out.len = mark;
-                append_error(&c->out, r, id, msg);
+                append_error(&c->out, r, id, msg, 0);
                 c->failed++;
             }
         }
-        bh_buf_append(&c->out, "\n", 1);
+        if (!w->conllu) bh_buf_append(&c->out, "\n", 1);
     }
     bh_buf_free(&tmp);
 }
@@ -744,7 +771,7 @@ static int run_job(job *j, const bh_annotator *a, bh__ckpt *res)
         R.ck.config = NULL;
     }
 
-    wctx w = {a, j->max_rec};
+    wctx w = {a, j->max_rec, j->ao.conllu};
     int depth = 2 * j->threads + 2;
     bh__wpool *pool = NULL;
     chunk *chunks = NULL, **freel = NULL;
@@ -1041,6 +1068,9 @@ int cli_annotate_run(int argc, char **argv, const cli_dist *dist)
             if (!strcmp(v, "none")) j.ao.translit_to = BH_SCRIPT_AUTO;
             else if (bh_script_from_name(v, &j.ao.translit_to) || j.ao.translit_to == BH_SCRIPT_AUTO)
                 rc = cli_usage_error("annotate", "unknown script '%s'", v);
+        } else if (cli_opt(argc, argv, &i, "--output-format", &v)) {
+            if (!strcmp(v, "conllu")) j.ao.conllu = 1;
+            else if (strcmp(v, "json")) rc = cli_usage_error("annotate", "--output-format: json or conllu");
         } else if (cli_opt(argc, argv, &i, "--langid-model", &v)) {
             j.ao.langid_model = v;
         } else if (!strcmp(argv[i], "--no-normalize")) {
@@ -1091,8 +1121,9 @@ int cli_annotate_run(int argc, char **argv, const cli_dist *dist)
         free(files);
         return exec_mpi(argv);
     }
-    if (!rc && j.stream && (nfiles || j.output || j.resume || mpi))
-        rc = cli_usage_error("annotate", "--stream reads stdin and writes stdout: no files, --output, --resume or --mpi");
+    if (!rc && j.stream && (nfiles || j.output || j.resume || mpi || j.ao.conllu))
+        rc = cli_usage_error("annotate", "--stream reads stdin and writes one JSON line per line to stdout: "
+                                         "no files, --output, --resume, --mpi or --output-format conllu");
     if (!rc && j.resume && (!j.output || !nfiles))
         rc = cli_usage_error("annotate", "--resume needs --input FILE... and --output FILE");
     if (!rc && dist && !j.output) rc = cli_usage_error("annotate", "--mpi needs --output FILE (each rank writes a part)");
@@ -1115,10 +1146,10 @@ int cli_annotate_run(int argc, char **argv, const cli_dist *dist)
     j.co.on_error = BH_ON_ERROR_SKIP;
     j.co.max_record_bytes = (size_t)64 << 20;
     snprintf(j.config, sizeof j.config,
-             "stages=%s to=%s normalize=%d strict=%d max=%zu format=%d text=%s id=%s model=%s", stages,
+             "stages=%s to=%s normalize=%d strict=%d max=%zu format=%d text=%s id=%s conllu=%d model=%s", stages,
              j.ao.translit_to == BH_SCRIPT_AUTO ? "none" : bh_script_name(j.ao.translit_to), j.ao.normalize,
              j.ao.strict_utf8, j.max_rec, (int)j.fmt, j.co.text_field ? j.co.text_field : "",
-             j.co.id_field ? j.co.id_field : "", j.ao.stages & BH_STAGE_LANGID ? j.ao.langid_model : "");
+             j.co.id_field ? j.co.id_field : "", j.ao.conllu, j.ao.stages & BH_STAGE_LANGID ? j.ao.langid_model : "");
 
     int rank = dist ? dist->rank : 0, size = dist ? dist->size : 1;
     if (plan(&j, files, nfiles, rank, size)) {

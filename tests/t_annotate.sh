@@ -52,6 +52,14 @@ is "jsonl: 3 lines" "$(wc -l <"$tmp/docs.out" | tr -d ' ')" "3"
 is "jsonl: ids kept" "$(grep -c '^{"id":"d[12]","text"' "$tmp/docs.out")" "2"
 is "jsonl: malformed line -> error" "$(sed -n 2p "$tmp/docs.out" | grep -c '"error":"unreadable record')" "1"
 
+# CoNLL-U: one "# newdoc" per record, one block per sentence, one row per word.
+printf 'আমি বাংলায় গান গাই। তুমি কি শুনবে?\n\nनमस्ते 42\n' | "$BH" annotate --quiet --output-format conllu --to none >"$tmp/c.conllu"
+is "conllu: a newdoc per record" "$(grep -c '^# newdoc$' "$tmp/c.conllu")" "3"
+is "conllu: 3 sentences" "$(grep -c '^# text = ' "$tmp/c.conllu")" "3"
+is "conllu: 10 columns on every row" "$(grep -v '^#' "$tmp/c.conllu" | grep . | awk -F'\t' 'NF != 10' | wc -l | tr -d ' ')" "0"
+is "conllu: number row" "$(grep -c '^2	42	_	NUM	' "$tmp/c.conllu")" "1"
+is "conllu: SpaceAfter=No before the danda" "$(grep -c '^4	গাই	.*SpaceAfter=No' "$tmp/c.conllu")" "1"
+
 # --stream: exactly one stdout line per input line, nothing on stderr.
 printf 'এক\n\nदो\000x\r\nশেষ' | "$BH" annotate --stream --threads 2 >"$tmp/s.out" 2>"$tmp/s.err"
 is "stream: 4 lines for 4 records" "$(wc -l <"$tmp/s.out" | tr -d ' ')" "4"

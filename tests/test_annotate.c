@@ -1,6 +1,6 @@
 /* tests/test_annotate.c — the annotation pipeline: stage lists, strict UTF-8
- * (a failure appends nothing), fields present per stage, and one annotator
- * shared by several threads giving the single-thread result. */
+ * (a failure appends nothing), fields present per stage, CoNLL-U blocks, and
+ * one annotator shared by several threads giving the single-thread result. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -87,6 +87,28 @@ static void test_strict_utf8(void **state)
     bh_annotator_free(a);
 }
 
+static void test_conllu(void **state)
+{
+    (void)state;
+    bh_annotator_options o;
+    bh_annotator_options_default(&o);
+    o.conllu = 1;
+    bh_annotator *a;
+    assert_int_equal(bh_annotator_new(&o, &a), BH_OK);
+    bh_buf out = {0};
+    assert_int_equal(bh_annotate(a, bn, strlen(bn), &out), BH_OK);
+    assert_non_null(strstr(out.data, "# text = আমি বাংলায় গান গাই।\n1\tআমি\t_\t_\t_\t_\t_\t_\t_\tTranslit=āmi\n"));
+    assert_non_null(strstr(out.data, "# text = তুমি কি শুনবে?\n1\tতুমি\t"));
+    assert_non_null(strstr(out.data, "\n3\tশুনবে\t_\t_\t_\t_\t_\t_\t_\tSpaceAfter=No|Translit="));
+    assert_non_null(strstr(out.data, "\tPUNCT\t"));
+    assert_true(out.len >= 2 && out.data[out.len - 1] == '\n' && out.data[out.len - 2] == '\n');
+    bh_buf_clear(&out);
+    assert_int_equal(bh_annotate(a, "", 0, &out), BH_OK);
+    assert_int_equal(out.len, 0);
+    bh_buf_free(&out);
+    bh_annotator_free(a);
+}
+
 typedef struct shared {
     const bh_annotator *a;
     const char *want;
@@ -139,6 +161,7 @@ int main(void)
         cmocka_unit_test(test_stages_parse),
         cmocka_unit_test(test_stage_fields),
         cmocka_unit_test(test_strict_utf8),
+        cmocka_unit_test(test_conllu),
         cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

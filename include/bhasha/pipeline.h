@@ -35,6 +35,7 @@ typedef struct bh_annotator_options {
                                  target is missing (langid, translit) is left out. */
     int strict_utf8;          /* 1: invalid UTF-8 makes bh_annotate() fail with BH_EUTF8
                                  instead of being repaired (default 0) */
+    int conllu;               /* 1: bh_annotate() writes CoNLL-U sentence blocks instead of JSON */
 } bh_annotator_options;
 
 /* Fills *opt with the defaults: no langid model, translit to Latin, normalize,
@@ -59,7 +60,11 @@ void bh_annotator_free(bh_annotator *a);
  *    "lang_score": 0.98, "sentences": [{"start": b, "end": b, "text": ...}],
  *    "words": [{"start": b, "end": b, "text": ..., "kind": "word"}],
  *    "translit": ...}
- * Offsets are bytes into "normalized". Fields of stages that are off are
+ * Offsets are bytes into "normalized". With options.conllu, it appends one
+ * CoNLL-U block per sentence instead ("# text = ..." and, with langid,
+ * "# lang = ..."; one row per word: ID FORM _ UPOS (PUNCT, NUM or _) _ _ _ _ _
+ * MISC with SpaceAfter=No and Translit=...; a blank line after each block;
+ * nothing for a text without sentences). Fields of stages that are off are
  * omitted ("normalized" equals the repaired text when normalize is off).
  * On failure nothing is appended (out keeps its length). Thread-safe (see above). */
 bh_status bh_annotate(const bh_annotator *a, const char *text, size_t len, bh_buf *out);
