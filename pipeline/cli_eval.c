@@ -23,6 +23,7 @@ static void usage(void)
             "       bhasha eval qa --gold SQUAD.json --pred PRED.json\n"
             "       bhasha eval mt --hyp FILE --ref FILE\n"
             "       bhasha eval lm --logprobs FILE   (one natural-log token probability per line)\n"
+            "       bhasha eval lm --model DIR --data FILE [--spm T.model] [--blocks]   (decoder perplexity)\n"
             "       bhasha eval digits --data DIR [--split test] [--model assets/digits/default.bhd]\n"
             "       bhasha eval suite [--registry FILE] [--data-dir DIR] [--models DIR] --out DIR [--only NAME]\n"
             "common: --on-error skip|stop\n");
@@ -47,7 +48,7 @@ static int parse_opts(int argc, char **argv, eopts *e)
         else if (cli_opt(argc, argv, &i, "--out", &v)) dst = &e->out;
         else if (cli_opt(argc, argv, &i, "--only", &v)) dst = &e->only;
         else if (cli_opt(argc, argv, &i, "--hyp", &v)) dst = &e->hyp;
-        else if (cli_opt(argc, argv, &i, "--ref", &v)) dst = &e->ref;
+        else if (cli_opt(argc, argv, &i, "--ref", &v) || cli_opt(argc, argv, &i, "--spm", &v)) dst = &e->ref;
         else if (cli_opt(argc, argv, &i, "--logprobs", &v)) dst = &e->logprobs;
         else if (cli_opt(argc, argv, &i, "--models", &v)) dst = &e->models;
         else if (cli_opt(argc, argv, &i, "--model", &v)) dst = &e->models;
@@ -64,6 +65,9 @@ static int parse_opts(int argc, char **argv, eopts *e)
             continue;
         } else if (cli_opt(argc, argv, &i, "--scheme", &v)) {
             if (!v || bh_tag_scheme_parse(v, &e->o.scheme)) return cli_fail(CMD, BH_EINVAL) + 1;
+            continue;
+        } else if (strcmp(argv[i], "--blocks") == 0) {
+            e->o.blocks = 1;
             continue;
         } else if (cli_opt(argc, argv, &i, "--on-error", &v)) {
             if (!v || (strcmp(v, "skip") && strcmp(v, "stop"))) return cli_usage_error(CMD, "--on-error skip|stop");
@@ -364,9 +368,86 @@ static int eval_mt(eopts *e)
     return rc;
 }
 
+static bh_status bh__cli_mismatch(const char *spm, const char *model)
+{
+    fprintf(stderr, "bhasha eval: tokenizer %s has more pieces than model %s has embeddings\n", spm, model);
+    return BH_EINVAL;
+}
+
+/* Perplexity of a decoder model (bhasha pretrain output) on a text corpus:
+ * every document is SentencePiece-encoded, cut into windows of max_len tokens
+ * that overlap by one (so every token after the first is predicted once, with
+ * up to max_len - 1 tokens of context), and the mean cross-entropy is turned
+ * into a per-token and a per-character perplexity. */
+static int eval_lm_model(eopts *e)
+{
+    if (!e->data_dir) return cli_usage_error(CMD, "lm --model DIR needs --data FILE");
+    char spm_path[4096];
+    snprintf(spm_path, sizeof spm_path, "%s/tokenizer.model", e->models);
+    const char *spm_file = e->ref ? e->ref : spm_path;
+    bh_model *m = NULL;
+    bh_spm *sp = NULL;
+    bh_corpus *r = NULL;
+    bh_status st = bh_model_load(e->models, BH_MODEL_MMAP, &m);
+    int printed = 0; /* a message of ours is already on stderr */
+    if (!st && bh_model_get_config(m)->arch != BH_ARCH_DECODER) {
+        fprintf(stderr, "bhasha eval: %s is not a decoder model (perplexity needs one)\n", e->models);
+        st = BH_EINVAL;
+        printed = 1;
+    }
+    if (!st) st = bh_spm_load(spm_file, &sp);
+    if (!st && bh_spm_vocab_size(sp) > bh_model_get_config(m)->vocab) {
+        st = bh__cli_mismatch(spm_file, e->models);
+        printed = 1;
+    }
+    if (!st) st = bh_corpus_open(e->data_dir, &e->o, &r);
+    int T = st ? 0 : bh_model_get_config(m)->max_len;
+    int32_t *ids = T ? malloc((size_t)T * sizeof *ids) : NULL, *tg = T ? malloc((size_t)T * sizeof *tg) : NULL;
+    if (!st && (!ids || !tg)) st = BH_ENOMEM;
+    bh_tokens tok = {0};
+    double nll = 0;
+    long long ntok = 0, nchar = 0, docs = 0;
+    bh_corpus_record rec;
+    int k = 0;
+    while (!st && (k = bh_corpus_next(r, &rec)) == 1) {
+        size_t len = rec.text_len < BH_SPM_MAX_INPUT ? rec.text_len : BH_SPM_MAX_INPUT;
+        if ((st = bh_spm_encode_ids(sp, rec.text, len, &tok))) break;
+        for (size_t i = 0; i < len; i++) nchar += ((unsigned char)rec.text[i] & 0xC0) != 0x80;
+        docs++;
+        for (size_t s0 = 0; s0 + 1 < tok.n && !st; s0 += (size_t)T - 1) {
+            int w = (int)(tok.n - s0 < (size_t)T ? tok.n - s0 : (size_t)T);
+            for (int t = 0; t < w; t++) {
+                ids[t] = tok.ids[s0 + (size_t)t];
+                tg[t] = t + 1 < w ? tok.ids[s0 + (size_t)t + 1] : -100;
+            }
+            float loss = 0;
+            int nt = 0;
+            st = bh_model_loss(m, ids, NULL, tg, 1, w, &loss, &nt);
+            nll += (double)loss * nt;
+            ntok += nt;
+        }
+    }
+    if (!st && k < 0) st = k;
+    int rc = 0;
+    if (st) rc = printed ? 1 : cli_fail(CMD, st);
+    else if (ntok == 0) rc = cli_usage_error(CMD, "no tokens to score in %s", e->data_dir);
+    else
+        printf("{\"perplexity\":%.4f,\"tokens\":%lld,\"char_perplexity\":%.4f,\"characters\":%lld,\"documents\":%lld,"
+               "\"context\":%d}\n",
+               exp(nll / (double)ntok), ntok, exp(nll / (double)(nchar ? nchar : 1)), nchar, docs, T);
+    free(ids);
+    free(tg);
+    bh_tokens_free(&tok);
+    bh_corpus_free(r);
+    bh_spm_free(sp);
+    bh_model_free(m);
+    return rc;
+}
+
 static int eval_lm(eopts *e)
 {
-    if (!e->logprobs) return cli_usage_error(CMD, "lm needs --logprobs FILE");
+    if (e->models) return eval_lm_model(e);
+    if (!e->logprobs) return cli_usage_error(CMD, "lm needs --logprobs FILE, or --model DIR --data FILE");
     slist l = {0};
     if (read_text_lines(e->logprobs, &l)) return 1;
     double *v = malloc((l.n + 1) * sizeof *v);
