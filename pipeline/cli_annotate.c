@@ -584,6 +584,10 @@ static int commit(run *R, chunk *c)
         }
     }
     if (R->j->progress) progress(R, 0);
+    /* A huge record grew this chunk's buffers: give the memory back, so that
+     * one outlier does not keep every chunk at its size. */
+    if (c->in.cap > 4 * CHUNK_BYTES) bh_buf_free(&c->in);
+    if (c->out.cap > 64 * CHUNK_BYTES) bh_buf_free(&c->out);
     return 0;
 }
 
