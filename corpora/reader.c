@@ -106,10 +106,10 @@ static int get_line(bh_corpus *r)
     return k;
 }
 
-/* Converts tags in the arena (offsets offs[first..first+n)) when a scheme or label map is set.
- * Returns 1 ok, 0 skip, negative stop. `line0` = line of the first token (0 = unknown). */
-static int convert_tags(bh_corpus *r, const char *const *tags, size_t n, long line0, const char **err_tag,
-                        size_t *err_idx)
+/* Converts n tags into r->conv (offsets r->conv_offs) when a scheme or label map is set.
+ * Returns 1 when converted, -1000 for a malformed tag (*err_tag, *err_idx say which),
+ * or a negative status. */
+static int convert_tags(bh_corpus *r, const char *const *tags, size_t n, const char **err_tag, size_t *err_idx)
 {
     if (n > r->conv_cap) {
         size_t *p = realloc(r->conv_offs, n * sizeof *p);
@@ -127,7 +127,6 @@ static int convert_tags(bh_corpus *r, const char *const *tags, size_t n, long li
     if (idx >= n) idx = 0;
     *err_tag = tags[idx];
     *err_idx = idx;
-    (void)line0;
     return -1000;
 }
 
@@ -358,7 +357,7 @@ static int next_jsonl(bh_corpus *r, bh_corpus_record *rec)
             if (r->o.scheme != BH_TAGS_ASIS || r->o.label_map) {
                 const char *et = NULL;
                 size_t ei = 0;
-                int c = convert_tags(r, r->ptrs + n, n, ln, &et, &ei);
+                int c = convert_tags(r, r->ptrs + n, n, &et, &ei);
                 if (c == -1000) {
                     if (bh__corpus_problem(r, BH_EFORMAT, ln, "malformed tag \"%s\" (token %zu)", et, ei + 1))
                         return -1;
@@ -649,7 +648,7 @@ static int next_conll(bh_corpus *r, bh_corpus_record *rec)
         if (r->o.scheme != BH_TAGS_ASIS || r->o.label_map) {
             const char *et = NULL;
             size_t ei = 0;
-            int c = convert_tags(r, r->ptrs + n, n, first, &et, &ei);
+            int c = convert_tags(r, r->ptrs + n, n, &et, &ei);
             if (c == -1000) {
                 if (bh__corpus_problem(r, BH_EFORMAT, first + (long)ei, "malformed tag \"%s\"", et)) return -1;
                 continue;

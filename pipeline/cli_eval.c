@@ -222,7 +222,6 @@ static int eval_ner(eopts *e)
     }
     bh_corpus_record a, b;
     int ka, kb, rc = 0;
-    slist tags = {0};
     for (;;) {
         ka = bh_corpus_next(rg, &a);
         if (ka != 1) break;
@@ -252,7 +251,6 @@ static int eval_ner(eopts *e)
         fprintf(stderr, "bhasha eval: %s has more sentences than %s\n", e->pred, e->gold);
         rc = 1;
     }
-    sl_free(&tags);
     if (!rc) {
         bh_ner_report *r;
         if ((st = bh_ner_eval_report(ev, &r))) rc = cli_fail(CMD, st);
@@ -971,8 +969,6 @@ static int suite_mt(json_t *b, const char *dir, result *res)
 {
     char *src = data_path(dir, jstr(b, "source")), *ref = data_path(dir, jstr(b, "test"));
     slist s = {0}, t = {0};
-    FILE *devnull = stderr;
-    (void)devnull;
     int bad = read_text_lines(src, &s) || read_text_lines(ref, &t);
     free(src);
     free(ref);
