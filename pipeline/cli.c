@@ -21,6 +21,7 @@ static const cli_command commands[] = {
     {"generate", cli_generate, "generate text with a decoder"},
     {"corpus", cli_corpus, "corpus tools: stats, clean, split, encode"},
     {"eval", cli_eval, "evaluate models or predictions on a benchmark"},
+    {"crf", cli_crf, "linear-chain CRF NER baseline: train, tag, eval"},
     {"digits", cli_digits, "Bangla handwritten digit recognition"},
 };
 

@@ -27,6 +27,8 @@ int cli_generate(int argc, char **argv);
 int cli_corpus(int argc, char **argv);
 /* cli_eval.c */
 int cli_eval(int argc, char **argv);
+/* cli_crf.c */
+int cli_crf(int argc, char **argv);
 /* cli_digits.c */
 int cli_digits(int argc, char **argv);
 
