@@ -13,7 +13,7 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: bhasha corpus stats [OPTIONS] FILE...\n"
-            "       bhasha corpus clean [OPTIONS] [--lang bn|hi] [--min-chars N] [--report FILE] FILE\n"
+            "       bhasha corpus clean [OPTIONS] [--lang bn|hi [--min-script 0.5] [--no-langid]] [--min-chars N] [--report FILE] FILE\n"
             "       bhasha corpus split [OPTIONS] --seed N [--ratios 0.8,0.1,0.1] --out PREFIX FILE\n"
             "       bhasha corpus encode [OPTIONS] --spm MODEL --out PREFIX [--shard-tokens N] FILE...\n"
             "reader options:\n"
@@ -198,30 +198,26 @@ static int hset_add(hset *s, uint64_t h)
     return 1;
 }
 
-/* NFC, control characters dropped, whitespace runs collapsed, trimmed. Counts letters in / out of the script. */
+/* bhasha's normalisation (bh_normalize: NFC with the Indic rules, format characters
+ * dropped, whitespace folded), then letters counted in / out of the target script.
+ * Returns -1 when the input was not valid UTF-8 (it is repaired, but dropped here). */
 static int clean_text(const char *s, size_t n, bh_buf *out, int want_script, long *in_script, long *letters)
 {
-    utf8proc_uint8_t *nfc = NULL;
-    utf8proc_ssize_t k = utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, &nfc,
-                                      UTF8PROC_COMPOSE | UTF8PROC_STABLE);
+    bh_norm_options no;
+    bh_norm_options_default(&no);
+    no.fold_whitespace = 1;
+    no.strip_format = 1;
+    bh_norm_stats ns = {0};
     bh_buf_clear(out);
     *in_script = *letters = 0;
-    if (k < 0) return -1; /* invalid UTF-8 */
-    int sp = 0;
-    for (utf8proc_ssize_t i = 0; i < k;) {
+    if (bh_normalize(s, n, &no, out, &ns) || ns.utf8_repairs) return -1;
+    if (!out->data) bh_buf_append(out, "", 0);
+    for (size_t i = 0; i < out->len;) {
         int32_t cp;
-        utf8proc_ssize_t m = utf8proc_iterate(nfc + i, k - i, &cp);
-        const char *at = (const char *)nfc + i;
-        i += m;
+        utf8proc_ssize_t m = utf8proc_iterate((const utf8proc_uint8_t *)out->data + i, (utf8proc_ssize_t)(out->len - i), &cp);
+        if (m <= 0) return -1;
+        i += (size_t)m;
         utf8proc_category_t cat = utf8proc_category(cp);
-        if (cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r' || cat == UTF8PROC_CATEGORY_ZS) {
-            sp = 1;
-            continue;
-        }
-        if (cat == UTF8PROC_CATEGORY_CC || (cat == UTF8PROC_CATEGORY_CF && cp != 0x200C && cp != 0x200D)) continue;
-        if (sp && out->len) bh_buf_append(out, " ", 1);
-        sp = 0;
-        bh_buf_append(out, at, (size_t)m);
         if (cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_ME) {
             (*letters)++;
             if (want_script == 'b' && cp >= 0x0980 && cp <= 0x09FF) (*in_script)++;
@@ -229,8 +225,6 @@ static int clean_text(const char *s, size_t n, bh_buf *out, int want_script, lon
                 (*in_script)++;
         }
     }
-    free(nfc);
-    if (!out->data) bh_buf_append(out, "", 0);
     return 0;
 }
 
@@ -242,6 +236,7 @@ static int cmd_clean(int argc, char **argv)
     const char *file = NULL, *lang = NULL, *report = NULL, *v;
     long min_chars = 1;
     double min_frac = 0.5;
+    int no_langid = 0;
     for (int i = 1; i < argc; i++) {
         int k = reader_opt(argc, argv, &i, &c);
         if (k < 0) return cli_usage_error(CMD, "bad value for %s", argv[i]);
@@ -250,6 +245,7 @@ static int cmd_clean(int argc, char **argv)
         else if (cli_opt(argc, argv, &i, "--report", &v)) report = v;
         else if (cli_opt(argc, argv, &i, "--min-chars", &v)) min_chars = v ? atol(v) : 1;
         else if (cli_opt(argc, argv, &i, "--min-script", &v)) min_frac = v ? atof(v) : 0.5;
+        else if (strcmp(argv[i], "--no-langid") == 0) no_langid = 1;
         else if (argv[i][0] == '-' && argv[i][1]) return cli_usage_error(CMD, "unknown option %s", argv[i]);
         else file = argv[i];
     }
@@ -260,9 +256,19 @@ static int cmd_clean(int argc, char **argv)
         else if (strcmp(lang, "hi") == 0) want = 'h';
         else return cli_usage_error(CMD, "--lang: bn or hi");
     }
+    /* language: the shipped language identifier when present (it tells Bangla from Assamese
+     * or Hindi from Marathi, same script), else the script share alone */
+    bh_langid *lid = NULL;
+    char lid_path[4096];
+    if (lang && !no_langid && cli_asset("langid/langid.bin", lid_path, sizeof lid_path) == 0 &&
+        bh_langid_load(lid_path, &lid) != BH_OK)
+        lid = NULL;
     bh_corpus *r;
     bh_status st = bh_corpus_open(file, &c.o, &r);
-    if (st) return cli_fail(CMD, st);
+    if (st) {
+        bh_langid_free(lid);
+        return cli_fail(CMD, st);
+    }
     hset seen = {0};
     bh_buf out = {0};
     long kept = 0, d_empty = 0, d_dup = 0, d_lang = 0, d_utf8 = 0, d_short = 0;
@@ -284,7 +290,13 @@ static int cmd_clean(int argc, char **argv)
             d_short++;
             continue;
         }
-        if (want && (let == 0 || (double)ins / (double)let < min_frac)) {
+        int other = want && (let == 0 || (double)ins / (double)let < min_frac);
+        if (!other && lid) {
+            bh_langid_result lr;
+            other = bh_langid_identify(lid, out.data, out.len, &lr) == BH_OK && strcmp(lr.lang, lang) != 0 &&
+                    lr.prob >= 0.5f;
+        }
+        if (other) {
             if (!ex_lang) ex_lang = rec.line;
             d_lang++;
             continue;
@@ -305,6 +317,7 @@ static int cmd_clean(int argc, char **argv)
     }
     free(seen.t);
     bh_buf_free(&out);
+    bh_langid_free(lid);
     if (k < 0) {
         bh_corpus_free(r);
         return cli_fail(CMD, k);
@@ -316,9 +329,10 @@ static int cmd_clean(int argc, char **argv)
     }
     fprintf(rf,
             "{\"file\":\"%s\",\"kept\":%ld,\"dropped\":{\"empty\":%ld,\"too_short\":%ld,\"invalid_utf8\":%ld,"
-            "\"duplicate\":%ld,\"other_language\":%ld},\"first_line\":{\"invalid_utf8\":%ld,\"duplicate\":%ld,"
+            "\"duplicate\":%ld,\"other_language\":%ld},\"language_check\":\"%s\",\"first_line\":{\"invalid_utf8\":%ld,\"duplicate\":%ld,"
             "\"other_language\":%ld}",
-            file, kept, d_empty, d_short, d_utf8, d_dup, d_lang, ex_utf8, ex_dup, ex_lang);
+            file, kept, d_empty, d_short, d_utf8, d_dup, d_lang,
+            !lang ? "none" : lid ? "script share + langid model" : "script share", ex_utf8, ex_dup, ex_lang);
     print_problems(rf, r);
     fprintf(rf, "}\n");
     if (report) fclose(rf);

@@ -35,6 +35,12 @@ printf 'ভালো দিন\nভালো  দিন\n\nhello world\nভা�
 is "clean keeps 2 lines" "$(wc -l <"$tmp/clean.txt" | tr -d ' ')" "2"
 grep -q '"duplicate":2' "$tmp/rep.json"; is "clean reports duplicates" "$?" "0"
 grep -q '"other_language":1' "$tmp/rep.json"; is "clean reports other language" "$?" "0"
+if [ -f assets/langid/langid.bin ]; then
+    printf 'আমি ভাত খাই।\nমোৰ নাম ৰাম।\n' > "$tmp/as.txt"   # Bangla, then Assamese (same script)
+    is "clean --lang bn drops Assamese with the langid model" "$("$BH" corpus clean --lang bn "$tmp/as.txt" 2>/dev/null)" "আমি ভাত খাই।"
+else
+    skip "clean --lang bn drops Assamese with the langid model" "assets/langid/langid.bin absent"
+fi
 
 i=0; : > "$tmp/s.tsv"; printf 'id\ttext\tlabel\n' > "$tmp/s.tsv"
 while [ $i -lt 100 ]; do l=pos; [ $((i % 4)) -eq 0 ] && l=neg; printf '%d\tdoc %d\t%s\n' $i $i $l >> "$tmp/s.tsv"; i=$((i+1)); done
