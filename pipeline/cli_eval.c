@@ -965,6 +965,67 @@ static int suite_digits(json_t *b, const char *dir, result *res)
     return 0;
 }
 
+/* Language identification with the shipped model on the held-out lines of
+ * DIR/<lang>.txt (from line first_line on; earlier lines trained the model). */
+static int suite_langid(json_t *b, const char *dir, result *res)
+{
+    char *model = data_path(models_dir, jstr(b, "model"));
+    long first = (long)json_integer_value(json_object_get(b, "first_line"));
+    bh_langid *m = NULL;
+    bh_status st = exists(model) ? bh_langid_load(model, &m) : BH_ENOTFOUND;
+    slist gold = {0}, pred = {0};
+    size_t li;
+    json_t *lv;
+    json_array_foreach(json_object_get(b, "langs"), li, lv)
+    {
+        if (st || !json_is_string(lv)) break;
+        char rel[256];
+        snprintf(rel, sizeof rel, "%s/%s.txt", jstr(b, "dir") ? jstr(b, "dir") : ".", json_string_value(lv));
+        char *path = data_path(dir, rel);
+        cli_lines l;
+        if (!exists(path) || cli_lines_open(&l, CMD, path)) {
+            free(path);
+            st = BH_ENOTFOUND;
+            break;
+        }
+        free(path);
+        while (!st && cli_lines_next(&l)) {
+            if (l.lineno < first) continue;
+            bh_langid_result lr;
+            st = bh_langid_identify(m, l.line ? l.line : "", l.len, &lr);
+            if (!st && (sl_push(&gold, json_string_value(lv)) || sl_push(&pred, lr.lang))) st = BH_ENOMEM;
+        }
+        cli_lines_close(&l);
+    }
+    bh_class_report *r = NULL;
+    if (!st && gold.n) st = bh_eval_classification((const char *const *)gold.v, (const char *const *)pred.v, gold.n, &r);
+    sl_free(&gold);
+    sl_free(&pred);
+    bh_langid_free(m);
+    free(model);
+    if (st || !r) {
+        snprintf(res->why, sizeof res->why, "%s", st == BH_ENOTFOUND ? "no language-ID model or data" : bh_last_error());
+        res->skipped = 1;
+        return 0;
+    }
+    res->base[1] = 100 * r->accuracy;
+    res->base_name[1] = "shipped langid model";
+    fprintf(rep, "Model `%s` on lines %ld.. of each language file (held out from its training): %ld lines, "
+                 "accuracy **%.2f**, macro F1 %.2f.\n\n",
+            jstr(b, "model"), first, r->n, 100 * r->accuracy, 100 * r->macro_f1);
+    fprintf(rep, "| language | lines | P | R | F1 |\n|---|---|---|---|---|\n");
+    for (size_t c = 0; c < r->n_classes; c++)
+        fprintf(rep, "| %s | %ld | %.2f | %.2f | %.2f |\n", r->classes[c], r->support[c], 100 * r->precision[c],
+                100 * r->recall[c], 100 * r->f1[c]);
+    char p1[1024], title[256];
+    svg_path(p1, sizeof p1, "confusion", res->name);
+    snprintf(title, sizeof title, "%s: confusion matrix (shipped langid model)", res->name);
+    bh__svg_confusion(p1, title, (const char *const *)r->classes, r->n_classes, r->confusion);
+    fprintf(rep, "\n![confusion](%s)\n\n", strrchr(p1, '/') + 1);
+    bh_class_report_free(r);
+    return 0;
+}
+
 static int suite_mt(json_t *b, const char *dir, result *res)
 {
     char *src = data_path(dir, jstr(b, "source")), *ref = data_path(dir, jstr(b, "test"));
@@ -1096,6 +1157,7 @@ static int cmd_suite(eopts *e)
         else if (strcmp(r->task, "lm") == 0) suite_lm(b, dir, r);
         else if (strcmp(r->task, "mt") == 0) suite_mt(b, dir, r);
         else if (strcmp(r->task, "digits") == 0) suite_digits(b, dir, r);
+        else if (strcmp(r->task, "langid") == 0) suite_langid(b, dir, r);
         else {
             r->skipped = 1;
             snprintf(r->why, sizeof r->why, "task %s: no self-trained baseline; needs a model", r->task);
