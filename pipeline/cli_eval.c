@@ -1104,7 +1104,7 @@ static int cmd_suite(eopts *e)
     result *res = calloc(nb ? nb : 1, sizeof *res);
     fprintf(final, "# bhasha evaluation report\n\nRegistry: `%s` (%zu benchmarks), data directory: `%s`.\n"
                  "Baselines are trained by the suite itself on each benchmark's train split. Models directory: `%s` "
-                 "(digit models; other model kinds are not wired into the suite yet).\n\n",
+                 "(digit and language-ID models; other model kinds are not wired into the suite yet).\n\n",
             regpath, nb, dir, models_dir);
     fprintf(rep, "## Details\n\n");
     for (size_t i = 0; i < nb; i++) {
