@@ -20,6 +20,7 @@ static void usage(void)
     fprintf(stderr,
             "usage: bhasha eval sentiment --gold FILE --pred FILE [--format tsv|csv|jsonl] [--label COL] [--text COL]\n"
             "       bhasha eval ner --gold FILE --pred FILE [--mode conlleval|strict-iob2|strict-iobes] [--scheme S]\n"
+            "       bhasha eval ner --conlleval FILE [--mode ...]   (conlleval input: token ... gold pred)\n"
             "       bhasha eval qa --gold SQUAD.json --pred PRED.json\n"
             "       bhasha eval mt --hyp FILE --ref FILE\n"
             "       bhasha eval lm --logprobs FILE   (one natural-log token probability per line)\n"
@@ -49,7 +50,7 @@ static int parse_opts(int argc, char **argv, eopts *e)
         else if (cli_opt(argc, argv, &i, "--only", &v)) dst = &e->only;
         else if (cli_opt(argc, argv, &i, "--hyp", &v)) dst = &e->hyp;
         else if (cli_opt(argc, argv, &i, "--ref", &v) || cli_opt(argc, argv, &i, "--spm", &v)) dst = &e->ref;
-        else if (cli_opt(argc, argv, &i, "--logprobs", &v)) dst = &e->logprobs;
+        else if (cli_opt(argc, argv, &i, "--logprobs", &v) || cli_opt(argc, argv, &i, "--conlleval", &v)) dst = &e->logprobs;
         else if (cli_opt(argc, argv, &i, "--models", &v)) dst = &e->models;
         else if (cli_opt(argc, argv, &i, "--model", &v)) dst = &e->models;
         else if (cli_opt(argc, argv, &i, "--data", &v)) dst = &e->data_dir;
@@ -201,9 +202,74 @@ static bh_status parse_mode(const char *m, bh_ner_mode *mode)
     return BH_OK;
 }
 
+/* conlleval's own input: one token per line, the last two fields gold and
+ * predicted tag, sentences separated by empty lines (or a first field "-X-");
+ * "-DOCSTART- -X- O O" lines count as O tokens, as in conlleval. */
+static int eval_ner_file(eopts *e, bh_ner_mode mode)
+{
+    cli_lines l;
+    if (cli_lines_open(&l, CMD, e->logprobs)) return 1;
+    bh_ner_eval *ev;
+    bh_status st = bh_ner_eval_new(mode, &ev);
+    slist g = {0}, p = {0};
+    int rc = 0;
+    for (int more = 1; more && !st && !rc;) {
+        more = cli_lines_next(&l);
+        char *f[64];
+        int nf = 0;
+        if (more) {
+            char *q = l.line ? l.line : "";
+            if (l.len != strlen(q)) {
+                fprintf(stderr, "bhasha eval: %s:%ld: NUL byte\n", e->logprobs, l.lineno);
+                rc = 1;
+                break;
+            }
+            while (*q && nf < 64) {
+                while (*q == ' ' || *q == '\t' || *q == '\r') *q++ = 0;
+                if (!*q) break;
+                f[nf++] = q;
+                while (*q && *q != ' ' && *q != '\t' && *q != '\r') q++;
+            }
+        }
+        if (!more || nf == 0 || strcmp(f[0], "-X-") == 0) {
+            if (g.n) st = bh_ner_eval_add(ev, (const char *const *)g.v, (const char *const *)p.v, g.n);
+            sl_free(&g);
+            sl_free(&p);
+            continue;
+        }
+        if (nf < 2) {
+            fprintf(stderr, "bhasha eval: %s:%ld: needs at least two fields (gold and predicted tag)\n", e->logprobs,
+                    l.lineno);
+            rc = 1;
+            break;
+        }
+        if (sl_push(&g, f[nf - 2]) || sl_push(&p, f[nf - 1])) st = BH_ENOMEM;
+    }
+    cli_lines_close(&l);
+    sl_free(&g);
+    sl_free(&p);
+    if (!rc && st) rc = cli_fail(CMD, st);
+    if (!rc) {
+        bh_ner_report *r;
+        if ((st = bh_ner_eval_report(ev, &r))) rc = cli_fail(CMD, st);
+        else {
+            print_ner_report(stdout, r);
+            printf("\n");
+            bh_ner_report_free(r);
+        }
+    }
+    bh_ner_eval_free(ev);
+    return rc;
+}
+
 static int eval_ner(eopts *e)
 {
-    if (!e->gold || !e->pred) return cli_usage_error(CMD, "ner needs --gold and --pred");
+    if (e->logprobs) {
+        bh_ner_mode mode;
+        if (parse_mode(e->mode, &mode)) return cli_usage_error(CMD, "--mode conlleval|strict-iob2|strict-iobes");
+        return eval_ner_file(e, mode);
+    }
+    if (!e->gold || !e->pred) return cli_usage_error(CMD, "ner needs --gold and --pred, or --conlleval FILE");
     bh_ner_mode mode;
     if (parse_mode(e->mode, &mode)) return cli_usage_error(CMD, "--mode conlleval|strict-iob2|strict-iobes");
     if (e->o.format == BH_CORPUS_AUTO) e->o.format = BH_CORPUS_CONLL;

@@ -23,6 +23,10 @@ awk '{if(NF==0)print "";else print $1"\t"$3}' $FX/ner_iobes.txt > "$tmp/ps.conll
 is "ner strict IOBES F1 = seqeval-style reference" "$("$BH" eval ner --mode strict-iobes --gold "$tmp/gs.conll" --pred "$tmp/ps.conll" | grep -o '"f1":[0-9.]*' | head -1)" '"f1":68.8645'
 "$BH" eval ner --mode strict-iob2 --gold "$tmp/g.conll" --pred "$tmp/p.conll" >/dev/null 2>"$tmp/err"
 is "ner strict IOB2 rejects IOBES/bare tags like seqeval (exit 1, one line)" "$?:$(wc -l <"$tmp/err" | tr -d ' ')" "1:1"
+is "ner --conlleval (token gold pred file) = conlleval" "$("$BH" eval ner --conlleval $FX/ner.txt | grep -o '"f1":[0-9.]*' | head -1)" '"f1":66.8421'
+printf 'a B-PER\n' > "$tmp/one.txt"; printf 'x\n' >> "$tmp/one.txt"
+"$BH" eval ner --conlleval "$tmp/one.txt" >/dev/null 2>"$tmp/err"
+is "ner --conlleval: a line with one field exits 1 naming file:line" "$?:$(grep -c 'one.txt:2' "$tmp/err")" "1:1"
 head -20 "$tmp/p.conll" > "$tmp/short.conll"
 "$BH" eval ner --gold "$tmp/g.conll" --pred "$tmp/short.conll" >/dev/null 2>"$tmp/err"
 is "ner: mismatched files exit 1 with one line" "$?:$(wc -l <"$tmp/err" | tr -d ' ')" "1:1"
