@@ -60,8 +60,6 @@ static size_t next_cp(const char *s, size_t n, size_t i, int32_t *cp)
     return (size_t)k;
 }
 
-#define NGRAMS 6
-
 enum { SC_OTHER, SC_LATIN, SC_BENG, SC_DEVA, SC_DIGIT, SC_PUNCT };
 
 static int script_of(int32_t c)
@@ -210,25 +208,6 @@ bh_status bh__ner_features(const char *const *tokens, size_t n, uint32_t *out)
         f[k] = feat(k, ctx[1] + ps, cn[1] - ps), k++;
         f[k] = feat(k, ctx[3] + ns, cn[3] - ns), k++;
         f[k] = feat2(k, ctx[1], cn[1], ctx[3], cn[3]), k++;
-        /* character 3-grams inside the word, from its start (the first NGRAMS;
-         * a slot a short word lacks hashes to one shared bucket) */
-        size_t co[NGRAMS + 4], ncp = 0;
-        for (size_t p = 0; p < ln && ncp < NGRAMS + 3;) {
-            int32_t c;
-            co[ncp++] = p;
-            p += next_cp(l, ln, p, &c);
-        }
-        co[ncp] = ncp < NGRAMS + 3 ? ln : cp_prefix(l, ln, ncp);
-        for (size_t g = 0; g < NGRAMS; g++, k++)
-            f[k] = g + 3 <= ncp ? feat(k, l + co[g], co[g + 3] - co[g]) : feat(k, "", 0);
-        /* suffixes of the neighbouring words */
-        size_t p3 = cp_suffix(ctx[1], cn[1], 3), n3 = cp_suffix(ctx[3], cn[3], 3);
-        f[k] = feat(k, ctx[1] + p3, cn[1] - p3), k++;
-        f[k] = feat(k, ctx[3] + n3, cn[3] - n3), k++;
-        if (k != BH__NER_NFEAT) {
-            st = bh__fail(BH_EINTERNAL, "ner features: %u features, header says %d", k, BH__NER_NFEAT);
-            goto done;
-        }
     }
 done:
     if (lw)

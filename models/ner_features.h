@@ -13,7 +13,7 @@
 
 #include "bhasha/core.h"
 
-#define BH__NER_NFEAT 33
+#define BH__NER_NFEAT 25
 
 /* Writes n * BH__NER_NFEAT hashes for tokens[0..n) into out (row = token). */
 bh_status bh__ner_features(const char *const *tokens, size_t n, uint32_t *out);
