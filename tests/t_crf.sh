@@ -18,6 +18,8 @@ is "train exits 0" "$?" "0"
 is "train: 4 sentences, 1 skipped (empty tag)" "$(grep -o '"sentences":[0-9]*,"skipped":[0-9]*' "$tmp/train.json")" \
    '"sentences":4,"skipped":1'
 ok "train: progress per epoch on stderr" grep -q "epoch 15/15 loss" "$tmp/train.err"
+"$BH" crf train --train $FX/tiny.conll --map $MAP --epochs 15 --bits 12 --seed 3 --out "$tmp/m2.bin" >/dev/null 2>&1
+ok "train: same seed, same model bytes" cmp -s "$tmp/m.bin" "$tmp/m2.bin"
 "$BH" crf eval --model "$tmp/m.bin" --test $FX/tiny.conll --map $MAP --pred "$tmp/pred" >"$tmp/eval.json"
 is "eval exits 0" "$?" "0"
 is "eval: training data is learned (F1 100)" "$(grep -o '"f1":[0-9.]*' "$tmp/eval.json" | head -1)" '"f1":100.00'
