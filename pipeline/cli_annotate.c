@@ -498,6 +498,8 @@ static int sink_write(sink *o, const char *p, size_t n)
 
 /* ---- the run --------------------------------------------------------------- */
 
+static int is_gzip(const char *path);
+
 typedef struct run {
     job *j;
     sink out;
@@ -680,11 +682,16 @@ static int run_job(job *j, const bh_annotator *a, bh__ckpt *res)
     R.t0 = R.last_ckpt = now_s();
     R.out.fd = 1;
     R.out.path = "stdout";
-    for (int g = 0; g < j->nseg; g++)
-        if (!j->segs[g].corpus) {
-            uint64_t e = j->segs[g].end < j->segs[g].size ? j->segs[g].end : j->segs[g].size;
-            R.in_total += e > j->segs[g].start ? e - j->segs[g].start : 0;
+    /* ETA only when every input is uncompressed text, whose size is what we count. */
+    for (int g = 0; g < j->nseg; g++) {
+        const seg *sg = &j->segs[g];
+        if (sg->corpus || !strcmp(sg->path, "-") || is_gzip(sg->path)) {
+            R.in_total = 0;
+            break;
         }
+        uint64_t e = sg->end < sg->size ? sg->end : sg->size;
+        R.in_total += e > sg->start ? e - sg->start : 0;
+    }
     int start_seg = 0, rc = 0;
     src s;
     memset(&s, 0, sizeof s);
