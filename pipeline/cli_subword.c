@@ -1,4 +1,6 @@
 /* pipeline/cli_subword.c — `bhasha spm train|encode|decode` and `bhasha wordpiece encode`.
+ * --threads N encodes blocks of lines with bh_spm_encode_batch (ids and JSON;
+ * --pieces runs on one thread).
  * Encoders read one text per line and write exactly one output line per input
  * line (an empty line for an input line that fails, with the first failure
  * reported on stderr and exit status 1). Only "\n" ends a line, as in
@@ -35,7 +37,10 @@ static int sw_open(sw_lines *r, const char *cmd, const char *path)
         return 0;
     }
     r->f = fopen(path, "rb");
-    if (!r->f) return cli_usage_error(cmd, "cannot open %s: %s", path, strerror(errno)) ? 1 : 1;
+    if (!r->f) {
+        fprintf(stderr, "bhasha %s: cannot open %s: %s\n", cmd, path, strerror(errno));
+        return 1;
+    }
     return 0;
 }
 
@@ -347,7 +352,10 @@ static int spm_encode(int argc, char **argv)
                 fwrite(out.data, 1, out.len, stdout);
             }
         }
-        if (!rc && ferror(in.f)) rc = cli_usage_error(cmd, "read error on %s", files[f]) ? 1 : 1;
+        if (!rc && ferror(in.f)) {
+            fprintf(stderr, "bhasha %s: read error on %s\n", cmd, files[f]);
+            rc = 1;
+        }
         sw_close(&in);
     }
     if (!rc) rc = sw_finish(cmd, &err);

@@ -37,6 +37,13 @@ for m in bn hi bnhi; do
     "$BH" spm encode --model "$model" --pieces <"$T/text.txt" >"$T/got.pc"
     ok "$m: pieces equal spm_encode" cmp "$T/want.pc" "$T/got.pc"
 done
+if [ $have_text = 1 ] && [ $have_spm = 1 ]; then
+    "$BH" normalize <"$T/text.txt" | spm_encode --model assets/spm/bnhi.model --output_format=id >"$T/want.n"
+    "$BH" spm encode --model assets/spm/bnhi.model --normalize --threads 2 "$T/text.txt" >"$T/got.n"
+    ok "bnhi --normalize equals bhasha normalize | spm_encode" cmp "$T/want.n" "$T/got.n"
+else
+    skip "bnhi --normalize equals bhasha normalize | spm_encode" "needs staged text and spm_encode"
+fi
 if [ $have_text = 1 ]; then
     is "test text has >= 10,000 lines" "$([ "$(lines "$T/text.txt")" -ge 10000 ] && echo yes)" yes
 else

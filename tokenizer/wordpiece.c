@@ -321,8 +321,8 @@ static bh_status transform_token(const bh_wordpiece *w, const wp_char *t, size_t
             UChar src[2], dst[16];
             int32_t sl = 0;
             UBool e = 0;
-            (void)e;
             U16_APPEND(src, sl, 2, c, e);
+            (void)e;
             UErrorCode err = U_ZERO_ERROR;
             int32_t dl = u_strToLower(dst, 16, src, sl, "", &err);
             if (U_FAILURE(err) || dl > 16) {
@@ -349,8 +349,8 @@ static bh_status transform_token(const bh_wordpiece *w, const wp_char *t, size_t
                 /* no decomposition: the character itself */
                 dl = 0;
                 UBool e = 0;
-            (void)e;
                 U16_APPEND(dec, dl, 32, d, e);
+                (void)e;
             }
             for (int32_t q = 0; q < dl;) {
                 UChar32 x;
@@ -382,8 +382,8 @@ static bh_status wordpiece_word(const bh_wordpiece *w, const wp_char *t, size_t 
                 char u[4];
                 int32_t ul = 0;
                 UBool e = 0;
-            (void)e;
                 U8_APPEND((uint8_t *)u, ul, 4, t[k].c, e);
+                (void)e;
                 st = bh_buf_append(scratch, u, (size_t)ul);
             }
             if (st) return st;
