@@ -190,7 +190,7 @@ bh_status bh_crf_tagger_train(bh_crf_tagger *t, const bh_crf_tagger_options *opt
     if (bits < 12 || bits > 24) return bh__fail(BH_EINVAL, "bh_crf_tagger_train: hash_bits %d (12..24)", bits);
     if (t->bits && t->bits != bits)
         return bh__fail(BH_EINVAL, "bh_crf_tagger_train: trained with hash_bits %d, asked %d", t->bits, bits);
-    int epochs = o.epochs > 0 ? o.epochs : 10;
+    int epochs = o.epochs > 0 ? o.epochs : 5;
     double lr = o.lr > 0 ? o.lr : 0.1, l2 = o.l2 == 0 ? 1e-6 : o.l2 < 0 ? 0 : o.l2;
     size_t L = t->L, H = (size_t)1 << bits;
     uint32_t hmask = (uint32_t)(H - 1);

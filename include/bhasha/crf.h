@@ -104,7 +104,7 @@ typedef struct bh_crf_tagger bh_crf_tagger;
 
 typedef struct bh_crf_tagger_options {
     int hash_bits;      /* log2 of feature buckets, 12..24; 0 = 18 */
-    int epochs;         /* passes over the training data; 0 = 10 */
+    int epochs;         /* passes over the training data; 0 = 5 */
     double lr;          /* AdaGrad learning rate; 0 = 0.1 */
     double l2;          /* L2 penalty per token update on touched weights; 0 = 1e-6, < 0 = none */
     uint64_t seed;      /* shuffling seed (training is deterministic for a seed) */
