@@ -405,6 +405,20 @@ static long csv_record(bh_corpus *r, const char **why, long *start_line)
         }
         for (size_t i = 0; i <= n; i++) {
             char c = i < n ? s[i] : '\n';
+            if (in_q && c != '"' && i < n) { /* copy the run up to the next quote in one go */
+                const char *qq = memchr(s + i, '"', n - i);
+                size_t run = qq ? (size_t)(qq - (s + i)) : n - i;
+                if (bh_buf_append(&field, s + i, run)) goto nomem;
+                i += run - 1;
+                continue;
+            }
+            if (!in_q && c != d && c != '"' && c != '\n' && !after_q) { /* plain run up to the delimiter */
+                size_t j = i;
+                while (j < n && s[j] != d && s[j] != '"') j++;
+                if (bh_buf_append(&field, s + i, j - i)) goto nomem;
+                i = j - 1;
+                continue;
+            }
             if (in_q) {
                 if (c == '"') {
                     if (i + 1 < n && s[i + 1] == '"') {
