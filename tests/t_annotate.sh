@@ -75,11 +75,11 @@ while [ $tries -lt 40 ]; do
     tries=$((tries + 1))
     $cmd 2>>"$tmp/r.err" &
     pid=$!
-    ms=$(( $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 250 + 10 ))
+    ms=$(( $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 150 + 10 ))
     sleep "$(printf '0.%03d' $ms)"
     kill -9 $pid 2>/dev/null && kills=$((kills + 1))
     wait $pid 2>/dev/null && break
-    [ $kills -ge 15 ] && break
+    [ $kills -ge 20 ] && break
 done
 $cmd 2>>"$tmp/r.err"
 is "resume: finishes with exit 0" "$?" "0"
