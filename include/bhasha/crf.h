@@ -121,7 +121,9 @@ bh_status bh_crf_tagger_new(bh_crf_tagger **out);
 void bh_crf_tagger_free(bh_crf_tagger *t);
 
 /* Adds one training sentence of n >= 1 tokens with its tags (copied). Tags are
- * used as given (convert the scheme first, e.g. with bh_tags_convert). */
+ * used as given (convert the scheme first, e.g. with bh_tags_convert): a
+ * malformed tag is BH_EFORMAT, an I-X that continues no entity BH_EINVAL.
+ * Refused (BH_EINVAL) once the tagger is trained or loaded: its label set is fixed. */
 bh_status bh_crf_tagger_add(bh_crf_tagger *t, const char *const *tokens, const char *const *tags, size_t n);
 
 /* Trains on the sentences added (opt may be NULL = defaults). Training again
