@@ -1,7 +1,8 @@
 /* bench/subword_fertility.c — fertility of a SentencePiece model on text.
  * usage: subword_fertility [--normalize] MODEL FILE...
  * Prints one line: words, pieces, fertility (pieces per word) and the share of
- * words kept whole (encoded as one piece). A word is a run of pieces starting
+ * words kept whole (encoded as one piece) and the share of pieces that are
+ * unknown (<unk>). A word is a run of pieces starting
  * with one that begins with U+2581, i.e. a white-space separated word of the
  * input. With --normalize each line goes through bh_normalize() first, as for
  * bhasha's own models. Plain files only (gunzip first). */
@@ -39,7 +40,8 @@ int main(int argc, char **argv)
         starts[i] = n >= 3 && !memcmp(p, "\xe2\x96\x81", 3);
         bare[i] = n == 3 && starts[i];
     }
-    long long words = 0, pieces = 0, whole = 0;
+    long long words = 0, pieces = 0, whole = 0, unk = 0;
+    int32_t unk_id = bh_spm_special_id(m, BH_SPM_UNK);
     bh_tokens t = {0};
     bh_buf norm = {0};
     char *line = NULL;
@@ -77,12 +79,14 @@ int main(int argc, char **argv)
                 }
                 run++;
                 pieces++;
+                unk += t.ids[i] == unk_id;
             }
         }
         fclose(in);
     }
-    printf("words %lld pieces %lld fertility %.3f whole %.1f%%\n", words, pieces,
-           words ? (double)pieces / (double)words : 0.0, words ? 100.0 * (double)whole / (double)words : 0.0);
+    printf("words %lld pieces %lld fertility %.3f whole %.1f%% unk %.3f%%\n", words, pieces,
+           words ? (double)pieces / (double)words : 0.0, words ? 100.0 * (double)whole / (double)words : 0.0,
+           pieces ? 100.0 * (double)unk / (double)pieces : 0.0);
     free(line);
     free(starts);
     free(bare);

@@ -17,8 +17,8 @@ for lang in bn hi; do
         zcat -f "$SHARED/$rel" | head -n "$n" >>"$W/eval_$lang.txt"
     done
 done
-echo "| model | vocab | normalizer | bn fertility | bn whole words | hi fertility | hi whole words | model KB |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| model | vocab | normalizer | bn fertility | bn whole words | bn unk pieces | hi fertility | hi whole words | hi unk pieces | model KB |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 for s in $SIZES; do
     for m in bn hi bnhi; do
         for kind in bhasha plain; do
@@ -28,10 +28,10 @@ for s in $SIZES; do
             [ $kind = bhasha ] && flag=--normalize
             row="| $m | $s | $([ $kind = bhasha ] && echo "bh_normalize + identity" || echo "none (nmt_nfkc)") |"
             for lang in bn hi; do
-                if [ $m != bnhi ] && [ $m != $lang ]; then row="$row – | – |"; continue; fi
+                if [ $m != bnhi ] && [ $m != $lang ]; then row="$row – | – | – |"; continue; fi
                 # shellcheck disable=SC2086
                 r=$("$F" $flag "$model" "$W/eval_$lang.txt")
-                row="$row $(echo "$r" | awk '{print $6}') | $(echo "$r" | awk '{print $8}') |"
+                row="$row $(echo "$r" | awk '{print $6 " | " $8 " | " $10}') |"
             done
             echo "$row $(( $(wc -c <"$model") / 1024 )) |"
         done
