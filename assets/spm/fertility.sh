@@ -21,12 +21,17 @@ echo "| model | vocab | normalizer | bn fertility | bn whole words | bn unk piec
 echo "|---|---|---|---|---|---|---|---|---|---|"
 for s in $SIZES; do
     for m in bn hi bnhi; do
-        for kind in bhasha plain; do
+        for kind in bhasha plain raw; do
             model=$W/${kind}_${m}_$s.model
             [ -f "$model" ] || continue
             flag=""
             [ $kind = bhasha ] && flag=--normalize
-            row="| $m | $s | $([ $kind = bhasha ] && echo "bh_normalize + identity" || echo "none (nmt_nfkc)") |"
+            case $kind in
+            bhasha) how="bh_normalize + identity" ;;
+            plain) how="none (SentencePiece nmt_nfkc)" ;;
+            raw) how="none at all (identity, raw text)" ;;
+            esac
+            row="| $m | $s | $how |"
             for lang in bn hi; do
                 if [ $m != bnhi ] && [ $m != $lang ]; then row="$row – | – | – |"; continue; fi
                 # shellcheck disable=SC2086

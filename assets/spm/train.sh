@@ -5,28 +5,29 @@
 # Makes WORKDIR/{bn,hi}.train.txt (a fixed slice of each source), then trains
 #   WORKDIR/bhasha_{bn,hi,bnhi}_<size>   with bh_normalize in front, identity rule
 #   WORKDIR/plain_{bn,hi,bnhi}_<size>    plain SentencePiece: raw text, nmt_nfkc rule
+#   WORKDIR/raw_<lang>_<size>             with RAW=lang: raw text, no normalization at all
 # Training is niced: the machine is shared.
 set -eu
 W=${1:?usage: train.sh WORKDIR [SIZES...]}
 shift
 SIZES=${*:-8000}
-RAW=${BH_SHARED:-../shared}/data/raw
+SRC=${BH_SHARED:-../shared}/data/raw
 BH=${BUILD:-build}/bhasha
 mkdir -p "$W"
 slice() { # FILE BYTES: the first lines of FILE totalling about BYTES
     case $1 in *.gz) zcat "$1" ;; *) cat "$1" ;; esac | head -c "$2" | sed '$d'
 }
 if [ ! -s "$W/bn.train.txt" ]; then
-    { slice "$RAW/bn/prothomalo-ittefaq-news-2026/bn_news.train.txt" 3000000
-      slice "$RAW/bn/istishon-blog/istishon.train.txt.gz" 3000000
-      slice "$RAW/bn/sachalayatan-blog/sachalayatan.train.txt.gz" 3000000; } >"$W/bn.train.txt"
+    { slice "$SRC/bn/prothomalo-ittefaq-news-2026/bn_news.train.txt" 3000000
+      slice "$SRC/bn/istishon-blog/istishon.train.txt.gz" 3000000
+      slice "$SRC/bn/sachalayatan-blog/sachalayatan.train.txt.gz" 3000000; } >"$W/bn.train.txt"
 fi
 if [ ! -s "$W/hi.train.txt" ]; then
-    { slice "$RAW/hi/bbc-hindi-news-test/bbc_hindi_news.train.txt" 2000000
-      slice "$RAW/hi/covid19-hindi-news-2020/covid19_hindi_news.train.txt" 2000000
-      slice "$RAW/hi/hindi-discourse-stories/hindi_discourse_stories.train.txt" 2000000
-      slice "$RAW/hi/leipzig-hin-mixed-2019-10k/hin_mixed_2019.train.txt" 2000000
-      slice "$RAW/hi/hindi-aesthetics-corpus/hindi_aesthetics.train.txt.gz" 1500000; } >"$W/hi.train.txt"
+    { slice "$SRC/hi/bbc-hindi-news-test/bbc_hindi_news.train.txt" 2000000
+      slice "$SRC/hi/covid19-hindi-news-2020/covid19_hindi_news.train.txt" 2000000
+      slice "$SRC/hi/hindi-discourse-stories/hindi_discourse_stories.train.txt" 2000000
+      slice "$SRC/hi/leipzig-hin-mixed-2019-10k/hin_mixed_2019.train.txt" 2000000
+      slice "$SRC/hi/hindi-aesthetics-corpus/hindi_aesthetics.train.txt.gz" 1500000; } >"$W/hi.train.txt"
 fi
 train() { # NAME SIZE FLAGS... INPUTS
     name=$1 size=$2; shift 2
@@ -43,5 +44,9 @@ for s in $SIZES; do
         train "bhasha_${lang}_$s" "$s" --bhasha-normalize --normalization identity --input $in
         # shellcheck disable=SC2086
         train "plain_${lang}_$s" "$s" --normalization nmt_nfkc --input $in
+        if [ "${RAW:-}" = "$lang" ]; then
+            # shellcheck disable=SC2086
+            train "raw_${lang}_$s" "$s" --normalization identity --input $in
+        fi
     done
 done
