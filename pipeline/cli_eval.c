@@ -998,6 +998,95 @@ static int suite_lm(json_t *b, const char *dir, result *res)
     return 0;
 }
 
+/* POS tagging (CoNLL-U UPOS): most frequent tag per word, unknown words get the
+ * most frequent tag overall; scored per token (accuracy, per-tag F1). With only a
+ * test split, split_every k keeps every k-th sentence for testing. */
+static int suite_pos(json_t *b, const char *dir, result *res)
+{
+    bh_corpus_options o;
+    entry_opts(b, &o);
+    char *train = data_path(dir, jstr(b, "train") ? jstr(b, "train") : jstr(b, "test"));
+    char *test = data_path(dir, jstr(b, "test"));
+    long every = (long)json_integer_value(json_object_get(b, "split_every"));
+    bh__tagger *tg = NULL;
+    bh_status st = bh__tagger_new(&tg);
+    bh_corpus *r = NULL;
+    bh_corpus_record rec;
+    int k = 0;
+    long ntrain = 0, ntest = 0;
+    slist tags_seen = {0};
+    long counts[64] = {0};
+    if (!st) st = bh_corpus_open(train, &o, &r);
+    while (!st && (k = bh_corpus_next(r, &rec)) == 1) {
+        if (every > 0 && rec.index % every == 0) continue;
+        st = bh__tagger_add(tg, rec.tokens, rec.tags, rec.n_tokens);
+        for (size_t i = 0; !st && i < rec.n_tokens; i++) {
+            size_t t;
+            for (t = 0; t < tags_seen.n && strcmp(tags_seen.v[t], rec.tags[i]); t++) {}
+            if (t == tags_seen.n && t < 64 && sl_push(&tags_seen, rec.tags[i])) st = BH_ENOMEM;
+            if (t < 64) counts[t]++;
+        }
+        ntrain++;
+    }
+    bh_corpus_free(r);
+    r = NULL;
+    if (!st && k < 0) st = k;
+    size_t best = 0;
+    for (size_t t = 1; t < tags_seen.n; t++)
+        if (counts[t] > counts[best]) best = t;
+    slist gold = {0}, pred = {0};
+    const char **p = NULL;
+    if (!st) st = bh_corpus_open(test, &o, &r);
+    while (!st && (k = bh_corpus_next(r, &rec)) == 1) {
+        if (every > 0 && rec.index % every != 0) continue;
+        const char **q = realloc(p, (rec.n_tokens + 1) * sizeof *q);
+        if (!q) {
+            st = BH_ENOMEM;
+            break;
+        }
+        p = q;
+        st = bh__tagger_predict(tg, rec.tokens, rec.n_tokens, p);
+        for (size_t i = 0; !st && i < rec.n_tokens; i++) {
+            const char *guess = strcmp(p[i], "O") == 0 && tags_seen.n ? tags_seen.v[best] : p[i];
+            if (sl_push(&gold, rec.tags[i]) || sl_push(&pred, guess)) st = BH_ENOMEM;
+        }
+        ntest++;
+    }
+    bh_corpus_free(r);
+    if (!st && k < 0) st = k;
+    free(p);
+    free(train);
+    free(test);
+    bh__tagger_free(tg);
+    bh_class_report *cr = NULL;
+    if (!st && gold.n) st = bh_eval_classification((const char *const *)gold.v, (const char *const *)pred.v, gold.n, &cr);
+    sl_free(&gold);
+    sl_free(&pred);
+    sl_free(&tags_seen);
+    if (st || !cr) {
+        snprintf(res->why, sizeof res->why, "failed: %s", st ? bh_last_error() : "no test tokens");
+        res->skipped = 1;
+        return 0;
+    }
+    res->base[1] = 100 * cr->accuracy;
+    res->base_name[1] = "most frequent tag per word";
+    fprintf(rep, "%ld training sentences, %ld test sentences%s; %ld test tokens. Token accuracy **%.2f**, macro F1 %.2f "
+                 "(tiny data: an indication, not a benchmark).\n\n",
+            ntrain, ntest, every ? " (no train split: every k-th sentence is test, the rest train)" : "", cr->n,
+            100 * cr->accuracy, 100 * cr->macro_f1);
+    char p2[1024], title[256];
+    svg_path(p2, sizeof p2, "f1", res->name);
+    snprintf(title, sizeof title, "%s: per-tag F1", res->name);
+    const char *series[1] = {"most frequent tag per word"};
+    double *vals = malloc(cr->n_classes * sizeof *vals);
+    for (size_t c = 0; vals && c < cr->n_classes; c++) vals[c] = 100 * cr->f1[c];
+    if (vals) bh__svg_bars(p2, title, (const char *const *)cr->classes, cr->n_classes, series, 1, vals, 100);
+    free(vals);
+    fprintf(rep, "![per-tag F1](%s)\n\n", strrchr(p2, '/') + 1);
+    bh_class_report_free(cr);
+    return 0;
+}
+
 static const char *models_dir;
 
 static int suite_digits(json_t *b, const char *dir, result *res)
@@ -1224,6 +1313,7 @@ static int cmd_suite(eopts *e)
         else if (strcmp(r->task, "mt") == 0) suite_mt(b, dir, r);
         else if (strcmp(r->task, "digits") == 0) suite_digits(b, dir, r);
         else if (strcmp(r->task, "langid") == 0) suite_langid(b, dir, r);
+        else if (strcmp(r->task, "pos") == 0) suite_pos(b, dir, r);
         else {
             r->skipped = 1;
             snprintf(r->why, sizeof r->why, "task %s: no self-trained baseline; needs a model", r->task);
