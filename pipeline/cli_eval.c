@@ -652,17 +652,22 @@ static void safe_name(char *dst, size_t n, const char *s)
     dst[k] = 0;
 }
 
-static FILE *rep;
-static const char *outdir;
+/* What every benchmark runner needs: the report being written, where charts go,
+ * where models are. Passed explicitly (no global state). */
+typedef struct suite_ctx {
+    FILE *rep;
+    const char *outdir;
+    const char *models_dir;
+} suite_ctx;
 
-static void svg_path(char *dst, size_t n, const char *kind, const char *name)
+static void svg_path(const suite_ctx *cx, char *dst, size_t n, const char *kind, const char *name)
 {
     char s[128];
     safe_name(s, sizeof s, name);
-    snprintf(dst, n, "%s/%s_%s.svg", outdir, kind, s);
+    snprintf(dst, n, "%s/%s_%s.svg", cx->outdir, kind, s);
 }
 
-static int suite_sentiment(json_t *b, const char *dir, result *res)
+static int suite_sentiment(const suite_ctx *cx, json_t *b, const char *dir, result *res)
 {
     bh_corpus_options o;
     entry_opts(b, &o);
@@ -719,22 +724,22 @@ static int suite_sentiment(json_t *b, const char *dir, result *res)
     res->base[1] = 100 * rn->weighted_f1;
     res->base_name[0] = "majority class";
     res->base_name[1] = "bag of n-grams (NB)";
-    fprintf(rep, "train %ld records (%ld skipped), test %ld records (%ld skipped) — skipped records are reported by the readers with file:line.\n\n",
+    fprintf(cx->rep, "train %ld records (%ld skipped), test %ld records (%ld skipped) — skipped records are reported by the readers with file:line.\n\n",
             ntrain, skipped_train, rn->n, skipped_test);
-    fprintf(rep, "| system | accuracy | macro F1 | weighted F1 |\n|---|---|---|---|\n");
-    fprintf(rep, "| majority class | %.2f | %.2f | %.2f |\n", 100 * rm->accuracy, 100 * rm->macro_f1, 100 * rm->weighted_f1);
-    fprintf(rep, "| bag of n-grams (NB) | %.2f | %.2f | %.2f |\n\n", 100 * rn->accuracy, 100 * rn->macro_f1, 100 * rn->weighted_f1);
-    fprintf(rep, "| class | support | P (NB) | R (NB) | F1 (NB) | F1 (majority) |\n|---|---|---|---|---|---|\n");
+    fprintf(cx->rep, "| system | accuracy | macro F1 | weighted F1 |\n|---|---|---|---|\n");
+    fprintf(cx->rep, "| majority class | %.2f | %.2f | %.2f |\n", 100 * rm->accuracy, 100 * rm->macro_f1, 100 * rm->weighted_f1);
+    fprintf(cx->rep, "| bag of n-grams (NB) | %.2f | %.2f | %.2f |\n\n", 100 * rn->accuracy, 100 * rn->macro_f1, 100 * rn->weighted_f1);
+    fprintf(cx->rep, "| class | support | P (NB) | R (NB) | F1 (NB) | F1 (majority) |\n|---|---|---|---|---|---|\n");
     for (size_t c = 0; c < rn->n_classes; c++) {
         double fm = 0;
         for (size_t j = 0; j < rm->n_classes; j++)
             if (strcmp(rm->classes[j], rn->classes[c]) == 0) fm = rm->f1[j];
-        fprintf(rep, "| %s | %ld | %.2f | %.2f | %.2f | %.2f |\n", rn->classes[c], rn->support[c], 100 * rn->precision[c],
+        fprintf(cx->rep, "| %s | %ld | %.2f | %.2f | %.2f | %.2f |\n", rn->classes[c], rn->support[c], 100 * rn->precision[c],
                 100 * rn->recall[c], 100 * rn->f1[c], 100 * fm);
     }
     char p1[1024], p2[1024];
-    svg_path(p1, sizeof p1, "confusion", res->name);
-    svg_path(p2, sizeof p2, "f1", res->name);
+    svg_path(cx, p1, sizeof p1, "confusion", res->name);
+    svg_path(cx, p2, sizeof p2, "f1", res->name);
     char title[256];
     snprintf(title, sizeof title, "%s: confusion matrix (bag of n-grams)", res->name);
     bh__svg_confusion(p1, title, (const char *const *)rn->classes, rn->n_classes, rn->confusion);
@@ -749,13 +754,13 @@ static int suite_sentiment(json_t *b, const char *dir, result *res)
     snprintf(title, sizeof title, "%s: per-class F1", res->name);
     if (vals) bh__svg_bars(p2, title, (const char *const *)rn->classes, rn->n_classes, series, 2, vals, 100);
     free(vals);
-    fprintf(rep, "\n![confusion](%s) ![per-class F1](%s)\n\n", strrchr(p1, '/') + 1, strrchr(p2, '/') + 1);
+    fprintf(cx->rep, "\n![confusion](%s) ![per-class F1](%s)\n\n", strrchr(p1, '/') + 1, strrchr(p2, '/') + 1);
     bh_class_report_free(rm);
     bh_class_report_free(rn);
     return 0;
 }
 
-static int suite_ner(json_t *b, const char *dir, result *res)
+static int suite_ner(const suite_ctx *cx, json_t *b, const char *dir, result *res)
 {
     bh_corpus_options o;
     entry_opts(b, &o);
@@ -812,27 +817,27 @@ static int suite_ner(json_t *b, const char *dir, result *res)
     }
     res->base[1] = rr->f1;
     res->base_name[1] = "most frequent tag per word";
-    fprintf(rep, "train %ld sentences (%ld skipped), test %ld sentences (%ld skipped)%s; tags converted to %s.\n\n",
+    fprintf(cx->rep, "train %ld sentences (%ld skipped), test %ld sentences (%ld skipped)%s; tags converted to %s.\n\n",
             nsent[0], skipped[0], nsent[1], skipped[1], every ? " — no official split: every 10th sentence is test" : "",
             jstr(b, "scheme") ? jstr(b, "scheme") : "as is");
-    fprintf(rep, "| system | token accuracy | P | R | F1 (conlleval) |\n|---|---|---|---|---|\n");
-    fprintf(rep, "| most frequent tag per word | %.2f | %.2f | %.2f | %.2f |\n\n", rr->accuracy, rr->precision,
+    fprintf(cx->rep, "| system | token accuracy | P | R | F1 (conlleval) |\n|---|---|---|---|---|\n");
+    fprintf(cx->rep, "| most frequent tag per word | %.2f | %.2f | %.2f | %.2f |\n\n", rr->accuracy, rr->precision,
             rr->recall, rr->f1);
-    fprintf(rep, "| type | gold | predicted | correct | F1 |\n|---|---|---|---|---|\n");
+    fprintf(cx->rep, "| type | gold | predicted | correct | F1 |\n|---|---|---|---|---|\n");
     for (size_t t = 0; t < rr->n_types; t++)
-        fprintf(rep, "| %s | %ld | %ld | %ld | %.2f |\n", rr->types[t][0] ? rr->types[t] : "(no type)", rr->gold[t],
+        fprintf(cx->rep, "| %s | %ld | %ld | %ld | %.2f |\n", rr->types[t][0] ? rr->types[t] : "(no type)", rr->gold[t],
                 rr->pred[t], rr->correct[t], rr->type_f1[t]);
     char p2[1024], title[256];
-    svg_path(p2, sizeof p2, "f1", res->name);
+    svg_path(cx, p2, sizeof p2, "f1", res->name);
     snprintf(title, sizeof title, "%s: per-type F1 (conlleval)", res->name);
     const char *series[1] = {"most frequent tag per word"};
     bh__svg_bars(p2, title, (const char *const *)rr->types, rr->n_types, series, 1, rr->type_f1, 100);
-    fprintf(rep, "\n![per-type F1](%s)\n\n", strrchr(p2, '/') + 1);
+    fprintf(cx->rep, "\n![per-type F1](%s)\n\n", strrchr(p2, '/') + 1);
     bh_ner_report_free(rr);
     return 0;
 }
 
-static int suite_qa(json_t *b, const char *dir, result *res)
+static int suite_qa(const suite_ctx *cx, json_t *b, const char *dir, result *res)
 {
     bh_corpus_options o;
     entry_opts(b, &o);
@@ -868,9 +873,9 @@ static int suite_qa(json_t *b, const char *dir, result *res)
     }
     res->base[1] = 100 * f1 / (double)n;
     res->base_name[1] = "best-overlap sentence";
-    fprintf(rep, "%ld questions (%ld skipped). Baseline: answer with the whole context sentence that shares most words with the question.\n\n",
+    fprintf(cx->rep, "%ld questions (%ld skipped). Baseline: answer with the whole context sentence that shares most words with the question.\n\n",
             n, skipped);
-    fprintf(rep, "| system | EM | F1 |\n|---|---|---|\n| best-overlap sentence | %.2f | %.2f |\n\n", 100 * em / (double)n,
+    fprintf(cx->rep, "| system | EM | F1 |\n|---|---|---|\n| best-overlap sentence | %.2f | %.2f |\n\n", 100 * em / (double)n,
             100 * f1 / (double)n);
     return 0;
 }
@@ -951,7 +956,7 @@ static int lm_walk(const char *s, size_t n, bigram *bg, bigram *ug, int train, d
     return 0;
 }
 
-static int suite_lm(json_t *b, const char *dir, result *res)
+static int suite_lm(const suite_ctx *cx, json_t *b, const char *dir, result *res)
 {
     bh_corpus_options o;
     entry_opts(b, &o);
@@ -992,7 +997,7 @@ static int suite_lm(json_t *b, const char *dir, result *res)
     double ppl = exp(-logp / (double)cnt);
     res->base[1] = ppl;
     res->base_name[1] = "character bigram, add-one";
-    fprintf(rep, "Baseline: character bigram model with add-one smoothing (vocabulary %.0f characters) trained on the train file; "
+    fprintf(cx->rep, "Baseline: character bigram model with add-one smoothing (vocabulary %.0f characters) trained on the train file; "
                  "%ld test documents, %ld characters (+ end markers). Per-character perplexity: **%.3f** (lower is better; not comparable to subword perplexities).\n\n",
             V, docs, cnt, ppl);
     return 0;
@@ -1001,7 +1006,7 @@ static int suite_lm(json_t *b, const char *dir, result *res)
 /* POS tagging (CoNLL-U UPOS): most frequent tag per word, unknown words get the
  * most frequent tag overall; scored per token (accuracy, per-tag F1). With only a
  * test split, split_every k keeps every k-th sentence for testing. */
-static int suite_pos(json_t *b, const char *dir, result *res)
+static int suite_pos(const suite_ctx *cx, json_t *b, const char *dir, result *res)
 {
     bh_corpus_options o;
     entry_opts(b, &o);
@@ -1070,29 +1075,27 @@ static int suite_pos(json_t *b, const char *dir, result *res)
     }
     res->base[1] = 100 * cr->accuracy;
     res->base_name[1] = "most frequent tag per word";
-    fprintf(rep, "%ld training sentences, %ld test sentences%s; %ld test tokens. Token accuracy **%.2f**, macro F1 %.2f "
+    fprintf(cx->rep, "%ld training sentences, %ld test sentences%s; %ld test tokens. Token accuracy **%.2f**, macro F1 %.2f "
                  "(tiny data: an indication, not a benchmark).\n\n",
             ntrain, ntest, every ? " (no train split: every k-th sentence is test, the rest train)" : "", cr->n,
             100 * cr->accuracy, 100 * cr->macro_f1);
     char p2[1024], title[256];
-    svg_path(p2, sizeof p2, "f1", res->name);
+    svg_path(cx, p2, sizeof p2, "f1", res->name);
     snprintf(title, sizeof title, "%s: per-tag F1", res->name);
     const char *series[1] = {"most frequent tag per word"};
     double *vals = malloc(cr->n_classes * sizeof *vals);
     for (size_t c = 0; vals && c < cr->n_classes; c++) vals[c] = 100 * cr->f1[c];
     if (vals) bh__svg_bars(p2, title, (const char *const *)cr->classes, cr->n_classes, series, 1, vals, 100);
     free(vals);
-    fprintf(rep, "![per-tag F1](%s)\n\n", strrchr(p2, '/') + 1);
+    fprintf(cx->rep, "![per-tag F1](%s)\n\n", strrchr(p2, '/') + 1);
     bh_class_report_free(cr);
     return 0;
 }
 
-static const char *models_dir;
-
-static int suite_digits(json_t *b, const char *dir, result *res)
+static int suite_digits(const suite_ctx *cx, json_t *b, const char *dir, result *res)
 {
     char *d = data_path(dir, jstr(b, "dir"));
-    char *model = data_path(models_dir, jstr(b, "model"));
+    char *model = data_path(cx->models_dir, jstr(b, "model"));
     bh_class_report *r = NULL, *maj = NULL;
     bh_status st = exists(model) ? digits_reports(model, d, "test", &r, &maj) : BH_ENOTFOUND;
     if (st) {
@@ -1106,13 +1109,13 @@ static int suite_digits(json_t *b, const char *dir, result *res)
     res->base[1] = 100 * r->accuracy;
     res->base_name[0] = "majority class";
     res->base_name[1] = "shipped digit model";
-    fprintf(rep, "Model `%s` on the test split: %ld images, accuracy **%.2f**, macro F1 %.2f (majority class: %.2f).\n\n",
+    fprintf(cx->rep, "Model `%s` on the test split: %ld images, accuracy **%.2f**, macro F1 %.2f (majority class: %.2f).\n\n",
             jstr(b, "model"), r->n, 100 * r->accuracy, 100 * r->macro_f1, maj ? 100 * maj->accuracy : 0.0);
     char p1[1024], title[256];
-    svg_path(p1, sizeof p1, "confusion", res->name);
+    svg_path(cx, p1, sizeof p1, "confusion", res->name);
     snprintf(title, sizeof title, "%s: confusion matrix (shipped digit model)", res->name);
     bh__svg_confusion(p1, title, (const char *const *)r->classes, r->n_classes, r->confusion);
-    fprintf(rep, "![confusion](%s)\n\n", strrchr(p1, '/') + 1);
+    fprintf(cx->rep, "![confusion](%s)\n\n", strrchr(p1, '/') + 1);
     bh_class_report_free(r);
     bh_class_report_free(maj);
     free(d);
@@ -1122,9 +1125,9 @@ static int suite_digits(json_t *b, const char *dir, result *res)
 
 /* Language identification with the shipped model on the held-out lines of
  * DIR/<lang>.txt (from line first_line on; earlier lines trained the model). */
-static int suite_langid(json_t *b, const char *dir, result *res)
+static int suite_langid(const suite_ctx *cx, json_t *b, const char *dir, result *res)
 {
-    char *model = data_path(models_dir, jstr(b, "model"));
+    char *model = data_path(cx->models_dir, jstr(b, "model"));
     long first = (long)json_integer_value(json_object_get(b, "first_line"));
     bh_langid *m = NULL;
     bh_status st = exists(model) ? bh_langid_load(model, &m) : BH_ENOTFOUND;
@@ -1165,23 +1168,23 @@ static int suite_langid(json_t *b, const char *dir, result *res)
     }
     res->base[1] = 100 * r->accuracy;
     res->base_name[1] = "shipped langid model";
-    fprintf(rep, "Model `%s` on lines %ld.. of each language file (held out from its training): %ld lines, "
+    fprintf(cx->rep, "Model `%s` on lines %ld.. of each language file (held out from its training): %ld lines, "
                  "accuracy **%.2f**, macro F1 %.2f.\n\n",
             jstr(b, "model"), first, r->n, 100 * r->accuracy, 100 * r->macro_f1);
-    fprintf(rep, "| language | lines | P | R | F1 |\n|---|---|---|---|---|\n");
+    fprintf(cx->rep, "| language | lines | P | R | F1 |\n|---|---|---|---|---|\n");
     for (size_t c = 0; c < r->n_classes; c++)
-        fprintf(rep, "| %s | %ld | %.2f | %.2f | %.2f |\n", r->classes[c], r->support[c], 100 * r->precision[c],
+        fprintf(cx->rep, "| %s | %ld | %.2f | %.2f | %.2f |\n", r->classes[c], r->support[c], 100 * r->precision[c],
                 100 * r->recall[c], 100 * r->f1[c]);
     char p1[1024], title[256];
-    svg_path(p1, sizeof p1, "confusion", res->name);
+    svg_path(cx, p1, sizeof p1, "confusion", res->name);
     snprintf(title, sizeof title, "%s: confusion matrix (shipped langid model)", res->name);
     bh__svg_confusion(p1, title, (const char *const *)r->classes, r->n_classes, r->confusion);
-    fprintf(rep, "\n![confusion](%s)\n\n", strrchr(p1, '/') + 1);
+    fprintf(cx->rep, "\n![confusion](%s)\n\n", strrchr(p1, '/') + 1);
     bh_class_report_free(r);
     return 0;
 }
 
-static int suite_mt(json_t *b, const char *dir, result *res)
+static int suite_mt(const suite_ctx *cx, json_t *b, const char *dir, result *res)
 {
     char *src = data_path(dir, jstr(b, "source")), *ref = data_path(dir, jstr(b, "test"));
     slist s = {0}, t = {0};
@@ -1209,7 +1212,7 @@ static int suite_mt(json_t *b, const char *dir, result *res)
     }
     res->base[1] = bl.score;
     res->base_name[1] = "copy the source";
-    fprintf(rep, "%zu segments. No translation model yet; floor baseline = copy the Bangla source unchanged "
+    fprintf(cx->rep, "%zu segments. No translation model yet; floor baseline = copy the Bangla source unchanged "
                  "(names, digits and punctuation overlap): BLEU %.2f, chrF %.2f (sacreBLEU defaults).\n\n",
             n, bl.score, chrf);
     return 0;
@@ -1242,15 +1245,14 @@ static int cmd_suite(eopts *e)
         json_decref(reg);
         return cli_usage_error(CMD, "cannot create %s", e->out);
     }
-    outdir = e->out;
-    models_dir = e->models ? e->models : "assets";
+    suite_ctx cx = {NULL, e->out, e->models ? e->models : "assets"};
     char path[4096];
     snprintf(path, sizeof path, "%s/report.md", e->out);
     FILE *final = fopen(path, "w");
     char *details = NULL;
     size_t details_len = 0;
-    rep = final ? open_memstream(&details, &details_len) : NULL; /* details go after the summary */
-    if (!rep) {
+    cx.rep = final ? open_memstream(&details, &details_len) : NULL; /* details go after the summary */
+    if (!cx.rep) {
         if (final) fclose(final);
         json_decref(reg);
         return cli_usage_error(CMD, "cannot write %s", path);
@@ -1260,8 +1262,8 @@ static int cmd_suite(eopts *e)
     fprintf(final, "# bhasha evaluation report\n\nRegistry: `%s` (%zu benchmarks), data directory: `%s`.\n"
                  "Baselines are trained by the suite itself on each benchmark's train split. Models directory: `%s` "
                  "(digit and language-ID models; other model kinds are not wired into the suite yet).\n\n",
-            regpath, nb, dir, models_dir);
-    fprintf(rep, "## Details\n\n");
+            regpath, nb, dir, cx.models_dir);
+    fprintf(cx.rep, "## Details\n\n");
     for (size_t i = 0; i < nb; i++) {
         json_t *b = json_array_get(list, i);
         result *r = &res[i];
@@ -1305,27 +1307,27 @@ static int cmd_suite(eopts *e)
             continue;
         }
         fprintf(stderr, "eval suite: %s (%s)\n", r->name, r->task);
-        fprintf(rep, "### %s (%s, %s)\n\n", r->name, r->task, r->lang ? r->lang : "?");
-        if (strcmp(r->task, "sentiment") == 0) suite_sentiment(b, dir, r);
-        else if (strcmp(r->task, "ner") == 0) suite_ner(b, dir, r);
-        else if (strcmp(r->task, "qa") == 0) suite_qa(b, dir, r);
-        else if (strcmp(r->task, "lm") == 0) suite_lm(b, dir, r);
-        else if (strcmp(r->task, "mt") == 0) suite_mt(b, dir, r);
-        else if (strcmp(r->task, "digits") == 0) suite_digits(b, dir, r);
-        else if (strcmp(r->task, "langid") == 0) suite_langid(b, dir, r);
-        else if (strcmp(r->task, "pos") == 0) suite_pos(b, dir, r);
+        fprintf(cx.rep, "### %s (%s, %s)\n\n", r->name, r->task, r->lang ? r->lang : "?");
+        if (strcmp(r->task, "sentiment") == 0) suite_sentiment(&cx, b, dir, r);
+        else if (strcmp(r->task, "ner") == 0) suite_ner(&cx, b, dir, r);
+        else if (strcmp(r->task, "qa") == 0) suite_qa(&cx, b, dir, r);
+        else if (strcmp(r->task, "lm") == 0) suite_lm(&cx, b, dir, r);
+        else if (strcmp(r->task, "mt") == 0) suite_mt(&cx, b, dir, r);
+        else if (strcmp(r->task, "digits") == 0) suite_digits(&cx, b, dir, r);
+        else if (strcmp(r->task, "langid") == 0) suite_langid(&cx, b, dir, r);
+        else if (strcmp(r->task, "pos") == 0) suite_pos(&cx, b, dir, r);
         else {
             r->skipped = 1;
             snprintf(r->why, sizeof r->why, "task %s: no self-trained baseline; needs a model", r->task);
         }
-        if (r->skipped) fprintf(rep, "Not scored: %s\n\n", r->why);
+        if (r->skipped) fprintf(cx.rep, "Not scored: %s\n\n", r->why);
         if (r->published >= 0)
-            fprintf(rep, "Published %s: **%.1f** (%s)\n\n", r->metric, r->published, r->published_src);
+            fprintf(cx.rep, "Published %s: **%.1f** (%s)\n\n", r->metric, r->published, r->published_src);
     }
     /* summary table and the our-vs-published chart */
-    fclose(rep);
-    rep = final;
-    fprintf(rep, "## Summary\n\n| benchmark | task | lang | metric | majority | trained baseline / shipped model | published |\n|---|---|---|---|---|---|---|\n");
+    fclose(cx.rep);
+    cx.rep = final;
+    fprintf(cx.rep, "## Summary\n\n| benchmark | task | lang | metric | majority | trained baseline / shipped model | published |\n|---|---|---|---|---|---|---|\n");
     const char **labels = calloc(nb ? nb : 1, sizeof *labels);
     double *vals = calloc(3 * (nb ? nb : 1), sizeof *vals);
     size_t ng = 0;
@@ -1336,7 +1338,7 @@ static int cmd_suite(eopts *e)
         if (r->base[0] >= 0) snprintf(a, sizeof a, "%.2f", r->base[0]);
         if (r->base[1] >= 0) snprintf(b2, sizeof b2, "%.2f (%s)", r->base[1], r->base_name[1]);
         if (r->published >= 0) snprintf(c, sizeof c, "%.1f", r->published);
-        fprintf(rep, "| %s | %s | %s | %s | %s | %s | %s |\n", r->name, r->task, r->lang ? r->lang : "", r->metric ? r->metric : "",
+        fprintf(cx.rep, "| %s | %s | %s | %s | %s | %s | %s |\n", r->name, r->task, r->lang ? r->lang : "", r->metric ? r->metric : "",
                 a, b2, c);
         if (r->metric && strcmp(r->metric, "perplexity") == 0) continue;
         labels[ng] = r->name;
@@ -1355,14 +1357,14 @@ static int cmd_suite(eopts *e)
     free(packed);
     free(labels);
     free(vals);
-    fprintf(rep, "\nHeadline metrics: sentiment weighted F1, NER entity F1 (conlleval), QA F1, MT BLEU, digits accuracy "
+    fprintf(cx.rep, "\nHeadline metrics: sentiment weighted F1, NER entity F1 (conlleval), QA F1, MT BLEU, digits accuracy "
                  "(all in %%); LM rows are per-character perplexity and are left out of the chart.\n\n![scores](scores.svg)\n\n## Not scored\n\n");
     for (size_t i = 0; i < nb; i++)
-        if (res[i].skipped) fprintf(rep, "- %s (%s): %s\n", res[i].name ? res[i].name : "?", res[i].task ? res[i].task : "?", res[i].why);
-    fprintf(rep, "\n");
-    if (details) fwrite(details, 1, details_len, rep);
+        if (res[i].skipped) fprintf(cx.rep, "- %s (%s): %s\n", res[i].name ? res[i].name : "?", res[i].task ? res[i].task : "?", res[i].why);
+    fprintf(cx.rep, "\n");
+    if (details) fwrite(details, 1, details_len, cx.rep);
     free(details);
-    fclose(rep);
+    fclose(cx.rep);
     long done = 0;
     for (size_t i = 0; i < nb; i++) done += !res[i].skipped;
     printf("{\"report\":\"%s/report.md\",\"benchmarks\":%zu,\"scored\":%ld,\"skipped\":%ld}\n", e->out, nb, done, (long)nb - done);
