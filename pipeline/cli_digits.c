@@ -51,7 +51,7 @@ typedef struct opts {
         *test_data;
     bh_prep_opts prep;
     bh_train_opts train;
-    int limit, grid_search, quiet, hog_cell;
+    int limit, grid_search, quiet, hog_cell, hog_orient, hog_block, hog_norm;
 } opts;
 
 static int parse_int(const char *cmd, const char *name, const char *v, int lo, int hi, int *out)
@@ -134,6 +134,20 @@ static int parse_opts(const char *cmd, int argc, char **argv, opts *o, const cha
         } else if (cli_opt(argc, argv, &i, "--cell", &v)) {
             if ((rc = parse_int(cmd, "--cell", v, 1, 64, &o->hog_cell)))
                 return rc;
+        } else if (cli_opt(argc, argv, &i, "--orientations", &v)) {
+            if ((rc = parse_int(cmd, "--orientations", v, 1, 64, &o->hog_orient)))
+                return rc;
+        } else if (cli_opt(argc, argv, &i, "--block", &v)) {
+            if ((rc = parse_int(cmd, "--block", v, 1, 16, &o->hog_block)))
+                return rc;
+        } else if (cli_opt(argc, argv, &i, "--hog-norm", &v)) {
+            const char *names[4] = {"L1", "L1-sqrt", "L2", "L2-Hys"};
+            o->hog_norm = 0;
+            for (int k = 0; k < 4; k++)
+                if (!strcmp(v, names[k]))
+                    o->hog_norm = k + 1;
+            if (!o->hog_norm)
+                return cli_usage_error(cmd, "--hog-norm must be L1, L1-sqrt, L2 or L2-Hys");
         } else if (cli_opt(argc, argv, &i, "--cosine", NULL)) {
             o->train.knn_cosine = 1;
         } else if (cli_opt(argc, argv, &i, "--linear", NULL)) {
@@ -172,6 +186,12 @@ static int make_spec(const char *cmd, const opts *o, const char *features, bh_fe
         return cli_fail(cmd, st);
     if (o->hog_cell)
         s->hog.cell = o->hog_cell;
+    if (o->hog_orient)
+        s->hog.orientations = o->hog_orient;
+    if (o->hog_block)
+        s->hog.block = o->hog_block;
+    if (o->hog_norm)
+        s->hog.norm = (bh_hog_norm)(o->hog_norm - 1);
     if (bh_feat_size(s, o->prep.size) == 0)
         return cli_usage_error(cmd, "features '%s' do not fit a %dx%d image", features,
                                o->prep.size, o->prep.size);
@@ -548,7 +568,8 @@ int cli_digits(int argc, char **argv)
                 "  grid    --data DIR [--features hog,lbp,gabor,hog+gabor] [--classifiers knn,svm,rf,gbdt]\n"
                 "          [--limit N] [--test-data DIR2,DIR3]         (accuracy table, paper layout)\n"
                 "  read    [--model MODEL] IMAGE...                    (a line of digits: Bangla, ASCII)\n"
-                "preprocessing: [--size 28] [--box 22] [--cell 4] [--raw] [--binarize] [--deskew]\n");
+                "preprocessing: [--size 28] [--box 22] [--raw] [--binarize] [--deskew]\n"
+                "HOG: [--orientations 9] [--cell 4] [--block 2] [--hog-norm L1|L1-sqrt|L2|L2-Hys]\n");
         return argc < 2 ? 2 : 0;
     }
     const char *sub = argv[1];
