@@ -35,6 +35,9 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+    /* Before anything touches OpenBLAS: re-executes with a faster verified
+     * kernel when the detected one is a known slow fallback (see model.h). */
+    bh_blas_autotune();
     if (argc < 2) {
         usage(stderr);
         return 2;
@@ -45,7 +48,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
-        printf("bhasha %s\n", bh_version());
+        printf("bhasha %s (OpenBLAS kernel %s)\n", bh_version(), bh_blas_corename());
         return 0;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
