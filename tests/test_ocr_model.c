@@ -73,7 +73,10 @@ static void roundtrip(bh_clf_kind kind, const char *features, double min_acc)
     assert_true(acc >= min_acc);
     for (int i = 0; i < test.n; i++)
         assert_true(sc[i] >= 0 && sc[i] <= 1);
-    char path[] = "/tmp/bh_ocr_modelXXXXXX";
+    /* scratch file in the build folder (tests run from the repo root) */
+    const char *dir = getenv("BUILD") ? getenv("BUILD") : "build";
+    char path[512];
+    snprintf(path, sizeof path, "%s/ocr_modelXXXXXX", dir);
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     close(fd);
