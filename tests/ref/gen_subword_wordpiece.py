@@ -6,6 +6,7 @@ Writes, in tests/fixtures/subword/:
   wp_vocab.txt          (only if missing) a WordPiece vocab made from the pieces
                         of assets/spm/bnhi.model: '▁x' -> 'x', 'x' -> '##x', plus
                         specials and ASCII, so Bangla and Hindi words mostly split
+                        (the committed one came from an 8000-piece joint model)
   wp_<cfg>.golden       ids per line of wp_text.txt, for each configuration
   wp_shared_<cfg>.golden  if the staged data is present: CRC-32 of the ids of
                         every block of 10 lines of the shared test text (the
