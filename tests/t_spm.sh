@@ -25,7 +25,7 @@ for m in bn hi bnhi; do
     if [ $have_text = 0 ] || [ $have_spm = 0 ]; then
         skip "$m: ids equal spm_encode on staged text" "needs $SHARED/data/raw and spm_encode"
         skip "$m: 2 threads equal spm_encode" "needs $SHARED/data/raw and spm_encode"
-        skip "$m: pieces equal spm_encode" "needs $SHARED/data/raw and spm_encode"
+        [ $m = bnhi ] && skip "$m: pieces equal spm_encode" "needs $SHARED/data/raw and spm_encode"
         continue
     fi
     spm_encode --model "$model" --output_format=id <"$T/text.txt" >"$T/want.ids"
@@ -33,6 +33,7 @@ for m in bn hi bnhi; do
     ok "$m: ids equal spm_encode on $(lines "$T/text.txt") staged lines" cmp "$T/want.ids" "$T/got.ids"
     "$BH" spm encode --model "$model" --ids --threads 2 "$T/text.txt" >"$T/got2.ids"
     ok "$m: 2 threads equal spm_encode" cmp "$T/want.ids" "$T/got2.ids"
+    [ $m = bnhi ] || continue
     spm_encode --model "$model" --output_format=piece <"$T/text.txt" >"$T/want.pc"
     "$BH" spm encode --model "$model" --pieces <"$T/text.txt" >"$T/got.pc"
     ok "$m: pieces equal spm_encode" cmp "$T/want.pc" "$T/got.pc"
