@@ -91,7 +91,7 @@ bh_status bh_gen_feed(bh_gen *g, const int32_t *ids, int n, float *logits)
     for (int l = 0; l < c->layers; l++) {
         const bh__layer_w *p = &w->l[l];
         float *K = g->k + (size_t)l * T * D, *Vc = g->v + (size_t)l * T * D;
-        bh__layernorm_fwd(g->ln, g->mean, g->rstd, g->x, p->ln1_w, p->ln1_b, n, D, c->ln_eps);
+        bh__layernorm_fwd(m->pool, g->ln, g->mean, g->rstd, g->x, p->ln1_w, p->ln1_b, n, D, c->ln_eps);
         bh__linear_fwd(g->qkv, g->ln, p->qkv_w, p->qkv_b, n, D, 3 * D);
         for (int i = 0; i < n; i++) {
             memcpy(K + (size_t)(p0 + i) * D, g->qkv + (size_t)i * 3 * D + D, (size_t)D * sizeof(float));
@@ -120,17 +120,17 @@ bh_status bh_gen_feed(bh_gen *g, const int32_t *ids, int n, float *logits)
                         Vc + (size_t)h * hd, D, 0.0f, g->atty + (size_t)h * hd, D);
         }
         bh__linear_fwd(g->tmp, g->atty, p->proj_w, p->proj_b, n, D, D);
-        bh__add(g->x, g->x, g->tmp, ND);
-        bh__layernorm_fwd(g->ln, g->mean, g->rstd, g->x, p->ln2_w, p->ln2_b, n, D, c->ln_eps);
+        bh__add(m->pool, g->x, g->x, g->tmp, ND);
+        bh__layernorm_fwd(m->pool, g->ln, g->mean, g->rstd, g->x, p->ln2_w, p->ln2_b, n, D, c->ln_eps);
         bh__linear_fwd(g->fch, g->ln, p->fc_w, p->fc_b, n, D, F);
-        bh__gelu_fwd(g->fchg, g->fch, (size_t)n * F);
+        bh__gelu_fwd(m->pool, g->fchg, g->fch, (size_t)n * F);
         bh__linear_fwd(g->tmp, g->fchg, p->fc2_w, p->fc2_b, n, F, D);
-        bh__add(g->x, g->x, g->tmp, ND);
+        bh__add(m->pool, g->x, g->x, g->tmp, ND);
     }
     g->pos = nk;
     if (logits) {
         const float *last = g->x + (size_t)(n - 1) * D;
-        bh__layernorm_fwd(g->ln, g->mean, g->rstd, last, w->lnf_w, w->lnf_b, 1, D, c->ln_eps);
+        bh__layernorm_fwd(m->pool, g->ln, g->mean, g->rstd, last, w->lnf_w, w->lnf_b, 1, D, c->ln_eps);
         /* logits[V] = wte[V,D] . ln[D] */
         cblas_sgemv(CblasRowMajor, CblasNoTrans, V, D, 1.0f, w->wte, D, g->ln, 1, 0.0f, logits, 1);
     }

@@ -46,75 +46,134 @@ static inline float fast_tanhf(float u)
     return 1.0f - 2.0f / (fast_expf(2.0f * u) + 1.0f);
 }
 
+/* Work is handed to the pool as a context struct (the arguments) and a
+ * trampoline that runs one range of units. Grains keep each part at least
+ * a few thousand floats, so small shapes (tests, generation) stay inline. */
+#define ROW_GRAIN(D) ((D) >= 2048 ? 1 : 2048 / (D))
+#define COL_UNIT 16    /* columns per unit for column-split accumulations */
+#define COL_GRAIN(N, units) ((N) >= 64 ? 1 : (units))
+#define ELEM_UNIT 1024 /* elements per unit for element-wise loops */
+#define ELEM_GRAIN 4
+
+static int col_units(int D) { return (D + COL_UNIT - 1) / COL_UNIT; }
+static int col_begin(int u, int D) { return u * COL_UNIT < D ? u * COL_UNIT : D; }
+
 /* ------------------------------------------------------------ embeddings */
 
-void bh__embed_fwd(float *out, const int32_t *ids, const float *wte, const float *wpe,
-                   int N, int T, int D)
+typedef struct embed_ctx {
+    float *out, *dwte, *dwpe;
+    const float *wte, *wpe, *dout;
+    const int32_t *ids;
+    int N, T, D;
+} embed_ctx;
+
+static void embed_fwd_part(void *vc, int i0, int i1, int tid)
 {
-    for (int i = 0; i < N; i++) {
-        const float *e = wte + (size_t)ids[i] * D;
-        const float *p = wpe + (size_t)(i % T) * D;
-        float *o = out + (size_t)i * D;
+    (void)tid;
+    const embed_ctx *c = vc;
+    int D = c->D;
+    for (int i = i0; i < i1; i++) {
+        const float *e = c->wte + (size_t)c->ids[i] * D;
+        const float *p = c->wpe + (size_t)(i % c->T) * D;
+        float *o = c->out + (size_t)i * D;
         for (int d = 0; d < D; d++) o[d] = e[d] + p[d];
     }
 }
 
-void bh__embed_bwd(float *dwte, float *dwpe, const float *dout, const int32_t *ids,
+void bh__embed_fwd(bh__pool *pool, float *out, const int32_t *ids, const float *wte, const float *wpe,
                    int N, int T, int D)
 {
-    for (int i = 0; i < N; i++) {
-        float *ge = dwte + (size_t)ids[i] * D;
-        float *gp = dwpe + (size_t)(i % T) * D;
-        const float *g = dout + (size_t)i * D;
-        for (int d = 0; d < D; d++) {
+    embed_ctx c = {.out = out, .wte = wte, .wpe = wpe, .ids = ids, .N = N, .T = T, .D = D};
+    bh__pool_for(pool, N, ROW_GRAIN(D), embed_fwd_part, &c);
+}
+
+/* Rows that share a token id add into the same dwte row, so the split is
+ * by column: each thread walks all rows in order over its columns. */
+static void embed_bwd_part(void *vc, int u0, int u1, int tid)
+{
+    (void)tid;
+    const embed_ctx *c = vc;
+    int D = c->D, d0 = col_begin(u0, D), d1 = col_begin(u1, D);
+    for (int i = 0; i < c->N; i++) {
+        float *ge = c->dwte + (size_t)c->ids[i] * D;
+        float *gp = c->dwpe + (size_t)(i % c->T) * D;
+        const float *g = c->dout + (size_t)i * D;
+        for (int d = d0; d < d1; d++) {
             ge[d] += g[d];
             gp[d] += g[d];
         }
     }
 }
 
+void bh__embed_bwd(bh__pool *pool, float *dwte, float *dwpe, const float *dout, const int32_t *ids,
+                   int N, int T, int D)
+{
+    embed_ctx c = {.dwte = dwte, .dwpe = dwpe, .dout = dout, .ids = ids, .N = N, .T = T, .D = D};
+    bh__pool_for(pool, col_units(D), COL_GRAIN(N, col_units(D)), embed_bwd_part, &c);
+}
+
 /* ------------------------------------------------------------- LayerNorm */
 
-BH_SIMD void bh__layernorm_fwd(float *out, float *mean, float *rstd, const float *x,
-                       const float *w, const float *b, int N, int D, float eps)
+typedef struct ln_ctx {
+    float *out, *mean, *rstd, *dx, *dw, *db;
+    const float *x, *w, *b, *dout, *cmean, *crstd;
+    int N, D;
+    float eps;
+} ln_ctx;
+
+BH_SIMD static void ln_fwd_rows(const ln_ctx *c, int i0, int i1)
 {
-    for (int i = 0; i < N; i++) {
-        const float *xi = x + (size_t)i * D;
-        float *oi = out + (size_t)i * D;
+    int D = c->D;
+    const float *w = c->w, *b = c->b;
+    for (int i = i0; i < i1; i++) {
+        const float *xi = c->x + (size_t)i * D;
+        float *oi = c->out + (size_t)i * D;
         float m = 0.0f;
         for (int d = 0; d < D; d++) m += xi[d];
         m /= (float)D;
         float v = 0.0f;
         for (int d = 0; d < D; d++) {
-            float c = xi[d] - m;
-            v += c * c;
+            float cd = xi[d] - m;
+            v += cd * cd;
         }
         v /= (float)D; /* biased variance, as torch */
-        float r = 1.0f / sqrtf(v + eps);
+        float r = 1.0f / sqrtf(v + c->eps);
         for (int d = 0; d < D; d++) oi[d] = (xi[d] - m) * r * w[d] + b[d];
-        mean[i] = m;
-        rstd[i] = r;
+        c->mean[i] = m;
+        c->rstd[i] = r;
     }
 }
 
-BH_SIMD void bh__layernorm_bwd(float *dx, float *dw, float *db, const float *dout, const float *x,
-                       const float *mean, const float *rstd, const float *w, int N, int D)
+static void ln_fwd_part(void *vc, int i0, int i1, int tid)
 {
-    /* With xhat = (x-m)*r and g = dout*w:
-     * dx = r * (g - mean(g) - xhat * mean(g*xhat)) */
-    for (int i = 0; i < N; i++) {
-        const float *xi = x + (size_t)i * D;
-        const float *gi = dout + (size_t)i * D;
-        float *dxi = dx + (size_t)i * D;
-        float m = mean[i], r = rstd[i];
+    (void)tid;
+    ln_fwd_rows(vc, i0, i1);
+}
+
+void bh__layernorm_fwd(bh__pool *pool, float *out, float *mean, float *rstd, const float *x,
+                       const float *w, const float *b, int N, int D, float eps)
+{
+    ln_ctx c = {.out = out, .mean = mean, .rstd = rstd, .x = x, .w = w, .b = b, .N = N, .D = D, .eps = eps};
+    bh__pool_for(pool, N, ROW_GRAIN(D), ln_fwd_part, &c);
+}
+
+/* With xhat = (x-m)*r and g = dout*w:
+ * dx = r * (g - mean(g) - xhat * mean(g*xhat)); rows are independent. */
+BH_SIMD static void ln_bwd_rows(const ln_ctx *c, int i0, int i1)
+{
+    int D = c->D;
+    const float *w = c->w;
+    for (int i = i0; i < i1; i++) {
+        const float *xi = c->x + (size_t)i * D;
+        const float *gi = c->dout + (size_t)i * D;
+        float *dxi = c->dx + (size_t)i * D;
+        float m = c->cmean[i], r = c->crstd[i];
         float sg = 0.0f, sgx = 0.0f;
         for (int d = 0; d < D; d++) {
             float xh = (xi[d] - m) * r;
             float g = gi[d] * w[d];
             sg += g;
             sgx += g * xh;
-            dw[d] += gi[d] * xh;
-            db[d] += gi[d];
         }
         sg /= (float)D;
         sgx /= (float)D;
@@ -123,6 +182,45 @@ BH_SIMD void bh__layernorm_bwd(float *dx, float *dw, float *db, const float *dou
             dxi[d] += r * (gi[d] * w[d] - sg - xh * sgx);
         }
     }
+}
+
+/* dw += sum_i dout*xhat, db += sum_i dout: split by column, rows in order. */
+BH_SIMD static void ln_bwd_cols(const ln_ctx *c, int d0, int d1)
+{
+    int D = c->D;
+    float *dw = c->dw, *db = c->db;
+    for (int i = 0; i < c->N; i++) {
+        const float *xi = c->x + (size_t)i * D;
+        const float *gi = c->dout + (size_t)i * D;
+        float m = c->cmean[i], r = c->crstd[i];
+        for (int d = d0; d < d1; d++) {
+            float xh = (xi[d] - m) * r;
+            dw[d] += gi[d] * xh;
+            db[d] += gi[d];
+        }
+    }
+}
+
+static void ln_bwd_row_part(void *vc, int i0, int i1, int tid)
+{
+    (void)tid;
+    ln_bwd_rows(vc, i0, i1);
+}
+
+static void ln_bwd_col_part(void *vc, int u0, int u1, int tid)
+{
+    (void)tid;
+    const ln_ctx *c = vc;
+    ln_bwd_cols(c, col_begin(u0, c->D), col_begin(u1, c->D));
+}
+
+void bh__layernorm_bwd(bh__pool *pool, float *dx, float *dw, float *db, const float *dout, const float *x,
+                       const float *mean, const float *rstd, const float *w, int N, int D)
+{
+    ln_ctx c = {.dx = dx, .dw = dw, .db = db, .dout = dout, .x = x, .cmean = mean, .crstd = rstd,
+                .w = w, .N = N, .D = D};
+    bh__pool_for(pool, N, ROW_GRAIN(D), ln_bwd_row_part, &c);
+    bh__pool_for(pool, col_units(D), COL_GRAIN(N, col_units(D)), ln_bwd_col_part, &c);
 }
 
 /* ---------------------------------------------------------------- linear */
@@ -139,7 +237,24 @@ void bh__linear_fwd(float *out, const float *x, const float *w, const float *b,
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, nout, nin, 1.0f, x, nin, w, nin, beta, out, nout);
 }
 
-void bh__linear_bwd(float *dx, float *dw, float *db, const float *dout, const float *x,
+typedef struct colsum_ctx {
+    float *db;
+    const float *dout;
+    int N, O;
+} colsum_ctx;
+
+BH_SIMD static void colsum_part(void *vc, int u0, int u1, int tid)
+{
+    (void)tid;
+    const colsum_ctx *c = vc;
+    int o0 = col_begin(u0, c->O), o1 = col_begin(u1, c->O);
+    for (int i = 0; i < c->N; i++) {
+        const float *g = c->dout + (size_t)i * c->O;
+        for (int o = o0; o < o1; o++) c->db[o] += g[o];
+    }
+}
+
+void bh__linear_bwd(bh__pool *pool, float *dx, float *dw, float *db, const float *dout, const float *x,
                     const float *w, int N, int nin, int nout, int accumulate_dx)
 {
     /* dx[N,I] = dout[N,O] . w[O,I] */
@@ -148,18 +263,32 @@ void bh__linear_bwd(float *dx, float *dw, float *db, const float *dout, const fl
                     accumulate_dx ? 1.0f : 0.0f, dx, nin);
     /* dw[O,I] += dout^T[O,N] . x[N,I] */
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nout, nin, N, 1.0f, dout, nout, x, nin, 1.0f, dw, nin);
-    if (db)
-        for (int i = 0; i < N; i++) {
-            const float *g = dout + (size_t)i * nout;
-            for (int o = 0; o < nout; o++) db[o] += g[o];
-        }
+    if (db) { /* db[O] += column sums of dout, split by column */
+        colsum_ctx c = {.db = db, .dout = dout, .N = N, .O = nout};
+        bh__pool_for(pool, col_units(nout), COL_GRAIN(N, col_units(nout)), colsum_part, &c);
+    }
 }
 
 /* ------------------------------------------------------------------ GELU */
 
 #define GELU_C 0.7978845608028654f /* sqrt(2/pi) */
 
-BH_SIMD void bh__gelu_fwd(float *out, const float *x, size_t n)
+typedef struct ew_ctx {
+    float *y;
+    const float *a, *b;
+    size_t n;
+} ew_ctx;
+
+static void ew_range(const ew_ctx *c, int u0, int u1, size_t *i0, size_t *i1)
+{
+    *i0 = (size_t)u0 * ELEM_UNIT;
+    *i1 = (size_t)u1 * ELEM_UNIT;
+    if (*i1 > c->n) *i1 = c->n;
+}
+
+static int ew_units(size_t n) { return (int)((n + ELEM_UNIT - 1) / ELEM_UNIT); }
+
+BH_SIMD static void gelu_fwd_loop(float *out, const float *x, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         float v = x[i];
@@ -168,7 +297,22 @@ BH_SIMD void bh__gelu_fwd(float *out, const float *x, size_t n)
     }
 }
 
-BH_SIMD void bh__gelu_bwd(float *dx, const float *x, const float *dout, size_t n)
+static void gelu_fwd_part(void *vc, int u0, int u1, int tid)
+{
+    (void)tid;
+    size_t i0, i1;
+    ew_range(vc, u0, u1, &i0, &i1);
+    const ew_ctx *c = vc;
+    gelu_fwd_loop(c->y + i0, c->a + i0, i1 - i0);
+}
+
+void bh__gelu_fwd(bh__pool *pool, float *out, const float *x, size_t n)
+{
+    ew_ctx c = {.y = out, .a = x, .n = n};
+    bh__pool_for(pool, ew_units(n), ELEM_GRAIN, gelu_fwd_part, &c);
+}
+
+BH_SIMD static void gelu_bwd_loop(float *dx, const float *x, const float *dout, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         float v = x[i];
@@ -178,6 +322,21 @@ BH_SIMD void bh__gelu_bwd(float *dx, const float *x, const float *dout, size_t n
         float g = 0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * du;
         dx[i] = g * dout[i];
     }
+}
+
+static void gelu_bwd_part(void *vc, int u0, int u1, int tid)
+{
+    (void)tid;
+    size_t i0, i1;
+    ew_range(vc, u0, u1, &i0, &i1);
+    const ew_ctx *c = vc;
+    gelu_bwd_loop(c->y + i0, c->a + i0, c->b + i0, i1 - i0);
+}
+
+void bh__gelu_bwd(bh__pool *pool, float *dx, const float *x, const float *dout, size_t n)
+{
+    ew_ctx c = {.y = dx, .a = x, .b = dout, .n = n};
+    bh__pool_for(pool, ew_units(n), ELEM_GRAIN, gelu_bwd_part, &c);
 }
 
 /* ------------------------------------------------------------- attention */
@@ -206,62 +365,80 @@ void bh__softmax_row(float *row, int T, int nk, const uint8_t *mask)
     for (int j = nk; j < T; j++) row[j] = 0.0f;
 }
 
-void bh__attention_fwd(float *out, float *att, const float *qkv, const uint8_t *mask,
-                       int causal, int B, int T, int D, int H)
+typedef struct att_ctx {
+    float *out, *att, *dqkv, *scratch;
+    const float *qkv, *dout, *catt;
+    const uint8_t *mask;
+    int causal, B, T, D, H;
+} att_ctx;
+
+/* units are (batch, head) pairs u = b*H + h; each owns its slices of att,
+ * out and dqkv, and its products run single-threaded (bh__pool_for_blas1) */
+static void att_fwd_part(void *vc, int u0, int u1, int tid)
 {
-    int hd = D / H, ld = 3 * D;
+    (void)tid;
+    const att_ctx *c = vc;
+    int T = c->T, D = c->D, H = c->H, hd = D / H, ld = 3 * D;
     float scale = 1.0f / sqrtf((float)hd);
-    for (int b = 0; b < B; b++) {
-        const uint8_t *mb = mask ? mask + (size_t)b * T : NULL;
-        for (int h = 0; h < H; h++) {
-            const float *q = qkv + (size_t)b * T * ld + (size_t)h * hd;
-            const float *k = q + D, *v = q + 2 * D;
-            float *p = att + ((size_t)b * H + h) * T * T;
-            /* p[T,T] = scale * q[T,hd] . k[T,hd]^T */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hd, scale, q, ld, k, ld,
-                        0.0f, p, T);
-            for (int i = 0; i < T; i++) bh__softmax_row(p + (size_t)i * T, T, causal ? i + 1 : T, mb);
-            /* out[T,hd] = p[T,T] . v[T,hd] */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, T, 1.0f, p, T, v, ld,
-                        0.0f, out + (size_t)b * T * D + (size_t)h * hd, D);
-        }
+    for (int u = u0; u < u1; u++) {
+        int b = u / H, h = u % H;
+        const uint8_t *mb = c->mask ? c->mask + (size_t)b * T : NULL;
+        const float *q = c->qkv + (size_t)b * T * ld + (size_t)h * hd;
+        const float *k = q + D, *v = q + 2 * D;
+        float *p = c->att + (size_t)u * T * T;
+        /* p[T,T] = scale * q[T,hd] . k[T,hd]^T */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hd, scale, q, ld, k, ld, 0.0f, p, T);
+        for (int i = 0; i < T; i++) bh__softmax_row(p + (size_t)i * T, T, c->causal ? i + 1 : T, mb);
+        /* out[T,hd] = p[T,T] . v[T,hd] */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, T, 1.0f, p, T, v, ld, 0.0f,
+                    c->out + (size_t)b * T * D + (size_t)h * hd, D);
     }
 }
 
-void bh__attention_bwd(float *dqkv, float *scratch, const float *dout, const float *qkv,
+void bh__attention_fwd(bh__pool *pool, float *out, float *att, const float *qkv, const uint8_t *mask,
+                       int causal, int B, int T, int D, int H)
+{
+    att_ctx c = {.out = out, .att = att, .qkv = qkv, .mask = mask, .causal = causal, .B = B, .T = T, .D = D, .H = H};
+    bh__pool_for_blas1(pool, B * H, 1, att_fwd_part, &c);
+}
+
+static void att_bwd_part(void *vc, int u0, int u1, int tid)
+{
+    const att_ctx *c = vc;
+    int T = c->T, D = c->D, H = c->H, hd = D / H, ld = 3 * D;
+    float scale = 1.0f / sqrtf((float)hd);
+    float *dp = c->scratch + (size_t)tid * T * T; /* [T,T] per thread */
+    for (int u = u0; u < u1; u++) {
+        int b = u / H, h = u % H;
+        const float *q = c->qkv + (size_t)b * T * ld + (size_t)h * hd;
+        const float *k = q + D, *v = q + 2 * D;
+        float *dq = c->dqkv + (size_t)b * T * ld + (size_t)h * hd;
+        float *dk = dq + D, *dv = dq + 2 * D;
+        const float *p = c->catt + (size_t)u * T * T;
+        const float *go = c->dout + (size_t)b * T * D + (size_t)h * hd;
+        /* dp[T,T] = dout[T,hd] . v^T;  dv[T,hd] = p^T . dout */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hd, 1.0f, go, D, v, ld, 0.0f, dp, T);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, 1.0f, p, T, go, D, 0.0f, dv, ld);
+        /* softmax backward: ds = p * (dp - sum_j p*dp) */
+        for (int i = 0; i < T; i++) {
+            const float *pr = p + (size_t)i * T;
+            float *r = dp + (size_t)i * T;
+            float s = 0.0f;
+            for (int j = 0; j < T; j++) s += pr[j] * r[j];
+            for (int j = 0; j < T; j++) r[j] = pr[j] * (r[j] - s);
+        }
+        /* dq = scale * ds . k;  dk = scale * ds^T . q */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, T, scale, dp, T, k, ld, 0.0f, dq, ld);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, scale, dp, T, q, ld, 0.0f, dk, ld);
+    }
+}
+
+void bh__attention_bwd(bh__pool *pool, float *dqkv, float *scratch, const float *dout, const float *qkv,
                        const float *att, int B, int T, int D, int H)
 {
-    int hd = D / H, ld = 3 * D;
-    float scale = 1.0f / sqrtf((float)hd);
-    for (int b = 0; b < B; b++) {
-        for (int h = 0; h < H; h++) {
-            const float *q = qkv + (size_t)b * T * ld + (size_t)h * hd;
-            const float *k = q + D, *v = q + 2 * D;
-            float *dq = dqkv + (size_t)b * T * ld + (size_t)h * hd;
-            float *dk = dq + D, *dv = dq + 2 * D;
-            const float *p = att + ((size_t)b * H + h) * T * T;
-            const float *go = dout + (size_t)b * T * D + (size_t)h * hd;
-            float *dp = scratch;
-            /* dp[T,T] = dout[T,hd] . v^T;  dv[T,hd] = p^T . dout */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hd, 1.0f, go, D, v, ld,
-                        0.0f, dp, T);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, 1.0f, p, T, go, D,
-                        0.0f, dv, ld);
-            /* softmax backward: ds = p * (dp - sum_j p*dp) */
-            for (int i = 0; i < T; i++) {
-                const float *pr = p + (size_t)i * T;
-                float *r = dp + (size_t)i * T;
-                float s = 0.0f;
-                for (int j = 0; j < T; j++) s += pr[j] * r[j];
-                for (int j = 0; j < T; j++) r[j] = pr[j] * (r[j] - s);
-            }
-            /* dq = scale * ds . k;  dk = scale * ds^T . q */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, T, scale, dp, T, k, ld,
-                        0.0f, dq, ld);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, scale, dp, T, q, ld,
-                        0.0f, dk, ld);
-        }
-    }
+    att_ctx c = {.dqkv = dqkv, .scratch = scratch, .dout = dout, .qkv = qkv, .catt = att,
+                 .B = B, .T = T, .D = D, .H = H};
+    bh__pool_for_blas1(pool, B * H, 1, att_bwd_part, &c);
 }
 
 /* --------------------------------------------------------------- dropout */
@@ -284,37 +461,74 @@ void bh__dropout_bwd(float *dx, const uint8_t *keep, float p, size_t n)
     for (size_t i = 0; i < n; i++) dx[i] = keep[i] ? dx[i] * s : 0.0f;
 }
 
-BH_SIMD void bh__add(float *y, const float *a, const float *b, size_t n)
+BH_SIMD static void add_loop(float *y, const float *a, const float *b, size_t n)
 {
     for (size_t i = 0; i < n; i++) y[i] = a[i] + b[i];
 }
 
+static void add_part(void *vc, int u0, int u1, int tid)
+{
+    (void)tid;
+    size_t i0, i1;
+    ew_range(vc, u0, u1, &i0, &i1);
+    const ew_ctx *c = vc;
+    add_loop(c->y + i0, c->a + i0, c->b + i0, i1 - i0);
+}
+
+void bh__add(bh__pool *pool, float *y, const float *a, const float *b, size_t n)
+{
+    ew_ctx c = {.y = y, .a = a, .b = b, .n = n};
+    bh__pool_for(pool, ew_units(n), ELEM_GRAIN, add_part, &c);
+}
+
 /* --------------------------------------------------------- cross-entropy */
 
-double bh__xent_fused(const float *h, const float *wte, const int32_t *targets, int M, int D,
+typedef struct xent_ctx {
+    float *logits;
+    const int32_t *targets;
+    double *nll;
+    int V;
+    float scale;
+} xent_ctx;
+
+/* rows of one chunk: logits -> scale * (softmax - onehot), nll[i] kept per
+ * row so the caller sums them in row order */
+static void xent_part(void *vc, int i0, int i1, int tid)
+{
+    (void)tid;
+    const xent_ctx *c = vc;
+    int V = c->V;
+    for (int i = i0; i < i1; i++) {
+        float *row = c->logits + (size_t)i * V;
+        float mx = row[0];
+        for (int j = 1; j < V; j++) mx = row[j] > mx ? row[j] : mx;
+        exp_shift(row, V, mx);
+        float sum = 0.0f;
+        for (int j = 0; j < V; j++) sum += row[j];
+        int t = c->targets[i];
+        c->nll[i] = -(double)logf(row[t] / sum);
+        /* dlogits = scale * (softmax - onehot) */
+        float inv = c->scale / sum;
+        for (int j = 0; j < V; j++) row[j] *= inv;
+        row[t] -= c->scale;
+    }
+}
+
+double bh__xent_fused(bh__pool *pool, const float *h, const float *wte, const int32_t *targets, int M, int D,
                       int V, float scale, float *dh, float *dwte, float *scratch, int chunk)
 {
     double total = 0.0;
+    double nll[512];
+    if (chunk > 512) chunk = 512;
     for (int r0 = 0; r0 < M; r0 += chunk) {
         int c = M - r0 < chunk ? M - r0 : chunk;
         const float *hc = h + (size_t)r0 * D;
         /* logits[c,V] = h[c,D] . wte[V,D]^T */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c, V, D, 1.0f, hc, D, wte, D, 0.0f,
                     scratch, V);
-        for (int i = 0; i < c; i++) {
-            float *row = scratch + (size_t)i * V;
-            float mx = row[0];
-            for (int j = 1; j < V; j++) mx = row[j] > mx ? row[j] : mx;
-            exp_shift(row, V, mx);
-            float sum = 0.0f;
-            for (int j = 0; j < V; j++) sum += row[j];
-            int t = targets[r0 + i];
-            total += -(double)logf(row[t] / sum);
-            /* dlogits = scale * (softmax - onehot) */
-            float inv = scale / sum;
-            for (int j = 0; j < V; j++) row[j] *= inv;
-            row[t] -= scale;
-        }
+        xent_ctx xc = {.logits = scratch, .targets = targets + r0, .nll = nll, .V = V, .scale = scale};
+        bh__pool_for(pool, c, V >= 2048 ? 1 : 2048 / V, xent_part, &xc);
+        for (int i = 0; i < c; i++) total += nll[i];
         if (dh) /* dh[c,D] += dlogits[c,V] . wte[V,D] */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c, D, V, 1.0f, scratch, V, wte,
                         D, 1.0f, dh + (size_t)r0 * D, D);

@@ -206,7 +206,24 @@ void bh_model_free(bh_model *m)
     free(m->acts);
     free(m->bytes);
     free(m->ibuf);
+    bh__pool_free(m->pool);
     free(m);
+}
+
+bh_status bh_model_set_threads(bh_model *m, int n)
+{
+    if (!m) return bh__fail(BH_EINVAL, "bh_model_set_threads: NULL model");
+    if (n < 1 || n > 1024) return bh__fail(BH_EINVAL, "bh_model_set_threads: %d threads out of [1,1024]", n);
+    bh_blas_set_threads(n);
+    if (bh__pool_size(m->pool) == n) return BH_OK;
+    bh__pool_free(m->pool);
+    m->pool = NULL;
+    /* the attention scratch grows with the thread count */
+    free(m->acts);
+    m->acts = NULL;
+    m->acts_cap = 0;
+    if (n == 1) return BH_OK;
+    return bh__pool_new(n, &m->pool);
 }
 
 const bh_model_config *bh_model_get_config(const bh_model *m) { return &m->c; }
@@ -266,7 +283,7 @@ static bh_status ensure_acts(bh_model *m, int B, int T, int train)
     int chunk = (int)(4194304 / (size_t)c->vocab);
     chunk = chunk < 16 ? 16 : chunk > 512 ? 512 : chunk;
     size_t total = per_layer * (size_t)nl + N * 3 * D + 6 * N + N * D;
-    if (train) total += N * D * 4 + N * 3 * D + N * F + (size_t)T * T + 2 * N * D + (size_t)chunk * c->vocab;
+    if (train) total += N * D * 4 + N * 3 * D + N * F + (size_t)bh__pool_size(m->pool) * T * T + 2 * N * D + (size_t)chunk * c->vocab;
     if (total > m->acts_cap) {
         free(m->acts);
         m->acts = malloc(total * sizeof(float));
@@ -330,7 +347,7 @@ static bh_status ensure_acts(bh_model *m, int B, int T, int train)
         TAKE(m->tmp2, N * D);
         TAKE(m->dqkv, N * 3 * D);
         TAKE(m->dfch, N * F);
-        TAKE(m->datt, (size_t)T * T);
+        TAKE(m->datt, (size_t)bh__pool_size(m->pool) * T * T); /* [threads,T,T] */
         TAKE(m->hg, N * D);
         TAKE(m->dhg, N * D);
         TAKE(m->logits, (size_t)chunk * c->vocab);
@@ -377,10 +394,10 @@ static const float *forward(bh_model *m, const int32_t *ids, const uint8_t *mask
     if (causal) mask = NULL;
     const bh__weights *w = &m->w;
 
-    bh__embed_fwd(m->emb, ids, w->wte, w->wpe, N, T, D);
+    bh__embed_fwd(m->pool, m->emb, ids, w->wte, w->wpe, N, T, D);
     float *x = m->emb;
     if (!c->pre_ln) {
-        bh__layernorm_fwd(m->lne, m->lne_m, m->lne_r, m->emb, w->lne_w, w->lne_b, N, D, c->ln_eps);
+        bh__layernorm_fwd(m->pool, m->lne, m->lne_m, m->lne_r, m->emb, w->lne_w, w->lne_b, N, D, c->ln_eps);
         x = m->lne;
     }
     if (drop) bh__dropout_fwd(x, m->me, c->dropout, ND, rng);
@@ -389,36 +406,36 @@ static const float *forward(bh_model *m, const int32_t *ids, const uint8_t *mask
         bh__layer_acts *a = &m->la[l];
         const float *ain = x;
         if (c->pre_ln) {
-            bh__layernorm_fwd(a->ln1, a->ln1_m, a->ln1_r, x, p->ln1_w, p->ln1_b, N, D, c->ln_eps);
+            bh__layernorm_fwd(m->pool, a->ln1, a->ln1_m, a->ln1_r, x, p->ln1_w, p->ln1_b, N, D, c->ln_eps);
             ain = a->ln1;
         }
         bh__linear_fwd(a->qkv, ain, p->qkv_w, p->qkv_b, N, D, 3 * D);
-        bh__attention_fwd(a->atty, a->att, a->qkv, mask, causal, B, T, D, H);
+        bh__attention_fwd(m->pool, a->atty, a->att, a->qkv, mask, causal, B, T, D, H);
         bh__linear_fwd(a->r1, a->atty, p->proj_w, p->proj_b, N, D, D);
         if (drop) bh__dropout_fwd(a->r1, a->m1, c->dropout, ND, rng);
-        bh__add(a->r1, a->r1, x, ND);
+        bh__add(m->pool, a->r1, a->r1, x, ND);
         const float *fin;
         if (c->pre_ln) {
-            bh__layernorm_fwd(a->ln2, a->ln2_m, a->ln2_r, a->r1, p->ln2_w, p->ln2_b, N, D, c->ln_eps);
+            bh__layernorm_fwd(m->pool, a->ln2, a->ln2_m, a->ln2_r, a->r1, p->ln2_w, p->ln2_b, N, D, c->ln_eps);
             fin = a->ln2;
         } else {
-            bh__layernorm_fwd(a->ln1, a->ln1_m, a->ln1_r, a->r1, p->ln1_w, p->ln1_b, N, D, c->ln_eps);
+            bh__layernorm_fwd(m->pool, a->ln1, a->ln1_m, a->ln1_r, a->r1, p->ln1_w, p->ln1_b, N, D, c->ln_eps);
             fin = a->ln1;
         }
         bh__linear_fwd(a->fch, fin, p->fc_w, p->fc_b, N, D, F);
-        bh__gelu_fwd(a->fchg, a->fch, (size_t)N * F);
+        bh__gelu_fwd(m->pool, a->fchg, a->fch, (size_t)N * F);
         bh__linear_fwd(a->r2, a->fchg, p->fc2_w, p->fc2_b, N, F, D);
         if (drop) bh__dropout_fwd(a->r2, a->m2, c->dropout, ND, rng);
-        bh__add(a->r2, a->r2, c->pre_ln ? a->r1 : a->ln1, ND);
+        bh__add(m->pool, a->r2, a->r2, c->pre_ln ? a->r1 : a->ln1, ND);
         if (c->pre_ln) {
             x = a->r2;
         } else {
-            bh__layernorm_fwd(a->ln2, a->ln2_m, a->ln2_r, a->r2, p->ln2_w, p->ln2_b, N, D, c->ln_eps);
+            bh__layernorm_fwd(m->pool, a->ln2, a->ln2_m, a->ln2_r, a->r2, p->ln2_w, p->ln2_b, N, D, c->ln_eps);
             x = a->ln2;
         }
     }
     if (c->pre_ln) {
-        bh__layernorm_fwd(m->lnf, m->lnf_m, m->lnf_r, x, w->lnf_w, w->lnf_b, N, D, c->ln_eps);
+        bh__layernorm_fwd(m->pool, m->lnf, m->lnf_m, m->lnf_r, x, w->lnf_w, w->lnf_b, N, D, c->ln_eps);
         x = m->lnf;
     }
     return x;
@@ -466,7 +483,7 @@ static void backward(bh_model *m, const int32_t *ids, int B, int T)
     if (c->pre_ln) {
         const float *xL = m->la[c->layers - 1].r2;
         memset(tmp, 0, ND * sizeof(float));
-        bh__layernorm_bwd(tmp, g->lnf_w, g->lnf_b, dres, xL, m->lnf_m, m->lnf_r, w->lnf_w, N, D);
+        bh__layernorm_bwd(m->pool, tmp, g->lnf_w, g->lnf_b, dres, xL, m->lnf_m, m->lnf_r, w->lnf_w, N, D);
         memcpy(dres, tmp, ND * sizeof(float));
     }
     for (int l = c->layers - 1; l >= 0; l--) {
@@ -478,43 +495,43 @@ static void backward(bh_model *m, const int32_t *ids, int B, int T)
         if (c->pre_ln) {
             /* r2 = r1 + drop(fc2(gelu(fc(ln2(r1))))); dres = d(r2) */
             const float *d2 = drop_grad(tmp, dres, a->m2, p, ND);
-            bh__linear_bwd(m->dfch, pg->fc2_w, pg->fc2_b, d2, a->fchg, pw->fc2_w, N, F, D, 0);
-            bh__gelu_bwd(m->dfch, a->fch, m->dfch, (size_t)N * F);
-            bh__linear_bwd(tmp2, pg->fc_w, pg->fc_b, m->dfch, a->ln2, pw->fc_w, N, D, F, 0);
-            bh__layernorm_bwd(dres, pg->ln2_w, pg->ln2_b, tmp2, a->r1, a->ln2_m, a->ln2_r, pw->ln2_w, N, D);
+            bh__linear_bwd(m->pool, m->dfch, pg->fc2_w, pg->fc2_b, d2, a->fchg, pw->fc2_w, N, F, D, 0);
+            bh__gelu_bwd(m->pool, m->dfch, a->fch, m->dfch, (size_t)N * F);
+            bh__linear_bwd(m->pool, tmp2, pg->fc_w, pg->fc_b, m->dfch, a->ln2, pw->fc_w, N, D, F, 0);
+            bh__layernorm_bwd(m->pool, dres, pg->ln2_w, pg->ln2_b, tmp2, a->r1, a->ln2_m, a->ln2_r, pw->ln2_w, N, D);
             /* dres = d(r1); r1 = x + drop(proj(attn(qkv(ln1(x))))) */
             const float *d1 = drop_grad(tmp, dres, a->m1, p, ND);
-            bh__linear_bwd(tmp2, pg->proj_w, pg->proj_b, d1, a->atty, pw->proj_w, N, D, D, 0);
-            bh__attention_bwd(m->dqkv, m->datt, tmp2, a->qkv, a->att, B, T, D, H);
-            bh__linear_bwd(tmp2, pg->qkv_w, pg->qkv_b, m->dqkv, a->ln1, pw->qkv_w, N, D, 3 * D, 0);
-            bh__layernorm_bwd(dres, pg->ln1_w, pg->ln1_b, tmp2, xin, a->ln1_m, a->ln1_r, pw->ln1_w, N, D);
+            bh__linear_bwd(m->pool, tmp2, pg->proj_w, pg->proj_b, d1, a->atty, pw->proj_w, N, D, D, 0);
+            bh__attention_bwd(m->pool, m->dqkv, m->datt, tmp2, a->qkv, a->att, B, T, D, H);
+            bh__linear_bwd(m->pool, tmp2, pg->qkv_w, pg->qkv_b, m->dqkv, a->ln1, pw->qkv_w, N, D, 3 * D, 0);
+            bh__layernorm_bwd(m->pool, dres, pg->ln1_w, pg->ln1_b, tmp2, xin, a->ln1_m, a->ln1_r, pw->ln1_w, N, D);
         } else {
             /* out = ln2(r2), r2 = ln1 + drop(fc2(gelu(fc(ln1)))), ln1 = ln1(r1),
              * r1 = x + drop(proj(attn(qkv(x)))); dres = d(out) */
             memset(tmp, 0, ND * sizeof(float));
-            bh__layernorm_bwd(tmp, pg->ln2_w, pg->ln2_b, dres, a->r2, a->ln2_m, a->ln2_r, pw->ln2_w, N, D);
+            bh__layernorm_bwd(m->pool, tmp, pg->ln2_w, pg->ln2_b, dres, a->r2, a->ln2_m, a->ln2_r, pw->ln2_w, N, D);
             memcpy(dres, tmp, ND * sizeof(float));
             const float *d2 = drop_grad(tmp, dres, a->m2, p, ND);
-            bh__linear_bwd(m->dfch, pg->fc2_w, pg->fc2_b, d2, a->fchg, pw->fc2_w, N, F, D, 0);
-            bh__gelu_bwd(m->dfch, a->fch, m->dfch, (size_t)N * F);
-            bh__linear_bwd(dres, pg->fc_w, pg->fc_b, m->dfch, a->ln1, pw->fc_w, N, D, F, 1);
+            bh__linear_bwd(m->pool, m->dfch, pg->fc2_w, pg->fc2_b, d2, a->fchg, pw->fc2_w, N, F, D, 0);
+            bh__gelu_bwd(m->pool, m->dfch, a->fch, m->dfch, (size_t)N * F);
+            bh__linear_bwd(m->pool, dres, pg->fc_w, pg->fc_b, m->dfch, a->ln1, pw->fc_w, N, D, F, 1);
             memset(tmp, 0, ND * sizeof(float));
-            bh__layernorm_bwd(tmp, pg->ln1_w, pg->ln1_b, dres, a->r1, a->ln1_m, a->ln1_r, pw->ln1_w, N, D);
+            bh__layernorm_bwd(m->pool, tmp, pg->ln1_w, pg->ln1_b, dres, a->r1, a->ln1_m, a->ln1_r, pw->ln1_w, N, D);
             memcpy(dres, tmp, ND * sizeof(float));
             const float *d1 = drop_grad(tmp, dres, a->m1, p, ND);
-            bh__linear_bwd(tmp2, pg->proj_w, pg->proj_b, d1, a->atty, pw->proj_w, N, D, D, 0);
-            bh__attention_bwd(m->dqkv, m->datt, tmp2, a->qkv, a->att, B, T, D, H);
-            bh__linear_bwd(dres, pg->qkv_w, pg->qkv_b, m->dqkv, xin, pw->qkv_w, N, D, 3 * D, 1);
+            bh__linear_bwd(m->pool, tmp2, pg->proj_w, pg->proj_b, d1, a->atty, pw->proj_w, N, D, D, 0);
+            bh__attention_bwd(m->pool, m->dqkv, m->datt, tmp2, a->qkv, a->att, B, T, D, H);
+            bh__linear_bwd(m->pool, dres, pg->qkv_w, pg->qkv_b, m->dqkv, xin, pw->qkv_w, N, D, 3 * D, 1);
         }
     }
     /* dres = d(x0); x0 = drop(emb) (pre-LN) or drop(ln_e(emb)) (post-LN) */
     const float *d0 = drop_grad(tmp, dres, m->me, p, ND);
     if (!c->pre_ln) {
         memset(tmp2, 0, ND * sizeof(float));
-        bh__layernorm_bwd(tmp2, g->lne_w, g->lne_b, d0, m->emb, m->lne_m, m->lne_r, w->lne_w, N, D);
+        bh__layernorm_bwd(m->pool, tmp2, g->lne_w, g->lne_b, d0, m->emb, m->lne_m, m->lne_r, w->lne_w, N, D);
         d0 = tmp2;
     }
-    bh__embed_bwd(g->wte, g->wpe, d0, ids, N, T, D);
+    bh__embed_bwd(m->pool, g->wte, g->wpe, d0, ids, N, T, D);
 }
 
 bh_status bh_model_train_step(bh_model *m, const int32_t *ids, const uint8_t *mask,
@@ -544,11 +561,11 @@ bh_status bh_model_train_step(bh_model *m, const int32_t *ids, const uint8_t *ma
         return BH_OK;
     }
     memset(m->dhg, 0, (size_t)M * D * sizeof(float));
-    double sum = bh__xent_fused(m->hg, m->w.wte, tg, M, D, m->c.vocab, scale / (float)M, m->dhg,
+    double sum = bh__xent_fused(m->pool, m->hg, m->w.wte, tg, M, D, m->c.vocab, scale / (float)M, m->dhg,
                                 m->g.wte, m->logits, m->chunk);
     float l = (float)(sum / M);
     if (loss) *loss = l;
-    if (!isfinite(l)) return bh__fail(BH_ENUMERIC, "model: loss is %f", (double)l);
+    if (!isfinite(l)) return bh__fail(BH_ENUMERIC, "model: loss is %f", isnan(l) ? fabs((double)l) : (double)l);
     memset(m->dres, 0, (size_t)N * D * sizeof(float));
     for (int k = 0; k < M; k++)
         memcpy(m->dres + (size_t)rows[k] * D, m->dhg + (size_t)k * D, (size_t)D * sizeof(float));
@@ -579,11 +596,11 @@ bh_status bh_model_loss(bh_model *m, const int32_t *ids, const uint8_t *mask,
             memcpy(hg + (size_t)M * D, h + (size_t)i * D, (size_t)D * sizeof(float));
             M++;
         }
-    double sum = M ? bh__xent_fused(hg, m->w.wte, tg, M, D, V, 0.0f, NULL, NULL, hg + (size_t)N * D, chunk) : 0.0;
+    double sum = M ? bh__xent_fused(m->pool, hg, m->w.wte, tg, M, D, V, 0.0f, NULL, NULL, hg + (size_t)N * D, chunk) : 0.0;
     free(hg);
     free(tg);
     if (ntargets) *ntargets = M;
     *loss = M ? (float)(sum / M) : 0.0f;
-    if (!isfinite(*loss)) return bh__fail(BH_ENUMERIC, "model: loss is %f", (double)*loss);
+    if (!isfinite(*loss)) return bh__fail(BH_ENUMERIC, "model: loss is %f", isnan(*loss) ? fabs((double)*loss) : (double)*loss);
     return BH_OK;
 }

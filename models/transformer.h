@@ -15,6 +15,7 @@
 
 #include "bhasha/model.h"
 #include "models/safetensors.h"
+#include "models/threads.h"
 
 typedef struct bh__tensor {
     char name[40];
@@ -71,6 +72,7 @@ struct bh_model {
     uint8_t *me;
     float *dres, *tmp, *tmp2, *dqkv, *dfch, *datt, *hg, *dhg, *logits;
     int chunk;
+    bh__pool *pool; /* NULL = one thread; see bh_model_set_threads */
 };
 
 /* Fills m->tensors / ntensors / nparams from m->c. */

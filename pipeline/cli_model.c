@@ -267,6 +267,7 @@ int cli_pretrain(int argc, char **argv)
         }
         if ((st = bh_model_new(&c, t.seed, &m))) goto fail;
     }
+    if ((st = bh_model_set_threads(m, t.threads))) goto fail;
     const bh_model_config *c = bh_model_get_config(m);
     int enc = c->arch == BH_ARCH_ENCODER;
     if (t.seq > c->max_len) {
@@ -358,7 +359,7 @@ int cli_pretrain(int argc, char **argv)
             st = bh_model_train_step(m, ids, NULL, tg, B, T, 1.0f / t.accum, dseed, &loss, NULL);
             if (st == BH_ENUMERIC || (!st && !isfinite(loss))) {
                 fprintf(stderr, "bhasha %s: step %ld: loss is %f; stopped, the last good checkpoint in %s is intact\n",
-                        cmd, step + 1, (double)loss, out);
+                        cmd, step + 1, isnan(loss) ? fabs((double)loss) : (double)loss, out); /* NaN's sign bit is noise */
                 goto done_free;
             }
             if (st) goto fail_free;
@@ -468,7 +469,7 @@ int cli_generate(int argc, char **argv)
     int rc = 1;
     char path[4096];
     bh_status st = bh_model_load(model, BH_MODEL_MMAP, &m);
-    if (st) goto fail;
+    if (st || (st = bh_model_set_threads(m, threads))) goto fail;
     const bh_model_config *c = bh_model_get_config(m);
     if (c->arch != BH_ARCH_DECODER) {
         rc = cli_usage_error(cmd, "%s is an encoder; generation needs a decoder", model);

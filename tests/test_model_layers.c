@@ -88,7 +88,7 @@ static void test_linear(void **st)
     assert_true(fabs(L - lin_ref(x, &c)) < 1e-4);
     memset(g, 0, sizeof g);
     g[0] = 1.0f; /* dx is overwritten when not accumulating */
-    bh__linear_bwd(g, g + N * I, g + N * I + O * I, Rf, xf, xf + N * I, N, I, O, 0);
+    bh__linear_bwd(NULL, g, g + N * I, g + N * I + O * I, Rf, xf, xf + N * I, N, I, O, 0);
     double e = gradcheck(lin_ref, &c, x, n, g);
     print_message("# linear rel err %.3g\n", e);
     assert_true(e <= 1e-3);
@@ -125,8 +125,8 @@ static void test_layernorm(void **st)
     float xf[64], Rf[36], out[36], mean[4], rstd[4], g[64] = {0};
     fill(x, xf, n, 1.0);
     fill(R, Rf, N * D, 1.0);
-    bh__layernorm_fwd(out, mean, rstd, xf, xf + N * D, xf + N * D + D, N, D, 1e-5f);
-    bh__layernorm_bwd(g, g + N * D, g + N * D + D, Rf, xf, mean, rstd, xf + N * D, N, D);
+    bh__layernorm_fwd(NULL, out, mean, rstd, xf, xf + N * D, xf + N * D + D, N, D, 1e-5f);
+    bh__layernorm_bwd(NULL, g, g + N * D, g + N * D + D, Rf, xf, mean, rstd, xf + N * D, N, D);
     ln_ctx c = {N, D, R};
     double e = gradcheck(ln_ref, &c, x, n, g);
     print_message("# layernorm rel err %.3g\n", e);
@@ -156,12 +156,12 @@ static void test_gelu(void **st)
     float xf[40], Rf[40], out[40], g[40];
     fill(x, xf, n, 3.0);
     fill(R, Rf, n, 1.0);
-    bh__gelu_fwd(out, xf, (size_t)n);
+    bh__gelu_fwd(NULL, out, xf, (size_t)n);
     gelu_ctx c = {n, R};
     double L = 0;
     for (int i = 0; i < n; i++) L += out[i] * R[i];
     assert_true(fabs(L - gelu_ref(x, &c)) < 1e-4);
-    bh__gelu_bwd(g, xf, Rf, (size_t)n);
+    bh__gelu_bwd(NULL, g, xf, Rf, (size_t)n);
     double e = gradcheck(gelu_ref, &c, x, n, g);
     print_message("# gelu rel err %.3g\n", e);
     assert_true(e <= 1e-3);
@@ -210,12 +210,12 @@ static void attention_case(int causal, int masked)
     mask[T] = 0;                   /* and at the start of the second */
     fill(x, xf, n, 1.0);
     fill(R, Rf, B * T * D, 1.0);
-    bh__attention_fwd(out, att, xf, masked ? mask : NULL, causal, B, T, D, H);
+    bh__attention_fwd(NULL, out, att, xf, masked ? mask : NULL, causal, B, T, D, H);
     att_ctx c = {B, T, D, H, causal, masked ? mask : NULL, R};
     double L = 0;
     for (int i = 0; i < B * T * D; i++) L += out[i] * R[i];
     assert_true(fabs(L - att_ref(x, &c)) < 1e-4);
-    bh__attention_bwd(g, scratch, Rf, xf, att, B, T, D, H);
+    bh__attention_bwd(NULL, g, scratch, Rf, xf, att, B, T, D, H);
     double e = gradcheck(att_ref, &c, x, n, g);
     print_message("# attention causal=%d masked=%d rel err %.3g\n", causal, masked, e);
     assert_true(e <= 1e-3);
@@ -254,8 +254,8 @@ static void test_embedding(void **st)
     float xf[V * D + T * D], Rf[N * D], out[N * D], g[V * D + T * D] = {0};
     fill(x, xf, n, 1.0);
     fill(R, Rf, N * D, 1.0);
-    bh__embed_fwd(out, ids, xf, xf + V * D, N, T, D);
-    bh__embed_bwd(g, g + V * D, Rf, ids, N, T, D);
+    bh__embed_fwd(NULL, out, ids, xf, xf + V * D, N, T, D);
+    bh__embed_bwd(NULL, g, g + V * D, Rf, ids, N, T, D);
     emb_ctx c = {N, T, D, V, ids, R};
     double e = gradcheck(emb_ref, &c, x, n, g);
     print_message("# embedding rel err %.3g\n", e);
@@ -294,7 +294,7 @@ static void test_xent(void **st)
     float xf[M * D + V * D], g[M * D + V * D] = {0}, scratch[2 * V];
     fill(x, xf, n, 1.5);
     /* chunk of 2 rows: exercises the chunked path with a ragged end */
-    double sum = bh__xent_fused(xf, xf + M * D, t, M, D, V, 1.0f / M, g, g + M * D, scratch, 2);
+    double sum = bh__xent_fused(NULL, xf, xf + M * D, t, M, D, V, 1.0f / M, g, g + M * D, scratch, 2);
     xe_ctx c = {M, D, V, t};
     assert_true(fabs(sum / M - xe_ref(x, &c)) < 1e-5);
     double e = gradcheck(xe_ref, &c, x, n, g);

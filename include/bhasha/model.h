@@ -10,7 +10,11 @@
  *
  * Threads: a handle may be used by one thread at a time; different handles
  * may be used concurrently. Matrix products run on OpenBLAS's own threads
- * (bh_blas_set_threads). */
+ * (bh_blas_set_threads); the rest (LayerNorm, GELU, softmax, attention heads,
+ * embeddings, cross-entropy rows) on the model's own pool
+ * (bh_model_set_threads), whose workers sleep while OpenBLAS works, so the
+ * two never compete for cores. Results are bit-identical for any thread
+ * count. */
 #ifndef BHASHA_MODEL_H
 #define BHASHA_MODEL_H
 
@@ -99,6 +103,14 @@ bh_status bh_model_load(const char *dir, int flags, bh_model **out);
 bh_status bh_model_save(const bh_model *m, const char *dir);
 
 void bh_model_free(bh_model *m);
+
+/* Runs this model's non-GEMM work on n threads (the caller plus n-1 workers
+ * the model owns) and sets OpenBLAS to n threads (process-wide, as
+ * bh_blas_set_threads). Default 1. While attention heads run in parallel
+ * OpenBLAS is held to one thread, so the process never uses more than n
+ * threads at once. Logits, losses and gradients do not depend on n. Not
+ * thread-safe (also changes OpenBLAS's global setting). */
+bh_status bh_model_set_threads(bh_model *m, int n);
 
 const bh_model_config *bh_model_get_config(const bh_model *m);
 
