@@ -8,6 +8,7 @@
 #include "pipeline/cli.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -214,7 +215,30 @@ static int spm_train(int argc, char **argv)
 
 /* ------------------------------------------------------------ spm encode */
 
-/* Encodes lines in blocks on several threads; output order is input order. */
+enum { FMT_PARTS = 8 };
+
+/* Formats lines [b, e) of a block into out. */
+typedef struct {
+    bh_buf *out;
+    const bh_tokens *toks;
+    size_t b, e;
+    int fmt;
+    const bh_spm *m;
+} fmt_job;
+
+static void *fmt_worker(void *arg)
+{
+    fmt_job *j = arg;
+    bh_buf_clear(j->out);
+    for (size_t i = j->b; i < j->e; i++) {
+        format_tokens(j->out, j->fmt, &j->toks[i], -1, -1, spm_piece, j->m);
+        bh_buf_append(j->out, "\n", 1);
+    }
+    return NULL;
+}
+
+/* Encodes lines in blocks on several threads (bh_spm_encode_batch), then
+ * formats each block on as many threads; output order is input order. */
 static int spm_encode_threaded(const char *cmd, const bh_spm *m, sw_lines *in, int fmt, int normalize,
                                int nthreads, sw_err *err)
 {
@@ -222,7 +246,8 @@ static int spm_encode_threaded(const char *cmd, const bh_spm *m, sw_lines *in, i
     char **texts = calloc(MAX_LINES, sizeof *texts);
     size_t *lens = calloc(MAX_LINES, sizeof *lens);
     bh_tokens *toks = calloc(MAX_LINES, sizeof *toks);
-    bh_buf block = {0}, out = {0};
+    bh_buf block = {0}, outs[FMT_PARTS];
+    memset(outs, 0, sizeof outs);
     size_t *starts = calloc(MAX_LINES, sizeof *starts);
     int rc = 0;
     if (!texts || !lens || !toks || !starts) rc = cli_fail(cmd, BH_ENOMEM);
@@ -262,13 +287,23 @@ static int spm_encode_threaded(const char *cmd, const bh_spm *m, sw_lines *in, i
                 }
             }
         }
-        bh_buf_clear(&out);
-        for (size_t i = 0; i < k; i++) {
-            format_tokens(&out, fmt, &toks[i], -1, -1, spm_piece, m);
-            bh_buf_append(&out, "\n", 1);
+        /* format the block's lines in parallel too, one part per thread */
+        int parts = nthreads < FMT_PARTS ? nthreads : FMT_PARTS;
+        fmt_job jobs[FMT_PARTS];
+        pthread_t tids[FMT_PARTS];
+        int started[FMT_PARTS] = {0};
+        for (int p = 0; p < parts; p++) {
+            jobs[p] = (fmt_job){&outs[p], toks, k * (size_t)p / (size_t)parts, k * (size_t)(p + 1) / (size_t)parts, fmt, m};
+            if (p) started[p] = pthread_create(&tids[p], NULL, fmt_worker, &jobs[p]) == 0;
         }
-        if (out.len) fwrite(out.data, 1, out.len, stdout);
+        for (int p = 0; p < parts; p++)
+            if (!started[p]) fmt_worker(&jobs[p]);
+        for (int p = 1; p < parts; p++)
+            if (started[p]) pthread_join(tids[p], NULL);
+        for (int p = 0; p < parts; p++)
+            if (outs[p].len) fwrite(outs[p].data, 1, outs[p].len, stdout);
     }
+    for (int p = 0; p < FMT_PARTS; p++) bh_buf_free(&outs[p]);
     if (toks)
         for (size_t i = 0; i < MAX_LINES; i++) bh_tokens_free(&toks[i]);
     free(texts);
@@ -276,7 +311,6 @@ static int spm_encode_threaded(const char *cmd, const bh_spm *m, sw_lines *in, i
     free(toks);
     free(starts);
     bh_buf_free(&block);
-    bh_buf_free(&out);
     return rc;
 }
 
