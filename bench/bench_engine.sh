@@ -34,6 +34,9 @@ for t in 1 2; do
     run "$EB" enc-base $t 8 128 $REPS
     run $PY bench/engine_torch.py enc-base $t 8 128 $REPS
 done
+# 2 OpenBLAS threads but the non-GEMM work on one (the engine before its pool)
+run env ENGINE_POOL=1 "$EB" enc-mini 2 32 128 $REPS
+run env ENGINE_POOL=1 "$EB" enc-base 2 8 128 $REPS
 run "$EB" dec-mini 1 32 $NEW
 run $PY bench/engine_torch.py dec-mini 1 32 $NEW
 run "$EB" train-enc-mini 2 32 128 $REPS
@@ -54,12 +57,13 @@ flops = {  # forward FLOPs per token (matrix products + attention scores), for t
     "enc-mini": lambda T: 4 * (2 * (4 * 256 * 256 + 2 * 256 * 1024) + 4 * T * 256),
     "enc-base": lambda T: 12 * (2 * (4 * 768 * 768 + 2 * 768 * 3072) + 4 * T * 768),
 }
-def find(name, threads):
-    return next((r for r in rows if r["bench"] == name and r["threads"] == threads), None)
+def find(name, threads, pool=None):
+    return next((r for r in rows if r["bench"] == name and r["threads"] == threads
+                 and r.get("pool", threads) == (threads if pool is None else pool)), None)
 print("\nkernel %s; load %s -> %s on %d CPUs; sgemm ceiling %s GFLOP/s (1t/2t), spin 2-core scaling %.2fx"
       % (env.get("kernel"), env.get("load_before"), env.get("load_after"), env.get("nproc", 0),
          "/".join("%.1f" % ceil[t] for t in sorted(ceil)), spin or 0))
-print("%-16s %3s %12s %12s %7s %9s" % ("workload", "thr", "bhasha", "pytorch", "ratio", "%ceiling"))
+print("%-16s %3s %12s %12s %7s %9s %14s" % ("workload", "thr", "bhasha", "pytorch", "ratio", "%ceiling", "bhasha tok/cpu-s"))
 for name, thr in [("enc-mini", 1), ("enc-mini", 2), ("enc-base", 1), ("enc-base", 2), ("dec-mini", 1),
                   ("train-enc-mini", 2), ("train-dec-mini", 2)]:
     a, b = find(name, thr), find("torch-" + name, thr)
@@ -68,11 +72,15 @@ for name, thr in [("enc-mini", 1), ("enc-mini", 2), ("enc-base", 1), ("enc-base"
     frac = ""
     if name in flops:
         frac = "%.0f%%" % (100 * a["tok_s"] * flops[name](a["seq"]) / 1e9 / ceil.get(thr, 1e9))
-    print("%-16s %3d %12s %12s %6.2fx %9s" % (name, thr, "%.1f tok/s" % a["tok_s"], "%.1f tok/s" % b["tok_s"],
-                                           a["tok_s"] / b["tok_s"], frac))
+    print("%-16s %3d %12s %12s %6.2fx %9s %14s" % (name, thr, "%.1f tok/s" % a["tok_s"], "%.1f tok/s" % b["tok_s"],
+                                           a["tok_s"] / b["tok_s"], frac, "%.0f" % a["tok_per_cpu_s"] if "tok_per_cpu_s" in a else ""))
 for name in ("enc-mini", "enc-base"):
     a1, a2 = find(name, 1), find(name, 2)
     if a1 and a2 and spin:
         s = a2["tok_s"] / a1["tok_s"]
         print("%s 2-thread scaling %.2fx = %.0f%% of the machine's 2-core scaling" % (name, s, 100 * s / spin))
+    a0 = find(name, 2, 1)
+    if a0 and a2:
+        print("%s 2 threads: %.0f tok/s with the pool, %.0f with OpenBLAS threads only (%.2fx); per CPU-second %.0f vs %.0f"
+              % (name, a2["tok_s"], a0["tok_s"], a2["tok_s"] / a0["tok_s"], a2.get("tok_per_cpu_s", 0), a0.get("tok_per_cpu_s", 0)))
 EOF

@@ -125,10 +125,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "engine_bench: %s\n", bh_last_error());
         return 1;
     }
-    if ((st = bh_model_set_threads(m, threads))) {
+    /* ENGINE_POOL=n runs the non-GEMM work on n threads while OpenBLAS keeps
+     * `threads` (ENGINE_POOL=1 with threads 2 = OpenBLAS-only threading) */
+    const char *pool_env = getenv("ENGINE_POOL");
+    if ((st = bh_model_set_threads(m, pool_env ? atoi(pool_env) : threads))) {
         fprintf(stderr, "engine_bench: %s\n", bh_last_error());
         return 1;
     }
+    bh_blas_set_threads(threads);
+    int pool = pool_env ? atoi(pool_env) : threads;
     uint64_t rng = 5;
     if (!strncmp(mode, "dec", 3)) {
         int prompt = argc > 3 ? atoi(argv[3]) : 32, nnew = argc > 4 ? atoi(argv[4]) : 256;
@@ -204,8 +209,8 @@ int main(int argc, char **argv)
     }
     /* cpu_s: process CPU time (all threads) per repetition; on a shared
      * machine tok_per_cpu_s is steadier than wall-clock tok_s */
-    printf("{\"bench\":\"%s\",\"threads\":%d,\"batch\":%d,\"seq\":%d,\"tok_s\":%.0f,\"best_s\":%.4f,\"mean_s\":%.4f,\"cpu_s\":%.4f,\"tok_per_cpu_s\":%.0f,\"kernel\":\"%s\",\"params_mb\":%.1f,\"peak_rss_mb\":%.0f}\n",
-           mode, threads, B, T, N / best, best, total / reps, cpu_total / reps, N * reps / cpu_total, bh_blas_corename(),
+    printf("{\"bench\":\"%s\",\"threads\":%d,\"batch\":%d,\"seq\":%d,\"pool\":%d,\"tok_s\":%.0f,\"best_s\":%.4f,\"mean_s\":%.4f,\"cpu_s\":%.4f,\"tok_per_cpu_s\":%.0f,\"kernel\":\"%s\",\"params_mb\":%.1f,\"peak_rss_mb\":%.0f}\n",
+           mode, threads, B, T, pool, N / best, best, total / reps, cpu_total / reps, N * reps / cpu_total, bh_blas_corename(),
            bh_model_num_params(m) * 4.0 / 1048576.0, peak_rss_kb() / 1024.0);
     bh_optim_free(opt);
     free(ids), free(tg), free(hidden);

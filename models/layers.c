@@ -14,7 +14,9 @@
  * vectorizes loops whose trip count is a known multiple of the vector width,
  * so this file asks for the full vectorizer, and the hottest loops are cloned
  * for AVX-512 and AVX2 with the variant picked at load time (ifunc). */
-#if defined(__GNUC__) && !defined(__clang__)
+/* ThreadSanitizer's instrumentation breaks ifunc resolvers, which run before
+ * its runtime starts: TSan builds use the plain loops. */
+#if defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_THREAD__)
 #pragma GCC optimize("O3")
 #define BH_SIMD __attribute__((target_clones("avx512f", "avx2", "default")))
 #else

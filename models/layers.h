@@ -68,8 +68,9 @@ void bh__add(bh__pool *pool, float *y, const float *a, const float *b, size_t n)
 
 /* Cross-entropy over the tied output embedding, fused with its backward.
  *   h      [M,D] hidden rows that have a target (gathered by the caller)
- *   wte    [V,D]; logits = h wte^T, computed `chunk` rows at a time into
- *   scratch [chunk,V] so memory stays small for large vocabularies
+ *   wte    [V,D]; logits = h wte^T, computed `chunk` (at most 512) rows at a
+ *   time into scratch [chunk,V] so memory stays small for large vocabularies;
+ *   the rows of a chunk are split over the pool between the products
  *   targets[M] in [0,V)
  * Returns the SUM of -log p(target); adds scale * d(sum)/d(h) into dh[M,D]
  * and into dwte (either may be NULL to skip the backward). */

@@ -108,8 +108,10 @@ void bh_model_free(bh_model *m);
  * the model owns) and sets OpenBLAS to n threads (process-wide, as
  * bh_blas_set_threads). Default 1. While attention heads run in parallel
  * OpenBLAS is held to one thread, so the process never uses more than n
- * threads at once. Logits, losses and gradients do not depend on n. Not
- * thread-safe (also changes OpenBLAS's global setting). */
+ * threads at once. The engine's own loops give the same bits for any n
+ * (work is split by rows, columns or heads, never inside a sum); OpenBLAS's
+ * sgemm splits M and N but not K, and gave identical bits at 1 and 2 threads
+ * in our tests. Not thread-safe (also changes OpenBLAS's global setting). */
 bh_status bh_model_set_threads(bh_model *m, int n);
 
 const bh_model_config *bh_model_get_config(const bh_model *m);
