@@ -92,7 +92,7 @@ bh_status bh_gen_feed(bh_gen *g, const int32_t *ids, int n, float *logits)
         const bh__layer_w *p = &w->l[l];
         float *K = g->k + (size_t)l * T * D, *Vc = g->v + (size_t)l * T * D;
         bh__layernorm_fwd(m->pool, g->ln, g->mean, g->rstd, g->x, p->ln1_w, p->ln1_b, n, D, c->ln_eps);
-        bh__linear_fwd(g->qkv, g->ln, p->qkv_w, p->qkv_b, n, D, 3 * D);
+        bh__linear_fwd(m->pool, g->qkv, g->ln, p->qkv_w, p->qkv_b, n, D, 3 * D);
         for (int i = 0; i < n; i++) {
             memcpy(K + (size_t)(p0 + i) * D, g->qkv + (size_t)i * 3 * D + D, (size_t)D * sizeof(float));
             memcpy(Vc + (size_t)(p0 + i) * D, g->qkv + (size_t)i * 3 * D + 2 * D, (size_t)D * sizeof(float));
@@ -119,12 +119,12 @@ bh_status bh_gen_feed(bh_gen *g, const int32_t *ids, int n, float *logits)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hd, nk, 1.0f, g->scores, nk,
                         Vc + (size_t)h * hd, D, 0.0f, g->atty + (size_t)h * hd, D);
         }
-        bh__linear_fwd(g->tmp, g->atty, p->proj_w, p->proj_b, n, D, D);
+        bh__linear_fwd(m->pool, g->tmp, g->atty, p->proj_w, p->proj_b, n, D, D);
         bh__add(m->pool, g->x, g->x, g->tmp, ND);
         bh__layernorm_fwd(m->pool, g->ln, g->mean, g->rstd, g->x, p->ln2_w, p->ln2_b, n, D, c->ln_eps);
-        bh__linear_fwd(g->fch, g->ln, p->fc_w, p->fc_b, n, D, F);
+        bh__linear_fwd(m->pool, g->fch, g->ln, p->fc_w, p->fc_b, n, D, F);
         bh__gelu_fwd(m->pool, g->fchg, g->fch, (size_t)n * F);
-        bh__linear_fwd(g->tmp, g->fchg, p->fc2_w, p->fc2_b, n, F, D);
+        bh__linear_fwd(m->pool, g->tmp, g->fchg, p->fc2_w, p->fc2_b, n, F, D);
         bh__add(m->pool, g->x, g->x, g->tmp, ND);
     }
     g->pos = nk;

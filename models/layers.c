@@ -227,12 +227,26 @@ void bh__layernorm_bwd(bh__pool *pool, float *dx, float *dw, float *db, const fl
 
 /* ---------------------------------------------------------------- linear */
 
-void bh__linear_fwd(float *out, const float *x, const float *w, const float *b,
+typedef struct bias_ctx {
+    float *out;
+    const float *b;
+    int O;
+} bias_ctx;
+
+static void bias_part(void *vc, int i0, int i1, int tid)
+{
+    (void)tid;
+    const bias_ctx *c = vc;
+    for (int i = i0; i < i1; i++) memcpy(c->out + (size_t)i * c->O, c->b, (size_t)c->O * sizeof(float));
+}
+
+void bh__linear_fwd(bh__pool *pool, float *out, const float *x, const float *w, const float *b,
                     int N, int nin, int nout)
 {
     float beta = 0.0f;
-    if (b) {
-        for (int i = 0; i < N; i++) memcpy(out + (size_t)i * nout, b, (size_t)nout * sizeof(float));
+    if (b) { /* out starts as the bias in every row; the product adds onto it */
+        bias_ctx c = {.out = out, .b = b, .O = nout};
+        bh__pool_for(pool, N, ROW_GRAIN(nout), bias_part, &c);
         beta = 1.0f;
     }
     /* out[N,O] = x[N,I] . w[O,I]^T */

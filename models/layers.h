@@ -34,7 +34,7 @@ void bh__layernorm_bwd(bh__pool *pool, float *dx, float *dw, float *db, const fl
                        const float *mean, const float *rstd, const float *w, int N, int D);
 
 /* out[N,O] = x[N,I] w[O,I]^T + b[O] (b may be NULL). */
-void bh__linear_fwd(float *out, const float *x, const float *w, const float *b,
+void bh__linear_fwd(bh__pool *pool, float *out, const float *x, const float *w, const float *b,
                     int N, int nin, int nout);
 /* dx[N,I] (+= when accumulate_dx, else =) dout w; dw += dout^T x; db += colsum(dout). */
 void bh__linear_bwd(bh__pool *pool, float *dx, float *dw, float *db, const float *dout, const float *x,

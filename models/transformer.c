@@ -409,9 +409,9 @@ static const float *forward(bh_model *m, const int32_t *ids, const uint8_t *mask
             bh__layernorm_fwd(m->pool, a->ln1, a->ln1_m, a->ln1_r, x, p->ln1_w, p->ln1_b, N, D, c->ln_eps);
             ain = a->ln1;
         }
-        bh__linear_fwd(a->qkv, ain, p->qkv_w, p->qkv_b, N, D, 3 * D);
+        bh__linear_fwd(m->pool, a->qkv, ain, p->qkv_w, p->qkv_b, N, D, 3 * D);
         bh__attention_fwd(m->pool, a->atty, a->att, a->qkv, mask, causal, B, T, D, H);
-        bh__linear_fwd(a->r1, a->atty, p->proj_w, p->proj_b, N, D, D);
+        bh__linear_fwd(m->pool, a->r1, a->atty, p->proj_w, p->proj_b, N, D, D);
         if (drop) bh__dropout_fwd(a->r1, a->m1, c->dropout, ND, rng);
         bh__add(m->pool, a->r1, a->r1, x, ND);
         const float *fin;
@@ -422,9 +422,9 @@ static const float *forward(bh_model *m, const int32_t *ids, const uint8_t *mask
             bh__layernorm_fwd(m->pool, a->ln1, a->ln1_m, a->ln1_r, a->r1, p->ln1_w, p->ln1_b, N, D, c->ln_eps);
             fin = a->ln1;
         }
-        bh__linear_fwd(a->fch, fin, p->fc_w, p->fc_b, N, D, F);
+        bh__linear_fwd(m->pool, a->fch, fin, p->fc_w, p->fc_b, N, D, F);
         bh__gelu_fwd(m->pool, a->fchg, a->fch, (size_t)N * F);
-        bh__linear_fwd(a->r2, a->fchg, p->fc2_w, p->fc2_b, N, F, D);
+        bh__linear_fwd(m->pool, a->r2, a->fchg, p->fc2_w, p->fc2_b, N, F, D);
         if (drop) bh__dropout_fwd(a->r2, a->m2, c->dropout, ND, rng);
         bh__add(m->pool, a->r2, a->r2, c->pre_ln ? a->r1 : a->ln1, ND);
         if (c->pre_ln) {

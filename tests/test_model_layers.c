@@ -80,7 +80,7 @@ static void test_linear(void **st)
     float *xf = malloc(sizeof(float) * n), Rf[30], out[30], g[200] = {0};
     fill(x, xf, n, 1.0);
     fill(R, Rf, N * O, 1.0);
-    bh__linear_fwd(out, xf, xf + N * I, xf + N * I + O * I, N, I, O);
+    bh__linear_fwd(NULL, out, xf, xf + N * I, xf + N * I + O * I, N, I, O);
     /* check the forward too */
     lin_ctx c = {N, I, O, R};
     double L = 0;
