@@ -5,8 +5,11 @@
 #   API, bh_spm_encode_batch), and two spm_encode processes on the two halves;
 #   plus the machine's own two-core scaling: two copies of a plain compute loop
 #   (bench/subword_loop.c) against one.
-# Each figure is the best of 3 runs. Prints MB/s and the ratios:
-#   wrapper overhead  = 1 - bhasha_t1 / spm_encode        (goal <= 5%)
+# Each figure is the best of 3 interleaved rounds (wall and user+sys CPU
+# seconds, GNU time).
+# Prints MB/s and the ratios:
+#   wrapper overhead  = bhasha_t1 / spm_encode - 1, wall and CPU (goal <= 5%);
+#                       CPU seconds are the robust figure on a shared machine
 #   our 2-thread gain = bhasha_t2 / spm_encode
 #   machine scaling   = 2 * t(one loop) / t(two loops)
 #   share of scaling  = our 2-thread gain / machine scaling (goal >= 90%)
@@ -31,46 +34,48 @@ trap 'rm -rf "$T"' EXIT
 } | sed '$d' >"$T/text.txt"
 split -n l/2 "$T/text.txt" "$T/half."
 MB=$(awk -v b="$(wc -c <"$T/text.txt")" 'BEGIN{printf "%.2f", b/1e6}')
-now() { date +%s.%N; }
-best() { # best (lowest) wall time of 3 runs of "$@"
-    b=""
-    for _ in 1 2 3; do
-        s=$(now)
-        "$@" >/dev/null 2>&1
-        e=$(now)
-        b=$(awk -v s="$s" -v e="$e" -v b="$b" 'BEGIN{t=e-s; if (b=="" || t<b) b=t; printf "%.3f", b}')
-    done
-    echo "$b"
+TIME=/usr/bin/time
+: >"$T/runs"
+run1() { # NAME CMD...: appends "NAME wall cpu" (cpu = user + sys seconds)
+    n=$1
+    shift
+    $TIME -f "%e %U %S" -o "$T/tm" "$@" >/dev/null 2>&1
+    read -r w u k <"$T/tm"
+    echo "$n $w $(awk -v u="$u" -v k="$k" 'BEGIN{printf "%.3f", u+k}')" >>"$T/runs"
 }
-two_spm() {
-    spm_encode --model "$MODEL" --output_format=id "$T/half.aa" >"$T/o1" &
-    spm_encode --model "$MODEL" --output_format=id "$T/half.ab" >"$T/o2"
-    wait
-}
-two_loops() { "$LOOP" "$N" >/dev/null & "$LOOP" "$N" >/dev/null; wait; }
+export MODEL T LOOP
+two_spm='spm_encode --model "$MODEL" --output_format=id "$T/half.aa" >"$T/o1" & spm_encode --model "$MODEL" --output_format=id "$T/half.ab" >"$T/o2"; wait'
+two_loops='"$LOOP" "$N" >/dev/null & "$LOOP" "$N" >/dev/null; wait'
 N=1000000000
+export N
 
 echo "text: $MB MB ($(wc -l <"$T/text.txt") lines), model $MODEL, $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
 spm_encode --model "$MODEL" --output_format=id "$T/text.txt" >"$T/want"
 "$BH" spm encode --model "$MODEL" --ids --threads 2 "$T/text.txt" >"$T/got"
 cmp -s "$T/want" "$T/got" && echo "output: bhasha --threads 2 == spm_encode (byte-identical)" ||
     echo "output: DIFFERENT from spm_encode"
-t_spm=$(best spm_encode --model "$MODEL" --output_format=id "$T/text.txt")
-t_b1=$(best "$BH" spm encode --model "$MODEL" --ids "$T/text.txt")
-t_b2=$(best "$BH" spm encode --model "$MODEL" --ids --threads 2 "$T/text.txt")
-t_s2=$(best two_spm)
-t_l1=$(best "$LOOP" "$N")
-t_l2=$(best two_loops)
-awk -v mb="$MB" -v ts="$t_spm" -v t1="$t_b1" -v t2="$t_b2" -v s2="$t_s2" -v l1="$t_l1" -v l2="$t_l2" 'BEGIN {
-    printf "%-38s %8s %8s\n", "", "seconds", "MB/s"
-    printf "%-38s %8.3f %8.2f\n", "spm_encode (1 process)", ts, mb/ts
-    printf "%-38s %8.3f %8.2f\n", "bhasha spm encode --threads 1", t1, mb/t1
-    printf "%-38s %8.3f %8.2f\n", "bhasha spm encode --threads 2", t2, mb/t2
-    printf "%-38s %8.3f %8.2f\n", "spm_encode, 2 processes on halves", s2, mb/s2
-    printf "%-38s %8.3f\n", "compute loop, 1 copy", l1
-    printf "%-38s %8.3f\n", "compute loop, 2 copies", l2
+# three rounds, configurations interleaved so that load changes hit all alike
+for _ in 1 2 3; do
+    run1 spm spm_encode --model "$MODEL" --output_format=id "$T/text.txt"
+    run1 b1 "$BH" spm encode --model "$MODEL" --ids "$T/text.txt"
+    run1 b2 "$BH" spm encode --model "$MODEL" --ids --threads 2 "$T/text.txt"
+    run1 s2 sh -c "$two_spm"
+    run1 l1 "$LOOP" "$N"
+    run1 l2 sh -c "$two_loops"
+done
+best() { awk -v n="$1" '$1 == n { if (w == "" || $2 < w) w = $2; if (c == "" || $3 < c) c = $3 } END { print w, c }' "$T/runs"; }
+t_spm=$(best spm) t_b1=$(best b1) t_b2=$(best b2) t_s2=$(best s2) t_l1=$(best l1) t_l2=$(best l2)
+echo "$t_spm $t_b1 $t_b2 $t_s2 $t_l1 $t_l2" | awk -v mb="$MB" '{
+    ts=$1; cs=$2; t1=$3; c1=$4; t2=$5; c2=$6; s2=$7; l1=$9; l2=$11
+    printf "%-38s %8s %8s %8s\n", "", "wall s", "MB/s", "CPU s"
+    printf "%-38s %8.3f %8.2f %8.3f\n", "spm_encode (1 process)", ts, mb/ts, cs
+    printf "%-38s %8.3f %8.2f %8.3f\n", "bhasha spm encode --threads 1", t1, mb/t1, c1
+    printf "%-38s %8.3f %8.2f %8.3f\n", "bhasha spm encode --threads 2", t2, mb/t2, c2
+    printf "%-38s %8.3f %8.2f %8.3f\n", "spm_encode, 2 processes on halves", s2, mb/s2, $8
+    printf "%-38s %8.3f %8s %8.3f\n", "compute loop, 1 copy", l1, "", $10
+    printf "%-38s %8.3f %8s %8.3f\n", "compute loop, 2 copies", l2, "", $12
     gain = ts / t2; scale = 2 * l1 / l2
-    printf "wrapper overhead (1 thread): %+.1f%% of spm_encode time (goal <= 5%%)\n", 100 * (t1 / ts - 1)
+    printf "wrapper overhead (1 thread): wall %+.1f%%, CPU %+.1f%% of spm_encode (goal <= 5%%)\n", 100 * (t1 / ts - 1), 100 * (c1 / cs - 1)
     printf "bhasha 2 threads vs spm_encode: %.2fx; machine two-core scaling: %.2fx; share: %.0f%% (goal >= 90%%)\n", gain, scale, 100 * gain / scale
     printf "spm_encode 2 processes vs 1: %.2fx\n", ts / s2
 }'
