@@ -23,7 +23,8 @@ static bh_spm *g_m;
 static int setup(void **state)
 {
     (void)state;
-    snprintf(g_dir, sizeof g_dir, "/tmp/bh_test_spm_XXXXXX");
+    const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : P_tmpdir;
+    snprintf(g_dir, sizeof g_dir, "%s/bh_test_spm_XXXXXX", tmp);
     if (!mkdtemp(g_dir)) return -1;
     char prefix[96];
     snprintf(prefix, sizeof prefix, "%s/m", g_dir);
