@@ -3,8 +3,8 @@
  *   normalize_bench [--mb N] [--reps R] FILE...
  *
  * FILEs (plain or gzip) are read until N MB (default 24) and normalized line by
- * line into one reused buffer, as `bhasha normalize` does. With 2 threads each
- * takes half of the lines. Each figure is the best of R runs (default 3). */
+ * line into one reused buffer, as `bhasha normalize` does. Threads take blocks
+ * of 256 KB of whole lines from a shared cursor (bench/blocks.h). Each figure is the best of R runs (default 3). */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +13,7 @@
 #include <zlib.h>
 
 #include "bhasha.h"
+#include "bench/blocks.h"
 
 static double now(void)
 {
@@ -22,8 +23,8 @@ static double now(void)
 }
 
 typedef struct job {
-    const char *text;
-    size_t len, out_bytes;
+    bench_blocks *blocks; /* shared by the threads */
+    size_t out_bytes;
     int failed;
 } job;
 
@@ -32,28 +33,27 @@ static void *run_job(void *arg)
     job *j = arg;
     bh_buf out = {0};
     j->out_bytes = 0;
-    for (const char *p = j->text, *end = j->text + j->len; p < end;) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        bh_buf_clear(&out);
-        if (bh_normalize(p, n, NULL, &out, NULL)) { j->failed = 1; break; }
-        j->out_bytes += out.len;
-        p += n + 1;
+    const char *p, *end;
+    while (!j->failed && bench_blocks_next(j->blocks, &p, &end)) {
+        while (p < end) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+            bh_buf_clear(&out);
+            if (bh_normalize(p, n, NULL, &out, NULL)) { j->failed = 1; break; }
+            j->out_bytes += out.len;
+            p += n + (nl ? 1 : 0);
+        }
     }
     bh_buf_free(&out);
     return NULL;
 }
 
-/* Seconds to normalize text with `threads` threads (1 or 2), split at a line. */
+/* Seconds to normalize text with `threads` threads (1 or 2) taking blocks of lines. */
 static double timed(const char *text, size_t len, int threads)
 {
-    job jobs[2] = {{text, len, 0, 0}, {0}};
-    if (threads == 2) {
-        const char *mid = memchr(text + len / 2, '\n', len - len / 2);
-        size_t a = mid ? (size_t)(mid - text) + 1 : len;
-        jobs[0].len = a;
-        jobs[1] = (job){text + a, len - a, 0, 0};
-    }
+    bench_blocks blocks;
+    bench_blocks_init(&blocks, text, len, 256 << 10);
+    job jobs[2] = {{&blocks, 0, 0}, {&blocks, 0, 0}};
     double t0 = now();
     pthread_t th;
     if (threads == 2 && pthread_create(&th, NULL, run_job, &jobs[1]) != 0) return -1;

@@ -7,7 +7,8 @@
  * FILEs (plain or gzip) are read in order until N MB (default 24). The text is
  * processed line by line, as `bhasha segment` does: for each line
  * bh_segment_sentences_words() gives its sentences and word tokens (with
- * --normalize, bh_normalize first and segmentation of its output). ICU gets
+ * --normalize, bh_normalize first and segmentation of its output); threads
+ * take blocks of 256 KB of whole lines from a shared cursor (bench/blocks.h). ICU gets
  * the whole text as one UTF-8 UText (its fastest use). Each figure is the
  * best of R runs (default 3); single-thread rates are also given per CPU
  * second of the thread, which stays meaningful on a loaded machine.
@@ -22,6 +23,7 @@
 #include <zlib.h>
 
 #include "bhasha.h"
+#include "bench/blocks.h"
 
 static double now(void)
 {
@@ -41,8 +43,7 @@ static double cpu_now(void)
 
 typedef struct job {
     const bh_segmenter *seg;
-    const char *text;
-    size_t len;
+    bench_blocks *blocks; /* shared by the threads */
     int normalize;
     size_t sentences, tokens;
     int failed;
@@ -54,22 +55,24 @@ static void *run_job(void *arg)
     bh_spans sp = {0}, wp = {0};
     bh_buf nb = {0};
     j->sentences = j->tokens = 0;
-    const char *p = j->text, *end = j->text + j->len;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        const char *t = p;
-        size_t tn = n;
-        if (j->normalize) {
-            bh_buf_clear(&nb);
-            if (bh_normalize(p, n, NULL, &nb, NULL)) { j->failed = 1; break; }
-            t = nb.data ? nb.data : "";
-            tn = nb.len;
+    const char *p, *end;
+    while (!j->failed && bench_blocks_next(j->blocks, &p, &end)) {
+        while (p < end) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+            const char *t = p;
+            size_t tn = n;
+            if (j->normalize) {
+                bh_buf_clear(&nb);
+                if (bh_normalize(p, n, NULL, &nb, NULL)) { j->failed = 1; break; }
+                t = nb.data ? nb.data : "";
+                tn = nb.len;
+            }
+            if (bh_segment_sentences_words(j->seg, t, tn, &sp, &wp)) { j->failed = 1; break; }
+            j->sentences += sp.n;
+            j->tokens += wp.n;
+            p += n + (nl ? 1 : 0);
         }
-        if (bh_segment_sentences_words(j->seg, t, tn, &sp, &wp)) { j->failed = 1; break; }
-        j->sentences += sp.n;
-        j->tokens += wp.n;
-        p += n + (nl ? 1 : 0);
     }
     bh_spans_free(&sp);
     bh_spans_free(&wp);
@@ -82,14 +85,10 @@ static double time_ours(const bh_segmenter *seg, const char *text, size_t len, i
                         int normalize, size_t *sentences, size_t *tokens, int *failed, double *cpu)
 {
     job jobs[2];
-    memset(jobs, 0, sizeof jobs);
-    size_t half = len;
-    if (threads == 2) {
-        const char *mid = memchr(text + len / 2, '\n', len - len / 2);
-        half = mid ? (size_t)(mid - text) + 1 : len;
-    }
-    jobs[0] = (job){seg, text, half, normalize, 0, 0, 0};
-    jobs[1] = (job){seg, text + half, len - half, normalize, 0, 0, 0};
+    bench_blocks blocks;
+    bench_blocks_init(&blocks, text, len, 256 << 10);
+    jobs[0] = (job){seg, &blocks, normalize, 0, 0, 0};
+    jobs[1] = jobs[0];
     double t0 = now(), c0 = cpu_now();
     if (threads == 2) {
         pthread_t th;
