@@ -41,6 +41,12 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 #endif
     ;
 
+/* Ends a line-oriented command: when more lines had problems than were
+ * reported one by one (report_max), says how many in all ("N lines in all had
+ * WHAT"); flushes stdout (a write error is one line and status 1); returns rc,
+ * or 1 when strict and any line had a problem. */
+int cli_finish_lines(const char *cmd, int rc, long problems, long report_max, int strict, const char *what);
+
 /* Reads input line by line, any length, NUL bytes included (they are counted
  * in len). The trailing "\n" (and "\r\n") is stripped; `had_newline` says whether
  * it was there, so output can mirror input exactly. */

@@ -122,15 +122,9 @@ static int lid_identify(int argc, char **argv)
         }
         printf("%s\t%.4f%s", res.lang, (double)res.score, r.had_newline ? "\n" : "");
     }
-    if (problems > 20) fprintf(stderr, "bhasha langid: %ld lines had invalid UTF-8 or NUL bytes\n", problems);
     cli_lines_close(&r);
     bh_langid_free(m);
-    if (fflush(stdout) || ferror(stdout)) {
-        fprintf(stderr, "bhasha langid: write error\n");
-        return 1;
-    }
-    if (strict && problems) return 1;
-    return rc;
+    return cli_finish_lines("langid", rc, problems, 20, strict, "invalid UTF-8 or NUL bytes");
 }
 
 typedef struct progress_state {

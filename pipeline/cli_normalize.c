@@ -62,12 +62,5 @@ int cli_normalize(int argc, char **argv)
         cli_lines_close(&in);
     }
     bh_buf_free(&out);
-    if (bad_lines > REPORT_MAX)
-        fprintf(stderr, "bhasha normalize: %ld lines in all had invalid UTF-8 or NUL bytes\n", bad_lines);
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "bhasha normalize: write error\n");
-        return 1;
-    }
-    if (rc) return rc;
-    return strict && bad_lines ? 1 : 0;
+    return cli_finish_lines("normalize", rc, bad_lines, REPORT_MAX, strict, "invalid UTF-8 or NUL bytes");
 }

@@ -85,12 +85,5 @@ int cli_translit(int argc, char **argv)
     bh_buf_free(&out);
     bh_buf_free(&nb);
     bh_translit_free(t);
-    if (bad_lines > REPORT_MAX)
-        fprintf(stderr, "bhasha translit: %ld lines in all had invalid UTF-8\n", bad_lines);
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "bhasha translit: write error\n");
-        return 1;
-    }
-    if (rc) return rc;
-    return strict && bad_lines ? 1 : 0;
+    return cli_finish_lines("translit", rc, bad_lines, REPORT_MAX, strict, "invalid UTF-8");
 }

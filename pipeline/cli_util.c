@@ -27,6 +27,17 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     return 2;
 }
 
+int cli_finish_lines(const char *cmd, int rc, long problems, long report_max, int strict, const char *what)
+{
+    if (problems > report_max) fprintf(stderr, "bhasha %s: %ld lines in all had %s\n", cmd, problems, what);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "bhasha %s: write error\n", cmd);
+        return 1;
+    }
+    if (rc) return rc;
+    return strict && problems ? 1 : 0;
+}
+
 int cli_lines_open(cli_lines *r, const char *cmd, const char *path)
 {
     memset(r, 0, sizeof *r);
