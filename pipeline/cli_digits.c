@@ -331,27 +331,14 @@ static int do_eval(int argc, char **argv)
 
 /* The shipped model: $BHASHA_DIGITS_MODEL, else next to the executable
  * (../share/bhasha/digits/ when installed, ../assets/digits/ in the build tree). */
+/* The shipped model, unless $BHASHA_DIGITS_MODEL names another. */
 static const char *default_model(char *buf, size_t cap)
 {
     const char *env = getenv("BHASHA_DIGITS_MODEL");
     if (env && *env)
         return env;
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = 0;
-        char *slash = strrchr(exe, '/');
-        if (slash) {
-            *slash = 0;
-            const char *rel[] = {"../share/bhasha/digits/default.bhd", "../assets/digits/default.bhd"};
-            for (int i = 0; i < 2; i++) {
-                snprintf(buf, cap, "%s/%s", exe, rel[i]);
-                if (access(buf, R_OK) == 0)
-                    return buf;
-            }
-        }
-    }
-    return "assets/digits/default.bhd";
+    cli_asset("digits/default.bhd", buf, cap);
+    return buf;
 }
 
 static int do_predict(int argc, char **argv)
