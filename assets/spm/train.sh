@@ -12,7 +12,7 @@ W=${1:?usage: train.sh WORKDIR [SIZES...]}
 shift
 SIZES=${*:-8000}
 SRC=${BH_SHARED:-../shared}/data/raw
-BH=${BUILD:-build}/bhasha
+BH=$(cd "$(dirname "${BUILD:-build}/bhasha")" && pwd)/bhasha
 mkdir -p "$W"
 slice() { # FILE BYTES: the first lines of FILE totalling about BYTES
     case $1 in *.gz) zcat "$1" ;; *) cat "$1" ;; esac | head -c "$2" | sed '$d'
@@ -29,17 +29,19 @@ if [ ! -s "$W/hi.train.txt" ]; then
       slice "$SRC/hi/leipzig-hin-mixed-2019-10k/hin_mixed_2019.train.txt" 2000000
       slice "$SRC/hi/hindi-aesthetics-corpus/hindi_aesthetics.train.txt.gz" 1500000; } >"$W/hi.train.txt"
 fi
-train() { # NAME SIZE FLAGS... INPUTS
+train() { # NAME SIZE FLAGS... INPUTS (file names inside WORKDIR)
     name=$1 size=$2; shift 2
     [ -s "$W/$name.model" ] && return 0
     echo "train: $name" >&2
-    nice -n 10 "$BH" spm train --model-prefix "$W/$name" --vocab-size "$size" --model-type unigram \
+    # Run inside WORKDIR with relative names: SentencePiece stores the model
+    # prefix in the model file, and a shipped model must not carry a local path.
+    (cd "$W" && nice -n 10 "$BH" spm train --model-prefix "$name" --vocab-size "$size" --model-type unigram \
         --character-coverage 0.9995 --max-sentence-length 20000 --pad-id 3 --user-defined-symbols "<mask>" \
-        --quiet "$@"
+        --quiet "$@")
 }
 for s in $SIZES; do
     for lang in bn hi bnhi; do
-        case $lang in bnhi) in="$W/bn.train.txt $W/hi.train.txt" ;; *) in="$W/$lang.train.txt" ;; esac
+        case $lang in bnhi) in="bn.train.txt hi.train.txt" ;; *) in="$lang.train.txt" ;; esac
         # shellcheck disable=SC2086
         train "bhasha_${lang}_$s" "$s" --bhasha-normalize --normalization identity --input $in
         # shellcheck disable=SC2086
