@@ -1,6 +1,7 @@
 /* Prints tokenizer/indic_table.c: the class of every code point U+0900..U+0D7F.
  * Build and run from the repo root:
- *   cc -Iinclude -I. scripts/gen-indic-table.c tokenizer/indic.c -lutf8proc -o /tmp/gen && /tmp/gen > tokenizer/indic_table.c */
+ *   cc -Iinclude -I. scripts/gen-indic-table.c tokenizer/indic.c -lutf8proc -o build/gen-indic-table &&
+ *   build/gen-indic-table > tokenizer/indic_table.c */
 #include <stdio.h>
 
 #include "tokenizer/indic.h"
