@@ -105,6 +105,12 @@ static void reexec(void)
     free(buf);
 }
 
+/* True when the user chose OpenBLAS's thread count. */
+static int thread_count_chosen(void)
+{
+    return getenv("OPENBLAS_NUM_THREADS") || getenv("GOTO_NUM_THREADS") || getenv("OMP_NUM_THREADS");
+}
+
 void bh_blas_autotune(void)
 {
     const char *keep = getenv("BH_BLAS_KEEP");
@@ -119,17 +125,23 @@ void bh_blas_autotune(void)
         }
         return;
     }
-    if (getenv("OPENBLAS_CORETYPE")) return;
-    const char *cur = bh_blas_corename();
-    if (!slow_kernel(cur)) return;
-    __builtin_cpu_init();
-    const char *want = __builtin_cpu_supports("avx512f") ? "SkylakeX"
-                       : __builtin_cpu_supports("avx2") ? "Haswell"
-                                                        : NULL;
-    if (!want) return;
-    setenv("BH_BLAS_TRIED", cur, 1);
-    setenv("OPENBLAS_CORETYPE", want, 1);
+    /* OpenBLAS starts its worker threads when it loads and lets them spin
+     * for about 0.1 s of CPU even in a process that never multiplies a
+     * matrix (most bhasha commands). Unless the user chose a count, start
+     * with one thread; bh_blas_set_threads() raises it when asked. */
+    int threads = !thread_count_chosen();
+    const char *cur = bh_blas_corename(), *want = NULL;
+    if (!getenv("OPENBLAS_CORETYPE") && slow_kernel(cur)) {
+        __builtin_cpu_init();
+        want = __builtin_cpu_supports("avx512f") ? "SkylakeX" : __builtin_cpu_supports("avx2") ? "Haswell" : NULL;
+    }
+    if (!want && !threads) return;
+    if (threads) setenv("OPENBLAS_NUM_THREADS", "1", 1);
+    if (want) setenv("OPENBLAS_CORETYPE", want, 1);
+    setenv("BH_BLAS_TRIED", want ? cur : "-", 1);
     reexec();
+    /* the exec failed: carry on as we are */
     unsetenv("BH_BLAS_TRIED");
-    unsetenv("OPENBLAS_CORETYPE");
+    if (want) unsetenv("OPENBLAS_CORETYPE");
+    if (threads) unsetenv("OPENBLAS_NUM_THREADS");
 }

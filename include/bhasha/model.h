@@ -47,9 +47,14 @@ bh_status bh_blas_selfcheck(void);
  * Haswell), it sets the variable and re-executes the program
  * (/proc/self/exe, same arguments from /proc/self/cmdline); the new process
  * verifies the kernel with bh_blas_selfcheck() and, if that fails,
- * re-executes once more with the kernel OpenBLAS had chosen. Returns normally
- * when nothing needs doing (also when the exec fails). Not thread-safe: call
- * before starting threads. BH_BLAS_KEEP=1 in the environment disables it.
+ * re-executes once more with the kernel OpenBLAS had chosen. It also starts
+ * OpenBLAS with one thread (OPENBLAS_NUM_THREADS=1, re-executing for it) unless
+ * OPENBLAS_NUM_THREADS, GOTO_NUM_THREADS or OMP_NUM_THREADS is set: OpenBLAS's
+ * idle workers otherwise spin for about 0.1 s of CPU at start-up in every
+ * process; bh_blas_set_threads() raises the count when work asks for it.
+ * Returns normally when nothing needs doing (also when the exec fails). Not
+ * thread-safe: call before starting threads. BH_BLAS_KEEP=1 in the
+ * environment disables it.
  * A library cannot change the kernel of a running process: programs that do
  * not call this get whatever OpenBLAS chose. */
 void bh_blas_autotune(void);
