@@ -341,6 +341,14 @@ static const char *default_model(char *buf, size_t cap)
     return buf;
 }
 
+/* Loads --model, or the shipped model. Returns 0 or prints and returns 1. */
+static int load_model(const char *cmd, const char *given, bh_digits_model **m)
+{
+    char buf[PATH_MAX + 64];
+    bh_status st = bh_digits_load(given ? given : default_model(buf, sizeof buf), m);
+    return st ? cli_fail(cmd, st) : 0;
+}
+
 static int do_predict(int argc, char **argv)
 {
     const char *cmd = "digits predict";
@@ -351,12 +359,10 @@ static int do_predict(int argc, char **argv)
         return rc;
     if (np == 0)
         return cli_usage_error(cmd, "usage: bhasha digits predict [--model MODEL] IMAGE...");
-    char buf[PATH_MAX + 64];
-    const char *path = o.model ? o.model : default_model(buf, sizeof buf);
     bh_digits_model *m = NULL;
-    bh_status st = bh_digits_load(path, &m);
-    if (st)
-        return cli_fail(cmd, st);
+    if ((rc = load_model(cmd, o.model, &m)))
+        return rc;
+    bh_status st;
     int failed = 0;
     for (int i = 0; i < np; i++) {
         bh_image img;
@@ -387,12 +393,10 @@ static int do_read(int argc, char **argv)
         return rc;
     if (np == 0)
         return cli_usage_error(cmd, "usage: bhasha digits read [--model MODEL] IMAGE...");
-    char buf[PATH_MAX + 64];
-    const char *path = o.model ? o.model : default_model(buf, sizeof buf);
     bh_digits_model *m = NULL;
-    bh_status st = bh_digits_load(path, &m);
-    if (st)
-        return cli_fail(cmd, st);
+    if ((rc = load_model(cmd, o.model, &m)))
+        return rc;
+    bh_status st;
     int failed = 0;
     bh_digit_box boxes[256];
     for (int i = 0; i < np; i++) {
