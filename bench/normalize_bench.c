@@ -4,7 +4,7 @@
  *
  * FILEs (plain or gzip) are read until N MB (default 24) and normalized line by
  * line into one reused buffer, as `bhasha normalize` does. Threads take blocks
- * of 256 KB of whole lines from a shared cursor (bench/blocks.h). Each figure is the best of R runs (default 3). */
+ * of 256 KB of whole lines from a shared cursor (bench/benchutil.h). Each figure is the best of R runs (default 3). */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,14 +13,7 @@
 #include <zlib.h>
 
 #include "bhasha.h"
-#include "bench/blocks.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "bench/benchutil.h"
 
 typedef struct job {
     bench_blocks *blocks; /* shared by the threads */
@@ -54,12 +47,12 @@ static double timed(const char *text, size_t len, int threads)
     bench_blocks blocks;
     bench_blocks_init(&blocks, text, len, 256 << 10);
     job jobs[2] = {{&blocks, 0, 0}, {&blocks, 0, 0}};
-    double t0 = now();
+    double t0 = bench_clock(CLOCK_MONOTONIC);
     pthread_t th;
     if (threads == 2 && pthread_create(&th, NULL, run_job, &jobs[1]) != 0) return -1;
     run_job(&jobs[0]);
     if (threads == 2) pthread_join(th, NULL);
-    double t = now() - t0;
+    double t = bench_clock(CLOCK_MONOTONIC) - t0;
     return jobs[0].failed || jobs[1].failed ? -1 : t;
 }
 
@@ -71,12 +64,7 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--mb") && i + 1 < argc) { limit = (size_t)atol(argv[++i]) << 20; continue; }
         if (!strcmp(argv[i], "--reps") && i + 1 < argc) { reps = atoi(argv[++i]); continue; }
-        gzFile f = gzopen(argv[i], "rb");
-        if (!f) { fprintf(stderr, "normalize_bench: cannot open %s\n", argv[i]); return 1; }
-        char buf[1 << 16];
-        int n;
-        while (text.len < limit && (n = gzread(f, buf, sizeof buf)) > 0) bh_buf_append(&text, buf, (size_t)n);
-        gzclose(f);
+        if (text.len < limit && bench_load("normalize_bench", argv[i], &text, limit)) return 1;
     }
     if (!text.len) { fprintf(stderr, "usage: normalize_bench [--mb N] [--reps R] FILE...\n"); return 2; }
     double mb = (double)text.len / 1e6;

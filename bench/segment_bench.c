@@ -8,7 +8,7 @@
  * processed line by line, as `bhasha segment` does: for each line
  * bh_segment_sentences_words() gives its sentences and word tokens (with
  * --normalize, bh_normalize first and segmentation of its output); threads
- * take blocks of 256 KB of whole lines from a shared cursor (bench/blocks.h). ICU gets
+ * take blocks of 256 KB of whole lines from a shared cursor (bench/benchutil.h). ICU gets
  * the whole text as one UTF-8 UText (its fastest use). Each figure is the
  * best of R runs (default 3); single-thread rates are also given per CPU
  * second of the thread, which stays meaningful on a loaded machine.
@@ -23,23 +23,10 @@
 #include <zlib.h>
 
 #include "bhasha.h"
-#include "bench/blocks.h"
+#include "bench/benchutil.h"
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* CPU time of the calling thread: on a shared machine it counts only the time
- * this thread actually ran, so single-thread rates stay comparable under load. */
-static double cpu_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+static double now(void) { return bench_clock(CLOCK_MONOTONIC); }
+static double cpu_now(void) { return bench_clock(CLOCK_THREAD_CPUTIME_ID); }
 
 typedef struct job {
     const bh_segmenter *seg;
@@ -158,26 +145,6 @@ static double time_icu(const char *text, size_t len, size_t *boundaries, double 
     return t;
 }
 
-static int load(const char *path, bh_buf *out, size_t limit)
-{
-    gzFile f = gzopen(path, "rb");
-    if (!f) { fprintf(stderr, "segment_bench: cannot open %s\n", path); return 1; }
-    char tmp[1 << 16];
-    int n;
-    while (out->len < limit && (n = gzread(f, tmp, sizeof tmp)) > 0)
-        if (bh_buf_append(out, tmp, (size_t)n)) { gzclose(f); return 1; }
-    gzclose(f);
-    if (out->len > limit) {
-        /* cut at the last line break before the limit */
-        size_t k = limit;
-        while (k > 0 && out->data[k - 1] != '\n') k--;
-        out->len = k ? k : limit;
-        out->data[out->len] = 0;
-    }
-    if (out->len && out->data[out->len - 1] != '\n') bh_buf_append(out, "\n", 1);
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     double mb = 24;
@@ -193,7 +160,7 @@ int main(int argc, char **argv)
             return 2;
         } else {
             size_t limit = (size_t)(mb * 1e6);
-            if (text.len < limit && load(argv[i], &text, limit)) return 1;
+            if (text.len < limit && bench_load("segment_bench", argv[i], &text, limit)) return 1;
             nfiles++;
         }
     }

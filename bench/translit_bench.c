@@ -7,8 +7,8 @@
  * until N MB in all (default 24), an equal share from each file first, then
  * topped up from files that have more; every input thus contributes. Text is
  * converted line by line into one reused buffer, as `bhasha translit` does,
- * with one handle shared by the threads; with 2 threads each takes half of the
- * lines. Each figure is the best of R runs (default 3). ICU runs on a sample of
+ * with one handle shared by the threads; threads take blocks of 256 KB of whole
+ * lines from a shared cursor (bench/benchutil.h). Each figure is the best of R runs (default 3). ICU runs on a sample of
  * M MB (default 2; 0 skips it: 8 slices spread over the text), one thread, as
  * does bhasha on the same sample, and the ratio bhasha/ICU is printed. The
  * CPU-second figure (process CPU time) is less disturbed by other load on a
@@ -23,18 +23,13 @@
 #include <zlib.h>
 
 #include "bhasha.h"
+#include "bench/benchutil.h"
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+static double now(void) { return bench_clock(CLOCK_MONOTONIC); }
 
 typedef struct job {
     const bh_translit *t;
-    const char *text;
-    size_t len;
+    bench_blocks *blocks; /* shared by the threads */
     int failed;
 } job;
 
@@ -42,41 +37,35 @@ static void *run_job(void *arg)
 {
     job *j = arg;
     bh_buf out = {0};
-    for (const char *p = j->text, *end = j->text + j->len; p < end;) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        bh_buf_clear(&out);
-        if (bh_translit_run(j->t, p, n, &out, NULL)) { j->failed = 1; break; }
-        p += n + 1;
+    const char *p, *end;
+    while (!j->failed && bench_blocks_next(j->blocks, &p, &end)) {
+        while (p < end) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+            bh_buf_clear(&out);
+            if (bh_translit_run(j->t, p, n, &out, NULL)) { j->failed = 1; break; }
+            p += n + (nl ? 1 : 0);
+        }
     }
     bh_buf_free(&out);
     return NULL;
 }
 
-static double cpu_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
+/* Wall seconds (and process CPU seconds in *cpu) with 1 or 2 threads taking
+ * blocks of lines from a shared cursor. */
 static double timed(const bh_translit *t, const char *text, size_t len, int threads, double *cpu)
 {
-    double c0 = cpu_now();
-    job jobs[2] = { { t, text, len, 0 }, { t, NULL, 0, 0 } };
-    if (threads == 2) {
-        const char *mid = memchr(text + len / 2, '\n', len - len / 2);
-        size_t a = mid ? (size_t)(mid - text) + 1 : len;
-        jobs[0].len = a;
-        jobs[1] = (job){ t, text + a, len - a, 0 };
-    }
+    double c0 = bench_clock(CLOCK_PROCESS_CPUTIME_ID);
+    bench_blocks blocks;
+    bench_blocks_init(&blocks, text, len, 256 << 10);
+    job jobs[2] = {{t, &blocks, 0}, {t, &blocks, 0}};
     double t0 = now();
     pthread_t th;
     if (threads == 2 && pthread_create(&th, NULL, run_job, &jobs[1]) != 0) return -1;
     run_job(&jobs[0]);
     if (threads == 2) pthread_join(th, NULL);
     double dt = now() - t0;
-    *cpu = cpu_now() - c0;
+    *cpu = bench_clock(CLOCK_PROCESS_CPUTIME_ID) - c0;
     return jobs[0].failed || jobs[1].failed ? -1 : dt;
 }
 
