@@ -1,6 +1,6 @@
 /* pipeline/cli_subword.c — `bhasha spm train|encode|decode` and `bhasha wordpiece encode`.
- * --threads N encodes blocks of lines with bh_spm_encode_batch (ids and JSON;
- * --pieces runs on one thread).
+ * --threads N runs an ordered pipeline of workers over chunks of lines (ids and
+ * JSON; --pieces runs on one thread).
  * Encoders read one text per line and write exactly one output line per input
  * line (an empty line for an input line that fails, with the first failure
  * reported on stderr and exit status 1). Only "\n" ends a line, as in
@@ -215,102 +215,175 @@ static int spm_train(int argc, char **argv)
 
 /* ------------------------------------------------------------ spm encode */
 
-enum { FMT_PARTS = 8 };
+/* --threads N: an ordered pipeline of N workers (the calling thread is one).
+ * A worker takes the next chunk of lines under the input lock, then without
+ * any lock normalizes, encodes (bh_spm_encode_batch on one thread) and formats
+ * it into its own buffer, and finally waits for its turn to write, so chunks
+ * leave in input order. Reading and writing of one chunk overlap with the
+ * encoding of the others, and each worker keeps its own buffers for the whole
+ * run, so memory is always grown and freed by the thread (and malloc arena)
+ * that allocated it. */
+enum { CHUNK_LINES = 2048, CHUNK_BYTES = 1 << 20 };
 
-/* Formats lines [b, e) of a block into out. */
 typedef struct {
-    bh_buf *out;
-    const bh_tokens *toks;
-    size_t b, e;
-    int fmt;
+    pthread_mutex_t mu;
+    pthread_cond_t turn;
+    sw_lines *in;
     const bh_spm *m;
-} fmt_job;
+    int fmt, normalize;
+    int eof, fatal;           /* input ended; a worker failed outright (rc 1 printed) */
+    long next_read, next_write; /* chunk sequence numbers */
+    sw_err *err;              /* lowest failing line wins */
+} enc_pipe;
 
-static void *fmt_worker(void *arg)
+typedef struct {
+    enc_pipe *p;
+    bh_buf raw, text, out;
+    size_t *starts, *lens;
+    char **texts;
+    bh_tokens *toks;
+} enc_worker;
+
+static void pipe_note(enc_pipe *p, bh_status st, long lineno)
 {
-    fmt_job *j = arg;
-    bh_buf_clear(j->out);
-    for (size_t i = j->b; i < j->e; i++) {
-        format_tokens(j->out, j->fmt, &j->toks[i], -1, -1, spm_piece, j->m);
-        bh_buf_append(j->out, "\n", 1);
+    pthread_mutex_lock(&p->mu);
+    if (!p->err->st || lineno < p->err->lineno) {
+        p->err->st = st;
+        p->err->lineno = lineno;
+        snprintf(p->err->detail, sizeof p->err->detail, "%s", bh_last_error());
+    }
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* Under the lock: copies up to a chunk of lines into w->raw; returns the count. */
+static size_t pipe_read(enc_worker *w, long *first_line)
+{
+    enc_pipe *p = w->p;
+    size_t k = 0;
+    bh_buf_clear(&w->raw);
+    *first_line = p->in->lineno + 1;
+    while (k < CHUNK_LINES && w->raw.len < CHUNK_BYTES) {
+        if (!sw_next(p->in)) {
+            p->eof = 1;
+            break;
+        }
+        w->starts[k] = w->raw.len;
+        if (bh_buf_append(&w->raw, p->in->line, p->in->len)) {
+            p->fatal = 1;
+            break;
+        }
+        w->lens[k++] = p->in->len;
+    }
+    return k;
+}
+
+/* Without the lock: normalizes, encodes and formats chunk lines [0, k). */
+static void pipe_encode(enc_worker *w, size_t k, long first_line)
+{
+    enc_pipe *p = w->p;
+    bh_buf_clear(&w->out);
+    const bh_buf *src = &w->raw;
+    if (p->normalize) {
+        bh_buf_clear(&w->text);
+        for (size_t i = 0; i < k; i++) {
+            size_t at = w->text.len;
+            bh_status st = bh_normalize(w->raw.data + w->starts[i], w->lens[i], NULL, &w->text, NULL);
+            if (st) {
+                w->text.len = at; /* the line encodes as empty; the error is reported */
+                pipe_note(p, st, first_line + (long)i);
+            }
+            w->starts[i] = at;
+            w->lens[i] = w->text.len - at;
+        }
+        src = &w->text;
+    }
+    for (size_t i = 0; i < k; i++) w->texts[i] = src->data + w->starts[i];
+    int json = p->fmt == OUT_JSON;
+    if (bh_spm_encode_batch(p->m, (const char *const *)w->texts, w->lens, k, 1, json, w->toks)) {
+        /* Redo line by line to keep every good line and locate the bad ones. */
+        for (size_t i = 0; i < k; i++) {
+            bh_status st = json ? bh_spm_encode(p->m, w->texts[i], w->lens[i], &w->toks[i])
+                                : bh_spm_encode_ids(p->m, w->texts[i], w->lens[i], &w->toks[i]);
+            if (st) {
+                w->toks[i].n = 0;
+                pipe_note(p, st, first_line + (long)i);
+            }
+        }
+    }
+    for (size_t i = 0; i < k; i++) {
+        format_tokens(&w->out, p->fmt, &w->toks[i], -1, -1, spm_piece, p->m);
+        bh_buf_append(&w->out, "\n", 1);
+    }
+}
+
+static void *pipe_worker(void *arg)
+{
+    enc_worker *w = arg;
+    enc_pipe *p = w->p;
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        if (p->eof || p->fatal) {
+            pthread_mutex_unlock(&p->mu);
+            break;
+        }
+        long first_line, seq = p->next_read++;
+        size_t k = pipe_read(w, &first_line);
+        pthread_mutex_unlock(&p->mu);
+
+        if (k) pipe_encode(w, k, first_line);
+
+        pthread_mutex_lock(&p->mu);
+        while (p->next_write != seq && !p->fatal) pthread_cond_wait(&p->turn, &p->mu);
+        if (!p->fatal && k && w->out.len) fwrite(w->out.data, 1, w->out.len, stdout);
+        p->next_write++;
+        pthread_cond_broadcast(&p->turn);
+        pthread_mutex_unlock(&p->mu);
     }
     return NULL;
 }
 
-/* Encodes lines in blocks on several threads (bh_spm_encode_batch), then
- * formats each block on as many threads; output order is input order. */
 static int spm_encode_threaded(const char *cmd, const bh_spm *m, sw_lines *in, int fmt, int normalize,
                                int nthreads, sw_err *err)
 {
-    enum { MAX_LINES = 8192, MAX_BYTES = 8 << 20 };
-    char **texts = calloc(MAX_LINES, sizeof *texts);
-    size_t *lens = calloc(MAX_LINES, sizeof *lens);
-    bh_tokens *toks = calloc(MAX_LINES, sizeof *toks);
-    bh_buf block = {0}, outs[FMT_PARTS];
-    memset(outs, 0, sizeof outs);
-    size_t *starts = calloc(MAX_LINES, sizeof *starts);
-    int rc = 0;
-    if (!texts || !lens || !toks || !starts) rc = cli_fail(cmd, BH_ENOMEM);
-    long first_line = 1;
-    int eof = 0;
-    while (!rc && !eof) {
-        size_t k = 0;
-        bh_buf_clear(&block);
-        first_line = in->lineno + 1;
-        while (k < MAX_LINES && block.len < MAX_BYTES) {
-            if (!sw_next(in)) {
-                eof = 1;
-                break;
-            }
-            starts[k] = block.len;
-            bh_status st;
-            if (normalize) st = bh_normalize(in->line, in->len, NULL, &block, NULL);
-            else st = bh_buf_append(&block, in->line, in->len);
-            if (st) {
-                rc = cli_fail(cmd, st);
-                break;
-            }
-            lens[k] = block.len - starts[k];
-            k++;
-        }
-        if (rc || !k) break;
-        for (size_t i = 0; i < k; i++) texts[i] = block.data + starts[i];
-        bh_status st = bh_spm_encode_batch(m, (const char *const *)texts, lens, k, nthreads, fmt == OUT_JSON, toks);
-        if (st) {
-            /* Redo line by line to keep every good line and locate the bad one. */
-            for (size_t i = 0; i < k; i++) {
-                bh_status s1 = fmt == OUT_JSON ? bh_spm_encode(m, texts[i], lens[i], &toks[i])
-                                               : bh_spm_encode_ids(m, texts[i], lens[i], &toks[i]);
-                if (s1) {
-                    toks[i].n = 0;
-                    sw_note(err, s1, first_line + (long)i);
-                }
-            }
-        }
-        /* format the block's lines in parallel too, one part per thread */
-        int parts = nthreads < FMT_PARTS ? nthreads : FMT_PARTS;
-        fmt_job jobs[FMT_PARTS];
-        pthread_t tids[FMT_PARTS];
-        int started[FMT_PARTS] = {0};
-        for (int p = 0; p < parts; p++) {
-            jobs[p] = (fmt_job){&outs[p], toks, k * (size_t)p / (size_t)parts, k * (size_t)(p + 1) / (size_t)parts, fmt, m};
-            if (p) started[p] = pthread_create(&tids[p], NULL, fmt_worker, &jobs[p]) == 0;
-        }
-        for (int p = 0; p < parts; p++)
-            if (!started[p]) fmt_worker(&jobs[p]);
-        for (int p = 1; p < parts; p++)
-            if (started[p]) pthread_join(tids[p], NULL);
-        for (int p = 0; p < parts; p++)
-            if (outs[p].len) fwrite(outs[p].data, 1, outs[p].len, stdout);
+    enc_pipe p = {.in = in, .m = m, .fmt = fmt, .normalize = normalize, .err = err};
+    enc_worker *ws = calloc((size_t)nthreads, sizeof *ws);
+    pthread_t *tids = calloc((size_t)nthreads, sizeof *tids);
+    int rc = 0, started = 0;
+    if (!ws || !tids) rc = 1;
+    for (int i = 0; i < nthreads && !rc; i++) {
+        ws[i].p = &p;
+        ws[i].starts = calloc(CHUNK_LINES, sizeof *ws[i].starts);
+        ws[i].lens = calloc(CHUNK_LINES, sizeof *ws[i].lens);
+        ws[i].texts = calloc(CHUNK_LINES, sizeof *ws[i].texts);
+        ws[i].toks = calloc(CHUNK_LINES, sizeof *ws[i].toks);
+        if (!ws[i].starts || !ws[i].lens || !ws[i].texts || !ws[i].toks) rc = 1;
     }
-    for (int p = 0; p < FMT_PARTS; p++) bh_buf_free(&outs[p]);
-    if (toks)
-        for (size_t i = 0; i < MAX_LINES; i++) bh_tokens_free(&toks[i]);
-    free(texts);
-    free(lens);
-    free(toks);
-    free(starts);
-    bh_buf_free(&block);
+    if (rc) {
+        rc = cli_fail(cmd, BH_ENOMEM);
+    } else {
+        pthread_mutex_init(&p.mu, NULL);
+        pthread_cond_init(&p.turn, NULL);
+        for (int i = 1; i < nthreads; i++, started++)
+            if (pthread_create(&tids[i], NULL, pipe_worker, &ws[i])) break;
+        pipe_worker(&ws[0]);
+        for (int i = 1; i <= started; i++) pthread_join(tids[i], NULL);
+        pthread_cond_destroy(&p.turn);
+        pthread_mutex_destroy(&p.mu);
+        if (p.fatal) rc = cli_fail(cmd, BH_ENOMEM);
+    }
+    for (int i = 0; ws && i < nthreads; i++) {
+        bh_buf_free(&ws[i].raw);
+        bh_buf_free(&ws[i].text);
+        bh_buf_free(&ws[i].out);
+        if (ws[i].toks)
+            for (size_t j = 0; j < CHUNK_LINES; j++) bh_tokens_free(&ws[i].toks[j]);
+        free(ws[i].starts);
+        free(ws[i].lens);
+        free(ws[i].texts);
+        free(ws[i].toks);
+    }
+    free(ws);
+    free(tids);
     return rc;
 }
 

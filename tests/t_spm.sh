@@ -78,6 +78,17 @@ else
 fi
 "$BH" spm encode --model assets/spm/bnhi.model --threads 2 "$T/bad.txt" >"$T/bad2.out" 2>"$T/err"
 ok "odd lines, 2 threads: same output" cmp "$T/bad.out" "$T/bad2.out"
+# several chunks of the threaded pipeline, bytes that are not UTF-8 included
+{
+    printf 'ক\n\n\377bad\n'
+    yes 'আমি বাংলায় গান গাই।' | head -5000
+    printf '\376x\n'
+    yes 'hello' | head -3000
+} >"$T/many.txt"
+"$BH" spm encode --model assets/spm/bnhi.model --normalize "$T/many.txt" >"$T/many1.out"
+"$BH" spm encode --model assets/spm/bnhi.model --normalize --threads 3 "$T/many.txt" >"$T/many3.out"
+is "8004 lines, 3 threads: 8004 lines out" "$(lines "$T/many3.out")" 8004
+ok "8004 lines, 3 threads: same output as 1 thread" cmp "$T/many1.out" "$T/many3.out"
 
 # --- hostile model files: exit 1, one line on stderr
 head -c 1000 assets/spm/bnhi.model >"$T/trunc.model"

@@ -476,9 +476,12 @@ bh_status bh_spm_encode_batch(const bh_spm *m, const char *const *texts, const s
     }
     if (nthreads < 1) nthreads = 1;
     if ((size_t)nthreads > n) nthreads = n ? (int)n : 1;
-    // Workers take texts in chunks from a shared counter; each records its
-    // first failure with the index so the lowest failing text wins.
-    std::atomic<size_t> next(0);
+    // Chunk c of 16 texts goes to worker c % nthreads: a fixed owner per
+    // index, so when a caller reuses outs[] across calls each ids array is
+    // grown and freed by the thread (and malloc arena) that allocated it;
+    // freeing into another thread's arena takes that arena's lock and was
+    // the largest cost of running two threads. Each worker records its first
+    // failure with the index so the lowest failing text wins.
     struct Fail {
         size_t at = SIZE_MAX;
         bh_status st = BH_OK;
@@ -487,9 +490,7 @@ bh_status bh_spm_encode_batch(const bh_spm *m, const char *const *texts, const s
     std::vector<Fail> fails((size_t)nthreads);
     auto work = [&](int w) {
         const size_t chunk = 16;
-        for (;;) {
-            size_t b = next.fetch_add(chunk);
-            if (b >= n) return;
+        for (size_t b = (size_t)w * chunk; b < n; b += (size_t)nthreads * chunk) {
             size_t e = b + chunk < n ? b + chunk : n;
             for (size_t i = b; i < e; i++) {
                 outs[i].n = 0;
