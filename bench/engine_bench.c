@@ -2,6 +2,9 @@
  * bench/bench_engine.sh; prints one JSON line per measurement.
  *   engine_bench sgemm THREADS            sgemm GFLOP/s: square and transformer shapes
  *   engine_bench spin                     two-core scaling of a plain compute loop
+ *   engine_bench membw                    one core's read bandwidth over 512 MB (GB/s):
+ *                                         generation at batch 1 reads every weight once per
+ *                                         token, so params * 4 bytes / this = its floor
  *   engine_bench enc-mini|enc-base THREADS BATCH SEQ [REPS]   encoder inference tok/s
  *   engine_bench dec-mini THREADS PROMPT NEW                  greedy generation tok/s
  *   engine_bench train-enc-mini|train-dec-mini THREADS BATCH SEQ [REPS]  training tok/s
@@ -118,6 +121,26 @@ int main(int argc, char **argv)
         printf("{\"bench\":\"spin\",\"one_s\":%.3f,\"two_s\":%.3f,\"scaling\":%.2f}\n", t1, t2, 2 * t1 / t2);
         return 0;
     }
+    if (!strcmp(mode, "membw")) {
+        /* sum 512 MB of floats with 8 independent accumulators, best of 5 */
+        size_t n = (size_t)128 << 20;
+        float *a = malloc(n * sizeof *a);
+        if (!a) return 1;
+        for (size_t i = 0; i < n; i++) a[i] = (float)(i & 7);
+        double best = 1e30, sink = 0;
+        for (int rep = 0; rep < 5; rep++) {
+            float acc[8] = {0};
+            double t = now_s();
+            for (size_t i = 0; i < n; i += 8)
+                for (int j = 0; j < 8; j++) acc[j] += a[i + j];
+            t = now_s() - t;
+            for (int j = 0; j < 8; j++) sink += acc[j];
+            best = t < best ? t : best;
+        }
+        printf("{\"bench\":\"membw\",\"threads\":1,\"gb_s\":%.1f,\"check\":%.0f}\n", n * sizeof *a / best / 1e9, sink);
+        free(a);
+        return 0;
+    }
     bh_model_config c = config(mode);
     bh_model *m;
     bh_status st = bh_model_new(&c, 1, &m);
@@ -156,8 +179,11 @@ int main(int argc, char **argv)
             t = now_s() - t;
             best = t < best ? t : best;
         }
-        printf("{\"bench\":\"%s\",\"threads\":%d,\"prompt\":%d,\"new\":%d,\"tok_s\":%.1f,\"ms_per_tok\":%.2f,\"kernel\":\"%s\",\"peak_rss_mb\":%.0f}\n",
-               mode, threads, prompt, nnew, nnew / best, 1e3 * best / nnew, bh_blas_corename(), peak_rss_kb() / 1024.0);
+        /* weights streamed per generated token: every parameter once (the
+         * tied embedding is read by the output projection) */
+        double wmb = bh_model_num_params(m) * 4.0 / 1e6;
+        printf("{\"bench\":\"%s\",\"threads\":%d,\"prompt\":%d,\"new\":%d,\"tok_s\":%.1f,\"ms_per_tok\":%.2f,\"weights_mb_per_tok\":%.1f,\"weight_gb_s\":%.1f,\"kernel\":\"%s\",\"peak_rss_mb\":%.0f}\n",
+               mode, threads, prompt, nnew, nnew / best, 1e3 * best / nnew, wmb, wmb * nnew / best / 1e3, bh_blas_corename(), peak_rss_kb() / 1024.0);
         bh_gen_free(g);
         free(seq), free(logits);
         bh_model_free(m);

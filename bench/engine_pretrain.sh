@@ -16,19 +16,20 @@ R=${BH_SHARED:-../shared}/data/raw
 SPM=assets/spm/bnhi.model
 if [ ! -d "$R" ]; then echo "engine_pretrain: $R missing: skipped"; exit 0; fi
 mkdir -p "$W/train" "$W/valid"
-[ -s "$W/train/bnhi.tok" ] || nice -n 10 "$ENC" $SPM "$W/train/bnhi.tok" 24000000 \
+[ -s "$W/train/bnhi.tok" ] || nice -n 10 "$ENC" $SPM "$W/train/bnhi.tok" 200000000 \
     "$R/bn/prothomalo-ittefaq-news-2026/bn_news.train.txt" "$R/hi/covid19-hindi-news-2020/covid19_hindi_news.train.txt" \
     "$R/bn/sachalayatan-blog/sachalayatan.train.txt.gz" "$R/hi/hindi-discourse-stories/hindi_discourse_stories.train.txt" \
-    "$R/hi/bbc-hindi-news-test/bbc_hindi_news.train.txt"
+    "$R/hi/bbc-hindi-news-test/bbc_hindi_news.train.txt" "$R/bn/istishon-blog/istishon.train.txt.gz" \
+    "$R/hi/hindi-aesthetics-corpus/hindi_aesthetics.train.txt.gz"
 [ -s "$W/valid/bnhi.tok" ] || "$ENC" $SPM "$W/valid/bnhi.tok" 400000 \
     "$R/bn/prothomalo-ittefaq-news-2026/bn_news.valid.txt" "$R/hi/covid19-hindi-news-2020/covid19_hindi_news.valid.txt"
 cat > "$W/dec.json" <<'JSON'
-{"arch":"decoder","vocab":8000,"max_len":128,"dim":256,"layers":4,"heads":4,"ffn":1024,"dropout":0.0}
+{"arch":"decoder","vocab":16000,"max_len":128,"dim":256,"layers":4,"heads":4,"ffn":1024,"dropout":0.0}
 JSON
 cat > "$W/enc.json" <<'JSON'
-{"arch":"encoder","vocab":8000,"max_len":128,"dim":256,"layers":4,"heads":4,"ffn":1024,"dropout":0.0,"pad_id":3,"mask_id":4}
+{"arch":"encoder","vocab":16000,"max_len":128,"dim":256,"layers":4,"heads":4,"ffn":1024,"dropout":0.0,"pad_id":3,"mask_id":4}
 JSON
-COMMON="--steps $STEPS --batch 16 --seq 127 --lr 1e-3 --warmup 50 --sched cosine --sep 2 --save-every 100 --log-every 20 --threads 1 --valid $W/valid --valid-batches 8 --tokenizer $SPM"
+COMMON="--steps $STEPS --batch 16 --seq 127 --lr 1e-3 --warmup 50 --sched cosine --sep 2 --save-every 200 --log-every 20 --threads 1 --valid $W/valid --valid-batches 8 --tokenizer $SPM"
 nice -n 10 "$BH" pretrain --arch decoder --config "$W/dec.json" --data "$W/train" --out "$W/dec" $COMMON > "$W/dec.log" 2> "$W/dec.err" &
 nice -n 10 "$BH" pretrain --arch encoder --config "$W/enc.json" --data "$W/train" --out "$W/enc" $COMMON --special 0,1,2,3,4 > "$W/enc.log" 2> "$W/enc.err" &
 wait

@@ -99,9 +99,13 @@ bh_status bh_gen_feed(bh_gen *g, const int32_t *ids, int n, float *logits)
         }
         for (int h = 0; h < H; h++) {
             const float *q = g->qkv + (size_t)h * hd;
-            /* scores[n,nk] = scale * q[n,hd] . K[nk,hd]^T */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, nk, hd, scale, q, 3 * D,
-                        K + (size_t)h * hd, D, 0.0f, g->scores, nk);
+            /* scores[n,nk] = scale * q[n,hd] . K[nk,hd]^T (one new token: K . q) */
+            if (n == 1)
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, nk, hd, scale, K + (size_t)h * hd, D, q, 1, 0.0f,
+                            g->scores, 1);
+            else
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, nk, hd, scale, q, 3 * D,
+                            K + (size_t)h * hd, D, 0.0f, g->scores, nk);
             for (int i = 0; i < n; i++) {
                 float *row = g->scores + (size_t)i * nk;
                 int lim = p0 + i + 1; /* causal */
@@ -115,9 +119,13 @@ bh_status bh_gen_feed(bh_gen *g, const int32_t *ids, int n, float *logits)
                 for (int j = 0; j < lim; j++) row[j] /= s;
                 for (int j = lim; j < nk; j++) row[j] = 0.0f;
             }
-            /* atty[n,hd] = scores[n,nk] . V[nk,hd] */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hd, nk, 1.0f, g->scores, nk,
-                        Vc + (size_t)h * hd, D, 0.0f, g->atty + (size_t)h * hd, D);
+            /* atty[n,hd] = scores[n,nk] . V[nk,hd] (one new token: V^T . scores) */
+            if (n == 1)
+                cblas_sgemv(CblasRowMajor, CblasTrans, nk, hd, 1.0f, Vc + (size_t)h * hd, D, g->scores, 1,
+                            0.0f, g->atty + (size_t)h * hd, 1);
+            else
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hd, nk, 1.0f, g->scores, nk,
+                            Vc + (size_t)h * hd, D, 0.0f, g->atty + (size_t)h * hd, D);
         }
         bh__linear_fwd(m->pool, g->tmp, g->atty, p->proj_w, p->proj_b, n, D, D);
         bh__add(m->pool, g->x, g->x, g->tmp, ND);

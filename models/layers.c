@@ -249,8 +249,11 @@ void bh__linear_fwd(bh__pool *pool, float *out, const float *x, const float *w, 
         bh__pool_for(pool, N, ROW_GRAIN(nout), bias_part, &c);
         beta = 1.0f;
     }
-    /* out[N,O] = x[N,I] . w[O,I]^T */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, nout, nin, 1.0f, x, nin, w, nin, beta, out, nout);
+    /* out[N,O] = x[N,I] . w[O,I]^T; one row (a generated token) as a
+     * matrix-vector product: sgemm would first pack all of w, which for
+     * M = 1 costs more than the product itself */
+    if (N == 1) cblas_sgemv(CblasRowMajor, CblasNoTrans, nout, nin, 1.0f, w, nin, x, 1, beta, out, 1);
+    else cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, nout, nin, 1.0f, x, nin, w, nin, beta, out, nout);
 }
 
 typedef struct colsum_ctx {
