@@ -25,6 +25,7 @@ static void usage(void)
             "       bhasha eval mt --hyp FILE --ref FILE\n"
             "       bhasha eval lm --logprobs FILE   (one natural-log token probability per line)\n"
             "       bhasha eval lm --model DIR --data FILE [--spm T.model] [--blocks]   (decoder perplexity)\n"
+            "       bhasha eval lm --kn N --train FILE[,FILE...] --data FILE --spm T.model   (Kneser-Ney baseline, same tokens)\n"
             "       bhasha eval digits --data DIR [--split test] [--model assets/digits/default.bhd]\n"
             "       bhasha eval suite [--registry FILE] [--data-dir DIR] [--models DIR] --out DIR [--only NAME]\n"
             "common: --on-error skip|stop\n");
@@ -33,6 +34,8 @@ static void usage(void)
 typedef struct eopts {
     bh_corpus_options o;
     const char *gold, *pred, *mode, *registry, *data_dir, *out, *only, *hyp, *ref, *logprobs, *models;
+    const char *kn_train; /* lm --kn: comma-separated training text files */
+    long kn_order;
 } eopts;
 
 static int parse_opts(int argc, char **argv, eopts *e)
@@ -51,7 +54,14 @@ static int parse_opts(int argc, char **argv, eopts *e)
         else if (cli_opt(argc, argv, &i, "--hyp", &v)) dst = &e->hyp;
         else if (cli_opt(argc, argv, &i, "--ref", &v) || cli_opt(argc, argv, &i, "--spm", &v)) dst = &e->ref;
         else if (cli_opt(argc, argv, &i, "--logprobs", &v) || cli_opt(argc, argv, &i, "--conlleval", &v)) dst = &e->logprobs;
-        else if (cli_opt(argc, argv, &i, "--models", &v)) dst = &e->models;
+        else if (cli_opt(argc, argv, &i, "--train", &v)) dst = &e->kn_train;
+        else if (cli_opt(argc, argv, &i, "--kn", &v)) {
+            char *end;
+            e->kn_order = v ? strtol(v, &end, 10) : 0;
+            if (!v || *end || e->kn_order < 1 || e->kn_order > BH_KN_MAX_ORDER)
+                return cli_usage_error(CMD, "--kn needs an order from 1 to %d", BH_KN_MAX_ORDER);
+            continue;
+        } else if (cli_opt(argc, argv, &i, "--models", &v)) dst = &e->models;
         else if (cli_opt(argc, argv, &i, "--model", &v)) dst = &e->models;
         else if (cli_opt(argc, argv, &i, "--data", &v)) dst = &e->data_dir;
         else if (cli_opt(argc, argv, &i, "--split", &v)) dst = &e->only;
@@ -443,6 +453,60 @@ static bh_status bh__cli_mismatch(const char *spm, const char *model)
  * that overlap by one (so every token after the first is predicted once, with
  * up to max_len - 1 tokens of context), and the mean cross-entropy is turned
  * into a per-token and a per-character perplexity. */
+/* Tokens of every record of path (its first BH_SPM_MAX_INPUT bytes), one
+ * call of fn per document; *nchar counts the characters scored. */
+typedef bh_status (*doc_fn)(void *ctx, const int32_t *ids, size_t n);
+
+static bh_status each_doc(const char *path, const bh_corpus_options *o, const bh_spm *sp, doc_fn fn, void *ctx,
+                          long long *nchar)
+{
+    bh_corpus *r = NULL;
+    bh_tokens tok = {0};
+    bh_corpus_record rec;
+    bh_status st = bh_corpus_open(path, o, &r);
+    int k = 0;
+    while (!st && (k = bh_corpus_next(r, &rec)) == 1) {
+        size_t len = rec.text_len < BH_SPM_MAX_INPUT ? rec.text_len : BH_SPM_MAX_INPUT;
+        if ((st = bh_spm_encode_ids(sp, rec.text, len, &tok))) break;
+        if (nchar)
+            for (size_t i = 0; i < len; i++) *nchar += ((unsigned char)rec.text[i] & 0xC0) != 0x80;
+        st = fn(ctx, tok.ids, tok.n);
+    }
+    if (!st && k < 0) st = k;
+    bh_tokens_free(&tok);
+    bh_corpus_free(r);
+    return st;
+}
+
+typedef struct {
+    bh_model *m;
+    int32_t *ids, *tg; /* [T] */
+    int T;
+    double nll;
+    long long ntok, docs;
+} dec_score;
+
+/* Scores tokens 1..n-1 of a document in windows of max_len tokens. */
+static bh_status dec_score_doc(void *ctx, const int32_t *doc, size_t n)
+{
+    dec_score *d = ctx;
+    bh_status st = BH_OK;
+    d->docs++;
+    for (size_t s0 = 0; s0 + 1 < n && !st; s0 += (size_t)d->T - 1) {
+        int w = (int)(n - s0 < (size_t)d->T ? n - s0 : (size_t)d->T);
+        for (int t = 0; t < w; t++) {
+            d->ids[t] = doc[s0 + (size_t)t];
+            d->tg[t] = t + 1 < w ? doc[s0 + (size_t)t + 1] : -100;
+        }
+        float loss = 0;
+        int nt = 0;
+        st = bh_model_loss(d->m, d->ids, NULL, d->tg, 1, w, &loss, &nt);
+        d->nll += (double)loss * nt;
+        d->ntok += nt;
+    }
+    return st;
+}
+
 static int eval_lm_model(eopts *e)
 {
     if (!e->data_dir) return cli_usage_error(CMD, "lm --model DIR needs --data FILE");
@@ -451,7 +515,6 @@ static int eval_lm_model(eopts *e)
     const char *spm_file = e->ref ? e->ref : spm_path;
     bh_model *m = NULL;
     bh_spm *sp = NULL;
-    bh_corpus *r = NULL;
     bh_status st = bh_model_load(e->models, BH_MODEL_MMAP, &m);
     int printed = 0; /* a message of ours is already on stderr */
     if (!st && bh_model_get_config(m)->arch != BH_ARCH_DECODER) {
@@ -464,52 +527,92 @@ static int eval_lm_model(eopts *e)
         st = bh__cli_mismatch(spm_file, e->models);
         printed = 1;
     }
-    if (!st) st = bh_corpus_open(e->data_dir, &e->o, &r);
-    int T = st ? 0 : bh_model_get_config(m)->max_len;
-    int32_t *ids = T ? malloc((size_t)T * sizeof *ids) : NULL, *tg = T ? malloc((size_t)T * sizeof *tg) : NULL;
-    if (!st && (!ids || !tg)) st = BH_ENOMEM;
-    bh_tokens tok = {0};
-    double nll = 0;
-    long long ntok = 0, nchar = 0, docs = 0;
-    bh_corpus_record rec;
-    int k = 0;
-    while (!st && (k = bh_corpus_next(r, &rec)) == 1) {
-        size_t len = rec.text_len < BH_SPM_MAX_INPUT ? rec.text_len : BH_SPM_MAX_INPUT;
-        if ((st = bh_spm_encode_ids(sp, rec.text, len, &tok))) break;
-        for (size_t i = 0; i < len; i++) nchar += ((unsigned char)rec.text[i] & 0xC0) != 0x80;
-        docs++;
-        for (size_t s0 = 0; s0 + 1 < tok.n && !st; s0 += (size_t)T - 1) {
-            int w = (int)(tok.n - s0 < (size_t)T ? tok.n - s0 : (size_t)T);
-            for (int t = 0; t < w; t++) {
-                ids[t] = tok.ids[s0 + (size_t)t];
-                tg[t] = t + 1 < w ? tok.ids[s0 + (size_t)t + 1] : -100;
-            }
-            float loss = 0;
-            int nt = 0;
-            st = bh_model_loss(m, ids, NULL, tg, 1, w, &loss, &nt);
-            nll += (double)loss * nt;
-            ntok += nt;
-        }
-    }
-    if (!st && k < 0) st = k;
+    dec_score d = {.m = m, .T = st ? 0 : bh_model_get_config(m)->max_len};
+    d.ids = d.T ? malloc((size_t)d.T * sizeof *d.ids) : NULL;
+    d.tg = d.T ? malloc((size_t)d.T * sizeof *d.tg) : NULL;
+    if (!st && (!d.ids || !d.tg)) st = BH_ENOMEM;
+    long long nchar = 0;
+    if (!st) st = each_doc(e->data_dir, &e->o, sp, dec_score_doc, &d, &nchar);
     int rc = 0;
     if (st) rc = printed ? 1 : cli_fail(CMD, st);
-    else if (ntok == 0) rc = cli_usage_error(CMD, "no tokens to score in %s", e->data_dir);
+    else if (d.ntok == 0) rc = cli_usage_error(CMD, "no tokens to score in %s", e->data_dir);
     else
         printf("{\"perplexity\":%.4f,\"tokens\":%lld,\"char_perplexity\":%.4f,\"characters\":%lld,\"documents\":%lld,"
                "\"context\":%d}\n",
-               exp(nll / (double)ntok), ntok, exp(nll / (double)(nchar ? nchar : 1)), nchar, docs, T);
-    free(ids);
-    free(tg);
-    bh_tokens_free(&tok);
-    bh_corpus_free(r);
+               exp(d.nll / (double)d.ntok), d.ntok, exp(d.nll / (double)(nchar ? nchar : 1)), nchar, d.docs, d.T);
+    free(d.ids);
+    free(d.tg);
     bh_spm_free(sp);
     bh_model_free(m);
     return rc;
 }
 
+static bh_status kn_add_doc(void *ctx, const int32_t *ids, size_t n) { return bh_kn_lm_add(ctx, ids, n); }
+
+typedef struct {
+    const bh_kn_lm *lm;
+    double nll;
+    long long ntok, docs;
+} kn_score;
+
+/* Scores tokens 1..n-1 of each document, as eval_lm_model does for a decoder
+ * (the first token has no context there), so both perplexities are over the
+ * same tokens. */
+static bh_status kn_score_doc(void *ctx, const int32_t *ids, size_t n)
+{
+    kn_score *k = ctx;
+    k->docs++;
+    for (size_t i = 1; i < n; i++) {
+        double lp;
+        bh_status st = bh_kn_lm_logprob(k->lm, ids, i, ids[i], &lp);
+        if (st) return st;
+        k->nll -= lp;
+        k->ntok++;
+    }
+    return BH_OK;
+}
+
+/* lm --kn N --train FILES --data FILE --spm T.model: an interpolated
+ * Kneser-Ney baseline over the tokenizer's ids. */
+static int eval_lm_kn(eopts *e)
+{
+    if (!e->kn_train || !e->data_dir || !e->ref)
+        return cli_usage_error(CMD, "lm --kn N needs --train FILE[,FILE...] --data FILE --spm T.model");
+    bh_spm *sp = NULL;
+    bh_kn_lm *lm = NULL;
+    bh_status st = bh_spm_load(e->ref, &sp);
+    if (!st) st = bh_kn_lm_new((int)e->kn_order, (int)bh_spm_vocab_size(sp), &lm);
+    char *files = st ? NULL : strdup(e->kn_train);
+    if (!st && !files) st = BH_ENOMEM;
+    long long train_files = 0;
+    for (char *save = NULL, *f = files ? strtok_r(files, ",", &save) : NULL; f && !st; f = strtok_r(NULL, ",", &save)) {
+        st = each_doc(f, &e->o, sp, kn_add_doc, lm, NULL);
+        train_files++;
+    }
+    if (!st) st = bh_kn_lm_finish(lm);
+    kn_score k = {.lm = lm};
+    long long nchar = 0;
+    if (!st) st = each_doc(e->data_dir, &e->o, sp, kn_score_doc, &k, &nchar);
+    int rc = 0;
+    if (st) rc = cli_fail(CMD, st);
+    else if (!k.ntok) rc = cli_usage_error(CMD, "no tokens to score in %s", e->data_dir);
+    else {
+        printf("{\"perplexity\":%.4f,\"tokens\":%lld,\"char_perplexity\":%.4f,\"characters\":%lld,\"documents\":%lld,"
+               "\"model\":\"kneser-ney\",\"order\":%ld,\"train_files\":%lld",
+               exp(k.nll / (double)k.ntok), k.ntok, exp(k.nll / (double)(nchar ? nchar : 1)), nchar, k.docs,
+               e->kn_order, train_files);
+        for (int o = 1; o <= e->kn_order; o++) printf(",\"grams_%d\":%zu", o, bh_kn_lm_num_grams(lm, o));
+        printf("}\n");
+    }
+    free(files);
+    bh_kn_lm_free(lm);
+    bh_spm_free(sp);
+    return rc;
+}
+
 static int eval_lm(eopts *e)
 {
+    if (e->kn_order) return eval_lm_kn(e);
     if (e->models) return eval_lm_model(e);
     if (!e->logprobs) return cli_usage_error(CMD, "lm needs --logprobs FILE, or --model DIR --data FILE");
     slist l = {0};

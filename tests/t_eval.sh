@@ -49,6 +49,14 @@ if [ -f assets/spm/bn.model ]; then
        "$(echo "$out" | grep -o '"tokens":[0-9]*')" "\"tokens\":$((ids - 4))"
     ppl=$(echo "$out" | sed 's/.*"perplexity":\([0-9.]*\).*/\1/')
     is "lm --model: untrained decoder has perplexity near the vocabulary size" "$(awk -v p="$ppl" -v v="$vocab" 'BEGIN{print (p > v / 2 && p < v * 2) ? "yes" : "no"}')" "yes"
+    kn=$("$BH" eval lm --kn 3 --train tests/fixtures/corpora/text.txt --data tests/fixtures/corpora/text.txt --spm assets/spm/bn.model)
+    is "lm --kn: the same tokens as the decoder" "$(echo "$kn" | grep -o '"tokens":[0-9]*')" "\"tokens\":$((ids - 4))"
+    ppl=$(echo "$kn" | sed 's/.*"perplexity":\([0-9.]*\).*/\1/')
+    is "lm --kn: its own training text is predictable (perplexity < 20)" "$(awk -v p="$ppl" 'BEGIN{print (p > 1 && p < 20) ? "yes" : "no"}')" "yes"
+    "$BH" eval lm --kn 5 --train tests/fixtures/corpora/text.txt --data tests/fixtures/corpora/text.txt --spm assets/spm/bn.model 2>"$tmp/err"
+    is "lm --kn 5: exit 2, one line" "$?:$(wc -l <"$tmp/err" | tr -d ' ')" "2:1"
+    "$BH" eval lm --kn 3 --train "$tmp/none.txt" --data tests/fixtures/corpora/text.txt --spm assets/spm/bn.model 2>"$tmp/err"
+    is "lm --kn: missing training file exit 1, one line" "$?:$(wc -l <"$tmp/err" | tr -d ' ')" "1:1"
 else
     skip "lm --model" "assets/spm/bn.model absent"
 fi

@@ -13,6 +13,7 @@
 #define BHASHA_EVAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "bhasha/core.h"
 
@@ -83,6 +84,34 @@ bh_status bh_squad_score(const char *pred, const char *const *golds, size_t ng, 
 /* exp(-mean(logprob)) for n natural-log token probabilities; BH_ENUMERIC if
  * any is NaN or > 0, BH_EINVAL if n == 0. */
 bh_status bh_perplexity(const double *logprob, size_t n, double *out);
+
+/* ---- n-gram language model baseline (interpolated Kneser-Ney) -------------------- */
+
+/* A count-based language model over token ids (ids < 65534), order 1..4:
+ * interpolated Kneser-Ney with one discount per order (n1 / (n1 + 2 n2)),
+ * continuation counts below the top order, and the uniform distribution over
+ * the vocabulary below the unigrams, so every id has a probability > 0. Each
+ * document is padded on the left with begin symbols. The baseline that a
+ * decoder's perplexity is reported beside, on the same tokens.
+ * Use: bh_kn_lm_new, bh_kn_lm_add once per training document, bh_kn_lm_finish,
+ * then bh_kn_lm_logprob. Memory: owned by the model, about 32 bytes per
+ * distinct n-gram of each order. Thread-safety: add/finish by one thread;
+ * after finish, logprob is safe from any number of threads. */
+#define BH_KN_MAX_ORDER 4
+typedef struct bh_kn_lm bh_kn_lm;
+
+bh_status bh_kn_lm_new(int order, int vocab, bh_kn_lm **out);
+void bh_kn_lm_free(bh_kn_lm *lm);
+/* Counts the n-grams of one document ids[0..n). */
+bh_status bh_kn_lm_add(bh_kn_lm *lm, const int32_t *ids, size_t n);
+/* Computes continuation counts, context sums and discounts; no more adds. */
+bh_status bh_kn_lm_finish(bh_kn_lm *lm);
+/* *out = natural log P(w | ctx[0..nctx)), ctx = the document's preceding ids
+ * (only the last order-1 are used; fewer means the document's start). */
+bh_status bh_kn_lm_logprob(const bh_kn_lm *lm, const int32_t *ctx, size_t nctx, int32_t w, double *out);
+/* Distinct k-grams stored (raw counts for the top order, continuation counts
+ * below); 0 for k outside [1, order]. */
+size_t bh_kn_lm_num_grams(const bh_kn_lm *lm, int k);
 
 /* ---- translation (sacreBLEU 2.x defaults, one reference per segment) ------------ */
 
