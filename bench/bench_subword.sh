@@ -5,11 +5,17 @@
 #   API, bh_spm_encode_batch), and two spm_encode processes on the two halves;
 #   plus the machine's own two-core scaling: two copies of a plain compute loop
 #   (bench/subword_loop.c) against one.
-# Each figure is the best of 3 interleaved rounds (wall and user+sys CPU
+# bhasha starts with glibc's per-thread malloc cache raised to 1000 chunks per
+# size (GLIBC_TUNABLES, see pipeline/cli.c); spm_encode is also run with the
+# same setting ("spm_encode, same malloc cache") so that the wrapper's own
+# cost is measured apart from the allocator setting.
+# Each figure is the best of 5 interleaved rounds (wall and user+sys CPU
 # seconds, GNU time).
 # Prints MB/s and the ratios:
-#   wrapper overhead  = bhasha_t1 / spm_encode - 1, wall and CPU (goal <= 5%);
-#                       CPU seconds are the robust figure on a shared machine
+#   wrapper overhead  = bhasha_t1 / spm_encode - 1, wall and CPU (goal <= 5%),
+#                       against plain spm_encode and against spm_encode with the
+#                       same malloc cache; CPU seconds are the robust figure on
+#                       a shared machine
 #   our 2-thread gain = bhasha_t2 / spm_encode
 #   machine scaling   = 2 * t(one loop) / t(two loops)
 #   share of scaling  = our 2-thread gain / machine scaling (goal >= 90%)
@@ -55,8 +61,10 @@ spm_encode --model "$MODEL" --output_format=id "$T/text.txt" >"$T/want"
 cmp -s "$T/want" "$T/got" && echo "output: bhasha --threads 2 == spm_encode (byte-identical)" ||
     echo "output: DIFFERENT from spm_encode"
 # three rounds, configurations interleaved so that load changes hit all alike
-for _ in 1 2 3; do
+TUNE=glibc.malloc.tcache_count=1000
+for _ in 1 2 3 4 5; do
     run1 spm spm_encode --model "$MODEL" --output_format=id "$T/text.txt"
+    run1 spt env GLIBC_TUNABLES=$TUNE spm_encode --model "$MODEL" --output_format=id "$T/text.txt"
     run1 b1 "$BH" spm encode --model "$MODEL" --ids "$T/text.txt"
     run1 b2 "$BH" spm encode --model "$MODEL" --ids --threads 2 "$T/text.txt"
     run1 s2 sh -c "$two_spm"
@@ -64,11 +72,12 @@ for _ in 1 2 3; do
     run1 l2 sh -c "$two_loops"
 done
 best() { awk -v n="$1" '$1 == n { if (w == "" || $2 < w) w = $2; if (c == "" || $3 < c) c = $3 } END { print w, c }' "$T/runs"; }
-t_spm=$(best spm) t_b1=$(best b1) t_b2=$(best b2) t_s2=$(best s2) t_l1=$(best l1) t_l2=$(best l2)
-echo "$t_spm $t_b1 $t_b2 $t_s2 $t_l1 $t_l2" | awk -v mb="$MB" '{
-    ts=$1; cs=$2; t1=$3; c1=$4; t2=$5; c2=$6; s2=$7; l1=$9; l2=$11
+t_spm=$(best spm) t_spt=$(best spt) t_b1=$(best b1) t_b2=$(best b2) t_s2=$(best s2) t_l1=$(best l1) t_l2=$(best l2)
+echo "$t_spm $t_b1 $t_b2 $t_s2 $t_l1 $t_l2 $t_spt" | awk -v mb="$MB" '{
+    ts=$1; cs=$2; t1=$3; c1=$4; t2=$5; c2=$6; s2=$7; l1=$9; l2=$11; tt=$13; ct=$14
     printf "%-38s %8s %8s %8s\n", "", "wall s", "MB/s", "CPU s"
     printf "%-38s %8.3f %8.2f %8.3f\n", "spm_encode (1 process)", ts, mb/ts, cs
+    printf "%-38s %8.3f %8.2f %8.3f\n", "spm_encode, same malloc cache", tt, mb/tt, ct
     printf "%-38s %8.3f %8.2f %8.3f\n", "bhasha spm encode --threads 1", t1, mb/t1, c1
     printf "%-38s %8.3f %8.2f %8.3f\n", "bhasha spm encode --threads 2", t2, mb/t2, c2
     printf "%-38s %8.3f %8.2f %8.3f\n", "spm_encode, 2 processes on halves", s2, mb/s2, $8
@@ -76,6 +85,8 @@ echo "$t_spm $t_b1 $t_b2 $t_s2 $t_l1 $t_l2" | awk -v mb="$MB" '{
     printf "%-38s %8.3f %8s %8.3f\n", "compute loop, 2 copies", l2, "", $12
     gain = ts / t2; scale = 2 * l1 / l2
     printf "wrapper overhead (1 thread): wall %+.1f%%, CPU %+.1f%% of spm_encode (goal <= 5%%)\n", 100 * (t1 / ts - 1), 100 * (c1 / cs - 1)
+    printf "wrapper overhead (1 thread), same malloc cache: wall %+.1f%%, CPU %+.1f%%\n", 100 * (t1 / tt - 1), 100 * (c1 / ct - 1)
     printf "bhasha 2 threads vs spm_encode: %.2fx; machine two-core scaling: %.2fx; share: %.0f%% (goal >= 90%%)\n", gain, scale, 100 * gain / scale
+    printf "bhasha 2 threads vs spm_encode with the same malloc cache: %.2fx; share: %.0f%%\n", tt / t2, 100 * tt / t2 / scale
     printf "spm_encode 2 processes vs 1: %.2fx\n", ts / s2
 }'
