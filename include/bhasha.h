@@ -21,6 +21,7 @@
 #include "bhasha/langid.h"
 #include "bhasha/subword.h"
 #include "bhasha/model.h"
+#include "bhasha/heads.h"
 #include "bhasha/corpus.h"
 #include "bhasha/eval.h"
 #include "bhasha/crf.h"

@@ -49,6 +49,13 @@ bh_status bh_model_config_load(const char *path, bh_model_config *c)
     json_t *v;
     json_object_foreach(root, k, v) {
         if (!strcmp(k, "arch")) continue;
+        if (!strcmp(k, "task_heads")) { /* stored with the encoder: bhasha/heads.h */
+            if (!json_is_object(v)) {
+                st = bh__fail(BH_EFORMAT, "%s: \"task_heads\" must be an object", path);
+                goto done;
+            }
+            continue;
+        }
         if (!strcmp(k, "ln_eps") || !strcmp(k, "dropout")) {
             if (!json_is_number(v)) {
                 st = bh__fail(BH_EFORMAT, "%s: \"%s\" must be a number", path, k);
@@ -80,8 +87,16 @@ done:
     return st;
 }
 
-static char *config_json(const bh_model_config *c)
+static char *config_json(const bh_model_config *c, const char *heads_json)
 {
+    json_t *heads = NULL;
+    if (heads_json) {
+        heads = json_loads(heads_json, JSON_REJECT_DUPLICATES, NULL);
+        if (!json_is_object(heads)) {
+            json_decref(heads);
+            return NULL;
+        }
+    }
     json_t *o = json_object();
     json_object_set_new(o, "arch", json_string(c->arch == BH_ARCH_ENCODER ? "encoder" : "decoder"));
     bh_model_config cc = *c;
@@ -89,17 +104,18 @@ static char *config_json(const bh_model_config *c)
         json_object_set_new(o, INT_KEYS[i], json_integer(*int_field(&cc, (int)i)));
     json_object_set_new(o, "ln_eps", json_real(c->ln_eps));
     json_object_set_new(o, "dropout", json_real(c->dropout));
+    if (heads) json_object_set_new(o, "task_heads", heads);
     char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9));
     json_decref(o);
     return s;
 }
 
-bh_status bh_model_config_save(const char *path, const bh_model_config *c)
+static bh_status config_save(const char *path, const bh_model_config *c, const char *heads_json)
 {
     bh_status st = bh_model_config_check(c);
     if (st) return st;
-    char *s = config_json(c);
-    if (!s) return bh__fail(BH_ENOMEM, "out of memory");
+    char *s = config_json(c, heads_json);
+    if (!s) return bh__fail(heads_json ? BH_EINVAL : BH_ENOMEM, "%s", heads_json ? "task heads: not a JSON object" : "out of memory");
     bh__atomic a;
     if ((st = bh__atomic_open(&a, path))) {
         free(s);
@@ -111,6 +127,8 @@ bh_status bh_model_config_save(const char *path, const bh_model_config *c)
     return bh__atomic_commit(&a);
 }
 
+bh_status bh_model_config_save(const char *path, const bh_model_config *c) { return config_save(path, c, NULL); }
+
 static char *join(const char *dir, const char *name)
 {
     size_t n = strlen(dir) + strlen(name) + 2;
@@ -119,13 +137,14 @@ static char *join(const char *dir, const char *name)
     return p;
 }
 
-bh_status bh_model_save(const bh_model *m, const char *dir)
+bh_status bh__model_save_ext(const bh_model *m, const char *dir, const bh__st_entry *extra, int nextra,
+                             const char *heads_json)
 {
-    if (!m || !dir) return bh__fail(BH_EINVAL, "bh_model_save: NULL argument");
+    if (!m || !dir || (nextra && !extra)) return bh__fail(BH_EINVAL, "bh_model_save: NULL argument");
     if (mkdir(dir, 0777) != 0 && errno != EEXIST)
         return bh__fail(BH_EIO, "%s: %s", dir, strerror(errno));
     char *cp = join(dir, "config.json"), *wp = join(dir, "model.safetensors");
-    bh__st_entry *e = calloc((size_t)m->ntensors, sizeof *e);
+    bh__st_entry *e = calloc((size_t)m->ntensors + (size_t)nextra, sizeof *e);
     bh_status st;
     if (!cp || !wp || !e) {
         st = bh__fail(BH_ENOMEM, "out of memory");
@@ -139,16 +158,21 @@ bh_status bh_model_save(const bh_model *m, const char *dir)
         e[i].shape[1] = t->shape[1];
         e[i].data = m->params + t->off;
     }
+    /* the model's tensors first: their offsets stay those of the layout, so
+     * BH_MODEL_MMAP can still use the file in place */
+    for (int i = 0; i < nextra; i++) e[m->ntensors + i] = extra[i];
     const char *mk[] = {"format", "arch"};
     const char *mv[] = {"bhasha", m->c.arch == BH_ARCH_ENCODER ? "encoder" : "decoder"};
-    if ((st = bh__st_write(wp, e, m->ntensors, mk, mv, 2))) goto done;
-    st = bh_model_config_save(cp, &m->c);
+    if ((st = bh__st_write(wp, e, m->ntensors + nextra, mk, mv, 2))) goto done;
+    st = config_save(cp, &m->c, heads_json);
 done:
     free(cp);
     free(wp);
     free(e);
     return st;
 }
+
+bh_status bh_model_save(const bh_model *m, const char *dir) { return bh__model_save_ext(m, dir, NULL, 0, NULL); }
 
 bh_status bh_model_load(const char *dir, int flags, bh_model **out)
 {
@@ -185,9 +209,10 @@ bh_status bh_model_load(const char *dir, int flags, bh_model **out)
         }
         if (s->offset != t->off * 4) contiguous = 0;
     }
-    if (m->st.ntensors != m->ntensors) {
-        st = bh__fail(BH_EFORMAT, "%s: %d tensors, config %s needs %d", wp, m->st.ntensors, cp,
-                      m->ntensors);
+    int own = 0; /* tensors of task heads ("head.NAME.*") are read by bh_heads_load */
+    for (int i = 0; i < m->st.ntensors; i++) own += strncmp(m->st.t[i].name, "head.", 5) != 0;
+    if (own != m->ntensors) {
+        st = bh__fail(BH_EFORMAT, "%s: %d tensors, config %s needs %d", wp, own, cp, m->ntensors);
         goto done;
     }
     if ((flags & BH_MODEL_MMAP) && contiguous) {

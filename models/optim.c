@@ -40,27 +40,34 @@ float bh_optim_lr(const bh_optim_config *c, long s)
     return (float)(c->lr * 0.5 * (1.0 + cos(3.141592653589793 * prog)));
 }
 
-bh_status bh_optim_new(const bh_model *m, const bh_optim_config *c, bh_optim **out)
+bh_status bh__optim_new_tensors(const bh__tensor *t, int nt, size_t nparams, const bh_optim_config *c,
+                                bh_optim **out)
 {
-    if (!m || !c || !out) return bh__fail(BH_EINVAL, "bh_optim_new: NULL argument");
+    if (!t || !c || !out) return bh__fail(BH_EINVAL, "bh_optim_new: NULL argument");
     if (!(c->lr >= 0.0f) || !(c->beta1 >= 0.0f && c->beta1 < 1.0f) ||
         !(c->beta2 >= 0.0f && c->beta2 < 1.0f) || !(c->eps > 0.0f) || !(c->weight_decay >= 0.0f))
         return bh__fail(BH_EINVAL, "bh_optim_new: hyper-parameter out of range");
     bh_optim *o = calloc(1, sizeof *o);
     if (!o) return bh__fail(BH_ENOMEM, "out of memory");
     o->c = *c;
-    o->n = m->nparams;
-    o->ntensors = m->ntensors;
+    o->n = nparams;
+    o->ntensors = nt;
     o->m = calloc(o->n, sizeof(float));
     o->v = calloc(o->n, sizeof(float));
-    o->decay = calloc((size_t)m->ntensors, 1);
+    o->decay = calloc((size_t)nt, 1);
     if (!o->m || !o->v || !o->decay) {
         bh_optim_free(o);
         return bh__fail(BH_ENOMEM, "optimizer: cannot allocate moments");
     }
-    for (int i = 0; i < m->ntensors; i++) o->decay[i] = m->tensors[i].ndim == 2;
+    for (int i = 0; i < nt; i++) o->decay[i] = t[i].ndim == 2;
     *out = o;
     return BH_OK;
+}
+
+bh_status bh_optim_new(const bh_model *m, const bh_optim_config *c, bh_optim **out)
+{
+    if (!m) return bh__fail(BH_EINVAL, "bh_optim_new: NULL argument");
+    return bh__optim_new_tensors(m->tensors, m->ntensors, m->nparams, c, out);
 }
 
 void bh_optim_free(bh_optim *o)
@@ -74,20 +81,22 @@ void bh_optim_free(bh_optim *o)
 
 long bh_optim_steps(const bh_optim *o) { return o ? o->step : 0; }
 
-bh_status bh_optim_step(bh_optim *o, bh_model *m)
+bh_status bh__optim_update(bh_optim *o, const bh__tensor *tensors, int nt, size_t nparams, float *params,
+                           const float *grads, const uint8_t *frozen)
 {
-    if (!o || !m) return bh__fail(BH_EINVAL, "bh_optim_step: NULL argument");
-    if (!m->grads || m->mapped) return bh__fail(BH_EINVAL, "bh_optim_step: model has no gradients");
-    if (m->nparams != o->n) return bh__fail(BH_ESHAPE, "bh_optim_step: optimizer built for another model");
+    if (nparams != o->n || nt != o->ntensors)
+        return bh__fail(BH_ESHAPE, "bh_optim_step: optimizer built for another model");
     float lr = bh_optim_lr(&o->c, o->step);
     o->step++;
     float b1 = o->c.beta1, b2 = o->c.beta2;
     float bc1 = 1.0f - powf(b1, (float)o->step), bc2 = 1.0f - powf(b2, (float)o->step);
     /* torch: p -= lr*wd*p; m,v updated; p -= (lr/bc1) * m / (sqrt(v)/sqrt(bc2) + eps) */
     float step_size = lr / bc1, sbc2 = sqrtf(bc2), eps = o->c.eps;
-    for (int t = 0; t < m->ntensors; t++) {
-        const bh__tensor *tt = &m->tensors[t];
-        float *p = m->params + tt->off, *g = m->grads + tt->off;
+    for (int t = 0; t < nt; t++) {
+        if (frozen && frozen[t]) continue; /* bh_model_freeze: no update, no decay */
+        const bh__tensor *tt = &tensors[t];
+        float *p = params + tt->off;
+        const float *g = grads + tt->off;
         float *mm = o->m + tt->off, *vv = o->v + tt->off;
         float shrink = o->decay[t] ? 1.0f - lr * o->c.weight_decay : 1.0f;
         for (size_t i = 0; i < tt->n; i++) {
@@ -98,6 +107,13 @@ bh_status bh_optim_step(bh_optim *o, bh_model *m)
         }
     }
     return BH_OK;
+}
+
+bh_status bh_optim_step(bh_optim *o, bh_model *m)
+{
+    if (!o || !m) return bh__fail(BH_EINVAL, "bh_optim_step: NULL argument");
+    if (!m->grads || m->mapped) return bh__fail(BH_EINVAL, "bh_optim_step: model has no gradients");
+    return bh__optim_update(o, m->tensors, m->ntensors, m->nparams, m->params, m->grads, m->frozen);
 }
 
 bh_status bh_optim_save(const bh_optim *o, const char *path, const char *extra)

@@ -206,6 +206,8 @@ void bh_model_free(bh_model *m)
     free(m->acts);
     free(m->bytes);
     free(m->ibuf);
+    free(m->bw_ids);
+    free(m->frozen);
     bh__pool_free(m->pool);
     free(m);
 }
@@ -276,6 +278,7 @@ float bh_model_clip_grad(bh_model *m, float max_norm)
 
 static bh_status ensure_acts(bh_model *m, int B, int T, int train)
 {
+    m->bw_ready = 0; /* every caller is about to overwrite the kept activations */
     const bh_model_config *c = &m->c;
     size_t N = (size_t)B * T, D = (size_t)c->dim, F = (size_t)c->ffn, H = (size_t)c->heads;
     size_t per_layer = N * (D * 6 + 3 * D + 2 * F) + 4 * N + (size_t)B * H * T * T;
@@ -486,7 +489,8 @@ static void backward(bh_model *m, const int32_t *ids, int B, int T)
         bh__layernorm_bwd(m->pool, tmp, g->lnf_w, g->lnf_b, dres, xL, m->lnf_m, m->lnf_r, w->lnf_w, N, D);
         memcpy(dres, tmp, ND * sizeof(float));
     }
-    for (int l = c->layers - 1; l >= 0; l--) {
+    int lo = m->frozen_layers; /* blocks below lo (and the embeddings) are frozen */
+    for (int l = c->layers - 1; l >= lo; l--) {
         const bh__layer_w *pw = &w->l[l];
         bh__layer_w *pg = &g->l[l];
         bh__layer_acts *a = &m->la[l];
@@ -524,6 +528,7 @@ static void backward(bh_model *m, const int32_t *ids, int B, int T)
             bh__linear_bwd(m->pool, dres, pg->qkv_w, pg->qkv_b, m->dqkv, xin, pw->qkv_w, N, D, 3 * D, 1);
         }
     }
+    if (lo > 0) return;
     /* dres = d(x0); x0 = drop(emb) (pre-LN) or drop(ln_e(emb)) (post-LN) */
     const float *d0 = drop_grad(tmp, dres, m->me, p, ND);
     if (!c->pre_ln) {
@@ -602,5 +607,71 @@ bh_status bh_model_loss(bh_model *m, const int32_t *ids, const uint8_t *mask,
     if (ntargets) *ntargets = M;
     *loss = M ? (float)(sum / M) : 0.0f;
     if (!isfinite(*loss)) return bh__fail(BH_ENUMERIC, "model: loss is %f", isnan(*loss) ? fabs((double)*loss) : (double)*loss);
+    return BH_OK;
+}
+
+/* ------------------------------------------------- task-head training */
+
+bh_status bh_model_forward_train(bh_model *m, const int32_t *ids, const uint8_t *mask, int B, int T,
+                                 uint64_t dropout_seed, float *hidden)
+{
+    if (!m || !hidden) return bh__fail(BH_EINVAL, "bh_model_forward_train: NULL argument");
+    bh_status st = check_inputs(m, ids, NULL, mask, B, T);
+    if (st) return st;
+    m->bw_ready = 0;
+    if ((st = ensure_grads(m)) || (st = ensure_acts(m, B, T, 1))) return st;
+    size_t N = (size_t)B * T;
+    if (N > m->bw_cap) {
+        free(m->bw_ids);
+        m->bw_ids = malloc(N * sizeof(int32_t));
+        m->bw_cap = m->bw_ids ? N : 0;
+        if (!m->bw_ids) return bh__fail(BH_ENOMEM, "model: out of memory");
+    }
+    memcpy(m->bw_ids, ids, N * sizeof(int32_t));
+    uint64_t rng = dropout_seed;
+    const float *h = forward(m, ids, mask, B, T, 1, &rng);
+    memcpy(hidden, h, N * (size_t)m->c.dim * sizeof(float));
+    m->bw_B = B;
+    m->bw_T = T;
+    m->bw_ready = 1;
+    return BH_OK;
+}
+
+bh_status bh_model_backward(bh_model *m, const float *dhidden)
+{
+    if (!m || !dhidden) return bh__fail(BH_EINVAL, "bh_model_backward: NULL argument");
+    if (!m->bw_ready)
+        return bh__fail(BH_EINVAL, "bh_model_backward: no bh_model_forward_train pass to go back through "
+                                   "(another forward pass overwrote its activations)");
+    size_t ND = (size_t)m->bw_B * m->bw_T * (size_t)m->c.dim;
+    for (size_t i = 0; i < ND; i++)
+        if (!isfinite(dhidden[i])) return bh__fail(BH_ENUMERIC, "bh_model_backward: gradient %zu is not finite", i);
+    memcpy(m->dres, dhidden, ND * sizeof(float));
+    backward(m, m->bw_ids, m->bw_B, m->bw_T);
+    m->bw_ready = 0;
+    return BH_OK;
+}
+
+bh_status bh_model_freeze(bh_model *m, int k)
+{
+    if (!m) return bh__fail(BH_EINVAL, "bh_model_freeze: NULL model");
+    if (k < 0 || k > m->c.layers)
+        return bh__fail(BH_EINVAL, "bh_model_freeze: %d layers (the model has %d)", k, m->c.layers);
+    if (!m->frozen) {
+        m->frozen = calloc((size_t)m->ntensors, 1);
+        if (!m->frozen) return bh__fail(BH_ENOMEM, "model: out of memory");
+    }
+    /* storage order: embeddings (wte, wpe, ln_e of post-LN), then 12 tensors per block */
+    int emb = m->c.pre_ln ? 2 : 4, upto = k > 0 ? emb + 12 * k : 0;
+    for (int i = 0; i < m->ntensors; i++) m->frozen[i] = i < upto;
+    m->frozen_layers = k;
+    return BH_OK;
+}
+
+bh_status bh_model_set_dropout(bh_model *m, float p)
+{
+    if (!m) return bh__fail(BH_EINVAL, "bh_model_set_dropout: NULL model");
+    if (!(p >= 0.0f && p < 1.0f)) return bh__fail(BH_EINVAL, "bh_model_set_dropout: %g out of [0,1)", (double)p);
+    m->c.dropout = p;
     return BH_OK;
 }

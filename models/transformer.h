@@ -73,6 +73,16 @@ struct bh_model {
     float *dres, *tmp, *tmp2, *dqkv, *dfch, *datt, *hg, *dhg, *logits;
     int chunk;
     bh__pool *pool; /* NULL = one thread; see bh_model_set_threads */
+
+    /* bh_model_forward_train -> bh_model_backward: the batch whose
+     * activations are kept (ids copied, since backward needs them) */
+    int32_t *bw_ids;
+    size_t bw_cap;
+    int bw_B, bw_T, bw_ready;
+    /* bh_model_freeze: embeddings and blocks below frozen_layers get no
+     * gradient; frozen[i] = 1 for those tensors (NULL = none frozen) */
+    int frozen_layers;
+    uint8_t *frozen;
 };
 
 /* Fills m->tensors / ntensors / nparams from m->c. */
@@ -81,5 +91,19 @@ bh_status bh__model_layout(bh_model *m);
 void bh__model_bind(const bh_model *m, float *base, bh__weights *w);
 /* Allocates an empty model shell (config checked, layout computed). */
 bh_status bh__model_shell(const bh_model_config *c, bh_model **out);
+
+/* Writes DIR/config.json and DIR/model.safetensors with `extra` tensors
+ * stored after the model's own (task heads) and `heads_json` (a JSON object
+ * text, or NULL) as the config's "task_heads" member. models/checkpoint.c. */
+bh_status bh__model_save_ext(const bh_model *m, const char *dir, const bh__st_entry *extra, int nextra,
+                             const char *heads_json);
+
+/* AdamW over any parameter array laid out by `tensors` (models/optim.c):
+ * bh_optim_new / bh_optim_step for the model, the bh_head variants for task
+ * heads. frozen (per tensor, may be NULL) skips tensors entirely. */
+bh_status bh__optim_new_tensors(const bh__tensor *tensors, int nt, size_t nparams, const bh_optim_config *c,
+                                bh_optim **out);
+bh_status bh__optim_update(bh_optim *o, const bh__tensor *tensors, int nt, size_t nparams, float *params,
+                           const float *grads, const uint8_t *frozen);
 
 #endif

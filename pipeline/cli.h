@@ -31,6 +31,10 @@ int cli_eval(int argc, char **argv);
 int cli_crf(int argc, char **argv);
 /* cli_digits.c */
 int cli_digits(int argc, char **argv);
+/* cli_finetune.c */
+int cli_finetune(int argc, char **argv);
+int cli_sentiment(int argc, char **argv);
+int cli_ner(int argc, char **argv);
 
 /* Prints "bhasha CMD: MESSAGE: DETAIL" (one line) on stderr; returns 1. */
 int cli_fail(const char *cmd, bh_status st);

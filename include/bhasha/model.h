@@ -166,6 +166,28 @@ bh_status bh_model_train_step(bh_model *m, const int32_t *ids, const uint8_t *ma
 bh_status bh_model_loss(bh_model *m, const int32_t *ids, const uint8_t *mask,
                         const int32_t *targets, int B, int T, float *loss, int *ntargets);
 
+/* Training with a task head (bhasha/heads.h) on top: a forward pass in
+ * training mode (dropout on, seeded by dropout_seed) that writes the final
+ * hidden states hidden [B, T, D] and keeps the activations; then
+ * bh_model_backward takes d(loss)/d(hidden) [B, T, D] and ADDS the gradients
+ * of every (non-frozen) parameter to the gradient buffer. Any other forward
+ * pass on the model in between overwrites the kept activations: backward then
+ * fails with BH_EINVAL. A non-finite gradient gives BH_ENUMERIC (nothing added). */
+bh_status bh_model_forward_train(bh_model *m, const int32_t *ids, const uint8_t *mask, int B, int T,
+                                 uint64_t dropout_seed, float *hidden);
+bh_status bh_model_backward(bh_model *m, const float *dhidden);
+
+/* Sets the dropout rate used in training from now on (0 <= p < 1; stored in
+ * the config, so bh_model_save keeps it). Fine-tuning often wants another
+ * rate than pretraining. */
+bh_status bh_model_set_dropout(bh_model *m, float p);
+
+/* Freezes the embeddings (wte, wpe, ln_e) and blocks 0..k-1 (0 <= k <=
+ * layers): backward stops above them (saving their share of the work) and
+ * bh_optim_step leaves them untouched (no update, no weight decay). k = 0
+ * trains everything again. Applies to bh_model_train_step too. */
+bh_status bh_model_freeze(bh_model *m, int k);
+
 /* Zeroes the gradient buffer. */
 void bh_model_zero_grad(bh_model *m);
 

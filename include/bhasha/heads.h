@@ -1,0 +1,149 @@
+/* bhasha/heads.h — task heads on top of a transformer encoder (bhasha/model.h),
+ * each with its forward pass, loss and backward pass side by side:
+ *
+ *  - sequence classification: the encoder's final hidden states [B, T, D] are
+ *    pooled per row ([CLS] = position 0, or the mean over the real tokens of
+ *    the padding mask), optionally passed through a dense [D, D] layer + tanh,
+ *    then a linear [D] -> [C] and softmax cross-entropy, optionally weighted
+ *    per class (as torch's CrossEntropyLoss(weight=...): the weighted mean);
+ *  - token classification: per-subword logits [B, T, C] = linear(hidden); the
+ *    loss counts only positions that carry a label (the first subword of each
+ *    word; the others, specials and padding carry -100). With a CRF, the
+ *    labelled positions of each row, in order, are that row's word sequence
+ *    and a linear-chain CRF (bhasha/crf.h) scores it; decoding is Viterbi
+ *    under the BIO/IOBES constraint mask of the label names. Without a CRF,
+ *    decoding is the per-word argmax with every I-X that continues nothing
+ *    turned into B-X (valid BIO).
+ *
+ * The loss functions write d(loss)/d(hidden) so that bh_model_backward can
+ * carry it through the encoder (end-to-end fine-tuning), and ADD the head's
+ * own gradients to its gradient buffer (zero it with bh_head_zero_grad).
+ *
+ * Checkpoints: one directory holds an encoder and any number of heads
+ * (multi-task): config.json gets a "task_heads" object (name -> kind, labels,
+ * options) and model.safetensors the head tensors after the encoder's, named
+ * "head.NAME.TENSOR" (e.g. "head.sentiment.out.w"). bh_model_load ignores
+ * them; bh_heads_load reads them.
+ *
+ * Memory: a bh_head owns its parameters, gradients, label names and CRF;
+ * arrays passed in are borrowed for the call. Threads: a head may be used by
+ * one thread at a time; matrix products run on OpenBLAS's threads. */
+#ifndef BHASHA_HEADS_H
+#define BHASHA_HEADS_H
+
+#include <stdint.h>
+
+#include "bhasha/core.h"
+#include "bhasha/model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define BH_HEAD_IGNORE (-100) /* label of positions / rows that do not count */
+
+typedef enum bh_head_kind { BH_HEAD_SEQUENCE = 1, BH_HEAD_TOKEN = 2 } bh_head_kind;
+typedef enum bh_head_pool { BH_POOL_MEAN = 0, BH_POOL_CLS = 1 } bh_head_pool;
+
+typedef struct bh_head_config {
+    bh_head_kind kind;
+    const char *name;          /* 1..31 of [A-Za-z0-9_-]; tensors are "head.NAME.*" */
+    int dim;                   /* the encoder's hidden size D */
+    int n_labels;              /* C >= 1 */
+    const char *const *labels; /* C distinct non-empty names (copied) */
+    bh_head_pool pool;         /* sequence heads */
+    int dense;                 /* sequence heads: 1 = dense [D, D] + tanh before the classifier */
+    int crf;                   /* token heads: 1 = CRF over the word emissions (needs BIO/IOBES names) */
+} bh_head_config;
+
+typedef struct bh_head bh_head;
+
+/* A new head: linear weights drawn from N(0, 0.02) with `seed`, biases and
+ * CRF scores 0. BH_EINVAL for a bad config, BH_EFORMAT for CRF label names
+ * that are not tags ("B-", "-X"). */
+bh_status bh_head_new(const bh_head_config *c, uint64_t seed, bh_head **out);
+void bh_head_free(bh_head *h);
+
+bh_head_kind bh_head_get_kind(const bh_head *h);
+const char *bh_head_name(const bh_head *h);
+int bh_head_dim(const bh_head *h);
+int bh_head_has_crf(const bh_head *h);
+bh_head_pool bh_head_get_pool(const bh_head *h);
+int bh_head_n_labels(const bh_head *h);
+/* Name of label i (NULL when out of range); index of a name (-1 if absent). */
+const char *bh_head_label(const bh_head *h, int i);
+int bh_head_label_index(const bh_head *h, const char *name);
+
+/* Parameter tensors (names without the "head.NAME." prefix), as
+ * bh_model_tensor; BH_ENOTFOUND past the end. */
+int bh_head_num_tensors(const bh_head *h);
+bh_status bh_head_tensor(const bh_head *h, int i, bh_tensor_info *out);
+void bh_head_zero_grad(bh_head *h);
+
+/* Global L2 norm of the gradients of the encoder m (may be NULL) and head h
+ * together; if max_norm > 0 and the norm exceeds it, scales both by
+ * max_norm / (norm + 1e-6), as bh_model_clip_grad. */
+float bh_head_clip_grad(bh_head *h, bh_model *m, float max_norm);
+
+/* ---- sequence classification -------------------------------------------- */
+
+/* hidden [B, T, D] final encoder states; mask [B, T] 1 = real token (NULL =
+ * all real; mean pooling needs >= 1 real token per row); labels [B] in
+ * [0, C) or BH_HEAD_IGNORE; class_weights [C] > 0 (NULL = all 1).
+ * loss = sum_b w[y_b] CE_b / sum_b w[y_b] over the counted rows (0 when none).
+ * dhidden [B, T, D] (NULL = not needed) is OVERWRITTEN with scale * dloss/dhidden;
+ * the head's gradients get scale * dloss/dparams ADDED. D must equal the head's
+ * dim (BH_ESHAPE); a label out of range is BH_EINVAL naming the row. */
+bh_status bh_head_seq_loss(bh_head *h, const float *hidden, const uint8_t *mask, int B, int T, int D,
+                           const int32_t *labels, const float *class_weights, float scale, float *loss,
+                           float *dhidden);
+
+/* Class probabilities probs [B, C] (softmax of the logits). */
+bh_status bh_head_seq_predict(bh_head *h, const float *hidden, const uint8_t *mask, int B, int T, int D,
+                              float *probs);
+
+/* ---- token classification ------------------------------------------------ */
+
+/* labels [B, T]: the word's label in [0, C) on the first subword of each
+ * word, BH_HEAD_IGNORE elsewhere. loss = mean over the labelled positions of
+ * the cross-entropy, or with a CRF the sum of the rows' negative
+ * log-likelihoods divided by the number of labelled positions (so both scale
+ * alike). nwords (may be NULL) gets that number. dhidden and gradients as in
+ * bh_head_seq_loss. With a CRF, gold tags that break the BIO constraints
+ * (I-X after O) are BH_EINVAL. */
+bh_status bh_head_token_loss(bh_head *h, const float *hidden, int B, int T, int D, const int32_t *labels,
+                             float scale, float *loss, int *nwords, float *dhidden);
+
+/* first [B, T]: nonzero on the first subword of each word. tags [B, T] gets
+ * the decoded label at those positions and -1 elsewhere; scores [B, T] (may
+ * be NULL) the probability of each decoded label: the CRF's posterior
+ * marginal, or the softmax probability (for a repaired I-X -> B-X, that of
+ * the I-X the argmax chose). */
+bh_status bh_head_token_predict(bh_head *h, const float *hidden, const uint8_t *first, int B, int T, int D,
+                                int32_t *tags, float *scores);
+
+/* ---- checkpoints ---------------------------------------------------------- */
+
+/* Writes DIR/config.json (the encoder's config plus "task_heads") and
+ * DIR/model.safetensors (encoder tensors, then every head's), each file
+ * atomically; creates DIR. Head names must be distinct (BH_EINVAL); every
+ * head's dim must equal the encoder's (BH_ESHAPE). */
+bh_status bh_model_save_heads(const bh_model *m, bh_head *const *heads, int n, const char *dir);
+
+/* Loads every head stored in DIR (in the order of "task_heads"); *heads is
+ * a malloc'ed array (NULL when n is 0) freed with bh_heads_free. Each tensor
+ * is checked (present, F32, shape); BH_EFORMAT names the file and tensor. */
+bh_status bh_heads_load(const char *dir, bh_head ***heads, int *n);
+void bh_heads_free(bh_head **heads, int n);
+
+/* ---- optimizer -------------------------------------------------------------- */
+
+/* AdamW over a head's parameters (bhasha/model.h's bh_optim, same schedule
+ * and semantics: weight decay on 2-D tensors only). */
+bh_status bh_optim_new_head(const bh_head *h, const bh_optim_config *c, bh_optim **out);
+bh_status bh_optim_step_head(bh_optim *o, bh_head *h);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,213 @@
+/* pipeline/cli_finetune.c — `bhasha finetune` (an encoder + task head trained
+ * on labelled files, pipeline/finetune.h), and the runners of the result:
+ * `bhasha sentiment` and `bhasha ner` (text lines in, JSON lines out). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pipeline/cli.h"
+#include "pipeline/finetune.h"
+
+static void finetune_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: bhasha finetune --task sentiment|ner --base ENCODER --train FILE --dev FILE\n"
+            "         --tokenizer T.model --out DIR [--test FILE] [--format tsv|csv|conll]\n"
+            "         [--text-col COL] [--label-col COL] [--epochs 3] [--lr 1e-4] [--batch 16] [--seq N (default: max_len, at most 128)]\n"
+            "         [--warmup STEPS (default 10%% of all)] [--patience 2] [--freeze-layers K] [--crf]\n"
+            "         [--class-weights] [--pool mean|cls] [--no-dense] [--dropout P] [--wd 0.01] [--clip 1]\n"
+            "         [--no-normalize] [--threads 1] [--seed 1] [--log-every 20]\n"
+            "ENCODER: a model directory (bhasha pretrain --arch encoder) or an encoder config JSON\n"
+            "(random weights). sentiment reads CSV/TSV (columns by name or 0-based index; default\n"
+            "text and label), ner reads CoNLL (tags repaired and converted to BIO). The best epoch on\n"
+            "--dev (macro-F1 / conlleval entity F1) is saved to DIR with the tokenizer; training\n"
+            "stops after --patience epochs without improvement (0 = never). Progress on stderr;\n"
+            "'epoch N loss X dev Y' lines and a JSON summary on stdout.\n");
+}
+
+static int num(const char *cmd, const char *opt, const char *v, double lo, double hi, double *out)
+{
+    char *end = NULL;
+    errno = 0;
+    double x = strtod(v, &end);
+    if (errno || !end || *end || end == v || !(x >= lo && x <= hi))
+        return cli_usage_error(cmd, "%s %s: expected a number in [%g, %g]", opt, v, lo, hi);
+    *out = x;
+    return 0;
+}
+
+static void on_log(void *ctx, const char *line)
+{
+    (void)ctx;
+    fprintf(stderr, "%s\n", line);
+}
+
+static void on_epoch(void *ctx, int epoch, double loss, double dev)
+{
+    (void)ctx;
+    printf("epoch %d loss %.6f dev %.6f\n", epoch, loss, dev);
+    fflush(stdout);
+}
+
+int cli_finetune(int argc, char **argv)
+{
+    const char *cmd = argv[0], *task = NULL, *pool = NULL, *v;
+    bh__ft_options o;
+    bh__ft_options_default(&o);
+    for (int i = 1; i < argc; i++) {
+        double x;
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            finetune_usage(stdout);
+            return 0;
+        }
+        if (cli_opt(argc, argv, &i, "--task", &task) || cli_opt(argc, argv, &i, "--base", &o.base) ||
+            cli_opt(argc, argv, &i, "--train", &o.train) || cli_opt(argc, argv, &i, "--dev", &o.dev) ||
+            cli_opt(argc, argv, &i, "--test", &o.test) || cli_opt(argc, argv, &i, "--format", &o.format) ||
+            cli_opt(argc, argv, &i, "--text-col", &o.text_col) || cli_opt(argc, argv, &i, "--label-col", &o.label_col) ||
+            cli_opt(argc, argv, &i, "--tokenizer", &o.tokenizer) || cli_opt(argc, argv, &i, "--out", &o.out) ||
+            cli_opt(argc, argv, &i, "--pool", &pool))
+            continue;
+        if (!strcmp(a, "--crf")) o.crf = 1;
+        else if (!strcmp(a, "--class-weights")) o.class_weights = 1;
+        else if (!strcmp(a, "--no-dense")) o.dense = 0;
+        else if (!strcmp(a, "--no-normalize")) o.normalize = 0;
+#define NUM(name, lo, hi, dst, type)                                   \
+    else if (cli_opt(argc, argv, &i, name, &v)) {                      \
+        if (num(cmd, name, v, lo, hi, &x)) return 2;                   \
+        dst = (type)x;                                                 \
+    }
+        NUM("--epochs", 1, 100000, o.epochs, int)
+        NUM("--batch", 1, 65536, o.batch, int)
+        NUM("--seq", 3, 65536, o.seq, int)
+        NUM("--warmup", 0, 1e9, o.warmup, int)
+        NUM("--patience", 0, 100000, o.patience, int)
+        NUM("--freeze-layers", 0, 1024, o.freeze_layers, int)
+        NUM("--threads", 1, 1024, o.threads, int)
+        NUM("--log-every", 1, 1e9, o.log_every, int)
+        NUM("--seed", 0, 1.8e19, o.seed, uint64_t)
+        NUM("--lr", 1e-12, 10, o.lr, float)
+        NUM("--wd", 0, 10, o.weight_decay, float)
+        NUM("--clip", 0, 1e9, o.clip, float)
+        NUM("--dropout", 0, 0.999, o.dropout, float)
+#undef NUM
+        else return cli_usage_error(cmd, "unknown or incomplete option '%s' (try --help)", a);
+    }
+    if (!task) return cli_usage_error(cmd, "needs --task sentiment|ner (try --help)");
+    if (bh__ft_task_parse(task, &o.task)) return cli_usage_error(cmd, "--task must be sentiment or ner, not '%s'", task);
+    if (!o.base || !o.train || !o.dev || !o.tokenizer || !o.out)
+        return cli_usage_error(cmd, "needs --base, --train, --dev, --tokenizer and --out (try --help)");
+    if (pool) {
+        if (!strcmp(pool, "mean")) o.pool = BH_POOL_MEAN;
+        else if (!strcmp(pool, "cls")) o.pool = BH_POOL_CLS;
+        else return cli_usage_error(cmd, "--pool must be mean or cls");
+    }
+    if (o.crf && o.task != BH__FT_NER) return cli_usage_error(cmd, "--crf is for --task ner");
+    if (o.class_weights && o.task != BH__FT_SENTIMENT) return cli_usage_error(cmd, "--class-weights is for --task sentiment");
+    bh_blas_set_threads(o.threads);
+    o.on_log = on_log;
+    o.on_epoch = on_epoch;
+    bh__ft_result r;
+    bh_status st = bh__finetune(&o, &r);
+    if (st) return cli_fail(cmd, st);
+    printf("{\"task\":\"%s\",\"train\":%ld,\"dev\":%ld,\"labels\":%d,\"steps\":%ld,\"epochs\":%d,\"best_epoch\":%d,"
+           "\"metric\":\"%s\",\"dev_score\":%.6f",
+           task, r.n_train, r.n_dev, r.n_labels, r.steps, r.epochs_run, r.best_epoch, r.metric, r.best_dev);
+    if (r.test >= 0) printf(",\"test\":%ld,\"test_score\":%.6f", r.n_test, r.test);
+    printf(",\"first_loss\":%.6f,\"last_loss\":%.6f,\"seconds\":%.1f,\"out\":", r.first_loss, r.last_loss, r.seconds);
+    cli_json_string(stdout, o.out, strlen(o.out));
+    printf("}\n");
+    return cli_finish_lines(cmd, 0, 0, 0, 0, "");
+}
+
+/* ------------------------------------------------------- sentiment / ner */
+
+static int run_usage(FILE *f, const char *task)
+{
+    fprintf(f,
+            "usage: bhasha %s --model DIR [--head NAME] [--threads 1] [--strict] [FILE]\n"
+            "Reads text lines (FILE or stdin) and writes one JSON line per input line:\n%s",
+            task,
+            strcmp(task, "ner")
+                ? "  {\"label\":\"...\",\"score\":P} (the most probable label and its probability).\n"
+                : "  {\"entities\":[{\"type\":\"PER\",\"start\":S,\"end\":E,\"text\":\"...\",\"score\":P}]}\n"
+                  "  (start/end: code point offsets into the line, [start, end); score: mean word probability).\n");
+    fprintf(f, "DIR: a directory written by bhasha finetune --task %s.\n", task);
+    return 0;
+}
+
+static int run_task(int argc, char **argv, bh__ft_task task)
+{
+    const char *cmd = argv[0], *model = NULL, *head = NULL, *in = NULL, *v;
+    int threads = 1, strict = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return run_usage(stdout, cmd);
+        if (cli_opt(argc, argv, &i, "--model", &model) || cli_opt(argc, argv, &i, "--head", &head)) continue;
+        if (!strcmp(argv[i], "--strict")) {
+            strict = 1;
+        } else if (cli_opt(argc, argv, &i, "--threads", &v)) {
+            double x;
+            if (num(cmd, "--threads", v, 1, 1024, &x)) return 2;
+            threads = (int)x;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            return cli_usage_error(cmd, "unknown or incomplete option '%s' (try --help)", argv[i]);
+        } else if (in) {
+            return cli_usage_error(cmd, "one input file at most");
+        } else {
+            in = argv[i];
+        }
+    }
+    if (!model) return cli_usage_error(cmd, "needs --model DIR (try --help)");
+    bh__ft_model *fm;
+    bh_status st = bh__ft_load(model, task, head, threads, &fm);
+    if (st) return cli_fail(cmd, st);
+    cli_lines r;
+    if (cli_lines_open(&r, cmd, in)) {
+        bh__ft_free(fm);
+        return 1;
+    }
+    const bh_head *h = bh__ft_head(fm);
+    bh__ft_entity *ents = NULL;
+    size_t ne = 0, cap = 0;
+    long problems = 0;
+    while (cli_lines_next(&r)) {
+        if (task == BH__FT_SENTIMENT) {
+            int label;
+            float score;
+            st = bh__ft_classify(fm, r.line, r.len, &label, &score, NULL);
+            if (!st) {
+                const char *l = bh_head_label(h, label);
+                fputs("{\"label\":", stdout);
+                cli_json_string(stdout, l, strlen(l));
+                printf(",\"score\":%.4f}\n", (double)score);
+            }
+        } else {
+            st = bh__ft_ner(fm, r.line, r.len, &ents, &ne, &cap);
+            if (!st) {
+                fputs("{\"entities\":[", stdout);
+                for (size_t k = 0; k < ne; k++) {
+                    fputs(k ? ",{\"type\":" : "{\"type\":", stdout);
+                    cli_json_string(stdout, ents[k].type, strlen(ents[k].type));
+                    printf(",\"start\":%zu,\"end\":%zu,\"text\":", ents[k].start, ents[k].end);
+                    cli_json_string(stdout, r.line + ents[k].bstart, ents[k].bend - ents[k].bstart);
+                    printf(",\"score\":%.4f}", (double)ents[k].score);
+                }
+                fputs("]}\n", stdout);
+            }
+        }
+        if (st) { /* one output line per input line, even for a line that failed */
+            if (problems++ < 10)
+                fprintf(stderr, "bhasha %s: line %ld: %s: %s\n", cmd, r.lineno, bh_errmsg(st), bh_last_error());
+            fputs("{\"error\":", stdout);
+            cli_json_string(stdout, bh_errmsg(st), strlen(bh_errmsg(st)));
+            fputs("}\n", stdout);
+        }
+    }
+    cli_lines_close(&r);
+    free(ents);
+    bh__ft_free(fm);
+    return cli_finish_lines(cmd, 0, problems, 10, strict, "errors");
+}
+
+int cli_sentiment(int argc, char **argv) { return run_task(argc, argv, BH__FT_SENTIMENT); }
+int cli_ner(int argc, char **argv) { return run_task(argc, argv, BH__FT_NER); }

@@ -1,0 +1,1210 @@
+/* pipeline/finetune.c — fine-tuning loop and inference for task heads over an
+ * encoder (see pipeline/finetune.h): dataset reading through the corpus
+ * readers, word-by-word tokenization and chunking, padded batches, AdamW with
+ * warm-up and linear decay, dev scoring with the eval metrics, early stopping,
+ * the best checkpoint, and the sentiment / NER runners. */
+#include "pipeline/finetune.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "bhasha/corpus.h"
+#include "bhasha/eval.h"
+#include "bhasha/model.h"
+#include "bhasha/segment.h"
+#include "bhasha/subword.h"
+#include "core/error.h"
+
+#define IGNORE BH_HEAD_IGNORE
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+bh_status bh__ft_task_parse(const char *name, bh__ft_task *out)
+{
+    if (name && !strcmp(name, "sentiment")) *out = BH__FT_SENTIMENT;
+    else if (name && !strcmp(name, "ner")) *out = BH__FT_NER;
+    else return bh__fail(BH_EINVAL, "unknown task \"%.40s\" (sentiment, ner)", name ? name : "");
+    return BH_OK;
+}
+
+void bh__ft_options_default(bh__ft_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->epochs = 3;
+    o->batch = 16;
+    o->seq = 0;
+    o->warmup = -1;
+    o->patience = 2;
+    o->dense = 1;
+    o->pool = BH_POOL_MEAN;
+    o->normalize = 1;
+    o->threads = 1;
+    o->lr = 1e-4f;
+    o->weight_decay = 0.01f;
+    o->clip = 1.0f;
+    o->dropout = -1.0f;
+    o->seed = 1;
+    o->log_every = 20;
+}
+
+/* ------------------------------------------------------------- label sets */
+
+typedef struct strlist {
+    char **v;
+    int n, cap;
+} strlist;
+
+static int sl_find(const strlist *s, const char *x)
+{
+    for (int i = 0; i < s->n; i++)
+        if (!strcmp(s->v[i], x)) return i;
+    return -1;
+}
+
+static bh_status sl_add(strlist *s, const char *x)
+{
+    if (sl_find(s, x) >= 0) return BH_OK;
+    if (s->n == s->cap) {
+        int nc = s->cap ? 2 * s->cap : 16;
+        char **nv = realloc(s->v, sizeof(char *) * (size_t)nc);
+        if (!nv) return bh__fail(BH_ENOMEM, "out of memory");
+        s->v = nv;
+        s->cap = nc;
+    }
+    if (!(s->v[s->n] = strdup(x))) return bh__fail(BH_ENOMEM, "out of memory");
+    s->n++;
+    return BH_OK;
+}
+
+static void sl_free(strlist *s)
+{
+    for (int i = 0; i < s->n; i++) free(s->v[i]);
+    free(s->v);
+    memset(s, 0, sizeof *s);
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* ----------------------------------------------------------- tokenization */
+
+typedef struct enc {
+    bh_tokenizer *tok;
+    bh_special_ids sp;
+    int32_t unk, pad;
+    int nspecial;  /* [CLS] and [SEP] present: 0..2 */
+    bh_tokens tk;
+    /* pieces of the words of one sentence: word w has cnt[w] pieces at off[w] */
+    int32_t *pieces;
+    size_t npieces, pcap;
+    int *off, *cnt;
+    int wcap;
+} enc;
+
+static bh_status enc_open(enc *e, const char *path, int normalize, const bh_model_config *c)
+{
+    memset(e, 0, sizeof *e);
+    bh_tokenizer_options to;
+    bh_tokenizer_options_default(&to);
+    to.normalize = normalize;
+    to.add_special = 0; /* added here, around word-by-word pieces */
+    bh_status st = bh_tokenizer_load(path, &to, &e->tok);
+    if (st) return st;
+    int32_t V = bh_tokenizer_vocab_size(e->tok);
+    if (V > c->vocab)
+        return bh__fail(BH_ESHAPE, "tokenizer %s has %d pieces, the encoder's vocabulary only %d (not its tokenizer?)",
+                        path, (int)V, c->vocab);
+    e->sp = bh_tokenizer_special_ids(e->tok);
+    e->unk = e->sp.unk >= 0 ? e->sp.unk : 0;
+    e->pad = c->pad_id >= 0 ? c->pad_id : e->sp.pad >= 0 ? e->sp.pad : 0;
+    e->nspecial = (e->sp.cls >= 0) + (e->sp.sep >= 0);
+    return BH_OK;
+}
+
+static void enc_close(enc *e)
+{
+    bh_tokenizer_free(e->tok);
+    bh_tokens_free(&e->tk);
+    free(e->pieces);
+    free(e->off);
+    free(e->cnt);
+    memset(e, 0, sizeof *e);
+}
+
+static bh_status push_piece(enc *e, int32_t id)
+{
+    if (e->npieces == e->pcap) {
+        size_t nc = e->pcap ? 2 * e->pcap : 256;
+        int32_t *np = realloc(e->pieces, sizeof(int32_t) * nc);
+        if (!np) return bh__fail(BH_ENOMEM, "out of memory");
+        e->pieces = np;
+        e->pcap = nc;
+    }
+    e->pieces[e->npieces++] = id;
+    return BH_OK;
+}
+
+/* Encodes nw words (w[i] of wl[i] bytes): pieces, off, cnt. A word that
+ * yields no piece (only format characters, say) gets the unknown id, so that
+ * every word has a first subword. */
+static bh_status enc_words(enc *e, const char *const *w, const size_t *wl, int nw)
+{
+    if (nw > e->wcap) {
+        int nc = nw + 64;
+        int *no = realloc(e->off, sizeof(int) * (size_t)nc);
+        if (no) e->off = no;
+        int *nn = no ? realloc(e->cnt, sizeof(int) * (size_t)nc) : NULL;
+        if (nn) e->cnt = nn;
+        if (!no || !nn) return bh__fail(BH_ENOMEM, "out of memory");
+        e->wcap = nc;
+    }
+    e->npieces = 0;
+    for (int i = 0; i < nw; i++) {
+        bh_status st = bh_tokenizer_encode(e->tok, w[i], wl[i], &e->tk);
+        if (st) return st;
+        e->off[i] = (int)e->npieces;
+        for (size_t k = 0; k < e->tk.n; k++)
+            if ((st = push_piece(e, e->tk.ids[k]))) return st;
+        if (!e->tk.n && (st = push_piece(e, e->unk))) return st;
+        e->cnt[i] = (int)e->npieces - e->off[i];
+    }
+    return BH_OK;
+}
+
+/* The words [w0, w1) that fit in one sequence from w0 on: at least one word,
+ * whose pieces are cut to the budget when it alone is longer. */
+static int chunk_end(const enc *e, int w0, int nw, int budget)
+{
+    int used = 0, w = w0;
+    while (w < nw) {
+        int k = e->cnt[w] < budget ? e->cnt[w] : budget;
+        if (w > w0 && used + k > budget) break;
+        used += k;
+        w++;
+    }
+    return w;
+}
+
+/* Writes [CLS] pieces of words [w0, w1) [SEP] into ids; lab (may be NULL)
+ * gets wlab[w] on each word's first piece and IGNORE elsewhere; first (may be
+ * NULL) marks the first pieces. Returns the length. */
+static int chunk_ids(const enc *e, int w0, int w1, int budget, const int32_t *wlab, int32_t *ids, int32_t *lab,
+                     uint8_t *first)
+{
+    int n = 0, used = 0;
+#define PUT(id, l, f)                        \
+    do {                                     \
+        ids[n] = (id);                       \
+        if (lab) lab[n] = (l);               \
+        if (first) first[n] = (uint8_t)(f);  \
+        n++;                                 \
+    } while (0)
+    if (e->sp.cls >= 0) PUT(e->sp.cls, IGNORE, 0);
+    for (int w = w0; w < w1; w++) {
+        int k = e->cnt[w] < budget - used ? e->cnt[w] : budget - used;
+        for (int j = 0; j < k; j++) PUT(e->pieces[e->off[w] + j], j ? IGNORE : (wlab ? wlab[w] : IGNORE), j == 0);
+        used += k;
+    }
+    if (e->sp.sep >= 0) PUT(e->sp.sep, IGNORE, 0);
+#undef PUT
+    return n;
+}
+
+/* [CLS] pieces of text [SEP], pieces cut to seq - specials. */
+static bh_status text_ids(enc *e, const char *text, size_t len, int seq, int32_t *ids, int *n)
+{
+    bh_status st = bh_tokenizer_encode(e->tok, text, len, &e->tk);
+    if (st) return st;
+    int budget = seq - e->nspecial, k = 0;
+    if (e->sp.cls >= 0) ids[k++] = e->sp.cls;
+    for (size_t i = 0; i < e->tk.n && (int)i < budget; i++) ids[k++] = e->tk.ids[i];
+    if (e->sp.sep >= 0) ids[k++] = e->sp.sep;
+    if (k == 0) ids[k++] = e->unk; /* no specials and an empty text */
+    *n = k;
+    return BH_OK;
+}
+
+/* --------------------------------------------------------------- datasets */
+
+typedef struct example {
+    int32_t *ids;  /* [n] specials included */
+    int32_t *lab;  /* ner: [n] word labels on first pieces, IGNORE elsewhere */
+    int n;
+    int label;     /* sentiment */
+    long sent;     /* ner: sentence index */
+    int word0, nwords;
+} example;
+
+typedef struct dataset {
+    const char *path;
+    example *ex;
+    long n, cap;
+    long records;       /* texts or sentences */
+    int32_t **gold;     /* ner: word labels of each sentence */
+    int *glen;
+    long gcap;
+    long tokens;        /* pieces over all examples */
+} dataset;
+
+static void ds_free(dataset *d)
+{
+    for (long i = 0; i < d->n; i++) {
+        free(d->ex[i].ids);
+        free(d->ex[i].lab);
+    }
+    free(d->ex);
+    for (long i = 0; i < d->records && d->gold; i++) free(d->gold[i]);
+    free(d->gold);
+    free(d->glen);
+    memset(d, 0, sizeof *d);
+}
+
+static bh_status ds_push(dataset *d, const int32_t *ids, const int32_t *lab, int n, example tmpl)
+{
+    if (d->n == d->cap) {
+        long nc = d->cap ? 2 * d->cap : 256;
+        example *ne = realloc(d->ex, sizeof(example) * (size_t)nc);
+        if (!ne) return bh__fail(BH_ENOMEM, "out of memory");
+        d->ex = ne;
+        d->cap = nc;
+    }
+    example *x = &d->ex[d->n];
+    *x = tmpl;
+    x->n = n;
+    x->ids = malloc(sizeof(int32_t) * (size_t)n);
+    x->lab = lab ? malloc(sizeof(int32_t) * (size_t)n) : NULL;
+    if (!x->ids || (lab && !x->lab)) {
+        free(x->ids);
+        free(x->lab);
+        return bh__fail(BH_ENOMEM, "out of memory");
+    }
+    memcpy(x->ids, ids, sizeof(int32_t) * (size_t)n);
+    if (lab) memcpy(x->lab, lab, sizeof(int32_t) * (size_t)n);
+    d->n++;
+    d->tokens += n;
+    return BH_OK;
+}
+
+/* How a task's files are opened. */
+static bh_status reader_options(const bh__ft_options *o, const char *path, bh_corpus_options *co)
+{
+    memset(co, 0, sizeof *co);
+    co->on_error = BH_ON_ERROR_STOP;
+    if (o->task == BH__FT_NER) {
+        if (o->format && strcmp(o->format, "conll"))
+            return bh__fail(BH_EINVAL, "ner reads CoNLL files (--format conll), not %s", o->format);
+        co->format = BH_CORPUS_CONLL;
+        return BH_OK;
+    }
+    if (o->format) {
+        char delim = 0;
+        bh_status st = bh_corpus_format_parse(o->format, &co->format, &delim);
+        if (st || co->format != BH_CORPUS_CSV)
+            return bh__fail(BH_EINVAL, "sentiment reads tsv or csv files, not %s", o->format);
+        co->delimiter = delim;
+    } else {
+        co->format = BH_CORPUS_CSV; /* delimiter from the name: tab for *.tsv */
+        (void)path;
+    }
+    co->text_field = o->text_col ? o->text_col : "text";
+    co->label_field = o->label_col ? o->label_col : "label";
+    return BH_OK;
+}
+
+/* Reads a sentiment file into d; with learn, adds its labels to the set,
+ * else a label outside the set is an error. */
+static bh_status read_sentiment(const bh__ft_options *o, const char *path, enc *e, strlist *labels, int learn,
+                                dataset *d)
+{
+    bh_corpus_options co;
+    bh_status st = reader_options(o, path, &co);
+    bh_corpus *r = NULL;
+    if (st || (st = bh_corpus_open(path, &co, &r))) return st;
+    int32_t *ids = malloc(sizeof(int32_t) * (size_t)(o->seq + 2));
+    if (!ids) st = bh__fail(BH_ENOMEM, "out of memory");
+    bh_corpus_record rec;
+    int k = 0;
+    d->path = path;
+    while (!st && (k = bh_corpus_next(r, &rec)) == 1) {
+        if (!rec.label || !rec.label[0]) {
+            st = bh__fail(BH_EFORMAT, "%s line %ld: empty label", path, rec.line);
+            break;
+        }
+        size_t i = 0;
+        while (i < rec.text_len && (rec.text[i] == ' ' || rec.text[i] == '\t' || rec.text[i] == '\r')) i++;
+        if (i == rec.text_len) {
+            st = bh__fail(BH_EFORMAT, "%s line %ld: empty text", path, rec.line);
+            break;
+        }
+        if (learn && (st = sl_add(labels, rec.label))) break;
+        /* training: an index into the first-seen order, remapped once the set is sorted */
+        example x = {0};
+        x.label = sl_find(labels, rec.label);
+        if (x.label < 0) {
+            st = bh__fail(BH_EINVAL, "%s line %ld: label \"%.60s\" not seen in training", path, rec.line, rec.label);
+            break;
+        }
+        int n;
+        if ((st = text_ids(e, rec.text, rec.text_len, o->seq, ids, &n))) {
+            char detail[256];
+            snprintf(detail, sizeof detail, "%s", bh_last_error());
+            st = bh__fail(st, "%s line %ld: %s", path, rec.line, detail);
+            break;
+        }
+        st = ds_push(d, ids, NULL, n, x);
+        d->records++;
+    }
+    if (!st && k < 0) st = k;
+    if (!st && d->records == 0) st = bh__fail(BH_EFORMAT, "%s: no records", path);
+    free(ids);
+    bh_corpus_free(r);
+    return st;
+}
+
+/* CoNLL sentence tags as BIO: "-" -> O, "-X" -> I-X (the IL-NER files), then
+ * bh_tags_convert. tags[i] point into conv. */
+static bh_status bio_tags(const bh_corpus_record *rec, bh_buf *fixed, bh_buf *conv, size_t **offs, size_t *ocap,
+                          const char ***tags)
+{
+    size_t n = rec->n_tokens;
+    if (n + 1 > *ocap) {
+        size_t nc = 2 * n + 16;
+        size_t *no = realloc(*offs, nc * sizeof *no);
+        if (no) *offs = no;
+        const char **nt = no ? realloc((void *)*tags, nc * sizeof *nt) : NULL;
+        if (nt) *tags = nt;
+        if (!no || !nt) return bh__fail(BH_ENOMEM, "out of memory");
+        *ocap = nc;
+    }
+    bh_buf_clear(fixed);
+    for (size_t i = 0; i < n; i++) {
+        const char *g = rec->tags[i];
+        (*offs)[i] = fixed->len;
+        bh_status st;
+        if (!strcmp(g, "-")) st = bh_buf_append(fixed, "O", 2);
+        else if (g[0] == '-') st = bh_buf_append(fixed, "I", 1) ? BH_ENOMEM : bh_buf_append(fixed, g, strlen(g) + 1);
+        else st = bh_buf_append(fixed, g, strlen(g) + 1);
+        if (st) return bh__fail(BH_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) (*tags)[i] = fixed->data + (*offs)[i];
+    bh_status st = bh_tags_convert(*tags, n, BH_TAGS_BIO, NULL, conv, *offs);
+    if (st) return st;
+    for (size_t i = 0; i < n; i++) (*tags)[i] = conv->data + (*offs)[i];
+    return BH_OK;
+}
+
+/* First pass over the training file: the tag set. */
+static bh_status ner_labels(const bh__ft_options *o, const char *path, strlist *labels)
+{
+    bh_corpus_options co;
+    bh_status st = reader_options(o, path, &co);
+    bh_corpus *r = NULL;
+    if (st || (st = bh_corpus_open(path, &co, &r))) return st;
+    bh_buf fixed = {0}, conv = {0};
+    size_t *offs = NULL, ocap = 0;
+    const char **tags = NULL;
+    bh_corpus_record rec;
+    int k;
+    while (!st && (k = bh_corpus_next(r, &rec)) == 1) {
+        if ((st = bio_tags(&rec, &fixed, &conv, &offs, &ocap, &tags))) {
+            char detail[256];
+            snprintf(detail, sizeof detail, "%s", bh_last_error());
+            st = bh__fail(st, "%s line %ld: %s", path, rec.line, detail);
+            break;
+        }
+        for (size_t i = 0; !st && i < rec.n_tokens; i++) st = sl_add(labels, tags[i]);
+    }
+    if (!st && k < 0) st = k;
+    bh_corpus_free(r);
+    bh_buf_free(&fixed);
+    bh_buf_free(&conv);
+    free(offs);
+    free((void *)tags);
+    return st;
+}
+
+static bh_status read_ner(const bh__ft_options *o, const char *path, enc *e, const strlist *labels, dataset *d)
+{
+    bh_corpus_options co;
+    bh_status st = reader_options(o, path, &co);
+    bh_corpus *r = NULL;
+    if (st || (st = bh_corpus_open(path, &co, &r))) return st;
+    bh_buf fixed = {0}, conv = {0};
+    size_t *offs = NULL, ocap = 0, *wl = NULL, wcap = 0;
+    const char **tags = NULL;
+    int32_t *ids = malloc(sizeof(int32_t) * (size_t)(o->seq + 2)), *lab = malloc(sizeof(int32_t) * (size_t)(o->seq + 2));
+    if (!ids || !lab) st = bh__fail(BH_ENOMEM, "out of memory");
+    bh_corpus_record rec;
+    int k = 0, budget = o->seq - e->nspecial;
+    d->path = path;
+    while (!st && (k = bh_corpus_next(r, &rec)) == 1) {
+        size_t n = rec.n_tokens;
+        if ((st = bio_tags(&rec, &fixed, &conv, &offs, &ocap, &tags))) break;
+        if (n > wcap) {
+            wcap = 2 * n;
+            size_t *nw = realloc(wl, sizeof(size_t) * wcap);
+            if (!nw) {
+                st = bh__fail(BH_ENOMEM, "out of memory");
+                break;
+            }
+            wl = nw;
+        }
+        if (d->records == d->gcap) {
+            long nc = d->gcap ? 2 * d->gcap : 256;
+            int32_t **ng = realloc(d->gold, sizeof(int32_t *) * (size_t)nc);
+            if (ng) d->gold = ng;
+            int *nl = ng ? realloc(d->glen, sizeof(int) * (size_t)nc) : NULL;
+            if (nl) d->glen = nl;
+            if (!ng || !nl) {
+                st = bh__fail(BH_ENOMEM, "out of memory");
+                break;
+            }
+            d->gcap = nc;
+        }
+        int32_t *g = malloc(sizeof(int32_t) * (n + 1));
+        if (!g) {
+            st = bh__fail(BH_ENOMEM, "out of memory");
+            break;
+        }
+        d->gold[d->records] = g;
+        d->glen[d->records] = (int)n;
+        long sent = d->records++;
+        for (size_t i = 0; i < n; i++) {
+            g[i] = sl_find(labels, tags[i]);
+            if (g[i] < 0) {
+                st = bh__fail(BH_EINVAL, "%s line %ld: tag \"%.60s\" not seen in training", path, rec.line, tags[i]);
+                break;
+            }
+            wl[i] = strlen(rec.tokens[i]);
+        }
+        if (st) break;
+        if ((st = enc_words(e, rec.tokens, wl, (int)n))) {
+            char detail[256];
+            snprintf(detail, sizeof detail, "%s", bh_last_error());
+            st = bh__fail(st, "%s line %ld: %s", path, rec.line, detail);
+            break;
+        }
+        for (int w0 = 0; !st && w0 < (int)n;) {
+            int w1 = chunk_end(e, w0, (int)n, budget);
+            int len = chunk_ids(e, w0, w1, budget, g, ids, lab, NULL);
+            example x = {0};
+            x.sent = sent;
+            x.word0 = w0;
+            x.nwords = w1 - w0;
+            st = ds_push(d, ids, lab, len, x);
+            w0 = w1;
+        }
+    }
+    if (!st && k < 0) st = k;
+    if (!st && d->records == 0) st = bh__fail(BH_EFORMAT, "%s: no sentences", path);
+    bh_corpus_free(r);
+    bh_buf_free(&fixed);
+    bh_buf_free(&conv);
+    free(offs);
+    free(wl);
+    free((void *)tags);
+    free(ids);
+    free(lab);
+    return st;
+}
+
+/* ---------------------------------------------------------------- batches */
+
+typedef struct batch {
+    int32_t *ids, *lab, *y;
+    uint8_t *mask, *first;
+    float *hid, *dhid;
+    size_t cap_nt, cap_b;
+    int B, T;
+} batch;
+
+static void batch_free(batch *b)
+{
+    free(b->ids);
+    free(b->lab);
+    free(b->y);
+    free(b->mask);
+    free(b->first);
+    free(b->hid);
+    free(b->dhid);
+    memset(b, 0, sizeof *b);
+}
+
+static bh_status batch_reserve(batch *b, int B, int T, int D)
+{
+    size_t nt = (size_t)B * T;
+    if (nt > b->cap_nt) {
+        batch_free(b);
+        b->ids = malloc(sizeof(int32_t) * nt);
+        b->lab = malloc(sizeof(int32_t) * nt);
+        b->mask = malloc(nt);
+        b->first = malloc(nt);
+        b->hid = malloc(sizeof(float) * nt * (size_t)D);
+        b->dhid = malloc(sizeof(float) * nt * (size_t)D);
+        b->y = malloc(sizeof(int32_t) * nt);
+        if (!b->ids || !b->lab || !b->mask || !b->first || !b->hid || !b->dhid || !b->y) {
+            batch_free(b);
+            return bh__fail(BH_ENOMEM, "out of memory (batch %dx%d)", B, T);
+        }
+        b->cap_nt = nt;
+    }
+    b->B = B;
+    b->T = T;
+    return BH_OK;
+}
+
+/* Pads examples ex[0..B) to the longest: ids (pad), mask, labels (IGNORE),
+ * first-piece flags, sentence labels in y. */
+static bh_status batch_fill(batch *b, example *const *ex, int B, int D, int32_t pad)
+{
+    int T = 1;
+    for (int i = 0; i < B; i++) T = ex[i]->n > T ? ex[i]->n : T;
+    bh_status st = batch_reserve(b, B, T, D);
+    if (st) return st;
+    for (int i = 0; i < B; i++) {
+        const example *x = ex[i];
+        size_t o = (size_t)i * T;
+        for (int t = 0; t < T; t++) {
+            int real = t < x->n;
+            b->ids[o + t] = real ? x->ids[t] : pad;
+            b->mask[o + t] = (uint8_t)real;
+            b->lab[o + t] = real && x->lab ? x->lab[t] : IGNORE;
+            b->first[o + t] = real && x->lab && x->lab[t] != IGNORE;
+        }
+        b->y[i] = x->label;
+    }
+    return BH_OK;
+}
+
+/* ------------------------------------------------------------- evaluation */
+
+/* Predicts every example of d in batches and scores it: macro-F1 (0..1) for
+ * sentiment, conlleval entity F1 (percent) for NER. */
+static bh_status evaluate(bh_model *m, bh_head *h, const dataset *d, int bsz, int32_t pad, double *metric)
+{
+    int D = bh_model_get_config(m)->dim, C = bh_head_n_labels(h);
+    int ner = bh_head_get_kind(h) == BH_HEAD_TOKEN;
+    batch b = {0};
+    example **ptr = malloc(sizeof(example *) * (size_t)bsz);
+    float *probs = malloc(sizeof(float) * (size_t)bsz * C);
+    const char **gold = NULL, **pred = NULL;
+    int32_t **wp = NULL, *tags = NULL;
+    bh_status st = BH_OK;
+    if (!ptr || !probs) st = bh__fail(BH_ENOMEM, "out of memory");
+    if (!st && !ner) {
+        gold = malloc(sizeof(char *) * (size_t)d->n);
+        pred = malloc(sizeof(char *) * (size_t)d->n);
+        if (!gold || !pred) st = bh__fail(BH_ENOMEM, "out of memory");
+    }
+    if (!st && ner) {
+        wp = calloc((size_t)d->records, sizeof *wp);
+        if (!wp) st = bh__fail(BH_ENOMEM, "out of memory");
+        int o_id = bh_head_label_index(h, "O");
+        for (long s = 0; !st && s < d->records; s++) {
+            if (!(wp[s] = malloc(sizeof(int32_t) * ((size_t)d->glen[s] + 1)))) st = bh__fail(BH_ENOMEM, "out of memory");
+            for (int w = 0; !st && w < d->glen[s]; w++) wp[s][w] = o_id;
+        }
+    }
+    for (long i0 = 0; !st && i0 < d->n; i0 += bsz) {
+        int B = (int)(d->n - i0 < bsz ? d->n - i0 : bsz);
+        for (int i = 0; i < B; i++) ptr[i] = &d->ex[i0 + i];
+        if ((st = batch_fill(&b, ptr, B, D, pad))) break;
+        if ((st = bh_model_forward(m, b.ids, b.mask, B, b.T, b.hid, NULL))) break;
+        if (!ner) {
+            if ((st = bh_head_seq_predict(h, b.hid, b.mask, B, b.T, D, probs))) break;
+            for (int i = 0; i < B; i++) {
+                int best = 0;
+                for (int j = 1; j < C; j++)
+                    if (probs[(size_t)i * C + j] > probs[(size_t)i * C + best]) best = j;
+                gold[i0 + i] = bh_head_label(h, ptr[i]->label);
+                pred[i0 + i] = bh_head_label(h, best);
+            }
+        } else {
+            tags = b.y; /* [B*T] fits: y has B*T room */
+            if ((st = bh_head_token_predict(h, b.hid, b.first, B, b.T, D, tags, NULL))) break;
+            for (int i = 0; i < B; i++) {
+                int w = ptr[i]->word0;
+                for (int t = 0; t < b.T; t++)
+                    if (b.first[(size_t)i * b.T + t]) wp[ptr[i]->sent][w++] = tags[(size_t)i * b.T + t];
+            }
+        }
+    }
+    if (!st && !ner) {
+        bh_class_report *r = NULL;
+        if (!(st = bh_eval_classification(gold, pred, (size_t)d->n, &r))) *metric = r->macro_f1;
+        bh_class_report_free(r);
+    }
+    if (!st && ner) {
+        bh_ner_eval *ev = NULL;
+        const char **gs = NULL, **ps = NULL;
+        int maxw = 1;
+        for (long s = 0; s < d->records; s++) maxw = d->glen[s] > maxw ? d->glen[s] : maxw;
+        gs = malloc(sizeof(char *) * (size_t)maxw);
+        ps = malloc(sizeof(char *) * (size_t)maxw);
+        if (!gs || !ps) st = bh__fail(BH_ENOMEM, "out of memory");
+        if (!st) st = bh_ner_eval_new(BH_NER_CONLLEVAL, &ev);
+        for (long s = 0; !st && s < d->records; s++) {
+            for (int w = 0; w < d->glen[s]; w++) {
+                gs[w] = bh_head_label(h, d->gold[s][w]);
+                ps[w] = wp[s][w] >= 0 ? bh_head_label(h, wp[s][w]) : "O";
+            }
+            st = bh_ner_eval_add(ev, gs, ps, (size_t)d->glen[s]);
+        }
+        bh_ner_report *r = NULL;
+        if (!st && !(st = bh_ner_eval_report(ev, &r))) *metric = r->f1;
+        bh_ner_report_free(r);
+        bh_ner_eval_free(ev);
+        free(gs);
+        free(ps);
+    }
+    for (long s = 0; wp && s < d->records; s++) free(wp[s]);
+    free(wp);
+    free(gold);
+    free(pred);
+    free(ptr);
+    free(probs);
+    batch_free(&b);
+    return st;
+}
+
+/* ------------------------------------------------------------ checkpoints */
+
+static bh_status copy_file(const char *from, const char *to)
+{
+    FILE *a = fopen(from, "rb");
+    if (!a) return bh__fail(BH_EIO, "%s: %s", from, strerror(errno));
+    FILE *b = fopen(to, "wb");
+    if (!b) {
+        fclose(a);
+        return bh__fail(BH_EIO, "%s: %s", to, strerror(errno));
+    }
+    char buf[65536];
+    size_t k;
+    int bad = 0;
+    while ((k = fread(buf, 1, sizeof buf, a)) > 0)
+        if (fwrite(buf, 1, k, b) != k) bad = 1;
+    if (ferror(a)) bad = 1;
+    fclose(a);
+    if (fclose(b) != 0) bad = 1;
+    return bad ? bh__fail(BH_EIO, "cannot copy %s to %s", from, to) : BH_OK;
+}
+
+static const char *tok_file(const bh_tokenizer *t)
+{
+    return bh_tokenizer_get_kind(t) == BH_TOKENIZER_SPM ? "tokenizer.model" : "vocab.txt";
+}
+
+static bh_status save_best(const bh__ft_options *o, bh_model *m, bh_head *h, const enc *e, int epoch, double dev,
+                           const char *metric)
+{
+    bh_status st = bh_model_save_heads(m, &h, 1, o->out);
+    if (st) return st;
+    json_t *j = json_object();
+    json_object_set_new(j, "task", json_string(o->task == BH__FT_SENTIMENT ? "sentiment" : "ner"));
+    json_object_set_new(j, "head", json_string(bh_head_name(h)));
+    json_object_set_new(j, "tokenizer", json_string(tok_file(e->tok)));
+    json_object_set_new(j, "normalize", json_boolean(o->normalize));
+    json_object_set_new(j, "seq", json_integer(o->seq));
+    json_object_set_new(j, "metric", json_string(metric));
+    json_object_set_new(j, "best_epoch", json_integer(epoch));
+    json_object_set_new(j, "dev", json_real(dev));
+    char path[4096];
+    snprintf(path, sizeof path, "%s/finetune.json", o->out);
+    int bad = json_dump_file(j, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0;
+    json_decref(j);
+    return bad ? bh__fail(BH_EIO, "cannot write %s", path) : BH_OK;
+}
+
+/* --base: a model directory, or a config JSON file for a fresh encoder. */
+static bh_status open_base(const bh__ft_options *o, bh_model **m)
+{
+    struct stat sb;
+    if (stat(o->base, &sb) != 0) return bh__fail(BH_ENOTFOUND, "base %s: %s", o->base, strerror(errno));
+    bh_status st;
+    if (S_ISDIR(sb.st_mode)) {
+        char cp[4096];
+        snprintf(cp, sizeof cp, "%s/config.json", o->base);
+        if (stat(cp, &sb) != 0) return bh__fail(BH_ENOTFOUND, "base %s: no config.json (not an encoder directory)", o->base);
+        st = bh_model_load(o->base, 0, m);
+    } else {
+        bh_model_config c;
+        if ((st = bh_model_config_load(o->base, &c))) return st;
+        st = bh_model_new(&c, o->seed, m);
+    }
+    if (st) return st;
+    if (bh_model_get_config(*m)->arch != BH_ARCH_ENCODER) {
+        bh_model_free(*m);
+        *m = NULL;
+        return bh__fail(BH_EINVAL, "base %s is a decoder; fine-tuning needs an encoder", o->base);
+    }
+    return BH_OK;
+}
+
+/* ---------------------------------------------------------------- training */
+
+static void logf_(const bh__ft_options *o, const char *fmt, ...) BH__PRINTF(2, 3);
+static void logf_(const bh__ft_options *o, const char *fmt, ...)
+{
+    if (!o->on_log) return;
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    o->on_log(o->ctx, line);
+}
+
+static bh_status check_options(const bh__ft_options *o)
+{
+    if (!o->base || !o->train || !o->dev || !o->tokenizer || !o->out)
+        return bh__fail(BH_EINVAL, "finetune needs a base, train and dev files, a tokenizer and an output directory");
+    if (o->task != BH__FT_SENTIMENT && o->task != BH__FT_NER) return bh__fail(BH_EINVAL, "finetune: unknown task");
+    if (o->epochs < 1 || o->batch < 1 || (o->seq && o->seq < 3) || o->patience < 0 || o->freeze_layers < 0 || o->threads < 1 ||
+        o->log_every < 1 || !(o->lr > 0) || !(o->weight_decay >= 0) || !(o->clip >= 0) || !(o->dropout < 1))
+        return bh__fail(BH_EINVAL, "finetune: a numeric option is out of range");
+    return BH_OK;
+}
+
+bh_status bh__finetune(const bh__ft_options *o, bh__ft_result *res)
+{
+    if (!o || !res) return bh__fail(BH_EINVAL, "bh__finetune: NULL argument");
+    bh_status st = check_options(o);
+    if (st) return st;
+    memset(res, 0, sizeof *res);
+    res->test = -1;
+    int ner = o->task == BH__FT_NER;
+    res->metric = ner ? "entity_f1" : "macro_f1";
+    double t0 = now_s();
+    bh_model *m = NULL;
+    bh_head *h = NULL;
+    bh_optim *om = NULL, *oh = NULL;
+    enc e = {0};
+    strlist labels = {0};
+    dataset tr = {0}, dv = {0}, ts = {0};
+    batch b = {0};
+    float *cw = NULL;
+    long *order = NULL;
+    example **ptr = NULL;
+    bh_head **best = NULL;
+    bh_model *bm = NULL;
+    int nbest = 0;
+
+    if ((st = open_base(o, &m))) goto done;
+    const bh_model_config *mc = bh_model_get_config(m);
+    if (o->seq > mc->max_len) {
+        st = bh__fail(BH_EINVAL, "sequence length %d exceeds the encoder's max_len %d", o->seq, mc->max_len);
+        goto done;
+    }
+    bh__ft_options oo = *o; /* with the sequence length resolved */
+    if (!oo.seq) oo.seq = mc->max_len < 128 ? mc->max_len : 128;
+    if (oo.seq < 3) {
+        st = bh__fail(BH_EINVAL, "the encoder's max_len %d leaves no room for [CLS] x [SEP]", mc->max_len);
+        goto done;
+    }
+    o = &oo;
+    if (o->freeze_layers > mc->layers) {
+        st = bh__fail(BH_EINVAL, "cannot freeze %d layers: the encoder has %d", o->freeze_layers, mc->layers);
+        goto done;
+    }
+    if ((st = bh_model_set_threads(m, o->threads)) || (st = bh_model_freeze(m, o->freeze_layers))) goto done;
+    if (o->dropout >= 0 && (st = bh_model_set_dropout(m, o->dropout))) goto done;
+    if ((st = enc_open(&e, o->tokenizer, o->normalize, mc))) goto done;
+
+    /* the label set comes from the training file alone, in byte order */
+    if (!ner) {
+        if ((st = read_sentiment(o, o->train, &e, &labels, 1, &tr))) goto done;
+        /* remap the provisional (first-seen) indices to the sorted order */
+        int *map = malloc(sizeof(int) * (size_t)labels.n);
+        char **orig = malloc(sizeof(char *) * (size_t)labels.n);
+        if (!map || !orig) {
+            free(map);
+            free(orig);
+            st = bh__fail(BH_ENOMEM, "out of memory");
+            goto done;
+        }
+        memcpy(orig, labels.v, sizeof(char *) * (size_t)labels.n);
+        qsort(labels.v, (size_t)labels.n, sizeof(char *), cmp_str);
+        for (int i = 0; i < labels.n; i++) map[i] = sl_find(&labels, orig[i]);
+        for (long i = 0; i < tr.n; i++) tr.ex[i].label = map[tr.ex[i].label];
+        free(map);
+        free(orig);
+        if (labels.n < 2) {
+            st = bh__fail(BH_EFORMAT, "%s: only one label (\"%.60s\"); classification needs two or more", o->train,
+                          labels.v[0]);
+            goto done;
+        }
+        if ((st = read_sentiment(o, o->dev, &e, &labels, 0, &dv))) goto done;
+        if (o->test && (st = read_sentiment(o, o->test, &e, &labels, 0, &ts))) goto done;
+    } else {
+        if ((st = ner_labels(o, o->train, &labels))) goto done;
+        if (!labels.n) {
+            st = bh__fail(BH_EFORMAT, "%s: no sentences", o->train);
+            goto done;
+        }
+        qsort(labels.v, (size_t)labels.n, sizeof(char *), cmp_str);
+        if ((st = read_ner(o, o->train, &e, &labels, &tr)) || (st = read_ner(o, o->dev, &e, &labels, &dv))) goto done;
+        if (o->test && (st = read_ner(o, o->test, &e, &labels, &ts))) goto done;
+    }
+    res->n_train = tr.records;
+    res->n_dev = dv.records;
+    res->n_test = ts.records;
+    res->n_labels = labels.n;
+
+    bh_head_config hc = {ner ? BH_HEAD_TOKEN : BH_HEAD_SEQUENCE, ner ? "ner" : "sentiment", mc->dim, labels.n,
+                         (const char *const *)labels.v, o->pool, o->dense, o->crf};
+    if ((st = bh_head_new(&hc, o->seed + 1, &h))) goto done;
+    if (!ner && o->class_weights) { /* n / (C * count_c), as scikit-learn's "balanced" */
+        if (!(cw = calloc((size_t)labels.n, sizeof(float)))) {
+            st = bh__fail(BH_ENOMEM, "out of memory");
+            goto done;
+        }
+        for (long i = 0; i < tr.n; i++) cw[tr.ex[i].label] += 1.0f;
+        for (int j = 0; j < labels.n; j++) cw[j] = (float)tr.n / ((float)labels.n * cw[j]);
+    }
+    long spe = (tr.n + o->batch - 1) / o->batch, total = spe * o->epochs;
+    bh_optim_config oc;
+    bh_optim_config_default(&oc);
+    oc.lr = o->lr;
+    oc.weight_decay = o->weight_decay;
+    oc.warmup = o->warmup >= 0 ? o->warmup : (int)(total / 10);
+    oc.total_steps = (int)total;
+    oc.sched = BH_SCHED_LINEAR;
+    if ((st = bh_optim_new(m, &oc, &om)) || (st = bh_optim_new_head(h, &oc, &oh))) goto done;
+    order = malloc(sizeof(long) * (size_t)tr.n);
+    ptr = malloc(sizeof(example *) * (size_t)o->batch);
+    if (!order || !ptr) {
+        st = bh__fail(BH_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (long i = 0; i < tr.n; i++) order[i] = i;
+    logf_(o, "finetune %s: %ld train / %ld dev %s, %d labels, %ld sequences (%ld tokens), %zu encoder parameters, "
+             "%ld steps (%ld per epoch), warm-up %d",
+          ner ? "ner" : "sentiment", tr.records, dv.records, ner ? "sentences" : "texts", labels.n, tr.n, tr.tokens,
+          bh_model_num_params(m), total, spe, oc.warmup);
+
+    int D = mc->dim, bad_epochs = 0;
+    uint64_t rng = o->seed * 0x9E3779B97F4A7C15ull + 7;
+    double best_dev = -1, ttrain = 0, ntok = 0;
+    long step = 0;
+    for (int ep = 1; ep <= o->epochs; ep++) {
+        for (long i = tr.n - 1; i > 0; i--) { /* Fisher-Yates */
+            long j = (long)(bh_rng_next(&rng) % (uint64_t)(i + 1));
+            long t = order[i];
+            order[i] = order[j];
+            order[j] = t;
+        }
+        double lsum = 0, te = now_s();
+        long nb = 0;
+        for (long i0 = 0; i0 < tr.n; i0 += o->batch, step++, nb++) {
+            int B = (int)(tr.n - i0 < o->batch ? tr.n - i0 : o->batch);
+            for (int i = 0; i < B; i++) ptr[i] = &tr.ex[order[i0 + i]];
+            if ((st = batch_fill(&b, ptr, B, D, e.pad))) goto done;
+            bh_model_zero_grad(m);
+            bh_head_zero_grad(h);
+            float loss;
+            if ((st = bh_model_forward_train(m, b.ids, b.mask, B, b.T, rng ^ ((uint64_t)step << 17), b.hid))) goto done;
+            if (ner) st = bh_head_token_loss(h, b.hid, B, b.T, D, b.lab, 1.0f, &loss, NULL, b.dhid);
+            else st = bh_head_seq_loss(h, b.hid, b.mask, B, b.T, D, b.y, cw, 1.0f, &loss, b.dhid);
+            if (st) goto done;
+            if (!isfinite(loss)) {
+                st = bh__fail(BH_ENUMERIC, "step %ld: loss is %f", step + 1, (double)loss);
+                goto done;
+            }
+            if ((st = bh_model_backward(m, b.dhid))) goto done;
+            float norm = bh_head_clip_grad(h, m, o->clip);
+            if (!isfinite(norm)) {
+                st = bh__fail(BH_ENUMERIC, "step %ld: gradient norm is %f", step + 1, (double)norm);
+                goto done;
+            }
+            float lr = bh_optim_lr(&oc, step);
+            if ((st = bh_optim_step(om, m)) || (st = bh_optim_step_head(oh, h))) goto done;
+            lsum += loss;
+            for (int i = 0; i < B; i++) ntok += ptr[i]->n;
+            if ((step + 1) % o->log_every == 0 || step + 1 == total) {
+                double el = ttrain + (now_s() - te), eta = (double)(total - step - 1) * el / (double)(step + 1);
+                logf_(o, "epoch %d/%d step %ld/%ld loss %.4f lr %.3g |g| %.3g %.0f tok/s ETA %02d:%02d:%02d", ep,
+                      o->epochs, step + 1, total, lsum / (double)(nb + 1), (double)lr, (double)norm,
+                      ntok / (el > 0 ? el : 1e-9), (int)(eta / 3600), (int)fmod(eta / 60, 60), (int)fmod(eta, 60));
+            }
+        }
+        ttrain += now_s() - te;
+        double mean = lsum / (double)(nb ? nb : 1), dev = 0;
+        if (ep == 1) res->first_loss = mean;
+        res->last_loss = mean;
+        res->epochs_run = ep;
+        if ((st = evaluate(m, h, &dv, o->batch, e.pad, &dev))) goto done;
+        int improved = dev > best_dev;
+        if (improved) {
+            best_dev = dev;
+            res->best_epoch = ep;
+            bad_epochs = 0;
+            if ((st = save_best(o, m, h, &e, ep, dev, res->metric))) goto done;
+        } else {
+            bad_epochs++;
+        }
+        logf_(o, "epoch %d/%d train loss %.4f dev %s %.4f%s (%.1f s)", ep, o->epochs, mean,
+              ner ? "entity-F1" : "macro-F1", dev, improved ? " best, saved" : "", now_s() - t0);
+        if (o->on_epoch) o->on_epoch(o->ctx, ep, mean, dev);
+        if (o->patience && bad_epochs >= o->patience) {
+            logf_(o, "no dev improvement in %d epochs: stopping", bad_epochs);
+            break;
+        }
+    }
+    res->steps = step;
+    res->best_dev = best_dev;
+    /* tokenizer next to the weights, so the directory runs on its own */
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", o->out, tok_file(e.tok));
+    if ((st = copy_file(o->tokenizer, path))) goto done;
+    if (o->test) { /* the best epoch's checkpoint, as saved */
+        if ((st = bh_model_load(o->out, 0, &bm)) || (st = bh_heads_load(o->out, &best, &nbest))) goto done;
+        if (nbest != 1) {
+            st = bh__fail(BH_EINTERNAL, "%s: %d heads after saving one", o->out, nbest);
+            goto done;
+        }
+        if ((st = bh_model_set_threads(bm, o->threads)) || (st = evaluate(bm, best[0], &ts, o->batch, e.pad, &res->test)))
+            goto done;
+        logf_(o, "test %s %.4f (best epoch %d)", ner ? "entity-F1" : "macro-F1", res->test, res->best_epoch);
+    }
+    res->seconds = now_s() - t0;
+done:
+    bh_heads_free(best, nbest);
+    bh_model_free(bm);
+    batch_free(&b);
+    free(order);
+    free(ptr);
+    free(cw);
+    ds_free(&tr);
+    ds_free(&dv);
+    ds_free(&ts);
+    sl_free(&labels);
+    enc_close(&e);
+    bh_optim_free(om);
+    bh_optim_free(oh);
+    bh_head_free(h);
+    bh_model_free(m);
+    return st;
+}
+
+/* -------------------------------------------------------------- inference */
+
+struct bh__ft_model {
+    bh__ft_task task;
+    bh_model *m;
+    bh_head **heads;
+    int nheads;
+    bh_head *h;
+    enc e;
+    int seq;
+    bh_segmenter *seg;
+    bh_spans words;
+    batch b;
+    int32_t *ids, *wtag;
+    float *wscore, *probs;
+    int wcap;
+};
+
+void bh__ft_free(bh__ft_model *fm)
+{
+    if (!fm) return;
+    bh_model_free(fm->m);
+    bh_heads_free(fm->heads, fm->nheads);
+    enc_close(&fm->e);
+    bh_segmenter_free(fm->seg);
+    bh_spans_free(&fm->words);
+    batch_free(&fm->b);
+    free(fm->ids);
+    free(fm->wtag);
+    free(fm->wscore);
+    free(fm->probs);
+    free(fm);
+}
+
+const bh_head *bh__ft_head(const bh__ft_model *fm) { return fm ? fm->h : NULL; }
+
+bh_status bh__ft_load(const char *dir, bh__ft_task task, const char *head, int threads, bh__ft_model **out)
+{
+    if (!dir || !out) return bh__fail(BH_EINVAL, "bh__ft_load: NULL argument");
+    *out = NULL;
+    bh__ft_model *fm = calloc(1, sizeof *fm);
+    if (!fm) return bh__fail(BH_ENOMEM, "out of memory");
+    fm->task = task;
+    char path[4096];
+    json_t *j = NULL;
+    bh_status st;
+    if ((st = bh_model_load(dir, BH_MODEL_MMAP, &fm->m)) || (st = bh_model_set_threads(fm->m, threads > 0 ? threads : 1)) ||
+        (st = bh_heads_load(dir, &fm->heads, &fm->nheads)))
+        goto fail;
+    bh_head_kind want = task == BH__FT_NER ? BH_HEAD_TOKEN : BH_HEAD_SEQUENCE;
+    for (int i = 0; i < fm->nheads && !fm->h; i++)
+        if (bh_head_get_kind(fm->heads[i]) == want && (!head || !strcmp(bh_head_name(fm->heads[i]), head)))
+            fm->h = fm->heads[i];
+    if (!fm->h) {
+        st = bh__fail(BH_ENOTFOUND, "%s has no %s head%s%s", dir, task == BH__FT_NER ? "token (ner)" : "sequence (sentiment)",
+                      head ? " named " : "", head ? head : "");
+        goto fail;
+    }
+    /* settings of the run that wrote the directory; defaults without the file */
+    int normalize = 1;
+    const char *tokname = "tokenizer.model";
+    fm->seq = bh_model_get_config(fm->m)->max_len;
+    snprintf(path, sizeof path, "%s/finetune.json", dir);
+    FILE *f = fopen(path, "rb");
+    if (f) {
+        fclose(f);
+        json_error_t je;
+        if (!(j = json_load_file(path, 0, &je)) || !json_is_object(j)) {
+            st = bh__fail(BH_EFORMAT, "%s line %d: %s", path, je.line, j ? "not an object" : je.text);
+            goto fail;
+        }
+        json_t *v;
+        if ((v = json_object_get(j, "normalize"))) normalize = json_is_true(v);
+        if ((v = json_object_get(j, "seq")) && json_is_integer(v) && json_integer_value(v) >= 3 &&
+            json_integer_value(v) <= fm->seq)
+            fm->seq = (int)json_integer_value(v);
+        if ((v = json_object_get(j, "tokenizer")) && json_is_string(v) && !strchr(json_string_value(v), '/'))
+            tokname = json_string_value(v);
+    }
+    snprintf(path, sizeof path, "%s/%s", dir, tokname);
+    if ((st = enc_open(&fm->e, path, normalize, bh_model_get_config(fm->m)))) goto fail;
+    if (task == BH__FT_NER && (st = bh_segmenter_new(&fm->seg))) goto fail;
+    fm->ids = malloc(sizeof(int32_t) * (size_t)(fm->seq + 2));
+    fm->probs = malloc(sizeof(float) * (size_t)bh_head_n_labels(fm->h));
+    if (!fm->ids || !fm->probs) {
+        st = bh__fail(BH_ENOMEM, "out of memory");
+        goto fail;
+    }
+    json_decref(j);
+    *out = fm;
+    return BH_OK;
+fail:
+    json_decref(j);
+    bh__ft_free(fm);
+    return st;
+}
+
+bh_status bh__ft_classify(bh__ft_model *fm, const char *text, size_t len, int *label, float *score, float *probs)
+{
+    if (!fm || (!text && len) || !label || !score) return bh__fail(BH_EINVAL, "bh__ft_classify: NULL argument");
+    if (bh_head_get_kind(fm->h) != BH_HEAD_SEQUENCE) return bh__fail(BH_EINVAL, "bh__ft_classify: not a sentiment model");
+    int n, D = bh_model_get_config(fm->m)->dim, C = bh_head_n_labels(fm->h);
+    bh_status st = text_ids(&fm->e, text ? text : "", len, fm->seq, fm->ids, &n);
+    if (st || (st = batch_reserve(&fm->b, 1, n, D))) return st;
+    if ((st = bh_model_forward(fm->m, fm->ids, NULL, 1, n, fm->b.hid, NULL)) ||
+        (st = bh_head_seq_predict(fm->h, fm->b.hid, NULL, 1, n, D, fm->probs)))
+        return st;
+    int best = 0;
+    for (int j = 1; j < C; j++)
+        if (fm->probs[j] > fm->probs[best]) best = j;
+    *label = best;
+    *score = fm->probs[best];
+    if (probs) memcpy(probs, fm->probs, sizeof(float) * (size_t)C);
+    return BH_OK;
+}
+
+/* Code point offset of byte offset b in s (UTF-8 continuation bytes do not count). */
+static size_t cp_offset(const char *s, size_t b, size_t *from_b, size_t *from_cp)
+{
+    size_t cp = *from_cp;
+    for (size_t i = *from_b; i < b; i++) cp += ((unsigned char)s[i] & 0xC0) != 0x80;
+    *from_b = b;
+    *from_cp = cp;
+    return cp;
+}
+
+bh_status bh__ft_ner(bh__ft_model *fm, const char *text, size_t len, bh__ft_entity **ents, size_t *n, size_t *cap)
+{
+    if (!fm || (!text && len) || !ents || !n || !cap) return bh__fail(BH_EINVAL, "bh__ft_ner: NULL argument");
+    if (bh_head_get_kind(fm->h) != BH_HEAD_TOKEN) return bh__fail(BH_EINVAL, "bh__ft_ner: not an NER model");
+    *n = 0;
+    if (!len) return BH_OK;
+    bh_status st = bh_segment(fm->seg, BH_SEG_WORD, text, len, &fm->words);
+    if (st) return st;
+    int nw = (int)fm->words.n, D = bh_model_get_config(fm->m)->dim;
+    if (!nw) return BH_OK;
+    if (nw > fm->wcap) {
+        free(fm->wtag);
+        free(fm->wscore);
+        fm->wtag = malloc(sizeof(int32_t) * (size_t)nw);
+        fm->wscore = malloc(sizeof(float) * (size_t)nw);
+        fm->wcap = fm->wtag && fm->wscore ? nw : 0;
+        if (!fm->wcap) return bh__fail(BH_ENOMEM, "out of memory");
+    }
+    const char **wp = calloc((size_t)nw, sizeof(char *));
+    size_t *wl = calloc((size_t)nw, sizeof(size_t));
+    if (!wp || !wl) {
+        free(wp);
+        free(wl);
+        return bh__fail(BH_ENOMEM, "out of memory");
+    }
+    for (int i = 0; i < nw; i++) {
+        wp[i] = text + fm->words.v[i].start;
+        wl[i] = fm->words.v[i].end - fm->words.v[i].start;
+    }
+    st = enc_words(&fm->e, wp, wl, nw);
+    free(wp);
+    free(wl);
+    if (st) return st;
+    int budget = fm->seq - fm->e.nspecial;
+    for (int w0 = 0; w0 < nw;) {
+        int w1 = chunk_end(&fm->e, w0, nw, budget);
+        if ((st = batch_reserve(&fm->b, 1, fm->seq + 2, D))) return st;
+        int T = chunk_ids(&fm->e, w0, w1, budget, NULL, fm->b.ids, NULL, fm->b.first);
+        float *sc = (float *)fm->b.dhid; /* scratch [T] */
+        if ((st = bh_model_forward(fm->m, fm->b.ids, NULL, 1, T, fm->b.hid, NULL)) ||
+            (st = bh_head_token_predict(fm->h, fm->b.hid, fm->b.first, 1, T, D, fm->b.y, sc)))
+            return st;
+        int w = w0;
+        for (int t = 0; t < T; t++)
+            if (fm->b.first[t]) {
+                fm->wtag[w] = fm->b.y[t];
+                fm->wscore[w++] = sc[t];
+            }
+        w0 = w1;
+    }
+    /* BIO -> entities: B-X opens, I-X of the same type continues, else closes */
+    size_t pb = 0, pc = 0;
+    const bh_head *h = fm->h;
+    for (int w = 0; w < nw;) {
+        const char *l = bh_head_label(h, fm->wtag[w]);
+        if (!l || !((l[0] == 'B' || l[0] == 'I') && l[1] == '-')) {
+            w++;
+            continue;
+        }
+        const char *type = l + 2;
+        int w1 = w + 1;
+        double s = fm->wscore[w];
+        while (w1 < nw) {
+            const char *k = bh_head_label(h, fm->wtag[w1]);
+            if (!k || k[0] != 'I' || k[1] != '-' || strcmp(k + 2, type)) break;
+            s += fm->wscore[w1++];
+        }
+        if (*n == *cap) {
+            size_t nc = *cap ? 2 * *cap : 8;
+            bh__ft_entity *ne = realloc(*ents, sizeof(bh__ft_entity) * nc);
+            if (!ne) return bh__fail(BH_ENOMEM, "out of memory");
+            *ents = ne;
+            *cap = nc;
+        }
+        bh__ft_entity *en = &(*ents)[(*n)++];
+        en->type = type;
+        en->bstart = fm->words.v[w].start;
+        en->bend = fm->words.v[w1 - 1].end;
+        en->start = cp_offset(text, en->bstart, &pb, &pc);
+        en->end = cp_offset(text, en->bend, &pb, &pc);
+        en->score = (float)(s / (w1 - w));
+        w = w1;
+    }
+    return BH_OK;
+}

@@ -1,0 +1,119 @@
+/* pipeline/finetune.h — fine-tuning an encoder (bhasha/model.h) with a task
+ * head (bhasha/heads.h) on labelled files, and running the result on text.
+ * Private to libbhasha; the CLI (`bhasha finetune`, `bhasha sentiment`,
+ * `bhasha ner`) is its face.
+ *
+ * Tasks: sentiment (one label per text: CSV/TSV through the corpus readers,
+ * a sequence head) and ner (CoNLL sentences: tags repaired as the CRF
+ * baseline does — "-" -> O, "-X" -> I-X — and converted to BIO; a token head,
+ * optionally with a CRF). Words are encoded one at a time with the tokenizer
+ * (so a word's first subword is known exactly) and sentences longer than the
+ * sequence length are cut into consecutive chunks of whole words; every
+ * sequence is [CLS] pieces [SEP] with the tokenizer's own special ids (<s>
+ * and </s> for SentencePiece).
+ *
+ * Training: AdamW over encoder and head, linear warm-up then linear decay to
+ * zero, global gradient clipping, optional frozen lower layers; after each
+ * epoch the dev set is scored with the project's metrics (macro-F1 from
+ * bh_eval_classification, conlleval entity F1 from bh_ner_eval) and the best
+ * epoch's encoder + head are saved to the output directory (config.json,
+ * model.safetensors, the tokenizer, finetune.json); training stops after
+ * `patience` epochs without improvement.
+ *
+ * Nothing here prints: progress goes through the callbacks. Memory: the
+ * caller owns the options; a bh__ft_model owns everything it loaded. */
+#ifndef BH_PIPELINE_FINETUNE_H
+#define BH_PIPELINE_FINETUNE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bhasha/core.h"
+#include "bhasha/heads.h"
+
+typedef enum bh__ft_task { BH__FT_SENTIMENT = 1, BH__FT_NER = 2 } bh__ft_task;
+
+/* "sentiment" / "ner" -> task; BH_EINVAL otherwise. */
+bh_status bh__ft_task_parse(const char *name, bh__ft_task *out);
+
+typedef struct bh__ft_options {
+    bh__ft_task task;
+    const char *base;       /* encoder directory, or an encoder config JSON (random weights) */
+    const char *train, *dev;
+    const char *test;       /* NULL = none; scored with the best checkpoint at the end */
+    const char *format;     /* "tsv", "csv", "conll"; NULL = by task (sentiment: file name, ner: conll) */
+    const char *text_col;   /* sentiment: column name or 0-based index; NULL = "text" */
+    const char *label_col;  /* NULL = "label" */
+    const char *tokenizer;  /* SentencePiece .model or WordPiece vocab.txt */
+    const char *out;        /* output directory */
+    int epochs;             /* passes over the training set */
+    int batch;              /* sequences per step */
+    int seq;                /* longest sequence, specials included; 0 = the encoder's max_len, at most 128 */
+    int warmup;             /* warm-up steps; < 0 = 10% of all steps */
+    int patience;           /* epochs without dev improvement before stopping; 0 = never stop early */
+    int freeze_layers;      /* bh_model_freeze(k) */
+    int crf;                /* ner: CRF over the word emissions */
+    int class_weights;      /* sentiment: weight class c by n / (C * count_c) */
+    int dense;              /* sentiment: dense + tanh before the classifier */
+    bh_head_pool pool;      /* sentiment pooling */
+    int normalize;          /* bh_normalize each word/text before the tokenizer */
+    int threads;
+    float lr, weight_decay, clip;
+    float dropout;          /* < 0 = keep the encoder's */
+    uint64_t seed;
+    int log_every;          /* progress line every N steps */
+    /* Callbacks (may be NULL): a progress line (no newline); the end of each
+     * epoch (mean training loss, dev metric). */
+    void (*on_log)(void *ctx, const char *line);
+    void (*on_epoch)(void *ctx, int epoch, double loss, double dev_metric);
+    void *ctx;
+} bh__ft_options;
+
+/* Defaults: 3 epochs, batch 16, seq 0, warm-up 10%, patience 2, lr 1e-4,
+ * weight decay 0.01, clip 1.0, mean pooling with dense, normalize on,
+ * 1 thread, seed 1, log every 20 steps. */
+void bh__ft_options_default(bh__ft_options *o);
+
+typedef struct bh__ft_result {
+    const char *metric;     /* "macro_f1" (0..1) or "entity_f1" (percent) */
+    long n_train, n_dev, n_test; /* texts / sentences read */
+    int n_labels;
+    long steps;
+    int epochs_run, best_epoch;
+    double first_loss, last_loss; /* mean training loss of the first and last epoch */
+    double best_dev;
+    double test;            /* -1 without a test file */
+    double seconds;
+} bh__ft_result;
+
+/* Trains and saves to o->out. Errors name the file and line (a label the
+ * training set never had, an empty text or label, a missing file). */
+bh_status bh__finetune(const bh__ft_options *o, bh__ft_result *res);
+
+/* ---- running a fine-tuned model ---------------------------------------- */
+
+typedef struct bh__ft_model bh__ft_model;
+
+/* Loads DIR (as written by bh__finetune): the encoder (mapped), the first
+ * head of the task's kind (or the one named `head`), the tokenizer and the
+ * settings in finetune.json. */
+bh_status bh__ft_load(const char *dir, bh__ft_task task, const char *head, int threads, bh__ft_model **out);
+void bh__ft_free(bh__ft_model *fm);
+const bh_head *bh__ft_head(const bh__ft_model *fm);
+
+/* Sentiment of one text: best label index and its probability; probs (may
+ * be NULL) gets all C. */
+bh_status bh__ft_classify(bh__ft_model *fm, const char *text, size_t len, int *label, float *score, float *probs);
+
+typedef struct bh__ft_entity {
+    const char *type;       /* points into the head's labels */
+    size_t start, end;      /* code point offsets into the text, [start, end) */
+    size_t bstart, bend;    /* byte offsets */
+    float score;            /* mean probability of the entity's word labels */
+} bh__ft_entity;
+
+/* Named entities of one text (words from bh_segment BH_SEG_WORD): *ents
+ * grows with realloc (*cap its capacity; start with NULL/0 and free() it). */
+bh_status bh__ft_ner(bh__ft_model *fm, const char *text, size_t len, bh__ft_entity **ents, size_t *n, size_t *cap);
+
+#endif

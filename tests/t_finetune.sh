@@ -1,0 +1,107 @@
+#!/bin/sh
+# tests/t_finetune.sh — `bhasha finetune` (sentiment and NER, with and without
+# a CRF), `bhasha sentiment` and `bhasha ner` end to end: a tiny randomly
+# initialised encoder on tiny files this test writes itself; the training loss
+# must fall, the runners write one JSON line per input line, and bad input
+# fails with one clear line and a non-zero status.
+. tests/tap.sh
+TOK=assets/spm/bnhi.model
+if [ ! -f "$TOK" ]; then
+    skip "fine-tuning" "$TOK missing"
+    done_testing
+    exit 0
+fi
+D=$(mktemp -d "${BUILD:-build}/t_finetune.XXXXXX")
+trap 'rm -rf "$D"' EXIT
+
+# --- fixtures: sentiment decided by one word, names and places tagged
+names="রহিম করিম সুমন রাজু মিনা রিনা"
+places="ঢাকা খুলনা রাজশাহী সিলেট বরিশাল"
+things="ছবিটা গানটা খাবারটা বইটা খেলাটা দোকানটা"
+printf 'text\tlabel\n' > "$D/train.tsv"
+printf 'text\tlabel\n' > "$D/dev.tsv"
+: > "$D/train.conll"
+: > "$D/dev.conll"
+i=0
+for nm in $names; do
+    for s in $things; do
+        i=$((i + 1)); f=train; [ $((i % 5)) -eq 0 ] && f=dev
+        if [ $((i % 2)) -eq 0 ]; then w=ভালো l=pos; else w=খারাপ l=neg; fi
+        printf '%s বলল %s খুব %s\t%s\n' "$nm" "$s" "$w" "$l" >> "$D/$f.tsv"
+    done
+    for p in $places; do
+        i=$((i + 1)); f=train; [ $((i % 5)) -eq 0 ] && f=dev
+        printf '%s\tB-PER\nগতকাল\tO\n%s\tB-LOC\nশহরে\tO\nগেল\tO\n\n' "$nm" "$p" >> "$D/$f.conll"
+        printf 'আজ\tO\n%s\tB-LOC\nথেকে\tO\n%s\tB-PER\nরায়\tI-PER\nএল\tO\n\n' "$p" "$nm" >> "$D/$f.conll"
+    done
+done
+cat > "$D/enc.json" <<'JSON'
+{"arch":"encoder","vocab":16000,"max_len":32,"dim":16,"layers":2,"heads":2,"ffn":32,"pad_id":3,"mask_id":4,"dropout":0}
+JSON
+FT="finetune --base $D/enc.json --tokenizer $TOK --batch 8 --log-every 1000 --patience 0 --threads 1"
+
+# falls: the last epoch's mean training loss is below FRAC of the first's
+falls() { awk -v f="$2" '/^epoch /{l[++n]=$4} END{exit !(n > 1 && l[n] < f * l[1])}' "$1"; }
+
+# --- sentiment
+$BH $FT --task sentiment --train "$D/train.tsv" --dev "$D/dev.tsv" --test "$D/dev.tsv" --out "$D/s" \
+    --epochs 15 --lr 1e-2 > "$D/s.out" 2> "$D/s.err"
+is "sentiment finetune exits 0" "$?" "0"
+ok "sentiment training loss falls" falls "$D/s.out" 0.5
+ok "progress with tok/s on stderr" grep -q 'tok/s' "$D/s.err"
+ok "dev metric per epoch on stderr" grep -q 'dev macro-F1' "$D/s.err"
+ok "summary names the test score" grep -q '"test_score"' "$D/s.out"
+ok "one checkpoint directory: encoder + head + tokenizer" test -f "$D/s/model.safetensors" -a -f "$D/s/tokenizer.model" -a -f "$D/s/finetune.json"
+ok "the head lives in the encoder's config" grep -q '"task_heads"' "$D/s/config.json"
+printf 'মিনা বলল বইটা খুব ভালো\n\nকরিম বলল গানটা খুব খারাপ\n' > "$D/in.txt"
+$BH sentiment --model "$D/s" "$D/in.txt" > "$D/pred.jsonl" 2> "$D/err"
+is "sentiment: exit 0, quiet" "$?:$(wc -l < "$D/err" | tr -d ' ')" "0:0"
+is "sentiment: one JSON line per input line (empty line too)" "$(grep -c '^{"label":"\(pos\|neg\)","score":[0-9.]*}$' "$D/pred.jsonl")" "3"
+is "sentiment: learned the two classes" "$(sed -n '1p;3p' "$D/pred.jsonl" | cut -d'"' -f4 | tr '\n' ' ')" "pos neg "
+$BH $FT --task sentiment --train "$D/train.tsv" --dev "$D/dev.tsv" --out "$D/s2" --epochs 2 --lr 1e-3 \
+    --class-weights --pool cls --no-dense --freeze-layers 1 --dropout 0.1 > /dev/null 2>&1
+is "class weights, [CLS] pooling, frozen layer, dropout" "$?" "0"
+
+# --- NER, without and with the CRF
+for crf in "" --crf; do
+    $BH $FT --task ner --train "$D/train.conll" --dev "$D/dev.conll" --out "$D/n$crf" --epochs 8 --lr 5e-3 $crf \
+        > "$D/n.out" 2> "$D/n.err"
+    is "ner$crf finetune exits 0" "$?" "0"
+    ok "ner$crf training loss falls" falls "$D/n.out" 0.5
+    ok "ner$crf dev entity F1 per epoch" grep -q 'dev entity-F1' "$D/n.err"
+    printf 'রহিম গতকাল ঢাকা শহরে গেল\n\nআজ খুলনা থেকে মিনা রায় এল\n' > "$D/in.txt"
+    $BH ner --model "$D/n$crf" < "$D/in.txt" > "$D/ents.jsonl" 2> "$D/err"
+    is "ner$crf: exit 0, one JSON line per input line" "$?:$(grep -c '^{"entities":\[.*\]}$' "$D/ents.jsonl")" "0:3"
+    is "ner$crf: an empty line has no entities" "$(sed -n 2p "$D/ents.jsonl")" '{"entities":[]}'
+    ok "ner$crf: entities with type, character span, text and score" \
+        grep -q '{"type":"PER","start":0,"end":4,"text":"রহিম","score":[0-9.]*}' "$D/ents.jsonl"
+done
+ok "CRF transitions saved with the head" grep -q '"crf": true' "$D/n--crf/config.json"
+
+# --- bad input: one line on stderr, non-zero status
+fails() { # name, then the command
+    name=$1; shift
+    "$@" > /dev/null 2> "$D/err"
+    rc=$?
+    is "$name: one error line, non-zero exit" "$([ $rc -ne 0 ] && echo fail):$(wc -l < "$D/err" | tr -d ' ')" "fail:1"
+}
+S="--train $D/train.tsv --dev $D/dev.tsv --out $D/x --epochs 1"
+fails "missing training file" $BH $FT --task sentiment --train "$D/none.tsv" --dev "$D/dev.tsv" --out "$D/x"
+ok "  ... names the file" grep -q none.tsv "$D/err"
+{ cat "$D/dev.tsv"; printf 'কিছু একটা\tmeh\n'; } > "$D/dev_new.tsv"
+fails "dev label not seen in training" $BH $FT --task sentiment --train "$D/train.tsv" --dev "$D/dev_new.tsv" --out "$D/x"
+ok "  ... names the label and line" grep -q 'dev_new.tsv line [0-9]*: label "meh" not seen in training' "$D/err"
+{ cat "$D/train.tsv"; printf '\tpos\n'; } > "$D/train_empty.tsv"
+fails "empty text line" $BH $FT --task sentiment --train "$D/train_empty.tsv" --dev "$D/dev.tsv" --out "$D/x"
+ok "  ... says so" grep -q 'empty text' "$D/err"
+{ cat "$D/dev.conll"; printf 'x\tB-ORG\n\n'; } > "$D/dev_new.conll"
+fails "dev tag not seen in training" $BH $FT --task ner --train "$D/train.conll" --dev "$D/dev_new.conll" --out "$D/x"
+fails "base directory missing" $BH finetune --task sentiment --base "$D/nowhere" --tokenizer $TOK $S
+mkdir "$D/emptydir"
+fails "base directory without an encoder" $BH finetune --task sentiment --base "$D/emptydir" --tokenizer $TOK $S
+fails "wrong --task" $BH $FT --task pos $S
+fails "--seq beyond max_len" $BH $FT --task sentiment $S --seq 64
+fails "missing tokenizer" $BH finetune --task sentiment --base "$D/enc.json" --tokenizer "$D/none.model" $S
+fails "sentiment with an NER model" $BH sentiment --model "$D/n" < /dev/null
+fails "ner without a model directory" $BH ner --model "$D/nowhere" < /dev/null
+done_testing

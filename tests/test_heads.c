@@ -1,0 +1,636 @@
+/* tests/test_heads.c — task heads (models/heads.c, include/bhasha/heads.h):
+ * finite-difference gradient checks of both heads (sequence: mean/[CLS]
+ * pooling, dense+tanh, class weights; token: softmax with ignored positions,
+ * CRF) with respect to the hidden states and every head parameter; the same
+ * check end to end through a tiny encoder (bh_model_forward_train +
+ * bh_model_backward) with frozen layers; pooling under padding, the ignore
+ * index, class weights, BIO-valid decoding, save/load of an encoder with two
+ * heads in one checkpoint, AdamW on a head, and bad input.
+ *
+ * Finite differences run on the float32 implementation itself with central
+ * differences (h = 5e-3): the losses are computed in double from float
+ * logits, so the normwise relative error max|g - fd| / max|fd| stays far
+ * below the 2e-2 bound unless a gradient is wrong (a wrong term gives O(1)). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bhasha.h"
+
+#define FD_H 5e-3f
+#define FD_TOL 2e-2
+
+static float urand(uint64_t *s) { return (float)((double)(bh_rng_next(s) >> 11) / 9007199254740992.0 * 2.0 - 1.0); }
+
+static void fill(float *v, size_t n, float scale, uint64_t *s)
+{
+    for (size_t i = 0; i < n; i++) v[i] = scale * urand(s);
+}
+
+/* Normwise relative error between analytic g and finite differences fd. */
+static double relerr(const float *g, const double *fd, size_t n)
+{
+    double md = 0, mf = 0;
+    for (size_t i = 0; i < n; i++) {
+        md = fmax(md, fabs(fd[i] - g[i]));
+        mf = fmax(mf, fabs(fd[i]));
+    }
+    return md / (mf > 0 ? mf : 1.0);
+}
+
+/* ------------------------------------------------------------ fixtures */
+
+static const char *SENT[] = {"neg", "neu", "pos"};
+static const char *TAGS[] = {"O", "B-PER", "I-PER", "B-LOC", "I-LOC"};
+
+static bh_head *seq_head(int D, bh_head_pool pool, int dense, const char *name)
+{
+    bh_head_config c = {BH_HEAD_SEQUENCE, name, D, 3, SENT, pool, dense, 0};
+    bh_head *h = NULL;
+    assert_int_equal(bh_head_new(&c, 11, &h), BH_OK);
+    /* larger weights than the N(0, 0.02) start, so every gradient is sizeable */
+    uint64_t s = 5;
+    bh_tensor_info ti;
+    for (int i = 0; bh_head_tensor(h, i, &ti) == BH_OK; i++)
+        fill(ti.data, (size_t)ti.shape[0] * (ti.ndim == 2 ? ti.shape[1] : 1), 0.5f, &s);
+    return h;
+}
+
+static bh_head *tok_head(int D, int crf, const char *name)
+{
+    bh_head_config c = {BH_HEAD_TOKEN, name, D, 5, TAGS, BH_POOL_MEAN, 0, crf};
+    bh_head *h = NULL;
+    assert_int_equal(bh_head_new(&c, 12, &h), BH_OK);
+    uint64_t s = 6;
+    bh_tensor_info ti;
+    for (int i = 0; bh_head_tensor(h, i, &ti) == BH_OK; i++)
+        fill(ti.data, (size_t)ti.shape[0] * (ti.ndim == 2 ? ti.shape[1] : 1), 0.5f, &s);
+    return h;
+}
+
+/* One loss evaluation of either head kind with fixed inputs. */
+typedef struct call {
+    bh_head *h;
+    float *hidden;
+    const uint8_t *mask;
+    int B, T, D;
+    const int32_t *labels;
+    const float *cw;
+} call;
+
+static float loss_of(const call *c, float *dhidden)
+{
+    float l = 0;
+    if (bh_head_get_kind(c->h) == BH_HEAD_SEQUENCE)
+        assert_int_equal(bh_head_seq_loss(c->h, c->hidden, c->mask, c->B, c->T, c->D, c->labels, c->cw, 1.0f, &l, dhidden),
+                         BH_OK);
+    else
+        assert_int_equal(bh_head_token_loss(c->h, c->hidden, c->B, c->T, c->D, c->labels, 1.0f, &l, NULL, dhidden), BH_OK);
+    return l;
+}
+
+/* Checks d(loss)/d(hidden) and d(loss)/d(every head parameter). */
+static void gradcheck(const call *c)
+{
+    size_t nh = (size_t)c->B * c->T * c->D;
+    float *dh = malloc(sizeof(float) * nh), *scratch = malloc(sizeof(float) * nh);
+    double *fd = malloc(sizeof(double) * nh);
+    bh_head_zero_grad(c->h);
+    loss_of(c, dh);
+    for (size_t i = 0; i < nh; i++) {
+        float s = c->hidden[i];
+        c->hidden[i] = s + FD_H;
+        double lp = loss_of(c, scratch);
+        c->hidden[i] = s - FD_H;
+        double lm = loss_of(c, scratch);
+        c->hidden[i] = s;
+        fd[i] = (lp - lm) / (2.0 * FD_H);
+    }
+    double e = relerr(dh, fd, nh);
+    if (e > FD_TOL) fprintf(stderr, "# d hidden: relative error %g\n", e);
+    assert_true(e <= FD_TOL);
+    /* the head's gradients: a clean pass per tensor, copied before the
+     * difference passes (which add to the buffer too) */
+    bh_tensor_info ti;
+    for (int t = 0; bh_head_tensor(c->h, t, &ti) == BH_OK; t++) {
+        size_t n = (size_t)ti.shape[0] * (ti.ndim == 2 ? ti.shape[1] : 1);
+        float *g = malloc(sizeof(float) * n);
+        double *f = malloc(sizeof(double) * n);
+        bh_head_zero_grad(c->h);
+        loss_of(c, NULL);
+        memcpy(g, ti.grad, sizeof(float) * n);
+        for (size_t i = 0; i < n; i++) {
+            float s = ti.data[i];
+            ti.data[i] = s + FD_H;
+            double lp = loss_of(c, NULL);
+            ti.data[i] = s - FD_H;
+            double lm = loss_of(c, NULL);
+            ti.data[i] = s;
+            f[i] = (lp - lm) / (2.0 * FD_H);
+        }
+        double et = relerr(g, f, n);
+        if (et > FD_TOL) fprintf(stderr, "# d %s: relative error %g\n", ti.name, et);
+        assert_true(et <= FD_TOL);
+        free(g);
+        free(f);
+    }
+    free(dh);
+    free(scratch);
+    free(fd);
+}
+
+/* -------------------------------------------------------- gradient checks */
+
+static void test_seq_grad_mean_dense_weights(void **state)
+{
+    (void)state;
+    int B = 3, T = 4, D = 6;
+    uint64_t s = 1;
+    float *hid = malloc(sizeof(float) * B * T * D);
+    fill(hid, (size_t)B * T * D, 1.0f, &s);
+    const uint8_t mask[] = {1, 1, 1, 0, 1, 0, 0, 0, 1, 1, 1, 1};
+    const int32_t labels[] = {2, 0, 1};
+    const float cw[] = {0.5f, 2.0f, 1.5f};
+    bh_head *h = seq_head(D, BH_POOL_MEAN, 1, "s");
+    call c = {h, hid, mask, B, T, D, labels, cw};
+    gradcheck(&c);
+    bh_head_free(h);
+    free(hid);
+}
+
+static void test_seq_grad_cls(void **state)
+{
+    (void)state;
+    int B = 2, T = 3, D = 5;
+    uint64_t s = 2;
+    float *hid = malloc(sizeof(float) * B * T * D);
+    fill(hid, (size_t)B * T * D, 1.0f, &s);
+    const int32_t labels[] = {1, BH_HEAD_IGNORE};
+    bh_head *h = seq_head(D, BH_POOL_CLS, 0, "s");
+    call c = {h, hid, NULL, B, T, D, labels, NULL};
+    gradcheck(&c);
+    /* [CLS] pooling: only position 0 of counted rows gets a gradient */
+    float *dh = calloc((size_t)B * T * D, sizeof(float));
+    loss_of(&c, dh);
+    for (int i = 0; i < B * T * D; i++) {
+        int t = (i / D) % T, b = i / (T * D);
+        if (t != 0 || b == 1) assert_true(dh[i] == 0.0f);
+    }
+    free(dh);
+    bh_head_free(h);
+    free(hid);
+}
+
+static void test_token_grad_softmax(void **state)
+{
+    (void)state;
+    int B = 2, T = 5, D = 4;
+    uint64_t s = 3;
+    float *hid = malloc(sizeof(float) * B * T * D);
+    fill(hid, (size_t)B * T * D, 1.0f, &s);
+    const int I = BH_HEAD_IGNORE;
+    const int32_t labels[] = {I, 1, I, 2, 0, I, 3, 4, I, I};
+    bh_head *h = tok_head(D, 0, "t");
+    call c = {h, hid, NULL, B, T, D, labels, NULL};
+    gradcheck(&c);
+    /* ignored positions get no gradient */
+    float *dh = malloc(sizeof(float) * B * T * D);
+    loss_of(&c, dh);
+    for (int i = 0; i < B * T; i++)
+        for (int d = 0; labels[i] == I && d < D; d++) assert_true(dh[i * D + d] == 0.0f);
+    free(dh);
+    bh_head_free(h);
+    free(hid);
+}
+
+static void test_token_grad_crf(void **state)
+{
+    (void)state;
+    int B = 3, T = 5, D = 4;
+    uint64_t s = 4;
+    float *hid = malloc(sizeof(float) * B * T * D);
+    fill(hid, (size_t)B * T * D, 1.0f, &s);
+    const int I = BH_HEAD_IGNORE;
+    /* row 2 has no word at all: the CRF skips it */
+    const int32_t labels[] = {I, 1, 2, I, 0, I, 3, I, 4, 0, I, I, I, I, I};
+    bh_head *h = tok_head(D, 1, "t");
+    /* transitions must stay finite where allowed; random is fine */
+    call c = {h, hid, NULL, B, T, D, labels, NULL};
+    gradcheck(&c);
+    int nw = 0;
+    float l;
+    assert_int_equal(bh_head_token_loss(h, hid, B, T, D, labels, 1.0f, &l, &nw, NULL), BH_OK);
+    assert_int_equal(nw, 6);
+    assert_true(l > 0);
+    bh_head_free(h);
+    free(hid);
+}
+
+/* End to end: head loss over a tiny post-LN encoder; the encoder gradients
+ * from bh_model_forward_train + bh_model_backward against differences of
+ * bh_model_forward + the head loss, for a sample of parameters of each tensor. */
+static void check_end_to_end(int pre_ln, int freeze)
+{
+    bh_model_config mc;
+    bh_model_config_default(&mc, BH_ARCH_ENCODER);
+    mc.vocab = 12, mc.max_len = 6, mc.dim = 8, mc.layers = 2, mc.heads = 2, mc.ffn = 16, mc.dropout = 0.0f;
+    mc.pre_ln = pre_ln;
+    bh_model *m;
+    assert_int_equal(bh_model_new(&mc, 3, &m), BH_OK);
+    /* bigger weights than N(0,0.02) so every path carries gradient */
+    uint64_t s = 9;
+    for (int i = 0; i < bh_model_num_tensors(m); i++) {
+        bh_tensor_info ti;
+        bh_model_tensor(m, i, &ti);
+        if (ti.ndim == 2) fill(ti.data, (size_t)ti.shape[0] * ti.shape[1], 0.3f, &s);
+    }
+    if (freeze) assert_int_equal(bh_model_freeze(m, freeze), BH_OK);
+    int B = 2, T = 5, D = 8;
+    const int32_t ids[] = {1, 5, 7, 2, 0, 3, 3, 9, 0, 0};
+    const uint8_t mask[] = {1, 1, 1, 1, 0, 1, 1, 1, 0, 0};
+    const int32_t labels[] = {2, 0};
+    bh_head *h = seq_head(D, BH_POOL_MEAN, 1, "s");
+    float *hid = malloc(sizeof(float) * B * T * D), *dh = malloc(sizeof(float) * B * T * D);
+    float l;
+    bh_model_zero_grad(m);
+    assert_int_equal(bh_model_forward_train(m, ids, mask, B, T, 1, hid), BH_OK);
+    assert_int_equal(bh_head_seq_loss(h, hid, mask, B, T, D, labels, NULL, 1.0f, &l, dh), BH_OK);
+    assert_int_equal(bh_model_backward(m, dh), BH_OK);
+    /* a second backward without a forward is refused */
+    assert_int_equal(bh_model_backward(m, dh), BH_EINVAL);
+    for (int i = 0; i < bh_model_num_tensors(m); i++) {
+        bh_tensor_info ti;
+        bh_model_tensor(m, i, &ti);
+        size_t n = (size_t)ti.shape[0] * (ti.ndim == 2 ? ti.shape[1] : 1);
+        int emb = !strcmp(ti.name, "wte") || !strcmp(ti.name, "wpe") || !strncmp(ti.name, "ln_e", 4);
+        int frozen = freeze && (emb || (!strncmp(ti.name, "h.", 2) && atoi(ti.name + 2) < freeze));
+        int k = 0;
+        double md = 0, mf = 0;
+        for (size_t j = 0; j < n; j += 1 + n / 7, k++) {
+            float sv = ti.data[j];
+            ti.data[j] = sv + FD_H;
+            assert_int_equal(bh_model_forward(m, ids, mask, B, T, hid, NULL), BH_OK);
+            float lp, lm;
+            assert_int_equal(bh_head_seq_loss(h, hid, mask, B, T, D, labels, NULL, 1.0f, &lp, NULL), BH_OK);
+            ti.data[j] = sv - FD_H;
+            assert_int_equal(bh_model_forward(m, ids, mask, B, T, hid, NULL), BH_OK);
+            assert_int_equal(bh_head_seq_loss(h, hid, mask, B, T, D, labels, NULL, 1.0f, &lm, NULL), BH_OK);
+            ti.data[j] = sv;
+            double fd = ((double)lp - lm) / (2.0 * FD_H);
+            if (frozen) {
+                assert_true(ti.grad[j] == 0.0f);
+                continue;
+            }
+            md = fmax(md, fabs(fd - ti.grad[j]));
+            mf = fmax(mf, fabs(fd));
+        }
+        if (frozen) continue;
+        /* wte rows of unused ids have zero gradient: mf can be 0 there */
+        double e = md / (mf > 1e-4 ? mf : 1.0);
+        if (e > 5e-2) fprintf(stderr, "# pre_ln %d freeze %d: d %s: relative error %g\n", pre_ln, freeze, ti.name, e);
+        assert_true(e <= 5e-2);
+    }
+    if (freeze) { /* AdamW leaves frozen tensors exactly as they were */
+        bh_optim_config oc;
+        bh_optim_config_default(&oc);
+        bh_optim *o;
+        assert_int_equal(bh_optim_new(m, &oc, &o), BH_OK);
+        bh_tensor_info wte, last;
+        bh_model_tensor(m, 0, &wte);
+        bh_model_tensor(m, bh_model_num_tensors(m) - 1, &last);
+        float w0 = wte.data[0], l0 = last.data[0];
+        /* a gradient in the frozen tensor must not move it either */
+        wte.grad[0] = 1.0f;
+        last.grad[0] = 1.0f;
+        assert_int_equal(bh_optim_step(o, m), BH_OK);
+        assert_true(wte.data[0] == w0);
+        assert_true(last.data[0] != l0);
+        bh_optim_free(o);
+    }
+    free(hid);
+    free(dh);
+    bh_head_free(h);
+    bh_model_free(m);
+}
+
+static void test_end_to_end(void **state)
+{
+    (void)state;
+    check_end_to_end(0, 0);
+    check_end_to_end(1, 0);
+    check_end_to_end(0, 1);
+    check_end_to_end(1, 2);
+}
+
+/* ------------------------------------------------------------ semantics */
+
+static void test_pooling_padding(void **state)
+{
+    (void)state;
+    int B = 2, T = 4, D = 5;
+    uint64_t s = 7;
+    float *a = malloc(sizeof(float) * B * T * D), *b = malloc(sizeof(float) * B * T * D);
+    fill(a, (size_t)B * T * D, 1.0f, &s);
+    memcpy(b, a, sizeof(float) * B * T * D);
+    const uint8_t mask[] = {1, 1, 0, 0, 1, 1, 1, 0};
+    /* garbage at padded positions must not change anything */
+    for (int i = 0; i < B * T; i++)
+        if (!mask[i])
+            for (int d = 0; d < D; d++) b[i * D + d] = 100.0f * (d + 1);
+    bh_head *h = seq_head(D, BH_POOL_MEAN, 1, "s");
+    float pa[6], pb[6], pc[3];
+    assert_int_equal(bh_head_seq_predict(h, a, mask, B, T, D, pa), BH_OK);
+    assert_int_equal(bh_head_seq_predict(h, b, mask, B, T, D, pb), BH_OK);
+    for (int i = 0; i < 6; i++) assert_float_equal(pa[i], pb[i], 1e-6);
+    /* row 0 alone, cut to its two real tokens, unmasked: the same mean */
+    assert_int_equal(bh_head_seq_predict(h, a, NULL, 1, 2, D, pc), BH_OK);
+    for (int i = 0; i < 3; i++) assert_float_equal(pa[i], pc[i], 1e-6);
+    /* probabilities sum to 1 */
+    assert_float_equal(pa[3] + pa[4] + pa[5], 1.0f, 1e-5);
+    /* and the mean spreads the gradient over the real tokens only, equally */
+    const int32_t labels[] = {0, 2};
+    float *dh = malloc(sizeof(float) * B * T * D), l;
+    assert_int_equal(bh_head_seq_loss(h, b, mask, B, T, D, labels, NULL, 1.0f, &l, dh), BH_OK);
+    for (int d = 0; d < D; d++) {
+        assert_float_equal(dh[0 * D + d], dh[1 * D + d], 1e-7);
+        assert_true(dh[2 * D + d] == 0.0f && dh[3 * D + d] == 0.0f && dh[7 * D + d] == 0.0f);
+    }
+    free(dh);
+    bh_head_free(h);
+    free(a);
+    free(b);
+}
+
+static void test_ignore_and_weights(void **state)
+{
+    (void)state;
+    int B = 3, T = 2, D = 4;
+    uint64_t s = 8;
+    float *hid = malloc(sizeof(float) * B * T * D);
+    fill(hid, (size_t)B * T * D, 1.0f, &s);
+    bh_head *h = seq_head(D, BH_POOL_CLS, 0, "s");
+    const int32_t all[] = {0, 2, 1}, some[] = {0, BH_HEAD_IGNORE, 1}, none[] = {-100, -100, -100};
+    float l_all, l_some, l_sub, l_none, l_w, l_w2;
+    assert_int_equal(bh_head_seq_loss(h, hid, NULL, B, T, D, all, NULL, 1.0f, &l_all, NULL), BH_OK);
+    assert_int_equal(bh_head_seq_loss(h, hid, NULL, B, T, D, some, NULL, 1.0f, &l_some, NULL), BH_OK);
+    /* the ignored row counts for nothing: loss over rows 0 and 2 alone */
+    float p[9];
+    assert_int_equal(bh_head_seq_predict(h, hid, NULL, B, T, D, p), BH_OK);
+    l_sub = (float)(-(log(p[0]) + log(p[6 + 1])) / 2);
+    assert_float_equal(l_some, l_sub, 1e-5);
+    assert_int_equal(bh_head_seq_loss(h, hid, NULL, B, T, D, none, NULL, 1.0f, &l_none, NULL), BH_OK);
+    assert_true(l_none == 0.0f);
+    /* uniform weights change nothing; others give the weighted mean */
+    const float w1[] = {2, 2, 2}, w2[] = {1, 3, 0.5f};
+    assert_int_equal(bh_head_seq_loss(h, hid, NULL, B, T, D, all, w1, 1.0f, &l_w, NULL), BH_OK);
+    assert_float_equal(l_w, l_all, 1e-6);
+    assert_int_equal(bh_head_seq_loss(h, hid, NULL, B, T, D, all, w2, 1.0f, &l_w2, NULL), BH_OK);
+    double want = -(1 * log(p[0]) + 0.5 * log(p[3 + 2]) + 3 * log(p[6 + 1])) / (1 + 0.5 + 3);
+    assert_float_equal(l_w2, (float)want, 1e-5);
+    /* token head: the ignore index */
+    bh_head *t = tok_head(D, 0, "t");
+    const int32_t tl[] = {1, -100, -100, 0, -100, -100};
+    float lt;
+    int nw;
+    assert_int_equal(bh_head_token_loss(t, hid, B, T, D, tl, 1.0f, &lt, &nw, NULL), BH_OK);
+    assert_int_equal(nw, 2);
+    const uint8_t first[] = {1, 0, 0, 1, 0, 0};
+    int32_t tags[6];
+    float sc[6];
+    assert_int_equal(bh_head_token_predict(t, hid, first, B, T, D, tags, sc), BH_OK);
+    assert_true(tags[1] == -1 && tags[2] == -1 && tags[0] >= 0 && tags[3] >= 0);
+    assert_true(sc[0] > 0 && sc[0] <= 1);
+    bh_head_free(t);
+    bh_head_free(h);
+    free(hid);
+}
+
+static int bio_valid(const int32_t *y, int n)
+{
+    /* TAGS: 0 O, 1 B-PER, 2 I-PER, 3 B-LOC, 4 I-LOC */
+    for (int t = 0; t < n; t++) {
+        if (y[t] == 2 && !(t && (y[t - 1] == 1 || y[t - 1] == 2))) return 0;
+        if (y[t] == 4 && !(t && (y[t - 1] == 3 || y[t - 1] == 4))) return 0;
+    }
+    return 1;
+}
+
+static void test_decoding_bio(void **state)
+{
+    (void)state;
+    /* D = 5 with out.w = identity, out.b = 0: the hidden state IS the emission,
+     * so the argmax is chosen directly; rows favour I- after O on purpose */
+    int B = 1, T = 6, D = 5;
+    float hid[30] = {0};
+    int want_argmax[] = {2, 0, 4, 4, 1, 4};
+    for (int t = 0; t < T; t++) hid[t * D + want_argmax[t]] = 5.0f;
+    uint8_t first[6] = {1, 1, 1, 1, 1, 1};
+    for (int crf = 0; crf < 2; crf++) {
+        bh_head_config c = {BH_HEAD_TOKEN, "ner", D, 5, TAGS, BH_POOL_MEAN, 0, crf};
+        bh_head *h;
+        assert_int_equal(bh_head_new(&c, 1, &h), BH_OK);
+        bh_tensor_info w, b;
+        bh_head_tensor(h, 0, &w);
+        bh_head_tensor(h, 1, &b);
+        memset(w.data, 0, sizeof(float) * 25);
+        for (int i = 0; i < 5; i++) w.data[i * 5 + i] = 1.0f;
+        int32_t tags[6];
+        float sc[6];
+        assert_int_equal(bh_head_token_predict(h, hid, first, B, T, D, tags, sc), BH_OK);
+        assert_true(bio_valid(tags, T));
+        if (!crf) { /* repaired greedy: I-PER at 0 -> B-PER, I-LOC after O -> B-LOC, I-LOC after B-PER -> B-LOC */
+            int want[] = {1, 0, 3, 4, 1, 3};
+            for (int t = 0; t < T; t++) assert_int_equal(tags[t], want[t]);
+        }
+        for (int t = 0; t < T; t++) assert_true(sc[t] > 0 && sc[t] <= 1.0001f);
+        bh_head_free(h);
+    }
+}
+
+/* --------------------------------------------------------- checkpoints */
+
+static void test_save_load(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/bh_heads_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    bh_model_config mc;
+    bh_model_config_default(&mc, BH_ARCH_ENCODER);
+    mc.vocab = 20, mc.max_len = 8, mc.dim = 6, mc.layers = 1, mc.heads = 2, mc.ffn = 12, mc.dropout = 0;
+    bh_model *m;
+    assert_int_equal(bh_model_new(&mc, 1, &m), BH_OK);
+    bh_head *hs[2] = {seq_head(6, BH_POOL_CLS, 1, "sentiment"), tok_head(6, 1, "ner")};
+    assert_int_equal(bh_model_save_heads(m, hs, 2, dir), BH_OK);
+    /* the encoder alone loads (the head tensors are ignored), also mapped */
+    bh_model *m2, *m3;
+    assert_int_equal(bh_model_load(dir, 0, &m2), BH_OK);
+    assert_int_equal(bh_model_load(dir, BH_MODEL_MMAP, &m3), BH_OK);
+    bh_head **got;
+    int n;
+    assert_int_equal(bh_heads_load(dir, &got, &n), BH_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(bh_head_name(got[0]), "sentiment");
+    assert_int_equal(bh_head_get_kind(got[0]), BH_HEAD_SEQUENCE);
+    assert_int_equal(bh_head_get_pool(got[0]), BH_POOL_CLS);
+    assert_string_equal(bh_head_name(got[1]), "ner");
+    assert_int_equal(bh_head_has_crf(got[1]), 1);
+    assert_string_equal(bh_head_label(got[1], 3), "B-LOC");
+    assert_int_equal(bh_head_label_index(got[0], "pos"), 2);
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(bh_head_num_tensors(got[k]), bh_head_num_tensors(hs[k]));
+        for (int i = 0; i < bh_head_num_tensors(hs[k]); i++) {
+            bh_tensor_info a, b;
+            bh_head_tensor(hs[k], i, &a);
+            bh_head_tensor(got[k], i, &b);
+            assert_string_equal(a.name, b.name);
+            size_t cnt = (size_t)a.shape[0] * (a.ndim == 2 ? a.shape[1] : 1);
+            assert_memory_equal(a.data, b.data, cnt * sizeof(float));
+        }
+    }
+    /* saving the encoder alone drops the heads again */
+    assert_int_equal(bh_model_save(m2, dir), BH_OK);
+    bh_heads_free(got, n);
+    assert_int_equal(bh_heads_load(dir, &got, &n), BH_OK);
+    assert_int_equal(n, 0);
+    /* duplicate names and dim mismatches are refused */
+    bh_head *dup[2] = {hs[0], hs[0]};
+    assert_int_equal(bh_model_save_heads(m, dup, 2, dir), BH_EINVAL);
+    bh_head *wrong = seq_head(4, BH_POOL_MEAN, 0, "w");
+    assert_int_equal(bh_model_save_heads(m, &wrong, 1, dir), BH_ESHAPE);
+    bh_head_free(wrong);
+    char p[256];
+    snprintf(p, sizeof p, "%s/config.json", dir);
+    unlink(p);
+    snprintf(p, sizeof p, "%s/model.safetensors", dir);
+    unlink(p);
+    rmdir(dir);
+    bh_head_free(hs[0]);
+    bh_head_free(hs[1]);
+    bh_model_free(m);
+    bh_model_free(m2);
+    bh_model_free(m3);
+}
+
+static void test_optim_learns(void **state)
+{
+    (void)state;
+    /* fixed features, labels from the sign of feature 0: AdamW on the head alone */
+    int B = 16, T = 1, D = 4;
+    uint64_t s = 10;
+    float hid[64];
+    int32_t y[16];
+    fill(hid, 64, 1.0f, &s);
+    for (int b = 0; b < B; b++) y[b] = hid[b * D] > 0 ? 2 : 0;
+    bh_head_config c = {BH_HEAD_SEQUENCE, "s", D, 3, SENT, BH_POOL_CLS, 1, 0};
+    bh_head *h;
+    assert_int_equal(bh_head_new(&c, 2, &h), BH_OK);
+    bh_optim_config oc;
+    bh_optim_config_default(&oc);
+    oc.lr = 0.05f;
+    bh_optim *o;
+    assert_int_equal(bh_optim_new_head(h, &oc, &o), BH_OK);
+    float first = 0, l = 0;
+    for (int step = 0; step < 60; step++) {
+        bh_head_zero_grad(h);
+        assert_int_equal(bh_head_seq_loss(h, hid, NULL, B, T, D, y, NULL, 1.0f, &l, NULL), BH_OK);
+        if (!step) first = l;
+        bh_head_clip_grad(h, NULL, 1.0f);
+        assert_int_equal(bh_optim_step_head(o, h), BH_OK);
+    }
+    assert_true(l < 0.25f * first);
+    bh_optim_free(o);
+    bh_head_free(h);
+}
+
+/* ------------------------------------------------------------ bad input */
+
+static void test_errors(void **state)
+{
+    (void)state;
+    int B = 2, T = 3, D = 4;
+    float hid[24] = {0}, l;
+    bh_head *h = seq_head(D, BH_POOL_MEAN, 0, "s"), *t = tok_head(D, 1, "t"), *x = NULL;
+    const int32_t ok[] = {0, 1}, bad[] = {0, 3}, neg[] = {-1, 0};
+    assert_int_equal(bh_head_seq_loss(h, hid, NULL, B, T, D + 1, ok, NULL, 1, &l, NULL), BH_ESHAPE);
+    assert_int_equal(bh_head_seq_loss(h, hid, NULL, B, T, D, bad, NULL, 1, &l, NULL), BH_EINVAL);
+    assert_non_null(strstr(bh_last_error(), "row 1"));
+    assert_int_equal(bh_head_seq_loss(h, hid, NULL, B, T, D, neg, NULL, 1, &l, NULL), BH_EINVAL);
+    assert_int_equal(bh_head_seq_loss(h, hid, NULL, 0, T, D, ok, NULL, 1, &l, NULL), BH_EINVAL);
+    assert_int_equal(bh_head_seq_loss(h, NULL, NULL, B, T, D, ok, NULL, 1, &l, NULL), BH_EINVAL);
+    const float zw[] = {1, 0, 1};
+    assert_int_equal(bh_head_seq_loss(h, hid, NULL, B, T, D, ok, zw, 1, &l, NULL), BH_EINVAL);
+    const uint8_t pad[] = {1, 1, 1, 0, 0, 0};
+    float p[6];
+    assert_int_equal(bh_head_seq_predict(h, hid, pad, B, T, D, p), BH_EINVAL);
+    assert_non_null(strstr(bh_last_error(), "padding"));
+    /* a token call on a sequence head and the reverse */
+    int32_t tl[6] = {0, -100, -100, 1, 2, -100}, tags[6];
+    uint8_t first[6] = {1};
+    assert_int_equal(bh_head_token_loss(h, hid, B, T, D, tl, 1, &l, NULL, NULL), BH_EINVAL);
+    assert_int_equal(bh_head_seq_predict(t, hid, NULL, B, T, D, p), BH_EINVAL);
+    assert_int_equal(bh_head_token_predict(t, hid, first, B, T, D + 2, tags, NULL), BH_ESHAPE);
+    /* labels out of range; gold breaking BIO under the CRF (I-PER after O) */
+    int32_t tbad[6] = {5, -100, -100, -100, -100, -100};
+    assert_int_equal(bh_head_token_loss(t, hid, B, T, D, tbad, 1, &l, NULL, NULL), BH_EINVAL);
+    int32_t tbio[6] = {0, 2, -100, -100, -100, -100};
+    assert_int_equal(bh_head_token_loss(t, hid, B, T, D, tbio, 1, &l, NULL, NULL), BH_EINVAL);
+    assert_non_null(strstr(bh_last_error(), "constraint"));
+    /* bad configs */
+    const char *dupl[] = {"a", "a"}, *badtag[] = {"O", "B-"}, *empty[] = {"a", ""};
+    bh_head_config c = {BH_HEAD_SEQUENCE, "s", 4, 2, dupl, BH_POOL_MEAN, 0, 0};
+    assert_int_equal(bh_head_new(&c, 0, &x), BH_EINVAL);
+    c.labels = empty;
+    assert_int_equal(bh_head_new(&c, 0, &x), BH_EINVAL);
+    c.labels = SENT;
+    c.name = "has space";
+    assert_int_equal(bh_head_new(&c, 0, &x), BH_EINVAL);
+    c.name = "s";
+    c.dim = 0;
+    assert_int_equal(bh_head_new(&c, 0, &x), BH_EINVAL);
+    bh_head_config ct = {BH_HEAD_TOKEN, "t", 4, 2, badtag, BH_POOL_MEAN, 0, 1};
+    assert_int_equal(bh_head_new(&ct, 0, &x), BH_EFORMAT);
+    ct.crf = 0; /* without a CRF any names do */
+    assert_int_equal(bh_head_new(&ct, 0, &x), BH_OK);
+    bh_head_free(x);
+    /* loading from a directory that is not there */
+    bh_head **hs;
+    int n;
+    assert_int_equal(bh_heads_load("/nonexistent/bh", &hs, &n), BH_ENOTFOUND);
+    /* a backward with no forward */
+    bh_model_config mc;
+    bh_model_config_default(&mc, BH_ARCH_ENCODER);
+    mc.vocab = 10, mc.max_len = 4, mc.dim = 4, mc.layers = 1, mc.heads = 1, mc.ffn = 8;
+    bh_model *m;
+    assert_int_equal(bh_model_new(&mc, 1, &m), BH_OK);
+    assert_int_equal(bh_model_backward(m, hid), BH_EINVAL);
+    assert_int_equal(bh_model_freeze(m, 2), BH_EINVAL);
+    assert_int_equal(bh_model_freeze(m, -1), BH_EINVAL);
+    bh_model_free(m);
+    bh_head_free(h);
+    bh_head_free(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_seq_grad_mean_dense_weights),
+        cmocka_unit_test(test_seq_grad_cls),
+        cmocka_unit_test(test_token_grad_softmax),
+        cmocka_unit_test(test_token_grad_crf),
+        cmocka_unit_test(test_end_to_end),
+        cmocka_unit_test(test_pooling_padding),
+        cmocka_unit_test(test_ignore_and_weights),
+        cmocka_unit_test(test_decoding_bio),
+        cmocka_unit_test(test_save_load),
+        cmocka_unit_test(test_optim_learns),
+        cmocka_unit_test(test_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
