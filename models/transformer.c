@@ -256,6 +256,16 @@ static bh_status ensure_grads(bh_model *m)
     return BH_OK;
 }
 
+bh_status bh_model_grads(bh_model *m, float **grads, size_t *n)
+{
+    if (!m || !grads || !n) return bh__fail(BH_EINVAL, "bh_model_grads: NULL argument");
+    bh_status st = ensure_grads(m);
+    if (st) return st;
+    *grads = m->grads;
+    *n = m->nparams;
+    return BH_OK;
+}
+
 void bh_model_zero_grad(bh_model *m)
 {
     if (m && m->grads) memset(m->grads, 0, m->nparams * sizeof(float));
@@ -385,14 +395,42 @@ static bh_status check_inputs(const bh_model *m, const int32_t *ids, const int32
     return BH_OK;
 }
 
-/* Runs the blocks; returns the final hidden states [N,D] (inside m->acts). */
-static const float *forward(bh_model *m, const int32_t *ids, const uint8_t *mask, int B, int T,
-                            int train, uint64_t *rng)
+static uint64_t mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* Where the dropout masks of a training batch come from: each row of a
+ * dropout site (the embedding, then two per layer) draws its own D bits from
+ * (seed, site, global row), global row = row0 * T + n, so a batch split across
+ * processes (each part with the row0 of its first sequence) draws exactly the
+ * masks the whole batch would draw in one process. */
+typedef struct drop_src {
+    uint64_t seed;
+    long row0;
+} drop_src;
+
+/* x[N,D] and keep[N,D] of dropout site `site`. */
+static void dropout_rows(const drop_src *ds, int site, float *x, uint8_t *keep, float p, int N, int T, int D)
+{
+    for (int n = 0; n < N; n++) {
+        uint64_t row = (uint64_t)ds->row0 * (uint64_t)T + (uint64_t)n;
+        uint64_t rng = ds->seed ^ mix64(((uint64_t)site << 48) ^ row);
+        bh__dropout_fwd(x + (size_t)n * D, keep + (size_t)n * D, p, (size_t)D, &rng);
+    }
+}
+
+/* Runs the blocks; returns the final hidden states [N,D] (inside m->acts).
+ * ds is NULL in inference (no dropout). */
+static const float *forward_part(bh_model *m, const int32_t *ids, const uint8_t *mask, int B, int T,
+                                 const drop_src *ds)
 {
     const bh_model_config *c = &m->c;
     int N = B * T, D = c->dim, F = c->ffn, H = c->heads;
     size_t ND = (size_t)N * D;
-    int drop = train && c->dropout > 0.0f;
+    int drop = ds && c->dropout > 0.0f;
     int causal = c->arch == BH_ARCH_DECODER;
     if (causal) mask = NULL;
     const bh__weights *w = &m->w;
@@ -403,7 +441,7 @@ static const float *forward(bh_model *m, const int32_t *ids, const uint8_t *mask
         bh__layernorm_fwd(m->pool, m->lne, m->lne_m, m->lne_r, m->emb, w->lne_w, w->lne_b, N, D, c->ln_eps);
         x = m->lne;
     }
-    if (drop) bh__dropout_fwd(x, m->me, c->dropout, ND, rng);
+    if (drop) dropout_rows(ds, 0, x, m->me, c->dropout, N, T, D);
     for (int l = 0; l < c->layers; l++) {
         const bh__layer_w *p = &w->l[l];
         bh__layer_acts *a = &m->la[l];
@@ -415,7 +453,7 @@ static const float *forward(bh_model *m, const int32_t *ids, const uint8_t *mask
         bh__linear_fwd(m->pool, a->qkv, ain, p->qkv_w, p->qkv_b, N, D, 3 * D);
         bh__attention_fwd(m->pool, a->atty, a->att, a->qkv, mask, causal, B, T, D, H);
         bh__linear_fwd(m->pool, a->r1, a->atty, p->proj_w, p->proj_b, N, D, D);
-        if (drop) bh__dropout_fwd(a->r1, a->m1, c->dropout, ND, rng);
+        if (drop) dropout_rows(ds, 1 + 2 * l, a->r1, a->m1, c->dropout, N, T, D);
         bh__add(m->pool, a->r1, a->r1, x, ND);
         const float *fin;
         if (c->pre_ln) {
@@ -428,7 +466,7 @@ static const float *forward(bh_model *m, const int32_t *ids, const uint8_t *mask
         bh__linear_fwd(m->pool, a->fch, fin, p->fc_w, p->fc_b, N, D, F);
         bh__gelu_fwd(m->pool, a->fchg, a->fch, (size_t)N * F);
         bh__linear_fwd(m->pool, a->r2, a->fchg, p->fc2_w, p->fc2_b, N, F, D);
-        if (drop) bh__dropout_fwd(a->r2, a->m2, c->dropout, ND, rng);
+        if (drop) dropout_rows(ds, 2 + 2 * l, a->r2, a->m2, c->dropout, N, T, D);
         bh__add(m->pool, a->r2, a->r2, c->pre_ln ? a->r1 : a->ln1, ND);
         if (c->pre_ln) {
             x = a->r2;
@@ -442,6 +480,14 @@ static const float *forward(bh_model *m, const int32_t *ids, const uint8_t *mask
         x = m->lnf;
     }
     return x;
+}
+
+/* forward_part on a whole batch (row0 = 0): training (dropout keyed by *rng) or inference. */
+static const float *forward(bh_model *m, const int32_t *ids, const uint8_t *mask, int B, int T, int train,
+                            uint64_t *rng)
+{
+    drop_src ds = {rng ? *rng : 0, 0};
+    return forward_part(m, ids, mask, B, T, train ? &ds : NULL);
 }
 
 bh_status bh_model_forward(bh_model *m, const int32_t *ids, const uint8_t *mask, int B, int T,
@@ -543,12 +589,20 @@ bh_status bh_model_train_step(bh_model *m, const int32_t *ids, const uint8_t *ma
                               const int32_t *targets, int B, int T, float scale,
                               uint64_t dropout_seed, float *loss, int *ntargets)
 {
+    return bh_model_train_step_part(m, ids, mask, targets, B, T, scale, dropout_seed, 0, 0, loss, ntargets);
+}
+
+bh_status bh_model_train_step_part(bh_model *m, const int32_t *ids, const uint8_t *mask,
+                                   const int32_t *targets, int B, int T, float scale,
+                                   uint64_t dropout_seed, long row0, long norm, float *loss, int *ntargets)
+{
     if (!m || !targets) return bh__fail(BH_EINVAL, "bh_model_train_step: NULL argument");
+    if (row0 < 0 || norm < 0) return bh__fail(BH_EINVAL, "bh_model_train_step: negative row0 or norm");
     bh_status st = check_inputs(m, ids, targets, mask, B, T);
     if (st) return st;
     if ((st = ensure_grads(m)) || (st = ensure_acts(m, B, T, 1))) return st;
-    uint64_t rng = dropout_seed;
-    const float *h = forward(m, ids, mask, B, T, 1, &rng);
+    drop_src ds = {dropout_seed, row0};
+    const float *h = forward_part(m, ids, mask, B, T, &ds);
     int N = B * T, D = m->c.dim;
     /* gather the rows that have a target (MLM: ~15%) */
     int32_t *tg = m->ibuf, *rows = m->ibuf + N;
@@ -566,7 +620,9 @@ bh_status bh_model_train_step(bh_model *m, const int32_t *ids, const uint8_t *ma
         return BH_OK;
     }
     memset(m->dhg, 0, (size_t)M * D * sizeof(float));
-    double sum = bh__xent_fused(m->pool, m->hg, m->w.wte, tg, M, D, m->c.vocab, scale / (float)M, m->dhg,
+    /* the gradient of scale * (summed loss) / norm: the whole batch's target count */
+    float denom = norm > 0 ? (float)norm : (float)M;
+    double sum = bh__xent_fused(m->pool, m->hg, m->w.wte, tg, M, D, m->c.vocab, scale / denom, m->dhg,
                                 m->g.wte, m->logits, m->chunk);
     float l = (float)(sum / M);
     if (loss) *loss = l;

@@ -1031,25 +1031,6 @@ static int write_manifest(const job *j, const part_info *p, int size, const char
     return 0;
 }
 
-static int exec_mpi(char **argv)
-{
-    char exe[4096];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 12);
-    if (n > 0) {
-        exe[n] = 0;
-        char *slash = strrchr(exe, '/');
-        if (slash) {
-            strcpy(slash + 1, "bhasha-mpi");
-            if (access(exe, X_OK) == 0) {
-                argv[-1] = exe; /* argv[-1] is the program name slot of main's argv */
-                execv(exe, argv - 1);
-            }
-        }
-    }
-    fprintf(stderr, "bhasha annotate: --mpi needs bhasha-mpi next to bhasha (built by make where mpicc exists)\n");
-    return 2;
-}
-
 int cli_annotate_run(int argc, char **argv, const cli_dist *dist)
 {
     job j;
@@ -1130,7 +1111,7 @@ int cli_annotate_run(int argc, char **argv, const cli_dist *dist)
     }
     if (!rc && mpi && !dist) {
         free(files);
-        return exec_mpi(argv);
+        return cli_exec_mpi("annotate", argv);
     }
     if (!rc && j.stream && (nfiles || j.output || j.resume || mpi || j.ao.conllu))
         rc = cli_usage_error("annotate", "--stream reads stdin and writes one JSON line per line to stdout: "

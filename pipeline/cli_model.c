@@ -2,7 +2,17 @@
  * decoders, streamed from token-id shards, resumable) and `bhasha generate`
  * (decoder, KV cache, streaming output). Progress goes to stderr; the
  * per-step losses go to stdout as "step N loss X" lines so that runs can be
- * compared exactly (a resumed run prints the same lines as an uninterrupted one). */
+ * compared exactly (a resumed run prints the same lines as an uninterrupted one).
+ *
+ * Data-parallel pretraining (pipeline/cli_model.h): every rank reads each
+ * global batch and keeps its rows; masking and dropout draw from streams keyed
+ * by (seed, batch number, global row), never by rank; the loss of each
+ * micro-batch is normalized by the target count of the whole micro-batch, and
+ * the gradients are summed over ranks before clipping and AdamW. So N ranks
+ * follow the one-process run with the same --batch, up to float rounding, and
+ * every rank holds the same weights (checked at each checkpoint). */
+#include "pipeline/cli_model.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
@@ -71,8 +81,13 @@ static void pretrain_usage(void)
             "         [--stop-after N (checkpoint and stop at step N, as if interrupted)]\n"
             "         [--valid SHARDS [--valid-batches 8]: validation loss and perplexity at each save]\n"
             "         [--whole-word: MLM masks whole words, from the --tokenizer's word-start pieces]\n"
+            "         [--mpi: data-parallel over MPI ranks: mpirun -np N bhasha-mpi pretrain --mpi ...]\n"
             "SHARDS: a directory of *.tok token shards or a comma-separated list (format in\n"
-            "bhasha/model.h). Losses go to stdout as 'step N loss X', progress to stderr.\n");
+            "bhasha/model.h). Losses go to stdout as 'step N loss X', progress to stderr.\n"
+            "With --mpi, --batch is the global batch: rank r of N trains rows [r*B/N, (r+1)*B/N)\n"
+            "of it, gradients are summed every step, so the losses are those of one process\n"
+            "with the same --batch (up to rounding); rank 0 prints and writes checkpoints, and\n"
+            "--resume works with any number of ranks (docs/scaling.md).\n");
 }
 
 typedef struct {
@@ -86,15 +101,70 @@ typedef struct {
     const uint8_t *word_start; /* [vocab] for whole-word masking, or NULL */
 } train_opts;
 
-/* One masking call for both modes. */
-static void mlm_mask(const train_opts *t, const bh_model_config *c, int32_t *ids, int32_t *tg, int n,
-                     int first_normal, const int32_t *special, int nsp, uint64_t *rng)
+/* A hash of two words. Every random stream of training is keyed by what it is
+ * for (batch number, global row), never by how rows are spread over ranks, so
+ * 1 and N processes draw the same numbers. */
+static uint64_t hash2(uint64_t a, uint64_t b)
 {
-    if (t->word_start)
-        bh_mlm_mask_words(ids, tg, n, t->mask_rate, c->mask_id, c->vocab, first_normal, special, nsp,
-                          t->word_start, rng);
-    else
-        bh_mlm_mask(ids, tg, n, t->mask_rate, c->mask_id, c->vocab, first_normal, special, nsp, rng);
+    uint64_t s = a ^ (b * 0xD1B54A32D192ED03ull);
+    return bh_rng_next(&s);
+}
+
+/* MLM masking of nb rows ids/tg [nb, T] in place; row b (global row row0+b)
+ * draws from its own stream hash2(key, row0 + b). */
+static void mlm_mask_rows(const train_opts *t, const bh_model_config *c, int32_t *ids, int32_t *tg, int nb, int T,
+                          long row0, uint64_t key, int first_normal, const int32_t *special, int nsp)
+{
+    for (int b = 0; b < nb; b++) {
+        uint64_t rng = hash2(key, (uint64_t)(row0 + b));
+        int32_t *x = ids + (size_t)b * T, *y = tg + (size_t)b * T;
+        if (t->word_start)
+            bh_mlm_mask_words(x, y, T, t->mask_rate, c->mask_id, c->vocab, first_normal, special, nsp,
+                              t->word_start, &rng);
+        else
+            bh_mlm_mask(x, y, T, t->mask_rate, c->mask_id, c->vocab, first_normal, special, nsp, &rng);
+    }
+}
+
+/* Rows lo..hi of a global batch buf [B, row] into ids/tg [hi-lo, T]: the
+ * decoder predicts the next token, the encoder gets its targets from masking. */
+static void take_rows(const int32_t *buf, int lo, int hi, int T, int enc, int32_t *ids, int32_t *tg)
+{
+    int row = enc ? T : T + 1;
+    for (int b = lo; b < hi; b++) {
+        memcpy(ids + (size_t)(b - lo) * T, buf + (size_t)b * row, sizeof(int32_t) * T);
+        if (!enc) memcpy(tg + (size_t)(b - lo) * T, buf + (size_t)b * row + 1, sizeof(int32_t) * T);
+    }
+}
+
+/* Validation over the first `nb` batches of the validation shards, no
+ * dropout, fixed masking keys, so every evaluation sees the same data. This
+ * rank takes rows lo..hi of each batch and adds its summed loss and target
+ * count to acc[0], acc[1] (the caller sums them over ranks). */
+static bh_status validate(bh_model *m, char **vshards, int nv, const train_opts *t, const int32_t *special,
+                          int nsp, int first_normal, int lo, int hi, double acc[2])
+{
+    const bh_model_config *c = bh_model_get_config(m);
+    int enc = c->arch == BH_ARCH_ENCODER, B = t->batch, T = t->seq, row = enc ? T : T + 1, nb = hi - lo;
+    bh_shard_reader *r;
+    bh_status st = bh_shard_reader_open((const char *const *)vshards, nv, t->sep, &r);
+    if (st) return st;
+    int32_t *buf = malloc(sizeof(int32_t) * (size_t)B * row), *ids = malloc(sizeof(int32_t) * (size_t)nb * T),
+            *tg = malloc(sizeof(int32_t) * (size_t)nb * T);
+    for (int k = 0; !st && k < t->valid_batches && buf && ids && tg; k++) {
+        if ((st = bh_shard_reader_next(r, buf, B * row))) break;
+        take_rows(buf, lo, hi, T, enc, ids, tg);
+        if (enc) mlm_mask_rows(t, c, ids, tg, nb, T, lo, hash2(12345, (uint64_t)k), first_normal, special, nsp);
+        float l;
+        int cnt;
+        if ((st = bh_model_loss(m, ids, NULL, tg, nb, T, &l, &cnt))) break;
+        acc[0] += (double)l * cnt;
+        acc[1] += cnt;
+    }
+    if (!st && (!buf || !ids || !tg)) st = BH_ENOMEM;
+    free(buf), free(ids), free(tg);
+    bh_shard_reader_free(r);
+    return st;
 }
 
 /* word_start[id] = 1 when the SentencePiece piece begins with U+2581 (a new word). */
@@ -112,41 +182,6 @@ static uint8_t *word_starts(const char *spm_path, int vocab, bh_status *st)
     }
     bh_spm_free(spm);
     return ws;
-}
-
-/* Validation: mean loss over the first `nb` batches of the validation shards,
- * no dropout, fixed masking seed, so every evaluation sees the same data. */
-static bh_status validate(bh_model *m, char **vshards, int nv, const train_opts *t, const int32_t *special,
-                          int nsp, int first_normal, float *out)
-{
-    const bh_model_config *c = bh_model_get_config(m);
-    int enc = c->arch == BH_ARCH_ENCODER, B = t->batch, T = t->seq, row = enc ? T : T + 1;
-    bh_shard_reader *r;
-    bh_status st = bh_shard_reader_open((const char *const *)vshards, nv, t->sep, &r);
-    if (st) return st;
-    int32_t *buf = malloc(sizeof(int32_t) * (size_t)B * row), *ids = malloc(sizeof(int32_t) * (size_t)B * T),
-            *tg = malloc(sizeof(int32_t) * (size_t)B * T);
-    uint64_t rng = 12345;
-    double sum = 0;
-    long n = 0;
-    for (int k = 0; !st && k < t->valid_batches && buf && ids && tg; k++) {
-        if ((st = bh_shard_reader_next(r, buf, B * row))) break;
-        for (int b = 0; b < B; b++) {
-            memcpy(ids + b * T, buf + b * row, sizeof(int32_t) * T);
-            if (!enc) memcpy(tg + b * T, buf + b * row + 1, sizeof(int32_t) * T);
-        }
-        if (enc) mlm_mask(t, c, ids, tg, B * T, first_normal, special, nsp, &rng);
-        float l;
-        int cnt;
-        if ((st = bh_model_loss(m, ids, NULL, tg, B, T, &l, &cnt))) break;
-        sum += (double)l * cnt;
-        n += cnt;
-    }
-    if (!buf || !ids || !tg) st = BH_ENOMEM;
-    free(buf), free(ids), free(tg);
-    bh_shard_reader_free(r);
-    *out = n ? (float)(sum / n) : 0.0f;
-    return st;
 }
 
 static int copy_file(const char *from, const char *to)
@@ -179,11 +214,58 @@ static int save_all(const char *cmd, bh_model *m, bh_optim *o, const char *out, 
     return 0;
 }
 
+/* In place sum (or max) over ranks; a failed collective leaves nothing to
+ * agree on, so it ends the job. Nothing to do in one process. */
+static void reduce(const cli_dist *d, void *buf, size_t n, int type, int op)
+{
+    if (d && d->allreduce(d, buf, n, type, op)) {
+        fprintf(stderr, "bhasha pretrain: rank %d: MPI allreduce failed\n", d->rank);
+        d->abort(d, 1);
+    }
+}
+
+/* Whether any rank failed: ranks stop together instead of one leaving the
+ * others waiting in a collective. */
+static int any_failed(const cli_dist *d, int failed)
+{
+    double f = failed != 0;
+    reduce(d, &f, 1, CLI_DIST_DOUBLE, CLI_DIST_MAX);
+    return f > 0;
+}
+
+/* Whether every rank holds the same weights, step and optimizer steps
+ * (ranks must stay identical: same start, same summed gradients). */
+static int ranks_agree(const cli_dist *d, const bh_model *m, const bh_optim *o, long step)
+{
+    if (!d) return 1;
+    uint64_t h = 1469598103934665603ull;
+    bh_tensor_info ti;
+    for (int i = 0; bh_model_tensor(m, i, &ti) == BH_OK; i++) {
+        size_t n = (size_t)ti.shape[0] * (size_t)(ti.ndim == 2 ? ti.shape[1] : 1);
+        for (size_t k = 0; k < n; k++) {
+            uint32_t u;
+            memcpy(&u, &ti.data[k], sizeof u);
+            h = (h ^ u) * 1099511628211ull;
+        }
+    }
+    /* 52-bit values are exact in doubles; max(x) == -max(-x) iff all equal */
+    double v[6] = {(double)(h >> 12), (double)step, (double)bh_optim_steps(o)};
+    for (int k = 0; k < 3; k++) v[3 + k] = -v[k];
+    reduce(d, v, 6, CLI_DIST_DOUBLE, CLI_DIST_MAX);
+    return v[0] == -v[3] && v[1] == -v[4] && v[2] == -v[5];
+}
+
 int cli_pretrain(int argc, char **argv)
+{
+    return cli_pretrain_run(argc, argv, NULL);
+}
+
+int cli_pretrain_run(int argc, char **argv, const cli_dist *dist)
 {
     const char *cmd = argv[0];
     const char *arch = NULL, *config = NULL, *data = NULL, *out = NULL, *tok = NULL, *valid = NULL, *v;
-    int resume = 0;
+    int resume = 0, mpi = 0;
+    int rank = dist ? dist->rank : 0, size = dist ? dist->size : 1, r0 = rank == 0;
     train_opts t = {1000, 0, 16, 128, 1, 1, 100, 10, -1, 1.0f, 0.15f, 1, {0}, 0, 8, NULL};
     int whole_word = 0;
     uint8_t *ws = NULL;
@@ -191,9 +273,12 @@ int cli_pretrain(int argc, char **argv)
     bh_optim_config_default(&oc);
     oc.warmup = 100;
     oc.sched = BH_SCHED_COSINE;
+    /* every rank parses the same arguments and so meets the same usage
+     * errors; rank 0 alone says so */
+#define USAGE(...) (r0 ? cli_usage_error(cmd, __VA_ARGS__) : 2)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            pretrain_usage();
+            if (r0) pretrain_usage();
             return 0;
         } else if (cli_opt(argc, argv, &i, "--arch", &arch) || cli_opt(argc, argv, &i, "--config", &config) ||
                    cli_opt(argc, argv, &i, "--data", &data) || cli_opt(argc, argv, &i, "--out", &out) ||
@@ -202,6 +287,8 @@ int cli_pretrain(int argc, char **argv)
             resume = 1;
         } else if (!strcmp(argv[i], "--whole-word")) {
             whole_word = 1;
+        } else if (!strcmp(argv[i], "--mpi")) {
+            mpi = 1;
         } else if (cli_opt(argc, argv, &i, "--steps", &v)) t.steps = atol(v);
         else if (cli_opt(argc, argv, &i, "--stop-after", &v)) t.stop_after = atol(v);
         else if (cli_opt(argc, argv, &i, "--valid-batches", &v)) t.valid_batches = atoi(v);
@@ -222,21 +309,23 @@ int cli_pretrain(int argc, char **argv)
             if (!strcmp(v, "cosine")) oc.sched = BH_SCHED_COSINE;
             else if (!strcmp(v, "linear")) oc.sched = BH_SCHED_LINEAR;
             else if (!strcmp(v, "constant")) oc.sched = BH_SCHED_CONSTANT;
-            else return cli_usage_error(cmd, "--sched must be cosine, linear or constant");
+            else return USAGE("--sched must be cosine, linear or constant");
         } else if (cli_opt(argc, argv, &i, "--special", &v)) {
             char *s = strdup(v), *save = NULL;
             for (char *p = strtok_r(s, ",", &save); p && t.nspecial < 64; p = strtok_r(NULL, ",", &save))
                 t.special[t.nspecial++] = atoi(p);
             free(s);
         } else {
-            return cli_usage_error(cmd, "unknown option '%s' (try --help)", argv[i]);
+            return USAGE("unknown option '%s' (try --help)", argv[i]);
         }
     }
+    if (mpi && !dist) return cli_exec_mpi(cmd, argv);
     if (!data || !out || (!resume && (!config || !arch)))
-        return cli_usage_error(cmd, "needs --data and --out, and --arch and --config unless --resume");
+        return USAGE("needs --data and --out, and --arch and --config unless --resume");
     if (t.steps < 1 || t.batch < 1 || t.seq < 2 || t.accum < 1 || t.threads < 1 || t.save_every < 1 ||
         t.log_every < 1 || !(t.mask_rate > 0 && t.mask_rate < 1))
-        return cli_usage_error(cmd, "a numeric option is out of range");
+        return USAGE("a numeric option is out of range");
+    if (t.batch < size) return USAGE("--batch %d is below the %d ranks (each rank needs a row)", t.batch, size);
     oc.total_steps = (int)t.steps;
     bh_blas_autotune();
     bh_blas_set_threads(t.threads);
@@ -245,45 +334,57 @@ int cli_pretrain(int argc, char **argv)
     bh_optim *o = NULL;
     bh_shard_reader *r = NULL;
     char **shards = NULL, **vshards = NULL;
+    int32_t *buf = NULL, *ids = NULL, *tg = NULL;
+    double *cnt = NULL;
     int nshards = 0, nvshards = 0, rc = 1;
     long step = 0;
-    uint64_t rng = t.seed * 0x9E3779B97F4A7C15ull + 1;
+    /* the key of every random stream of the run; constant, kept in the checkpoint */
+    uint64_t base = t.seed * 0x9E3779B97F4A7C15ull + 1;
     bh_status st;
     char path[4096];
+    /* this rank's rows of every global batch [B, row]: [lo, hi), nb = hi - lo;
+     * the union over ranks is the whole batch, whatever the number of ranks */
+    const bh_model_config *c = NULL;
+    int enc = 0, B = t.batch, T = t.seq, A = t.accum, row = T;
+    int lo = (int)((long)B * rank / size), hi = (int)((long)B * (rank + 1) / size), nb = hi - lo;
+    size_t part = (size_t)nb * T;
     if (list_shards(cmd, data, &shards, &nshards)) return 2;
     if (valid && list_shards(cmd, valid, &vshards, &nvshards)) {
         for (int i = 0; i < nshards; i++) free(shards[i]);
         free(shards);
         return 2;
     }
+    /* Set-up: a failure on any rank (it says why) stops all of them at the
+     * check after it. */
     if (resume) {
-        if ((st = bh_model_load(out, 0, &m))) goto fail;
+        if ((st = bh_model_load(out, 0, &m))) goto setup_fail;
     } else {
         bh_model_config c;
-        if ((st = bh_model_config_load(config, &c))) goto fail;
+        if ((st = bh_model_config_load(config, &c))) goto setup_fail;
         if (strcmp(arch, c.arch == BH_ARCH_ENCODER ? "encoder" : "decoder")) {
-            rc = cli_usage_error(cmd, "--arch %s but %s says otherwise", arch, config);
-            goto done;
+            rc = USAGE("--arch %s but %s says otherwise", arch, config);
+            goto setup_done;
         }
-        if ((st = bh_model_new(&c, t.seed, &m))) goto fail;
+        if ((st = bh_model_new(&c, t.seed, &m))) goto setup_fail;
     }
-    if ((st = bh_model_set_threads(m, t.threads))) goto fail;
-    const bh_model_config *c = bh_model_get_config(m);
-    int enc = c->arch == BH_ARCH_ENCODER;
+    if ((st = bh_model_set_threads(m, t.threads))) goto setup_fail;
+    c = bh_model_get_config(m);
+    enc = c->arch == BH_ARCH_ENCODER;
+    row = enc ? T : T + 1;
     if (t.seq > c->max_len) {
-        rc = cli_usage_error(cmd, "--seq %d exceeds the model's max_len %d", t.seq, c->max_len);
-        goto done;
+        rc = USAGE("--seq %d exceeds the model's max_len %d", t.seq, c->max_len);
+        goto setup_done;
     }
     if (enc && c->mask_id < 0) {
-        rc = cli_usage_error(cmd, "an encoder needs \"mask_id\" in its config for masked-LM training");
-        goto done;
+        rc = USAGE("an encoder needs \"mask_id\" in its config for masked-LM training");
+        goto setup_done;
     }
-    if ((st = bh_optim_new(m, &oc, &o))) goto fail;
-    if ((st = bh_shard_reader_open((const char *const *)shards, nshards, t.sep, &r))) goto fail;
+    if ((st = bh_optim_new(m, &oc, &o))) goto setup_fail;
+    if ((st = bh_shard_reader_open((const char *const *)shards, nshards, t.sep, &r))) goto setup_fail;
     if (resume) {
         char *extra = NULL;
         snprintf(path, sizeof path, "%s/optim.safetensors", out);
-        if ((st = bh_optim_load(o, path, &extra))) goto fail;
+        if ((st = bh_optim_load(o, path, &extra))) goto setup_fail;
         json_error_t je;
         json_t *j = json_loads(extra, 0, &je);
         free(extra);
@@ -291,24 +392,24 @@ int cli_pretrain(int argc, char **argv)
         if (!json_is_integer(js) || !json_is_string(jr) || !json_is_string(jd)) {
             json_decref(j);
             fprintf(stderr, "bhasha %s: %s: training state missing from the metadata\n", cmd, path);
-            goto done;
+            goto setup_done;
         }
         step = (long)json_integer_value(js);
-        rng = strtoull(json_string_value(jr), NULL, 10);
+        base = strtoull(json_string_value(jr), NULL, 10);
         st = bh_shard_reader_seek(r, json_string_value(jd));
         json_decref(j);
-        if (st) goto fail;
-        fprintf(stderr, "resuming %s at step %ld\n", out, step);
-    } else {
+        if (st) goto setup_fail;
+        if (r0) fprintf(stderr, "resuming %s at step %ld\n", out, step);
+    } else if (r0) {
         if (mkdir(out, 0777) != 0 && errno != EEXIST) {
             fprintf(stderr, "bhasha %s: cannot create %s: %s\n", cmd, out, strerror(errno));
-            goto done;
+            goto setup_done;
         }
         if (tok) {
             snprintf(path, sizeof path, "%s/tokenizer.model", out);
             if (copy_file(tok, path)) {
                 fprintf(stderr, "bhasha %s: cannot copy %s to %s\n", cmd, tok, path);
-                goto done;
+                goto setup_done;
             }
         }
     }
@@ -317,16 +418,30 @@ int cli_pretrain(int argc, char **argv)
             snprintf(path, sizeof path, "%s/tokenizer.model", out);
             tok = path;
         }
-        if (!(ws = word_starts(tok, c->vocab, &st))) goto fail;
+        if (!(ws = word_starts(tok, c->vocab, &st))) goto setup_fail;
         t.word_start = ws;
     }
-    int B = t.batch, T = t.seq, row = enc ? T : T + 1;
-    int32_t *buf = malloc(sizeof(int32_t) * (size_t)B * row), *ids = malloc(sizeof(int32_t) * (size_t)B * T),
-            *tg = malloc(sizeof(int32_t) * (size_t)B * T);
-    if (!buf || !ids || !tg) {
-        free(buf), free(ids), free(tg);
+    buf = malloc(sizeof(int32_t) * (size_t)B * row);
+    ids = malloc(sizeof(int32_t) * part * A);
+    tg = malloc(sizeof(int32_t) * part * A);
+    cnt = malloc(sizeof(double) * ((size_t)A + 1));
+    if (!buf || !ids || !tg || !cnt) {
         st = BH_ENOMEM;
-        goto fail;
+        goto setup_fail;
+    }
+    rc = 0;
+    goto setup_done;
+setup_fail:
+    rc = cli_fail(cmd, st);
+setup_done:
+    if (any_failed(dist, rc)) {
+        if (!rc) rc = 1; /* another rank failed and said why */
+        goto done;
+    }
+    rc = 1;
+    if (!ranks_agree(dist, m, o, step)) {
+        if (r0) fprintf(stderr, "bhasha %s: the ranks loaded different training states from %s\n", cmd, out);
+        goto done;
     }
     int32_t special[66];
     int nsp = t.nspecial;
@@ -335,78 +450,131 @@ int cli_pretrain(int argc, char **argv)
     if (t.sep >= 0) special[nsp++] = t.sep;
     int first_normal = 0;
     for (int k = 0; k < nsp; k++) first_normal = special[k] + 1 > first_normal ? special[k] + 1 : first_normal;
-    fprintf(stderr, "pretrain %s: %zu parameters, %d shard(s), batch %dx%d x%d accum, %d thread(s), kernel %s\n",
-            enc ? "encoder (MLM)" : "decoder (causal LM)", bh_model_num_params(m), nshards, B, T, t.accum,
-            t.threads, bh_blas_corename());
+    if (r0 && dist && B % size == 0)
+        fprintf(stderr, "pretrain: %d MPI ranks, each %d of the %d rows of every batch\n", size, B / size, B);
+    else if (r0 && dist)
+        fprintf(stderr, "pretrain: %d MPI ranks, each %d or %d of the %d rows of every batch\n", size, B / size,
+                B / size + 1, B);
+    if (r0)
+        fprintf(stderr, "pretrain %s: %zu parameters, %d shard(s), batch %dx%d x%d accum, %d thread(s), kernel %s\n",
+                enc ? "encoder (MLM)" : "decoder (causal LM)", bh_model_num_params(m), nshards, B, T, A,
+                t.threads, bh_blas_corename());
     double t0 = now_s(), tokens = 0;
     long start = step;
     for (; step < t.steps; step++) {
+        /* The step's data: every rank reads the whole of each micro-batch (the
+         * readers stay at the same position on every rank, which is what a
+         * checkpoint records) and keeps its rows; the target counts of the
+         * whole micro-batches normalize the loss as in one process. */
+        int bad = 0;
+        for (int a = 0; a < A && !bad; a++) {
+            int32_t *x = ids + part * a, *y = tg + part * a;
+            if ((st = bh_shard_reader_next(r, buf, B * row))) {
+                bad = cli_fail(cmd, st);
+                break;
+            }
+            take_rows(buf, lo, hi, T, enc, x, y);
+            if (enc)
+                mlm_mask_rows(&t, c, x, y, nb, T, lo, hash2(base, (uint64_t)(step * A + a)), first_normal, special,
+                              nsp);
+            long n = 0;
+            for (size_t k = 0; k < part; k++) n += y[k] != -100;
+            cnt[a] = (double)n;
+        }
+        cnt[A] = bad;
+        reduce(dist, cnt, (size_t)A + 1, CLI_DIST_DOUBLE, CLI_DIST_SUM);
+        if (cnt[A] > 0) goto done;
         bh_model_zero_grad(m);
-        double lsum = 0;
-        for (int a = 0; a < t.accum; a++) {
-            if ((st = bh_shard_reader_next(r, buf, B * row))) goto fail_free;
-            for (int b = 0; b < B; b++) {
-                if (enc) {
-                    memcpy(ids + b * T, buf + b * T, sizeof(int32_t) * T);
-                } else {
-                    memcpy(ids + b * T, buf + b * row, sizeof(int32_t) * T);
-                    memcpy(tg + b * T, buf + b * row + 1, sizeof(int32_t) * T);
-                }
-            }
-            if (enc) mlm_mask(&t, c, ids, tg, B * T, first_normal, special, nsp, &rng);
+        /* sc: the step's loss (each micro-batch's mean, averaged), a
+         * non-finite loss, another failure */
+        double sc[3] = {0, 0, 0};
+        for (int a = 0; a < A; a++) {
             float loss;
-            uint64_t dseed = rng ^ ((uint64_t)step << 20 | (uint64_t)a);
-            st = bh_model_train_step(m, ids, NULL, tg, B, T, 1.0f / t.accum, dseed, &loss, NULL);
+            int n;
+            uint64_t dseed = hash2(hash2(base, (uint64_t)(step * A + a)), ~0ull);
+            st = bh_model_train_step_part(m, ids + part * a, NULL, tg + part * a, nb, T, 1.0f / A, dseed, lo,
+                                          (long)cnt[a], &loss, &n);
             if (st == BH_ENUMERIC || (!st && !isfinite(loss))) {
-                fprintf(stderr, "bhasha %s: step %ld: loss is %f; stopped, the last good checkpoint in %s is intact\n",
-                        cmd, step + 1, isnan(loss) ? fabs((double)loss) : (double)loss, out); /* NaN's sign bit is noise */
-                goto done_free;
+                sc[0] += loss;
+                sc[1] = 1;
+                break;
             }
-            if (st) goto fail_free;
-            lsum += loss;
+            if (st) {
+                sc[2] = cli_fail(cmd, st);
+                break;
+            }
+            if (n) sc[0] += (double)loss * n / cnt[a] / A;
             tokens += (double)B * T;
+        }
+        reduce(dist, sc, 3, CLI_DIST_DOUBLE, CLI_DIST_SUM);
+        if (sc[2] > 0) goto done;
+        if (sc[1] > 0 || !isfinite(sc[0])) {
+            if (r0)
+                fprintf(stderr, "bhasha %s: step %ld: loss is %f; stopped, the last good checkpoint in %s is intact\n",
+                        cmd, step + 1, isnan(sc[0]) ? fabs(sc[0]) : sc[0], out); /* NaN's sign bit is noise */
+            goto done;
+        }
+        if (dist) {
+            /* the global gradient, before clipping sees it */
+            float *g;
+            size_t ng;
+            if ((st = bh_model_grads(m, &g, &ng))) {
+                cli_fail(cmd, st);
+                dist->abort(dist, 1);
+            }
+            reduce(dist, g, ng, CLI_DIST_FLOAT, CLI_DIST_SUM);
         }
         float norm = bh_model_clip_grad(m, t.clip);
         if (!isfinite(norm)) {
-            fprintf(stderr, "bhasha %s: step %ld: gradient norm is %f; stopped, the last good checkpoint in %s is intact\n",
-                    cmd, step + 1, (double)norm, out);
-            goto done_free;
+            if (r0)
+                fprintf(stderr, "bhasha %s: step %ld: gradient norm is %f; stopped, the last good checkpoint in %s is intact\n",
+                        cmd, step + 1, (double)norm, out);
+            goto done;
         }
         float lr = bh_optim_lr(&oc, step);
-        if ((st = bh_optim_step(o, m))) goto fail_free;
-        printf("step %ld loss %.6f\n", step + 1, lsum / t.accum);
-        fflush(stdout);
-        if ((step + 1) % t.log_every == 0 || step + 1 == t.steps) {
+        if ((st = bh_optim_step(o, m))) {
+            cli_fail(cmd, st);
+            if (dist) dist->abort(dist, 1);
+            goto done;
+        }
+        if (r0) {
+            printf("step %ld loss %.6f\n", step + 1, sc[0]);
+            fflush(stdout);
+        }
+        if (r0 && ((step + 1) % t.log_every == 0 || step + 1 == t.steps)) {
             double el = now_s() - t0, rate = tokens / (el > 0 ? el : 1e-9);
             double eta = (t.steps - step - 1) * (el / (double)(step + 1 - start));
             fprintf(stderr, "step %ld/%ld loss %.4f lr %.3g |g| %.3g %.0f tok/s ETA %02d:%02d:%02d\n", step + 1,
-                    t.steps, lsum / t.accum, (double)lr, (double)norm, rate, (int)(eta / 3600),
-                    (int)fmod(eta / 60, 60), (int)fmod(eta, 60));
+                    t.steps, sc[0], (double)lr, (double)norm, rate, (int)(eta / 3600), (int)fmod(eta / 60, 60),
+                    (int)fmod(eta, 60));
         }
         int stop = t.stop_after > 0 && step + 1 == t.stop_after;
-        if ((step + 1) % t.save_every == 0 || step + 1 == t.steps || stop)
-        {
-            if (save_all(cmd, m, o, out, step + 1, rng, r)) goto done_free;
+        if ((step + 1) % t.save_every == 0 || step + 1 == t.steps || stop) {
+            if (any_failed(dist, r0 && save_all(cmd, m, o, out, step + 1, base, r))) goto done;
+            if (!ranks_agree(dist, m, o, step + 1)) {
+                if (r0) fprintf(stderr, "bhasha %s: step %ld: the ranks' weights differ; stopped\n", cmd, step + 1);
+                goto done;
+            }
             if (nvshards) {
-                float vl;
-                if ((st = validate(m, vshards, nvshards, &t, special, nsp, first_normal, &vl))) goto fail_free;
-                printf("valid %ld loss %.6f\n", step + 1, (double)vl);
-                fflush(stdout);
-                fprintf(stderr, "valid step %ld loss %.4f perplexity %.2f\n", step + 1, (double)vl, exp(vl));
+                double acc[3] = {0, 0, 0};
+                if ((st = validate(m, vshards, nvshards, &t, special, nsp, first_normal, lo, hi, acc)))
+                    acc[2] = cli_fail(cmd, st);
+                reduce(dist, acc, 3, CLI_DIST_DOUBLE, CLI_DIST_SUM);
+                if (acc[2] > 0) goto done;
+                double vl = acc[1] > 0 ? acc[0] / acc[1] : 0.0;
+                if (r0) {
+                    printf("valid %ld loss %.6f\n", step + 1, vl);
+                    fflush(stdout);
+                    fprintf(stderr, "valid step %ld loss %.4f perplexity %.2f\n", step + 1, vl, exp(vl));
+                }
             }
         }
         if (stop) break;
     }
     rc = 0;
-    goto done_free;
-fail_free:
-    rc = cli_fail(cmd, st);
-done_free:
-    free(buf), free(ids), free(tg);
-    goto done;
-fail:
-    rc = cli_fail(cmd, st);
 done:
+#undef USAGE
+    free(buf), free(ids), free(tg), free(cnt);
     bh_shard_reader_free(r);
     bh_optim_free(o);
     bh_model_free(m);

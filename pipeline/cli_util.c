@@ -1,5 +1,6 @@
 /* pipeline/cli_util.c — line reading, error reporting and JSON output for the CLI. */
 #include "pipeline/cli.h"
+#include "pipeline/cli_dist.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -134,4 +135,23 @@ int cli_asset(const char *rel, char *buf, size_t cap)
     }
     snprintf(buf, cap, "assets/%s", rel);
     return access(buf, R_OK) == 0 ? 0 : 1;
+}
+
+int cli_exec_mpi(const char *cmd, char **argv)
+{
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 12);
+    if (n > 0) {
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            strcpy(slash + 1, "bhasha-mpi");
+            if (access(exe, X_OK) == 0) {
+                argv[-1] = exe; /* argv[-1] is the program name slot of main's argv */
+                execv(exe, argv - 1);
+            }
+        }
+    }
+    fprintf(stderr, "bhasha %s: --mpi needs bhasha-mpi next to bhasha (built by make where mpicc exists)\n", cmd);
+    return 2;
 }

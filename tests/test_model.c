@@ -1,5 +1,6 @@
 /* tests/test_model.c — checkpoints (safetensors + config, hostile files),
- * optimizer state, token shards, MLM masking, sampling, determinism. */
+ * optimizer state, token shards, MLM masking, sampling, determinism, a batch
+ * trained in parts (data parallel). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -388,6 +389,55 @@ static void test_determinism(void **st)
     bh_model_free(b);
 }
 
+/* Data-parallel training: a batch split in parts (each with its global row0
+ * and the whole batch's target count) adds the same gradients, draws the same
+ * dropout masks and gives the same summed loss as the whole batch at once. */
+static void test_train_parts(void **st)
+{
+    (void)st;
+    for (int arch = 0; arch < 2; arch++) {
+        bh_model_config c = tiny(arch ? BH_ARCH_DECODER : BH_ARCH_ENCODER);
+        c.dropout = 0.2f;
+        bh_model *m;
+        assert_int_equal(bh_model_new(&c, 5, &m), BH_OK);
+        enum { B = 4, T = 8, N = B * T };
+        int32_t ids[N], tg[N];
+        for (int i = 0; i < N; i++) {
+            ids[i] = (i * 7 + 3) % 20;
+            tg[i] = arch || i % 3 == 0 ? (i * 5 + 1) % 20 : -100;
+        }
+        float *g, l, lp[2];
+        size_t ng;
+        int n, np[2];
+        assert_int_equal(bh_model_grads(m, &g, &ng), BH_OK);
+        assert_int_equal(ng, bh_model_num_params(m));
+        float *whole = malloc(sizeof(float) * ng);
+        bh_model_zero_grad(m);
+        assert_int_equal(bh_model_train_step(m, ids, NULL, tg, B, T, 0.5f, 42, &l, &n), BH_OK);
+        memcpy(whole, g, sizeof(float) * ng);
+        /* rows [0,1) and [1,4): the parts' gradients add up in the buffer */
+        bh_model_zero_grad(m);
+        assert_int_equal(bh_model_train_step_part(m, ids, NULL, tg, 1, T, 0.5f, 42, 0, n, &lp[0], &np[0]), BH_OK);
+        assert_int_equal(bh_model_train_step_part(m, ids + T, NULL, tg + T, B - 1, T, 0.5f, 42, 1, n, &lp[1], &np[1]),
+                         BH_OK);
+        assert_int_equal(np[0] + np[1], n);
+        assert_true(fabs(((double)lp[0] * np[0] + (double)lp[1] * np[1]) / n - l) < 1e-5 * fabs(l));
+        double err = 0, ref = 0;
+        for (size_t i = 0; i < ng; i++) {
+            err = fmax(err, fabs((double)g[i] - whole[i]));
+            ref = fmax(ref, fabs((double)whole[i]));
+        }
+        assert_true(ref > 0 && err <= 1e-5 * ref);
+        /* a different row0 draws different dropout masks */
+        bh_model_zero_grad(m);
+        assert_int_equal(bh_model_train_step_part(m, ids, NULL, tg, 1, T, 0.5f, 42, 2, n, &l, NULL), BH_OK);
+        assert_true(l != lp[0]);
+        assert_int_equal(bh_model_train_step_part(m, ids, NULL, tg, 1, T, 0.5f, 42, -1, n, &l, NULL), BH_EINVAL);
+        free(whole);
+        bh_model_free(m);
+    }
+}
+
 static void test_blas(void **st)
 {
     (void)st;
@@ -408,6 +458,7 @@ int main(void)
         cmocka_unit_test(test_mlm_mask),            cmocka_unit_test(test_mlm_words),
         cmocka_unit_test(test_sample),
         cmocka_unit_test(test_determinism),         cmocka_unit_test(test_blas),
+        cmocka_unit_test(test_train_parts),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     char cmd[128];

@@ -160,6 +160,22 @@ bh_status bh_model_train_step(bh_model *m, const int32_t *ids, const uint8_t *ma
                               const int32_t *targets, int B, int T, float scale,
                               uint64_t dropout_seed, float *loss, int *ntargets);
 
+/* One part of a larger batch, for data-parallel training (each process
+ * holds some rows of the global batch and the gradients are summed across
+ * processes before clipping and the optimizer step):
+ *   row0  global index of this part's first sequence. Dropout masks depend
+ *         only on (dropout_seed, global sequence, position, site), so the parts
+ *         draw exactly the masks the whole batch would in one call.
+ *   norm  non-ignored targets in the whole batch (all parts): the gradient
+ *         ADDED is that of scale * (this part's summed loss) / norm, so the
+ *         parts' gradients sum to the whole batch's. 0 = this part's own count.
+ *   loss  the mean over this part's own non-ignored targets (as above).
+ * bh_model_train_step is this with row0 = 0 and norm = 0. */
+bh_status bh_model_train_step_part(bh_model *m, const int32_t *ids, const uint8_t *mask,
+                                   const int32_t *targets, int B, int T, float scale,
+                                   uint64_t dropout_seed, long row0, long norm,
+                                   float *loss, int *ntargets);
+
 /* Mean cross-entropy over the non-ignored targets in inference mode (no
  * dropout, no gradients): validation loss; exp(loss) is the perplexity.
  * ntargets may be NULL. */
@@ -190,6 +206,13 @@ bh_status bh_model_freeze(bh_model *m, int k);
 
 /* Zeroes the gradient buffer. */
 void bh_model_zero_grad(bh_model *m);
+
+/* The gradient buffer: *n floats, the tensors' gradients in storage order
+ * (allocated, zeroed, on first use; owned by the model, valid for its
+ * lifetime). For data-parallel training: the caller sums it across processes
+ * in place between the last train step and bh_model_clip_grad.
+ * BH_EUNSUPPORTED for mmap-loaded models. */
+bh_status bh_model_grads(bh_model *m, float **grads, size_t *n);
 
 /* Global L2 norm of the gradients; if max_norm > 0 and the norm exceeds it,
  * scales them by max_norm / (norm + 1e-6) (as torch.nn.utils.clip_grad_norm_). */
