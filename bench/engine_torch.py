@@ -9,8 +9,15 @@ Prints one JSON line per run.
 """
 import json
 import math
+import os
 import sys
 import time
+
+# torch.set_num_threads does not bound OpenBLAS's own threads in Debian's
+# build: without this a "1-thread" run could multiply on both cores (it did,
+# once, on an idle machine). Read by OpenBLAS when torch loads it.
+if len(sys.argv) > 2:
+    os.environ["OPENBLAS_NUM_THREADS"] = sys.argv[2]
 
 import torch
 import torch.nn.functional as F
