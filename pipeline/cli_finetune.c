@@ -13,7 +13,7 @@ static void finetune_usage(FILE *f)
     fprintf(f,
             "usage: bhasha finetune --task sentiment|ner --base ENCODER --train FILE --dev FILE\n"
             "         --tokenizer T.model --out DIR [--test FILE] [--format tsv|csv|conll]\n"
-            "         [--text-col COL] [--label-col COL] [--epochs 3] [--lr 1e-4] [--batch 16] [--seq N (default: max_len, at most 128)]\n"
+            "         [--text-col COL] [--label-col COL] [--epochs 3] [--lr 1e-4] [--batch 16] [--seq N]\n"
             "         [--warmup STEPS (default 10%% of all)] [--patience 2] [--freeze-layers K] [--crf]\n"
             "         [--class-weights] [--pool mean|cls] [--no-dense] [--dropout P] [--wd 0.01] [--clip 1]\n"
             "         [--no-normalize] [--threads 1] [--seed 1] [--log-every 20]\n"
@@ -21,8 +21,9 @@ static void finetune_usage(FILE *f)
             "(random weights). sentiment reads CSV/TSV (columns by name or 0-based index; default\n"
             "text and label), ner reads CoNLL (tags repaired and converted to BIO). The best epoch on\n"
             "--dev (macro-F1 / conlleval entity F1) is saved to DIR with the tokenizer; training\n"
-            "stops after --patience epochs without improvement (0 = never). Progress on stderr;\n"
-            "'epoch N loss X dev Y' lines and a JSON summary on stdout.\n");
+            "stops after --patience epochs without improvement (0 = never). --seq defaults to the\n"
+            "encoder's max_len, at most 128; longer texts are cut, longer sentences split at words.\n"
+            "Progress on stderr; 'epoch N loss X dev Y' lines and a JSON summary on stdout.\n");
 }
 
 static int num(const char *cmd, const char *opt, const char *v, double lo, double hi, double *out)
