@@ -7,6 +7,7 @@
  * AdamW of models/optim.c updates it unchanged. Tensors, by kind:
  *   sequence: [dense.w [D,D], dense.b [D]], out.w [C,D], out.b [C]
  *   token:    out.w [C,D], out.b [C], [crf.trans [C,C], crf.start [C], crf.end [C]]
+ *   span:     out.w [2,D], out.b [2] (row 0 start, row 1 end; labels "start", "end")
  * The three CRF tensors are contiguous in bh_crf's own parameter order
  * (trans, start, end), so they are copied to its double vector in one loop. */
 #include "bhasha/heads.h"
@@ -122,8 +123,19 @@ bh_status bh_head_new(const bh_head_config *c, uint64_t seed, bh_head **out)
 {
     if (!c || !out) return bh__fail(BH_EINVAL, "bh_head_new: NULL argument");
     *out = NULL;
-    if (c->kind != BH_HEAD_SEQUENCE && c->kind != BH_HEAD_TOKEN)
+    if (c->kind != BH_HEAD_SEQUENCE && c->kind != BH_HEAD_TOKEN && c->kind != BH_HEAD_SPAN)
         return bh__fail(BH_EINVAL, "bh_head_new: unknown kind %d", (int)c->kind);
+    if (c->kind == BH_HEAD_SPAN) { /* fixed outputs: the config's labels do not matter */
+        static const char *const span_labels[] = {"start", "end"};
+        bh_head_config sc = *c;
+        sc.kind = BH_HEAD_TOKEN; /* validated as a plain two-label token head, then retyped */
+        sc.n_labels = 2;
+        sc.labels = span_labels;
+        sc.crf = 0;
+        bh_status st = bh_head_new(&sc, seed, out);
+        if (!st) (*out)->kind = BH_HEAD_SPAN;
+        return st;
+    }
     if (!valid_name(c->name))
         return bh__fail(BH_EINVAL, "bh_head_new: name \"%.40s\" must be 1-31 of A-Z a-z 0-9 _ -",
                         c->name ? c->name : "(null)");
@@ -285,7 +297,7 @@ static bh_status check_call(const bh_head *h, bh_head_kind kind, const float *hi
     if (!h || !hidden) return bh__fail(BH_EINVAL, "%s: NULL argument", fn);
     if (h->kind != kind)
         return bh__fail(BH_EINVAL, "%s: head %s is a %s head", fn, h->name,
-                        h->kind == BH_HEAD_SEQUENCE ? "sequence" : "token");
+                        h->kind == BH_HEAD_SEQUENCE ? "sequence" : h->kind == BH_HEAD_TOKEN ? "token" : "span");
     if (B < 1 || T < 1) return bh__fail(BH_EINVAL, "%s: bad batch (B=%d, T=%d)", fn, B, T);
     if ((size_t)B * T > (size_t)1 << 26) return bh__fail(BH_ELIMIT, "%s: batch too large", fn);
     if (D != h->D) return bh__fail(BH_ESHAPE, "%s: hidden size %d, head %s expects %d", fn, D, h->name, h->D);
@@ -674,19 +686,151 @@ done:
     return st;
 }
 
+/* ------------------------------------------------------------ span extraction */
+
+/* Start/end logits of every position: L [B*T, 2] = hidden [B*T, D] out.w^T + out.b. */
+static bh_status span_logits(const bh_head *h, const float *hidden, int B, int T, float **L)
+{
+    *L = malloc(sizeof(float) * (size_t)B * T * 2);
+    if (!*L) return bh__fail(BH_ENOMEM, "head: out of memory");
+    bh__linear_fwd(NULL, *L, hidden, h->out_w, h->out_b, B * T, h->D, 2);
+    return BH_OK;
+}
+
+/* log softmax of column j of one row's logits L [T, 2] over the allowed
+ * positions into out [T] (-INFINITY elsewhere); returns 0 when none is allowed. */
+static int span_logsoftmax(const float *L, const uint8_t *allowed, int T, int j, float *out)
+{
+    float mx = -INFINITY;
+    for (int t = 0; t < T; t++)
+        if (allowed[t] && L[2 * t + j] > mx) mx = L[2 * t + j];
+    if (mx == -INFINITY) {
+        for (int t = 0; t < T; t++) out[t] = -INFINITY;
+        return 0;
+    }
+    double s = 0;
+    for (int t = 0; t < T; t++)
+        if (allowed[t]) s += exp((double)L[2 * t + j] - mx);
+    double lse = mx + log(s);
+    for (int t = 0; t < T; t++) out[t] = allowed[t] ? (float)((double)L[2 * t + j] - lse) : -INFINITY;
+    return 1;
+}
+
+bh_status bh_head_span_loss(bh_head *h, const float *hidden, const uint8_t *allowed, int B, int T, int D,
+                            const int32_t *starts, const int32_t *ends, float scale, float *loss, float *dhidden)
+{
+    bh_status st = check_call(h, BH_HEAD_SPAN, hidden, B, T, D, "bh_head_span_loss");
+    if (st) return st;
+    if (!allowed || !starts || !ends || !loss) return bh__fail(BH_EINVAL, "bh_head_span_loss: NULL argument");
+    int rows = 0;
+    for (int b = 0; b < B; b++) {
+        int32_t g[2] = {starts[b], ends[b]};
+        if (g[0] == BH_HEAD_IGNORE || g[1] == BH_HEAD_IGNORE) continue;
+        for (int j = 0; j < 2; j++)
+            if (g[j] < 0 || g[j] >= T || !allowed[(size_t)b * T + g[j]])
+                return bh__fail(BH_EINVAL, "head %s: row %d: gold %s %d is not an allowed position", h->name, b,
+                                j ? "end" : "start", (int)g[j]);
+        rows++;
+    }
+    if (dhidden) memset(dhidden, 0, sizeof(float) * (size_t)B * T * D);
+    *loss = 0.0f;
+    if (!rows) return BH_OK;
+    float *L, *lp = malloc(sizeof(float) * (size_t)T);
+    if (!lp) return bh__fail(BH_ENOMEM, "head: out of memory");
+    if ((st = span_logits(h, hidden, B, T, &L))) {
+        free(lp);
+        return st;
+    }
+    /* dL [B*T, 2] = scale / (2 rows) * (softmax - onehot) at allowed positions, 0 elsewhere (in place of L) */
+    double sum = 0;
+    float k = scale / (2.0f * (float)rows);
+    for (int b = 0; b < B; b++) {
+        float *Lb = L + (size_t)b * T * 2;
+        const uint8_t *al = allowed + (size_t)b * T;
+        int skip = starts[b] == BH_HEAD_IGNORE || ends[b] == BH_HEAD_IGNORE;
+        for (int j = 0; j < 2 && !skip; j++) {
+            int g = j ? ends[b] : starts[b];
+            span_logsoftmax(Lb, al, T, j, lp);
+            sum -= lp[g];
+            for (int t = 0; t < T; t++) Lb[2 * t + j] = al[t] ? k * (expf(lp[t]) - (t == g)) : 0.0f;
+        }
+        if (skip)
+            for (int t = 0; t < 2 * T; t++) Lb[t] = 0.0f;
+    }
+    *loss = (float)(sum / (2.0 * rows));
+    if (!isfinite(*loss)) {
+        free(L);
+        free(lp);
+        return bh__fail(BH_ENUMERIC, "head %s: loss is %f", h->name, (double)*loss);
+    }
+    float *gw = h->grads + (h->out_w - h->params), *gb = h->grads + (h->out_b - h->params);
+    bh__linear_bwd(NULL, dhidden, gw, gb, L, hidden, h->out_w, B * T, D, 2, 0);
+    free(L);
+    free(lp);
+    return BH_OK;
+}
+
+bh_status bh_head_span_logprobs(bh_head *h, const float *hidden, const uint8_t *allowed, int B, int T, int D,
+                                float *lstart, float *lend)
+{
+    bh_status st = check_call(h, BH_HEAD_SPAN, hidden, B, T, D, "bh_head_span_logprobs");
+    if (st) return st;
+    if (!allowed || !lstart || !lend) return bh__fail(BH_EINVAL, "bh_head_span_logprobs: NULL argument");
+    float *L;
+    if ((st = span_logits(h, hidden, B, T, &L))) return st;
+    for (int b = 0; b < B; b++) {
+        size_t o = (size_t)b * T;
+        span_logsoftmax(L + 2 * o, allowed + o, T, 0, lstart + o);
+        span_logsoftmax(L + 2 * o, allowed + o, T, 1, lend + o);
+    }
+    free(L);
+    return BH_OK;
+}
+
+bh_status bh_span_best(const float *lstart, const float *lend, const uint8_t *ctx, int T, int max_len, int allow_null,
+                       int *start, int *end, float *score, float *null_score)
+{
+    if (!lstart || !lend || !ctx || !start || !end || !score || T < 1)
+        return bh__fail(BH_EINVAL, "bh_span_best: NULL argument or empty row");
+    *start = *end = -1;
+    *score = -INFINITY;
+    if (null_score) *null_score = lstart[0] + lend[0];
+    /* O(T * max_len): for each start, the best end within the cap */
+    for (int s = 1; s < T; s++) {
+        if (!ctx[s] || !isfinite(lstart[s])) continue;
+        int lim = max_len > 0 && s + max_len < T ? s + max_len : T;
+        for (int e = s; e < lim; e++) {
+            if (!ctx[e]) continue;
+            float v = lstart[s] + lend[e];
+            if (v > *score) {
+                *score = v;
+                *start = s;
+                *end = e;
+            }
+        }
+    }
+    float nul = lstart[0] + lend[0];
+    if (allow_null && isfinite(nul) && (*start < 0 || nul > *score)) {
+        *start = *end = 0;
+        *score = nul;
+    }
+    return BH_OK;
+}
+
 /* -------------------------------------------------------------- checkpoints */
 
 static json_t *head_json(const bh_head *h)
 {
     json_t *o = json_object(), *labels = json_array();
-    json_object_set_new(o, "kind", json_string(h->kind == BH_HEAD_SEQUENCE ? "sequence" : "token"));
+    json_object_set_new(o, "kind",
+                        json_string(h->kind == BH_HEAD_SEQUENCE ? "sequence" : h->kind == BH_HEAD_TOKEN ? "token" : "span"));
     json_object_set_new(o, "dim", json_integer(h->D));
     for (int i = 0; i < h->C; i++) json_array_append_new(labels, json_string(h->labels[i]));
     json_object_set_new(o, "labels", labels);
     if (h->kind == BH_HEAD_SEQUENCE) {
         json_object_set_new(o, "pool", json_string(h->pool == BH_POOL_CLS ? "cls" : "mean"));
         json_object_set_new(o, "dense", json_boolean(h->dense));
-    } else {
+    } else if (h->kind == BH_HEAD_TOKEN) {
         json_object_set_new(o, "crf", json_boolean(h->crf));
     }
     return o;
@@ -759,6 +903,7 @@ static bh_status head_from_json(const char *path, const char *name, json_t *o, b
     const char *k = json_string_value(kind);
     if (!strcmp(k, "sequence")) c.kind = BH_HEAD_SEQUENCE;
     else if (!strcmp(k, "token")) c.kind = BH_HEAD_TOKEN;
+    else if (!strcmp(k, "span")) c.kind = BH_HEAD_SPAN;
     else return bh__fail(BH_EFORMAT, "%s: task head %s: unknown kind \"%.40s\"", path, name, k);
     c.name = name;
     c.dim = (int)json_integer_value(dim);

@@ -1,7 +1,7 @@
 /* tests/test_heads.c — task heads (models/heads.c, include/bhasha/heads.h):
  * finite-difference gradient checks of both heads (sequence: mean/[CLS]
  * pooling, dense+tanh, class weights; token: softmax with ignored positions,
- * CRF) with respect to the hidden states and every head parameter; the same
+ * CRF; span: start/end softmax over the allowed positions) with respect to the hidden states and every head parameter; the same
  * check end to end through a tiny encoder (bh_model_forward_train +
  * bh_model_backward) with frozen layers; pooling under padding, the ignore
  * index, class weights, BIO-valid decoding, save/load of an encoder with two
@@ -83,12 +83,16 @@ typedef struct call {
     int B, T, D;
     const int32_t *labels;
     const float *cw;
+    const int32_t *ends; /* span heads: labels are the starts */
 } call;
 
 static float loss_of(const call *c, float *dhidden)
 {
     float l = 0;
-    if (bh_head_get_kind(c->h) == BH_HEAD_SEQUENCE)
+    if (bh_head_get_kind(c->h) == BH_HEAD_SPAN)
+        assert_int_equal(bh_head_span_loss(c->h, c->hidden, c->mask, c->B, c->T, c->D, c->labels, c->ends, 1.0f, &l, dhidden),
+                         BH_OK);
+    else if (bh_head_get_kind(c->h) == BH_HEAD_SEQUENCE)
         assert_int_equal(bh_head_seq_loss(c->h, c->hidden, c->mask, c->B, c->T, c->D, c->labels, c->cw, 1.0f, &l, dhidden),
                          BH_OK);
     else
@@ -159,7 +163,7 @@ static void test_seq_grad_mean_dense_weights(void **state)
     const int32_t labels[] = {2, 0, 1};
     const float cw[] = {0.5f, 2.0f, 1.5f};
     bh_head *h = seq_head(D, BH_POOL_MEAN, 1, "s");
-    call c = {h, hid, mask, B, T, D, labels, cw};
+    call c = {h, hid, mask, B, T, D, labels, cw, NULL};
     gradcheck(&c);
     bh_head_free(h);
     free(hid);
@@ -174,7 +178,7 @@ static void test_seq_grad_cls(void **state)
     fill(hid, (size_t)B * T * D, 1.0f, &s);
     const int32_t labels[] = {1, BH_HEAD_IGNORE};
     bh_head *h = seq_head(D, BH_POOL_CLS, 0, "s");
-    call c = {h, hid, NULL, B, T, D, labels, NULL};
+    call c = {h, hid, NULL, B, T, D, labels, NULL, NULL};
     gradcheck(&c);
     /* [CLS] pooling: only position 0 of counted rows gets a gradient */
     float *dh = calloc((size_t)B * T * D, sizeof(float));
@@ -198,7 +202,7 @@ static void test_token_grad_softmax(void **state)
     const int I = BH_HEAD_IGNORE;
     const int32_t labels[] = {I, 1, I, 2, 0, I, 3, 4, I, I};
     bh_head *h = tok_head(D, 0, "t");
-    call c = {h, hid, NULL, B, T, D, labels, NULL};
+    call c = {h, hid, NULL, B, T, D, labels, NULL, NULL};
     gradcheck(&c);
     /* ignored positions get no gradient */
     float *dh = malloc(sizeof(float) * B * T * D);
@@ -222,7 +226,7 @@ static void test_token_grad_crf(void **state)
     const int32_t labels[] = {I, 1, 2, I, 0, I, 3, I, 4, 0, I, I, I, I, I};
     bh_head *h = tok_head(D, 1, "t");
     /* transitions must stay finite where allowed; random is fine */
-    call c = {h, hid, NULL, B, T, D, labels, NULL};
+    call c = {h, hid, NULL, B, T, D, labels, NULL, NULL};
     gradcheck(&c);
     int nw = 0;
     float l;
@@ -236,6 +240,86 @@ static void test_token_grad_crf(void **state)
 /* End to end: head loss over a tiny post-LN encoder; the encoder gradients
  * from bh_model_forward_train + bh_model_backward against differences of
  * bh_model_forward + the head loss, for a sample of parameters of each tensor. */
+/* Span head: rows with different allowed positions, a no-answer row (gold 0)
+ * and an ignored row; then decoding and save/load of the kind. */
+static void test_span_grad_decode(void **state)
+{
+    (void)state;
+    enum { B = 4, T = 7, D = 5 };
+    bh_head_config c = {BH_HEAD_SPAN, "qa", D, 0, NULL, BH_POOL_MEAN, 0, 0};
+    bh_head *h = NULL;
+    assert_int_equal(bh_head_new(&c, 13, &h), BH_OK);
+    assert_int_equal(bh_head_get_kind(h), BH_HEAD_SPAN);
+    assert_int_equal(bh_head_n_labels(h), 2);
+    uint64_t s = 8;
+    bh_tensor_info ti;
+    for (int i = 0; bh_head_tensor(h, i, &ti) == BH_OK; i++)
+        fill(ti.data, (size_t)ti.shape[0] * (ti.ndim == 2 ? ti.shape[1] : 1), 0.5f, &s);
+    float hid[B * T * D];
+    fill(hid, B * T * D, 1.0f, &s);
+    /* [CLS] q q [SEP] c c [SEP] style rows: 0 and the context positions allowed */
+    uint8_t al[B * T] = {1, 0, 0, 1, 1, 1, 0, /**/ 1, 0, 1, 1, 1, 1, 0, /**/ 1, 0, 0, 0, 1, 1, 1, /**/ 1, 1, 1, 1, 1, 1, 1};
+    int32_t st[B] = {3, 0, 4, BH_HEAD_IGNORE}, en[B] = {5, 0, 6, BH_HEAD_IGNORE};
+    call k = {h, hid, al, B, T, D, st, NULL, en};
+    gradcheck(&k);
+    /* a gold position that is not allowed */
+    float l;
+    int32_t bad[B] = {1, 0, 4, BH_HEAD_IGNORE};
+    assert_int_equal(bh_head_span_loss(h, hid, al, B, T, D, bad, en, 1.0f, &l, NULL), BH_EINVAL);
+    /* decoding: hand-made log-probabilities */
+    float ls[T] = {-1.0f, -INFINITY, -INFINITY, -INFINITY, -0.5f, -2.0f, -0.1f};
+    float le[T] = {-1.0f, -INFINITY, -INFINITY, -INFINITY, -3.0f, -0.2f, -4.0f};
+    uint8_t ctx[T] = {0, 0, 0, 0, 1, 1, 1};
+    int a, e;
+    float sc, ns;
+    assert_int_equal(bh_span_best(ls, le, ctx, T, 0, 0, &a, &e, &sc, &ns), BH_OK);
+    assert_int_equal(a, 4); /* -0.5 + -0.2; the later start 6 only ends at 6 (-4.1) */
+    assert_int_equal(e, 5);
+    assert_true(fabsf(sc + 0.7f) < 1e-6f && fabsf(ns + 2.0f) < 1e-6f);
+    assert_int_equal(bh_span_best(ls, le, ctx, T, 1, 0, &a, &e, &sc, &ns), BH_OK); /* length cap 1: (5,5) -2.2 */
+    assert_int_equal(a, 5);
+    assert_int_equal(e, 5);
+    ls[0] = le[0] = -0.2f; /* null (-0.4) beats the best span (-0.7) only when allowed */
+    assert_int_equal(bh_span_best(ls, le, ctx, T, 0, 1, &a, &e, &sc, &ns), BH_OK);
+    assert_int_equal(a, 0);
+    assert_int_equal(e, 0);
+    assert_int_equal(bh_span_best(ls, le, ctx, T, 0, 0, &a, &e, &sc, &ns), BH_OK);
+    assert_int_equal(a, 4);
+    /* log-probabilities: -inf outside the allowed positions, sum to 1 inside */
+    float lp0[B * T], lp1[B * T];
+    assert_int_equal(bh_head_span_logprobs(h, hid, al, B, T, D, lp0, lp1), BH_OK);
+    double z = 0;
+    for (int t = 0; t < T; t++) z += al[t] ? exp(lp0[t]) : 0.0;
+    assert_true(fabs(z - 1.0) < 1e-5 && isinf(lp0[1]) && isinf(lp1[2]));
+    /* the kind survives a checkpoint */
+    bh_model_config mc;
+    bh_model_config_default(&mc, BH_ARCH_ENCODER);
+    mc.vocab = 20, mc.max_len = 8, mc.dim = D, mc.layers = 1, mc.heads = 1, mc.ffn = 8, mc.dropout = 0;
+    bh_model *m = NULL;
+    assert_int_equal(bh_model_new(&mc, 1, &m), BH_OK);
+    char dir[] = "/tmp/bh_span_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(bh_model_save_heads(m, &h, 1, dir), BH_OK);
+    bh_head **hs = NULL;
+    int nh = 0;
+    assert_int_equal(bh_heads_load(dir, &hs, &nh), BH_OK);
+    assert_int_equal(nh, 1);
+    assert_int_equal(bh_head_get_kind(hs[0]), BH_HEAD_SPAN);
+    assert_int_equal(bh_head_tensor(hs[0], 0, &ti), BH_OK);
+    bh_tensor_info t0;
+    assert_int_equal(bh_head_tensor(h, 0, &t0), BH_OK);
+    assert_memory_equal(ti.data, t0.data, sizeof(float) * 2 * D);
+    bh_heads_free(hs, nh);
+    char p[256];
+    snprintf(p, sizeof p, "%s/config.json", dir);
+    unlink(p);
+    snprintf(p, sizeof p, "%s/model.safetensors", dir);
+    unlink(p);
+    rmdir(dir);
+    bh_model_free(m);
+    bh_head_free(h);
+}
+
 static void check_end_to_end(int pre_ln, int freeze)
 {
     bh_model_config mc;
@@ -624,6 +708,7 @@ int main(void)
         cmocka_unit_test(test_seq_grad_cls),
         cmocka_unit_test(test_token_grad_softmax),
         cmocka_unit_test(test_token_grad_crf),
+        cmocka_unit_test(test_span_grad_decode),
         cmocka_unit_test(test_end_to_end),
         cmocka_unit_test(test_pooling_padding),
         cmocka_unit_test(test_ignore_and_weights),

@@ -13,7 +13,14 @@
  *    and a linear-chain CRF (bhasha/crf.h) scores it; decoding is Viterbi
  *    under the BIO/IOBES constraint mask of the label names. Without a CRF,
  *    decoding is the per-word argmax with every I-X that continues nothing
- *    turned into B-X (valid BIO).
+ *    turned into B-X (valid BIO);
+ *  - span extraction (extractive QA): start and end logits [B, T] =
+ *    linear [D] -> 2 over every position; each is a softmax over the
+ *    positions a row allows (its context tokens and position 0, the [CLS]
+ *    "no answer" slot); the loss is the mean of the start and end
+ *    cross-entropies. Decoding picks the best span with end >= start, a
+ *    length cap and both ends in the context, optionally against the null
+ *    answer (start = end = 0) as in SQuAD 2.0.
  *
  * The loss functions write d(loss)/d(hidden) so that bh_model_backward can
  * carry it through the encoder (end-to-end fine-tuning), and ADD the head's
@@ -42,15 +49,15 @@ extern "C" {
 
 #define BH_HEAD_IGNORE (-100) /* label of positions / rows that do not count */
 
-typedef enum bh_head_kind { BH_HEAD_SEQUENCE = 1, BH_HEAD_TOKEN = 2 } bh_head_kind;
+typedef enum bh_head_kind { BH_HEAD_SEQUENCE = 1, BH_HEAD_TOKEN = 2, BH_HEAD_SPAN = 3 } bh_head_kind;
 typedef enum bh_head_pool { BH_POOL_MEAN = 0, BH_POOL_CLS = 1 } bh_head_pool;
 
 typedef struct bh_head_config {
     bh_head_kind kind;
     const char *name;          /* 1..31 of [A-Za-z0-9_-]; tensors are "head.NAME.*" */
     int dim;                   /* the encoder's hidden size D */
-    int n_labels;              /* C >= 1 */
-    const char *const *labels; /* C distinct non-empty names (copied) */
+    int n_labels;              /* C >= 1 (span heads: ignored, always "start", "end") */
+    const char *const *labels; /* C distinct non-empty names (copied; span heads: may be NULL) */
     bh_head_pool pool;         /* sequence heads */
     int dense;                 /* sequence heads: 1 = dense [D, D] + tanh before the classifier */
     int crf;                   /* token heads: 1 = CRF over the word emissions (needs BIO/IOBES names) */
@@ -121,6 +128,32 @@ bh_status bh_head_token_loss(bh_head *h, const float *hidden, int B, int T, int 
  * the I-X the argmax chose). */
 bh_status bh_head_token_predict(bh_head *h, const float *hidden, const uint8_t *first, int B, int T, int D,
                                 int32_t *tags, float *scores);
+
+/* ---- span extraction ------------------------------------------------------ */
+
+/* allowed [B, T]: nonzero where a row's answer may start or end (its context
+ * tokens and position 0). starts/ends [B]: gold positions (allowed ones; 0 =
+ * no answer in this row) or BH_HEAD_IGNORE for rows that do not count.
+ * loss = mean over the counted rows of (CE_start + CE_end) / 2, each a
+ * softmax over the allowed positions only. dhidden and gradients as in
+ * bh_head_seq_loss. A gold position out of range or not allowed is
+ * BH_EINVAL naming the row. */
+bh_status bh_head_span_loss(bh_head *h, const float *hidden, const uint8_t *allowed, int B, int T, int D,
+                            const int32_t *starts, const int32_t *ends, float scale, float *loss, float *dhidden);
+
+/* Log-probabilities of start and end over the allowed positions: lstart,
+ * lend [B, T] (-INFINITY where not allowed). */
+bh_status bh_head_span_logprobs(bh_head *h, const float *hidden, const uint8_t *allowed, int B, int T, int D,
+                                float *lstart, float *lend);
+
+/* Best span of one row from its log-probabilities [T]: ctx [T] nonzero on
+ * the context positions (position 0 is never one), spans of at most max_len
+ * tokens (<= 0: no cap) with start <= end. *score = lstart[s] + lend[e];
+ * *null_score = lstart[0] + lend[0]. With allow_null, the null answer wins
+ * when its score is higher: *start = *end = 0. Without any context position
+ * *start = *end = -1 and *score = -INFINITY (BH_OK). */
+bh_status bh_span_best(const float *lstart, const float *lend, const uint8_t *ctx, int T, int max_len, int allow_null,
+                       int *start, int *end, float *score, float *null_score);
 
 /* ---- checkpoints ---------------------------------------------------------- */
 
