@@ -76,15 +76,17 @@ $(CLI): $(CLI_OBJ) $(STATIC)
 	@$(if $(V),,echo "  LD    $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(STATIC) $(LIBS)
 
-# Optional: build/bhasha-mpi, `bhasha annotate` and `bhasha pretrain` as MPI ranks
-# (`mpirun -np N bhasha annotate --mpi ...`, `mpirun -np N bhasha-mpi pretrain --mpi ...`).
+# Optional: build/bhasha-mpi, `bhasha annotate`, `bhasha pretrain` and `bhasha finetune` as MPI
+# ranks (`mpirun -np N bhasha annotate --mpi ...`, `mpirun -np N bhasha-mpi pretrain --mpi ...`).
 # Built only where mpicc exists, so the library and build/bhasha never need MPI headers.
 MPICC    ?= mpicc
-MPI_OBJ  := $(BUILD)/obj/pipeline/cli_annotate.o $(BUILD)/obj/pipeline/cli_model.o $(BUILD)/obj/pipeline/cli_util.o
+MPI_OBJ  := $(BUILD)/obj/pipeline/cli_annotate.o $(BUILD)/obj/pipeline/cli_model.o $(BUILD)/obj/pipeline/cli_finetune.o \
+            $(BUILD)/obj/pipeline/cli_util.o
 ifneq ($(shell command -v $(MPICC) 2>/dev/null),)
 all: $(BUILD)/bhasha-mpi
 endif
-$(BUILD)/bhasha-mpi: pipeline/mpi/bhasha_mpi.c pipeline/cli_dist.h pipeline/cli_annotate.h pipeline/cli_model.h $(MPI_OBJ) $(STATIC)
+$(BUILD)/bhasha-mpi: pipeline/mpi/bhasha_mpi.c pipeline/cli_dist.h pipeline/cli_annotate.h pipeline/cli_model.h \
+                     pipeline/cli_finetune.h $(MPI_OBJ) $(STATIC)
 	@$(if $(V),,echo "  MPICC $@")
 	$(Q)OMPI_CC=$(CC) $(MPICC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(MPI_OBJ) $(STATIC) $(LIBS)
 

@@ -671,7 +671,14 @@ bh_status bh_model_loss(bh_model *m, const int32_t *ids, const uint8_t *mask,
 bh_status bh_model_forward_train(bh_model *m, const int32_t *ids, const uint8_t *mask, int B, int T,
                                  uint64_t dropout_seed, float *hidden)
 {
+    return bh_model_forward_train_part(m, ids, mask, B, T, dropout_seed, 0, hidden);
+}
+
+bh_status bh_model_forward_train_part(bh_model *m, const int32_t *ids, const uint8_t *mask, int B, int T,
+                                      uint64_t dropout_seed, long row0, float *hidden)
+{
     if (!m || !hidden) return bh__fail(BH_EINVAL, "bh_model_forward_train: NULL argument");
+    if (row0 < 0) return bh__fail(BH_EINVAL, "bh_model_forward_train: negative row0");
     bh_status st = check_inputs(m, ids, NULL, mask, B, T);
     if (st) return st;
     m->bw_ready = 0;
@@ -684,8 +691,8 @@ bh_status bh_model_forward_train(bh_model *m, const int32_t *ids, const uint8_t 
         if (!m->bw_ids) return bh__fail(BH_ENOMEM, "model: out of memory");
     }
     memcpy(m->bw_ids, ids, N * sizeof(int32_t));
-    uint64_t rng = dropout_seed;
-    const float *h = forward(m, ids, mask, B, T, 1, &rng);
+    drop_src ds = {dropout_seed, row0};
+    const float *h = forward_part(m, ids, mask, B, T, &ds);
     memcpy(hidden, h, N * (size_t)m->c.dim * sizeof(float));
     m->bw_B = B;
     m->bw_T = T;

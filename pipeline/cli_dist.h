@@ -1,6 +1,6 @@
 /* pipeline/cli_dist.h — the distribution layer of the CLI commands that can
- * run as MPI ranks (`bhasha annotate --mpi`, `bhasha pretrain --mpi`). The
- * plain CLI runs them as one process (dist == NULL); build/bhasha-mpi
+ * run as MPI ranks (`bhasha annotate --mpi`, `bhasha pretrain --mpi`,
+ * `bhasha finetune --mpi`). The plain CLI runs them as one process (dist == NULL); build/bhasha-mpi
  * (pipeline/mpi/bhasha_mpi.c, built only where mpicc exists) fills in the MPI
  * rank, size and collectives. Keeping MPI behind these callbacks is what lets
  * libbhasha and build/bhasha stay free of MPI headers. Buffers are the

@@ -2,10 +2,13 @@
  * on labelled files, pipeline/finetune.h), and the runners of the result:
  * `bhasha sentiment` and `bhasha ner` (text lines in, JSON lines out). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pipeline/cli.h"
+#include "pipeline/cli_finetune.h"
 #include "pipeline/finetune.h"
 
 static void finetune_usage(FILE *f)
@@ -17,13 +20,17 @@ static void finetune_usage(FILE *f)
             "         [--warmup STEPS (default 10%% of all)] [--patience 2] [--freeze-layers K] [--crf]\n"
             "         [--class-weights] [--pool mean|cls] [--no-dense] [--dropout P] [--wd 0.01] [--clip 1]\n"
             "         [--no-normalize] [--threads 1] [--seed 1] [--log-every 20]\n"
+            "         [--mpi: data-parallel over MPI ranks: mpirun -np N bhasha-mpi finetune --mpi ...]\n"
             "ENCODER: a model directory (bhasha pretrain --arch encoder) or an encoder config JSON\n"
             "(random weights). sentiment reads CSV/TSV (columns by name or 0-based index; default\n"
             "text and label), ner reads CoNLL (tags repaired and converted to BIO). The best epoch on\n"
             "--dev (macro-F1 / conlleval entity F1) is saved to DIR with the tokenizer; training\n"
             "stops after --patience epochs without improvement (0 = never). --seq defaults to the\n"
             "encoder's max_len, at most 128; longer texts are cut, longer sentences split at words.\n"
-            "Progress on stderr; 'epoch N loss X dev Y' lines and a JSON summary on stdout.\n");
+            "Progress on stderr; 'epoch N loss X dev Y' lines and a JSON summary on stdout.\n"
+            "With --mpi (sentiment, ner), --batch is the global batch: rank r of N computes rows\n"
+            "[r*B/N, (r+1)*B/N) of every batch and gradients are summed every step, so the losses\n"
+            "are those of one process (up to rounding); rank 0 scores dev, prints and saves.\n");
 }
 
 static int num(const char *cmd, const char *opt, const char *v, double lo, double hi, double *out)
@@ -50,16 +57,35 @@ static void on_epoch(void *ctx, int epoch, double loss, double dev)
     fflush(stdout);
 }
 
-int cli_finetune(int argc, char **argv)
+/* The data-parallel sum (pipeline/finetune.h); a lost collective ends the job. */
+static int ft_reduce(void *ctx, void *buf, size_t n, int dbl)
+{
+    const cli_dist *d = ctx;
+    if (d->allreduce(d, buf, n, dbl ? CLI_DIST_DOUBLE : CLI_DIST_FLOAT, CLI_DIST_SUM)) {
+        fprintf(stderr, "bhasha finetune: rank %d: MPI allreduce failed\n", d->rank);
+        d->abort(d, 1);
+    }
+    return 0;
+}
+
+int cli_finetune(int argc, char **argv) { return cli_finetune_run(argc, argv, NULL); }
+
+int cli_finetune_run(int argc, char **argv, const cli_dist *dist)
 {
     const char *cmd = argv[0], *task = NULL, *pool = NULL, *v;
+    int mpi = 0, quiet = dist && dist->rank, saved = -1;
     bh__ft_options o;
     bh__ft_options_default(&o);
+    if (quiet) { /* every rank meets the same usage errors: rank 0 alone says so */
+        int dn = open("/dev/null", O_WRONLY);
+        saved = dup(2);
+        if (dn >= 0) dup2(dn, 2), close(dn);
+    }
     for (int i = 1; i < argc; i++) {
         double x;
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            finetune_usage(stdout);
+            if (!quiet) finetune_usage(stdout);
             return 0;
         }
         if (cli_opt(argc, argv, &i, "--task", &task) || cli_opt(argc, argv, &i, "--base", &o.base) ||
@@ -69,7 +95,8 @@ int cli_finetune(int argc, char **argv)
             cli_opt(argc, argv, &i, "--tokenizer", &o.tokenizer) || cli_opt(argc, argv, &i, "--out", &o.out) ||
             cli_opt(argc, argv, &i, "--pool", &pool))
             continue;
-        if (!strcmp(a, "--crf")) o.crf = 1;
+        if (!strcmp(a, "--mpi")) mpi = 1;
+        else if (!strcmp(a, "--crf")) o.crf = 1;
         else if (!strcmp(a, "--class-weights")) o.class_weights = 1;
         else if (!strcmp(a, "--no-dense")) o.dense = 0;
         else if (!strcmp(a, "--no-normalize")) o.normalize = 0;
@@ -96,6 +123,9 @@ int cli_finetune(int argc, char **argv)
     }
     if (!task) return cli_usage_error(cmd, "needs --task sentiment|ner (try --help)");
     if (bh__ft_task_parse(task, &o.task)) return cli_usage_error(cmd, "--task must be sentiment or ner, not '%s'", task);
+    if (mpi && !dist) return cli_exec_mpi(cmd, argv);
+    if (dist && o.task != BH__FT_SENTIMENT && o.task != BH__FT_NER)
+        return cli_usage_error(cmd, "--mpi is for --task sentiment and ner");
     if (!o.base || !o.train || !o.dev || !o.tokenizer || !o.out)
         return cli_usage_error(cmd, "needs --base, --train, --dev, --tokenizer and --out (try --help)");
     if (pool) {
@@ -108,9 +138,17 @@ int cli_finetune(int argc, char **argv)
     bh_blas_set_threads(o.threads);
     o.on_log = on_log;
     o.on_epoch = on_epoch;
-    bh__ft_result r;
+    if (dist) {
+        o.rank = dist->rank;
+        o.nranks = dist->size;
+        o.reduce = ft_reduce;
+        o.rctx = (void *)dist;
+    }
+    if (saved >= 0) dup2(saved, 2), close(saved);
+    bh__ft_result r = {0};
     bh_status st = bh__finetune(&o, &r);
-    if (st) return cli_fail(cmd, st);
+    if (st) return r.peer_error ? 1 : cli_fail(cmd, st); /* a peer error was reported where it happened */
+    if (quiet) return 0; /* rank 0 prints the summary */
     printf("{\"task\":\"%s\",\"train\":%ld,\"dev\":%ld,\"labels\":%d,\"steps\":%ld,\"epochs\":%d,\"best_epoch\":%d,"
            "\"metric\":\"%s\",\"dev_score\":%.6f",
            task, r.n_train, r.n_dev, r.n_labels, r.steps, r.epochs_run, r.best_epoch, r.metric, r.best_dev);

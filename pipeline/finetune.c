@@ -564,12 +564,10 @@ static bh_status batch_reserve(batch *b, int B, int T, int D)
     return BH_OK;
 }
 
-/* Pads examples ex[0..B) to the longest: ids (pad), mask, labels (IGNORE),
- * first-piece flags, sentence labels in y. */
-static bh_status batch_fill(batch *b, example *const *ex, int B, int D, int32_t pad)
+/* Pads examples ex[0..B) to length T (>= the longest): ids (pad), mask,
+ * labels (IGNORE), first-piece flags, sentence labels in y. */
+static bh_status batch_fill_to(batch *b, example *const *ex, int B, int T, int D, int32_t pad)
 {
-    int T = 1;
-    for (int i = 0; i < B; i++) T = ex[i]->n > T ? ex[i]->n : T;
     bh_status st = batch_reserve(b, B, T, D);
     if (st) return st;
     for (int i = 0; i < B; i++) {
@@ -585,6 +583,19 @@ static bh_status batch_fill(batch *b, example *const *ex, int B, int D, int32_t 
         b->y[i] = x->label;
     }
     return BH_OK;
+}
+
+static int longest(example *const *ex, int B)
+{
+    int T = 1;
+    for (int i = 0; i < B; i++) T = ex[i]->n > T ? ex[i]->n : T;
+    return T;
+}
+
+/* Pads examples ex[0..B) to the longest. */
+static bh_status batch_fill(batch *b, example *const *ex, int B, int D, int32_t pad)
+{
+    return batch_fill_to(b, ex, B, longest(ex, B), D, pad);
 }
 
 /* ------------------------------------------------------------- evaluation */
@@ -756,13 +767,77 @@ static bh_status open_base(const bh__ft_options *o, bh_model **m)
 static void logf_(const bh__ft_options *o, const char *fmt, ...) BH__PRINTF(2, 3);
 static void logf_(const bh__ft_options *o, const char *fmt, ...)
 {
-    if (!o->on_log) return;
+    if (!o->on_log || o->rank) return;
     char line[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
     o->on_log(o->ctx, line);
+}
+
+/* ------------------------------------------------------ data parallelism */
+
+/* In place sum over the processes (nothing to do in one). */
+static bh_status dp_reduce(const bh__ft_options *o, void *buf, size_t n, int dbl)
+{
+    if (o->nranks <= 1) return BH_OK;
+    return o->reduce(o->rctx, buf, n, dbl) ? bh__fail(BH_EIO, "data-parallel reduction failed") : BH_OK;
+}
+
+/* Every process brings its status st (one collective); returns st, or for a
+ * process that did not fail while another did, an error of its own. Sets
+ * res->peer_error where the error is reported elsewhere: on the processes
+ * that did not fail, and on every rank but 0 when rank 0 failed too (the
+ * same files fail alike everywhere; rank 0 says why once). */
+static bh_status dp_agree(const bh__ft_options *o, bh_status st, bh__ft_result *res)
+{
+    if (o->nranks <= 1) return st;
+    double f[2] = {st && o->rank == 0, st != 0};
+    bh_status rs = dp_reduce(o, f, 2, 1);
+    if (st) {
+        res->peer_error = o->rank != 0 && f[0] > 0;
+        return st;
+    }
+    if (rs) return rs;
+    if (f[1] > 0) {
+        res->peer_error = 1;
+        return bh__fail(BH_EIO, "another process of the data-parallel run failed");
+    }
+    return BH_OK;
+}
+
+/* The gradients of encoder and head summed over the processes: the encoder's
+ * buffer in place, the head's tensors through hg [its parameter count]. */
+static bh_status dp_grads(const bh__ft_options *o, bh_model *m, bh_head *h, float *hg)
+{
+    float *g;
+    size_t ng, k = 0;
+    bh_status st = bh_model_grads(m, &g, &ng);
+    if (st || (st = dp_reduce(o, g, ng, 0))) return st;
+    bh_tensor_info ti;
+    for (int i = 0; bh_head_tensor(h, i, &ti) == BH_OK; i++) {
+        size_t n = (size_t)ti.shape[0] * (size_t)(ti.ndim == 2 ? ti.shape[1] : 1);
+        memcpy(hg + k, ti.grad, n * sizeof(float));
+        k += n;
+    }
+    if ((st = dp_reduce(o, hg, k, 0))) return st;
+    k = 0;
+    for (int i = 0; bh_head_tensor(h, i, &ti) == BH_OK; i++) {
+        size_t n = (size_t)ti.shape[0] * (size_t)(ti.ndim == 2 ? ti.shape[1] : 1);
+        memcpy(ti.grad, hg + k, n * sizeof(float));
+        k += n;
+    }
+    return BH_OK;
+}
+
+static size_t head_params(const bh_head *h)
+{
+    size_t k = 0;
+    bh_tensor_info ti;
+    for (int i = 0; bh_head_tensor(h, i, &ti) == BH_OK; i++)
+        k += (size_t)ti.shape[0] * (size_t)(ti.ndim == 2 ? ti.shape[1] : 1);
+    return k;
 }
 
 static bh_status check_options(const bh__ft_options *o)
@@ -773,6 +848,9 @@ static bh_status check_options(const bh__ft_options *o)
     if (o->epochs < 1 || o->batch < 1 || (o->seq && o->seq < 3) || o->patience < 0 || o->freeze_layers < 0 || o->threads < 1 ||
         o->log_every < 1 || !(o->lr > 0) || !(o->weight_decay >= 0) || !(o->clip >= 0) || !(o->dropout < 1))
         return bh__fail(BH_EINVAL, "finetune: a numeric option is out of range");
+    if (o->nranks > 1 && (!o->reduce || o->rank < 0 || o->rank >= o->nranks))
+        return bh__fail(BH_EINVAL, "finetune: data-parallel run without a reduction or with rank %d of %d", o->rank,
+                        o->nranks);
     return BH_OK;
 }
 
@@ -798,7 +876,8 @@ bh_status bh__finetune(const bh__ft_options *o, bh__ft_result *res)
     example **ptr = NULL;
     bh_head **best = NULL;
     bh_model *bm = NULL;
-    int nbest = 0;
+    int nbest = 0, synced = 0; /* synced: the processes have met (data-parallel) */
+    float *hg = NULL;
 
     if ((st = open_base(o, &m))) goto done;
     const bh_model_config *mc = bh_model_get_config(m);
@@ -883,7 +962,8 @@ bh_status bh__finetune(const bh__ft_options *o, bh__ft_result *res)
     if ((st = bh_optim_new(m, &oc, &om)) || (st = bh_optim_new_head(h, &oc, &oh))) goto done;
     order = malloc(sizeof(long) * (size_t)tr.n);
     ptr = malloc(sizeof(example *) * (size_t)o->batch);
-    if (!order || !ptr) {
+    if (o->nranks > 1 && !(hg = malloc(sizeof(float) * (head_params(h) + 1)))) st = BH_ENOMEM;
+    if (!order || !ptr || st) {
         st = bh__fail(BH_ENOMEM, "out of memory");
         goto done;
     }
@@ -892,8 +972,14 @@ bh_status bh__finetune(const bh__ft_options *o, bh__ft_result *res)
              "%ld steps (%ld per epoch), warm-up %d",
           ner ? "ner" : "sentiment", tr.records, dv.records, ner ? "sentences" : "texts", labels.n, tr.n, tr.tokens,
           bh_model_num_params(m), total, spe, oc.warmup);
+    if (o->nranks > 1)
+        logf_(o, "finetune: %d processes, each %d%s of the %d rows of every batch", o->nranks, o->batch / o->nranks,
+              o->batch % o->nranks ? " or +1" : "", o->batch);
+    /* every process has read the same files: all go on, or all stop */
+    synced = 1;
+    if ((st = dp_agree(o, BH_OK, res))) goto done;
 
-    int D = mc->dim, bad_epochs = 0;
+    int D = mc->dim, bad_epochs = 0, nr = o->nranks > 1 ? o->nranks : 1;
     uint64_t rng = o->seed * 0x9E3779B97F4A7C15ull + 7;
     double best_dev = -1, ttrain = 0, ntok = 0;
     long step = 0;
@@ -909,19 +995,54 @@ bh_status bh__finetune(const bh__ft_options *o, bh__ft_result *res)
         for (long i0 = 0; i0 < tr.n; i0 += o->batch, step++, nb++) {
             int B = (int)(tr.n - i0 < o->batch ? tr.n - i0 : o->batch);
             for (int i = 0; i < B; i++) ptr[i] = &tr.ex[order[i0 + i]];
-            if ((st = batch_fill(&b, ptr, B, D, e.pad))) goto done;
-            bh_model_zero_grad(m);
-            bh_head_zero_grad(h);
-            float loss;
-            if ((st = bh_model_forward_train(m, b.ids, b.mask, B, b.T, rng ^ ((uint64_t)step << 17), b.hid))) goto done;
-            if (ner) st = bh_head_token_loss(h, b.hid, B, b.T, D, b.lab, 1.0f, &loss, NULL, b.dhid);
-            else st = bh_head_seq_loss(h, b.hid, b.mask, B, b.T, D, b.y, cw, 1.0f, &loss, b.dhid);
-            if (st) goto done;
-            if (!isfinite(loss)) {
-                st = bh__fail(BH_ENUMERIC, "step %ld: loss is %f", step + 1, (double)loss);
+            /* this process's rows [lo, hi) of the batch, padded to the whole
+             * batch's length so that dropout keys (global row * T + position)
+             * match one process's */
+            int lo = (int)((long)B * o->rank / nr), hi = (int)((long)B * (o->rank + 1) / nr), nbr = hi - lo;
+            /* w: this part's share of the loss normalizer (labelled words, or
+             * the rows' class weights); summed over the processes */
+            double w[2] = {0, 0};
+            if ((st = batch_fill_to(&b, ptr + lo, nbr, longest(ptr, B), D, e.pad))) w[1] = 1;
+            for (int i = 0; !st && i < nbr; i++) {
+                if (!ner) w[0] += cw ? cw[b.y[i]] : 1.0;
+                else
+                    for (int t = 0; t < b.T; t++) w[0] += b.lab[(size_t)i * b.T + t] != IGNORE;
+            }
+            double wpart = w[0];
+            bh_status rs = dp_reduce(o, w, 2, 1);
+            if (st || (st = rs)) goto done;
+            if (w[1] > 0) {
+                st = bh__fail(BH_EIO, "another process of the data-parallel run failed");
+                res->peer_error = 1;
                 goto done;
             }
-            if ((st = bh_model_backward(m, b.dhid))) goto done;
+            bh_model_zero_grad(m);
+            bh_head_zero_grad(h);
+            /* the gradient of (this part's loss) * wpart / w = its share of the batch's loss */
+            float loss = 0, scale = w[0] > 0 ? (float)(wpart / w[0]) : 0.0f;
+            if (nbr > 0) {
+                st = bh_model_forward_train_part(m, b.ids, b.mask, nbr, b.T, rng ^ ((uint64_t)step << 17), lo, b.hid);
+                if (!st && ner) st = bh_head_token_loss(h, b.hid, nbr, b.T, D, b.lab, scale, &loss, NULL, b.dhid);
+                else if (!st) st = bh_head_seq_loss(h, b.hid, b.mask, nbr, b.T, D, b.y, cw, scale, &loss, b.dhid);
+                if (!st && isfinite(loss)) st = bh_model_backward(m, b.dhid);
+            }
+            /* sc: the batch's loss, a non-finite one, another error */
+            double sc[3] = {(double)loss * scale, !st && !isfinite(loss), st != 0};
+            if (nr == 1) sc[0] = loss;
+            rs = dp_reduce(o, sc, 3, 1);
+            if (st || (st = rs)) goto done;
+            if (sc[2] > 0) {
+                st = bh__fail(BH_EIO, "another process of the data-parallel run failed");
+                res->peer_error = 1;
+                goto done;
+            }
+            loss = (float)sc[0];
+            if (sc[1] > 0 || !isfinite(loss)) {
+                st = bh__fail(BH_ENUMERIC, "step %ld: loss is %f", step + 1, fabs((double)loss));
+                res->peer_error = o->rank != 0;
+                goto done;
+            }
+            if (nr > 1 && (st = dp_grads(o, m, h, hg))) goto done;
             float norm = bh_head_clip_grad(h, m, o->clip);
             if (!isfinite(norm)) {
                 st = bh__fail(BH_ENUMERIC, "step %ld: gradient norm is %f", step + 1, (double)norm);
@@ -943,19 +1064,33 @@ bh_status bh__finetune(const bh__ft_options *o, bh__ft_result *res)
         if (ep == 1) res->first_loss = mean;
         res->last_loss = mean;
         res->epochs_run = ep;
-        if ((st = evaluate(m, h, &dv, o->batch, e.pad, &dev))) goto done;
-        int improved = dev > best_dev;
+        /* rank 0 scores dev and saves; the others take its metric, so that
+         * all make the same early-stopping decision */
+        int improved = 0;
+        if (o->rank == 0) {
+            st = evaluate(m, h, &dv, o->batch, e.pad, &dev);
+            if (!st && (improved = dev > best_dev)) st = save_best(o, m, h, &e, ep, dev, res->metric);
+        }
+        double dvs[2] = {st ? 0 : dev, st != 0};
+        bh_status rs = dp_reduce(o, dvs, 2, 1);
+        if (st || (st = rs)) goto done;
+        if (dvs[1] > 0) {
+            st = bh__fail(BH_EIO, "another process of the data-parallel run failed");
+            res->peer_error = 1;
+            goto done;
+        }
+        dev = dvs[0];
+        improved = dev > best_dev;
         if (improved) {
             best_dev = dev;
             res->best_epoch = ep;
             bad_epochs = 0;
-            if ((st = save_best(o, m, h, &e, ep, dev, res->metric))) goto done;
         } else {
             bad_epochs++;
         }
         logf_(o, "epoch %d/%d train loss %.4f dev %s %.4f%s (%.1f s)", ep, o->epochs, mean,
               ner ? "entity-F1" : "macro-F1", dev, improved ? " best, saved" : "", now_s() - t0);
-        if (o->on_epoch) o->on_epoch(o->ctx, ep, mean, dev);
+        if (o->on_epoch && o->rank == 0) o->on_epoch(o->ctx, ep, mean, dev);
         if (o->patience && bad_epochs >= o->patience) {
             logf_(o, "no dev improvement in %d epochs: stopping", bad_epochs);
             break;
@@ -963,6 +1098,7 @@ bh_status bh__finetune(const bh__ft_options *o, bh__ft_result *res)
     }
     res->steps = step;
     res->best_dev = best_dev;
+    if (o->rank != 0) goto finish; /* rank 0 alone writes and tests */
     /* tokenizer next to the weights, so the directory runs on its own */
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", o->out, tok_file(e.tok));
@@ -977,8 +1113,11 @@ bh_status bh__finetune(const bh__ft_options *o, bh__ft_result *res)
             goto done;
         logf_(o, "test %s %.4f (best epoch %d)", ner ? "entity-F1" : "macro-F1", res->test, res->best_epoch);
     }
+finish:
     res->seconds = now_s() - t0;
 done:
+    if (st && !synced) st = dp_agree(o, st, res); /* meet the others before the training loop */
+    free(hg);
     bh_heads_free(best, nbest);
     bh_model_free(bm);
     batch_free(&b);

@@ -67,6 +67,20 @@ typedef struct bh__ft_options {
     void (*on_log)(void *ctx, const char *line);
     void (*on_epoch)(void *ctx, int epoch, double loss, double dev_metric);
     void *ctx;
+    /* Data-parallel training over nranks processes (0 or 1 = one process):
+     * each runs bh__finetune with the same options and files, so all read,
+     * shuffle and batch alike; process `rank` computes rows
+     * [rank*B/nranks, (rank+1)*B/nranks) of every batch (dropout keyed by the
+     * global row), losses are normalized by the whole batch's count, and
+     * encoder + head gradients are summed with reduce before clipping and
+     * AdamW, so the run follows the one-process run up to rounding. Rank 0
+     * alone evaluates on dev, saves, scores the test file and calls on_log /
+     * on_epoch; the dev metric is shared so early stopping agrees.
+     * reduce sums buf[0..n) (doubles when dbl, else floats) in place across
+     * all processes; nonzero = the collective failed. */
+    int rank, nranks;
+    int (*reduce)(void *rctx, void *buf, size_t n, int dbl);
+    void *rctx;
 } bh__ft_options;
 
 /* Defaults: 3 epochs, batch 16, seq 0, warm-up 10%, patience 2, lr 1e-4,
@@ -84,6 +98,8 @@ typedef struct bh__ft_result {
     double best_dev;
     double test;            /* -1 without a test file */
     double seconds;
+    int peer_error;         /* data-parallel: the error was another process's (rank 0's, or
+                             * reported by the process that failed), not this one's */
 } bh__ft_result;
 
 /* Trains and saves to o->out. Errors name the file and line (a label the

@@ -438,6 +438,57 @@ static void test_train_parts(void **st)
     }
 }
 
+/* bh_model_forward_train_part: the hidden states [B, T, D] of a batch split
+ * into parts (dropout on) equal those of the whole batch, and a part's
+ * backward adds its share of the whole batch's gradient. */
+static void test_forward_parts(void **st)
+{
+    (void)st;
+    bh_model_config c = tiny(BH_ARCH_ENCODER);
+    c.dropout = 0.2f;
+    bh_model *m;
+    assert_int_equal(bh_model_new(&c, 5, &m), BH_OK);
+    enum { B = 4, T = 8, N = B * T, D = 8 };
+    assert_int_equal(c.dim, D);
+    int32_t ids[N];
+    uint8_t mask[N];
+    float hid[N * D], part[N * D], dh[N * D];
+    for (int i = 0; i < N; i++) {
+        ids[i] = (i * 7 + 3) % 20;
+        mask[i] = i % T < T - i / T; /* row b has T - b real tokens */
+    }
+    for (int i = 0; i < N * D; i++) dh[i] = mask[i / D] ? (float)((i * 13) % 7 - 3) * 0.01f : 0.0f;
+    float *g;
+    size_t ng;
+    assert_int_equal(bh_model_grads(m, &g, &ng), BH_OK);
+    float *whole = malloc(sizeof(float) * ng);
+    bh_model_zero_grad(m);
+    assert_int_equal(bh_model_forward_train(m, ids, mask, B, T, 42, hid), BH_OK);
+    assert_int_equal(bh_model_backward(m, dh), BH_OK);
+    memcpy(whole, g, sizeof(float) * ng);
+    bh_model_zero_grad(m);
+    /* rows [0,1) and [1,4) */
+    assert_int_equal(bh_model_forward_train_part(m, ids, mask, 1, T, 42, 0, part), BH_OK);
+    assert_int_equal(bh_model_backward(m, dh), BH_OK);
+    assert_int_equal(bh_model_forward_train_part(m, ids + T, mask + T, B - 1, T, 42, 1, part + T * D), BH_OK);
+    assert_int_equal(bh_model_backward(m, dh + T * D), BH_OK);
+    double err = 0, ref = 0;
+    for (int i = 0; i < N * D; i++)
+        if (mask[i / D]) err = fmax(err, fabs((double)part[i] - hid[i]));
+    assert_true(err < 1e-5);
+    for (size_t i = 0; i < ng; i++) {
+        err = fmax(err, fabs((double)g[i] - whole[i]));
+        ref = fmax(ref, fabs((double)whole[i]));
+    }
+    assert_true(ref > 0 && err <= 1e-5 * ref);
+    /* another row0 draws other dropout masks */
+    assert_int_equal(bh_model_forward_train_part(m, ids, mask, 1, T, 42, 2, part), BH_OK);
+    assert_true(memcmp(part, hid, sizeof(float) * T * D) != 0);
+    assert_int_equal(bh_model_forward_train_part(m, ids, mask, 1, T, 42, -1, part), BH_EINVAL);
+    free(whole);
+    bh_model_free(m);
+}
+
 static void test_blas(void **st)
 {
     (void)st;
@@ -458,7 +509,7 @@ int main(void)
         cmocka_unit_test(test_mlm_mask),            cmocka_unit_test(test_mlm_words),
         cmocka_unit_test(test_sample),
         cmocka_unit_test(test_determinism),         cmocka_unit_test(test_blas),
-        cmocka_unit_test(test_train_parts),
+        cmocka_unit_test(test_train_parts),         cmocka_unit_test(test_forward_parts),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     char cmd[128];

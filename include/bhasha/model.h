@@ -193,6 +193,15 @@ bh_status bh_model_forward_train(bh_model *m, const int32_t *ids, const uint8_t 
                                  uint64_t dropout_seed, float *hidden);
 bh_status bh_model_backward(bh_model *m, const float *dhidden);
 
+/* bh_model_forward_train on rows of a larger batch (data-parallel
+ * fine-tuning): row0 is the global index of the first of these B sequences,
+ * and dropout draws depend on (dropout_seed, row0 * T + position, site) as in
+ * bh_model_train_step_part, so the parts of a batch split across processes
+ * (all padded to the same T) draw the masks the whole batch draws in one call.
+ * bh_model_forward_train is this with row0 = 0. */
+bh_status bh_model_forward_train_part(bh_model *m, const int32_t *ids, const uint8_t *mask, int B, int T,
+                                      uint64_t dropout_seed, long row0, float *hidden);
+
 /* Sets the dropout rate used in training from now on (0 <= p < 1; stored in
  * the config, so bh_model_save keeps it). Fine-tuning often wants another
  * rate than pretraining. */

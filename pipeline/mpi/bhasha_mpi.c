@@ -1,5 +1,5 @@
-/* pipeline/mpi/bhasha_mpi.c — build/bhasha-mpi: `bhasha annotate` and
- * `bhasha pretrain` as MPI ranks. Built by the Makefile only where mpicc
+/* pipeline/mpi/bhasha_mpi.c — build/bhasha-mpi: `bhasha annotate`,
+ * `bhasha pretrain` and `bhasha finetune` as MPI ranks. Built by the Makefile only where mpicc
  * exists (this folder is outside the library's source folders), so MPI never
  * becomes a dependency of libbhasha or of build/bhasha; `bhasha annotate
  * --mpi` and `bhasha pretrain --mpi` exec this program.
@@ -7,7 +7,8 @@
  * OUTPUT.part-R-of-N; a gather of per-part counts and CRCs lets rank 0 write
  * OUTPUT.manifest.json.
  * pretrain: data-parallel training; the allreduce below sums gradients,
- * target counts and losses over the ranks (pipeline/cli_model.h). */
+ * target counts and losses over the ranks (pipeline/cli_model.h).
+ * finetune: the same for an encoder + task head (pipeline/cli_finetune.h). */
 #include <limits.h>
 #include <mpi.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 
 #include "bhasha/model.h"
 #include "pipeline/cli_annotate.h"
+#include "pipeline/cli_finetune.h"
 #include "pipeline/cli_model.h"
 
 static int gather(const cli_dist *d, const void *send, size_t n, void *recv)
@@ -47,9 +49,9 @@ static void abort_all(const cli_dist *d, int rc)
 
 int main(int argc, char **argv)
 {
-    int train = argc >= 2 && !strcmp(argv[1], "pretrain");
+    int train = argc >= 2 && !strcmp(argv[1], "pretrain"), tune = argc >= 2 && !strcmp(argv[1], "finetune");
     /* the OpenBLAS kernel check may re-execute the program: before MPI starts */
-    if (train) bh_blas_autotune();
+    if (train || tune) bh_blas_autotune();
     MPI_Init(&argc, &argv);
     cli_dist d = {.rank = 0, .size = 1, .gather = gather, .allreduce = allreduce, .abort = abort_all};
     MPI_Comm_rank(MPI_COMM_WORLD, &d.rank);
@@ -57,10 +59,13 @@ int main(int argc, char **argv)
     int rc;
     if (train) {
         rc = cli_pretrain_run(argc - 1, argv + 1, &d);
+    } else if (tune) {
+        rc = cli_finetune_run(argc - 1, argv + 1, &d);
     } else if (argc < 2 || strcmp(argv[1], "annotate")) {
         if (d.rank == 0)
             fprintf(stderr, "usage: mpirun -np N bhasha-mpi annotate --input FILE... --output FILE [--resume] [OPTIONS]\n"
-                            "       mpirun -np N bhasha-mpi pretrain --mpi [OPTIONS] (bhasha pretrain --help)\n");
+                            "       mpirun -np N bhasha-mpi pretrain --mpi [OPTIONS] (bhasha pretrain --help)\n"
+                            "       mpirun -np N bhasha-mpi finetune --mpi [OPTIONS] (bhasha finetune --help)\n");
         rc = 2;
     } else {
         rc = cli_annotate_run(argc - 1, argv + 1, &d);
