@@ -35,6 +35,11 @@ int cli_digits(int argc, char **argv);
 int cli_finetune(int argc, char **argv);
 int cli_sentiment(int argc, char **argv);
 int cli_ner(int argc, char **argv);
+/* cli_qa.c: `finetune --task qa` here, the other tasks to cli_finetune */
+int cli_finetune_tasks(int argc, char **argv);
+int cli_qa(int argc, char **argv);
+int cli_corpus_cloze(int argc, char **argv);
+int cli_corpus_squad_split(int argc, char **argv);
 
 /* Prints "bhasha CMD: MESSAGE: DETAIL" (one line) on stderr; returns 1. */
 int cli_fail(const char *cmd, bh_status st);

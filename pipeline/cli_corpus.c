@@ -16,6 +16,8 @@ static void usage(void)
             "       bhasha corpus clean [OPTIONS] [--lang bn|hi [--min-script 0.5] [--no-langid]] [--min-chars N] [--report FILE] FILE\n"
             "       bhasha corpus split [OPTIONS] --seed N [--ratios 0.8,0.1,0.1] --out PREFIX FILE\n"
             "       bhasha corpus encode [OPTIONS] --spm MODEL --out PREFIX [--shard-tokens N] FILE...\n"
+            "       bhasha corpus cloze [--seed N] [--max N] [--out FILE] FILE...   (QA questions; --help)\n"
+            "       bhasha corpus squad-split --dev DEV.json --test TEST.json SQUAD.json\n"
             "reader options:\n"
             "  --format auto|text|jsonl|csv|tsv|conll|conllu|squad|wiki   --blocks (text: blank-line documents)\n"
             "  --text COL (or --field KEY)  --text2 COL  --label COL  --id COL   (CSV column name/index, JSONL key)\n"
@@ -560,6 +562,8 @@ int cli_corpus(int argc, char **argv)
     if (strcmp(sub, "clean") == 0) return cmd_clean(argc - 1, argv + 1);
     if (strcmp(sub, "split") == 0) return cmd_split(argc - 1, argv + 1);
     if (strcmp(sub, "encode") == 0) return cmd_encode(argc - 1, argv + 1);
+    if (strcmp(sub, "cloze") == 0) return cli_corpus_cloze(argc - 1, argv + 1);
+    if (strcmp(sub, "squad-split") == 0) return cli_corpus_squad_split(argc - 1, argv + 1);
     if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0) return usage(), 0;
-    return cli_usage_error(CMD, "unknown subcommand \"%s\" (stats, clean, split, encode)", sub);
+    return cli_usage_error(CMD, "unknown subcommand \"%s\" (stats, clean, split, encode, cloze, squad-split)", sub);
 }

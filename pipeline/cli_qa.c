@@ -1,0 +1,326 @@
+/* pipeline/cli_qa.c — `bhasha finetune --task qa` (an encoder + span head
+ * trained on SQuAD JSON or JSON lines, pipeline/qa.h), `bhasha qa` (JSON
+ * lines of context + question in, one JSON answer line per input line out),
+ * and the QA data tools `bhasha corpus cloze` / `corpus squad-split`
+ * (pipeline/qa_data.h). */
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pipeline/cli.h"
+#include "pipeline/qa.h"
+#include "pipeline/qa_data.h"
+
+static void finetune_qa_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: bhasha finetune --task qa --base ENCODER --train SQUAD.json|CLOZE.jsonl --dev SQUAD.json\n"
+            "         --tokenizer T.model --out DIR [--test SQUAD.json] [--max-len N] [--stride 32]\n"
+            "         [--max-query 64] [--max-answer 30] [--null-answer] [--epochs 3] [--lr 1e-4]\n"
+            "         [--batch 16] [--warmup STEPS (default 10%% of all)] [--patience 2] [--freeze-layers K]\n"
+            "         [--dropout P] [--wd 0.01] [--clip 1] [--no-normalize] [--threads 1] [--seed 1]\n"
+            "         [--log-every 20]\n"
+            "Files: SQuAD v1.1/v2.0 JSON, or JSON lines (*.jsonl) {\"id\",\"context\",\"question\",\n"
+            "\"answers\":[{\"text\",\"answer_start\"}]} as bhasha corpus cloze writes (answer_start in code\n"
+            "points). Sequences are [CLS] question [SEP] context [SEP]; contexts longer than one window of\n"
+            "--max-len pieces (default the encoder's max_len) are cut into windows sharing --stride pieces;\n"
+            "a window without the whole answer is trained to point at [CLS]. Questions are cut to\n"
+            "--max-query pieces, answers decoded up to --max-answer pieces. The dev metric is SQuAD F1\n"
+            "(percent); the best epoch is saved to DIR with the tokenizer.\n"
+            "Progress on stderr; 'epoch N loss X dev Y' lines and a JSON summary on stdout.\n");
+}
+
+static int num(const char *cmd, const char *opt, const char *v, double lo, double hi, double *out)
+{
+    char *end = NULL;
+    errno = 0;
+    double x = strtod(v, &end);
+    if (errno || !end || *end || end == v || !(x >= lo && x <= hi))
+        return cli_usage_error(cmd, "%s %s: expected a number in [%g, %g]", opt, v, lo, hi);
+    *out = x;
+    return 0;
+}
+
+static void on_log(void *ctx, const char *line)
+{
+    (void)ctx;
+    fprintf(stderr, "%s\n", line);
+}
+
+static void on_epoch(void *ctx, int epoch, double loss, double dev)
+{
+    (void)ctx;
+    printf("epoch %d loss %.6f dev %.6f\n", epoch, loss, dev);
+    fflush(stdout);
+}
+
+static int finetune_qa(int argc, char **argv)
+{
+    const char *cmd = argv[0], *task = NULL, *v;
+    bh__qa_options qo;
+    bh__qa_options_default(&qo);
+    bh__ft_options *o = &qo.ft;
+    for (int i = 1; i < argc; i++) {
+        double x;
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            finetune_qa_usage(stdout);
+            return 0;
+        }
+        if (cli_opt(argc, argv, &i, "--task", &task) || cli_opt(argc, argv, &i, "--base", &o->base) ||
+            cli_opt(argc, argv, &i, "--train", &o->train) || cli_opt(argc, argv, &i, "--dev", &o->dev) ||
+            cli_opt(argc, argv, &i, "--test", &o->test) || cli_opt(argc, argv, &i, "--tokenizer", &o->tokenizer) ||
+            cli_opt(argc, argv, &i, "--out", &o->out))
+            continue;
+        if (!strcmp(a, "--no-normalize")) o->normalize = 0;
+        else if (!strcmp(a, "--null-answer")) qo.null_answer = 1;
+#define NUM(name, lo, hi, dst, type)                                   \
+    else if (cli_opt(argc, argv, &i, name, &v)) {                      \
+        if (num(cmd, name, v, lo, hi, &x)) return 2;                   \
+        dst = (type)x;                                                 \
+    }
+        NUM("--epochs", 1, 100000, o->epochs, int)
+        NUM("--batch", 1, 65536, o->batch, int)
+        NUM("--seq", 8, 65536, o->seq, int)
+        NUM("--max-len", 8, 65536, o->seq, int)
+        NUM("--stride", 0, 65536, qo.stride, int)
+        NUM("--max-query", 1, 65536, qo.max_query, int)
+        NUM("--max-answer", 1, 65536, qo.max_answer, int)
+        NUM("--warmup", 0, 1e9, o->warmup, int)
+        NUM("--patience", 0, 100000, o->patience, int)
+        NUM("--freeze-layers", 0, 1024, o->freeze_layers, int)
+        NUM("--threads", 1, 1024, o->threads, int)
+        NUM("--log-every", 1, 1e9, o->log_every, int)
+        NUM("--seed", 0, 1.8e19, o->seed, uint64_t)
+        NUM("--lr", 1e-12, 10, o->lr, float)
+        NUM("--wd", 0, 10, o->weight_decay, float)
+        NUM("--clip", 0, 1e9, o->clip, float)
+        NUM("--dropout", 0, 0.999, o->dropout, float)
+#undef NUM
+        else return cli_usage_error(cmd, "unknown or incomplete option '%s' for --task qa (try --task qa --help)", a);
+    }
+    if (!o->base || !o->train || !o->dev || !o->tokenizer || !o->out)
+        return cli_usage_error(cmd, "needs --base, --train, --dev, --tokenizer and --out (try --task qa --help)");
+    bh_blas_set_threads(o->threads);
+    o->on_log = on_log;
+    o->on_epoch = on_epoch;
+    bh__qa_result r;
+    bh_status st = bh__qa_finetune(&qo, &r);
+    if (st) return cli_fail(cmd, st);
+    printf("{\"task\":\"qa\",\"train\":%ld,\"windows\":%ld,\"dev\":%ld,\"steps\":%ld,\"epochs\":%d,\"best_epoch\":%d,"
+           "\"metric\":\"%s\",\"dev_score\":%.6f",
+           r.ft.n_train, r.windows, r.ft.n_dev, r.ft.steps, r.ft.epochs_run, r.ft.best_epoch, r.ft.metric, r.ft.best_dev);
+    if (r.ft.test >= 0)
+        printf(",\"test\":%ld,\"test_score\":%.6f,\"test_exact_match\":%.6f", r.ft.n_test, r.ft.test, r.test_em);
+    printf(",\"first_loss\":%.6f,\"last_loss\":%.6f,\"seconds\":%.1f,\"out\":", r.ft.first_loss, r.ft.last_loss,
+           r.ft.seconds);
+    cli_json_string(stdout, o->out, strlen(o->out));
+    printf("}\n");
+    return cli_finish_lines(cmd, 0, 0, 0, 0, "");
+}
+
+int cli_finetune_tasks(int argc, char **argv)
+{
+    for (int i = 1; i + 1 < argc; i++) /* extractive QA has its own options */
+        if (!strcmp(argv[i], "--task") && !strcmp(argv[i + 1], "qa")) return finetune_qa(argc, argv);
+    for (int i = 1; i < argc; i++)
+        if (!strncmp(argv[i], "--task=", 7) && !strcmp(argv[i] + 7, "qa")) return finetune_qa(argc, argv);
+    return cli_finetune(argc, argv);
+}
+
+/* --------------------------------------------------------------------- qa */
+
+static int qa_usage(FILE *f)
+{
+    fprintf(f, "usage: bhasha qa --model DIR [--threads 1] [--strict] [FILE]\n"
+               "Reads JSON lines {\"context\":\"...\",\"question\":\"...\"} (FILE or stdin; an \"id\" is echoed)\n"
+               "and writes one JSON line per input line: {\"answer\":\"...\",\"start\":S,\"end\":E,\"score\":P}\n"
+               "(start/end: code point offsets into the original context, [start, end); score: p(start) p(end)\n"
+               "in the best window; a --null-answer model may answer \"\" at 0, 0), or {\"error\":\"...\"}\n"
+               "for a line that cannot be answered (not JSON, empty context or question, a context shorter\n"
+               "than its question). DIR: a directory written by bhasha finetune --task qa.\n");
+    return 0;
+}
+
+int cli_qa(int argc, char **argv)
+{
+    const char *cmd = argv[0], *model = NULL, *in = NULL, *v;
+    int threads = 1, strict = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return qa_usage(stdout);
+        if (cli_opt(argc, argv, &i, "--model", &model)) continue;
+        if (!strcmp(argv[i], "--strict")) {
+            strict = 1;
+        } else if (cli_opt(argc, argv, &i, "--threads", &v)) {
+            double x;
+            if (num(cmd, "--threads", v, 1, 1024, &x)) return 2;
+            threads = (int)x;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            return cli_usage_error(cmd, "unknown or incomplete option '%s' (try --help)", argv[i]);
+        } else if (in) {
+            return cli_usage_error(cmd, "one input file at most");
+        } else {
+            in = argv[i];
+        }
+    }
+    if (!model) return cli_usage_error(cmd, "needs --model DIR (try --help)");
+    bh_blas_set_threads(threads);
+    bh__qa_model *qm;
+    bh_status st = bh__qa_load(model, threads, &qm);
+    if (st) return cli_fail(cmd, st);
+    cli_lines r;
+    if (cli_lines_open(&r, cmd, in)) {
+        bh__qa_free(qm);
+        return 1;
+    }
+    long problems = 0;
+    char why[300];
+    while (cli_lines_next(&r)) {
+        json_error_t je;
+        json_t *o = json_loadb(r.line, r.len, 0, &je);
+        json_t *c = json_object_get(o, "context"), *q = json_object_get(o, "question"), *id = json_object_get(o, "id");
+        bh__qa_answer a;
+        why[0] = 0;
+        if (!o) snprintf(why, sizeof why, "not JSON: %s", je.text);
+        else if (!json_is_string(c) || !json_is_string(q))
+            snprintf(why, sizeof why, "expected an object with string \"context\" and \"question\"");
+        else if ((st = bh__qa_answer_one(qm, json_string_value(c), json_string_length(c), json_string_value(q),
+                                         json_string_length(q), &a)))
+            snprintf(why, sizeof why, "%s", bh_last_error());
+        fputc('{', stdout);
+        if (json_is_string(id) || json_is_integer(id)) {
+            char *ids = json_dumps(id, JSON_ENCODE_ANY);
+            printf("\"id\":%s,", ids ? ids : "null");
+            free(ids);
+        }
+        if (why[0]) { /* one output line per input line, even for a line that failed */
+            if (problems++ < 10) fprintf(stderr, "bhasha %s: line %ld: %s\n", cmd, r.lineno, why);
+            fputs("\"error\":", stdout);
+            cli_json_string(stdout, why, strlen(why));
+            fputs("}\n", stdout);
+        } else {
+            fputs("\"answer\":", stdout);
+            cli_json_string(stdout, json_string_value(c) + a.bstart, a.bend - a.bstart);
+            printf(",\"start\":%zu,\"end\":%zu,\"score\":%.4f}\n", a.start, a.end, (double)a.score);
+        }
+        json_decref(o);
+    }
+    cli_lines_close(&r);
+    bh__qa_free(qm);
+    return cli_finish_lines(cmd, 0, problems, 10, strict, "errors");
+}
+
+/* ------------------------------------------------ corpus cloze / squad-split */
+
+static int emit_cloze(void *ctx, const bh__cloze_record *r)
+{
+    FILE *f = ctx;
+    fputs("{\"id\":", f);
+    cli_json_string(f, r->id, strlen(r->id));
+    fputs(",\"context\":", f);
+    cli_json_string(f, r->context, r->context_len);
+    fputs(",\"question\":", f);
+    cli_json_string(f, r->question, r->question_len);
+    fputs(",\"answers\":[{\"text\":", f);
+    cli_json_string(f, r->answer, r->answer_len);
+    fprintf(f, ",\"answer_start\":%ld}]}\n", r->answer_start);
+    return ferror(f) != 0;
+}
+
+int cli_corpus_cloze(int argc, char **argv)
+{
+    const char *cmd = "corpus cloze", *out = NULL, *v;
+    bh__cloze_options o;
+    bh__cloze_options_default(&o);
+    const char **files = calloc((size_t)argc + 1, sizeof(char *));
+    int nf = 0;
+    if (!files) return cli_usage_error(cmd, "out of memory");
+    for (int i = 1; i < argc; i++) {
+        double x;
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            printf("usage: bhasha corpus cloze [--seed 1] [--max N] [--per-paragraph 1] [--context-chars 1000]\n"
+                   "         [--stopwords 300] [--min-sentences 3] [--sample P] [--blank _____] [--out FILE] FILE...\n"
+                   "Self-supervised extractive QA from raw text (one paragraph per line): a sentence with a\n"
+                   "1-3 word span blanked is the question; the paragraph without that sentence (cut to\n"
+                   "--context-chars code points around the span's other occurrence) is the context and that\n"
+                   "occurrence the answer. Spans with digits are preferred, then multi-word spans; the\n"
+                   "--stopwords most frequent words of the input never answer. Deterministic for a seed.\n"
+                   "Writes JSON lines {\"id\",\"context\",\"question\",\"answers\":[{\"text\",\"answer_start\"}]}\n"
+                   "(answer_start in code points) for bhasha finetune --task qa; counts on stderr.\n");
+            free(files);
+            return 0;
+        }
+        if (cli_opt(argc, argv, &i, "--out", &out) || cli_opt(argc, argv, &i, "--blank", &o.blank)) continue;
+#define NUM(name, lo, hi, dst, type)                                   \
+    if (cli_opt(argc, argv, &i, name, &v)) {                           \
+        if (num(cmd, name, v, lo, hi, &x)) {                           \
+            free(files);                                               \
+            return 2;                                                  \
+        }                                                              \
+        dst = (type)x;                                                 \
+        continue;                                                      \
+    }
+        NUM("--seed", 0, 1.8e19, o.seed, uint64_t)
+        NUM("--max", 0, 1e12, o.max_questions, long)
+        NUM("--per-paragraph", 1, 1e6, o.per_paragraph, int)
+        NUM("--context-chars", 1, 1e8, o.context_chars, int)
+        NUM("--stopwords", 0, 1e8, o.stopwords, int)
+        NUM("--min-sentences", 2, 1e6, o.min_sentences, int)
+        NUM("--sample", 1e-9, 1, o.sample, double)
+#undef NUM
+        if (a[0] == '-' && a[1]) {
+            free(files);
+            return cli_usage_error(cmd, "unknown or incomplete option '%s' (try --help)", a);
+        }
+        files[nf++] = a;
+    }
+    if (!nf) {
+        free(files);
+        return cli_usage_error(cmd, "needs at least one text FILE (try --help)");
+    }
+    FILE *f = out ? fopen(out, "wb") : stdout;
+    if (!f) {
+        fprintf(stderr, "bhasha %s: %s: %s\n", cmd, out, strerror(errno));
+        free(files);
+        return 1;
+    }
+    bh__cloze_stats s;
+    bh_status st = bh__cloze_generate(files, nf, &o, emit_cloze, f, &s);
+    free(files);
+    int bad = out ? fclose(f) != 0 : fflush(f) != 0;
+    if (st) return cli_fail(cmd, st);
+    if (bad) {
+        fprintf(stderr, "bhasha %s: write error\n", cmd);
+        return 1;
+    }
+    fprintf(stderr, "{\"paragraphs\":%ld,\"questions\":%ld,\"numeric\":%ld,\"multiword\":%ld}\n", s.paragraphs,
+            s.questions, s.numeric, s.multiword);
+    return 0;
+}
+
+int cli_corpus_squad_split(int argc, char **argv)
+{
+    const char *cmd = "corpus squad-split", *dev = NULL, *test = NULL, *in = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            printf("usage: bhasha corpus squad-split --dev DEV.json --test TEST.json SQUAD.json\n"
+                   "Paragraph-disjoint halves of a SQuAD file: paragraph p of article a (0-based, file order)\n"
+                   "goes to DEV when the 64-bit FNV-1a hash of the text \"a/p\" is even, else to TEST.\n"
+                   "Prints the paragraph and question counts of each half.\n");
+            return 0;
+        }
+        if (cli_opt(argc, argv, &i, "--dev", &dev) || cli_opt(argc, argv, &i, "--test", &test)) continue;
+        if (argv[i][0] == '-' && argv[i][1]) return cli_usage_error(cmd, "unknown or incomplete option '%s'", argv[i]);
+        if (in) return cli_usage_error(cmd, "one input file");
+        in = argv[i];
+    }
+    if (!in || !dev || !test) return cli_usage_error(cmd, "needs --dev, --test and a SQuAD file (try --help)");
+    long c[4];
+    bh_status st = bh__squad_split(in, dev, test, c);
+    if (st) return cli_fail(cmd, st);
+    printf("{\"dev_paragraphs\":%ld,\"dev_questions\":%ld,\"test_paragraphs\":%ld,\"test_questions\":%ld}\n", c[0], c[1],
+           c[2], c[3]);
+    return 0;
+}

@@ -1,0 +1,1034 @@
+/* pipeline/qa.c — extractive QA over an encoder with a span head (see
+ * pipeline/qa.h): SQuAD / JSON-lines reading, question + context-window
+ * sequences with piece offsets into the original context, the fine-tuning
+ * loop (AdamW with warm-up and linear decay, clipping, early stopping on dev
+ * SQuAD F1, the best checkpoint), and answering one question. */
+#include "pipeline/qa.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "bhasha/corpus.h"
+#include "bhasha/eval.h"
+#include "bhasha/model.h"
+#include "bhasha/normalize.h"
+#include "bhasha/subword.h"
+#include "core/error.h"
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ------------------------------------------------------------ tokenization */
+
+typedef struct qtok {
+    bh_tokenizer *tok;
+    bh_special_ids sp;
+    int32_t unk, pad;
+    int normalize;
+    bh_tokens tk;
+    bh_buf nb;
+} qtok;
+
+/* Pieces of a context: ids [n], bytes [b, e) of the original text. */
+typedef struct pieces {
+    int32_t *ids;
+    size_t *b, *e;
+    int n, cap;
+} pieces;
+
+static void pieces_free(pieces *p)
+{
+    free(p->ids);
+    free(p->b);
+    free(p->e);
+    memset(p, 0, sizeof *p);
+}
+
+static bh_status pieces_push(pieces *p, int32_t id, size_t b, size_t e)
+{
+    if (p->n == p->cap) {
+        int nc = p->cap ? 2 * p->cap : 64;
+        int32_t *ni = realloc(p->ids, sizeof(int32_t) * (size_t)nc);
+        if (ni) p->ids = ni;
+        size_t *nb = ni ? realloc(p->b, sizeof(size_t) * (size_t)nc) : NULL;
+        if (nb) p->b = nb;
+        size_t *ne = nb ? realloc(p->e, sizeof(size_t) * (size_t)nc) : NULL;
+        if (ne) p->e = ne;
+        if (!ne) return bh__fail(BH_ENOMEM, "out of memory");
+        p->cap = nc;
+    }
+    p->ids[p->n] = id;
+    p->b[p->n] = b;
+    p->e[p->n++] = e;
+    return BH_OK;
+}
+
+static bh_status qtok_open(qtok *q, const char *path, int normalize, const bh_model_config *c)
+{
+    memset(q, 0, sizeof *q);
+    bh_tokenizer_options to;
+    bh_tokenizer_options_default(&to);
+    to.normalize = 0; /* done here, chunk by chunk, to keep offsets into the original */
+    to.add_special = 0;
+    bh_status st = bh_tokenizer_load(path, &to, &q->tok);
+    if (st) return st;
+    int32_t V = bh_tokenizer_vocab_size(q->tok);
+    if (V > c->vocab)
+        return bh__fail(BH_ESHAPE, "tokenizer %s has %d pieces, the encoder's vocabulary only %d (not its tokenizer?)",
+                        path, (int)V, c->vocab);
+    q->sp = bh_tokenizer_special_ids(q->tok);
+    if (q->sp.cls < 0 || q->sp.sep < 0)
+        return bh__fail(BH_EINVAL, "tokenizer %s has no [CLS]/[SEP] (<s>/</s>) ids: QA needs both", path);
+    q->unk = q->sp.unk >= 0 ? q->sp.unk : 0;
+    q->pad = c->pad_id >= 0 ? c->pad_id : q->sp.pad >= 0 ? q->sp.pad : 0;
+    q->normalize = normalize;
+    return BH_OK;
+}
+
+static void qtok_close(qtok *q)
+{
+    bh_tokenizer_free(q->tok);
+    bh_tokens_free(&q->tk);
+    bh_buf_free(&q->nb);
+    memset(q, 0, sizeof *q);
+}
+
+static int is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+
+/* Encodes text[0..len) chunk by chunk (white space separates chunks) into p,
+ * offsets into text. A chunk that yields no piece gets the unknown id. */
+static bh_status encode_text(qtok *q, const char *text, size_t len, pieces *p)
+{
+    p->n = 0;
+    size_t i = 0;
+    while (i < len) {
+        while (i < len && is_space(text[i])) i++;
+        size_t j = i;
+        while (j < len && !is_space(text[j])) j++;
+        if (j == i) break;
+        const char *w = text + i;
+        size_t wl = j - i, nl = wl;
+        bh_status st;
+        if (q->normalize) {
+            bh_buf_clear(&q->nb);
+            if ((st = bh_normalize(w, wl, NULL, &q->nb, NULL))) return st;
+            w = q->nb.data ? q->nb.data : "";
+            nl = q->nb.len;
+        }
+        if ((st = bh_tokenizer_encode(q->tok, w, nl, &q->tk))) return st;
+        if (!q->tk.n && (st = pieces_push(p, q->unk, i, j))) return st;
+        for (size_t k = 0; k < q->tk.n; k++) {
+            /* normalized offsets -> original ones, proportionally when the length changed */
+            size_t b = q->tk.begin[k], e = q->tk.end[k];
+            if (nl != wl && nl) {
+                b = b * wl / nl;
+                e = e * wl / nl;
+            }
+            if (k == 0) b = 0;
+            if (k + 1 == q->tk.n) e = wl;
+            if (e > wl) e = wl;
+            if (b > e) b = e;
+            if ((st = pieces_push(p, q->tk.ids[k], i + b, i + e))) return st;
+        }
+        i = j;
+    }
+    return BH_OK;
+}
+
+/* Code point count of s[0..n). */
+static size_t cp_len(const char *s, size_t n)
+{
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++) c += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return c;
+}
+
+/* Byte offset of code point cp in s[0..n) (n when past the end). */
+static size_t cp_to_byte(const char *s, size_t n, long cp)
+{
+    long c = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (((unsigned char)s[i] & 0xC0) == 0x80) continue;
+        if (c++ == cp) return i;
+    }
+    return n;
+}
+
+/* ---------------------------------------------------------------- examples */
+
+typedef struct qa_ex {
+    char *id, *ctx;
+    size_t clen;
+    char **golds;
+    int ngold;
+    long ab, ae;     /* bytes of the first answer in ctx; -1 = none */
+    int32_t *q;      /* question pieces */
+    int nq;
+    pieces p;        /* context pieces */
+} qa_ex;
+
+/* One window: pieces [w0, w1) of example ex; gold positions in the sequence. */
+typedef struct qa_feat {
+    int ex, w0, w1;
+    int32_t start, end;
+} qa_feat;
+
+typedef struct qa_set {
+    const char *path;
+    qa_ex *ex;
+    long n, cap;
+    qa_feat *f;
+    long nf, fcap;
+    long tokens, unmapped; /* pieces over all features; answers no piece covers */
+} qa_set;
+
+static void ex_free(qa_ex *x)
+{
+    free(x->id);
+    free(x->ctx);
+    for (int i = 0; i < x->ngold; i++) free(x->golds[i]);
+    free(x->golds);
+    free(x->q);
+    pieces_free(&x->p);
+}
+
+static void set_free(qa_set *d)
+{
+    for (long i = 0; i < d->n; i++) ex_free(&d->ex[i]);
+    free(d->ex);
+    free(d->f);
+    memset(d, 0, sizeof *d);
+}
+
+typedef struct qa_cfg {
+    int L, stride, max_query, max_answer, null_answer;
+} qa_cfg;
+
+/* Question pieces of x (normalized as a whole), cut to the caps. */
+static bh_status encode_question(qtok *q, const qa_cfg *c, const char *question, size_t qlen, qa_ex *x)
+{
+    const char *s = question;
+    size_t n = qlen;
+    bh_status st;
+    if (q->normalize) {
+        bh_buf_clear(&q->nb);
+        if ((st = bh_normalize(question, qlen, NULL, &q->nb, NULL))) return st;
+        s = q->nb.data ? q->nb.data : "";
+        n = q->nb.len;
+    }
+    if ((st = bh_tokenizer_encode(q->tok, s, n, &q->tk))) return st;
+    int cap = c->max_query < c->L - 4 ? c->max_query : c->L - 4; /* leaves one context piece */
+    x->nq = (int)q->tk.n < cap ? (int)q->tk.n : cap;
+    if (x->nq < 1) return bh__fail(BH_EINVAL, "the question has no pieces");
+    free(x->q);
+    if (!(x->q = malloc(sizeof(int32_t) * (size_t)x->nq))) return bh__fail(BH_ENOMEM, "out of memory");
+    memcpy(x->q, q->tk.ids, sizeof(int32_t) * (size_t)x->nq);
+    return BH_OK;
+}
+
+static bh_status feat_push(qa_set *d, qa_feat f)
+{
+    if (d->nf == d->fcap) {
+        long nc = d->fcap ? 2 * d->fcap : 256;
+        qa_feat *nf = realloc(d->f, sizeof(qa_feat) * (size_t)nc);
+        if (!nf) return bh__fail(BH_ENOMEM, "out of memory");
+        d->f = nf;
+        d->fcap = nc;
+    }
+    d->f[d->nf++] = f;
+    return BH_OK;
+}
+
+/* Windows of example xi: budget pieces each, consecutive ones sharing
+ * c->stride; gold start/end where the window holds the whole answer. */
+static bh_status make_windows(qa_set *d, long xi, const qa_cfg *c)
+{
+    qa_ex *x = &d->ex[xi];
+    int n = x->p.n, budget = c->L - x->nq - 3;
+    int step = budget - c->stride > 0 ? budget - c->stride : 1;
+    /* answer pieces: the first that ends after its start, the last that begins before its end */
+    int as = -1, ae = -1;
+    if (x->ab >= 0) {
+        for (int k = 0; k < n; k++) {
+            if (x->p.e[k] > (size_t)x->ab && x->p.b[k] < (size_t)x->ae) {
+                if (as < 0) as = k;
+                ae = k;
+            }
+        }
+        if (as < 0) d->unmapped++;
+    }
+    int base = x->nq + 2; /* sequence position of window piece 0 */
+    for (int w0 = 0;; w0 += step) {
+        int w1 = w0 + budget < n ? w0 + budget : n;
+        qa_feat f = {(int)xi, w0, w1, 0, 0};
+        if (as >= 0 && as >= w0 && ae < w1) {
+            f.start = base + as - w0;
+            f.end = base + ae - w0;
+        }
+        bh_status st = feat_push(d, f);
+        if (st) return st;
+        d->tokens += (w1 - w0) + x->nq + 3;
+        if (w1 >= n) break;
+    }
+    return BH_OK;
+}
+
+/* Adds one example (context, question, answers) to d, with its windows. */
+static bh_status add_example(qa_set *d, qtok *q, const qa_cfg *c, const char *id, const char *ctx, size_t clen,
+                             const char *question, const char *const *atext, const long *astart, int na)
+{
+    size_t i = 0;
+    while (i < clen && is_space(ctx[i])) i++;
+    if (i == clen) return bh__fail(BH_EFORMAT, "empty context");
+    for (i = 0; question[i] && is_space(question[i]); i++) {
+    }
+    if (!question[i]) return bh__fail(BH_EFORMAT, "empty question");
+    if (d->n == d->cap) {
+        long nc = d->cap ? 2 * d->cap : 256;
+        qa_ex *ne = realloc(d->ex, sizeof(qa_ex) * (size_t)nc);
+        if (!ne) return bh__fail(BH_ENOMEM, "out of memory");
+        d->ex = ne;
+        d->cap = nc;
+    }
+    qa_ex *x = &d->ex[d->n++];
+    memset(x, 0, sizeof *x);
+    x->ab = x->ae = -1;
+    x->id = strdup(id ? id : "");
+    x->ctx = malloc(clen + 1);
+    x->golds = calloc((size_t)na + 1, sizeof(char *));
+    if (!x->id || !x->ctx || !x->golds) return bh__fail(BH_ENOMEM, "out of memory");
+    memcpy(x->ctx, ctx, clen);
+    x->ctx[clen] = 0;
+    x->clen = clen;
+    for (int a = 0; a < na; a++) {
+        if (!(x->golds[a] = strdup(atext[a]))) return bh__fail(BH_ENOMEM, "out of memory");
+        x->ngold++;
+        size_t al = strlen(atext[a]);
+        size_t b = cp_to_byte(ctx, clen, astart[a]);
+        if (astart[a] < 0 || b + al > clen || memcmp(ctx + b, atext[a], al))
+            return bh__fail(BH_EFORMAT, "answer \"%.60s\" is not at code point %ld of its context", atext[a], astart[a]);
+        if (a == 0 && al) {
+            x->ab = (long)b;
+            x->ae = (long)(b + al);
+        }
+    }
+    bh_status st;
+    if ((st = encode_question(q, c, question, strlen(question), x)) || (st = encode_text(q, ctx, clen, &x->p))) return st;
+    if (!x->p.n) return bh__fail(BH_EFORMAT, "the context has no pieces");
+    return make_windows(d, d->n - 1, c);
+}
+
+static int is_jsonl(const char *path)
+{
+    size_t n = strlen(path);
+    return n >= 6 && !strcmp(path + n - 6, ".jsonl");
+}
+
+static bh_status read_jsonl(const char *path, qtok *q, const qa_cfg *c, qa_set *d)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return bh__fail(BH_EIO, "%s: %s", path, strerror(errno));
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    long lineno = 0;
+    bh_status st = BH_OK;
+    const char **at = NULL;
+    long *as = NULL;
+    size_t acap = 0;
+    while (!st && (len = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        size_t k = 0;
+        while (k < (size_t)len && is_space(line[k])) k++;
+        if (k == (size_t)len) continue;
+        json_error_t je;
+        json_t *o = json_loadb(line, (size_t)len, 0, &je);
+        json_t *ctx = json_object_get(o, "context"), *qu = json_object_get(o, "question"),
+               *ans = json_object_get(o, "answers"), *id = json_object_get(o, "id");
+        if (!json_is_object(o) || !json_is_string(ctx) || !json_is_string(qu) || (ans && !json_is_array(ans))) {
+            st = bh__fail(BH_EFORMAT, "%s line %ld: expected {\"context\", \"question\", \"answers\"}%s%s", path, lineno,
+                          o ? "" : ": ", o ? "" : je.text);
+            json_decref(o);
+            break;
+        }
+        size_t na = ans ? json_array_size(ans) : 0;
+        if (na + 1 > acap) {
+            acap = 2 * na + 4;
+            const char **nt = realloc((void *)at, sizeof(char *) * acap);
+            if (nt) at = nt;
+            long *ns = nt ? realloc(as, sizeof(long) * acap) : NULL;
+            if (ns) as = ns;
+            if (!ns) st = bh__fail(BH_ENOMEM, "out of memory");
+        }
+        for (size_t a = 0; !st && a < na; a++) {
+            json_t *e = json_array_get(ans, a), *t = json_object_get(e, "text"), *s = json_object_get(e, "answer_start");
+            if (!json_is_string(t) || !json_is_integer(s)) {
+                st = bh__fail(BH_EFORMAT, "%s line %ld: answer %zu needs \"text\" and an integer \"answer_start\"", path,
+                              lineno, a);
+                break;
+            }
+            at[a] = json_string_value(t);
+            as[a] = (long)json_integer_value(s);
+        }
+        char idb[32];
+        snprintf(idb, sizeof idb, "%ld", lineno);
+        if (!st)
+            st = add_example(d, q, c, json_is_string(id) ? json_string_value(id) : idb, json_string_value(ctx),
+                             json_string_length(ctx), json_string_value(qu), at, as, (int)na);
+        if (st) {
+            char detail[256];
+            snprintf(detail, sizeof detail, "%s", bh_last_error());
+            st = bh__fail(st, "%s line %ld: %s", path, lineno, detail);
+        }
+        json_decref(o);
+    }
+    if (!st && ferror(f)) st = bh__fail(BH_EIO, "%s: read error", path);
+    fclose(f);
+    free(line);
+    free((void *)at);
+    free(as);
+    return st;
+}
+
+static bh_status read_squad(const char *path, qtok *q, const qa_cfg *c, qa_set *d)
+{
+    bh_corpus_options co;
+    memset(&co, 0, sizeof co);
+    co.format = BH_CORPUS_SQUAD;
+    co.on_error = BH_ON_ERROR_STOP;
+    bh_corpus *r = NULL;
+    bh_status st = bh_corpus_open(path, &co, &r);
+    if (st) return st;
+    bh_corpus_record rec;
+    int k;
+    const char **at = NULL;
+    long *as = NULL;
+    size_t acap = 0;
+    while (!st && (k = bh_corpus_next(r, &rec)) == 1) {
+        size_t na = rec.is_impossible ? 0 : rec.n_answers;
+        if (na + 1 > acap) {
+            acap = 2 * na + 4;
+            const char **nt = realloc((void *)at, sizeof(char *) * acap);
+            if (nt) at = nt;
+            long *ns = nt ? realloc(as, sizeof(long) * acap) : NULL;
+            if (ns) as = ns;
+            if (!ns) {
+                st = bh__fail(BH_ENOMEM, "out of memory");
+                break;
+            }
+        }
+        for (size_t a = 0; a < na; a++) {
+            at[a] = rec.answers[a].text;
+            as[a] = rec.answers[a].start;
+        }
+        st = add_example(d, q, c, rec.id, rec.text, rec.text_len, rec.question ? rec.question : "", at, as, (int)na);
+        if (st) {
+            char detail[256];
+            snprintf(detail, sizeof detail, "%s", bh_last_error());
+            st = bh__fail(st, "%s question %s: %s", path, rec.id ? rec.id : "?", detail);
+        }
+    }
+    if (!st && k < 0) st = k;
+    bh_corpus_free(r);
+    free((void *)at);
+    free(as);
+    return st;
+}
+
+static bh_status read_set(const char *path, qtok *q, const qa_cfg *c, qa_set *d)
+{
+    d->path = path;
+    bh_status st = is_jsonl(path) ? read_jsonl(path, q, c, d) : read_squad(path, q, c, d);
+    if (!st && !d->n) st = bh__fail(BH_EFORMAT, "%s: no questions", path);
+    return st;
+}
+
+/* ------------------------------------------------------------------ batches */
+
+typedef struct qbatch {
+    int32_t *ids, *st, *en;
+    uint8_t *mask, *allowed;
+    float *hid, *dhid, *ls, *le;
+    size_t cap_nt;
+    int cap_b, B, T;
+} qbatch;
+
+static void qbatch_free(qbatch *b)
+{
+    free(b->ids);
+    free(b->st);
+    free(b->en);
+    free(b->mask);
+    free(b->allowed);
+    free(b->hid);
+    free(b->dhid);
+    free(b->ls);
+    free(b->le);
+    memset(b, 0, sizeof *b);
+}
+
+/* Pads features f[0..B) of d: [CLS] q [SEP] window [SEP]; allowed = 0 and
+ * the window's positions. */
+static bh_status qbatch_fill(qbatch *b, const qa_set *d, const qa_feat *const *f, int B, int D, int32_t pad,
+                             const qtok *q)
+{
+    int T = 1;
+    for (int i = 0; i < B; i++) {
+        const qa_ex *x = &d->ex[f[i]->ex];
+        int n = x->nq + 3 + f[i]->w1 - f[i]->w0;
+        T = n > T ? n : T;
+    }
+    size_t nt = (size_t)B * T;
+    if (nt > b->cap_nt || B > b->cap_b) {
+        qbatch_free(b);
+        b->ids = malloc(sizeof(int32_t) * nt);
+        b->mask = malloc(nt);
+        b->allowed = malloc(nt);
+        b->hid = malloc(sizeof(float) * nt * (size_t)D);
+        b->dhid = malloc(sizeof(float) * nt * (size_t)D);
+        b->ls = malloc(sizeof(float) * nt);
+        b->le = malloc(sizeof(float) * nt);
+        b->st = malloc(sizeof(int32_t) * (size_t)B);
+        b->en = malloc(sizeof(int32_t) * (size_t)B);
+        if (!b->ids || !b->mask || !b->allowed || !b->hid || !b->dhid || !b->ls || !b->le || !b->st || !b->en) {
+            qbatch_free(b);
+            return bh__fail(BH_ENOMEM, "out of memory (batch %dx%d)", B, T);
+        }
+        b->cap_nt = nt;
+        b->cap_b = B;
+    }
+    b->B = B;
+    b->T = T;
+    for (int i = 0; i < B; i++) {
+        const qa_ex *x = &d->ex[f[i]->ex];
+        int32_t *ids = b->ids + (size_t)i * T;
+        uint8_t *m = b->mask + (size_t)i * T, *al = b->allowed + (size_t)i * T;
+        int n = 0;
+        ids[n++] = q->sp.cls;
+        for (int k = 0; k < x->nq; k++) ids[n++] = x->q[k];
+        ids[n++] = q->sp.sep;
+        int base = n;
+        for (int k = f[i]->w0; k < f[i]->w1; k++) ids[n++] = x->p.ids[k];
+        ids[n++] = q->sp.sep;
+        for (int t = 0; t < T; t++) {
+            m[t] = t < n;
+            al[t] = t == 0 || (t >= base && t < n - 1);
+            if (t >= n) ids[t] = pad;
+        }
+        b->st[i] = f[i]->start;
+        b->en[i] = f[i]->end;
+    }
+    return BH_OK;
+}
+
+/* ---------------------------------------------------------------- decoding */
+
+typedef struct best {
+    float score, null_min;
+    long bs, be; /* bytes in the context; -1 = none */
+} best;
+
+/* Folds row i of the batch (feature f) into the example's best answer. */
+static bh_status fold_row(const qbatch *b, int i, const qa_set *d, const qa_feat *f, const qa_cfg *c, best *bx)
+{
+    const qa_ex *x = &d->ex[f->ex];
+    int T = b->T, base = x->nq + 2;
+    const float *ls = b->ls + (size_t)i * T, *le = b->le + (size_t)i * T;
+    uint8_t *ctx = b->allowed + (size_t)i * T; /* allowed minus position 0, restored below */
+    int s, e;
+    float sc, ns;
+    ctx[0] = 0;
+    bh_status st = bh_span_best(ls, le, ctx, T, c->max_answer, 0, &s, &e, &sc, &ns);
+    ctx[0] = 1;
+    if (st) return st;
+    if (ns < bx->null_min) bx->null_min = ns;
+    if (s > 0 && sc > bx->score) {
+        bx->score = sc;
+        bx->bs = (long)x->p.b[f->w0 + s - base];
+        bx->be = (long)x->p.e[f->w0 + e - base];
+    }
+    return BH_OK;
+}
+
+/* Predicts every example of d; EM and F1 in percent. preds (may be NULL)
+ * gets [d->n] best answers. */
+static bh_status evaluate(bh_model *m, bh_head *h, const qa_set *d, const qtok *q, const qa_cfg *c, int bsz,
+                          double *em, double *f1)
+{
+    int D = bh_model_get_config(m)->dim;
+    qbatch b = {0};
+    const qa_feat **ptr = malloc(sizeof(qa_feat *) * (size_t)bsz);
+    best *bx = malloc(sizeof(best) * (size_t)d->n);
+    char *ans = NULL;
+    bh_status st = BH_OK;
+    if (!ptr || !bx) st = bh__fail(BH_ENOMEM, "out of memory");
+    for (long i = 0; !st && i < d->n; i++) bx[i] = (best){-INFINITY, INFINITY, -1, -1};
+    for (long i0 = 0; !st && i0 < d->nf; i0 += bsz) {
+        int B = (int)(d->nf - i0 < bsz ? d->nf - i0 : bsz);
+        for (int i = 0; i < B; i++) ptr[i] = &d->f[i0 + i];
+        if ((st = qbatch_fill(&b, d, ptr, B, D, q->pad, q)) ||
+            (st = bh_model_forward(m, b.ids, b.mask, B, b.T, b.hid, NULL)) ||
+            (st = bh_head_span_logprobs(h, b.hid, b.allowed, B, b.T, D, b.ls, b.le)))
+            break;
+        for (int i = 0; !st && i < B; i++) st = fold_row(&b, i, d, ptr[i], c, &bx[ptr[i]->ex]);
+    }
+    double se = 0, sf = 0;
+    for (long i = 0; !st && i < d->n; i++) {
+        const qa_ex *x = &d->ex[i];
+        int null = bx[i].bs < 0 || (c->null_answer && bx[i].null_min > bx[i].score);
+        size_t n = null ? 0 : (size_t)(bx[i].be - bx[i].bs);
+        char *na = realloc(ans, n + 1);
+        if (!na) {
+            st = bh__fail(BH_ENOMEM, "out of memory");
+            break;
+        }
+        ans = na;
+        if (n) memcpy(ans, x->ctx + bx[i].bs, n);
+        ans[n] = 0;
+        double a = 0, f = 0;
+        if (x->ngold) {
+            if ((st = bh_squad_score(ans, (const char *const *)x->golds, (size_t)x->ngold, &a, &f))) break;
+        } else { /* unanswerable: right only when unanswered */
+            a = f = n == 0;
+        }
+        se += a;
+        sf += f;
+    }
+    if (!st) {
+        *em = 100.0 * se / (double)d->n;
+        *f1 = 100.0 * sf / (double)d->n;
+    }
+    free(ans);
+    free(ptr);
+    free(bx);
+    qbatch_free(&b);
+    return st;
+}
+
+/* ---------------------------------------------------------------- training */
+
+void bh__qa_options_default(bh__qa_options *o)
+{
+    memset(o, 0, sizeof *o);
+    bh__ft_options_default(&o->ft);
+    o->stride = 32;
+    o->max_query = 64;
+    o->max_answer = 30;
+}
+
+static bh_status copy_file(const char *from, const char *to)
+{
+    FILE *a = fopen(from, "rb");
+    if (!a) return bh__fail(BH_EIO, "%s: %s", from, strerror(errno));
+    FILE *b = fopen(to, "wb");
+    if (!b) {
+        fclose(a);
+        return bh__fail(BH_EIO, "%s: %s", to, strerror(errno));
+    }
+    char buf[65536];
+    size_t k;
+    int bad = 0;
+    while ((k = fread(buf, 1, sizeof buf, a)) > 0)
+        if (fwrite(buf, 1, k, b) != k) bad = 1;
+    if (ferror(a)) bad = 1;
+    fclose(a);
+    if (fclose(b) != 0) bad = 1;
+    return bad ? bh__fail(BH_EIO, "cannot copy %s to %s", from, to) : BH_OK;
+}
+
+static const char *tok_file(const bh_tokenizer *t)
+{
+    return bh_tokenizer_get_kind(t) == BH_TOKENIZER_SPM ? "tokenizer.model" : "vocab.txt";
+}
+
+/* --base: an encoder directory, or a config JSON file for random weights. */
+static bh_status open_base(const bh__ft_options *o, bh_model **m)
+{
+    struct stat sb;
+    if (stat(o->base, &sb) != 0) return bh__fail(BH_ENOTFOUND, "base %s: %s", o->base, strerror(errno));
+    bh_status st;
+    if (S_ISDIR(sb.st_mode)) {
+        st = bh_model_load(o->base, 0, m);
+    } else {
+        bh_model_config c;
+        if ((st = bh_model_config_load(o->base, &c))) return st;
+        st = bh_model_new(&c, o->seed, m);
+    }
+    if (st) return st;
+    if (bh_model_get_config(*m)->arch != BH_ARCH_ENCODER) {
+        bh_model_free(*m);
+        *m = NULL;
+        return bh__fail(BH_EINVAL, "base %s is a decoder; fine-tuning needs an encoder", o->base);
+    }
+    return BH_OK;
+}
+
+static void logf_(const bh__ft_options *o, const char *fmt, ...) BH__PRINTF(2, 3);
+static void logf_(const bh__ft_options *o, const char *fmt, ...)
+{
+    if (!o->on_log) return;
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    o->on_log(o->ctx, line);
+}
+
+static bh_status save_best(const bh__ft_options *o, const qa_cfg *c, bh_model *m, bh_head *h, const qtok *q, int epoch,
+                           double dev)
+{
+    bh_status st = bh_model_save_heads(m, &h, 1, o->out);
+    if (st) return st;
+    json_t *j = json_object();
+    json_object_set_new(j, "task", json_string("qa"));
+    json_object_set_new(j, "head", json_string(bh_head_name(h)));
+    json_object_set_new(j, "tokenizer", json_string(tok_file(q->tok)));
+    json_object_set_new(j, "normalize", json_boolean(q->normalize));
+    json_object_set_new(j, "seq", json_integer(c->L));
+    json_object_set_new(j, "stride", json_integer(c->stride));
+    json_object_set_new(j, "max_query", json_integer(c->max_query));
+    json_object_set_new(j, "max_answer", json_integer(c->max_answer));
+    json_object_set_new(j, "null_answer", json_boolean(c->null_answer));
+    json_object_set_new(j, "metric", json_string("squad_f1"));
+    json_object_set_new(j, "best_epoch", json_integer(epoch));
+    json_object_set_new(j, "dev", json_real(dev));
+    char path[4096];
+    snprintf(path, sizeof path, "%s/finetune.json", o->out);
+    int bad = json_dump_file(j, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0;
+    json_decref(j);
+    return bad ? bh__fail(BH_EIO, "cannot write %s", path) : BH_OK;
+}
+
+bh_status bh__qa_finetune(const bh__qa_options *qo, bh__qa_result *qres)
+{
+    if (!qo || !qres) return bh__fail(BH_EINVAL, "bh__qa_finetune: NULL argument");
+    const bh__ft_options *o = &qo->ft;
+    bh__ft_result *res = &qres->ft;
+    if (!o->base || !o->train || !o->dev || !o->tokenizer || !o->out)
+        return bh__fail(BH_EINVAL, "finetune needs a base, train and dev files, a tokenizer and an output directory");
+    if (o->epochs < 1 || o->batch < 1 || (o->seq && o->seq < 8) || o->patience < 0 || o->freeze_layers < 0 ||
+        o->threads < 1 || o->log_every < 1 || !(o->lr > 0) || !(o->weight_decay >= 0) || !(o->clip >= 0) ||
+        !(o->dropout < 1) || qo->stride < 0 || qo->max_query < 1 || qo->max_answer < 1)
+        return bh__fail(BH_EINVAL, "finetune: a numeric option is out of range");
+    memset(qres, 0, sizeof *qres);
+    res->test = qres->test_em = -1;
+    res->metric = "squad_f1";
+    res->n_labels = 2;
+    double t0 = now_s();
+    bh_model *m = NULL, *bm = NULL;
+    bh_head *h = NULL, **bestv = NULL;
+    int nbest = 0;
+    bh_optim *om = NULL, *oh = NULL;
+    qtok q = {0};
+    qa_set tr = {0}, dv = {0}, ts = {0};
+    qbatch b = {0};
+    long *order = NULL;
+    const qa_feat **ptr = NULL;
+    bh_status st;
+    if ((st = open_base(o, &m))) goto done;
+    const bh_model_config *mc = bh_model_get_config(m);
+    qa_cfg c = {o->seq ? o->seq : mc->max_len, qo->stride, qo->max_query, qo->max_answer, qo->null_answer};
+    if (c.L > mc->max_len) {
+        st = bh__fail(BH_EINVAL, "sequence length %d exceeds the encoder's max_len %d", c.L, mc->max_len);
+        goto done;
+    }
+    if (c.L < 8) {
+        st = bh__fail(BH_EINVAL, "sequence length %d is too short for question + context", c.L);
+        goto done;
+    }
+    if (o->freeze_layers > mc->layers) {
+        st = bh__fail(BH_EINVAL, "cannot freeze %d layers: the encoder has %d", o->freeze_layers, mc->layers);
+        goto done;
+    }
+    if ((st = bh_model_set_threads(m, o->threads)) || (st = bh_model_freeze(m, o->freeze_layers))) goto done;
+    if (o->dropout >= 0 && (st = bh_model_set_dropout(m, o->dropout))) goto done;
+    if ((st = qtok_open(&q, o->tokenizer, o->normalize, mc))) goto done;
+    if ((st = read_set(o->train, &q, &c, &tr)) || (st = read_set(o->dev, &q, &c, &dv))) goto done;
+    if (o->test && (st = read_set(o->test, &q, &c, &ts))) goto done;
+    res->n_train = tr.n;
+    res->n_dev = dv.n;
+    res->n_test = ts.n;
+
+    bh_head_config hc = {BH_HEAD_SPAN, "qa", mc->dim, 2, NULL, BH_POOL_MEAN, 0, 0};
+    if ((st = bh_head_new(&hc, o->seed + 1, &h))) goto done;
+    long spe = (tr.nf + o->batch - 1) / o->batch, total = spe * o->epochs;
+    bh_optim_config oc;
+    bh_optim_config_default(&oc);
+    oc.lr = o->lr;
+    oc.weight_decay = o->weight_decay;
+    oc.warmup = o->warmup >= 0 ? o->warmup : (int)(total / 10);
+    oc.total_steps = (int)total;
+    oc.sched = BH_SCHED_LINEAR;
+    if ((st = bh_optim_new(m, &oc, &om)) || (st = bh_optim_new_head(h, &oc, &oh))) goto done;
+    order = malloc(sizeof(long) * (size_t)tr.nf);
+    ptr = malloc(sizeof(qa_feat *) * (size_t)o->batch);
+    if (!order || !ptr) {
+        st = bh__fail(BH_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (long i = 0; i < tr.nf; i++) order[i] = i;
+    long with_ans = 0;
+    for (long i = 0; i < tr.nf; i++) with_ans += tr.f[i].start > 0;
+    qres->windows = tr.nf;
+    logf_(o, "finetune qa: %ld train / %ld dev questions, %ld windows (%ld with the answer, %ld tokens), "
+             "%ld answers no piece covers, window %d stride %d, %zu encoder parameters, %ld steps (%ld per epoch), "
+             "warm-up %d",
+          tr.n, dv.n, tr.nf, with_ans, tr.tokens, tr.unmapped, c.L, c.stride, bh_model_num_params(m), total, spe,
+          oc.warmup);
+
+    int D = mc->dim, bad_epochs = 0;
+    uint64_t rng = o->seed * 0x9E3779B97F4A7C15ull + 7;
+    double best_dev = -1, ttrain = 0, ntok = 0;
+    long step = 0;
+    for (int ep = 1; ep <= o->epochs; ep++) {
+        for (long i = tr.nf - 1; i > 0; i--) { /* Fisher-Yates */
+            long j = (long)(bh_rng_next(&rng) % (uint64_t)(i + 1));
+            long t = order[i];
+            order[i] = order[j];
+            order[j] = t;
+        }
+        double lsum = 0, te = now_s();
+        long nb = 0;
+        for (long i0 = 0; i0 < tr.nf; i0 += o->batch, step++, nb++) {
+            int B = (int)(tr.nf - i0 < o->batch ? tr.nf - i0 : o->batch);
+            for (int i = 0; i < B; i++) ptr[i] = &tr.f[order[i0 + i]];
+            if ((st = qbatch_fill(&b, &tr, ptr, B, D, q.pad, &q))) goto done;
+            bh_model_zero_grad(m);
+            bh_head_zero_grad(h);
+            float loss;
+            if ((st = bh_model_forward_train(m, b.ids, b.mask, B, b.T, rng ^ ((uint64_t)step << 17), b.hid)) ||
+                (st = bh_head_span_loss(h, b.hid, b.allowed, B, b.T, D, b.st, b.en, 1.0f, &loss, b.dhid)))
+                goto done;
+            if (!isfinite(loss)) {
+                st = bh__fail(BH_ENUMERIC, "step %ld: loss is %f", step + 1, (double)loss);
+                goto done;
+            }
+            if ((st = bh_model_backward(m, b.dhid))) goto done;
+            float norm = bh_head_clip_grad(h, m, o->clip);
+            if (!isfinite(norm)) {
+                st = bh__fail(BH_ENUMERIC, "step %ld: gradient norm is %f", step + 1, (double)norm);
+                goto done;
+            }
+            float lr = bh_optim_lr(&oc, step);
+            if ((st = bh_optim_step(om, m)) || (st = bh_optim_step_head(oh, h))) goto done;
+            lsum += loss;
+            for (int i = 0; i < B; i++) ntok += b.T;
+            if ((step + 1) % o->log_every == 0 || step + 1 == total) {
+                double el = ttrain + (now_s() - te), eta = (double)(total - step - 1) * el / (double)(step + 1);
+                logf_(o, "epoch %d/%d step %ld/%ld loss %.4f lr %.3g |g| %.3g %.0f tok/s ETA %02d:%02d:%02d", ep,
+                      o->epochs, step + 1, total, lsum / (double)(nb + 1), (double)lr, (double)norm,
+                      ntok / (el > 0 ? el : 1e-9), (int)(eta / 3600), (int)fmod(eta / 60, 60), (int)fmod(eta, 60));
+            }
+        }
+        ttrain += now_s() - te;
+        double mean = lsum / (double)(nb ? nb : 1), dev = 0, dem = 0;
+        if (ep == 1) res->first_loss = mean;
+        res->last_loss = mean;
+        res->epochs_run = ep;
+        if ((st = evaluate(m, h, &dv, &q, &c, o->batch, &dem, &dev))) goto done;
+        int improved = dev > best_dev;
+        if (improved) {
+            best_dev = dev;
+            res->best_epoch = ep;
+            bad_epochs = 0;
+            if ((st = save_best(o, &c, m, h, &q, ep, dev))) goto done;
+        } else {
+            bad_epochs++;
+        }
+        logf_(o, "epoch %d/%d train loss %.4f dev SQuAD EM %.2f F1 %.2f%s (%.1f s)", ep, o->epochs, mean, dem, dev,
+              improved ? " best, saved" : "", now_s() - t0);
+        if (o->on_epoch) o->on_epoch(o->ctx, ep, mean, dev);
+        if (o->patience && bad_epochs >= o->patience) {
+            logf_(o, "no dev improvement in %d epochs: stopping", bad_epochs);
+            break;
+        }
+    }
+    res->steps = step;
+    res->best_dev = best_dev;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", o->out, tok_file(q.tok));
+    if ((st = copy_file(o->tokenizer, path))) goto done;
+    if (o->test) { /* the best epoch's checkpoint, as saved */
+        if ((st = bh_model_load(o->out, 0, &bm)) || (st = bh_heads_load(o->out, &bestv, &nbest))) goto done;
+        if (nbest != 1) {
+            st = bh__fail(BH_EINTERNAL, "%s: %d heads after saving one", o->out, nbest);
+            goto done;
+        }
+        if ((st = bh_model_set_threads(bm, o->threads)) ||
+            (st = evaluate(bm, bestv[0], &ts, &q, &c, o->batch, &qres->test_em, &res->test)))
+            goto done;
+        logf_(o, "test SQuAD EM %.2f F1 %.2f (best epoch %d)", qres->test_em, res->test, res->best_epoch);
+    }
+    res->seconds = now_s() - t0;
+done:
+    bh_heads_free(bestv, nbest);
+    bh_model_free(bm);
+    qbatch_free(&b);
+    free(order);
+    free((void *)ptr);
+    set_free(&tr);
+    set_free(&dv);
+    set_free(&ts);
+    qtok_close(&q);
+    bh_optim_free(om);
+    bh_optim_free(oh);
+    bh_head_free(h);
+    bh_model_free(m);
+    return st;
+}
+
+/* ---------------------------------------------------------------- answering */
+
+struct bh__qa_model {
+    bh_model *m;
+    bh_head **heads;
+    int nheads;
+    bh_head *h;
+    qtok q;
+    qa_cfg c;
+    qa_set one; /* the question being answered */
+    qbatch b;
+    const qa_feat **ptr;
+    int pcap;
+};
+
+void bh__qa_free(bh__qa_model *qm)
+{
+    if (!qm) return;
+    bh_model_free(qm->m);
+    bh_heads_free(qm->heads, qm->nheads);
+    qtok_close(&qm->q);
+    set_free(&qm->one);
+    qbatch_free(&qm->b);
+    free((void *)qm->ptr);
+    free(qm);
+}
+
+static int json_int(json_t *j, const char *key, int lo, int hi, int dflt)
+{
+    json_t *v = json_object_get(j, key);
+    if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) return dflt;
+    return (int)json_integer_value(v);
+}
+
+bh_status bh__qa_load(const char *dir, int threads, bh__qa_model **out)
+{
+    if (!dir || !out) return bh__fail(BH_EINVAL, "bh__qa_load: NULL argument");
+    *out = NULL;
+    bh__qa_model *qm = calloc(1, sizeof *qm);
+    if (!qm) return bh__fail(BH_ENOMEM, "out of memory");
+    char path[4096];
+    json_t *j = NULL;
+    bh_status st;
+    if ((st = bh_model_load(dir, BH_MODEL_MMAP, &qm->m)) || (st = bh_model_set_threads(qm->m, threads > 0 ? threads : 1)) ||
+        (st = bh_heads_load(dir, &qm->heads, &qm->nheads)))
+        goto fail;
+    for (int i = 0; i < qm->nheads && !qm->h; i++)
+        if (bh_head_get_kind(qm->heads[i]) == BH_HEAD_SPAN) qm->h = qm->heads[i];
+    if (!qm->h) {
+        st = bh__fail(BH_ENOTFOUND, "%s has no span (qa) head", dir);
+        goto fail;
+    }
+    int L = bh_model_get_config(qm->m)->max_len;
+    qm->c = (qa_cfg){L, 32, 64, 30, 0};
+    int normalize = 1;
+    const char *tokname = "tokenizer.model";
+    snprintf(path, sizeof path, "%s/finetune.json", dir);
+    FILE *f = fopen(path, "rb");
+    if (f) {
+        fclose(f);
+        json_error_t je;
+        if (!(j = json_load_file(path, 0, &je)) || !json_is_object(j)) {
+            st = bh__fail(BH_EFORMAT, "%s line %d: %s", path, je.line, j ? "not an object" : je.text);
+            goto fail;
+        }
+        json_t *v;
+        if ((v = json_object_get(j, "normalize"))) normalize = json_is_true(v);
+        qm->c.L = json_int(j, "seq", 8, L, L);
+        qm->c.stride = json_int(j, "stride", 0, L, qm->c.stride);
+        qm->c.max_query = json_int(j, "max_query", 1, L, qm->c.max_query);
+        qm->c.max_answer = json_int(j, "max_answer", 1, 1 << 20, qm->c.max_answer);
+        qm->c.null_answer = json_is_true(json_object_get(j, "null_answer"));
+        if ((v = json_object_get(j, "tokenizer")) && json_is_string(v) && !strchr(json_string_value(v), '/'))
+            tokname = json_string_value(v);
+    }
+    snprintf(path, sizeof path, "%s/%s", dir, tokname);
+    if ((st = qtok_open(&qm->q, path, normalize, bh_model_get_config(qm->m)))) goto fail;
+    json_decref(j);
+    *out = qm;
+    return BH_OK;
+fail:
+    json_decref(j);
+    bh__qa_free(qm);
+    return st;
+}
+
+bh_status bh__qa_answer_one(bh__qa_model *qm, const char *context, size_t clen, const char *question, size_t qlen,
+                            bh__qa_answer *ans)
+{
+    if (!qm || !ans || (!context && clen) || (!question && qlen)) return bh__fail(BH_EINVAL, "bh__qa_answer_one: NULL argument");
+    memset(ans, 0, sizeof *ans);
+    size_t i = 0;
+    while (i < clen && is_space(context[i])) i++;
+    if (i == clen) return bh__fail(BH_EINVAL, "empty context");
+    for (i = 0; i < qlen && is_space(question[i]); i++) {
+    }
+    if (i == qlen) return bh__fail(BH_EINVAL, "empty question");
+    if (memchr(question, 0, qlen)) return bh__fail(BH_EINVAL, "the question contains a NUL byte");
+    size_t cc = cp_len(context, clen), qc = cp_len(question, qlen);
+    if (cc < qc)
+        return bh__fail(BH_EINVAL, "the context (%zu characters) is shorter than the question (%zu)", cc, qc);
+    qa_set *d = &qm->one;
+    for (long k = 0; k < d->n; k++) ex_free(&d->ex[k]);
+    d->n = d->nf = 0;
+    d->tokens = d->unmapped = 0;
+    char *qz = malloc(qlen + 1);
+    if (!qz) return bh__fail(BH_ENOMEM, "out of memory");
+    memcpy(qz, question, qlen);
+    qz[qlen] = 0;
+    bh_status st = add_example(d, &qm->q, &qm->c, "", context, clen, qz, NULL, NULL, 0);
+    free(qz);
+    if (st) return st;
+    int D = bh_model_get_config(qm->m)->dim, nf = (int)d->nf;
+    if (nf > qm->pcap) {
+        free((void *)qm->ptr);
+        qm->ptr = malloc(sizeof(qa_feat *) * (size_t)nf);
+        qm->pcap = qm->ptr ? nf : 0;
+        if (!qm->ptr) return bh__fail(BH_ENOMEM, "out of memory");
+    }
+    best bx = {-INFINITY, INFINITY, -1, -1};
+    const int chunk = 16; /* windows per forward pass */
+    for (int i0 = 0; i0 < nf; i0 += chunk) {
+        int B = nf - i0 < chunk ? nf - i0 : chunk;
+        for (int k = 0; k < B; k++) qm->ptr[k] = &d->f[i0 + k];
+        if ((st = qbatch_fill(&qm->b, d, qm->ptr, B, D, qm->q.pad, &qm->q)) ||
+            (st = bh_model_forward(qm->m, qm->b.ids, qm->b.mask, B, qm->b.T, qm->b.hid, NULL)) ||
+            (st = bh_head_span_logprobs(qm->h, qm->b.hid, qm->b.allowed, B, qm->b.T, D, qm->b.ls, qm->b.le)))
+            return st;
+        for (int k = 0; k < B; k++)
+            if ((st = fold_row(&qm->b, k, d, qm->ptr[k], &qm->c, &bx))) return st;
+    }
+    if (bx.bs < 0 || (qm->c.null_answer && bx.null_min > bx.score)) {
+        ans->null = 1;
+        ans->score = bx.null_min < INFINITY ? expf(bx.null_min) : 0.0f;
+        return BH_OK;
+    }
+    ans->bstart = (size_t)bx.bs;
+    ans->bend = (size_t)bx.be;
+    ans->start = cp_len(context, ans->bstart);
+    ans->end = ans->start + cp_len(context + ans->bstart, ans->bend - ans->bstart);
+    ans->score = expf(bx.score);
+    return BH_OK;
+}

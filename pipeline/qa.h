@@ -1,0 +1,82 @@
+/* pipeline/qa.h — extractive question answering: fine-tuning an encoder with
+ * a span head (bhasha/heads.h, BH_HEAD_SPAN) on SQuAD-style data, and
+ * answering questions with the result. Private to libbhasha; the CLI
+ * (`bhasha finetune --task qa`, `bhasha qa`) is its face.
+ *
+ * Input: a SQuAD v1.1/v2.0 JSON file (through the corpus reader) or JSON
+ * lines {"id", "context", "question", "answers": [{"text", "answer_start"}]}
+ * (files named *.jsonl; what `bhasha corpus cloze` writes). answer_start is
+ * a code point offset into the context, as in SQuAD.
+ *
+ * Sequences: [CLS] question [SEP] context-window [SEP] with the tokenizer's
+ * special ids; the question is cut to max_query pieces. The context is split
+ * at whitespace and each chunk normalized (when on) and encoded alone, so
+ * every piece has byte offsets into the ORIGINAL context (a chunk whose
+ * normalized form changed length maps its pieces proportionally; its first
+ * piece starts and its last ends exactly at the chunk's edges). Contexts
+ * longer than one window are cut into windows of max_len - question - 3
+ * pieces, consecutive windows sharing `stride` pieces.
+ *
+ * Training targets: the answer's first and last pieces when the window holds
+ * the whole answer, else position 0 ([CLS], "no answer here"). Decoding: the
+ * best span over all windows of a question (bh_span_best, scores are
+ * log p(start) + log p(end) within a window), mapped back to code points of
+ * the original context. The dev metric is SQuAD F1 (bh_squad_score, in
+ * percent as `bhasha eval qa`).
+ *
+ * Nothing here prints. Memory: a bh__qa_model owns what it loaded; answers
+ * point into the caller's context. */
+#ifndef BH_PIPELINE_QA_H
+#define BH_PIPELINE_QA_H
+
+#include <stddef.h>
+
+#include "bhasha/core.h"
+#include "pipeline/finetune.h"
+
+/* Options: the common fine-tuning ones (ft: files, encoder, tokenizer,
+ * epochs, batch, optimizer, seed, callbacks; ft.seq is the window length,
+ * 0 = the encoder's max_len; ft.task, format, columns, crf, pooling and
+ * class weights are not used) and the QA ones. */
+typedef struct bh__qa_options {
+    bh__ft_options ft;
+    int stride;      /* pieces shared by consecutive context windows (default 32) */
+    int max_query;   /* question pieces kept (64) */
+    int max_answer;  /* longest answer decoded, in pieces (30) */
+    int null_answer; /* decoding may answer "no answer", SQuAD 2.0 (0) */
+} bh__qa_options;
+
+/* bh__ft_options_default plus the QA defaults above. */
+void bh__qa_options_default(bh__qa_options *o);
+
+typedef struct bh__qa_result {
+    bh__ft_result ft; /* metric "squad_f1": dev and test SQuAD F1 in percent */
+    double test_em;   /* exact match on the test file (percent; -1 without one) */
+    long windows;     /* training windows */
+} bh__qa_result;
+
+/* Trains a span head named "qa" and saves the best dev epoch to ft.out
+ * (encoder + head, tokenizer, finetune.json with the QA settings). Errors
+ * name the file and line or question id. */
+bh_status bh__qa_finetune(const bh__qa_options *o, bh__qa_result *res);
+
+typedef struct bh__qa_model bh__qa_model;
+
+/* Loads DIR as written by bh__qa_finetune (span head, tokenizer, settings). */
+bh_status bh__qa_load(const char *dir, int threads, bh__qa_model **out);
+void bh__qa_free(bh__qa_model *qm);
+
+typedef struct bh__qa_answer {
+    size_t start, end;   /* code point offsets into the context, [start, end); 0, 0 = no answer */
+    size_t bstart, bend; /* byte offsets */
+    float score;         /* p(start) p(end) within the best window */
+    int null;            /* 1: the null answer won (only with null_answer) */
+} bh__qa_answer;
+
+/* Answers one question. Errors (BH_EINVAL, with a message): an empty
+ * context or question, a context shorter than the question (in code points),
+ * a question with no pieces. */
+bh_status bh__qa_answer_one(bh__qa_model *qm, const char *context, size_t clen, const char *question, size_t qlen,
+                            bh__qa_answer *ans);
+
+#endif

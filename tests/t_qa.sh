@@ -1,0 +1,146 @@
+#!/bin/sh
+# tests/t_qa.sh — extractive QA end to end: `bhasha finetune --task qa` on a
+# tiny randomly initialised encoder (JSON-lines training file, SQuAD JSON dev
+# file) whose loss must fall; `bhasha qa` writes one JSON line per input line,
+# answers whose code point offsets cut exactly the answer out of the ORIGINAL
+# context (also for a context longer than one window), and {"error":...}
+# lines for bad input; `bhasha corpus cloze` is deterministic and its answers
+# sit at their offsets; `bhasha corpus squad-split` halves are disjoint.
+. tests/tap.sh
+TOK=assets/spm/bnhi.model
+if [ ! -f "$TOK" ]; then
+    skip "qa" "$TOK missing"
+    done_testing
+    exit 0
+fi
+D=$(mktemp -d "${BUILD:-build}/t_qa.XXXXXX")
+trap 'rm -rf "$D"' EXIT
+HAVE_JQ=0
+command -v jq >/dev/null 2>&1 && HAVE_JQ=1
+
+# --- fixtures: "who went where" questions; the answer's place varies with the sentence order
+names="रहीम करीम सुमन राजू मीना रीना अमित सीता"
+places="दिल्ली मुंबई पटना लखनऊ भोपाल जयपुर"
+: > "$D/train.jsonl"
+dev='{"version":"1.1","data":[{"title":"t","paragraphs":['
+i=0
+for nm in $names; do
+    for p in $places; do
+        i=$((i + 1))
+        if [ $((i % 2)) -eq 0 ]; then
+            ctx="कल शाम $nm बस से $p गया । आज सुबह बारिश हुई ।"
+        else
+            ctx="आज सुबह बारिश हुई । कल शाम $nm बस से $p गया ।"
+        fi
+        q="$nm कल शाम कहाँ गया ?"
+        start=$(printf '%s' "${ctx%%$p*}" | wc -m | tr -d ' ')
+        line="{\"id\":\"q$i\",\"context\":\"$ctx\",\"question\":\"$q\",\"answers\":[{\"text\":\"$p\",\"answer_start\":$start}]}"
+        if [ $((i % 5)) -eq 0 ]; then
+            [ "$dev" = "${dev%[}" ] && dev="$dev,"
+            dev="$dev{\"context\":\"$ctx\",\"qas\":[{\"id\":\"q$i\",\"question\":\"$q\",\"answers\":[{\"text\":\"$p\",\"answer_start\":$start}]}]}"
+        else
+            printf '%s\n' "$line" >> "$D/train.jsonl"
+        fi
+    done
+done
+printf '%s]}]}\n' "$dev" > "$D/dev.json"
+cat > "$D/enc.json" <<'JSON'
+{"arch":"encoder","vocab":16000,"max_len":32,"dim":16,"layers":2,"heads":2,"ffn":32,"pad_id":3,"mask_id":4,"dropout":0}
+JSON
+
+# falls: the last epoch's mean training loss is below FRAC of the first's
+falls() { awk -v f="$2" '/^epoch /{l[++n]=$4} END{exit !(n > 1 && l[n] < f * l[1])}' "$1"; }
+
+$BH finetune --task qa --base "$D/enc.json" --tokenizer $TOK --train "$D/train.jsonl" --dev "$D/dev.json" \
+    --test "$D/dev.json" --out "$D/m" --epochs 8 --lr 1e-2 --batch 8 --max-len 32 --stride 8 --log-every 1000 \
+    --patience 0 > "$D/ft.out" 2> "$D/ft.err"
+is "qa finetune exits 0" "$?" "0"
+ok "qa training loss falls" falls "$D/ft.out" 0.7
+ok "progress with tok/s on stderr" grep -q 'tok/s' "$D/ft.err"
+ok "dev SQuAD F1 per epoch on stderr" grep -q 'dev SQuAD EM [0-9.]* F1 [0-9.]*' "$D/ft.err"
+ok "summary: squad_f1, test exact match" grep -q '"metric":"squad_f1".*"test_exact_match"' "$D/ft.out"
+ok "checkpoint: encoder + span head + tokenizer + settings" test -f "$D/m/model.safetensors" -a -f "$D/m/tokenizer.model" -a -f "$D/m/finetune.json"
+ok "the span head lives in the encoder's config" grep -q '"kind": *"span"' "$D/m/config.json"
+ok "window settings saved" grep -q '"stride": 8' "$D/m/finetune.json"
+
+# --- bhasha qa: good lines, one context of several windows, bad lines
+long="पहले बहुत सारी बातें हुईं और लोग इधर उधर घूमते रहे । फिर बारिश हुई और सब घर लौट आए और सबने खाना खाया । शाम को बच्चे   खेलने गए और देर तक खेलते रहे । कल शाम अमित बस से पटना गया ।"
+{
+    printf '{"id":1,"context":"आज सुबह बारिश हुई । कल शाम  सीता बस से जयपुर गया ।","question":"सीता कल शाम कहाँ गया ?"}\n'
+    printf '{"context":"%s","question":"अमित कल शाम कहाँ गया ?"}\n' "$long"
+    printf '{"context":"","question":"कौन ?"}\n'
+    printf 'not json\n'
+    printf '{"context":"छोटा","question":"यह बहुत लंबा सवाल है ?"}\n'
+    printf '{"context":"कुछ भी लिखा है यहाँ","question":"   "}\n'
+    printf '{"question":"कहाँ ?"}\n'
+} > "$D/in.jsonl"
+$BH qa --model "$D/m" "$D/in.jsonl" > "$D/out.jsonl" 2> "$D/qa.err"
+is "qa: exit 0 (bad lines are answered with errors)" "$?" "0"
+is "qa: one output line per input line" "$(wc -l < "$D/out.jsonl" | tr -d ' ')" "7"
+is "qa: answers on the good lines" "$(head -2 "$D/out.jsonl" | grep -c '"answer":".*","start":[0-9]*,"end":[0-9]*,"score":[0-9.]*}$')" "2"
+is "qa: {\"error\":...} on the bad lines" "$(tail -5 "$D/out.jsonl" | grep -c '^{"error":"[^"]')" "5"
+ok "qa: the id is echoed" grep -q '^{"id":1,"answer"' "$D/out.jsonl"
+ok "qa: the reason on stderr with the line number" grep -q 'line 5: the context (4 characters) is shorter than the question' "$D/qa.err"
+ok "qa: the long context needs more than one window" test "$(printf '%s' "$long" | wc -m)" -gt 100
+if [ $HAVE_JQ = 1 ]; then
+    good=0
+    for k in 1 2; do
+        in=$(sed -n "${k}p" "$D/in.jsonl")
+        out=$(sed -n "${k}p" "$D/out.jsonl")
+        jq -e -n --argjson i "$in" --argjson o "$out" \
+            '$o.end > $o.start and $i.context[$o.start:$o.end] == $o.answer' > /dev/null && good=$((good + 1))
+    done
+    is "qa: start/end cut the answer out of the original context (2 windows too)" "$good" "2"
+else
+    skip "qa: offsets map back to the context" "no jq"
+fi
+$BH qa --model "$D/m" --strict "$D/in.jsonl" > /dev/null 2>&1
+is "qa --strict: bad lines make the status 1" "$?" "1"
+$BH qa --model "$D/nothing" < /dev/null > /dev/null 2> "$D/e"
+is "qa: a missing model fails with one line" "$?:$(wc -l < "$D/e" | tr -d ' ')" "1:1"
+$BH finetune --task qa --base "$D/enc.json" --tokenizer $TOK --train "$D/dev.json" --dev "$D/nope.json" --out "$D/x" \
+    > /dev/null 2> "$D/e"
+is "finetune qa: a missing dev file fails with one line" "$?:$(wc -l < "$D/e" | tr -d ' ')" "1:1"
+printf '{"context":"अ ब स","question":"क","answers":[{"text":"ब","answer_start":0}]}\n' > "$D/bad.jsonl"
+$BH finetune --task qa --base "$D/enc.json" --tokenizer $TOK --train "$D/bad.jsonl" --dev "$D/dev.json" --out "$D/x" \
+    > /dev/null 2> "$D/e"
+ok "finetune qa: a misplaced answer names the file and line" grep -q 'bad.jsonl line 1: answer "ब" is not at code point 0' "$D/e"
+
+# --- cloze questions from raw text
+{
+    echo "राम ने 1857 में किताब लिखी. उस किताब का नाम नीलकमल था. लोग कहते हैं कि राम ने नीलकमल 1857 में पूरी की. बाद में वह दिल्ली चला गया."
+    echo "सीता बाज़ार गई। वहाँ उसने आम खरीदे। आम बहुत मीठे थे। सीता ने आम घर में बाँटे।"
+    echo "छोटी पंक्ति."
+    echo "गंगा नदी हिमालय से निकलती है। गंगा नदी का पानी पवित्र माना जाता है। हिमालय बहुत ऊँचा है।"
+} > "$D/raw.txt"
+$BH corpus cloze --seed 7 --stopwords 3 --per-paragraph 2 --out "$D/c1.jsonl" "$D/raw.txt" 2> "$D/c.err"
+is "cloze exits 0" "$?" "0"
+$BH corpus cloze --seed 7 --stopwords 3 --per-paragraph 2 "$D/raw.txt" > "$D/c2.jsonl" 2> /dev/null
+ok "cloze is deterministic for a seed" cmp "$D/c1.jsonl" "$D/c2.jsonl"
+ok "cloze made questions" test "$(wc -l < "$D/c1.jsonl")" -ge 3
+ok "cloze: counts on stderr" grep -q '"questions":' "$D/c.err"
+ok "cloze: questions carry the blank" grep -q '"question":"[^"]*_____' "$D/c1.jsonl"
+ok "cloze: short paragraphs make none" sh -c "! grep -q ':3:' '$D/c1.jsonl'"
+if [ $HAVE_JQ = 1 ]; then
+    is "cloze: every answer is at its offset, outside the question's sentence" \
+        "$(jq -r '(.answers[0]) as $a | (.context[$a.answer_start:($a.answer_start + ($a.text | length))] == $a.text) and (.question | contains("_____"))' "$D/c1.jsonl" | sort -u)" "true"
+else
+    skip "cloze: answers at their offsets" "no jq"
+fi
+$BH finetune --task qa --base "$D/enc.json" --tokenizer $TOK --train "$D/c1.jsonl" --dev "$D/dev.json" --out "$D/mc" \
+    --epochs 1 --batch 4 --max-len 32 --log-every 1000 > /dev/null 2>&1
+is "cloze output trains directly" "$?" "0"
+
+# --- paragraph-disjoint split
+$BH corpus squad-split --dev "$D/h1.json" --test "$D/h2.json" "$D/dev.json" > "$D/split.out"
+is "squad-split exits 0" "$?" "0"
+ok "squad-split: counts add up" grep -q '"dev_questions":[0-9]*,"test_paragraphs":[0-9]*,"test_questions"' "$D/split.out"
+if [ $HAVE_JQ = 1 ]; then
+    a=$(jq '[.data[].paragraphs[]] | length' "$D/h1.json")
+    b=$(jq '[.data[].paragraphs[]] | length' "$D/h2.json")
+    both=$(jq -s '[.[0].data[].paragraphs[].context] - ([.[0].data[].paragraphs[].context] - [.[1].data[].paragraphs[].context]) | length' "$D/h1.json" "$D/h2.json")
+    is "squad-split: every paragraph in exactly one half" "$((a + b)):$both" "$(jq '[.data[].paragraphs[]] | length' "$D/dev.json"):0"
+else
+    skip "squad-split: halves" "no jq"
+fi
+done_testing
