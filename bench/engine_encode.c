@@ -1,5 +1,7 @@
 /* bench/engine_encode.c — turns raw text (plain or .gz, one document per line)
  * into a token-id shard (format in bhasha/model.h) with a SentencePiece model,
+ * each line through bh_normalize first (the shipped models were trained on
+ * normalized text: raw text's precomposed nukta letters are unknown to them),
  * taking one line from each input in turn so that sources and languages mix,
  * for the pretraining demo in bench/engine_pretrain.sh. (`bhasha corpus encode`
  * is the user-facing tool; this is the engine's own minimal feeder.)
@@ -11,6 +13,7 @@
 #include <zlib.h>
 
 #include "bhasha/model.h"
+#include "bhasha/normalize.h"
 #include "bhasha/subword.h"
 
 int main(int argc, char **argv)
@@ -30,6 +33,7 @@ int main(int argc, char **argv)
     size_t cap = 1 << 20;
     char *line = malloc(cap);
     bh_tokens tk = {0};
+    bh_buf norm = {0};
     int nf = argc - 4, open_files = nf;
     gzFile *g = calloc((size_t)nf, sizeof *g);
     for (int f = 0; f < nf; f++)
@@ -51,7 +55,9 @@ int main(int argc, char **argv)
             while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
             if (!n) continue;
             total += (long long)n;
-            if (bh_spm_encode_ids(spm, line, n, &tk)) continue; /* skip unencodable lines */
+            bh_buf_clear(&norm);
+            if (bh_normalize(line, n, NULL, &norm, NULL) || !norm.len) continue;
+            if (bh_spm_encode_ids(spm, norm.data, norm.len, &tk)) continue; /* skip unencodable lines */
             if ((st = bh_shard_writer_add(w, tk.ids, (uint32_t)tk.n))) break;
             ntok += (long long)tk.n;
             ndoc++;
@@ -66,6 +72,7 @@ int main(int argc, char **argv)
     }
     fprintf(stderr, "engine_encode: %lld documents, %lld tokens, %lld bytes -> %s\n", ndoc, ntok, total, argv[2]);
     bh_tokens_free(&tk);
+    bh_buf_free(&norm);
     bh_spm_free(spm);
     free(line);
     return 0;

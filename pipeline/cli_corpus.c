@@ -15,7 +15,7 @@ static void usage(void)
             "usage: bhasha corpus stats [OPTIONS] FILE...\n"
             "       bhasha corpus clean [OPTIONS] [--lang bn|hi [--min-script 0.5] [--no-langid]] [--min-chars N] [--report FILE] FILE\n"
             "       bhasha corpus split [OPTIONS] --seed N [--ratios 0.8,0.1,0.1] --out PREFIX FILE\n"
-            "       bhasha corpus encode [OPTIONS] --spm MODEL --out PREFIX [--shard-tokens N] FILE...\n"
+            "       bhasha corpus encode [OPTIONS] --spm MODEL --out PREFIX [--shard-tokens N] [--no-normalize] FILE...\n"
             "       bhasha corpus cloze [--seed N] [--max N] [--out FILE] FILE...   (QA questions; --help)\n"
             "       bhasha corpus squad-split --dev DEV.json --test TEST.json SQUAD.json\n"
             "reader options:\n"
@@ -475,10 +475,11 @@ static int cmd_split(int argc, char **argv)
 
 /* ---- encode ---------------------------------------------------------------- */
 
-/* Token-id shards for pretraining: every record's text → SentencePiece ids →
- * shard files PREFIX-00000.bin, ... (format in bhasha/model.h), a new shard
- * every --shard-tokens ids. Documents longer than the encoder's input limit are
- * encoded paragraph by paragraph. */
+/* Token-id shards for pretraining: every record's text → bh_normalize (the
+ * shipped tokenizers were trained on normalized text; --no-normalize skips it)
+ * → SentencePiece ids → shard files PREFIX-00000.bin, ... (format in
+ * bhasha/model.h), a new shard every --shard-tokens ids. Documents longer than
+ * the encoder's input limit are encoded paragraph by paragraph. */
 static int cmd_encode(int argc, char **argv)
 {
     copts c;
@@ -487,6 +488,7 @@ static int cmd_encode(int argc, char **argv)
     const char *files[256];
     int nf = 0;
     long long shard_tokens = 50000000;
+    int normalize = 1;
     for (int i = 1; i < argc; i++) {
         int k = reader_opt(argc, argv, &i, &c);
         if (k < 0) return cli_usage_error(CMD, "bad value for %s", argv[i]);
@@ -494,6 +496,7 @@ static int cmd_encode(int argc, char **argv)
         if (cli_opt(argc, argv, &i, "--spm", &v)) model = v;
         else if (cli_opt(argc, argv, &i, "--out", &v)) prefix = v;
         else if (cli_opt(argc, argv, &i, "--shard-tokens", &v)) shard_tokens = v ? atoll(v) : 0;
+        else if (cli_opt(argc, argv, &i, "--no-normalize", NULL)) normalize = 0;
         else if (argv[i][0] == '-' && argv[i][1]) return cli_usage_error(CMD, "unknown option %s", argv[i]);
         else if (nf < 256) files[nf++] = argv[i];
     }
@@ -503,6 +506,7 @@ static int cmd_encode(int argc, char **argv)
     bh_status st = bh_spm_load(model, &m);
     if (st) return cli_fail(CMD, st);
     bh_tokens tok = {0};
+    bh_buf norm = {0};
     bh_shard_writer *w = NULL;
     int shard = 0;
     long long in_shard = 0, total = 0, docs = 0;
@@ -518,15 +522,23 @@ static int cmd_encode(int argc, char **argv)
                 if ((st = bh_shard_writer_open(path, (uint32_t)bh_spm_vocab_size(m), &w))) break;
                 in_shard = 0;
             }
+            const char *text = rec.text;
+            size_t text_len = rec.text_len;
+            if (normalize) {
+                bh_buf_clear(&norm);
+                if ((st = bh_normalize(rec.text, rec.text_len, NULL, &norm, NULL))) break;
+                text = norm.data ? norm.data : "";
+                text_len = norm.len;
+            }
             size_t off = 0;
-            while (off < rec.text_len && !st) {
-                size_t len = rec.text_len - off;
+            while (off < text_len && !st) {
+                size_t len = text_len - off;
                 if (len > BH_SPM_MAX_INPUT) { /* cut at a newline (or hard) below the limit */
                     len = BH_SPM_MAX_INPUT;
-                    const char *nl = memrchr(rec.text + off, '\n', len);
-                    if (nl && nl > rec.text + off) len = (size_t)(nl - (rec.text + off));
+                    const char *nl = memrchr(text + off, '\n', len);
+                    if (nl && nl > text + off) len = (size_t)(nl - (text + off));
                 }
-                st = bh_spm_encode_ids(m, rec.text + off, len, &tok);
+                st = bh_spm_encode_ids(m, text + off, len, &tok);
                 if (!st && tok.n) st = bh_shard_writer_add(w, tok.ids, (uint32_t)tok.n);
                 in_shard += (long long)tok.n;
                 total += (long long)tok.n;
@@ -546,6 +558,7 @@ static int cmd_encode(int argc, char **argv)
         if (!st) st = s2;
     }
     bh_tokens_free(&tok);
+    bh_buf_free(&norm);
     bh_spm_free(m);
     if (st) return cli_fail(CMD, st);
     printf("{\"documents\":%lld,\"tokens\":%lld,\"shards\":%d,\"prefix\":", docs, total, shard);

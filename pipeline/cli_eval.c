@@ -24,8 +24,8 @@ static void usage(void)
             "       bhasha eval qa --gold SQUAD.json --pred PRED.json\n"
             "       bhasha eval mt --hyp FILE --ref FILE\n"
             "       bhasha eval lm --logprobs FILE   (one natural-log token probability per line)\n"
-            "       bhasha eval lm --model DIR --data FILE [--spm T.model] [--blocks]   (decoder perplexity)\n"
-            "       bhasha eval lm --kn N --train FILE[,FILE...] --data FILE --spm T.model   (Kneser-Ney baseline, same tokens)\n"
+            "       bhasha eval lm --model DIR --data FILE [--spm T.model] [--blocks] [--no-normalize]   (decoder perplexity)\n"
+            "       bhasha eval lm --kn N --train FILE[,FILE...] --data FILE --spm T.model [--no-normalize]   (Kneser-Ney baseline, same tokens)\n"
             "       bhasha eval digits --data DIR [--split test] [--model assets/digits/default.bhd]\n"
             "       bhasha eval suite [--registry FILE] [--data-dir DIR] [--models DIR] --out DIR [--only NAME]\n"
             "common: --on-error skip|stop\n");
@@ -36,6 +36,7 @@ typedef struct eopts {
     const char *gold, *pred, *mode, *registry, *data_dir, *out, *only, *hyp, *ref, *logprobs, *models;
     const char *kn_train; /* lm --kn: comma-separated training text files */
     long kn_order;
+    int no_normalize; /* lm: encode the raw text, without bh_normalize */
 } eopts;
 
 static int parse_opts(int argc, char **argv, eopts *e)
@@ -76,6 +77,9 @@ static int parse_opts(int argc, char **argv, eopts *e)
             continue;
         } else if (cli_opt(argc, argv, &i, "--scheme", &v)) {
             if (!v || bh_tag_scheme_parse(v, &e->o.scheme)) return cli_fail(CMD, BH_EINVAL) + 1;
+            continue;
+        } else if (strcmp(argv[i], "--no-normalize") == 0) {
+            e->no_normalize = 1;
             continue;
         } else if (strcmp(argv[i], "--blocks") == 0) {
             e->o.blocks = 1;
@@ -453,27 +457,38 @@ static bh_status bh__cli_mismatch(const char *spm, const char *model)
  * that overlap by one (so every token after the first is predicted once, with
  * up to max_len - 1 tokens of context), and the mean cross-entropy is turned
  * into a per-token and a per-character perplexity. */
-/* Tokens of every record of path (its first BH_SPM_MAX_INPUT bytes), one
- * call of fn per document; *nchar counts the characters scored. */
+/* Tokens of every record of path (normalized by bh_normalize unless
+ * raw, as the shipped tokenizers expect; then its first BH_SPM_MAX_INPUT
+ * bytes), one call of fn per document; *nchar counts the characters scored. */
 typedef bh_status (*doc_fn)(void *ctx, const int32_t *ids, size_t n);
 
-static bh_status each_doc(const char *path, const bh_corpus_options *o, const bh_spm *sp, doc_fn fn, void *ctx,
-                          long long *nchar)
+static bh_status each_doc(const char *path, const bh_corpus_options *o, const bh_spm *sp, int raw, doc_fn fn,
+                          void *ctx, long long *nchar)
 {
     bh_corpus *r = NULL;
     bh_tokens tok = {0};
+    bh_buf norm = {0};
     bh_corpus_record rec;
     bh_status st = bh_corpus_open(path, o, &r);
     int k = 0;
     while (!st && (k = bh_corpus_next(r, &rec)) == 1) {
-        size_t len = rec.text_len < BH_SPM_MAX_INPUT ? rec.text_len : BH_SPM_MAX_INPUT;
-        if ((st = bh_spm_encode_ids(sp, rec.text, len, &tok))) break;
+        const char *text = rec.text;
+        size_t len = rec.text_len;
+        if (!raw) {
+            bh_buf_clear(&norm);
+            if ((st = bh_normalize(rec.text, rec.text_len, NULL, &norm, NULL))) break;
+            text = norm.data ? norm.data : "";
+            len = norm.len;
+        }
+        if (len > BH_SPM_MAX_INPUT) len = BH_SPM_MAX_INPUT;
+        if ((st = bh_spm_encode_ids(sp, text, len, &tok))) break;
         if (nchar)
-            for (size_t i = 0; i < len; i++) *nchar += ((unsigned char)rec.text[i] & 0xC0) != 0x80;
+            for (size_t i = 0; i < len; i++) *nchar += ((unsigned char)text[i] & 0xC0) != 0x80;
         st = fn(ctx, tok.ids, tok.n);
     }
     if (!st && k < 0) st = k;
     bh_tokens_free(&tok);
+    bh_buf_free(&norm);
     bh_corpus_free(r);
     return st;
 }
@@ -532,7 +547,7 @@ static int eval_lm_model(eopts *e)
     d.tg = d.T ? malloc((size_t)d.T * sizeof *d.tg) : NULL;
     if (!st && (!d.ids || !d.tg)) st = BH_ENOMEM;
     long long nchar = 0;
-    if (!st) st = each_doc(e->data_dir, &e->o, sp, dec_score_doc, &d, &nchar);
+    if (!st) st = each_doc(e->data_dir, &e->o, sp, e->no_normalize, dec_score_doc, &d, &nchar);
     int rc = 0;
     if (st) rc = printed ? 1 : cli_fail(CMD, st);
     else if (d.ntok == 0) rc = cli_usage_error(CMD, "no tokens to score in %s", e->data_dir);
@@ -586,13 +601,13 @@ static int eval_lm_kn(eopts *e)
     if (!st && !files) st = BH_ENOMEM;
     long long train_files = 0;
     for (char *save = NULL, *f = files ? strtok_r(files, ",", &save) : NULL; f && !st; f = strtok_r(NULL, ",", &save)) {
-        st = each_doc(f, &e->o, sp, kn_add_doc, lm, NULL);
+        st = each_doc(f, &e->o, sp, e->no_normalize, kn_add_doc, lm, NULL);
         train_files++;
     }
     if (!st) st = bh_kn_lm_finish(lm);
     kn_score k = {.lm = lm};
     long long nchar = 0;
-    if (!st) st = each_doc(e->data_dir, &e->o, sp, kn_score_doc, &k, &nchar);
+    if (!st) st = each_doc(e->data_dir, &e->o, sp, e->no_normalize, kn_score_doc, &k, &nchar);
     int rc = 0;
     if (st) rc = cli_fail(CMD, st);
     else if (!k.ntok) rc = cli_usage_error(CMD, "no tokens to score in %s", e->data_dir);
