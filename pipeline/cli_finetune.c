@@ -19,7 +19,8 @@ static void finetune_usage(FILE *f)
             "         [--text-col COL] [--label-col COL] [--epochs 3] [--lr 1e-4] [--batch 16] [--seq N]\n"
             "         [--warmup STEPS (default 10%% of all)] [--patience 2] [--freeze-layers K] [--crf]\n"
             "         [--class-weights] [--pool mean|cls] [--no-dense] [--dropout P] [--wd 0.01] [--clip 1]\n"
-            "         [--no-normalize] [--threads 1] [--seed 1] [--log-every 20]\n"
+            "         [--no-normalize] [--on-error skip|stop] [--map NEP=PER,NEL=LOC,...] [--threads 1] [--seed 1]\n"
+            "         [--log-every 20]\n"
             "         [--mpi: data-parallel over MPI ranks: mpirun -np N bhasha-mpi finetune --mpi ...]\n"
             "ENCODER: a model directory (bhasha pretrain --arch encoder) or an encoder config JSON\n"
             "(random weights). sentiment reads CSV/TSV (columns by name or 0-based index; default\n"
@@ -92,7 +93,7 @@ int cli_finetune_run(int argc, char **argv, const cli_dist *dist)
             cli_opt(argc, argv, &i, "--train", &o.train) || cli_opt(argc, argv, &i, "--dev", &o.dev) ||
             cli_opt(argc, argv, &i, "--test", &o.test) || cli_opt(argc, argv, &i, "--format", &o.format) ||
             cli_opt(argc, argv, &i, "--text-col", &o.text_col) || cli_opt(argc, argv, &i, "--label-col", &o.label_col) ||
-            cli_opt(argc, argv, &i, "--tokenizer", &o.tokenizer) || cli_opt(argc, argv, &i, "--out", &o.out) ||
+            cli_opt(argc, argv, &i, "--tokenizer", &o.tokenizer) || cli_opt(argc, argv, &i, "--out", &o.out) || cli_opt(argc, argv, &i, "--map", &o.label_map) ||
             cli_opt(argc, argv, &i, "--pool", &pool))
             continue;
         if (!strcmp(a, "--mpi")) mpi = 1;
@@ -100,6 +101,11 @@ int cli_finetune_run(int argc, char **argv, const cli_dist *dist)
         else if (!strcmp(a, "--class-weights")) o.class_weights = 1;
         else if (!strcmp(a, "--no-dense")) o.dense = 0;
         else if (!strcmp(a, "--no-normalize")) o.normalize = 0;
+        else if (!strcmp(a, "--on-error")) {
+            if (i + 1 >= argc || (strcmp(argv[i + 1], "skip") && strcmp(argv[i + 1], "stop")))
+                return cli_usage_error(cmd, "--on-error skip|stop");
+            o.skip_bad = !strcmp(argv[++i], "skip");
+        }
 #define NUM(name, lo, hi, dst, type)                                   \
     else if (cli_opt(argc, argv, &i, name, &v)) {                      \
         if (num(cmd, name, v, lo, hi, &x)) return 2;                   \

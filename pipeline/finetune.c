@@ -300,7 +300,8 @@ static bh_status ds_push(dataset *d, const int32_t *ids, const int32_t *lab, int
 static bh_status reader_options(const bh__ft_options *o, const char *path, bh_corpus_options *co)
 {
     memset(co, 0, sizeof *co);
-    co->on_error = BH_ON_ERROR_STOP;
+    co->on_error = o->skip_bad ? BH_ON_ERROR_SKIP : BH_ON_ERROR_STOP;
+    co->label_map = o->label_map;
     if (o->task == BH__FT_NER) {
         if (o->format && strcmp(o->format, "conll"))
             return bh__fail(BH_EINVAL, "ner reads CoNLL files (--format conll), not %s", o->format);

@@ -57,6 +57,8 @@ typedef struct bh__ft_options {
     int dense;              /* sentiment: dense + tanh before the classifier */
     bh_head_pool pool;      /* sentiment pooling */
     int normalize;          /* bh_normalize each word/text before the tokenizer */
+    int skip_bad;           /* 1: malformed records are skipped (counted), not fatal */
+    const char *label_map;  /* "NEP=PER,NEL=LOC,NEN=O": rename entity types / labels (corpus readers) */
     int threads;
     float lr, weight_decay, clip;
     float dropout;          /* < 0 = keep the encoder's */

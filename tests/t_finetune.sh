@@ -96,6 +96,13 @@ fails "empty text line" $BH $FT --task sentiment --train "$D/train_empty.tsv" --
 ok "  ... says so" grep -q 'empty text' "$D/err"
 { cat "$D/dev.conll"; printf 'x\tB-ORG\n\n'; } > "$D/dev_new.conll"
 fails "dev tag not seen in training" $BH $FT --task ner --train "$D/train.conll" --dev "$D/dev_new.conll" --out "$D/x"
+$BH $FT --task ner --train "$D/train.conll" --dev "$D/dev_new.conll" --out "$D/xm" --epochs 1 --map ORG=O > /dev/null 2>&1
+is "--map ORG=O: the unseen dev type becomes O" "$?" "0"
+{ cat "$D/train.conll"; printf 'O\n\n'; } > "$D/train_bad.conll"
+fails "a CoNLL line without a tag column" $BH $FT --task ner --train "$D/train_bad.conll" --dev "$D/dev.conll" --out "$D/x"
+$BH $FT --task ner --train "$D/train_bad.conll" --dev "$D/dev.conll" --out "$D/xs" --epochs 1 --on-error skip > /dev/null 2>&1
+is "--on-error skip: the malformed record is skipped" "$?" "0"
+fails "--on-error with a bad value" $BH $FT --task ner --train "$D/train.conll" --dev "$D/dev.conll" --out "$D/x" --on-error maybe
 fails "base directory missing" $BH finetune --task sentiment --base "$D/nowhere" --tokenizer $TOK $S
 mkdir "$D/emptydir"
 fails "base directory without an encoder" $BH finetune --task sentiment --base "$D/emptydir" --tokenizer $TOK $S
