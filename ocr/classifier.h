@@ -14,9 +14,10 @@ typedef struct bh__clf_ops {
     /* Trains on X[n][d] (row-major) with labels 0..9; writes a one-line summary to info. */
     bh_status (*train)(const float *X, const uint8_t *y, int n, int d, const bh_train_opts *o,
                        void **impl, char *info, size_t infocap);
-    /* Predicts n rows; scores may be NULL. Must not modify impl (thread-safe). */
+    /* Predicts n rows; scores (n) and proba (n x 10 class scores summing to 1,
+     * see bh_digits_predict_proba) may be NULL. Must not modify impl (thread-safe). */
     bh_status (*predict)(const void *impl, const float *X, int n, int d, uint8_t *labels,
-                         float *scores);
+                         float *scores, float *proba);
     /* Appends the classifier's payload to out. */
     bh_status (*save)(const void *impl, bh_buf *out);
     /* Rebuilds impl from a payload of n bytes; d is the model's feature width. */

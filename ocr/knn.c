@@ -93,7 +93,7 @@ static bh_status knn_train(const float *X, const uint8_t *y, int n, int d, const
 enum { QB = 128, TB = 4096 };
 
 static bh_status knn_predict(const void *impl, const float *X, int n, int d, uint8_t *labels,
-                             float *scores)
+                             float *scores, float *proba)
 {
     const knn *m = impl;
     int k = m->k;
@@ -163,6 +163,8 @@ static bh_status knn_predict(const void *impl, const float *X, int n, int d, uin
             labels[q0 + i] = (uint8_t)best;
             if (scores)
                 scores[q0 + i] = (float)votes[best] / k;
+            for (int c = 0; proba && c < 10; c++)
+                proba[(size_t)(q0 + i) * 10 + c] = (float)votes[c] / k;
         }
     }
     free(q);

@@ -2,6 +2,7 @@
  * optional standardization + one classifier (ocr/classifier.h), training,
  * prediction, metrics and the model file. The model owns every array it points
  * to; prediction only reads it, so one model serves several threads. */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,8 @@ void bh_train_defaults(bh_train_opts *o, bh_clf_kind kind)
     o->scale = -1;
     o->nthread = 1;
     o->seed = 1;
+    o->augment = 0;
+    bh_augment_defaults(&o->aug);
 }
 
 static const char *const clf_names[] = {"knn", "svm", "rf", "gbdt"};
@@ -113,40 +116,78 @@ static bh_status check_pipeline(const bh_prep_opts *prep, const bh_feat_spec *fe
     return BH_OK;
 }
 
-bh_status bh_digits_featurize(const bh_digit_set *set, const bh_prep_opts *prep,
-                              const bh_feat_spec *feat, float **X, int *d, bh_progress_fn progress,
-                              void *ctx)
+bh_status bh_digits_featurize_augmented(const bh_digit_set *set, const bh_prep_opts *prep,
+                                        const bh_feat_spec *feat, int copies, unsigned seed,
+                                        const bh_augment_opts *aug, float **X, uint8_t **y,
+                                        int *d, bh_progress_fn progress, void *ctx)
 {
     if (!set || !X || !d || set->n <= 0 || !set->px)
         return bh__fail(BH_EINVAL, "digits: empty set");
+    if (copies < 0 || copies > 64)
+        return bh__fail(BH_EINVAL, "digits: augmentation copies must be 0..64, got %d", copies);
     int dim;
     bh_status st = check_pipeline(prep, feat, &dim);
     if (st)
         return st;
-    float *out = malloc(sizeof(float) * (size_t)set->n * dim);
-    float *img = malloc(sizeof(float) * (size_t)prep->size * prep->size);
-    if (!out || !img) {
+    bh_augment_opts ao;
+    if (aug)
+        ao = *aug;
+    else
+        bh_augment_defaults(&ao);
+    int per = copies + 1;
+    if ((int64_t)set->n * per > INT_MAX)
+        return bh__fail(BH_ELIMIT, "digits: %d images x %d rows is too many", set->n, per);
+    int rows = set->n * per;
+    size_t S2 = (size_t)prep->size * prep->size;
+    float *out = malloc(sizeof(float) * (size_t)rows * dim);
+    uint8_t *lab = y ? malloc((size_t)rows) : NULL;
+    float *img = malloc(sizeof(float) * S2 * 2); /* preprocessed image, then its copy */
+    if (!out || !img || (y && !lab)) {
         free(out);
+        free(lab);
         free(img);
-        return bh__fail(BH_ENOMEM, "digits: %d x %d features", set->n, dim);
+        return bh__fail(BH_ENOMEM, "digits: %d x %d features", rows, dim);
     }
+    float *jit = img + S2;
     size_t stride = (size_t)set->rows * set->cols;
-    for (int i = 0; i < set->n; i++) {
+    for (int i = 0; i < set->n && !st; i++) {
         st = bh_prep_digit(set->px + stride * i, set->cols, set->rows, prep, img);
-        if (!st)
-            st = bh_feat_extract(feat, img, prep->size, out + (size_t)i * dim);
-        if (st) {
-            free(out);
-            free(img);
-            return st;
+        for (int k = 0; k <= copies && !st; k++) {
+            const float *src = img;
+            if (k > 0) {
+                st = bh_digit_augment(img, prep->size, &ao, bh_augment_seed(seed, (uint64_t)i, k),
+                                      jit);
+                if (prep->binarize)
+                    for (size_t q = 0; q < S2; q++)
+                        jit[q] = jit[q] >= 0.5f ? 1.0f : 0.0f;
+                src = jit;
+            }
+            if (!st)
+                st = bh_feat_extract(feat, src, prep->size, out + ((size_t)i * per + k) * dim);
+            if (lab)
+                lab[(size_t)i * per + k] = set->labels ? set->labels[i] : 0;
         }
-        if (progress && ((i + 1) % 2000 == 0 || i + 1 == set->n))
-            progress(ctx, "features", (size_t)i + 1, (size_t)set->n, NAN);
+        if (!st && progress && ((i + 1) % 2000 == 0 || i + 1 == set->n))
+            progress(ctx, "features", (size_t)(i + 1) * per, (size_t)rows, NAN);
     }
     free(img);
+    if (st) {
+        free(out);
+        free(lab);
+        return st;
+    }
     *X = out;
+    if (y)
+        *y = lab;
     *d = dim;
     return BH_OK;
+}
+
+bh_status bh_digits_featurize(const bh_digit_set *set, const bh_prep_opts *prep,
+                              const bh_feat_spec *feat, float **X, int *d, bh_progress_fn progress,
+                              void *ctx)
+{
+    return bh_digits_featurize_augmented(set, prep, feat, 0, 0, NULL, X, NULL, d, progress, ctx);
 }
 
 static void standardize(const bh_digits_model *m, float *X, int n)
@@ -237,18 +278,25 @@ bh_status bh_digits_train(const bh_digit_set *set, const bh_prep_opts *prep,
 {
     if (!opts || !out)
         return bh__fail(BH_EINVAL, "digits: NULL argument");
+    *out = NULL;
+    if (!set || !set->labels)
+        return bh__fail(BH_EINVAL, "digits: NULL set or labels");
     float *X = NULL;
+    uint8_t *y = NULL;
     int d = 0;
-    bh_status st = bh_digits_featurize(set, prep, feat, &X, &d, opts->progress, opts->progress_ctx);
+    bh_status st = bh_digits_featurize_augmented(set, prep, feat, opts->augment, opts->seed,
+                                                 &opts->aug, &X, &y, &d, opts->progress,
+                                                 opts->progress_ctx);
     if (st)
         return st;
-    st = bh_digits_train_features(X, set->labels, set->n, d, prep, feat, opts, out);
+    st = bh_digits_train_features(X, y, set->n * (opts->augment + 1), d, prep, feat, opts, out);
     free(X);
+    free(y);
     return st;
 }
 
-bh_status bh_digits_predict_features(const bh_digits_model *m, const float *X, int n, int d,
-                                     uint8_t *labels, float *scores)
+static bh_status predict_rows(const bh_digits_model *m, const float *X, int n, int d,
+                              uint8_t *labels, float *scores, float *proba)
 {
     if (!m || !X || !labels || n < 0)
         return bh__fail(BH_EINVAL, "digits: NULL argument");
@@ -257,7 +305,7 @@ bh_status bh_digits_predict_features(const bh_digits_model *m, const float *X, i
     if (n == 0)
         return BH_OK;
     if (!m->mean)
-        return m->ops->predict(m->impl, X, n, d, labels, scores);
+        return m->ops->predict(m->impl, X, n, d, labels, scores, proba);
     /* standardize in chunks to bound the copy */
     enum { CH = 1024 };
     float *buf = malloc(sizeof(float) * (size_t)(n < CH ? n : CH) * d);
@@ -268,9 +316,29 @@ bh_status bh_digits_predict_features(const bh_digits_model *m, const float *X, i
         int c = n - i < CH ? n - i : CH;
         memcpy(buf, X + (size_t)i * d, sizeof(float) * (size_t)c * d);
         standardize(m, buf, c);
-        st = m->ops->predict(m->impl, buf, c, d, labels + i, scores ? scores + i : NULL);
+        st = m->ops->predict(m->impl, buf, c, d, labels + i, scores ? scores + i : NULL,
+                             proba ? proba + (size_t)i * 10 : NULL);
     }
     free(buf);
+    return st;
+}
+
+bh_status bh_digits_predict_features(const bh_digits_model *m, const float *X, int n, int d,
+                                     uint8_t *labels, float *scores)
+{
+    return predict_rows(m, X, n, d, labels, scores, NULL);
+}
+
+bh_status bh_digits_predict_proba(const bh_digits_model *m, const float *X, int n, int d,
+                                  float *proba)
+{
+    if (!proba)
+        return bh__fail(BH_EINVAL, "digits: NULL argument");
+    uint8_t *lab = malloc(n > 0 ? (size_t)n : 1);
+    if (!lab)
+        return bh__fail(BH_ENOMEM, "digits: predict");
+    bh_status st = predict_rows(m, X, n, d, lab, NULL, proba);
+    free(lab);
     return st;
 }
 

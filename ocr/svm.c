@@ -1,8 +1,11 @@
 /* ocr/svm.c — C-SVC through libsvm (RBF or linear kernel, one-vs-one), with
  * optional C/gamma selection by 3-fold cross-validation on a subsample.
- * After training the support vectors are copied out of libsvm's problem into
- * one block this module owns, so a trained and a loaded model look the same.
- * libsvm's console output is silenced (it would print to stdout). */
+ * Training runs libsvm's binary solver pair of classes by pair on precomputed
+ * kernel matrices and assembles libsvm's multi-class model (see train_pairs);
+ * the support vectors are then copied into one block this module owns, so a
+ * trained and a loaded model look the same. Prediction gives labels, vote
+ * shares and soft-vote class scores. libsvm's console output is silenced (it
+ * would print to stdout). */
 #include <cblas.h>
 #include <libsvm/svm.h>
 #include <math.h>
@@ -49,20 +52,26 @@ static void svm_free_impl(void *p)
     free(m);
 }
 
-/* Sparse rows: zeros are skipped (HOG has many), index is 1-based. */
-static struct svm_node *make_nodes(const float *X, int n, int d, struct svm_node **rows)
+/* Sparse rows of X[idx[0..n-1]] (idx NULL: rows 0..n-1): zeros are skipped
+ * (HOG has many), index is 1-based. */
+static struct svm_node *pick_nodes(const float *X, const int *idx, int n, int d,
+                                   struct svm_node **rows)
 {
     size_t nz = 0;
-    for (size_t i = 0; i < (size_t)n * d; i++)
-        nz += X[i] != 0.0f;
+    for (int i = 0; i < n; i++) {
+        const float *x = X + (size_t)(idx ? idx[i] : i) * d;
+        for (int j = 0; j < d; j++)
+            nz += x[j] != 0.0f;
+    }
     struct svm_node *nodes = malloc(sizeof *nodes * (nz + (size_t)n));
     if (!nodes)
         return NULL;
     struct svm_node *p = nodes;
     for (int i = 0; i < n; i++) {
+        const float *x = X + (size_t)(idx ? idx[i] : i) * d;
         rows[i] = p;
         for (int j = 0; j < d; j++) {
-            float v = X[(size_t)i * d + j];
+            float v = x[j];
             if (v != 0.0f) {
                 p->index = j + 1;
                 p->value = v;
@@ -74,6 +83,11 @@ static struct svm_node *make_nodes(const float *X, int n, int d, struct svm_node
         p++;
     }
     return nodes;
+}
+
+static struct svm_node *make_nodes(const float *X, int n, int d, struct svm_node **rows)
+{
+    return pick_nodes(X, NULL, n, d, rows);
 }
 
 /* Serialized form (dense SVs): kernel, gamma, nr_class, l, labels, nSV,
@@ -243,44 +257,216 @@ static void fill_param(struct svm_parameter *pa, int linear, double c, double ga
     pa->shrinking = 1;
 }
 
-/* Up to this many rows the final training hands libsvm a precomputed kernel
- * matrix (libsvm's PRECOMPUTED mode: row i = {0: i+1}, {j+1: K(i,j)}...), made
- * with one SGEMM, instead of letting it take sparse dot products for every
- * kernel value: the same optimisation problem, several times faster. Memory:
- * n*(n+2)*16 bytes of nodes (400 MB at 5,000 rows, 1.6 GB at 10,000). */
-enum { PRE_MAX = 10000 };
+/* Above a few thousand rows libsvm's own kernel (sparse dot products for
+ * every value) dominates training. So training runs libsvm's one-vs-one
+ * scheme here, pair of classes by pair: for classes a < b the m rows of a
+ * and b (a's first, file order kept, as libsvm groups them) get a
+ * precomputed kernel matrix from one SGEMM (libsvm's PRECOMPUTED mode: row i
+ * = {0: i+1}, {j+1: K(i,j)}...) and a binary C-SVC; the binary models are
+ * then assembled into libsvm's multi-class layout exactly as svm_train does
+ * it. Same optimisation problems as libsvm's multi-class training, several
+ * times faster, and memory grows with the largest pair, not with n: m*(m+2)*16
+ * bytes of nodes plus m*m*4 of Gram matrix (1.6 GB + 0.4 GB at PAIR_MAX). A
+ * pair above PAIR_MAX rows (or all pairs, when that memory is not there)
+ * trains on the sparse rows with libsvm's own kernel instead. */
+enum { PAIR_MAX = 10000 };
 
-static struct svm_node *precomputed_rows(const float *X, int n, int d, int linear, double gamma,
-                                         struct svm_node **rows)
+/* A trained one-vs-one model in libsvm's layout: classes label[k] with nsv[k]
+ * SVs each (grouped by class), rho[k(k-1)/2], coef[(k-1)][l], and src[l], the
+ * training row of each SV. */
+typedef struct pairwise {
+    int k, l;
+    int label[10], nsv[10];
+    double *rho, *coef;
+    int *src;
+} pairwise;
+
+static void pairwise_free(pairwise *pw)
 {
-    float *G = malloc(sizeof(float) * (size_t)n * n);
-    struct svm_node *nodes = malloc(sizeof *nodes * (size_t)n * ((size_t)n + 2));
-    if (!G || !nodes) {
-        free(G);
-        free(nodes);
-        return NULL;
-    }
-    /* G[n][n] = X X^T */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, d, 1.0f, X, d, X, d, 0.0f, G, n);
-    for (int i = 0; i < n; i++) {
-        struct svm_node *p = nodes + (size_t)i * (n + 2);
+    free(pw->rho);
+    free(pw->coef);
+    free(pw->src);
+    memset(pw, 0, sizeof *pw);
+}
+
+/* Kernel rows for m rows of Xp: nodes[m][m+2] as described above. */
+static void fill_kernel(const float *Xp, int m, int d, int linear, double gamma, float *G,
+                        struct svm_node *nodes, struct svm_node **rows)
+{
+    /* G[m][m] = Xp Xp^T: the upper triangle (half an SGEMM's work), mirrored */
+    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, m, d, 1.0f, Xp, d, 0.0f, G, m);
+    for (int i = 0; i < m; i++)
+        for (int j = i + 1; j < m; j++)
+            G[(size_t)j * m + i] = G[(size_t)i * m + j];
+    for (int i = 0; i < m; i++) {
+        struct svm_node *p = nodes + (size_t)i * (m + 2);
         rows[i] = p;
         p[0].index = 0;
         p[0].value = i + 1;
-        for (int j = 0; j < n; j++) {
-            double v = G[(size_t)i * n + j];
+        for (int j = 0; j < m; j++) {
+            double v = G[(size_t)i * m + j];
             if (!linear) {
-                double dist = (double)G[(size_t)i * n + i] + G[(size_t)j * n + j] - 2 * v;
+                double dist = (double)G[(size_t)i * m + i] + G[(size_t)j * m + j] - 2 * v;
                 v = exp(-gamma * (dist > 0 ? dist : 0));
             }
             p[j + 1].index = j + 1;
             p[j + 1].value = v;
         }
-        p[n + 1].index = -1;
-        p[n + 1].value = 0;
+        p[m + 1].index = -1;
+        p[m + 1].value = 0;
     }
+}
+
+/* X[n][d] with labels y[n]; base holds C, gamma and the kernel. */
+static bh_status train_pairs(const float *X, const uint8_t *y, int n, int d,
+                             const struct svm_parameter *base, const bh_train_opts *o,
+                             pairwise *pw)
+{
+    memset(pw, 0, sizeof *pw);
+    int cnt[10] = {0}, start[10], cls[10], k = 0, mmax = 0;
+    for (int i = 0; i < n; i++)
+        if (cnt[y[i]]++ == 0)
+            cls[k++] = y[i]; /* classes in order of first appearance, as libsvm */
+    for (int a = 0; a < k; a++)
+        for (int b = a + 1; b < k; b++)
+            if (cnt[cls[a]] + cnt[cls[b]] > mmax)
+                mmax = cnt[cls[a]] + cnt[cls[b]];
+    int npairs = k * (k - 1) / 2, mpre = mmax < PAIR_MAX ? mmax : PAIR_MAX;
+    int *order = malloc(sizeof(int) * (size_t)n), *pos = malloc(sizeof(int) * (size_t)n);
+    int *pick = malloc(sizeof(int) * (size_t)mmax); /* the pair's rows */
+    char *nonzero = calloc((size_t)n, 1);
+    double *al = calloc((size_t)(k - 1) * n, sizeof(double)); /* pair p's alpha*y at poff */
+    struct svm_node **rows = malloc(sizeof *rows * (size_t)mmax);
+    double *yp = malloc(sizeof(double) * (size_t)mmax);
+    pw->rho = malloc(sizeof(double) * (size_t)npairs);
+    bh_status st = BH_OK;
+    if (!order || !pos || !pick || !nonzero || !al || !rows || !yp || !pw->rho) {
+        st = bh__fail(BH_ENOMEM, "svm: %d rows", n);
+        goto out;
+    }
+    /* the precomputed-kernel buffers, for pairs of up to mpre rows */
+    float *Xp = malloc(sizeof(float) * (size_t)mpre * d), *G = malloc(sizeof(float) * (size_t)mpre * mpre);
+    struct svm_node *nodes = malloc(sizeof *nodes * (size_t)mpre * ((size_t)mpre + 2));
+    if (!Xp || !G || !nodes) {
+        mpre = 0; /* not enough memory: every pair on sparse rows */
+        free(Xp);
+        free(G);
+        free(nodes);
+        Xp = G = NULL;
+        nodes = NULL;
+    }
+    /* order: row indices grouped by class, file order within a class */
+    for (int a = 0, s = 0; a < k; a++) {
+        start[a] = s;
+        for (int i = 0; i < n; i++)
+            if (y[i] == cls[a])
+                order[s++] = i;
+    }
+    size_t poff = 0;
+    for (int a = 0, p = 0; a < k && !st; a++)
+        for (int b = a + 1; b < k && !st; b++, p++) {
+            int ca = cnt[cls[a]], cb = cnt[cls[b]], m = ca + cb, pre = m <= mpre;
+            for (int j = 0; j < m; j++) {
+                pick[j] = j < ca ? order[start[a] + j] : order[start[b] + j - ca];
+                if (pre)
+                    memcpy(Xp + (size_t)j * d, X + (size_t)pick[j] * d, sizeof(float) * (size_t)d);
+                yp[j] = j < ca ? 1 : -1;
+            }
+            struct svm_parameter pa = *base;
+            struct svm_node *snodes = NULL;
+            if (pre) {
+                fill_kernel(Xp, m, d, base->kernel_type == LINEAR, base->gamma, G, nodes, rows);
+                pa.kernel_type = PRECOMPUTED;
+            } else if (!(snodes = pick_nodes(X, pick, m, d, rows))) {
+                st = bh__fail(BH_ENOMEM, "svm: %d sparse rows", m);
+                break;
+            }
+            struct svm_problem prob = {m, yp, rows};
+            const char *err = svm_check_parameter(&prob, &pa);
+            struct svm_model *md = err ? NULL : svm_train(&prob, &pa);
+            if (!md || md->nr_class != 2 || !md->sv_indices) {
+                st = err ? bh__fail(BH_EINVAL, "svm: %s", err)
+                         : bh__fail(BH_EINTERNAL, "svm: training classes %d/%d failed", cls[a],
+                                    cls[b]);
+                svm_free_and_destroy_model(&md);
+                free(snodes);
+                break;
+            }
+            /* the first row is +1, so libsvm's label[0] is +1: positive votes for a */
+            double sign = md->label[0] == 1 ? 1 : -1;
+            for (int s = 0; s < md->l && !st; s++) {
+                int j = md->sv_indices[s] - 1;
+                if (j < 0 || j >= m) {
+                    st = bh__fail(BH_EINTERNAL, "svm: SV index %d of %d", j, m);
+                    break;
+                }
+                al[poff + j] = sign * md->sv_coef[0][s];
+                nonzero[pick[j]] |= al[poff + j] != 0;
+            }
+            pw->rho[p] = sign * md->rho[0];
+            svm_free_and_destroy_model(&md);
+            free(snodes);
+            poff += (size_t)m;
+            if (o->progress)
+                o->progress(o->progress_ctx, "svm-pairs", (size_t)p + 1, (size_t)npairs, NAN);
+        }
+    free(Xp);
     free(G);
-    return nodes;
+    free(nodes);
+    if (st)
+        goto out;
+    /* SVs: the rows that are support vectors of any pair, grouped by class */
+    int l = 0;
+    for (int a = 0; a < k; a++) {
+        pw->label[a] = cls[a];
+        pw->nsv[a] = 0;
+        for (int j = 0; j < cnt[cls[a]]; j++) {
+            int r = order[start[a] + j];
+            if (nonzero[r]) {
+                pos[r] = l++;
+                pw->nsv[a]++;
+            }
+        }
+    }
+    pw->k = k;
+    pw->l = l;
+    pw->src = malloc(sizeof(int) * (size_t)(l ? l : 1));
+    pw->coef = calloc((size_t)(k - 1) * (l ? l : 1), sizeof(double));
+    if (!pw->src || !pw->coef) {
+        st = bh__fail(BH_ENOMEM, "svm: %d SVs", l);
+        goto out;
+    }
+    for (int i = 0; i < n; i++)
+        if (nonzero[i])
+            pw->src[pos[i]] = i;
+    /* classifier (a,b): a's coefficients in coef[b-1], b's in coef[a] (libsvm's layout) */
+    poff = 0;
+    for (int a = 0; a < k; a++)
+        for (int b = a + 1; b < k; b++) {
+            int ca = cnt[cls[a]], cb = cnt[cls[b]];
+            for (int j = 0; j < ca; j++) {
+                int r = order[start[a] + j];
+                if (nonzero[r])
+                    pw->coef[(size_t)(b - 1) * l + pos[r]] = al[poff + j];
+            }
+            for (int j = 0; j < cb; j++) {
+                int r = order[start[b] + j];
+                if (nonzero[r])
+                    pw->coef[(size_t)a * l + pos[r]] = al[poff + ca + j];
+            }
+            poff += (size_t)(ca + cb);
+        }
+out:
+    free(order);
+    free(pos);
+    free(pick);
+    free(nonzero);
+    free(al);
+    free(rows);
+    free(yp);
+    if (st)
+        pairwise_free(pw);
+    return st;
 }
 
 static bh_status svm_train_impl(const float *X, const uint8_t *y, int n, int d,
@@ -297,41 +483,29 @@ static bh_status svm_train_impl(const float *X, const uint8_t *y, int n, int d,
     double gscale = var > 0 ? 1.0 / (d * var) : 1.0 / d;
     double C = o->svm_c > 0 ? o->svm_c : 10, gamma = o->svm_gamma > 0 ? o->svm_gamma : gscale;
 
-    struct svm_node **rows = malloc(sizeof *rows * (size_t)n);
-    double *yd = malloc(sizeof(double) * (size_t)n);
-    if (!rows || !yd) {
-        free(rows);
-        free(yd);
-        return bh__fail(BH_ENOMEM, "svm: %d rows", n);
-    }
-    struct svm_node *nodes = make_nodes(X, n, d, rows);
-    if (!nodes) {
-        free(rows);
-        free(yd);
-        return bh__fail(BH_ENOMEM, "svm: %d x %d nodes", n, d);
-    }
-    for (int i = 0; i < n; i++)
-        yd[i] = y[i];
     struct svm_parameter pa;
     double cv_best = -1;
     if (o->svm_grid) {
-        /* Deterministic subsample: every step-th row. */
-        int m = o->svm_grid_n > 0 && o->svm_grid_n < n ? o->svm_grid_n : n;
-        struct svm_node **sr = malloc(sizeof *sr * (size_t)m);
+        /* Deterministic subsample: every step-th row. With augmentation the
+         * rows come as bh_digits_featurize_augmented lays them out (each image,
+         * then its copies); the search then uses the original rows only, since
+         * a copy in a training fold would leak its image into the other fold. */
+        int per = o->augment > 0 && n % (o->augment + 1) == 0 ? o->augment + 1 : 1;
+        int n0 = n / per;
+        int m = o->svm_grid_n > 0 && o->svm_grid_n < n0 ? o->svm_grid_n : n0;
+        struct svm_node **sr = malloc(sizeof *sr * (size_t)m), *sn = NULL;
         double *sy = malloc(sizeof(double) * (size_t)m), *pred = malloc(sizeof(double) * (size_t)m);
-        if (!sr || !sy || !pred) {
+        int *idx = malloc(sizeof(int) * (size_t)m);
+        for (int i = 0; idx && sy && i < m; i++) {
+            idx[i] = (int)((size_t)i * n0 / m * per);
+            sy[i] = y[idx[i]];
+        }
+        if (!sr || !sy || !pred || !idx || !(sn = pick_nodes(X, idx, m, d, sr))) {
             free(sr);
             free(sy);
             free(pred);
-            free(nodes);
-            free(rows);
-            free(yd);
+            free(idx);
             return bh__fail(BH_ENOMEM, "svm: grid");
-        }
-        for (int i = 0; i < m; i++) {
-            size_t src = (size_t)i * n / m;
-            sr[i] = rows[src];
-            sy[i] = yd[src];
         }
         struct svm_problem sp = {m, sy, sr};
         static const double cs[] = {1, 3, 10, 30, 100};
@@ -354,74 +528,49 @@ static bh_status svm_train_impl(const float *X, const uint8_t *y, int n, int d,
                     o->progress(o->progress_ctx, "svm-grid", (size_t)++step, (size_t)nsteps, acc);
             }
         free(sr);
+        free(sn);
         free(sy);
         free(pred);
+        free(idx);
     }
     fill_param(&pa, o->svm_linear, C, gamma);
-    struct svm_node **prows = NULL, *pnodes = NULL;
-    if (n <= PRE_MAX) {
-        prows = malloc(sizeof *prows * (size_t)n);
-        pnodes = prows ? precomputed_rows(X, n, d, o->svm_linear, gamma, prows) : NULL;
-        if (pnodes)
-            pa.kernel_type = PRECOMPUTED;
-        else {
-            free(prows); /* not enough memory: fall back to libsvm's own kernel */
-            prows = NULL;
-        }
-    }
-    struct svm_problem prob = {n, yd, pnodes ? prows : rows};
-    const char *err = svm_check_parameter(&prob, &pa);
-    struct svm_model *md = NULL;
-    if (!err) {
-        if (o->progress)
-            o->progress(o->progress_ctx, "svm-train", 0, 1, NAN);
-        md = svm_train(&prob, &pa);
-    }
-    free(pnodes);
-    free(prows);
-    if (err || !md) {
-        free(nodes);
-        free(rows);
-        free(yd);
-        return err ? bh__fail(BH_EINVAL, "svm: %s", err)
-                   : bh__fail(BH_EINTERNAL, "svm: training failed");
-    }
-    /* Copy out through the serialized form so the model owns its SVs; with a
-     * precomputed kernel the SVs are the training rows named by sv_indices. */
+    if (o->progress)
+        o->progress(o->progress_ctx, "svm-train", 0, 1, NAN);
+    pairwise pw;
+    bh_status st = train_pairs(X, y, n, d, &pa, o, &pw);
+    if (st)
+        return st;
+    /* Copy out through the serialized form so the model owns its SVs: the
+     * training rows src[] names. */
     svm tmp = {0};
-    tmp.model = *md;
+    tmp.d = d;
+    float *svd = malloc(sizeof(float) * (size_t)(pw.l ? pw.l : 1) * d);
+    struct svm_node **svr = malloc(sizeof *svr * (size_t)(pw.l ? pw.l : 1)), *svn = NULL;
+    for (int j = 0; svd && svr && j < pw.l; j++)
+        memcpy(svd + (size_t)j * d, X + (size_t)pw.src[j] * d, sizeof(float) * (size_t)d);
+    svn = svd && svr ? make_nodes(svd, pw.l, d, svr) : NULL;
+    free(svd);
+    if (!svn)
+        st = bh__fail(BH_ENOMEM, "svm: support vectors");
+    double *coefp[9];
+    for (int i = 0; i < pw.k - 1; i++)
+        coefp[i] = pw.coef + (size_t)i * pw.l;
+    tmp.model.nr_class = pw.k;
+    tmp.model.l = pw.l;
+    tmp.model.SV = svr;
+    tmp.model.sv_coef = coefp;
+    tmp.model.rho = pw.rho;
+    tmp.model.label = pw.label;
+    tmp.model.nSV = pw.nsv;
     tmp.model.param.kernel_type = o->svm_linear ? LINEAR : RBF;
     tmp.model.param.gamma = gamma;
-    tmp.d = d;
-    struct svm_node **svr = NULL, *svn = NULL;
-    bh_status st = BH_OK;
-    if (pa.kernel_type == PRECOMPUTED) {
-        float *svd = malloc(sizeof(float) * (size_t)md->l * d);
-        svr = malloc(sizeof *svr * (size_t)md->l);
-        int okidx = svd && svr && md->sv_indices;
-        for (int k = 0; okidx && k < md->l; k++) {
-            int src = md->sv_indices[k] - 1;
-            if (src < 0 || src >= n)
-                okidx = 0;
-            else
-                memcpy(svd + (size_t)k * d, X + (size_t)src * d, sizeof(float) * (size_t)d);
-        }
-        svn = okidx ? make_nodes(svd, md->l, d, svr) : NULL;
-        free(svd);
-        if (!svn)
-            st = bh__fail(BH_ENOMEM, "svm: support vectors");
-        tmp.model.SV = svr;
-    }
     bh_buf b = {0};
     if (st == BH_OK)
         st = svm_save(&tmp, &b);
-    int nsv = md->l;
-    svm_free_and_destroy_model(&md);
+    int nsv = tmp.model.l;
+    pairwise_free(&pw);
     free(svn);
     free(svr);
-    free(nodes);
-    free(rows);
-    free(yd);
     if (st == BH_OK)
         st = svm_load((const uint8_t *)b.data, b.len, d, impl);
     bh_buf_free(&b);
@@ -439,11 +588,13 @@ static bh_status svm_train_impl(const float *X, const uint8_t *y, int n, int d,
 /* Decision values as libsvm computes them, with the kernel rows of a block
  * of queries from one SGEMM: K[q][j] = exp(-gamma |x_q - s_j|^2) (RBF) or
  * x_q . s_j (linear); pair (a,b) sums coef[b-1] over class a's SVs and
- * coef[a] over class b's, minus rho; positive votes for a. */
+ * coef[a] over class b's, minus rho; positive votes for a. Class scores are
+ * soft votes: pair (a,b) with decision value f gives a logistic(f) and b
+ * 1 - logistic(f); divided by the k(k-1)/2 pairs they sum to 1. */
 enum { PB = 64 };
 
 static bh_status svm_predict_impl(const void *impl, const float *X, int n, int d, uint8_t *labels,
-                                  float *scores)
+                                  float *scores, float *proba)
 {
     const svm *m = impl;
     const struct svm_model *md = &m->model;
@@ -470,6 +621,9 @@ static bh_status svm_predict_impl(const void *impl, const float *X, int n, int d
                 }
             }
             int votes[10] = {0}, p = 0;
+            float *pr = proba ? proba + (size_t)(q0 + i) * 10 : NULL;
+            if (pr)
+                memset(pr, 0, sizeof(float) * 10);
             for (int a = 0; a < k; a++)
                 for (int b = a + 1; b < k; b++) {
                     double sum = 0;
@@ -480,6 +634,11 @@ static bh_status svm_predict_impl(const void *impl, const float *X, int n, int d
                         sum += cb[j] * Ki[j];
                     sum -= md->rho[p++];
                     votes[sum > 0 ? a : b]++;
+                    if (pr) {
+                        double s = 1 / (1 + exp(-sum)), np = k * (k - 1) / 2.0;
+                        pr[md->label[a]] += (float)(s / np);
+                        pr[md->label[b]] += (float)((1 - s) / np);
+                    }
                 }
             int best = 0;
             for (int a = 1; a < k; a++)

@@ -133,7 +133,7 @@ out:
 }
 
 static bh_status xgb_predict(const void *impl, const float *X, int n, int d, uint8_t *labels,
-                             float *scores)
+                             float *scores, float *proba)
 {
     const xgb *m = impl;
     DMatrixHandle dm = NULL;
@@ -161,6 +161,8 @@ static bh_status xgb_predict(const void *impl, const float *X, int n, int d, uin
             labels[i] = (uint8_t)best;
             if (scores)
                 scores[i] = p[best];
+            if (proba)
+                memcpy(proba + (size_t)i * 10, p, sizeof(float) * 10);
         }
     }
     XGDMatrixFree(dm);

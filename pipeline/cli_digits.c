@@ -51,7 +51,8 @@ typedef struct opts {
         *test_data;
     bh_prep_opts prep;
     bh_train_opts train;
-    int limit, grid_search, quiet, hog_cell, hog_orient, hog_block, hog_norm;
+    int limit, grid_search, quiet, hog_cell, hog_orient, hog_block, hog_norm, ensemble;
+    int fold, folds; /* --holdout FOLD/FOLDS (folds 0 = none), --cv FOLDS (fold -1) */
 } opts;
 
 static int parse_int(const char *cmd, const char *name, const char *v, int lo, int hi, int *out)
@@ -61,6 +62,31 @@ static int parse_int(const char *cmd, const char *name, const char *v, int lo, i
     if (*v == 0 || *e || x < lo || x > hi)
         return cli_usage_error(cmd, "%s must be an integer %d..%d, got '%s'", name, lo, hi, v);
     *out = (int)x;
+    return 0;
+}
+
+/* A jitter range: a number >= 0 (the library checks the upper bound). */
+static int parse_range(const char *cmd, const char *name, const char *v, double *out)
+{
+    char *e;
+    double x = strtod(v, &e);
+    if (*v == 0 || *e || !(x >= 0) || !isfinite(x))
+        return cli_usage_error(cmd, "%s must be a number >= 0, got '%s'", name, v);
+    *out = x;
+    return 0;
+}
+
+/* "I/K": fold I (0-based) of K, 2 <= K <= 100. */
+static int parse_holdout(const char *cmd, const char *v, int *fold, int *folds)
+{
+    char *e, *e2 = NULL;
+    long i = strtol(v, &e, 10), k = *e == '/' ? strtol(e + 1, &e2, 10) : 0;
+    if (*v < '0' || *v > '9' || *e != '/' || e[1] < '0' || e[1] > '9' || !e2 || *e2 || k < 2 ||
+        k > 100 || i < 0 || i >= k)
+        return cli_usage_error(cmd, "--holdout must be I/K with 2 <= K <= 100 and 0 <= I < K, got '%s'",
+                               v);
+    *fold = (int)i;
+    *folds = (int)k;
     return 0;
 }
 
@@ -122,6 +148,33 @@ static int parse_opts(const char *cmd, int argc, char **argv, opts *o, const cha
         } else if (cli_opt(argc, argv, &i, "--limit", &v)) {
             if ((rc = parse_int(cmd, "--limit", v, 1, INT_MAX, &o->limit)))
                 return rc;
+        } else if (cli_opt(argc, argv, &i, "--augment", &v)) {
+            if ((rc = parse_int(cmd, "--augment", v, 0, 64, &o->train.augment)))
+                return rc;
+        } else if (cli_opt(argc, argv, &i, "--seed", &v)) {
+            int seed;
+            if ((rc = parse_int(cmd, "--seed", v, 0, INT_MAX, &seed)))
+                return rc;
+            o->train.seed = (unsigned)seed;
+        } else if (cli_opt(argc, argv, &i, "--aug-shift", &v)) {
+            if ((rc = parse_range(cmd, "--aug-shift", v, &o->train.aug.shift)))
+                return rc;
+        } else if (cli_opt(argc, argv, &i, "--aug-rotate", &v)) {
+            if ((rc = parse_range(cmd, "--aug-rotate", v, &o->train.aug.rotate)))
+                return rc;
+        } else if (cli_opt(argc, argv, &i, "--aug-scale", &v)) {
+            if ((rc = parse_range(cmd, "--aug-scale", v, &o->train.aug.scale)))
+                return rc;
+        } else if (cli_opt(argc, argv, &i, "--aug-shear", &v)) {
+            if ((rc = parse_range(cmd, "--aug-shear", v, &o->train.aug.shear)))
+                return rc;
+        } else if (cli_opt(argc, argv, &i, "--holdout", &v)) {
+            if ((rc = parse_holdout(cmd, v, &o->fold, &o->folds)))
+                return rc;
+        } else if (cli_opt(argc, argv, &i, "--cv", &v)) {
+            if ((rc = parse_int(cmd, "--cv", v, 2, 100, &o->folds)))
+                return rc;
+            o->fold = -1;
         } else if (cli_opt(argc, argv, &i, "--grid-n", &v)) {
             if ((rc = parse_int(cmd, "--grid-n", v, 30, INT_MAX, &o->train.svm_grid_n)))
                 return rc;
@@ -164,6 +217,8 @@ static int parse_opts(const char *cmd, int argc, char **argv, opts *o, const cha
             o->train.scale = 1;
         } else if (cli_opt(argc, argv, &i, "--no-scale", NULL)) {
             o->train.scale = 0;
+        } else if (cli_opt(argc, argv, &i, "--ensemble", NULL)) {
+            o->ensemble = 1;
         } else if (cli_opt(argc, argv, &i, "--quiet", NULL)) {
             o->quiet = 1;
         } else if (argv[i][0] == '-' && argv[i][1] == '-') {
@@ -176,6 +231,12 @@ static int parse_opts(const char *cmd, int argc, char **argv, opts *o, const cha
     }
     if (o->prep.box > o->prep.size)
         o->prep.box = o->prep.size;
+    /* the library refuses these too, but the user should hear it before any work */
+    bh_augment_opts *a = &o->train.aug;
+    if (a->shift > o->prep.size / 2.0 || a->rotate > 45 || a->scale > 0.5 || a->shear > 1)
+        return cli_usage_error(cmd, "augmentation ranges: --aug-shift 0..%g, --aug-rotate 0..45, "
+                                    "--aug-scale 0..0.5, --aug-shear 0..1",
+                               o->prep.size / 2.0);
     return 0;
 }
 
@@ -210,6 +271,24 @@ static void limit_set(bh_digit_set *s, int limit)
         s->labels[i] = s->labels[src];
     }
     s->n = limit;
+}
+
+/* Stratified folds: the j-th image of each class (in file order) is in fold
+ * j mod K. keep_fold 1 keeps fold I only (validation), 0 drops it (training). */
+static void fold_set(bh_digit_set *s, int fold, int folds, int keep_fold)
+{
+    if (folds < 2)
+        return;
+    size_t stride = (size_t)s->rows * s->cols;
+    int seen[10] = {0}, m = 0;
+    for (int i = 0; i < s->n; i++) {
+        int in = seen[s->labels[i]]++ % folds == fold;
+        if (in != keep_fold)
+            continue;
+        memmove(s->px + (size_t)m * stride, s->px + (size_t)i * stride, stride);
+        s->labels[m++] = s->labels[i];
+    }
+    s->n = m;
 }
 
 static int load_set(const char *cmd, const char *dir, const char *split, int limit, bh_digit_set *s)
@@ -249,9 +328,12 @@ static int do_train(int argc, char **argv)
         t.progress = progress;
         t.progress_ctx = &pc;
     }
+    if (o.fold < 0)
+        return cli_usage_error(cmd, "--cv is for grid; train takes --holdout I/K");
     bh_digit_set set;
     if ((rc = load_set(cmd, o.data, o.split, o.limit, &set)))
         return rc;
+    fold_set(&set, o.fold, o.folds, 0);
     double t0 = now_s();
     bh_digits_model *m = NULL;
     int ntrain = set.n;
@@ -261,8 +343,8 @@ static int do_train(int argc, char **argv)
         return cli_fail(cmd, st);
     st = bh_digits_save(m, o.out);
     if (!st && !o.quiet)
-        fprintf(stderr, "digits: trained %s on %d images in %.1fs (%s), saved %s\n",
-                bh_clf_name(kind), ntrain, now_s() - t0, bh_digits_model_info(m), o.out);
+        fprintf(stderr, "digits: trained %s on %d images (+%d copies each) in %.1fs (%s), saved %s\n",
+                bh_clf_name(kind), ntrain, t.augment, now_s() - t0, bh_digits_model_info(m), o.out);
     bh_digits_model_free(m);
     return st ? cli_fail(cmd, st) : 0;
 }
@@ -285,6 +367,8 @@ static void print_eval_json(const char *model, const char *data, int n, double a
     printf("]}\n");
 }
 
+/* eval --model A[,B...]: one model, or an ensemble that averages the models'
+ * class scores (bh_digits_predict_proba), each model on its own features. */
 static int do_eval(int argc, char **argv)
 {
     const char *cmd = "digits eval";
@@ -294,38 +378,73 @@ static int do_eval(int argc, char **argv)
     if ((rc = parse_opts(cmd, argc, argv, &o, pos, &np, 0)))
         return rc;
     if (!o.data || !o.model)
-        return cli_usage_error(cmd, "usage: bhasha digits eval --model MODEL --data DIR [--split test]");
-    bh_digits_model *m = NULL;
-    bh_status st = bh_digits_load(o.model, &m);
-    if (st)
-        return cli_fail(cmd, st);
-    bh_digit_set set;
-    const char *split = strcmp(o.split, "train") ? o.split : "test";
-    if ((rc = load_set(cmd, o.data, split, o.limit, &set))) {
-        bh_digits_model_free(m);
+        return cli_usage_error(cmd, "usage: bhasha digits eval --model MODEL[,MODEL...] --data DIR "
+                                    "[--split test] [--holdout I/K]");
+    if (o.fold < 0 || o.train.augment)
+        return cli_usage_error(cmd, "eval takes --holdout I/K, not --cv or --augment");
+    char mbuf[4096];
+    const char *ml[8];
+    int nm = 0;
+    snprintf(mbuf, sizeof mbuf, "%s", o.model);
+    for (char *t = strtok(mbuf, ","); t; t = strtok(NULL, ","))
+        if (nm == 8)
+            return cli_usage_error(cmd, "at most 8 models in --model");
+        else
+            ml[nm++] = t;
+    if (nm == 0)
+        return cli_usage_error(cmd, "--model names no model");
+    bh_digits_model *m[8] = {0};
+    bh_status st = BH_OK;
+    for (int k = 0; k < nm && !st; k++)
+        st = bh_digits_load(ml[k], &m[k]);
+    bh_digit_set set = {0};
+    /* without --holdout the default split is test; with it, the held-out fold of train */
+    const char *split = o.folds || strcmp(o.split, "train") ? o.split : "test";
+    if (!st && (rc = load_set(cmd, o.data, split, o.limit, &set))) {
+        for (int k = 0; k < nm; k++)
+            bh_digits_model_free(m[k]);
         return rc;
     }
-    double t0 = now_s();
-    float *X = NULL;
-    int d = 0;
-    progress_ctx pc = {0};
-    st = bh_digits_featurize(&set, bh_digits_model_prep(m), bh_digits_model_feat(m), &X, &d,
-                             o.quiet ? NULL : progress, &pc);
-    uint8_t *pred = st ? NULL : malloc((size_t)set.n);
-    if (!st && !pred)
-        st = BH_ENOMEM;
     if (!st)
-        st = bh_digits_predict_features(m, X, set.n, d, pred, NULL);
+        fold_set(&set, o.fold, o.folds, 1);
+    double t0 = now_s();
+    progress_ctx pc = {0};
+    uint8_t *pred = st ? NULL : malloc((size_t)set.n);
+    float *sum = st || nm == 1 ? NULL : calloc((size_t)set.n * 10, sizeof(float));
+    float *pr = st || nm == 1 ? NULL : malloc(sizeof(float) * (size_t)set.n * 10);
+    if (!st && (!pred || (nm > 1 && (!sum || !pr))))
+        st = BH_ENOMEM;
+    for (int k = 0; k < nm && !st; k++) {
+        float *X = NULL;
+        int d = 0;
+        st = bh_digits_featurize(&set, bh_digits_model_prep(m[k]), bh_digits_model_feat(m[k]), &X,
+                                 &d, o.quiet ? NULL : progress, &pc);
+        if (!st && nm == 1)
+            st = bh_digits_predict_features(m[k], X, set.n, d, pred, NULL);
+        else if (!st)
+            st = bh_digits_predict_proba(m[k], X, set.n, d, pr);
+        for (size_t i = 0; !st && nm > 1 && i < (size_t)set.n * 10; i++)
+            sum[i] += pr[i];
+        free(X);
+    }
+    for (int i = 0; !st && nm > 1 && i < set.n; i++) {
+        int best = 0;
+        for (int c = 1; c < 10; c++)
+            best = sum[(size_t)i * 10 + c] > sum[(size_t)i * 10 + best] ? c : best;
+        pred[i] = (uint8_t)best;
+    }
     if (!st) {
         double acc, f1;
         int cm[10][10];
         bh_digits_score(set.labels, pred, set.n, &acc, &f1, cm);
         print_eval_json(o.model, o.data, set.n, acc, f1, cm, now_s() - t0);
     }
-    free(X);
     free(pred);
+    free(sum);
+    free(pr);
     bh_digit_set_free(&set);
-    bh_digits_model_free(m);
+    for (int k = 0; k < nm; k++)
+        bh_digits_model_free(m[k]);
     return st ? cli_fail(cmd, st) : 0;
 }
 
@@ -428,8 +547,27 @@ static int do_read(int argc, char **argv)
     return failed;
 }
 
+/* A copy of s (pixels and labels), so folds can be cut from one loaded split. */
+static bh_status set_copy(const bh_digit_set *s, bh_digit_set *out)
+{
+    size_t px = (size_t)s->n * s->rows * s->cols;
+    *out = *s;
+    out->px = malloc(px ? px : 1);
+    out->labels = malloc(s->n ? (size_t)s->n : 1);
+    if (!out->px || !out->labels) {
+        bh_digit_set_free(out);
+        return BH_ENOMEM;
+    }
+    memcpy(out->px, s->px, px);
+    memcpy(out->labels, s->labels, (size_t)s->n);
+    return BH_OK;
+}
+
 /* The paper's layout: one row per feature, one column per classifier, test
- * accuracy in percent; further test sets (cross-dataset) get rows of their own. */
+ * accuracy in percent; further test sets (cross-dataset) get rows of their own.
+ * With --holdout I/K the first "test" set is fold I of the training split (the
+ * model trains on the other folds); with --cv K every fold is held out in turn
+ * and the table gives the pooled accuracy over the K held-out folds. */
 static int do_grid(int argc, char **argv)
 {
     const char *cmd = "digits grid";
@@ -440,7 +578,8 @@ static int do_grid(int argc, char **argv)
         return rc;
     if (!o.data)
         return cli_usage_error(cmd, "usage: bhasha digits grid --data DIR [--features hog,lbp,gabor] "
-                                    "[--classifiers knn,svm,rf,gbdt] [--limit N] [--test-data DIR,...]");
+                                    "[--classifiers knn,svm,rf,gbdt] [--limit N] [--test-data DIR,...] "
+                                    "[--holdout I/K | --cv K] [--augment K]");
     const char *feats = o.features ? o.features : "hog,lbp,gabor";
     char fbuf[64], cbuf[64], tbuf[1024];
     snprintf(fbuf, sizeof fbuf, "%s", feats);
@@ -461,67 +600,137 @@ static int do_grid(int argc, char **argv)
         if (st)
             return cli_fail(cmd, st);
     }
-    bh_digit_set train, test[8];
+    bh_feat_spec specs[8];
+    for (int f = 0; f < nf; f++)
+        if ((rc = make_spec(cmd, &o, fl[f], &specs[f])))
+            return rc;
+    bh_digit_set all, test[8];
     memset(test, 0, sizeof test);
-    if ((rc = load_set(cmd, o.data, o.split, o.limit, &train)))
+    if ((rc = load_set(cmd, o.data, o.split, o.limit, &all)))
         return rc;
-    for (int t = 0; t < nt; t++)
+    /* without folds, test[0] is the test split; with them it is cut per round */
+    for (int t = o.folds ? 1 : 0; t < nt; t++)
         if ((rc = load_set(cmd, tl[t], o.test_split, 0, &test[t]))) {
             for (int k = 0; k < t; k++)
                 bh_digit_set_free(&test[k]);
-            bh_digit_set_free(&train);
+            bh_digit_set_free(&all);
             return rc;
         }
-    double acc[8][8][8]; /* feature, test set, classifier */
-    double secs[8][8];
+    int rounds = o.fold < 0 ? o.folds : 1, ntrain = 0;
+    /* feature (row nf: the ensemble of all), test set, classifier */
+    long ok[9][8][8] = {{{0}}}, tot[8] = {0};
+    float *ens[8][8] = {{0}}; /* test set, classifier: summed class scores, n x 10 */
     progress_ctx pc = {0};
     bh_status st = BH_OK;
-    for (int f = 0; f < nf && !st; f++) {
-        bh_feat_spec spec;
-        if ((rc = make_spec(cmd, &o, fl[f], &spec)))
-            break;
-        float *X = NULL, *XT[8] = {0};
-        int d = 0;
-        st = bh_digits_featurize(&train, &o.prep, &spec, &X, &d, NULL, NULL);
-        for (int t = 0; t < nt && !st; t++)
-            st = bh_digits_featurize(&test[t], &o.prep, &spec, &XT[t], &d, NULL, NULL);
-        for (int c = 0; c < nc && !st; c++) {
-            bh_train_opts to = o.train;
-            to.kind = kinds[c];
-            if (to.trees == 0)
-                to.trees = kinds[c] == BH_CLF_RF ? 200 : 150;
-            to.svm_grid = o.grid_search;
-            if (!o.quiet) {
-                to.progress = progress;
-                to.progress_ctx = &pc;
+    for (int r = 0; r < rounds && !st; r++) {
+        bh_digit_set train;
+        st = set_copy(&all, &train);
+        if (!st && o.folds) {
+            int fold = o.fold < 0 ? r : o.fold;
+            st = set_copy(&all, &test[0]);
+            if (!st) {
+                fold_set(&train, fold, o.folds, 0);
+                fold_set(&test[0], fold, o.folds, 1);
             }
-            double t0 = now_s();
-            bh_digits_model *m = NULL;
-            st = bh_digits_train_features(X, train.labels, train.n, d, &o.prep, &spec, &to, &m);
-            for (int t = 0; t < nt && !st; t++) {
-                uint8_t *pred = malloc((size_t)test[t].n);
-                if (!pred) {
-                    st = BH_ENOMEM;
-                    break;
-                }
-                st = bh_digits_predict_features(m, XT[t], test[t].n, d, pred, NULL);
-                bh_digits_score(test[t].labels, pred, test[t].n, &acc[f][t][c], NULL, NULL);
-                free(pred);
-            }
-            secs[f][c] = now_s() - t0;
-            if (!st)
-                fprintf(stderr, "digits: grid %s + %s: %.2f%% (%s, %.1fs)\n", fl[f], cl[c],
-                        100 * acc[f][0][c], bh_digits_model_info(m), secs[f][c]);
-            bh_digits_model_free(m);
         }
-        free(X);
+        if (st)
+            break;
+        ntrain += train.n;
         for (int t = 0; t < nt; t++)
-            free(XT[t]);
+            tot[t] += test[t].n;
+        for (int t = 0; o.ensemble && t < nt && !st; t++)
+            for (int c = 0; c < nc && !st; c++)
+                if (!(ens[t][c] = calloc((size_t)test[t].n * 10, sizeof(float))))
+                    st = BH_ENOMEM;
+        for (int f = 0; f < nf && !st; f++) {
+            float *X = NULL, *XT[8] = {0};
+            uint8_t *y = NULL;
+            int d = 0, rows = train.n * (o.train.augment + 1);
+            st = bh_digits_featurize_augmented(&train, &o.prep, &specs[f], o.train.augment,
+                                               o.train.seed, &o.train.aug, &X, &y, &d, NULL, NULL);
+            for (int t = 0; t < nt && !st; t++)
+                st = bh_digits_featurize(&test[t], &o.prep, &specs[f], &XT[t], &d, NULL, NULL);
+            for (int c = 0; c < nc && !st; c++) {
+                bh_train_opts to = o.train;
+                to.kind = kinds[c];
+                if (to.trees == 0)
+                    to.trees = kinds[c] == BH_CLF_RF ? 200 : 150;
+                to.svm_grid = o.grid_search;
+                if (!o.quiet) {
+                    to.progress = progress;
+                    to.progress_ctx = &pc;
+                }
+                double t0 = now_s();
+                bh_digits_model *m = NULL;
+                st = bh_digits_train_features(X, y, rows, d, &o.prep, &specs[f], &to, &m);
+                long ok0 = ok[f][0][c];
+                for (int t = 0; t < nt && !st; t++) {
+                    uint8_t *pred = malloc((size_t)test[t].n);
+                    if (!pred) {
+                        st = BH_ENOMEM;
+                        break;
+                    }
+                    st = bh_digits_predict_features(m, XT[t], test[t].n, d, pred, NULL);
+                    for (int i = 0; !st && i < test[t].n; i++)
+                        ok[f][t][c] += pred[i] == test[t].labels[i];
+                    free(pred);
+                    float *pr = NULL;
+                    if (!st && o.ensemble) {
+                        pr = malloc(sizeof(float) * (size_t)test[t].n * 10);
+                        st = pr ? bh_digits_predict_proba(m, XT[t], test[t].n, d, pr) : BH_ENOMEM;
+                    }
+                    for (size_t i = 0; !st && pr && i < (size_t)test[t].n * 10; i++)
+                        ens[t][c][i] += pr[i];
+                    free(pr);
+                }
+                if (!st) {
+                    char where[32] = "";
+                    if (o.folds)
+                        snprintf(where, sizeof where, " fold %d/%d", o.fold < 0 ? r : o.fold,
+                                 o.folds);
+                    fprintf(stderr, "digits: grid%s %s + %s: %.2f%% (%s, %.1fs)\n", where, fl[f],
+                            cl[c], 100.0 * (ok[f][0][c] - ok0) / test[0].n, bh_digits_model_info(m),
+                            now_s() - t0);
+                }
+                bh_digits_model_free(m);
+            }
+            free(X);
+            free(y);
+            for (int t = 0; t < nt; t++)
+                free(XT[t]);
+        }
+        /* the ensemble: the class with the largest summed score */
+        for (int t = 0; o.ensemble && t < nt; t++)
+            for (int c = 0; c < nc; c++) {
+                for (int i = 0; !st && i < test[t].n; i++) {
+                    const float *p = ens[t][c] + (size_t)i * 10;
+                    int best = 0;
+                    for (int k = 1; k < 10; k++)
+                        best = p[k] > p[best] ? k : best;
+                    ok[nf][t][c] += best == test[t].labels[i];
+                }
+                free(ens[t][c]);
+                ens[t][c] = NULL;
+            }
+        bh_digit_set_free(&train);
+        if (o.folds)
+            bh_digit_set_free(&test[0]);
     }
-    if (!st && rc == 0) {
+    if (!st) {
+        char how[160];
+        if (o.folds)
+            snprintf(how, sizeof how, "%s on %d of %d folds of %s/%s", o.fold < 0 ? "CV" : "holdout",
+                     rounds, o.folds, o.data, o.split);
         for (int t = 0; t < nt; t++) {
-            printf("\n%s (train %s: %d images, test %s: %d images), test accuracy %%\n\n",
-                   t == 0 ? "Grid" : "Cross-dataset", o.data, train.n, tl[t], test[t].n);
+            if (t == 0 && o.folds)
+                printf("\n%s (train %d images per round, +%d copies each; held out %ld images in "
+                       "all), accuracy %%\n\n",
+                       how, ntrain / rounds, o.train.augment, tot[0]);
+            else
+                printf("\n%s (train %s: %d images, +%d copies each; test %s: %ld images), test "
+                       "accuracy %%\n\n",
+                       t == 0 ? "Grid" : "Cross-dataset", o.data, ntrain / rounds, o.train.augment,
+                       tl[t], tot[t] / rounds);
             printf("| Feature |");
             for (int c = 0; c < nc; c++)
                 printf(" %s |", cl[c]);
@@ -529,20 +738,23 @@ static int do_grid(int argc, char **argv)
             for (int c = 0; c < nc; c++)
                 printf("---|");
             printf("\n");
-            for (int f = 0; f < nf; f++) {
-                printf("| %s |", fl[f]);
+            for (int f = 0; f < nf + (o.ensemble != 0); f++) {
+                printf("| %s |", f < nf ? fl[f] : "ensemble");
                 for (int c = 0; c < nc; c++)
-                    printf(" %.2f |", 100 * acc[f][t][c]);
+                    printf(" %.2f |", tot[t] ? 100.0 * ok[f][t][c] / tot[t] : 0.0);
                 printf("\n");
             }
         }
     }
-    bh_digit_set_free(&train);
-    for (int t = 0; t < nt; t++)
+    bh_digit_set_free(&all);
+    for (int t = 0; t < nt; t++) {
         bh_digit_set_free(&test[t]);
+        for (int c = 0; c < nc; c++)
+            free(ens[t][c]);
+    }
     if (st)
         return cli_fail(cmd, st);
-    return rc;
+    return 0;
 }
 
 int cli_digits(int argc, char **argv)
@@ -554,12 +766,21 @@ int cli_digits(int argc, char **argv)
                 "  train   --data DIR --out MODEL [--features hog[,lbp,gabor]] [--classifier svm|knn|rf|gbdt]\n"
                 "          [--C C] [--gamma G] [--grid-search] [--grid-n N] [--linear] [--k K] [--cosine]\n"
                 "          [--trees N] [--depth D] [--eta E] [--threads N] [--limit N] [--split train]\n"
+                "          [--augment K] [--seed S] [--holdout I/K]\n"
                 "  eval    --model MODEL --data DIR [--split test]      (JSON: accuracy, macro-F1, confusion)\n"
+                "          [--holdout I/K]                             (fold I of --split, default train)\n"
+                "          --model A,B,...: ensemble, mean of the models' class scores\n"
                 "  predict [--model MODEL] IMAGE...                    (file, label, Bangla digit, score)\n"
                 "  grid    --data DIR [--features hog,lbp,gabor,hog+gabor] [--classifiers knn,svm,rf,gbdt]\n"
                 "          [--limit N] [--test-data DIR2,DIR3]         (accuracy table, paper layout)\n"
+                "          [--holdout I/K | --cv K] [--augment K] [--seed S]  (validate on train folds)\n"
+                "          [--ensemble]                                (+ a row: mean class scores of the features)\n"
                 "  read    [--model MODEL] IMAGE...                    (a line of digits: Bangla, ASCII)\n"
                 "preprocessing: [--size 28] [--box 22] [--raw] [--binarize] [--deskew]\n"
+                "augmentation (K jittered copies per training image, deterministic by --seed 1):\n"
+                "  [--aug-shift 2] [--aug-rotate 8] [--aug-scale 0.1] [--aug-shear 0.15]\n"
+                "folds: --holdout I/K trains without fold I of K (eval, grid: tests on it);\n"
+                "  the j-th image of each class is in fold j mod K\n"
                 "HOG: [--orientations 9] [--cell 4] [--block 2] [--hog-norm L1|L1-sqrt|L2|L2-Hys]\n");
         return argc < 2 ? 2 : 0;
     }

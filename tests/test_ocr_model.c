@@ -1,7 +1,8 @@
 /* tests/test_ocr_model.c — every classifier (KNN, SVM, RF, GBDT) trained on the
  * tiny synthetic stroke set (tests/fixtures/ocr/strokes), model save/load
- * round trips, refusal of foreign or damaged model files, metrics, and
- * reading a line of digits. */
+ * round trips, class scores, refusal of foreign or damaged model files,
+ * metrics, and reading a line of digits. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -50,6 +51,45 @@ static double accuracy_of(const bh_digits_model *m, uint8_t *pred, float *scores
     return acc;
 }
 
+/* Class scores: rows of 10 in [0,1] summing to 1, the same after a save/load;
+ * the predicted class has the largest score (SVM: soft votes, so nearly always). */
+static void check_proba(const bh_digits_model *m, const bh_digits_model *m2, const uint8_t *pred)
+{
+    float *X = NULL;
+    int d = 0;
+    assert_int_equal(bh_digits_featurize(&test, bh_digits_model_prep(m), bh_digits_model_feat(m),
+                                         &X, &d, NULL, NULL),
+                     BH_OK);
+    float *P = malloc(sizeof(float) * (size_t)test.n * 10), *P2 = malloc(sizeof(float) * (size_t)test.n * 10);
+    assert_non_null(P);
+    assert_non_null(P2);
+    assert_int_equal(bh_digits_predict_proba(m, X, test.n, d, P), BH_OK);
+    assert_int_equal(bh_digits_predict_proba(m2, X, test.n, d, P2), BH_OK);
+    int top = 0;
+    for (int i = 0; i < test.n; i++) {
+        const float *p = P + (size_t)i * 10;
+        double sum = 0;
+        int best = 0;
+        for (int c = 0; c < 10; c++) {
+            assert_true(p[c] >= 0 && p[c] <= 1);
+            assert_true(fabsf(p[c] - P2[(size_t)i * 10 + c]) < 1e-4f);
+            sum += p[c];
+            best = p[c] > p[best] ? c : best;
+        }
+        assert_true(fabs(sum - 1) < 1e-4);
+        top += p[pred[i]] >= p[best];
+    }
+    if (bh_digits_model_kind(m) == BH_CLF_SVM)
+        assert_true(top >= test.n * 9 / 10);
+    else
+        assert_int_equal(top, test.n);
+    assert_int_equal(bh_digits_predict_proba(m, X, test.n, d, NULL), BH_EINVAL);
+    assert_int_equal(bh_digits_predict_proba(m, X, test.n, d + 1, P), BH_ESHAPE);
+    free(P);
+    free(P2);
+    free(X);
+}
+
 static void roundtrip(bh_clf_kind kind, const char *features, double min_acc)
 {
     bh_prep_opts p;
@@ -88,6 +128,7 @@ static void roundtrip(bh_clf_kind kind, const char *features, double min_acc)
     assert_int_equal(st, BH_OK);
     accuracy_of(m2, pred2, sc2);
     assert_memory_equal(pred, pred2, (size_t)test.n);
+    check_proba(m, m2, pred);
     for (int i = 0; i < test.n; i++)
         assert_true(sc[i] - sc2[i] < 1e-5f && sc2[i] - sc[i] < 1e-5f);
     /* an image through the whole pipeline */

@@ -100,6 +100,32 @@ int bh_otsu_threshold(const uint8_t *px, size_t n);
  * status BH_OK. Errors: BH_EINVAL (bad options or sizes). */
 bh_status bh_prep_digit(const uint8_t *px, int w, int h, const bh_prep_opts *o, float *out);
 
+/* ---------------------------------------------------------- augmentation */
+
+/* Largest ranges of the random affine jitter bh_digit_augment() applies. Each
+ * parameter is drawn uniformly from [-range, +range]. */
+typedef struct bh_augment_opts {
+    double shift;  /* pixels, x and y drawn separately; default 2, at most side/2 */
+    double rotate; /* degrees; default 8, at most 45 */
+    double scale;  /* relative size change |s - 1|; default 0.1, at most 0.5 */
+    double shear;  /* horizontal shear factor; default 0.15, at most 1 */
+} bh_augment_opts;
+
+/* Fills *o with the defaults above. */
+void bh_augment_defaults(bh_augment_opts *o);
+/* The generator seed of copy `copy` of image `image` under a user seed: a hash,
+ * so nearby triples give unrelated jitters. */
+uint64_t bh_augment_seed(unsigned seed, uint64_t image, int copy);
+/* Writes a jittered copy of a preprocessed side x side image (values in [0,1],
+ * ink bright, e.g. from bh_prep_digit) into out[side*side]: out = img under
+ * p -> c + t + s * R(theta) * [[1, k], [0, 1]] (p - c) about the centre c, with
+ * t, theta, s, k drawn from `seed` alone (same seed, same copy), bilinear
+ * sampling, background 0 outside, values kept in [0,1]. img and out must not
+ * overlap. Errors: BH_EINVAL (NULL, side outside 2..4096, aliasing, ranges out
+ * of bounds or NaN). */
+bh_status bh_digit_augment(const float *img, int side, const bh_augment_opts *o, uint64_t seed,
+                           float *out);
+
 /* -------------------------------------------------------------- features */
 
 /* Block normalizations of skimage.feature.hog. */
@@ -204,7 +230,9 @@ typedef struct bh_train_opts {
     int svm_linear;     /* 0 RBF (default), 1 linear */
     double svm_c;       /* default 10; <= 0 with svm_grid selects it */
     double svm_gamma;   /* RBF gamma; <= 0 means 1/(d * var(X)) ("scale") */
-    int svm_grid;       /* 1 = pick C and gamma by 3-fold CV on up to svm_grid_n samples */
+    int svm_grid;       /* 1 = pick C and gamma by 3-fold CV on up to svm_grid_n samples
+                           (with augment > 0: of the original rows only, rows laid out
+                           as bh_digits_featurize_augmented writes them) */
     int svm_grid_n;     /* default 4000 */
     int trees;          /* RF trees (default 200) / GBDT rounds (default 150) */
     int max_depth;      /* default 0: RF 14, GBDT 6 */
@@ -212,7 +240,12 @@ typedef struct bh_train_opts {
     int scale;          /* standardize features (mean 0, sd 1): -1 auto (only when
                            Gabor or several kinds), 0 no, 1 yes */
     int nthread;        /* worker threads for xgboost, default 1 */
-    unsigned seed;      /* default 1 */
+    unsigned seed;      /* default 1; also seeds the augmentation */
+    int augment;        /* bh_digits_train: train on each image plus this many
+                           jittered copies (0..64, default 0), see
+                           bh_digits_featurize_augmented; bh_digits_train_features
+                           only reads it for svm_grid */
+    bh_augment_opts aug; /* their ranges, default bh_augment_defaults() */
     bh_progress_fn progress; /* may be NULL */
     void *progress_ctx;
 } bh_train_opts;
@@ -227,7 +260,8 @@ const char *bh_clf_name(bh_clf_kind kind);
 /* A trained digit recognizer: preprocessing + features + scaler + classifier. */
 typedef struct bh_digits_model bh_digits_model;
 
-/* Preprocesses every image of `set`, extracts features and trains.
+/* Preprocesses every image of `set` (with opts->augment jittered copies of
+ * each, see bh_digits_featurize_augmented), extracts features and trains.
  * Errors: BH_EINVAL, BH_ENOMEM, BH_EINTERNAL (classifier library failure). */
 bh_status bh_digits_train(const bh_digit_set *set, const bh_prep_opts *prep,
                           const bh_feat_spec *feat, const bh_train_opts *opts,
@@ -250,11 +284,32 @@ bh_status bh_digits_predict(const bh_digits_model *m, const uint8_t *px, int w, 
  * labels[n] and (optional) scores[n]. */
 bh_status bh_digits_predict_features(const bh_digits_model *m, const float *X, int n, int d,
                                      uint8_t *labels, float *scores);
+/* Class scores of n feature rows: proba[n][10], each row summing to 1 (0 for
+ * classes the model never saw): RF/GBDT the class probabilities, KNN the
+ * neighbour vote shares, SVM soft one-vs-one votes (pair (a,b) with decision
+ * value f gives a logistic(f) and b 1 - logistic(f), over the k(k-1)/2 pairs).
+ * Averaging them over several models (each on its own features) and taking
+ * the largest makes an ensemble. */
+bh_status bh_digits_predict_proba(const bh_digits_model *m, const float *X, int n, int d,
+                                  float *proba);
 /* Extracts features for every image of set with the model's pipeline into a
  * new array (*X, n*d floats, caller frees with free()); *d receives the width. */
 bh_status bh_digits_featurize(const bh_digit_set *set, const bh_prep_opts *prep,
                               const bh_feat_spec *feat, float **X, int *d,
                               bh_progress_fn progress, void *ctx);
+
+/* As bh_digits_featurize, plus `copies` jittered copies of every image: each
+ * image is preprocessed once, then copy k (1..copies) of image i is
+ * bh_digit_augment() of it with aug (NULL = defaults) and generator seed
+ * bh_augment_seed(seed, i, k) (re-binarized when prep->binarize), so the
+ * result depends only on the arguments. *X gets n*(copies+1) rows of *d
+ * floats, image i's own row at i*(copies+1) followed by its copies; *y (y may
+ * be NULL) gets the matching labels. Both are the caller's to free(). copies 0..64.
+ * Errors: BH_EINVAL, BH_ELIMIT (more than INT_MAX rows), BH_ENOMEM. */
+bh_status bh_digits_featurize_augmented(const bh_digit_set *set, const bh_prep_opts *prep,
+                                        const bh_feat_spec *feat, int copies, unsigned seed,
+                                        const bh_augment_opts *aug, float **X, uint8_t **y,
+                                        int *d, bh_progress_fn progress, void *ctx);
 
 /* Accessors. */
 bh_clf_kind bh_digits_model_kind(const bh_digits_model *m);
