@@ -306,6 +306,9 @@ static bh_status reader_options(const bh__ft_options *o, const char *path, bh_co
         if (o->format && strcmp(o->format, "conll"))
             return bh__fail(BH_EINVAL, "ner reads CoNLL files (--format conll), not %s", o->format);
         co->format = BH_CORPUS_CONLL;
+        /* the reader renames types (--map) and then repairs the tags into
+         * valid BIO, so a renamed B-X never leaves a dangling I-Y behind */
+        co->scheme = BH_TAGS_BIO;
         return BH_OK;
     }
     if (o->format) {
