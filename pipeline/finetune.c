@@ -501,7 +501,18 @@ static bh_status read_ner(const bh__ft_options *o, const char *path, enc *e, con
         }
         for (int w0 = 0; !st && w0 < (int)n;) {
             int w1 = chunk_end(e, w0, (int)n, budget);
+            /* a chunk that starts inside an entity starts it: I-X -> B-X
+             * (the CRF's constraint mask forbids I-X first); gold keeps I-X */
+            int32_t keep = g[w0];
+            const char *t0 = labels->v[keep];
+            if (w0 > 0 && t0[0] == 'I' && t0[1] == '-') {
+                char b[128];
+                snprintf(b, sizeof b, "B-%s", t0 + 2);
+                int bi = sl_find(labels, b);
+                if (bi >= 0) g[w0] = bi;
+            }
             int len = chunk_ids(e, w0, w1, budget, g, ids, lab, NULL);
+            g[w0] = keep;
             example x = {0};
             x.sent = sent;
             x.word0 = w0;

@@ -102,6 +102,9 @@ is "--map ORG=O: the unseen dev type becomes O" "$?" "0"
 fails "a CoNLL line without a tag column" $BH $FT --task ner --train "$D/train_bad.conll" --dev "$D/dev.conll" --out "$D/x"
 $BH $FT --task ner --train "$D/train_bad.conll" --dev "$D/dev.conll" --out "$D/xs" --epochs 1 --on-error skip > /dev/null 2>&1
 is "--on-error skip: the malformed record is skipped" "$?" "0"
+{ cat "$D/train.conll"; printf 'রহিম\tB-PER\n'; for w in এক দুই তিন চার পাঁচ ছয় সাত আট নয় দশ; do printf '%s\tI-PER\n' $w; done; printf 'এল\tO\n\n'; } > "$D/train_long.conll"
+$BH $FT --task ner --train "$D/train_long.conll" --dev "$D/dev.conll" --out "$D/xl" --epochs 1 --crf --seq 8 > /dev/null 2> "$D/err"
+is "--crf with an entity cut by the --seq split: the next chunk starts it" "$?" "0"
 fails "--on-error with a bad value" $BH $FT --task ner --train "$D/train.conll" --dev "$D/dev.conll" --out "$D/x" --on-error maybe
 fails "base directory missing" $BH finetune --task sentiment --base "$D/nowhere" --tokenizer $TOK $S
 mkdir "$D/emptydir"
