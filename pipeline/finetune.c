@@ -24,7 +24,7 @@
 
 #define IGNORE BH_HEAD_IGNORE
 
-static double now_s(void)
+double bh__ft_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -706,7 +706,7 @@ static bh_status evaluate(bh_model *m, bh_head *h, const dataset *d, int bsz, in
 
 /* ------------------------------------------------------------ checkpoints */
 
-static bh_status copy_file(const char *from, const char *to)
+bh_status bh__ft_copy_file(const char *from, const char *to)
 {
     FILE *a = fopen(from, "rb");
     if (!a) return bh__fail(BH_EIO, "%s: %s", from, strerror(errno));
@@ -726,7 +726,7 @@ static bh_status copy_file(const char *from, const char *to)
     return bad ? bh__fail(BH_EIO, "cannot copy %s to %s", from, to) : BH_OK;
 }
 
-static const char *tok_file(const bh_tokenizer *t)
+const char *bh__ft_tok_file(const bh_tokenizer *t)
 {
     return bh_tokenizer_get_kind(t) == BH_TOKENIZER_SPM ? "tokenizer.model" : "vocab.txt";
 }
@@ -739,7 +739,7 @@ static bh_status save_best(const bh__ft_options *o, bh_model *m, bh_head *h, con
     json_t *j = json_object();
     json_object_set_new(j, "task", json_string(o->task == BH__FT_SENTIMENT ? "sentiment" : "ner"));
     json_object_set_new(j, "head", json_string(bh_head_name(h)));
-    json_object_set_new(j, "tokenizer", json_string(tok_file(e->tok)));
+    json_object_set_new(j, "tokenizer", json_string(bh__ft_tok_file(e->tok)));
     json_object_set_new(j, "normalize", json_boolean(o->normalize));
     json_object_set_new(j, "seq", json_integer(o->seq));
     json_object_set_new(j, "metric", json_string(metric));
@@ -753,7 +753,7 @@ static bh_status save_best(const bh__ft_options *o, bh_model *m, bh_head *h, con
 }
 
 /* --base: a model directory, or a config JSON file for a fresh encoder. */
-static bh_status open_base(const bh__ft_options *o, bh_model **m)
+bh_status bh__ft_open_base(const bh__ft_options *o, bh_model **m)
 {
     struct stat sb;
     if (stat(o->base, &sb) != 0) return bh__fail(BH_ENOTFOUND, "base %s: %s", o->base, strerror(errno));
@@ -779,8 +779,7 @@ static bh_status open_base(const bh__ft_options *o, bh_model **m)
 
 /* ---------------------------------------------------------------- training */
 
-static void logf_(const bh__ft_options *o, const char *fmt, ...) BH__PRINTF(2, 3);
-static void logf_(const bh__ft_options *o, const char *fmt, ...)
+void bh__ft_log(const bh__ft_options *o, const char *fmt, ...)
 {
     if (!o->on_log || o->rank) return;
     char line[512];
@@ -878,7 +877,7 @@ bh_status bh__finetune(const bh__ft_options *o, bh__ft_result *res)
     res->test = -1;
     int ner = o->task == BH__FT_NER;
     res->metric = ner ? "entity_f1" : "macro_f1";
-    double t0 = now_s();
+    double t0 = bh__ft_now();
     bh_model *m = NULL;
     bh_head *h = NULL;
     bh_optim *om = NULL, *oh = NULL;
@@ -894,7 +893,7 @@ bh_status bh__finetune(const bh__ft_options *o, bh__ft_result *res)
     int nbest = 0, synced = 0; /* synced: the processes have met (data-parallel) */
     float *hg = NULL;
 
-    if ((st = open_base(o, &m))) goto done;
+    if ((st = bh__ft_open_base(o, &m))) goto done;
     const bh_model_config *mc = bh_model_get_config(m);
     if (o->seq > mc->max_len) {
         st = bh__fail(BH_EINVAL, "sequence length %d exceeds the encoder's max_len %d", o->seq, mc->max_len);
@@ -983,12 +982,12 @@ bh_status bh__finetune(const bh__ft_options *o, bh__ft_result *res)
         goto done;
     }
     for (long i = 0; i < tr.n; i++) order[i] = i;
-    logf_(o, "finetune %s: %ld train / %ld dev %s, %d labels, %ld sequences (%ld tokens), %zu encoder parameters, "
+    bh__ft_log(o, "finetune %s: %ld train / %ld dev %s, %d labels, %ld sequences (%ld tokens), %zu encoder parameters, "
              "%ld steps (%ld per epoch), warm-up %d",
           ner ? "ner" : "sentiment", tr.records, dv.records, ner ? "sentences" : "texts", labels.n, tr.n, tr.tokens,
           bh_model_num_params(m), total, spe, oc.warmup);
     if (o->nranks > 1)
-        logf_(o, "finetune: %d processes, each %d%s of the %d rows of every batch", o->nranks, o->batch / o->nranks,
+        bh__ft_log(o, "finetune: %d processes, each %d%s of the %d rows of every batch", o->nranks, o->batch / o->nranks,
               o->batch % o->nranks ? " or +1" : "", o->batch);
     /* every process has read the same files: all go on, or all stop */
     synced = 1;
@@ -1005,7 +1004,7 @@ bh_status bh__finetune(const bh__ft_options *o, bh__ft_result *res)
             order[i] = order[j];
             order[j] = t;
         }
-        double lsum = 0, te = now_s();
+        double lsum = 0, te = bh__ft_now();
         long nb = 0;
         for (long i0 = 0; i0 < tr.n; i0 += o->batch, step++, nb++) {
             int B = (int)(tr.n - i0 < o->batch ? tr.n - i0 : o->batch);
@@ -1068,13 +1067,13 @@ bh_status bh__finetune(const bh__ft_options *o, bh__ft_result *res)
             lsum += loss;
             for (int i = 0; i < B; i++) ntok += ptr[i]->n;
             if ((step + 1) % o->log_every == 0 || step + 1 == total) {
-                double el = ttrain + (now_s() - te), eta = (double)(total - step - 1) * el / (double)(step + 1);
-                logf_(o, "epoch %d/%d step %ld/%ld loss %.4f lr %.3g |g| %.3g %.0f tok/s ETA %02d:%02d:%02d", ep,
+                double el = ttrain + (bh__ft_now() - te), eta = (double)(total - step - 1) * el / (double)(step + 1);
+                bh__ft_log(o, "epoch %d/%d step %ld/%ld loss %.4f lr %.3g |g| %.3g %.0f tok/s ETA %02d:%02d:%02d", ep,
                       o->epochs, step + 1, total, lsum / (double)(nb + 1), (double)lr, (double)norm,
                       ntok / (el > 0 ? el : 1e-9), (int)(eta / 3600), (int)fmod(eta / 60, 60), (int)fmod(eta, 60));
             }
         }
-        ttrain += now_s() - te;
+        ttrain += bh__ft_now() - te;
         double mean = lsum / (double)(nb ? nb : 1), dev = 0;
         if (ep == 1) res->first_loss = mean;
         res->last_loss = mean;
@@ -1103,11 +1102,11 @@ bh_status bh__finetune(const bh__ft_options *o, bh__ft_result *res)
         } else {
             bad_epochs++;
         }
-        logf_(o, "epoch %d/%d train loss %.4f dev %s %.4f%s (%.1f s)", ep, o->epochs, mean,
-              ner ? "entity-F1" : "macro-F1", dev, improved ? " best, saved" : "", now_s() - t0);
+        bh__ft_log(o, "epoch %d/%d train loss %.4f dev %s %.4f%s (%.1f s)", ep, o->epochs, mean,
+              ner ? "entity-F1" : "macro-F1", dev, improved ? " best, saved" : "", bh__ft_now() - t0);
         if (o->on_epoch && o->rank == 0) o->on_epoch(o->ctx, ep, mean, dev);
         if (o->patience && bad_epochs >= o->patience) {
-            logf_(o, "no dev improvement in %d epochs: stopping", bad_epochs);
+            bh__ft_log(o, "no dev improvement in %d epochs: stopping", bad_epochs);
             break;
         }
     }
@@ -1116,8 +1115,8 @@ bh_status bh__finetune(const bh__ft_options *o, bh__ft_result *res)
     if (o->rank != 0) goto finish; /* rank 0 alone writes and tests */
     /* tokenizer next to the weights, so the directory runs on its own */
     char path[4096];
-    snprintf(path, sizeof path, "%s/%s", o->out, tok_file(e.tok));
-    if ((st = copy_file(o->tokenizer, path))) goto done;
+    snprintf(path, sizeof path, "%s/%s", o->out, bh__ft_tok_file(e.tok));
+    if ((st = bh__ft_copy_file(o->tokenizer, path))) goto done;
     if (o->test) { /* the best epoch's checkpoint, as saved */
         if ((st = bh_model_load(o->out, 0, &bm)) || (st = bh_heads_load(o->out, &best, &nbest))) goto done;
         if (nbest != 1) {
@@ -1126,10 +1125,10 @@ bh_status bh__finetune(const bh__ft_options *o, bh__ft_result *res)
         }
         if ((st = bh_model_set_threads(bm, o->threads)) || (st = evaluate(bm, best[0], &ts, o->batch, e.pad, &res->test)))
             goto done;
-        logf_(o, "test %s %.4f (best epoch %d)", ner ? "entity-F1" : "macro-F1", res->test, res->best_epoch);
+        bh__ft_log(o, "test %s %.4f (best epoch %d)", ner ? "entity-F1" : "macro-F1", res->test, res->best_epoch);
     }
 finish:
-    res->seconds = now_s() - t0;
+    res->seconds = bh__ft_now() - t0;
 done:
     if (st && !synced) st = dp_agree(o, st, res); /* meet the others before the training loop */
     free(hg);

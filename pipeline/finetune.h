@@ -30,6 +30,7 @@
 
 #include "bhasha/core.h"
 #include "bhasha/heads.h"
+#include "bhasha/subword.h"
 
 typedef enum bh__ft_task { BH__FT_SENTIMENT = 1, BH__FT_NER = 2 } bh__ft_task;
 
@@ -133,5 +134,17 @@ typedef struct bh__ft_entity {
 /* Named entities of one text (words from bh_segment BH_SEG_WORD): *ents
  * grows with realloc (*cap its capacity; start with NULL/0 and free() it). */
 bh_status bh__ft_ner(bh__ft_model *fm, const char *text, size_t len, bh__ft_entity **ents, size_t *n, size_t *cap);
+
+/* Shared with the QA trainer (pipeline/qa.c). */
+/* Monotonic seconds. */
+double bh__ft_now(void);
+/* Copies a file (the tokenizer into a model directory). */
+bh_status bh__ft_copy_file(const char *from, const char *to);
+/* File name a tokenizer is saved under: tokenizer.model or vocab.txt. */
+const char *bh__ft_tok_file(const bh_tokenizer *t);
+/* --base: an encoder directory, or a config JSON file for random weights. */
+bh_status bh__ft_open_base(const bh__ft_options *o, bh_model **m);
+/* A progress line through o->on_log (rank 0 only). */
+void bh__ft_log(const bh__ft_options *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

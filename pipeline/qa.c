@@ -22,13 +22,6 @@
 #include "bhasha/subword.h"
 #include "core/error.h"
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* ------------------------------------------------------------ tokenization */
 
 typedef struct qtok {
@@ -627,65 +620,6 @@ void bh__qa_options_default(bh__qa_options *o)
     o->max_answer = 30;
 }
 
-static bh_status copy_file(const char *from, const char *to)
-{
-    FILE *a = fopen(from, "rb");
-    if (!a) return bh__fail(BH_EIO, "%s: %s", from, strerror(errno));
-    FILE *b = fopen(to, "wb");
-    if (!b) {
-        fclose(a);
-        return bh__fail(BH_EIO, "%s: %s", to, strerror(errno));
-    }
-    char buf[65536];
-    size_t k;
-    int bad = 0;
-    while ((k = fread(buf, 1, sizeof buf, a)) > 0)
-        if (fwrite(buf, 1, k, b) != k) bad = 1;
-    if (ferror(a)) bad = 1;
-    fclose(a);
-    if (fclose(b) != 0) bad = 1;
-    return bad ? bh__fail(BH_EIO, "cannot copy %s to %s", from, to) : BH_OK;
-}
-
-static const char *tok_file(const bh_tokenizer *t)
-{
-    return bh_tokenizer_get_kind(t) == BH_TOKENIZER_SPM ? "tokenizer.model" : "vocab.txt";
-}
-
-/* --base: an encoder directory, or a config JSON file for random weights. */
-static bh_status open_base(const bh__ft_options *o, bh_model **m)
-{
-    struct stat sb;
-    if (stat(o->base, &sb) != 0) return bh__fail(BH_ENOTFOUND, "base %s: %s", o->base, strerror(errno));
-    bh_status st;
-    if (S_ISDIR(sb.st_mode)) {
-        st = bh_model_load(o->base, 0, m);
-    } else {
-        bh_model_config c;
-        if ((st = bh_model_config_load(o->base, &c))) return st;
-        st = bh_model_new(&c, o->seed, m);
-    }
-    if (st) return st;
-    if (bh_model_get_config(*m)->arch != BH_ARCH_ENCODER) {
-        bh_model_free(*m);
-        *m = NULL;
-        return bh__fail(BH_EINVAL, "base %s is a decoder; fine-tuning needs an encoder", o->base);
-    }
-    return BH_OK;
-}
-
-static void logf_(const bh__ft_options *o, const char *fmt, ...) BH__PRINTF(2, 3);
-static void logf_(const bh__ft_options *o, const char *fmt, ...)
-{
-    if (!o->on_log) return;
-    char line[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    o->on_log(o->ctx, line);
-}
-
 static bh_status save_best(const bh__ft_options *o, const qa_cfg *c, bh_model *m, bh_head *h, const qtok *q, int epoch,
                            double dev)
 {
@@ -694,7 +628,7 @@ static bh_status save_best(const bh__ft_options *o, const qa_cfg *c, bh_model *m
     json_t *j = json_object();
     json_object_set_new(j, "task", json_string("qa"));
     json_object_set_new(j, "head", json_string(bh_head_name(h)));
-    json_object_set_new(j, "tokenizer", json_string(tok_file(q->tok)));
+    json_object_set_new(j, "tokenizer", json_string(bh__ft_tok_file(q->tok)));
     json_object_set_new(j, "normalize", json_boolean(q->normalize));
     json_object_set_new(j, "seq", json_integer(c->L));
     json_object_set_new(j, "stride", json_integer(c->stride));
@@ -726,7 +660,7 @@ bh_status bh__qa_finetune(const bh__qa_options *qo, bh__qa_result *qres)
     res->test = qres->test_em = -1;
     res->metric = "squad_f1";
     res->n_labels = 2;
-    double t0 = now_s();
+    double t0 = bh__ft_now();
     bh_model *m = NULL, *bm = NULL;
     bh_head *h = NULL, **bestv = NULL;
     int nbest = 0;
@@ -737,7 +671,7 @@ bh_status bh__qa_finetune(const bh__qa_options *qo, bh__qa_result *qres)
     long *order = NULL;
     const qa_feat **ptr = NULL;
     bh_status st;
-    if ((st = open_base(o, &m))) goto done;
+    if ((st = bh__ft_open_base(o, &m))) goto done;
     const bh_model_config *mc = bh_model_get_config(m);
     qa_cfg c = {o->seq ? o->seq : mc->max_len, qo->stride, qo->max_query, qo->max_answer, qo->null_answer};
     if (c.L > mc->max_len) {
@@ -782,7 +716,7 @@ bh_status bh__qa_finetune(const bh__qa_options *qo, bh__qa_result *qres)
     long with_ans = 0;
     for (long i = 0; i < tr.nf; i++) with_ans += tr.f[i].start > 0;
     qres->windows = tr.nf;
-    logf_(o, "finetune qa: %ld train / %ld dev questions, %ld windows (%ld with the answer, %ld tokens), "
+    bh__ft_log(o, "finetune qa: %ld train / %ld dev questions, %ld windows (%ld with the answer, %ld tokens), "
              "%ld answers no piece covers, window %d stride %d, %zu encoder parameters, %ld steps (%ld per epoch), "
              "warm-up %d",
           tr.n, dv.n, tr.nf, with_ans, tr.tokens, tr.unmapped, c.L, c.stride, bh_model_num_params(m), total, spe,
@@ -799,7 +733,7 @@ bh_status bh__qa_finetune(const bh__qa_options *qo, bh__qa_result *qres)
             order[i] = order[j];
             order[j] = t;
         }
-        double lsum = 0, te = now_s();
+        double lsum = 0, te = bh__ft_now();
         long nb = 0;
         for (long i0 = 0; i0 < tr.nf; i0 += o->batch, step++, nb++) {
             int B = (int)(tr.nf - i0 < o->batch ? tr.nf - i0 : o->batch);
@@ -826,13 +760,13 @@ bh_status bh__qa_finetune(const bh__qa_options *qo, bh__qa_result *qres)
             lsum += loss;
             for (int i = 0; i < B; i++) ntok += b.T;
             if ((step + 1) % o->log_every == 0 || step + 1 == total) {
-                double el = ttrain + (now_s() - te), eta = (double)(total - step - 1) * el / (double)(step + 1);
-                logf_(o, "epoch %d/%d step %ld/%ld loss %.4f lr %.3g |g| %.3g %.0f tok/s ETA %02d:%02d:%02d", ep,
+                double el = ttrain + (bh__ft_now() - te), eta = (double)(total - step - 1) * el / (double)(step + 1);
+                bh__ft_log(o, "epoch %d/%d step %ld/%ld loss %.4f lr %.3g |g| %.3g %.0f tok/s ETA %02d:%02d:%02d", ep,
                       o->epochs, step + 1, total, lsum / (double)(nb + 1), (double)lr, (double)norm,
                       ntok / (el > 0 ? el : 1e-9), (int)(eta / 3600), (int)fmod(eta / 60, 60), (int)fmod(eta, 60));
             }
         }
-        ttrain += now_s() - te;
+        ttrain += bh__ft_now() - te;
         double mean = lsum / (double)(nb ? nb : 1), dev = 0, dem = 0;
         if (ep == 1) res->first_loss = mean;
         res->last_loss = mean;
@@ -847,19 +781,19 @@ bh_status bh__qa_finetune(const bh__qa_options *qo, bh__qa_result *qres)
         } else {
             bad_epochs++;
         }
-        logf_(o, "epoch %d/%d train loss %.4f dev SQuAD EM %.2f F1 %.2f%s (%.1f s)", ep, o->epochs, mean, dem, dev,
-              improved ? " best, saved" : "", now_s() - t0);
+        bh__ft_log(o, "epoch %d/%d train loss %.4f dev SQuAD EM %.2f F1 %.2f%s (%.1f s)", ep, o->epochs, mean, dem, dev,
+              improved ? " best, saved" : "", bh__ft_now() - t0);
         if (o->on_epoch) o->on_epoch(o->ctx, ep, mean, dev);
         if (o->patience && bad_epochs >= o->patience) {
-            logf_(o, "no dev improvement in %d epochs: stopping", bad_epochs);
+            bh__ft_log(o, "no dev improvement in %d epochs: stopping", bad_epochs);
             break;
         }
     }
     res->steps = step;
     res->best_dev = best_dev;
     char path[4096];
-    snprintf(path, sizeof path, "%s/%s", o->out, tok_file(q.tok));
-    if ((st = copy_file(o->tokenizer, path))) goto done;
+    snprintf(path, sizeof path, "%s/%s", o->out, bh__ft_tok_file(q.tok));
+    if ((st = bh__ft_copy_file(o->tokenizer, path))) goto done;
     if (o->test) { /* the best epoch's checkpoint, as saved */
         if ((st = bh_model_load(o->out, 0, &bm)) || (st = bh_heads_load(o->out, &bestv, &nbest))) goto done;
         if (nbest != 1) {
@@ -869,9 +803,9 @@ bh_status bh__qa_finetune(const bh__qa_options *qo, bh__qa_result *qres)
         if ((st = bh_model_set_threads(bm, o->threads)) ||
             (st = evaluate(bm, bestv[0], &ts, &q, &c, o->batch, &qres->test_em, &res->test)))
             goto done;
-        logf_(o, "test SQuAD EM %.2f F1 %.2f (best epoch %d)", qres->test_em, res->test, res->best_epoch);
+        bh__ft_log(o, "test SQuAD EM %.2f F1 %.2f (best epoch %d)", qres->test_em, res->test, res->best_epoch);
     }
-    res->seconds = now_s() - t0;
+    res->seconds = bh__ft_now() - t0;
 done:
     bh_heads_free(bestv, nbest);
     bh_model_free(bm);
