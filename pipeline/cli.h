@@ -88,4 +88,13 @@ int cli_asset(const char *rel, char *buf, size_t cap);
 /* True when argv[i] == name; then *val = argv[i+1] (advancing *i) for options with values. */
 int cli_opt(int argc, char **argv, int *i, const char *name, const char **val);
 
+/* *out = v as a number in [lo, hi]; otherwise a usage error naming opt
+ * (returns its exit status, 2). */
+int cli_number(const char *cmd, const char *opt, const char *v, double lo, double hi, double *out);
+
+/* Progress callbacks of the fine-tuning commands: a log line to stderr, and
+ * "epoch N loss X dev Y" to stdout (flushed). */
+void cli_train_log(void *ctx, const char *line);
+void cli_train_epoch(void *ctx, int epoch, double loss, double dev);
+
 #endif

@@ -1,7 +1,6 @@
 /* pipeline/cli_finetune.c — `bhasha finetune` (an encoder + task head trained
  * on labelled files, pipeline/finetune.h), and the runners of the result:
  * `bhasha sentiment` and `bhasha ner` (text lines in, JSON lines out). */
-#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,30 +31,6 @@ static void finetune_usage(FILE *f)
             "With --mpi (sentiment, ner), --batch is the global batch: rank r of N computes rows\n"
             "[r*B/N, (r+1)*B/N) of every batch and gradients are summed every step, so the losses\n"
             "are those of one process (up to rounding); rank 0 scores dev, prints and saves.\n");
-}
-
-static int num(const char *cmd, const char *opt, const char *v, double lo, double hi, double *out)
-{
-    char *end = NULL;
-    errno = 0;
-    double x = strtod(v, &end);
-    if (errno || !end || *end || end == v || !(x >= lo && x <= hi))
-        return cli_usage_error(cmd, "%s %s: expected a number in [%g, %g]", opt, v, lo, hi);
-    *out = x;
-    return 0;
-}
-
-static void on_log(void *ctx, const char *line)
-{
-    (void)ctx;
-    fprintf(stderr, "%s\n", line);
-}
-
-static void on_epoch(void *ctx, int epoch, double loss, double dev)
-{
-    (void)ctx;
-    printf("epoch %d loss %.6f dev %.6f\n", epoch, loss, dev);
-    fflush(stdout);
 }
 
 /* The data-parallel sum (pipeline/finetune.h); a lost collective ends the job. */
@@ -108,7 +83,7 @@ int cli_finetune_run(int argc, char **argv, const cli_dist *dist)
         }
 #define NUM(name, lo, hi, dst, type)                                   \
     else if (cli_opt(argc, argv, &i, name, &v)) {                      \
-        if (num(cmd, name, v, lo, hi, &x)) return 2;                   \
+        if (cli_number(cmd, name, v, lo, hi, &x)) return 2;                   \
         dst = (type)x;                                                 \
     }
         NUM("--epochs", 1, 100000, o.epochs, int)
@@ -142,8 +117,8 @@ int cli_finetune_run(int argc, char **argv, const cli_dist *dist)
     if (o.crf && o.task != BH__FT_NER) return cli_usage_error(cmd, "--crf is for --task ner");
     if (o.class_weights && o.task != BH__FT_SENTIMENT) return cli_usage_error(cmd, "--class-weights is for --task sentiment");
     bh_blas_set_threads(o.threads);
-    o.on_log = on_log;
-    o.on_epoch = on_epoch;
+    o.on_log = cli_train_log;
+    o.on_epoch = cli_train_epoch;
     if (dist) {
         o.rank = dist->rank;
         o.nranks = dist->size;
@@ -192,7 +167,7 @@ static int run_task(int argc, char **argv, bh__ft_task task)
             strict = 1;
         } else if (cli_opt(argc, argv, &i, "--threads", &v)) {
             double x;
-            if (num(cmd, "--threads", v, 1, 1024, &x)) return 2;
+            if (cli_number(cmd, "--threads", v, 1, 1024, &x)) return 2;
             threads = (int)x;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             return cli_usage_error(cmd, "unknown or incomplete option '%s' (try --help)", argv[i]);

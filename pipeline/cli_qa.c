@@ -31,30 +31,6 @@ static void finetune_qa_usage(FILE *f)
             "Progress on stderr; 'epoch N loss X dev Y' lines and a JSON summary on stdout.\n");
 }
 
-static int num(const char *cmd, const char *opt, const char *v, double lo, double hi, double *out)
-{
-    char *end = NULL;
-    errno = 0;
-    double x = strtod(v, &end);
-    if (errno || !end || *end || end == v || !(x >= lo && x <= hi))
-        return cli_usage_error(cmd, "%s %s: expected a number in [%g, %g]", opt, v, lo, hi);
-    *out = x;
-    return 0;
-}
-
-static void on_log(void *ctx, const char *line)
-{
-    (void)ctx;
-    fprintf(stderr, "%s\n", line);
-}
-
-static void on_epoch(void *ctx, int epoch, double loss, double dev)
-{
-    (void)ctx;
-    printf("epoch %d loss %.6f dev %.6f\n", epoch, loss, dev);
-    fflush(stdout);
-}
-
 static int finetune_qa(int argc, char **argv)
 {
     const char *cmd = argv[0], *task = NULL, *v;
@@ -77,7 +53,7 @@ static int finetune_qa(int argc, char **argv)
         else if (!strcmp(a, "--null-answer")) qo.null_answer = 1;
 #define NUM(name, lo, hi, dst, type)                                   \
     else if (cli_opt(argc, argv, &i, name, &v)) {                      \
-        if (num(cmd, name, v, lo, hi, &x)) return 2;                   \
+        if (cli_number(cmd, name, v, lo, hi, &x)) return 2;                   \
         dst = (type)x;                                                 \
     }
         NUM("--epochs", 1, 100000, o->epochs, int)
@@ -103,8 +79,8 @@ static int finetune_qa(int argc, char **argv)
     if (!o->base || !o->train || !o->dev || !o->tokenizer || !o->out)
         return cli_usage_error(cmd, "needs --base, --train, --dev, --tokenizer and --out (try --task qa --help)");
     bh_blas_set_threads(o->threads);
-    o->on_log = on_log;
-    o->on_epoch = on_epoch;
+    o->on_log = cli_train_log;
+    o->on_epoch = cli_train_epoch;
     bh__qa_result r;
     bh_status st = bh__qa_finetune(&qo, &r);
     if (st) return cli_fail(cmd, st);
@@ -154,7 +130,7 @@ int cli_qa(int argc, char **argv)
             strict = 1;
         } else if (cli_opt(argc, argv, &i, "--threads", &v)) {
             double x;
-            if (num(cmd, "--threads", v, 1, 1024, &x)) return 2;
+            if (cli_number(cmd, "--threads", v, 1, 1024, &x)) return 2;
             threads = (int)x;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             return cli_usage_error(cmd, "unknown or incomplete option '%s' (try --help)", argv[i]);
@@ -255,7 +231,7 @@ int cli_corpus_cloze(int argc, char **argv)
         if (cli_opt(argc, argv, &i, "--out", &out) || cli_opt(argc, argv, &i, "--blank", &o.blank)) continue;
 #define NUM(name, lo, hi, dst, type)                                   \
     if (cli_opt(argc, argv, &i, name, &v)) {                           \
-        if (num(cmd, name, v, lo, hi, &x)) {                           \
+        if (cli_number(cmd, name, v, lo, hi, &x)) {                           \
             free(files);                                               \
             return 2;                                                  \
         }                                                              \

@@ -2,6 +2,7 @@
 #include "pipeline/cli.h"
 #include "pipeline/cli_dist.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,4 +155,28 @@ int cli_exec_mpi(const char *cmd, char **argv)
     }
     fprintf(stderr, "bhasha %s: --mpi needs bhasha-mpi next to bhasha (built by make where mpicc exists)\n", cmd);
     return 2;
+}
+
+int cli_number(const char *cmd, const char *opt, const char *v, double lo, double hi, double *out)
+{
+    char *end = NULL;
+    errno = 0;
+    double x = strtod(v, &end);
+    if (errno || !end || *end || end == v || !(x >= lo && x <= hi))
+        return cli_usage_error(cmd, "%s %s: expected a number in [%g, %g]", opt, v, lo, hi);
+    *out = x;
+    return 0;
+}
+
+void cli_train_log(void *ctx, const char *line)
+{
+    (void)ctx;
+    fprintf(stderr, "%s\n", line);
+}
+
+void cli_train_epoch(void *ctx, int epoch, double loss, double dev)
+{
+    (void)ctx;
+    printf("epoch %d loss %.6f dev %.6f\n", epoch, loss, dev);
+    fflush(stdout);
 }
