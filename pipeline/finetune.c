@@ -790,6 +790,35 @@ void bh__ft_log(const bh__ft_options *o, const char *fmt, ...)
     o->on_log(o->ctx, line);
 }
 
+void bh__ft_optim_config(const bh__ft_options *o, long total, bh_optim_config *oc)
+{
+    bh_optim_config_default(oc);
+    oc->lr = o->lr;
+    oc->weight_decay = o->weight_decay;
+    oc->warmup = o->warmup >= 0 ? o->warmup : (int)(total / 10);
+    oc->total_steps = (int)total;
+    oc->sched = BH_SCHED_LINEAR;
+}
+
+void bh__ft_shuffle(long *order, long n, uint64_t *rng)
+{
+    for (long i = n - 1; i > 0; i--) { /* Fisher-Yates */
+        long j = (long)(bh_rng_next(rng) % (uint64_t)(i + 1));
+        long t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+}
+
+void bh__ft_progress(const bh__ft_options *o, int ep, long step, long total, double loss, float lr, float norm,
+                     double ntok, double elapsed)
+{
+    double eta = (double)(total - step - 1) * elapsed / (double)(step + 1);
+    bh__ft_log(o, "epoch %d/%d step %ld/%ld loss %.4f lr %.3g |g| %.3g %.0f tok/s ETA %02d:%02d:%02d", ep, o->epochs,
+               step + 1, total, loss, (double)lr, (double)norm, ntok / (elapsed > 0 ? elapsed : 1e-9),
+               (int)(eta / 3600), (int)fmod(eta / 60, 60), (int)fmod(eta, 60));
+}
+
 /* ------------------------------------------------------ data parallelism */
 
 /* In place sum over the processes (nothing to do in one). */
@@ -967,12 +996,7 @@ bh_status bh__finetune(const bh__ft_options *o, bh__ft_result *res)
     }
     long spe = (tr.n + o->batch - 1) / o->batch, total = spe * o->epochs;
     bh_optim_config oc;
-    bh_optim_config_default(&oc);
-    oc.lr = o->lr;
-    oc.weight_decay = o->weight_decay;
-    oc.warmup = o->warmup >= 0 ? o->warmup : (int)(total / 10);
-    oc.total_steps = (int)total;
-    oc.sched = BH_SCHED_LINEAR;
+    bh__ft_optim_config(o, total, &oc);
     if ((st = bh_optim_new(m, &oc, &om)) || (st = bh_optim_new_head(h, &oc, &oh))) goto done;
     order = malloc(sizeof(long) * (size_t)tr.n);
     ptr = malloc(sizeof(example *) * (size_t)o->batch);
@@ -998,12 +1022,7 @@ bh_status bh__finetune(const bh__ft_options *o, bh__ft_result *res)
     double best_dev = -1, ttrain = 0, ntok = 0;
     long step = 0;
     for (int ep = 1; ep <= o->epochs; ep++) {
-        for (long i = tr.n - 1; i > 0; i--) { /* Fisher-Yates */
-            long j = (long)(bh_rng_next(&rng) % (uint64_t)(i + 1));
-            long t = order[i];
-            order[i] = order[j];
-            order[j] = t;
-        }
+        bh__ft_shuffle(order, tr.n, &rng);
         double lsum = 0, te = bh__ft_now();
         long nb = 0;
         for (long i0 = 0; i0 < tr.n; i0 += o->batch, step++, nb++) {
@@ -1066,12 +1085,9 @@ bh_status bh__finetune(const bh__ft_options *o, bh__ft_result *res)
             if ((st = bh_optim_step(om, m)) || (st = bh_optim_step_head(oh, h))) goto done;
             lsum += loss;
             for (int i = 0; i < B; i++) ntok += ptr[i]->n;
-            if ((step + 1) % o->log_every == 0 || step + 1 == total) {
-                double el = ttrain + (bh__ft_now() - te), eta = (double)(total - step - 1) * el / (double)(step + 1);
-                bh__ft_log(o, "epoch %d/%d step %ld/%ld loss %.4f lr %.3g |g| %.3g %.0f tok/s ETA %02d:%02d:%02d", ep,
-                      o->epochs, step + 1, total, lsum / (double)(nb + 1), (double)lr, (double)norm,
-                      ntok / (el > 0 ? el : 1e-9), (int)(eta / 3600), (int)fmod(eta / 60, 60), (int)fmod(eta, 60));
-            }
+            if ((step + 1) % o->log_every == 0 || step + 1 == total)
+                bh__ft_progress(o, ep, step, total, lsum / (double)(nb + 1), lr, norm, ntok,
+                                ttrain + (bh__ft_now() - te));
         }
         ttrain += bh__ft_now() - te;
         double mean = lsum / (double)(nb ? nb : 1), dev = 0;

@@ -147,4 +147,14 @@ bh_status bh__ft_open_base(const bh__ft_options *o, bh_model **m);
 /* A progress line through o->on_log (rank 0 only). */
 void bh__ft_log(const bh__ft_options *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* AdamW settings of a fine-tuning run of `total` steps: o's lr and weight
+ * decay, warm-up o->warmup (default 10% of the steps), then linear decay. */
+void bh__ft_optim_config(const bh__ft_options *o, long total, bh_optim_config *oc);
+/* Shuffles order[0..n) in place (Fisher-Yates, draws from *rng). */
+void bh__ft_shuffle(long *order, long n, uint64_t *rng);
+/* The step progress line: loss, learning rate, gradient norm, tokens/s, ETA
+ * (elapsed = training seconds so far, step 0-based). */
+void bh__ft_progress(const bh__ft_options *o, int ep, long step, long total, double loss, float lr, float norm,
+                     double ntok, double elapsed);
+
 #endif

@@ -699,12 +699,7 @@ bh_status bh__qa_finetune(const bh__qa_options *qo, bh__qa_result *qres)
     if ((st = bh_head_new(&hc, o->seed + 1, &h))) goto done;
     long spe = (tr.nf + o->batch - 1) / o->batch, total = spe * o->epochs;
     bh_optim_config oc;
-    bh_optim_config_default(&oc);
-    oc.lr = o->lr;
-    oc.weight_decay = o->weight_decay;
-    oc.warmup = o->warmup >= 0 ? o->warmup : (int)(total / 10);
-    oc.total_steps = (int)total;
-    oc.sched = BH_SCHED_LINEAR;
+    bh__ft_optim_config(o, total, &oc);
     if ((st = bh_optim_new(m, &oc, &om)) || (st = bh_optim_new_head(h, &oc, &oh))) goto done;
     order = malloc(sizeof(long) * (size_t)tr.nf);
     ptr = malloc(sizeof(qa_feat *) * (size_t)o->batch);
@@ -727,12 +722,7 @@ bh_status bh__qa_finetune(const bh__qa_options *qo, bh__qa_result *qres)
     double best_dev = -1, ttrain = 0, ntok = 0;
     long step = 0;
     for (int ep = 1; ep <= o->epochs; ep++) {
-        for (long i = tr.nf - 1; i > 0; i--) { /* Fisher-Yates */
-            long j = (long)(bh_rng_next(&rng) % (uint64_t)(i + 1));
-            long t = order[i];
-            order[i] = order[j];
-            order[j] = t;
-        }
+        bh__ft_shuffle(order, tr.nf, &rng);
         double lsum = 0, te = bh__ft_now();
         long nb = 0;
         for (long i0 = 0; i0 < tr.nf; i0 += o->batch, step++, nb++) {
@@ -759,12 +749,9 @@ bh_status bh__qa_finetune(const bh__qa_options *qo, bh__qa_result *qres)
             if ((st = bh_optim_step(om, m)) || (st = bh_optim_step_head(oh, h))) goto done;
             lsum += loss;
             for (int i = 0; i < B; i++) ntok += b.T;
-            if ((step + 1) % o->log_every == 0 || step + 1 == total) {
-                double el = ttrain + (bh__ft_now() - te), eta = (double)(total - step - 1) * el / (double)(step + 1);
-                bh__ft_log(o, "epoch %d/%d step %ld/%ld loss %.4f lr %.3g |g| %.3g %.0f tok/s ETA %02d:%02d:%02d", ep,
-                      o->epochs, step + 1, total, lsum / (double)(nb + 1), (double)lr, (double)norm,
-                      ntok / (el > 0 ? el : 1e-9), (int)(eta / 3600), (int)fmod(eta / 60, 60), (int)fmod(eta, 60));
-            }
+            if ((step + 1) % o->log_every == 0 || step + 1 == total)
+                bh__ft_progress(o, ep, step, total, lsum / (double)(nb + 1), lr, norm, ntok,
+                                ttrain + (bh__ft_now() - te));
         }
         ttrain += bh__ft_now() - te;
         double mean = lsum / (double)(nb ? nb : 1), dev = 0, dem = 0;
