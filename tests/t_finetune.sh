@@ -15,26 +15,8 @@ D=$(mktemp -d "${BUILD:-build}/t_finetune.XXXXXX")
 trap 'rm -rf "$D"' EXIT
 
 # --- fixtures: sentiment decided by one word, names and places tagged
-names="রহিম করিম সুমন রাজু মিনা রিনা"
-places="ঢাকা খুলনা রাজশাহী সিলেট বরিশাল"
-things="ছবিটা গানটা খাবারটা বইটা খেলাটা দোকানটা"
-printf 'text\tlabel\n' > "$D/train.tsv"
-printf 'text\tlabel\n' > "$D/dev.tsv"
-: > "$D/train.conll"
-: > "$D/dev.conll"
-i=0
-for nm in $names; do
-    for s in $things; do
-        i=$((i + 1)); f=train; [ $((i % 5)) -eq 0 ] && f=dev
-        if [ $((i % 2)) -eq 0 ]; then w=ভালো l=pos; else w=খারাপ l=neg; fi
-        printf '%s বলল %s খুব %s\t%s\n' "$nm" "$s" "$w" "$l" >> "$D/$f.tsv"
-    done
-    for p in $places; do
-        i=$((i + 1)); f=train; [ $((i % 5)) -eq 0 ] && f=dev
-        printf '%s\tB-PER\nগতকাল\tO\n%s\tB-LOC\nশহরে\tO\nগেল\tO\n\n' "$nm" "$p" >> "$D/$f.conll"
-        printf 'আজ\tO\n%s\tB-LOC\nথেকে\tO\n%s\tB-PER\nরায়\tI-PER\nএল\tO\n\n' "$p" "$nm" >> "$D/$f.conll"
-    done
-done
+. tests/finetune_fixtures.sh
+ft_fixtures "$D"
 cat > "$D/enc.json" <<'JSON'
 {"arch":"encoder","vocab":16000,"max_len":32,"dim":16,"layers":2,"heads":2,"ffn":32,"pad_id":3,"mask_id":4,"dropout":0}
 JSON
