@@ -198,16 +198,16 @@ bh_status bh_model_load(const char *dir, int flags, bh_model **out)
             st = bh__fail(BH_EFORMAT, "%s: tensor %s is missing", wp, t->name);
             goto done;
         }
-        int ok = !strcmp(s->dtype, "F32") && s->ndim == t->ndim && s->shape[0] == t->shape[0] &&
+        int ok = bh__st_is_float(s) && s->ndim == t->ndim && s->shape[0] == t->shape[0] &&
                  (t->ndim == 1 || s->shape[1] == t->shape[1]);
         if (!ok) {
-            st = bh__fail(BH_ESHAPE, "%s: tensor %s: file has %s [%lld%s%lld], config %s needs F32 [%d,%d]",
+            st = bh__fail(BH_ESHAPE, "%s: tensor %s: file has %s [%lld%s%lld], config %s needs a float tensor [%d,%d]",
                           wp, t->name, s->dtype, (long long)s->shape[0], s->ndim > 1 ? "," : "",
                           s->ndim > 1 ? (long long)s->shape[1] : 0LL, cp, t->shape[0],
                           t->ndim > 1 ? t->shape[1] : 0);
             goto done;
         }
-        if (s->offset != t->off * 4) contiguous = 0;
+        if (s->offset != t->off * 4 || strcmp(s->dtype, "F32")) contiguous = 0; /* F16/BF16 are widened */
     }
     int own = 0; /* tensors of task heads ("head.NAME.*") are read by bh_heads_load */
     for (int i = 0; i < m->st.ntensors; i++) own += strncmp(m->st.t[i].name, "head.", 5) != 0;
@@ -226,7 +226,7 @@ bh_status bh_model_load(const char *dir, int flags, bh_model **out)
         }
         for (int i = 0; i < m->ntensors; i++) {
             const bh__st_tensor *s = bh__st_find(&m->st, m->tensors[i].name);
-            memcpy(m->params + m->tensors[i].off, s->data, s->nbytes);
+            bh__st_to_f32(s, m->params + m->tensors[i].off);
         }
         bh__st_close(&m->st);
     }
@@ -237,5 +237,107 @@ done:
     bh_model_free(m);
     free(cp);
     free(wp);
+    return st;
+}
+
+/* Copies a whole small file (config, tokenizer) atomically; a missing source
+ * is BH_ENOTFOUND. */
+static bh_status copy_small(const char *from, const char *to)
+{
+    FILE *f = fopen(from, "rb");
+    if (!f) return bh__fail(errno == ENOENT ? BH_ENOTFOUND : BH_EIO, "%s: %s", from, strerror(errno));
+    bh__atomic a;
+    bh_status st = bh__atomic_open(&a, to);
+    if (st) {
+        fclose(f);
+        return st;
+    }
+    char buf[65536];
+    size_t k;
+    while ((k = fread(buf, 1, sizeof buf, f)) > 0)
+        if (fwrite(buf, 1, k, a.f) != k) break;
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        bh__atomic_abort(&a);
+        return bh__fail(BH_EIO, "%s: read error", from);
+    }
+    return bh__atomic_commit(&a);
+}
+
+bh_status bh_model_convert(const char *in_dir, const char *out_dir, const char *dtype)
+{
+    if (!in_dir || !out_dir || !dtype) return bh__fail(BH_EINVAL, "bh_model_convert: NULL argument");
+    int f16 = !strcmp(dtype, "F16") || !strcmp(dtype, "f16");
+    if (!f16 && strcmp(dtype, "F32") && strcmp(dtype, "f32"))
+        return bh__fail(BH_EINVAL, "bh_model_convert: dtype %s (F16 or F32)", dtype);
+    if (mkdir(out_dir, 0777) != 0 && errno != EEXIST)
+        return bh__fail(BH_EIO, "%s: %s", out_dir, strerror(errno));
+    char *wi = join(in_dir, "model.safetensors"), *wo = join(out_dir, "model.safetensors");
+    char *ci = join(in_dir, "config.json"), *co = join(out_dir, "config.json");
+    char *ti = join(in_dir, "tokenizer.model"), *to = join(out_dir, "tokenizer.model");
+    bh__st_file f;
+    memset(&f, 0, sizeof f);
+    bh__st_entry *e = NULL;
+    float *buf = NULL;
+    const char **mk = NULL, **mv = NULL;
+    bh_status st;
+    if (!wi || !wo || !ci || !co || !ti || !to) {
+        st = bh__fail(BH_ENOMEM, "out of memory");
+        goto done;
+    }
+    if ((st = bh__st_open(wi, &f))) goto done;
+    size_t total = 0;
+    for (int i = 0; i < f.ntensors; i++) {
+        const bh__st_tensor *t = &f.t[i];
+        if (!bh__st_is_float(t) || t->ndim < 1 || t->ndim > 2) {
+            st = bh__fail(BH_EFORMAT, "%s: tensor %s: %s with %d dimensions is not a model weight", wi, t->name,
+                          t->dtype, t->ndim);
+            goto done;
+        }
+        total += (size_t)t->shape[0] * (size_t)(t->ndim == 2 ? t->shape[1] : 1);
+    }
+    e = calloc((size_t)f.ntensors + 1, sizeof *e);
+    buf = malloc((total + 1) * sizeof(float));
+    mk = calloc((size_t)f.nmeta + 1, sizeof *mk);
+    mv = calloc((size_t)f.nmeta + 1, sizeof *mv);
+    if (!e || !buf || !mk || !mv) {
+        st = bh__fail(BH_ENOMEM, "%s: out of memory", wi);
+        goto done;
+    }
+    /* tensors are written in the order of their data, so that an F32 result
+     * keeps the layout BH_MODEL_MMAP maps in place */
+    int *order = (int *)calloc((size_t)f.ntensors + 1, sizeof(int));
+    if (!order) {
+        st = bh__fail(BH_ENOMEM, "%s: out of memory", wi);
+        goto done;
+    }
+    for (int i = 0; i < f.ntensors; i++) {
+        int j = i;
+        while (j > 0 && f.t[order[j - 1]].offset > f.t[i].offset) order[j] = order[j - 1], j--;
+        order[j] = i;
+    }
+    size_t off = 0;
+    for (int k = 0; k < f.ntensors; k++) {
+        const bh__st_tensor *t = &f.t[order[k]];
+        bh__st_to_f32(t, buf + off);
+        e[k].name = t->name;
+        e[k].ndim = t->ndim;
+        e[k].shape[0] = t->shape[0];
+        e[k].shape[1] = t->ndim == 2 ? t->shape[1] : 0;
+        e[k].data = buf + off;
+        e[k].f16 = f16;
+        off += (size_t)t->shape[0] * (size_t)(t->ndim == 2 ? t->shape[1] : 1);
+    }
+    free(order);
+    for (int i = 0; i < f.nmeta; i++) mk[i] = f.meta_keys[i], mv[i] = f.meta_vals[i];
+    if ((st = bh__st_write(wo, e, f.ntensors, mk, mv, f.nmeta))) goto done;
+    if ((st = copy_small(ci, co))) goto done;
+    st = copy_small(ti, to);
+    if (st == BH_ENOTFOUND) st = BH_OK; /* a model without its tokenizer stays one */
+done:
+    bh__st_close(&f);
+    free(e), free(buf), free(mk), free(mv);
+    free(wi), free(wo), free(ci), free(co), free(ti), free(to);
     return st;
 }

@@ -980,15 +980,15 @@ bh_status bh_heads_load(const char *dir, bh_head ***heads, int *n)
                 st = bh__fail(BH_EFORMAT, "%s: tensor %s is missing", wp, tn);
                 goto done;
             }
-            if (strcmp(s->dtype, "F32") || s->ndim != ht->ndim || s->shape[0] != ht->shape[0] ||
+            if (!bh__st_is_float(s) || s->ndim != ht->ndim || s->shape[0] != ht->shape[0] ||
                 (ht->ndim == 2 && s->shape[1] != ht->shape[1])) {
-                st = bh__fail(BH_ESHAPE, "%s: tensor %s: file has %s [%lld%s%lld], the head needs F32 [%d,%d]", wp,
+                st = bh__fail(BH_ESHAPE, "%s: tensor %s: file has %s [%lld%s%lld], the head needs a float tensor [%d,%d]", wp,
                               tn, s->dtype, (long long)s->shape[0], s->ndim > 1 ? "," : "",
                               s->ndim > 1 ? (long long)s->shape[1] : 0LL, ht->shape[0],
                               ht->ndim > 1 ? ht->shape[1] : 0);
                 goto done;
             }
-            memcpy(h->params + ht->off, s->data, s->nbytes);
+            bh__st_to_f32(s, h->params + ht->off);
         }
     }
 done:

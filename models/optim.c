@@ -121,7 +121,7 @@ bh_status bh_optim_save(const bh_optim *o, const char *path, const char *extra)
     if (!o || !path) return bh__fail(BH_EINVAL, "bh_optim_save: NULL argument");
     char steps[32];
     snprintf(steps, sizeof steps, "%ld", o->step);
-    bh__st_entry e[2] = {{"adam.m", 1, {(int64_t)o->n, 0}, o->m}, {"adam.v", 1, {(int64_t)o->n, 0}, o->v}};
+    bh__st_entry e[2] = {{"adam.m", 1, {(int64_t)o->n, 0}, o->m, 0}, {"adam.v", 1, {(int64_t)o->n, 0}, o->v, 0}};
     const char *mk[] = {"step", "extra"};
     const char *mv[] = {steps, extra ? extra : ""};
     return bh__st_write(path, e, 2, mk, mv, 2);

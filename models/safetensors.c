@@ -283,6 +283,68 @@ bh_status bh__atomic_commit(bh__atomic *a)
     return st;
 }
 
+/* IEEE 754 binary16 <-> binary32. The encoder rounds to nearest even and
+ * keeps infinities, NaN (quiet) and subnormals. */
+static uint16_t f32_to_f16(float f)
+{
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    uint32_t sign = (x >> 16) & 0x8000u, ax = x & 0x7fffffffu;
+    if (ax >= 0x7f800000u) return (uint16_t)(sign | 0x7c00u | (ax > 0x7f800000u ? 0x200u : 0)); /* Inf, NaN */
+    if (ax >= 0x477ff000u) return (uint16_t)(sign | 0x7c00u); /* rounds past 65504: Inf */
+    if (ax < 0x38800000u) {                                   /* below 2^-14: subnormal or zero */
+        if (ax < 0x33000000u) return (uint16_t)sign;          /* below half the smallest subnormal */
+        uint32_t mant = (ax & 0x7fffffu) | 0x800000u;
+        int shift = 126 - (int)(ax >> 23); /* 14..24 */
+        uint32_t h = mant >> shift, rem = mant & ((1u << shift) - 1), half = 1u << (shift - 1);
+        if (rem > half || (rem == half && (h & 1))) h++;
+        return (uint16_t)(sign | h);
+    }
+    uint32_t h = ((ax >> 13) - (112u << 10)), rem = ax & 0x1fffu; /* rebias 127 -> 15 */
+    if (rem > 0x1000u || (rem == 0x1000u && (h & 1))) h++;
+    return (uint16_t)(sign | h);
+}
+
+static float f16_to_f32(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1f, m = h & 0x3ffu, x;
+    if (e == 0x1f) x = sign | 0x7f800000u | (m << 13);
+    else if (e) x = sign | ((e + 112u) << 23) | (m << 13);
+    else if (!m) x = sign;
+    else { /* subnormal: normalize */
+        int k = 0;
+        while (!(m & 0x400u)) m <<= 1, k++;
+        x = sign | ((uint32_t)(113 - k) << 23) | ((m & 0x3ffu) << 13);
+    }
+    float f;
+    memcpy(&f, &x, 4);
+    return f;
+}
+
+int bh__st_is_float(const bh__st_tensor *t)
+{
+    return !strcmp(t->dtype, "F32") || !strcmp(t->dtype, "F16") || !strcmp(t->dtype, "BF16");
+}
+
+void bh__st_to_f32(const bh__st_tensor *t, float *dst)
+{
+    const unsigned char *p = t->data;
+    if (!strcmp(t->dtype, "F32")) {
+        memcpy(dst, p, t->nbytes);
+        return;
+    }
+    size_t n = t->nbytes / 2;
+    for (size_t i = 0; i < n; i++) {
+        uint16_t h = (uint16_t)(p[2 * i] | (p[2 * i + 1] << 8));
+        if (t->dtype[0] == 'B') {
+            uint32_t x = (uint32_t)h << 16;
+            memcpy(&dst[i], &x, 4);
+        } else {
+            dst[i] = f16_to_f32(h);
+        }
+    }
+}
+
 bh_status bh__st_write(const char *path, const bh__st_entry *e, int n,
                        const char *const *meta_keys, const char *const *meta_vals, int nmeta)
 {
@@ -302,12 +364,13 @@ bh_status bh__st_write(const char *path, const bh__st_entry *e, int n,
             json_array_append_new(shape, json_integer(e[i].shape[d]));
         }
         json_t *t = json_object();
-        json_object_set_new(t, "dtype", json_string("F32"));
+        size_t es = e[i].f16 ? 2 : 4;
+        json_object_set_new(t, "dtype", json_string(e[i].f16 ? "F16" : "F32"));
         json_object_set_new(t, "shape", shape);
         json_object_set_new(t, "data_offsets",
-                            json_pack("[II]", (json_int_t)off, (json_int_t)(off + count * 4)));
+                            json_pack("[II]", (json_int_t)off, (json_int_t)(off + count * es)));
         json_object_set_new(root, e[i].name, t);
-        off += count * 4;
+        off += count * es;
     }
     char *hdr = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(root);
@@ -328,7 +391,15 @@ bh_status bh__st_write(const char *path, const bh__st_entry *e, int n,
     for (int i = 0; i < n; i++) {
         size_t count = 1;
         for (int d = 0; d < e[i].ndim; d++) count *= (size_t)e[i].shape[d];
-        if (fwrite(e[i].data, 4, count, a.f) != count) break; /* little-endian host assumed */
+        if (e[i].f16) {
+            for (size_t k = 0; k < count; k++) {
+                uint16_t h = f32_to_f16(e[i].data[k]);
+                unsigned char b[2] = {(unsigned char)h, (unsigned char)(h >> 8)};
+                fwrite(b, 1, 2, a.f);
+            }
+        } else if (fwrite(e[i].data, 4, count, a.f) != count) {
+            break; /* little-endian host assumed; the commit reports the stream error */
+        }
     }
     return bh__atomic_commit(&a);
 }

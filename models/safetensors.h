@@ -53,10 +53,16 @@ typedef struct bh__st_entry {
     int ndim;
     int64_t shape[2];
     const float *data;
+    int f16;                   /* 1: stored as F16 (IEEE half, rounded to nearest even) */
 } bh__st_entry;
 
-/* Writes the tensors (F32) in the given order, contiguous, data section
- * 8-byte aligned, plus metadata pairs, atomically. */
+/* 1 when t holds floats bh__st_to_f32 can read: F32, F16 or BF16. */
+int bh__st_is_float(const bh__st_tensor *t);
+/* Converts t's elements (F32, F16 or BF16) to dst[count] floats. */
+void bh__st_to_f32(const bh__st_tensor *t, float *dst);
+
+/* Writes the tensors (F32, or F16 where e.f16) in the given order, contiguous,
+ * data section 8-byte aligned, plus metadata pairs, atomically. */
 bh_status bh__st_write(const char *path, const bh__st_entry *e, int n,
                        const char *const *meta_keys, const char *const *meta_vals, int nmeta);
 

@@ -246,6 +246,33 @@ bh_status bh_model_tensor(const bh_model *m, int i, bh_tensor_info *out)
     return BH_OK;
 }
 
+static const bh__tensor *find_tensor(const bh_model *m, const char *name)
+{
+    for (int i = 0; i < m->ntensors; i++)
+        if (!strcmp(m->tensors[i].name, name)) return &m->tensors[i];
+    return NULL;
+}
+
+bh_status bh_model_copy_weights(bh_model *dst, const bh_model *src)
+{
+    if (!dst || !src) return bh__fail(BH_EINVAL, "bh_model_copy_weights: NULL argument");
+    if (dst->mapped) return bh__fail(BH_EUNSUPPORTED, "bh_model_copy_weights: the target's weights are mapped read-only");
+    /* check every tensor first, so a mismatch leaves dst untouched */
+    for (int i = 0; i < dst->ntensors; i++) {
+        const bh__tensor *t = &dst->tensors[i], *s = find_tensor(src, t->name);
+        if (!s) return bh__fail(BH_ESHAPE, "warm start: tensor %s is missing from the source model", t->name);
+        if (s->ndim != t->ndim || s->shape[0] != t->shape[0] || (t->ndim == 2 && s->shape[1] != t->shape[1]))
+            return bh__fail(BH_ESHAPE, "warm start: tensor %s is [%d,%d] in the source, [%d,%d] here", t->name,
+                            s->shape[0], s->ndim == 2 ? s->shape[1] : 0, t->shape[0], t->ndim == 2 ? t->shape[1] : 0);
+    }
+    for (int i = 0; i < dst->ntensors; i++) {
+        const bh__tensor *t = &dst->tensors[i], *s = find_tensor(src, t->name);
+        size_t n = (size_t)t->shape[0] * (size_t)(t->ndim == 2 ? t->shape[1] : 1);
+        memcpy(dst->params + t->off, src->params + s->off, n * sizeof(float));
+    }
+    return BH_OK;
+}
+
 static bh_status ensure_grads(bh_model *m)
 {
     if (m->mapped) return bh__fail(BH_EUNSUPPORTED, "model: weights are mapped read-only; load without BH_MODEL_MMAP to train");

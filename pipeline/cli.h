@@ -23,6 +23,7 @@ int cli_annotate(int argc, char **argv);
 /* cli_model.c */
 int cli_pretrain(int argc, char **argv);
 int cli_generate(int argc, char **argv);
+int cli_model(int argc, char **argv);
 /* cli_corpus.c */
 int cli_corpus(int argc, char **argv);
 /* cli_eval.c */

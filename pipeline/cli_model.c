@@ -78,6 +78,8 @@ static void pretrain_usage(void)
             "         [--warmup 100] [--sched cosine|linear|constant] [--wd 0.01] [--clip 1.0]\n"
             "         [--accum 1] [--seed 1] [--threads 1] [--save-every 100] [--log-every 10]\n"
             "         [--sep ID] [--mask-rate 0.15] [--special ID,ID,...] [--resume]\n"
+            "         [--init DIR: start from the weights of the model in DIR (same tensor shapes;\n"
+            "          e.g. a pre-LN encoder from a decoder), with a fresh optimizer and step 0]\n"
             "         [--stop-after N (checkpoint and stop at step N, as if interrupted)]\n"
             "         [--valid SHARDS [--valid-batches 8]: validation loss and perplexity at each save]\n"
             "         [--whole-word: MLM masks whole words, from the --tokenizer's word-start pieces]\n"
@@ -263,7 +265,7 @@ int cli_pretrain(int argc, char **argv)
 int cli_pretrain_run(int argc, char **argv, const cli_dist *dist)
 {
     const char *cmd = argv[0];
-    const char *arch = NULL, *config = NULL, *data = NULL, *out = NULL, *tok = NULL, *valid = NULL, *v;
+    const char *arch = NULL, *config = NULL, *data = NULL, *out = NULL, *tok = NULL, *valid = NULL, *init = NULL, *v;
     int resume = 0, mpi = 0;
     int rank = dist ? dist->rank : 0, size = dist ? dist->size : 1, r0 = rank == 0;
     train_opts t = {1000, 0, 16, 128, 1, 1, 100, 10, -1, 1.0f, 0.15f, 1, {0}, 0, 8, NULL};
@@ -282,7 +284,8 @@ int cli_pretrain_run(int argc, char **argv, const cli_dist *dist)
             return 0;
         } else if (cli_opt(argc, argv, &i, "--arch", &arch) || cli_opt(argc, argv, &i, "--config", &config) ||
                    cli_opt(argc, argv, &i, "--data", &data) || cli_opt(argc, argv, &i, "--out", &out) ||
-                   cli_opt(argc, argv, &i, "--tokenizer", &tok) || cli_opt(argc, argv, &i, "--valid", &valid)) {
+                   cli_opt(argc, argv, &i, "--tokenizer", &tok) || cli_opt(argc, argv, &i, "--valid", &valid) ||
+                   cli_opt(argc, argv, &i, "--init", &init)) {
         } else if (!strcmp(argv[i], "--resume")) {
             resume = 1;
         } else if (!strcmp(argv[i], "--whole-word")) {
@@ -366,6 +369,13 @@ int cli_pretrain_run(int argc, char **argv, const cli_dist *dist)
             goto setup_done;
         }
         if ((st = bh_model_new(&c, t.seed, &m))) goto setup_fail;
+        if (init) {
+            bh_model *src = NULL;
+            if ((st = bh_model_load(init, 0, &src))) goto setup_fail;
+            st = bh_model_copy_weights(m, src);
+            bh_model_free(src);
+            if (st) goto setup_fail;
+        }
     }
     if ((st = bh_model_set_threads(m, t.threads))) goto setup_fail;
     c = bh_model_get_config(m);
@@ -712,4 +722,31 @@ done:
     bh_gen_free(g);
     bh_model_free(m);
     return rc;
+}
+
+/* bhasha model convert: a model directory's weights to F16 (or back to F32). */
+int cli_model(int argc, char **argv)
+{
+    const char *cmd = "model", *in = NULL, *out = NULL, *dtype = "f16";
+    if (argc < 2 || strcmp(argv[1], "convert")) {
+        if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+            fprintf(stdout, "usage: bhasha model convert --in DIR --out DIR [--dtype f16|f32]\n"
+                            "Rewrites a model directory (encoder or decoder, with any task heads) with\n"
+                            "its weights stored as F16 (half the size) or F32; loading widens them.\n");
+            return 0;
+        }
+        return cli_usage_error(cmd, "usage: bhasha model convert --in DIR --out DIR [--dtype f16|f32]");
+    }
+    for (int i = 2; i < argc; i++) {
+        if (cli_opt(argc, argv, &i, "--in", &in) || cli_opt(argc, argv, &i, "--out", &out) ||
+            cli_opt(argc, argv, &i, "--dtype", &dtype)) {
+        } else {
+            return cli_usage_error(cmd, "unknown option '%s'", argv[i]);
+        }
+    }
+    if (!in || !out) return cli_usage_error(cmd, "convert needs --in and --out");
+    if (strcmp(dtype, "f16") && strcmp(dtype, "f32") && strcmp(dtype, "F16") && strcmp(dtype, "F32"))
+        return cli_usage_error(cmd, "--dtype must be f16 or f32");
+    bh_status st = bh_model_convert(in, out, dtype);
+    return st ? cli_fail(cmd, st) : 0;
 }

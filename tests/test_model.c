@@ -144,6 +144,108 @@ static void test_checkpoint_roundtrip(void **st)
     bh_model_free(m);
 }
 
+/* F16 storage (bh_model_convert) and warm starts (bh_model_copy_weights). */
+static void test_convert_and_warm_start(void **st)
+{
+    (void)st;
+    char dir[256], d16[256], d32[256];
+    path(dir, "cv");
+    path(d16, "cv16");
+    path(d32, "cv32");
+    bh_model_config c = tiny(BH_ARCH_DECODER);
+    bh_model *m, *h, *back, *mm;
+    assert_int_equal(bh_model_new(&c, 3, &m), BH_OK);
+    assert_int_equal(bh_model_save(m, dir), BH_OK);
+    assert_int_equal(bh_model_convert(dir, d16, "f16"), BH_OK);
+    assert_int_equal(bh_model_load(d16, 0, &h), BH_OK);
+    /* every weight within F16's rounding (2^-11 relative; weights here are
+     * normal numbers far above F16's subnormal range or exactly 0/1) */
+    for (int i = 0; i < bh_model_num_tensors(m); i++) {
+        bh_tensor_info a, b;
+        assert_int_equal(bh_model_tensor(m, i, &a), BH_OK);
+        assert_int_equal(bh_model_tensor(h, i, &b), BH_OK);
+        int n = a.shape[0] * (a.ndim == 2 ? a.shape[1] : 1);
+        for (int k = 0; k < n; k++)
+            assert_true(fabsf(a.data[k] - b.data[k]) <= fabsf(a.data[k]) * (1.0f / 2048) + 1e-7f);
+    }
+    /* F16 -> F32 is exact, and the F32 file maps in place again */
+    assert_int_equal(bh_model_convert(d16, d32, "f32"), BH_OK);
+    assert_int_equal(bh_model_load(d32, BH_MODEL_MMAP, &back), BH_OK);
+    assert_int_equal(bh_model_load(d16, BH_MODEL_MMAP, &mm), BH_OK); /* F16: widened into memory */
+    int32_t ids[4] = {1, 2, 3, 4};
+    float a[4 * 20], b[4 * 20];
+    assert_int_equal(bh_model_forward(h, ids, NULL, 1, 4, NULL, a), BH_OK);
+    assert_int_equal(bh_model_forward(back, ids, NULL, 1, 4, NULL, b), BH_OK);
+    assert_memory_equal(a, b, sizeof a);
+    assert_int_equal(bh_model_forward(mm, ids, NULL, 1, 4, NULL, b), BH_OK);
+    assert_memory_equal(a, b, sizeof a);
+    assert_int_equal(bh_model_convert(dir, d16, "q4"), BH_EINVAL);
+    char nowhere[256];
+    path(nowhere, "no-such-model");
+    assert_int_equal(bh_model_convert(nowhere, d16, "f16"), BH_ENOTFOUND);
+
+    /* a pre-LN encoder starts from the decoder: same tensors, same weights */
+    bh_model_config ce = tiny(BH_ARCH_ENCODER);
+    ce.pre_ln = 1;
+    ce.mask_id = 4;
+    bh_model *e;
+    assert_int_equal(bh_model_new(&ce, 9, &e), BH_OK);
+    assert_int_equal(bh_model_copy_weights(e, m), BH_OK);
+    for (int i = 0; i < bh_model_num_tensors(e); i++) {
+        bh_tensor_info x, y;
+        assert_int_equal(bh_model_tensor(e, i, &x), BH_OK);
+        assert_int_equal(bh_model_tensor(m, i, &y), BH_OK);
+        assert_string_equal(x.name, y.name);
+        assert_memory_equal(x.data, y.data, sizeof(float) * (size_t)x.shape[0] * (x.ndim == 2 ? x.shape[1] : 1));
+    }
+    /* a different width: refused, target untouched */
+    bh_model_config cw = tiny(BH_ARCH_DECODER);
+    cw.ffn = 32;
+    bh_model *w;
+    assert_int_equal(bh_model_new(&cw, 5, &w), BH_OK);
+    bh_tensor_info before;
+    assert_int_equal(bh_model_tensor(w, 0, &before), BH_OK);
+    float first = before.data[0];
+    assert_int_equal(bh_model_copy_weights(w, m), BH_ESHAPE);
+    assert_non_null(strstr(bh_last_error(), "mlp.fc.w"));
+    assert_true(before.data[0] == first);
+    assert_int_equal(bh_model_copy_weights(w, mm), BH_ESHAPE);
+    assert_int_equal(bh_model_copy_weights(back, m), BH_EUNSUPPORTED); /* mapped in place: read-only */
+    bh_model_free(w);
+    bh_model_free(e);
+    bh_model_free(m);
+    bh_model_free(h);
+    bh_model_free(back);
+    bh_model_free(mm);
+}
+
+/* half-float encoding at its edges: round to nearest even, subnormals,
+ * overflow to infinity, NaN stays NaN */
+static void test_f16_edges(void **st)
+{
+    (void)st;
+    char p[256];
+    path(p, "edge.safetensors");
+    const float v[] = {0.0f, -0.0f, 1.0f, 65504.0f, 65520.0f, 1e-8f, 5.9604645e-8f, 6.1035156e-5f,
+                       1.0f + 1.0f / 2048, 1.0f + 3.0f / 2048, INFINITY, -INFINITY, NAN, 3.14159265f};
+    const int n = (int)(sizeof v / sizeof *v);
+    bh__st_entry e = {"x", 1, {n, 0}, v, 1};
+    assert_int_equal(bh__st_write(p, &e, 1, NULL, NULL, 0), BH_OK);
+    bh__st_file f;
+    assert_int_equal(bh__st_open(p, &f), BH_OK);
+    assert_string_equal(f.t[0].dtype, "F16");
+    float r[14];
+    bh__st_to_f32(&f.t[0], r);
+    assert_true(r[0] == 0.0f && !signbit(r[0]) && r[1] == 0.0f && signbit(r[1]));
+    assert_true(r[2] == 1.0f && r[3] == 65504.0f && isinf(r[4]) && r[5] == 0.0f);
+    assert_true(r[6] == 5.9604645e-8f && r[7] == 6.1035156e-5f);
+    assert_true(r[8] == 1.0f);                     /* a tie rounds to even (down) */
+    assert_true(r[9] == 1.0f + 4.0f / 2048);       /* a tie rounds to even (up) */
+    assert_true(isinf(r[10]) && r[10] > 0 && isinf(r[11]) && r[11] < 0 && isnan(r[12]));
+    assert_true(fabsf(r[13] - 3.140625f) < 1e-6f);
+    bh__st_close(&f);
+}
+
 static void test_optim_state(void **st)
 {
     (void)st;
@@ -505,6 +607,7 @@ int main(void)
     bh_blas_set_threads(1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_safetensors_hostile), cmocka_unit_test(test_checkpoint_roundtrip),
+        cmocka_unit_test(test_convert_and_warm_start), cmocka_unit_test(test_f16_edges),
         cmocka_unit_test(test_optim_state),         cmocka_unit_test(test_shards),
         cmocka_unit_test(test_mlm_mask),            cmocka_unit_test(test_mlm_words),
         cmocka_unit_test(test_sample),

@@ -109,6 +109,24 @@ bh_status bh_model_save(const bh_model *m, const char *dir);
 
 void bh_model_free(bh_model *m);
 
+/* Rewrites the model directory in_dir (config.json, model.safetensors with
+ * any task heads, tokenizer.model when present) into out_dir with every float
+ * tensor stored as dtype: "F16" (half the size; what the shipped models use)
+ * or "F32". Loading widens F16/BF16 to F32, so a converted model runs as
+ * before up to F16 rounding (relative error <= 2^-11 per weight); only
+ * BH_MODEL_MMAP's zero-copy path needs F32. out_dir is created if needed,
+ * each file written atomically. BH_EINVAL for another dtype, BH_EFORMAT for
+ * a tensor that is not float. */
+bh_status bh_model_convert(const char *in_dir, const char *out_dir, const char *dtype);
+
+/* Copies every parameter tensor of src into the tensor of the same name in
+ * dst (warm start: continued pretraining, an encoder started from a decoder
+ * of the same layout). Every tensor of dst must exist in src with the same
+ * shape, else BH_ESHAPE naming the tensor and nothing is copied; tensors of
+ * src that dst lacks are ignored. The architectures may differ: a pre-LN
+ * encoder and a decoder of the same sizes share all their tensors. */
+bh_status bh_model_copy_weights(bh_model *dst, const bh_model *src);
+
 /* Runs this model's non-GEMM work on n threads (the caller plus n-1 workers
  * the model owns) and sets OpenBLAS to n threads (process-wide, as
  * bh_blas_set_threads). Default 1. While attention heads run in parallel
