@@ -19,7 +19,9 @@ static void finetune_usage(FILE *f)
             "         [--warmup STEPS (default 10%% of all)] [--patience 2] [--freeze-layers K] [--crf]\n"
             "         [--class-weights] [--pool mean|cls] [--no-dense] [--dropout P] [--wd 0.01] [--clip 1]\n"
             "         [--no-normalize] [--on-error skip|stop] [--map NEP=PER,NEL=LOC,...] [--threads 1] [--seed 1]\n"
-            "         [--log-every 20]\n"
+            "         [--log-every 20] [--head NAME]\n"
+            "         [--also 'task=ner;train=F;dev=F[;test=F][;head=NAME][;map=A=B,..][;crf][;format=F]\n"
+            "                  [;text-col=C][;label-col=C][;class-weights]' ...: multi-task]\n"
             "         [--mpi: data-parallel over MPI ranks: mpirun -np N bhasha-mpi finetune --mpi ...]\n"
             "ENCODER: a model directory (bhasha pretrain --arch encoder) or an encoder config JSON\n"
             "(random weights). sentiment reads CSV/TSV (columns by name or 0-based index; default\n"
@@ -30,7 +32,12 @@ static void finetune_usage(FILE *f)
             "Progress on stderr; 'epoch N loss X dev Y' lines and a JSON summary on stdout.\n"
             "With --mpi (sentiment, ner), --batch is the global batch: rank r of N computes rows\n"
             "[r*B/N, (r+1)*B/N) of every batch and gradients are summed every step, so the losses\n"
-            "are those of one process (up to rounding); rank 0 scores dev, prints and saves.\n");
+            "are those of one process (up to rounding); rank 0 scores dev, prints and saves.\n"
+            "Multi-task: each --also adds a task trained at the same time on the same encoder,\n"
+            "with its own head (give each head a distinct name, e.g. sentiment_bn, ner_hi); the\n"
+            "batches of all tasks are interleaved, the best epoch is the one with the best mean\n"
+            "dev score (entity F1 / 100), and all heads are saved in one checkpoint, so that\n"
+            "bhasha annotate runs the encoder once for every head.\n");
 }
 
 /* The data-parallel sum (pipeline/finetune.h); a lost collective ends the job. */
@@ -44,13 +51,43 @@ static int ft_reduce(void *ctx, void *buf, size_t n, int dbl)
     return 0;
 }
 
+/* --also "task=ner;train=F;dev=F[;test=F][;head=NAME][;format=F][;text-col=C]
+ * [;label-col=C][;map=A=B,C=D][;crf][;class-weights]": one more task of a
+ * multi-task run. The spec's strings point into argv. */
+static int parse_also(const char *cmd, char *spec, bh__ft_options *a)
+{
+    bh__ft_options_default(a);
+    a->task = 0;
+    for (char *save = NULL, *f = strtok_r(spec, ";", &save); f; f = strtok_r(NULL, ";", &save)) {
+        char *eq = strchr(f, '=');
+        if (eq) *eq++ = 0;
+        if (!strcmp(f, "crf") && !eq) a->crf = 1;
+        else if (!strcmp(f, "class-weights") && !eq) a->class_weights = 1;
+        else if (!eq || !*eq) return cli_usage_error(cmd, "--also: '%s' needs a value (key=value;...)", f);
+        else if (!strcmp(f, "task")) {
+            if (bh__ft_task_parse(eq, &a->task)) return cli_usage_error(cmd, "--also: task must be sentiment or ner");
+        } else if (!strcmp(f, "train")) a->train = eq;
+        else if (!strcmp(f, "dev")) a->dev = eq;
+        else if (!strcmp(f, "test")) a->test = eq;
+        else if (!strcmp(f, "head")) a->head_name = eq;
+        else if (!strcmp(f, "format")) a->format = eq;
+        else if (!strcmp(f, "text-col")) a->text_col = eq;
+        else if (!strcmp(f, "label-col")) a->label_col = eq;
+        else if (!strcmp(f, "map")) a->label_map = eq;
+        else return cli_usage_error(cmd, "--also: unknown key '%s'", f);
+    }
+    if (!a->task || !a->train || !a->dev) return cli_usage_error(cmd, "--also needs task=, train= and dev=");
+    if (a->crf && a->task != BH__FT_NER) return cli_usage_error(cmd, "--also: crf is for task=ner");
+    return 0;
+}
+
 int cli_finetune(int argc, char **argv) { return cli_finetune_run(argc, argv, NULL); }
 
 int cli_finetune_run(int argc, char **argv, const cli_dist *dist)
 {
     const char *cmd = argv[0], *task = NULL, *pool = NULL, *v;
     int mpi = 0, quiet = dist && dist->rank, saved = -1;
-    bh__ft_options o;
+    bh__ft_options o, also[BH__FT_MAXTASKS - 1];
     bh__ft_options_default(&o);
     if (quiet) { /* every rank meets the same usage errors: rank 0 alone says so */
         int dn = open("/dev/null", O_WRONLY);
@@ -69,8 +106,15 @@ int cli_finetune_run(int argc, char **argv, const cli_dist *dist)
             cli_opt(argc, argv, &i, "--test", &o.test) || cli_opt(argc, argv, &i, "--format", &o.format) ||
             cli_opt(argc, argv, &i, "--text-col", &o.text_col) || cli_opt(argc, argv, &i, "--label-col", &o.label_col) ||
             cli_opt(argc, argv, &i, "--tokenizer", &o.tokenizer) || cli_opt(argc, argv, &i, "--out", &o.out) || cli_opt(argc, argv, &i, "--map", &o.label_map) ||
-            cli_opt(argc, argv, &i, "--pool", &pool))
+            cli_opt(argc, argv, &i, "--pool", &pool) || cli_opt(argc, argv, &i, "--head", &o.head_name))
             continue;
+        if (cli_opt(argc, argv, &i, "--also", &v)) {
+            if (o.nalso == BH__FT_MAXTASKS - 1)
+                return cli_usage_error(cmd, "at most %d --also tasks", BH__FT_MAXTASKS - 1);
+            if (parse_also(cmd, argv[i], &also[o.nalso])) return 2;
+            o.nalso++;
+            continue;
+        }
         if (!strcmp(a, "--mpi")) mpi = 1;
         else if (!strcmp(a, "--crf")) o.crf = 1;
         else if (!strcmp(a, "--class-weights")) o.class_weights = 1;
@@ -125,6 +169,7 @@ int cli_finetune_run(int argc, char **argv, const cli_dist *dist)
         o.reduce = ft_reduce;
         o.rctx = (void *)dist;
     }
+    if (o.nalso) o.also = also;
     if (saved >= 0) dup2(saved, 2), close(saved);
     bh__ft_result r = {0};
     bh_status st = bh__finetune(&o, &r);
@@ -134,6 +179,17 @@ int cli_finetune_run(int argc, char **argv, const cli_dist *dist)
            "\"metric\":\"%s\",\"dev_score\":%.6f",
            task, r.n_train, r.n_dev, r.n_labels, r.steps, r.epochs_run, r.best_epoch, r.metric, r.best_dev);
     if (r.test >= 0) printf(",\"test\":%ld,\"test_score\":%.6f", r.n_test, r.test);
+    if (r.ntasks > 1) {
+        printf(",\"tasks\":[");
+        for (int k = 0; k < r.ntasks; k++) {
+            printf("%s{\"head\":", k ? "," : "");
+            cli_json_string(stdout, r.task_head[k], strlen(r.task_head[k]));
+            printf(",\"dev_score\":%.6f", r.task_dev[k]);
+            if (r.task_test[k] >= 0) printf(",\"test_score\":%.6f", r.task_test[k]);
+            printf("}");
+        }
+        printf("]");
+    }
     printf(",\"first_loss\":%.6f,\"last_loss\":%.6f,\"seconds\":%.1f,\"out\":", r.first_loss, r.last_loss, r.seconds);
     cli_json_string(stdout, o.out, strlen(o.out));
     printf("}\n");

@@ -731,27 +731,6 @@ const char *bh__ft_tok_file(const bh_tokenizer *t)
     return bh_tokenizer_get_kind(t) == BH_TOKENIZER_SPM ? "tokenizer.model" : "vocab.txt";
 }
 
-static bh_status save_best(const bh__ft_options *o, bh_model *m, bh_head *h, const enc *e, int epoch, double dev,
-                           const char *metric)
-{
-    bh_status st = bh_model_save_heads(m, &h, 1, o->out);
-    if (st) return st;
-    json_t *j = json_object();
-    json_object_set_new(j, "task", json_string(o->task == BH__FT_SENTIMENT ? "sentiment" : "ner"));
-    json_object_set_new(j, "head", json_string(bh_head_name(h)));
-    json_object_set_new(j, "tokenizer", json_string(bh__ft_tok_file(e->tok)));
-    json_object_set_new(j, "normalize", json_boolean(o->normalize));
-    json_object_set_new(j, "seq", json_integer(o->seq));
-    json_object_set_new(j, "metric", json_string(metric));
-    json_object_set_new(j, "best_epoch", json_integer(epoch));
-    json_object_set_new(j, "dev", json_real(dev));
-    char path[4096];
-    snprintf(path, sizeof path, "%s/finetune.json", o->out);
-    int bad = json_dump_file(j, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0;
-    json_decref(j);
-    return bad ? bh__fail(BH_EIO, "cannot write %s", path) : BH_OK;
-}
-
 /* --base: a model directory, or a config JSON file for a fresh encoder. */
 bh_status bh__ft_open_base(const bh__ft_options *o, bh_model **m)
 {
@@ -891,10 +870,133 @@ static bh_status check_options(const bh__ft_options *o)
     if (o->epochs < 1 || o->batch < 1 || (o->seq && o->seq < 3) || o->patience < 0 || o->freeze_layers < 0 || o->threads < 1 ||
         o->log_every < 1 || !(o->lr > 0) || !(o->weight_decay >= 0) || !(o->clip >= 0) || !(o->dropout < 1))
         return bh__fail(BH_EINVAL, "finetune: a numeric option is out of range");
+    if (o->nalso < 0 || o->nalso > BH__FT_MAXTASKS - 1 || (o->nalso && !o->also))
+        return bh__fail(BH_EINVAL, "finetune: at most %d tasks in one run", BH__FT_MAXTASKS);
+    for (int k = 0; k < o->nalso; k++) {
+        const bh__ft_options *a = &o->also[k];
+        if (!a->train || !a->dev) return bh__fail(BH_EINVAL, "finetune: task %d needs train and dev files", k + 2);
+        if (a->task != BH__FT_SENTIMENT && a->task != BH__FT_NER)
+            return bh__fail(BH_EINVAL, "finetune: task %d: sentiment or ner", k + 2);
+    }
     if (o->nranks > 1 && (!o->reduce || o->rank < 0 || o->rank >= o->nranks))
         return bh__fail(BH_EINVAL, "finetune: data-parallel run without a reduction or with rank %d of %d", o->rank,
                         o->nranks);
     return BH_OK;
+}
+
+/* One task of a (possibly multi-task) run: its options (the main options
+ * with the task's own fields), label set, data, head and head optimizer. */
+typedef struct ftask {
+    bh__ft_options o;
+    int ner;
+    strlist labels;
+    dataset tr, dv, ts;
+    bh_head *h;
+    bh_optim *oh;
+    float *cw;     /* sentiment class weights, or NULL */
+    long *order;   /* [tr.n] this epoch's order of the training sequences */
+    long nb;       /* batches per epoch */
+} ftask;
+
+static void ftask_free(ftask *t)
+{
+    free(t->cw);
+    free(t->order);
+    ds_free(&t->tr);
+    ds_free(&t->dv);
+    ds_free(&t->ts);
+    sl_free(&t->labels);
+    bh_optim_free(t->oh);
+    bh_head_free(t->h);
+}
+
+/* Reads the task's files (the label set from the training file alone, in
+ * byte order) and makes its head. */
+static bh_status ftask_open(ftask *t, enc *e, const bh_model_config *mc)
+{
+    const bh__ft_options *o = &t->o;
+    bh_status st;
+    if (!t->ner) {
+        if ((st = read_sentiment(o, o->train, e, &t->labels, 1, &t->tr))) return st;
+        /* remap the provisional (first-seen) indices to the sorted order */
+        int *map = malloc(sizeof(int) * (size_t)t->labels.n);
+        char **orig = malloc(sizeof(char *) * (size_t)t->labels.n);
+        if (!map || !orig) {
+            free(map);
+            free(orig);
+            return bh__fail(BH_ENOMEM, "out of memory");
+        }
+        memcpy(orig, t->labels.v, sizeof(char *) * (size_t)t->labels.n);
+        qsort(t->labels.v, (size_t)t->labels.n, sizeof(char *), cmp_str);
+        for (int i = 0; i < t->labels.n; i++) map[i] = sl_find(&t->labels, orig[i]);
+        for (long i = 0; i < t->tr.n; i++) t->tr.ex[i].label = map[t->tr.ex[i].label];
+        free(map);
+        free(orig);
+        if (t->labels.n < 2)
+            return bh__fail(BH_EFORMAT, "%s: only one label (\"%.60s\"); classification needs two or more", o->train,
+                            t->labels.v[0]);
+        if ((st = read_sentiment(o, o->dev, e, &t->labels, 0, &t->dv))) return st;
+        if (o->test && (st = read_sentiment(o, o->test, e, &t->labels, 0, &t->ts))) return st;
+    } else {
+        if ((st = ner_labels(o, o->train, &t->labels))) return st;
+        if (!t->labels.n) return bh__fail(BH_EFORMAT, "%s: no sentences", o->train);
+        qsort(t->labels.v, (size_t)t->labels.n, sizeof(char *), cmp_str);
+        if ((st = read_ner(o, o->train, e, &t->labels, &t->tr)) || (st = read_ner(o, o->dev, e, &t->labels, &t->dv)))
+            return st;
+        if (o->test && (st = read_ner(o, o->test, e, &t->labels, &t->ts))) return st;
+    }
+    const char *name = o->head_name ? o->head_name : t->ner ? "ner" : "sentiment";
+    bh_head_config hc = {t->ner ? BH_HEAD_TOKEN : BH_HEAD_SEQUENCE, name, mc->dim, t->labels.n,
+                         (const char *const *)t->labels.v, o->pool, o->dense, o->crf};
+    if ((st = bh_head_new(&hc, o->seed + 1, &t->h))) return st;
+    if (!t->ner && o->class_weights) { /* n / (C * count_c), as scikit-learn's "balanced" */
+        if (!(t->cw = calloc((size_t)t->labels.n, sizeof(float)))) return bh__fail(BH_ENOMEM, "out of memory");
+        for (long i = 0; i < t->tr.n; i++) t->cw[t->tr.ex[i].label] += 1.0f;
+        for (int j = 0; j < t->labels.n; j++) t->cw[j] = (float)t->tr.n / ((float)t->labels.n * t->cw[j]);
+    }
+    if (!(t->order = malloc(sizeof(long) * (size_t)t->tr.n))) return bh__fail(BH_ENOMEM, "out of memory");
+    for (long i = 0; i < t->tr.n; i++) t->order[i] = i;
+    t->nb = (t->tr.n + o->batch - 1) / o->batch;
+    return BH_OK;
+}
+
+/* The run's dev metric: the task's own for one task; for several, the mean
+ * of each task's metric on a 0..1 scale (entity F1 / 100). */
+static double combined(const ftask *t, int K, const double *dev)
+{
+    if (K == 1) return dev[0];
+    double s = 0;
+    for (int k = 0; k < K; k++) s += t[k].ner ? dev[k] / 100.0 : dev[k];
+    return s / K;
+}
+
+static bh_status save_best(const bh__ft_options *o, bh_model *m, const ftask *t, int K, const enc *e, int epoch,
+                           double dev, const double *devs, const char *metric)
+{
+    bh_head *hs[BH__FT_MAXTASKS];
+    for (int k = 0; k < K; k++) hs[k] = t[k].h;
+    bh_status st = bh_model_save_heads(m, hs, K, o->out);
+    if (st) return st;
+    json_t *j = json_object();
+    json_object_set_new(j, "task", json_string(o->task == BH__FT_SENTIMENT ? "sentiment" : "ner"));
+    json_object_set_new(j, "head", json_string(bh_head_name(t[0].h)));
+    json_object_set_new(j, "tokenizer", json_string(bh__ft_tok_file(e->tok)));
+    json_object_set_new(j, "normalize", json_boolean(o->normalize));
+    json_object_set_new(j, "seq", json_integer(o->seq));
+    json_object_set_new(j, "metric", json_string(metric));
+    json_object_set_new(j, "best_epoch", json_integer(epoch));
+    json_object_set_new(j, "dev", json_real(dev));
+    json_t *tasks = json_array();
+    for (int k = 0; k < K; k++)
+        json_array_append_new(tasks, json_pack("{s:s, s:s, s:s, s:f}", "task", t[k].ner ? "ner" : "sentiment", "head",
+                                               bh_head_name(t[k].h), "metric", t[k].ner ? "entity_f1" : "macro_f1",
+                                               "dev", devs[k]));
+    json_object_set_new(j, "tasks", tasks);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/finetune.json", o->out);
+    int bad = json_dump_file(j, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0;
+    json_decref(j);
+    return bad ? bh__fail(BH_EIO, "cannot write %s", path) : BH_OK;
 }
 
 bh_status bh__finetune(const bh__ft_options *o, bh__ft_result *res)
@@ -904,23 +1006,22 @@ bh_status bh__finetune(const bh__ft_options *o, bh__ft_result *res)
     if (st) return st;
     memset(res, 0, sizeof *res);
     res->test = -1;
-    int ner = o->task == BH__FT_NER;
-    res->metric = ner ? "entity_f1" : "macro_f1";
+    int K = 1 + o->nalso;
+    res->ntasks = K;
+    res->metric = K > 1 ? "mean_dev" : o->task == BH__FT_NER ? "entity_f1" : "macro_f1";
     double t0 = bh__ft_now();
     bh_model *m = NULL;
-    bh_head *h = NULL;
-    bh_optim *om = NULL, *oh = NULL;
+    bh_optim *om = NULL;
     enc e = {0};
-    strlist labels = {0};
-    dataset tr = {0}, dv = {0}, ts = {0};
+    ftask *tk = calloc((size_t)K, sizeof *tk);
     batch b = {0};
-    float *cw = NULL;
-    long *order = NULL;
+    long (*sched)[2] = NULL; /* an epoch's batches: (task, first row in its order) */
     example **ptr = NULL;
     bh_head **best = NULL;
     bh_model *bm = NULL;
     int nbest = 0, synced = 0; /* synced: the processes have met (data-parallel) */
     float *hg = NULL;
+    if (!tk) return bh__fail(BH_ENOMEM, "out of memory");
 
     if ((st = bh__ft_open_base(o, &m))) goto done;
     const bh_model_config *mc = bh_model_get_config(m);
@@ -943,73 +1044,57 @@ bh_status bh__finetune(const bh__ft_options *o, bh__ft_result *res)
     if (o->dropout >= 0 && (st = bh_model_set_dropout(m, o->dropout))) goto done;
     if ((st = enc_open(&e, o->tokenizer, o->normalize, mc))) goto done;
 
-    /* the label set comes from the training file alone, in byte order */
-    if (!ner) {
-        if ((st = read_sentiment(o, o->train, &e, &labels, 1, &tr))) goto done;
-        /* remap the provisional (first-seen) indices to the sorted order */
-        int *map = malloc(sizeof(int) * (size_t)labels.n);
-        char **orig = malloc(sizeof(char *) * (size_t)labels.n);
-        if (!map || !orig) {
-            free(map);
-            free(orig);
-            st = bh__fail(BH_ENOMEM, "out of memory");
-            goto done;
+    long spe = 0, maxhp = 0, ntr = 0;
+    for (int k = 0; k < K; k++) {
+        ftask *t = &tk[k];
+        t->o = *o;
+        if (k > 0) { /* the task's own fields over the run's */
+            const bh__ft_options *a = &o->also[k - 1];
+            t->o.task = a->task;
+            t->o.head_name = a->head_name;
+            t->o.train = a->train, t->o.dev = a->dev, t->o.test = a->test;
+            t->o.format = a->format, t->o.text_col = a->text_col, t->o.label_col = a->label_col;
+            t->o.label_map = a->label_map;
+            t->o.crf = a->crf, t->o.class_weights = a->class_weights;
         }
-        memcpy(orig, labels.v, sizeof(char *) * (size_t)labels.n);
-        qsort(labels.v, (size_t)labels.n, sizeof(char *), cmp_str);
-        for (int i = 0; i < labels.n; i++) map[i] = sl_find(&labels, orig[i]);
-        for (long i = 0; i < tr.n; i++) tr.ex[i].label = map[tr.ex[i].label];
-        free(map);
-        free(orig);
-        if (labels.n < 2) {
-            st = bh__fail(BH_EFORMAT, "%s: only one label (\"%.60s\"); classification needs two or more", o->train,
-                          labels.v[0]);
-            goto done;
-        }
-        if ((st = read_sentiment(o, o->dev, &e, &labels, 0, &dv))) goto done;
-        if (o->test && (st = read_sentiment(o, o->test, &e, &labels, 0, &ts))) goto done;
-    } else {
-        if ((st = ner_labels(o, o->train, &labels))) goto done;
-        if (!labels.n) {
-            st = bh__fail(BH_EFORMAT, "%s: no sentences", o->train);
-            goto done;
-        }
-        qsort(labels.v, (size_t)labels.n, sizeof(char *), cmp_str);
-        if ((st = read_ner(o, o->train, &e, &labels, &tr)) || (st = read_ner(o, o->dev, &e, &labels, &dv))) goto done;
-        if (o->test && (st = read_ner(o, o->test, &e, &labels, &ts))) goto done;
+        t->ner = t->o.task == BH__FT_NER;
+        if ((st = ftask_open(t, &e, mc))) goto done;
+        for (int j = 0; j < k; j++)
+            if (!strcmp(bh_head_name(tk[j].h), bh_head_name(t->h))) {
+                st = bh__fail(BH_EINVAL, "two tasks with the head name %s: name them (head=NAME)", bh_head_name(t->h));
+                goto done;
+            }
+        spe += t->nb;
+        ntr += t->tr.n;
+        if ((long)head_params(t->h) > maxhp) maxhp = (long)head_params(t->h);
+        res->task_dev[k] = res->task_test[k] = -1;
+        snprintf(res->task_head[k], sizeof res->task_head[k], "%s", bh_head_name(t->h));
     }
-    res->n_train = tr.records;
-    res->n_dev = dv.records;
-    res->n_test = ts.records;
-    res->n_labels = labels.n;
-
-    bh_head_config hc = {ner ? BH_HEAD_TOKEN : BH_HEAD_SEQUENCE, ner ? "ner" : "sentiment", mc->dim, labels.n,
-                         (const char *const *)labels.v, o->pool, o->dense, o->crf};
-    if ((st = bh_head_new(&hc, o->seed + 1, &h))) goto done;
-    if (!ner && o->class_weights) { /* n / (C * count_c), as scikit-learn's "balanced" */
-        if (!(cw = calloc((size_t)labels.n, sizeof(float)))) {
-            st = bh__fail(BH_ENOMEM, "out of memory");
-            goto done;
-        }
-        for (long i = 0; i < tr.n; i++) cw[tr.ex[i].label] += 1.0f;
-        for (int j = 0; j < labels.n; j++) cw[j] = (float)tr.n / ((float)labels.n * cw[j]);
-    }
-    long spe = (tr.n + o->batch - 1) / o->batch, total = spe * o->epochs;
+    res->n_train = tk[0].tr.records;
+    res->n_dev = tk[0].dv.records;
+    res->n_test = tk[0].ts.records;
+    res->n_labels = tk[0].labels.n;
+    long total = spe * o->epochs;
     bh_optim_config oc;
     bh__ft_optim_config(o, total, &oc);
-    if ((st = bh_optim_new(m, &oc, &om)) || (st = bh_optim_new_head(h, &oc, &oh))) goto done;
-    order = malloc(sizeof(long) * (size_t)tr.n);
+    if ((st = bh_optim_new(m, &oc, &om))) goto done;
+    for (int k = 0; k < K; k++)
+        if ((st = bh_optim_new_head(tk[k].h, &oc, &tk[k].oh))) goto done;
+    sched = malloc(sizeof *sched * (size_t)spe);
     ptr = malloc(sizeof(example *) * (size_t)o->batch);
-    if (o->nranks > 1 && !(hg = malloc(sizeof(float) * (head_params(h) + 1)))) st = BH_ENOMEM;
-    if (!order || !ptr || st) {
+    if (o->nranks > 1 && !(hg = malloc(sizeof(float) * ((size_t)maxhp + 1)))) st = BH_ENOMEM;
+    if (!sched || !ptr || st) {
         st = bh__fail(BH_ENOMEM, "out of memory");
         goto done;
     }
-    for (long i = 0; i < tr.n; i++) order[i] = i;
-    bh__ft_log(o, "finetune %s: %ld train / %ld dev %s, %d labels, %ld sequences (%ld tokens), %zu encoder parameters, "
-             "%ld steps (%ld per epoch), warm-up %d",
-          ner ? "ner" : "sentiment", tr.records, dv.records, ner ? "sentences" : "texts", labels.n, tr.n, tr.tokens,
-          bh_model_num_params(m), total, spe, oc.warmup);
+    for (int k = 0; k < K; k++) {
+        ftask *t = &tk[k];
+        bh__ft_log(o, "finetune %s (head %s): %ld train / %ld dev %s, %d labels, %ld sequences (%ld tokens)",
+                   t->ner ? "ner" : "sentiment", bh_head_name(t->h), t->tr.records, t->dv.records,
+                   t->ner ? "sentences" : "texts", t->labels.n, t->tr.n, t->tr.tokens);
+    }
+    bh__ft_log(o, "finetune: %zu encoder parameters, %d task(s), %ld steps (%ld per epoch), warm-up %d",
+               bh_model_num_params(m), K, total, spe, oc.warmup);
     if (o->nranks > 1)
         bh__ft_log(o, "finetune: %d processes, each %d%s of the %d rows of every batch", o->nranks, o->batch / o->nranks,
               o->batch % o->nranks ? " or +1" : "", o->batch);
@@ -1019,15 +1104,30 @@ bh_status bh__finetune(const bh__ft_options *o, bh__ft_result *res)
 
     int D = mc->dim, bad_epochs = 0, nr = o->nranks > 1 ? o->nranks : 1;
     uint64_t rng = o->seed * 0x9E3779B97F4A7C15ull + 7;
-    double best_dev = -1, ttrain = 0, ntok = 0;
+    double best_dev = -1, ttrain = 0, ntok = 0, devs[BH__FT_MAXTASKS];
     long step = 0;
     for (int ep = 1; ep <= o->epochs; ep++) {
-        bh__ft_shuffle(order, tr.n, &rng);
+        /* each task's rows shuffled, then the batches of all tasks
+         * interleaved in a shuffled order (one task per batch) */
+        long ns = 0;
+        for (int k = 0; k < K; k++) {
+            bh__ft_shuffle(tk[k].order, tk[k].tr.n, &rng);
+            for (long i0 = 0; i0 < tk[k].tr.n; i0 += o->batch) sched[ns][0] = k, sched[ns++][1] = i0;
+        }
+        if (K > 1)
+            for (long i = ns - 1; i > 0; i--) {
+                long j = (long)(bh_rng_next(&rng) % (uint64_t)(i + 1)), a = sched[i][0], c = sched[i][1];
+                sched[i][0] = sched[j][0], sched[i][1] = sched[j][1];
+                sched[j][0] = a, sched[j][1] = c;
+            }
         double lsum = 0, te = bh__ft_now();
         long nb = 0;
-        for (long i0 = 0; i0 < tr.n; i0 += o->batch, step++, nb++) {
-            int B = (int)(tr.n - i0 < o->batch ? tr.n - i0 : o->batch);
-            for (int i = 0; i < B; i++) ptr[i] = &tr.ex[order[i0 + i]];
+        for (long si = 0; si < ns; si++, step++, nb++) {
+            ftask *t = &tk[sched[si][0]];
+            long i0 = sched[si][1];
+            int ner = t->ner;
+            int B = (int)(t->tr.n - i0 < o->batch ? t->tr.n - i0 : o->batch);
+            for (int i = 0; i < B; i++) ptr[i] = &t->tr.ex[t->order[i0 + i]];
             /* this process's rows [lo, hi) of the batch, padded to the whole
              * batch's length so that dropout keys (global row * T + position)
              * match one process's */
@@ -1037,9 +1137,9 @@ bh_status bh__finetune(const bh__ft_options *o, bh__ft_result *res)
             double w[2] = {0, 0};
             if ((st = batch_fill_to(&b, ptr + lo, nbr, longest(ptr, B), D, e.pad))) w[1] = 1;
             for (int i = 0; !st && i < nbr; i++) {
-                if (!ner) w[0] += cw ? cw[b.y[i]] : 1.0;
+                if (!ner) w[0] += t->cw ? t->cw[b.y[i]] : 1.0;
                 else
-                    for (int t = 0; t < b.T; t++) w[0] += b.lab[(size_t)i * b.T + t] != IGNORE;
+                    for (int q = 0; q < b.T; q++) w[0] += b.lab[(size_t)i * b.T + q] != IGNORE;
             }
             double wpart = w[0];
             bh_status rs = dp_reduce(o, w, 2, 1);
@@ -1050,13 +1150,13 @@ bh_status bh__finetune(const bh__ft_options *o, bh__ft_result *res)
                 goto done;
             }
             bh_model_zero_grad(m);
-            bh_head_zero_grad(h);
+            bh_head_zero_grad(t->h);
             /* the gradient of (this part's loss) * wpart / w = its share of the batch's loss */
             float loss = 0, scale = w[0] > 0 ? (float)(wpart / w[0]) : 0.0f;
             if (nbr > 0) {
                 st = bh_model_forward_train_part(m, b.ids, b.mask, nbr, b.T, rng ^ ((uint64_t)step << 17), lo, b.hid);
-                if (!st && ner) st = bh_head_token_loss(h, b.hid, nbr, b.T, D, b.lab, scale, &loss, NULL, b.dhid);
-                else if (!st) st = bh_head_seq_loss(h, b.hid, b.mask, nbr, b.T, D, b.y, cw, scale, &loss, b.dhid);
+                if (!st && ner) st = bh_head_token_loss(t->h, b.hid, nbr, b.T, D, b.lab, scale, &loss, NULL, b.dhid);
+                else if (!st) st = bh_head_seq_loss(t->h, b.hid, b.mask, nbr, b.T, D, b.y, t->cw, scale, &loss, b.dhid);
                 if (!st && isfinite(loss)) st = bh_model_backward(m, b.dhid);
             }
             /* sc: the batch's loss, a non-finite one, another error */
@@ -1075,14 +1175,14 @@ bh_status bh__finetune(const bh__ft_options *o, bh__ft_result *res)
                 res->peer_error = o->rank != 0;
                 goto done;
             }
-            if (nr > 1 && (st = dp_grads(o, m, h, hg))) goto done;
-            float norm = bh_head_clip_grad(h, m, o->clip);
+            if (nr > 1 && (st = dp_grads(o, m, t->h, hg))) goto done;
+            float norm = bh_head_clip_grad(t->h, m, o->clip);
             if (!isfinite(norm)) {
                 st = bh__fail(BH_ENUMERIC, "step %ld: gradient norm is %f", step + 1, (double)norm);
                 goto done;
             }
             float lr = bh_optim_lr(&oc, step);
-            if ((st = bh_optim_step(om, m)) || (st = bh_optim_step_head(oh, h))) goto done;
+            if ((st = bh_optim_step(om, m)) || (st = bh_optim_step_head(t->oh, t->h))) goto done;
             lsum += loss;
             for (int i = 0; i < B; i++) ntok += ptr[i]->n;
             if ((step + 1) % o->log_every == 0 || step + 1 == total)
@@ -1098,8 +1198,9 @@ bh_status bh__finetune(const bh__ft_options *o, bh__ft_result *res)
          * all make the same early-stopping decision */
         int improved = 0;
         if (o->rank == 0) {
-            st = evaluate(m, h, &dv, o->batch, e.pad, &dev);
-            if (!st && (improved = dev > best_dev)) st = save_best(o, m, h, &e, ep, dev, res->metric);
+            for (int k = 0; !st && k < K; k++) st = evaluate(m, tk[k].h, &tk[k].dv, o->batch, e.pad, &devs[k]);
+            if (!st) dev = combined(tk, K, devs);
+            if (!st && (improved = dev > best_dev)) st = save_best(o, m, tk, K, &e, ep, dev, devs, res->metric);
         }
         double dvs[2] = {st ? 0 : dev, st != 0};
         bh_status rs = dp_reduce(o, dvs, 2, 1);
@@ -1115,11 +1216,18 @@ bh_status bh__finetune(const bh__ft_options *o, bh__ft_result *res)
             best_dev = dev;
             res->best_epoch = ep;
             bad_epochs = 0;
+            if (o->rank == 0)
+                for (int k = 0; k < K; k++) res->task_dev[k] = devs[k];
         } else {
             bad_epochs++;
         }
+        if (K > 1 && o->rank == 0)
+            for (int k = 0; k < K; k++)
+                bh__ft_log(o, "epoch %d %s dev %s %.4f", ep, bh_head_name(tk[k].h), tk[k].ner ? "entity-F1" : "macro-F1",
+                           devs[k]);
         bh__ft_log(o, "epoch %d/%d train loss %.4f dev %s %.4f%s (%.1f s)", ep, o->epochs, mean,
-              ner ? "entity-F1" : "macro-F1", dev, improved ? " best, saved" : "", bh__ft_now() - t0);
+                   K > 1 ? "mean" : tk[0].ner ? "entity-F1" : "macro-F1", dev, improved ? " best, saved" : "",
+                   bh__ft_now() - t0);
         if (o->on_epoch && o->rank == 0) o->on_epoch(o->ctx, ep, mean, dev);
         if (o->patience && bad_epochs >= o->patience) {
             bh__ft_log(o, "no dev improvement in %d epochs: stopping", bad_epochs);
@@ -1133,15 +1241,22 @@ bh_status bh__finetune(const bh__ft_options *o, bh__ft_result *res)
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", o->out, bh__ft_tok_file(e.tok));
     if ((st = bh__ft_copy_file(o->tokenizer, path))) goto done;
-    if (o->test) { /* the best epoch's checkpoint, as saved */
+    int any_test = 0;
+    for (int k = 0; k < K; k++) any_test |= tk[k].o.test != NULL;
+    if (any_test) { /* the best epoch's checkpoint, as saved */
         if ((st = bh_model_load(o->out, 0, &bm)) || (st = bh_heads_load(o->out, &best, &nbest))) goto done;
-        if (nbest != 1) {
-            st = bh__fail(BH_EINTERNAL, "%s: %d heads after saving one", o->out, nbest);
+        if (nbest != K) {
+            st = bh__fail(BH_EINTERNAL, "%s: %d heads after saving %d", o->out, nbest, K);
             goto done;
         }
-        if ((st = bh_model_set_threads(bm, o->threads)) || (st = evaluate(bm, best[0], &ts, o->batch, e.pad, &res->test)))
-            goto done;
-        bh__ft_log(o, "test %s %.4f (best epoch %d)", ner ? "entity-F1" : "macro-F1", res->test, res->best_epoch);
+        if ((st = bh_model_set_threads(bm, o->threads))) goto done;
+        for (int k = 0; k < K; k++) {
+            if (!tk[k].o.test) continue;
+            if ((st = evaluate(bm, best[k], &tk[k].ts, o->batch, e.pad, &res->task_test[k]))) goto done;
+            bh__ft_log(o, "test %s %s %.4f (best epoch %d)", bh_head_name(best[k]),
+                       tk[k].ner ? "entity-F1" : "macro-F1", res->task_test[k], res->best_epoch);
+        }
+        res->test = res->task_test[0];
     }
 finish:
     res->seconds = bh__ft_now() - t0;
@@ -1151,17 +1266,12 @@ done:
     bh_heads_free(best, nbest);
     bh_model_free(bm);
     batch_free(&b);
-    free(order);
+    free(sched);
     free(ptr);
-    free(cw);
-    ds_free(&tr);
-    ds_free(&dv);
-    ds_free(&ts);
-    sl_free(&labels);
+    for (int k = 0; k < K; k++) ftask_free(&tk[k]);
+    free(tk);
     enc_close(&e);
     bh_optim_free(om);
-    bh_optim_free(oh);
-    bh_head_free(h);
     bh_model_free(m);
     return st;
 }

@@ -37,8 +37,12 @@ typedef enum bh__ft_task { BH__FT_SENTIMENT = 1, BH__FT_NER = 2 } bh__ft_task;
 /* "sentiment" / "ner" -> task; BH_EINVAL otherwise. */
 bh_status bh__ft_task_parse(const char *name, bh__ft_task *out);
 
+/* The most tasks (heads) one fine-tuning run trains together. */
+#define BH__FT_MAXTASKS 8
+
 typedef struct bh__ft_options {
     bh__ft_task task;
+    const char *head_name;  /* NULL = "sentiment" / "ner"; names must differ within a run */
     const char *base;       /* encoder directory, or an encoder config JSON (random weights) */
     const char *train, *dev;
     const char *test;       /* NULL = none; scored with the best checkpoint at the end */
@@ -84,6 +88,15 @@ typedef struct bh__ft_options {
     int rank, nranks;
     int (*reduce)(void *rctx, void *buf, size_t n, int dbl);
     void *rctx;
+    /* Multi-task: further tasks trained together with this one on the same
+     * encoder, each with its own head (all saved in one checkpoint). Only
+     * their task, head_name, train/dev/test, format, text_col, label_col,
+     * label_map, crf and class_weights are read; everything else is this
+     * run's. Every epoch interleaves the batches of all tasks in a shuffled
+     * order (one task per batch); the dev metric that picks the best epoch
+     * is the mean of the tasks' metrics on a 0..1 scale. */
+    const struct bh__ft_options *also;
+    int nalso;
 } bh__ft_options;
 
 /* Defaults: 3 epochs, batch 16, seq 0, warm-up 10%, patience 2, lr 1e-4,
@@ -101,6 +114,9 @@ typedef struct bh__ft_result {
     double best_dev;
     double test;            /* -1 without a test file */
     double seconds;
+    int ntasks;             /* 1 + nalso; the per-task figures below, in option order */
+    double task_dev[BH__FT_MAXTASKS], task_test[BH__FT_MAXTASKS]; /* -1 = none */
+    char task_head[BH__FT_MAXTASKS][32];
     int peer_error;         /* data-parallel: the error was another process's (rank 0's, or
                              * reported by the process that failed), not this one's */
 } bh__ft_result;

@@ -60,13 +60,31 @@ for crf in "" --crf; do
 done
 ok "CRF transitions saved with the head" grep -q '"crf": true' "$D/n--crf/config.json"
 
-# --- bad input: one line on stderr, non-zero status
+# --- multi-task: one encoder, a sentiment and a CRF NER head trained together
+$BH $FT --task sentiment --head sentiment_bn --train "$D/train.tsv" --dev "$D/dev.tsv" --test "$D/dev.tsv" \
+    --also "task=ner;head=ner_bn;train=$D/train.conll;dev=$D/dev.conll;test=$D/dev.conll;crf" \
+    --out "$D/mt" --epochs 12 --lr 1e-2 > "$D/mt.out" 2> "$D/mt.err"
+is "multi-task finetune exits 0" "$?" "0"
+ok "multi-task training loss falls" falls "$D/mt.out" 0.5
+ok "multi-task: per-task dev scores in the summary" grep -q '"tasks":\[{"head":"sentiment_bn","dev_score":[0-9.]*,"test_score":[0-9.]*},{"head":"ner_bn"' "$D/mt.out"
+ok "multi-task: each head's dev score per epoch" grep -q 'epoch 1 ner_bn dev entity-F1' "$D/mt.err"
+ok "multi-task: both heads in one checkpoint" grep -q '"ner_bn"' "$D/mt/config.json"
+printf 'মিনা বলল বইটা খুব ভালো\nকরিম বলল গানটা খুব খারাপ\n' > "$D/in.txt"
+is "multi-task: the sentiment head runs" "$($BH sentiment --model "$D/mt" "$D/in.txt" | cut -d'"' -f4 | tr '\n' ' ')" "pos neg "
+printf 'রহিম গতকাল ঢাকা শহরে গেল\n' > "$D/in.txt"
+ok "multi-task: the NER head runs" sh -c "$BH ner --model $D/mt --head ner_bn < $D/in.txt | grep -q '\"type\":\"PER\"'"
 fails() { # name, then the command
     name=$1; shift
     "$@" > /dev/null 2> "$D/err"
     rc=$?
     is "$name: one error line, non-zero exit" "$([ $rc -ne 0 ] && echo fail):$(wc -l < "$D/err" | tr -d ' ')" "fail:1"
 }
+fails "--also without dev" $BH $FT --task sentiment --train "$D/train.tsv" --dev "$D/dev.tsv" --out "$D/x" --also "task=ner;train=$D/train.conll"
+fails "--also with an unknown key" $BH $FT --task sentiment --train "$D/train.tsv" --dev "$D/dev.tsv" --out "$D/x" --also "task=ner;tran=x;dev=y"
+fails "two heads with one name" $BH $FT --task sentiment --train "$D/train.tsv" --dev "$D/dev.tsv" --out "$D/x" --epochs 1 --also "task=sentiment;train=$D/train.tsv;dev=$D/dev.tsv"
+ok "  ... says to name them" grep -q 'head name sentiment' "$D/err"
+
+# --- bad input: one line on stderr, non-zero status (fails() above)
 S="--train $D/train.tsv --dev $D/dev.tsv --out $D/x --epochs 1"
 fails "missing training file" $BH $FT --task sentiment --train "$D/none.tsv" --dev "$D/dev.tsv" --out "$D/x"
 ok "  ... names the file" grep -q none.tsv "$D/err"
