@@ -44,7 +44,10 @@ static const char usage[] =
     "  --to SCRIPT            transliteration target (latn, deva, beng, ...; none to omit), default latn\n"
     "  --langid-model PATH    language identification model (default: the shipped one)\n"
     "  --no-normalize         annotate the text as it is\n"
-    "  --stages LIST          normalize,sentences,words,langid,translit (default all)\n"
+    "  --stages LIST          normalize,sentences,words,langid,translit,sentiment,ner (default all;\n"
+    "                         sentiment and ner run when a model is found)\n"
+    "  --model DIR            fine-tuned multi-task model for sentiment and ner (default: the shipped\n"
+    "                         one, models/bhasha-bnhi; none to leave them out)\n"
     "  --strict-utf8          invalid UTF-8 makes an error record instead of being repaired\n"
     "  --max-record-bytes N   longer records give an error record (default 4194304)\n"
     "  --format F             text (one record per line), jsonl, csv, tsv, conllu, wiki;\n"
@@ -1041,7 +1044,7 @@ int cli_annotate_run(int argc, char **argv, const cli_dist *dist)
     j.max_rec = 4u << 20;
     j.fmt = BH_CORPUS_AUTO;
     const char *stages = "all";
-    char model[4096];
+    char model[4096], mdir[4096];
     const char **files = calloc((size_t)argc + 1, sizeof *files);
     if (!files) return cli_fail("annotate", BH_ENOMEM);
     int nfiles = 0, mpi = 0, rc = 0;
@@ -1063,6 +1066,8 @@ int cli_annotate_run(int argc, char **argv, const cli_dist *dist)
         } else if (cli_opt(argc, argv, &i, "--output-format", &v)) {
             if (!strcmp(v, "conllu")) j.ao.conllu = 1;
             else if (strcmp(v, "json")) rc = cli_usage_error("annotate", "--output-format: json or conllu");
+        } else if (cli_opt(argc, argv, &i, "--model", &v)) {
+            j.ao.model_dir = v;
         } else if (cli_opt(argc, argv, &i, "--langid-model", &v)) {
             j.ao.langid_model = v;
         } else if (!strcmp(argv[i], "--no-normalize")) {
@@ -1134,14 +1139,30 @@ int cli_annotate_run(int argc, char **argv, const cli_dist *dist)
         }
         j.ao.langid_model = model;
     }
+    if (j.ao.model_dir && !strcmp(j.ao.model_dir, "none")) {
+        j.ao.model_dir = NULL;
+        j.ao.stages &= ~(unsigned)(BH_STAGE_SENTIMENT | BH_STAGE_NER);
+    } else if (!j.ao.model_dir && (j.ao.stages & (BH_STAGE_SENTIMENT | BH_STAGE_NER))) {
+        int named = (j.ao.stages & BH_STAGES_ALL) != BH_STAGES_ALL;
+        if (!cli_asset("models/bhasha-bnhi/config.json", mdir, sizeof mdir)) {
+            char *slash = strrchr(mdir, '/');
+            *slash = 0;
+            j.ao.model_dir = mdir;
+        } else if (named) {
+            free(files);
+            return cli_usage_error("annotate", "the sentiment and ner stages need --model DIR (no shipped model found)");
+        }
+    }
     j.co.format = j.fmt == BH_CORPUS_AUTO ? BH_CORPUS_AUTO : j.fmt;
     j.co.on_error = BH_ON_ERROR_SKIP;
     j.co.max_record_bytes = (size_t)64 << 20;
     snprintf(j.config, sizeof j.config,
-             "stages=%s to=%s normalize=%d strict=%d max=%zu format=%d text=%s id=%s conllu=%d model=%s", stages,
+             "stages=%s to=%s normalize=%d strict=%d max=%zu format=%d text=%s id=%s conllu=%d model=%s heads=%s",
+             stages,
              j.ao.translit_to == BH_SCRIPT_AUTO ? "none" : bh_script_name(j.ao.translit_to), j.ao.normalize,
              j.ao.strict_utf8, j.max_rec, (int)j.fmt, j.co.text_field ? j.co.text_field : "",
-             j.co.id_field ? j.co.id_field : "", j.ao.conllu, j.ao.stages & BH_STAGE_LANGID ? j.ao.langid_model : "");
+             j.co.id_field ? j.co.id_field : "", j.ao.conllu, j.ao.stages & BH_STAGE_LANGID ? j.ao.langid_model : "",
+             j.ao.model_dir ? j.ao.model_dir : "");
 
     int rank = dist ? dist->rank : 0, size = dist ? dist->size : 1;
     if (plan(&j, files, nfiles, rank, size)) {

@@ -1326,9 +1326,17 @@ bh_status bh__ft_load(const char *dir, bh__ft_task task, const char *head, int t
         (st = bh_heads_load(dir, &fm->heads, &fm->nheads)))
         goto fail;
     bh_head_kind want = task == BH__FT_NER ? BH_HEAD_TOKEN : BH_HEAD_SEQUENCE;
-    for (int i = 0; i < fm->nheads && !fm->h; i++)
-        if (bh_head_get_kind(fm->heads[i]) == want && (!head || !strcmp(bh_head_name(fm->heads[i]), head)))
+    int tokens = 0; /* a token head needs the word segmenter */
+    for (int i = 0; i < fm->nheads; i++) {
+        bh_head_kind k = bh_head_get_kind(fm->heads[i]);
+        tokens |= k == BH_HEAD_TOKEN;
+        if (!fm->h && (!task ? k != BH_HEAD_SPAN : k == want) && (!head || !strcmp(bh_head_name(fm->heads[i]), head)))
             fm->h = fm->heads[i];
+    }
+    if (!fm->h && !task) {
+        st = bh__fail(BH_ENOTFOUND, "%s has no sentiment or NER head%s%s", dir, head ? " named " : "", head ? head : "");
+        goto fail;
+    }
     if (!fm->h) {
         st = bh__fail(BH_ENOTFOUND, "%s has no %s head%s%s", dir, task == BH__FT_NER ? "token (ner)" : "sequence (sentiment)",
                       head ? " named " : "", head ? head : "");
@@ -1357,9 +1365,11 @@ bh_status bh__ft_load(const char *dir, bh__ft_task task, const char *head, int t
     }
     snprintf(path, sizeof path, "%s/%s", dir, tokname);
     if ((st = enc_open(&fm->e, path, normalize, bh_model_get_config(fm->m)))) goto fail;
-    if (task == BH__FT_NER && (st = bh_segmenter_new(&fm->seg))) goto fail;
+    if (tokens && (st = bh_segmenter_new(&fm->seg))) goto fail;
     fm->ids = malloc(sizeof(int32_t) * (size_t)(fm->seq + 2));
-    fm->probs = malloc(sizeof(float) * (size_t)bh_head_n_labels(fm->h));
+    int maxc = 1;
+    for (int i = 0; i < fm->nheads; i++) maxc = bh_head_n_labels(fm->heads[i]) > maxc ? bh_head_n_labels(fm->heads[i]) : maxc;
+    fm->probs = malloc(sizeof(float) * (size_t)maxc);
     if (!fm->ids || !fm->probs) {
         st = bh__fail(BH_ENOMEM, "out of memory");
         goto fail;
@@ -1402,48 +1412,100 @@ static size_t cp_offset(const char *s, size_t b, size_t *from_b, size_t *from_cp
     return cp;
 }
 
-bh_status bh__ft_ner(bh__ft_model *fm, const char *text, size_t len, bh__ft_entity **ents, size_t *n, size_t *cap)
+bh_head *bh__ft_find_head(const bh__ft_model *fm, bh_head_kind kind, const char *lang)
 {
-    if (!fm || (!text && len) || !ents || !n || !cap) return bh__fail(BH_EINVAL, "bh__ft_ner: NULL argument");
-    if (bh_head_get_kind(fm->h) != BH_HEAD_TOKEN) return bh__fail(BH_EINVAL, "bh__ft_ner: not an NER model");
-    *n = 0;
-    if (!len) return BH_OK;
-    bh_status st = bh_segment(fm->seg, BH_SEG_WORD, text, len, &fm->words);
+    if (!fm) return NULL;
+    const char *base = kind == BH_HEAD_TOKEN ? "ner" : kind == BH_HEAD_SEQUENCE ? "sentiment" : "qa";
+    char want[40];
+    snprintf(want, sizeof want, "%s_%s", base, lang ? lang : "");
+    bh_head *plain = NULL, *first = NULL;
+    for (int i = 0; i < fm->nheads; i++) {
+        bh_head *h = fm->heads[i];
+        if (bh_head_get_kind(h) != kind) continue;
+        if (lang && !strcmp(bh_head_name(h), want)) return h;
+        if (!plain && !strcmp(bh_head_name(h), base)) plain = h;
+        if (!first) first = h;
+    }
+    return plain ? plain : first;
+}
+
+/* The words of text and their pieces (fm->words, fm->e); grows the per-word
+ * buffers. *nw = 0 for a text without words. */
+static bh_status run_words(bh__ft_model *fm, const char *text, size_t len, int *nw)
+{
+    *nw = 0;
+    bh_status st = fm->seg ? BH_OK : bh_segmenter_new(&fm->seg);
+    if (!st) st = bh_segment(fm->seg, BH_SEG_WORD, text, len, &fm->words);
     if (st) return st;
-    int nw = (int)fm->words.n, D = bh_model_get_config(fm->m)->dim;
-    if (!nw) return BH_OK;
-    if (nw > fm->wcap) {
+    int n = (int)fm->words.n;
+    if (!n) return BH_OK;
+    if (n > fm->wcap) {
         free(fm->wtag);
         free(fm->wscore);
-        fm->wtag = malloc(sizeof(int32_t) * (size_t)nw);
-        fm->wscore = malloc(sizeof(float) * (size_t)nw);
-        fm->wcap = fm->wtag && fm->wscore ? nw : 0;
+        fm->wtag = malloc(sizeof(int32_t) * (size_t)n);
+        fm->wscore = malloc(sizeof(float) * (size_t)n);
+        fm->wcap = fm->wtag && fm->wscore ? n : 0;
         if (!fm->wcap) return bh__fail(BH_ENOMEM, "out of memory");
     }
-    const char **wp = calloc((size_t)nw, sizeof(char *));
-    size_t *wl = calloc((size_t)nw, sizeof(size_t));
+    const char **wp = calloc((size_t)n, sizeof(char *));
+    size_t *wl = calloc((size_t)n, sizeof(size_t));
     if (!wp || !wl) {
         free(wp);
         free(wl);
         return bh__fail(BH_ENOMEM, "out of memory");
     }
-    for (int i = 0; i < nw; i++) {
+    for (int i = 0; i < n; i++) {
         wp[i] = text + fm->words.v[i].start;
         wl[i] = fm->words.v[i].end - fm->words.v[i].start;
     }
-    st = enc_words(&fm->e, wp, wl, nw);
+    st = enc_words(&fm->e, wp, wl, n);
     free(wp);
     free(wl);
-    if (st) return st;
-    int budget = fm->seq - fm->e.nspecial;
+    if (!st) *nw = n;
+    return st;
+}
+
+bh_status bh__ft_run(bh__ft_model *fm, bh_head *sh, bh_head *nh, const char *text, size_t len,
+                     float *probs, bh__ft_entity **ents, size_t *n, size_t *cap)
+{
+    if (!fm || (!text && len) || (!sh && !nh) || (sh && !probs) || (nh && (!ents || !n || !cap)))
+        return bh__fail(BH_EINVAL, "bh__ft_run: NULL argument");
+    if ((sh && bh_head_get_kind(sh) != BH_HEAD_SEQUENCE) || (nh && bh_head_get_kind(nh) != BH_HEAD_TOKEN))
+        return bh__fail(BH_EINVAL, "bh__ft_run: wrong kind of head");
+    int D = bh_model_get_config(fm->m)->dim;
+    bh_status st;
+    if (n) *n = 0;
+    if (!nh) { /* sentiment alone: the text encoded as in training */
+        int T;
+        if ((st = text_ids(&fm->e, text ? text : "", len, fm->seq, fm->ids, &T)) ||
+            (st = batch_reserve(&fm->b, 1, T, D)) || (st = bh_model_forward(fm->m, fm->ids, NULL, 1, T, fm->b.hid, NULL)))
+            return st;
+        return bh_head_seq_predict(sh, fm->b.hid, NULL, 1, T, D, probs);
+    }
+    int nw = 0, C = sh ? bh_head_n_labels(sh) : 0;
+    if (len && (st = run_words(fm, text, len, &nw))) return st;
+    if (!nw) { /* no words: sentiment of the empty sequence, no entities */
+        if (sh) return bh__ft_run(fm, sh, NULL, "", 0, probs, NULL, NULL, NULL);
+        return BH_OK;
+    }
+    /* one encoder pass per chunk of whole words feeds both heads; the
+     * sentiment is the chunks' probabilities averaged by length */
+    if (sh)
+        for (int j = 0; j < C; j++) probs[j] = 0;
+    int budget = fm->seq - fm->e.nspecial, tsum = 0;
     for (int w0 = 0; w0 < nw;) {
         int w1 = chunk_end(&fm->e, w0, nw, budget);
         if ((st = batch_reserve(&fm->b, 1, fm->seq + 2, D))) return st;
         int T = chunk_ids(&fm->e, w0, w1, budget, NULL, fm->b.ids, NULL, fm->b.first);
         float *sc = (float *)fm->b.dhid; /* scratch [T] */
         if ((st = bh_model_forward(fm->m, fm->b.ids, NULL, 1, T, fm->b.hid, NULL)) ||
-            (st = bh_head_token_predict(fm->h, fm->b.hid, fm->b.first, 1, T, D, fm->b.y, sc)))
+            (st = bh_head_token_predict(nh, fm->b.hid, fm->b.first, 1, T, D, fm->b.y, sc)))
             return st;
+        if (sh) {
+            if ((st = bh_head_seq_predict(sh, fm->b.hid, NULL, 1, T, D, fm->probs))) return st;
+            for (int j = 0; j < C; j++) probs[j] += fm->probs[j] * (float)T;
+            tsum += T;
+        }
         int w = w0;
         for (int t = 0; t < T; t++)
             if (fm->b.first[t]) {
@@ -1452,11 +1514,12 @@ bh_status bh__ft_ner(bh__ft_model *fm, const char *text, size_t len, bh__ft_enti
             }
         w0 = w1;
     }
+    if (sh)
+        for (int j = 0; j < C; j++) probs[j] /= (float)tsum;
     /* BIO -> entities: B-X opens, I-X of the same type continues, else closes */
     size_t pb = 0, pc = 0;
-    const bh_head *h = fm->h;
     for (int w = 0; w < nw;) {
-        const char *l = bh_head_label(h, fm->wtag[w]);
+        const char *l = bh_head_label(nh, fm->wtag[w]);
         if (!l || !((l[0] == 'B' || l[0] == 'I') && l[1] == '-')) {
             w++;
             continue;
@@ -1465,7 +1528,7 @@ bh_status bh__ft_ner(bh__ft_model *fm, const char *text, size_t len, bh__ft_enti
         int w1 = w + 1;
         double s = fm->wscore[w];
         while (w1 < nw) {
-            const char *k = bh_head_label(h, fm->wtag[w1]);
+            const char *k = bh_head_label(nh, fm->wtag[w1]);
             if (!k || k[0] != 'I' || k[1] != '-' || strcmp(k + 2, type)) break;
             s += fm->wscore[w1++];
         }
@@ -1486,4 +1549,11 @@ bh_status bh__ft_ner(bh__ft_model *fm, const char *text, size_t len, bh__ft_enti
         w = w1;
     }
     return BH_OK;
+}
+
+bh_status bh__ft_ner(bh__ft_model *fm, const char *text, size_t len, bh__ft_entity **ents, size_t *n, size_t *cap)
+{
+    if (!fm || (!text && len) || !ents || !n || !cap) return bh__fail(BH_EINVAL, "bh__ft_ner: NULL argument");
+    if (bh_head_get_kind(fm->h) != BH_HEAD_TOKEN) return bh__fail(BH_EINVAL, "bh__ft_ner: not an NER model");
+    return bh__ft_run(fm, NULL, fm->h, text, len, NULL, ents, n, cap);
 }

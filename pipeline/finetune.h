@@ -130,8 +130,8 @@ bh_status bh__finetune(const bh__ft_options *o, bh__ft_result *res);
 typedef struct bh__ft_model bh__ft_model;
 
 /* Loads DIR (as written by bh__finetune): the encoder (mapped), the first
- * head of the task's kind (or the one named `head`), the tokenizer and the
- * settings in finetune.json. */
+ * head of the task's kind (or the one named `head`; task 0: of either kind),
+ * every other head, the tokenizer and the settings in finetune.json. */
 bh_status bh__ft_load(const char *dir, bh__ft_task task, const char *head, int threads, bh__ft_model **out);
 void bh__ft_free(bh__ft_model *fm);
 const bh_head *bh__ft_head(const bh__ft_model *fm);
@@ -150,6 +150,20 @@ typedef struct bh__ft_entity {
 /* Named entities of one text (words from bh_segment BH_SEG_WORD): *ents
  * grows with realloc (*cap its capacity; start with NULL/0 and free() it). */
 bh_status bh__ft_ner(bh__ft_model *fm, const char *text, size_t len, bh__ft_entity **ents, size_t *n, size_t *cap);
+
+/* The head of a kind for a language: "sentiment_LANG" / "ner_LANG", else
+ * "sentiment" / "ner", else the first head of that kind; NULL if none. */
+bh_head *bh__ft_find_head(const bh__ft_model *fm, bh_head_kind kind, const char *lang);
+
+/* Several heads of fm (a multi-task directory) on one text: the sequence
+ * head sh (or NULL) writes probs [its labels], the token head nh (or NULL)
+ * the entities as bh__ft_ner. With both, each chunk of whole words goes
+ * through the encoder once and feeds both heads (the sentiment is the
+ * chunks' probabilities averaged by their lengths); sentiment alone encodes
+ * the text as in training. An empty text gives the sentiment of an empty
+ * sequence and no entities. Not thread-safe: one bh__ft_model per thread. */
+bh_status bh__ft_run(bh__ft_model *fm, bh_head *sh, bh_head *nh, const char *text, size_t len,
+                     float *probs, bh__ft_entity **ents, size_t *n, size_t *cap);
 
 /* Shared with the QA trainer (pipeline/qa.c). */
 /* Monotonic seconds. */

@@ -79,6 +79,26 @@ fails() { # name, then the command
     rc=$?
     is "$name: one error line, non-zero exit" "$([ $rc -ne 0 ] && echo fail):$(wc -l < "$D/err" | tr -d ' ')" "fail:1"
 }
+# --- the multi-task model in bhasha annotate: both heads, one encoder pass per sentence
+printf 'রহিম গতকাল ঢাকা শহরে গেল। মিনা বলল বইটা খুব ভালো।\n\nআজ খুলনা থেকে মিনা রায় এল\n' > "$D/docs.txt"
+$BH annotate --model "$D/mt" --stages sentences,langid,sentiment,ner "$D/docs.txt" > "$D/ann.jsonl" 2> "$D/err"
+is "annotate with the model: exit 0, one line per document" "$?:$(wc -l < "$D/ann.jsonl" | tr -d ' ')" "0:3"
+ok "annotate: schema version and the heads used" grep -q '"schema":1,"heads":{"sentiment":"sentiment_bn","ner":"ner_bn"}' "$D/ann.jsonl"
+ok "annotate: each sentence has its sentiment" grep -q '"text":"মিনা বলল বইটা খুব ভালো।","sentiment":{"label":"pos","score":[0-9.]*}' "$D/ann.jsonl"
+ok "annotate: entities with byte and character spans" grep -q '{"type":"PER","start":0,"end":12,"char_start":0,"char_end":4,"text":"রহিম","score":[0-9.]*}' "$D/ann.jsonl"
+is "annotate: an empty document: no sentiment, no entities" "$(sed -n 2p "$D/ann.jsonl" | grep -o '"sentiment":null,"entities":\[\]')" '"sentiment":null,"entities":[]'
+ok "annotate: the third document's entities" grep -q '"type":"PER","start":36,"end":61,"char_start":14,"char_end":23,"text":"মিনা রায়"' "$D/ann.jsonl"
+$BH annotate --model "$D/mt" --stages sentences,langid,sentiment,ner --threads 3 "$D/docs.txt" "$D/docs.txt" "$D/docs.txt" > "$D/ann3.jsonl" 2> /dev/null
+is "annotate: 3 threads give the same lines in the same order" "$(cat "$D/ann.jsonl" "$D/ann.jsonl" "$D/ann.jsonl" | cmp - "$D/ann3.jsonl" && echo same)" "same"
+$BH annotate --model "$D/mt" --output-format conllu --to none "$D/docs.txt" > "$D/ann.conllu" 2> /dev/null
+ok "annotate CoNLL-U: entities in MISC" grep -q '^1	রহিম	_	_	_	_	_	_	_	NE=B-PER$' "$D/ann.conllu"
+ok "annotate CoNLL-U: sentence sentiment as a comment" grep -q '^# sentiment = pos [0-9.]*$' "$D/ann.conllu"
+ok "annotate CoNLL-U: an I- tag continues the entity" grep -q 'রায়	_	_	_	_	_	_	_	NE=I-PER$' "$D/ann.conllu"
+fails "annotate: --stages ner with a model that has no NER head" $BH annotate --model "$D/s" --stages ner "$D/docs.txt"
+ok "  ... names the missing head" grep -q 'has no ner head' "$D/err"
+$BH annotate --model "$D/s" "$D/docs.txt" > "$D/ann_s.jsonl" 2> /dev/null
+ok "annotate: stages=all with a sentiment-only model leaves NER out" sh -c "grep -q '\"heads\":{\"sentiment\":\"sentiment\"}' $D/ann_s.jsonl && ! grep -q entities $D/ann_s.jsonl"
+fails "annotate: a model directory that does not exist" $BH annotate --model "$D/nothing" --stages ner "$D/docs.txt"
 fails "--also without dev" $BH $FT --task sentiment --train "$D/train.tsv" --dev "$D/dev.tsv" --out "$D/x" --also "task=ner;train=$D/train.conll"
 fails "--also with an unknown key" $BH $FT --task sentiment --train "$D/train.tsv" --dev "$D/dev.tsv" --out "$D/x" --also "task=ner;tran=x;dev=y"
 fails "two heads with one name" $BH $FT --task sentiment --train "$D/train.tsv" --dev "$D/dev.tsv" --out "$D/x" --epochs 1 --also "task=sentiment;train=$D/train.tsv;dev=$D/dev.tsv"
