@@ -4,10 +4,14 @@ baseline (run through `bhasha eval suite` with a registry this script writes)
 against fastText supervised (Debian's `fasttext` binary) on the same splits and
 the same preprocessed text (`bhasha normalize --fold-space | bhasha segment --unit word`).
 
-Usage: sentiment_bench.py BHASHA DATA_DIR WORK_DIR
+Usage: sentiment_bench.py BHASHA DATA_DIR WORK_DIR [--sets-only]
   BHASHA    path of the bhasha CLI (build/bhasha)
   DATA_DIR  the staged data root (../shared/data)
   WORK_DIR  scratch directory (prepared TSVs, fastText models, suite reports)
+  --sets-only  only write WORK_DIR/NAME/{train,dev,test}.tsv (columns id, text,
+            label; the same preprocessed text and splits; without an official dev
+            split, dev = every 10th train record and train the rest) for
+            fine-tuning (bench/finetune_models.sh), then stop
 
 Protocol: every system is trained on train+dev (train only where there is no dev)
 and scored once on test. fastText's settings are chosen on dev (a model trained on
@@ -207,9 +211,10 @@ def suite_scores(bhasha, registry, work, name):
 
 
 def main():
-    if len(sys.argv) != 4:
+    sets_only = len(sys.argv) == 5 and sys.argv[4] == "--sets-only"
+    if len(sys.argv) != 4 and not sets_only:
         raise SystemExit(__doc__)
-    bhasha, data, work = sys.argv[1:]
+    bhasha, data, work = sys.argv[1:4]
     bhasha = os.path.abspath(bhasha)
     os.makedirs(work, exist_ok=True)
 
@@ -229,6 +234,17 @@ def main():
     sets["bn-harmonised-3class"] = ("bn", harm)
     log("harmonised: %s; test labels %s; %s" % (", ".join("%s %d" % (s, len(r)) for s, r in harm.items()),
                                               dict(Counter(l for _, l in harm["test"])), hstat))
+    if sets_only:
+        for name, (lang, splits) in sets.items():
+            d = os.path.join(work, name)
+            os.makedirs(d, exist_ok=True)
+            train, dev = splits["train"], splits.get("dev")
+            if not dev:
+                train, dev = [r for i, r in enumerate(splits["train"]) if i % 10 != 9], splits["train"][9::10]
+            for s, recs in (("train", train), ("dev", dev), ("test", splits["test"])):
+                write_tsv(os.path.join(d, s + ".tsv"), recs)
+        log("sets written to %s" % work)
+        return
 
     # 2. prepared TSVs and a registry for the suite: train = train+dev, test = test
     registry = {"comment": "written by bench/sentiment_bench.py", "benchmarks": []}

@@ -140,7 +140,7 @@ bh_status bh_gen_feed(bh_gen *g, const int32_t *ids, int n, float *logits)
         const float *last = g->x + (size_t)(n - 1) * D;
         bh__layernorm_fwd(m->pool, g->ln, g->mean, g->rstd, last, w->lnf_w, w->lnf_b, 1, D, c->ln_eps);
         /* logits[V] = wte[V,D] . ln[D] */
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, V, D, 1.0f, w->wte, D, g->ln, 1, 0.0f, logits, 1);
+        bh__gemv(m->pool, logits, w->wte, g->ln, V, D, 0);
     }
     return BH_OK;
 }

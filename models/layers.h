@@ -33,6 +33,10 @@ void bh__layernorm_fwd(bh__pool *pool, float *out, float *mean, float *rstd, con
 void bh__layernorm_bwd(bh__pool *pool, float *dx, float *dw, float *db, const float *dout, const float *x,
                        const float *mean, const float *rstd, const float *w, int N, int D);
 
+/* y[N] = w[N,K] . x[K] (accumulate: y += ...), rows split over the pool;
+ * each row's sum is computed alike for any thread count. */
+void bh__gemv(bh__pool *pool, float *y, const float *w, const float *x, int N, int K, int accumulate);
+
 /* out[N,O] = x[N,I] w[O,I]^T + b[O] (b may be NULL). */
 void bh__linear_fwd(bh__pool *pool, float *out, const float *x, const float *w, const float *b,
                     int N, int nin, int nout);
