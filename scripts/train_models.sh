@@ -1,0 +1,102 @@
+#!/bin/sh
+# scripts/train_models.sh — trains the default models shipped in assets/models/
+# from the staged data in ../shared/data, step by step, with the commands and
+# settings the shipped files came from (their model cards say what each took).
+#   sh scripts/train_models.sh WORKDIR [STEP...]
+# Steps (all by default, in this order; each skips what WORKDIR already has):
+#   shards    token shards of the raw Bangla + Hindi training text (normalized,
+#             assets/spm/bnhi.model) and of the validation text
+#   decoder   causal-LM pretraining of the bn+hi decoder (4 blocks, d 256)
+#   encoder   MLM pretraining of the bn+hi encoder, warm-started from the
+#             decoder (a pre-LN encoder has the decoder's tensors)
+#   sets      the prepared sentiment splits (bench/sentiment_bench.py --sets-only)
+#             and the NER splits (rifat1493: every 10th training sentence is dev)
+#   tasks     multi-task fine-tuning: sentiment_bn, sentiment_hi, ner_bn, ner_hi
+#   qa        extractive QA (Hindi cloze questions; XQuAD-hi halves for dev/test)
+#   ship      F16 copies into assets/models/ (bhasha model convert)
+# Runs niced; on a 2-core machine the whole run takes a few hours.
+set -eu
+W=${1:?usage: train_models.sh WORKDIR [shards|decoder|encoder|sets|tasks|qa|ship ...]}
+shift
+STEPS=${*:-shards decoder encoder sets tasks qa ship}
+BUILD=${BUILD:-build}
+BH=$BUILD/bhasha
+ENC=$BUILD/bench/engine_encode
+D=${BH_SHARED:-../shared}/data
+R=$D/raw
+SPM=assets/spm/bnhi.model
+if [ ! -d "$R" ]; then echo "train_models: $R missing: nothing to train on"; exit 1; fi
+mkdir -p "$W"
+PT="--batch 16 --sep 2 --save-every 250 --log-every 20 --threads 1 --valid $W/valid --valid-batches 8 --tokenizer $SPM"
+
+for step in $STEPS; do
+case $step in
+shards)
+    mkdir -p "$W/train" "$W/valid"
+    [ -s "$W/train/bnhi.tok" ] || nice -n 10 "$ENC" $SPM "$W/train/bnhi.tok" 200000000 \
+        "$R/bn/prothomalo-ittefaq-news-2026/bn_news.train.txt" "$R/hi/covid19-hindi-news-2020/covid19_hindi_news.train.txt" \
+        "$R/bn/sachalayatan-blog/sachalayatan.train.txt.gz" "$R/hi/hindi-discourse-stories/hindi_discourse_stories.train.txt" \
+        "$R/hi/bbc-hindi-news-test/bbc_hindi_news.train.txt" "$R/bn/istishon-blog/istishon.train.txt.gz" \
+        "$R/hi/hindi-aesthetics-corpus/hindi_aesthetics.train.txt.gz"
+    [ -s "$W/valid/bnhi.tok" ] || "$ENC" $SPM "$W/valid/bnhi.tok" 400000 \
+        "$R/bn/prothomalo-ittefaq-news-2026/bn_news.valid.txt" "$R/hi/covid19-hindi-news-2020/covid19_hindi_news.valid.txt"
+    ;;
+decoder)
+    cat > "$W/dec.json" <<'JSON'
+{"arch":"decoder","vocab":16000,"max_len":128,"dim":256,"layers":4,"heads":4,"ffn":1024,"dropout":0.0}
+JSON
+    [ -f "$W/dec/model.safetensors" ] || nice -n 10 $BH pretrain --arch decoder --config "$W/dec.json" \
+        --data "$W/train" --out "$W/dec" --steps 2000 --seq 127 --lr 1e-3 --warmup 50 --sched cosine $PT
+    [ -f "$W/dec2/model.safetensors" ] || nice -n 10 $BH pretrain --arch decoder --config "$W/dec.json" \
+        --data "$W/train" --out "$W/dec2" --init "$W/dec" --steps 1500 --seq 127 --lr 5e-4 --warmup 50 --sched cosine $PT
+    ;;
+encoder)
+    cat > "$W/enc.json" <<'JSON'
+{"arch":"encoder","vocab":16000,"max_len":128,"dim":256,"layers":4,"heads":4,"ffn":1024,"dropout":0.0,"pre_ln":1,"pad_id":3,"mask_id":4}
+JSON
+    [ -f "$W/enc/model.safetensors" ] || nice -n 5 $BH pretrain --arch encoder --config "$W/enc.json" \
+        --data "$W/train" --out "$W/enc" --init "$W/dec" --steps 4000 --seq 128 --lr 5e-4 --warmup 100 \
+        --sched cosine --special 0,1,2,3,4 --mask-rate 0.2 $PT
+    ;;
+sets)
+    [ -d "$W/sets/bn-harmonised-3class" ] || /usr/bin/python3 bench/sentiment_bench.py $BH "$D" "$W/sets" --sets-only
+    mkdir -p "$W/ner"
+    N=$D/ner/bn/rifat1493-bengali-ner
+    awk -v RS= -v ORS='\n\n' 'NR % 10 != 0' "$N/train_data.txt" > "$W/ner/rifat_train.conll"
+    awk -v RS= -v ORS='\n\n' 'NR % 10 == 0' "$N/train_data.txt" > "$W/ner/rifat_dev.conll"
+    ;;
+tasks)
+    S=$W/sets
+    N=$D/ner/hi/il-ner-hindi
+    B=$D/ner/bn/rifat1493-bengali-ner/test_data.txt
+    # IL-NER collapsed to PER/LOC/ORG; rifat1493's TIM (no B-/I-) is not one of them
+    nice -n 5 $BH finetune --base "$W/enc" --tokenizer $SPM --task sentiment --head sentiment_bn \
+        --train "$S/bn-harmonised-3class/train.tsv" --dev "$S/bn-harmonised-3class/dev.tsv" \
+        --test "$S/bn-harmonised-3class/test.tsv" \
+        --also "task=sentiment;head=sentiment_hi;train=$S/hi-hsac-amazon/train.tsv;dev=$S/hi-hsac-amazon/dev.tsv;test=$S/hi-hsac-amazon/test.tsv" \
+        --also "task=ner;head=ner_bn;train=$W/ner/rifat_train.conll;dev=$W/ner/rifat_dev.conll;test=$B;map=TIM=O;crf" \
+        --also "task=ner;head=ner_hi;train=$N/Hindi-train.txt;dev=$N/Hindi-dev.txt;test=$N/Hindi-test.txt;map=NEP=PER,NEL=LOC,NEO=ORG,NEN=O,NETI=O,NEAR=O,NEU=O,NED=O;crf" \
+        --on-error skip --epochs 4 --lr 2e-4 --batch 16 --dropout 0.1 --patience 1 --threads 2 \
+        --out "$W/tasks" | tee "$W/tasks.json"
+    ;;
+qa)
+    H=$R/hi
+    [ -s "$W/cloze.jsonl" ] || $BH corpus cloze --seed 1 --max 6000 --per-paragraph 2 --context-chars 500 \
+        --out "$W/cloze.jsonl" $H/bbc-hindi-news-test/bbc_hindi_news.train.txt $H/covid19-hindi-news-2020/covid19_hindi_news.train.txt
+    [ -s "$W/xq_dev.json" ] || $BH corpus squad-split --dev "$W/xq_dev.json" --test "$W/xq_test.json" $D/qa/hi/xquad-hi/xquad.hi.json
+    nice -n 5 $BH finetune --task qa --base "$W/enc" --tokenizer $SPM --train "$W/cloze.jsonl" \
+        --dev "$W/xq_dev.json" --test "$W/xq_test.json" --max-len 128 --stride 32 --epochs 2 --batch 16 \
+        --lr 3e-4 --threads 2 --patience 0 --out "$W/qa" | tee "$W/qa.json"
+    ;;
+ship)
+    mkdir -p assets/models
+    $BH model convert --in "$W/tasks" --out assets/models/bhasha-bnhi --dtype f16
+    cp "$W/tasks/finetune.json" assets/models/bhasha-bnhi/
+    $BH model convert --in "$W/qa" --out assets/models/bhasha-qa-hi --dtype f16
+    cp "$W/qa/finetune.json" assets/models/bhasha-qa-hi/ 2>/dev/null || true
+    $BH model convert --in "$W/dec2" --out assets/models/bhasha-gen-bnhi --dtype f16
+    du -sh assets/models/*
+    ;;
+*) echo "train_models: unknown step $step"; exit 2 ;;
+esac
+done
