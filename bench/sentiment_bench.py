@@ -9,7 +9,8 @@ Usage: sentiment_bench.py BHASHA DATA_DIR WORK_DIR [--sets-only]
   DATA_DIR  the staged data root (../shared/data)
   WORK_DIR  scratch directory (prepared TSVs, fastText models, suite reports)
   --sets-only  only write WORK_DIR/NAME/{train,dev,test}.tsv (columns id, text,
-            label; the same preprocessed text and splits; without an official dev
+            label; the same preprocessed text and splits, labels spelt positive,
+            negative, neutral; without an official dev
             split, dev = every 10th train record and train the rest) for
             fine-tuning (bench/finetune_models.sh), then stop
 
@@ -242,7 +243,8 @@ def main():
             if not dev:
                 train, dev = [r for i, r in enumerate(splits["train"]) if i % 10 != 9], splits["train"][9::10]
             for s, recs in (("train", train), ("dev", dev), ("test", splits["test"])):
-                write_tsv(os.path.join(d, s + ".tsv"), recs)
+                # one spelling of the three labels everywhere (positive, negative, neutral)
+                write_tsv(os.path.join(d, s + ".tsv"), [(t, HARMONISED_MAP.get(l, l)) for t, l in recs])
         log("sets written to %s" % work)
         return
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "pipeline/cli.h"
+#include "bhasha/langid.h"
 #include "pipeline/cli_finetune.h"
 #include "pipeline/finetune.h"
 
@@ -201,24 +202,30 @@ int cli_finetune_run(int argc, char **argv, const cli_dist *dist)
 static int run_usage(FILE *f, const char *task)
 {
     fprintf(f,
-            "usage: bhasha %s --model DIR [--head NAME] [--threads 1] [--strict] [FILE]\n"
+            "usage: bhasha %s [--model DIR] [--head NAME | --lang bn|hi] [--threads 1] [--strict] [FILE]\n"
             "Reads text lines (FILE or stdin) and writes one JSON line per input line:\n%s",
             task,
             strcmp(task, "ner")
                 ? "  {\"label\":\"...\",\"score\":P} (the most probable label and its probability).\n"
                 : "  {\"entities\":[{\"type\":\"PER\",\"start\":S,\"end\":E,\"text\":\"...\",\"score\":P}]}\n"
                   "  (start/end: code point offsets into the line, [start, end); score: mean word probability).\n");
-    fprintf(f, "DIR: a directory written by bhasha finetune --task %s.\n", task);
+    fprintf(f, "DIR: a directory written by bhasha finetune --task %s (default: the shipped\n"
+               "multi-task model, models/bhasha-bnhi). With several heads of the task (sentiment_bn,\n"
+               "sentiment_hi, ...) and no --head, each line's language picks one (--lang fixes it;\n"
+               "the shipped language identifier decides otherwise).\n", task);
     return 0;
 }
 
 static int run_task(int argc, char **argv, bh__ft_task task)
 {
-    const char *cmd = argv[0], *model = NULL, *head = NULL, *in = NULL, *v;
+    const char *cmd = argv[0], *model = NULL, *head = NULL, *lang = NULL, *in = NULL, *v;
     int threads = 1, strict = 0;
+    char mdir[4096], lpath[4096];
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return run_usage(stdout, cmd);
-        if (cli_opt(argc, argv, &i, "--model", &model) || cli_opt(argc, argv, &i, "--head", &head)) continue;
+        if (cli_opt(argc, argv, &i, "--model", &model) || cli_opt(argc, argv, &i, "--head", &head) ||
+            cli_opt(argc, argv, &i, "--lang", &lang))
+            continue;
         if (!strcmp(argv[i], "--strict")) {
             strict = 1;
         } else if (cli_opt(argc, argv, &i, "--threads", &v)) {
@@ -233,32 +240,64 @@ static int run_task(int argc, char **argv, bh__ft_task task)
             in = argv[i];
         }
     }
-    if (!model) return cli_usage_error(cmd, "needs --model DIR (try --help)");
+    if (!model) {
+        if (cli_asset("models/bhasha-bnhi/config.json", mdir, sizeof mdir))
+            return cli_usage_error(cmd, "needs --model DIR (no shipped model found; try --help)");
+        *strrchr(mdir, '/') = 0;
+        model = mdir;
+    }
+    if (head && lang) return cli_usage_error(cmd, "--head and --lang exclude each other");
     bh__ft_model *fm;
     bh_status st = bh__ft_load(model, task, head, threads, &fm);
     if (st) return cli_fail(cmd, st);
+    bh_head_kind kind = task == BH__FT_NER ? BH_HEAD_TOKEN : BH_HEAD_SEQUENCE;
+    bh_head *h = (bh_head *)bh__ft_head(fm);
+    if (lang) h = bh__ft_find_head(fm, kind, lang);
+    /* several heads of the task and none chosen: each line's language picks */
+    bh_langid *lid = NULL;
+    if (!head && !lang && bh__ft_find_head(fm, kind, "bn") != bh__ft_find_head(fm, kind, "hi")) {
+        if (cli_asset("langid/langid.bin", lpath, sizeof lpath) || (st = bh_langid_load(lpath, &lid))) {
+            bh__ft_free(fm);
+            if (st) return cli_fail(cmd, st);
+            return cli_usage_error(cmd, "%s has a head per language but no language model was found: use --head or --lang",
+                                   model);
+        }
+    }
     cli_lines r;
     if (cli_lines_open(&r, cmd, in)) {
+        bh_langid_free(lid);
         bh__ft_free(fm);
         return 1;
     }
-    const bh_head *h = bh__ft_head(fm);
     bh__ft_entity *ents = NULL;
     size_t ne = 0, cap = 0;
     long problems = 0;
+    float probs[256];
+    if (kind == BH_HEAD_SEQUENCE && bh_head_n_labels(h) > 256) {
+        bh_langid_free(lid);
+        bh__ft_free(fm);
+        return cli_usage_error(cmd, "a sentiment head with more than 256 labels");
+    }
     while (cli_lines_next(&r)) {
-        if (task == BH__FT_SENTIMENT) {
-            int label;
-            float score;
-            st = bh__ft_classify(fm, r.line, r.len, &label, &score, NULL);
+        st = BH_OK;
+        if (lid) {
+            bh_langid_result lr;
+            st = bh_langid_identify(lid, r.line, r.len, &lr);
+            if (!st) h = bh__ft_find_head(fm, kind, lr.lang);
+        }
+        if (!st && task == BH__FT_SENTIMENT) {
+            st = bh__ft_run(fm, h, NULL, r.line, r.len, probs, NULL, NULL, NULL);
             if (!st) {
+                int label = 0;
+                for (int j = 1; j < bh_head_n_labels(h); j++)
+                    if (probs[j] > probs[label]) label = j;
                 const char *l = bh_head_label(h, label);
                 fputs("{\"label\":", stdout);
                 cli_json_string(stdout, l, strlen(l));
-                printf(",\"score\":%.4f}\n", (double)score);
+                printf(",\"score\":%.4f}\n", (double)probs[label]);
             }
-        } else {
-            st = bh__ft_ner(fm, r.line, r.len, &ents, &ne, &cap);
+        } else if (!st) {
+            st = bh__ft_run(fm, NULL, h, r.line, r.len, NULL, &ents, &ne, &cap);
             if (!st) {
                 fputs("{\"entities\":[", stdout);
                 for (size_t k = 0; k < ne; k++) {
@@ -281,6 +320,7 @@ static int run_task(int argc, char **argv, bh__ft_task task)
     }
     cli_lines_close(&r);
     free(ents);
+    bh_langid_free(lid);
     bh__ft_free(fm);
     return cli_finish_lines(cmd, 0, problems, 10, strict, "errors");
 }
