@@ -601,18 +601,21 @@ done:
 static void generate_usage(void)
 {
     fprintf(stderr,
-            "usage: bhasha generate --model DIR (--prompt TEXT | --ids '1 2 3') [--max-new 64]\n"
+            "usage: bhasha generate [--model DIR] (--prompt TEXT | --ids '1 2 3') [--max-new 64]\n"
             "         [--temperature 0] [--top-k 0] [--top-p 1] [--repetition-penalty 1]\n"
-            "         [--seed 1] [--threads 1] [--tokenizer T.model] [--eos ID]\n"
+            "         [--seed 1] [--threads 1] [--tokenizer T.model] [--eos ID] [--no-normalize]\n"
             "Greedy when the temperature is 0. Text prompts need a SentencePiece model\n"
-            "(DIR/tokenizer.model by default). Tokens are printed as they come.\n");
+            "(DIR/tokenizer.model by default) and are normalized first (bh_normalize, as the\n"
+            "training text was). Tokens are printed as they come. DIR defaults to the shipped\n"
+            "Bangla + Hindi decoder (models/bhasha-gen-bnhi).\n");
 }
 
 int cli_generate(int argc, char **argv)
 {
     const char *cmd = argv[0], *model = NULL, *prompt = NULL, *idstr = NULL, *tok = NULL, *v;
-    int max_new = 64, threads = 1, eos = -1;
+    int max_new = 64, threads = 1, eos = -1, normalize = 1;
     uint64_t seed = 1;
+    char mdir[4096];
     bh_sample_config sc;
     bh_sample_config_default(&sc);
     for (int i = 1; i < argc; i++) {
@@ -629,9 +632,15 @@ int cli_generate(int argc, char **argv)
         else if (cli_opt(argc, argv, &i, "--top-k", &v)) sc.top_k = atoi(v);
         else if (cli_opt(argc, argv, &i, "--top-p", &v)) sc.top_p = (float)atof(v);
         else if (cli_opt(argc, argv, &i, "--repetition-penalty", &v)) sc.repetition_penalty = (float)atof(v);
+        else if (!strcmp(argv[i], "--no-normalize")) normalize = 0;
         else return cli_usage_error(cmd, "unknown option '%s' (try --help)", argv[i]);
     }
-    if (!model || (!prompt == !idstr)) return cli_usage_error(cmd, "needs --model and one of --prompt, --ids");
+    if (!model && !cli_asset("models/bhasha-gen-bnhi/config.json", mdir, sizeof mdir)) {
+        *strrchr(mdir, '/') = 0;
+        model = mdir;
+    }
+    if (!model || (!prompt == !idstr))
+        return cli_usage_error(cmd, "needs one of --prompt, --ids, and --model (no shipped decoder found)");
     if (max_new < 0 || threads < 1 || sc.temperature < 0 || sc.top_k < 0 || !(sc.top_p > 0 && sc.top_p <= 1) ||
         !(sc.repetition_penalty > 0))
         return cli_usage_error(cmd, "a numeric option is out of range");
@@ -665,7 +674,13 @@ int cli_generate(int argc, char **argv)
             snprintf(path, sizeof path, "%s/tokenizer.model", model);
             tok = path;
         }
-        if ((st = bh_spm_load(tok, &spm)) || (st = bh_spm_encode_ids(spm, prompt, strlen(prompt), &tk))) goto fail;
+        bh_buf norm = {0};
+        if (normalize && (st = bh_normalize(prompt, strlen(prompt), NULL, &norm, NULL))) goto fail;
+        const char *pt = normalize ? (norm.data ? norm.data : "") : prompt;
+        st = bh_spm_load(tok, &spm);
+        if (!st) st = bh_spm_encode_ids(spm, pt, strlen(pt), &tk);
+        bh_buf_free(&norm);
+        if (st) goto fail;
         /* pretrain packs documents with the separator between them (--sep,
          * normally the EOS id), so a document starts right after one */
         if (eos < 0) eos = bh_spm_special_id(spm, BH_SPM_EOS);
