@@ -109,7 +109,7 @@ int cli_finetune_tasks(int argc, char **argv)
 
 static int qa_usage(FILE *f)
 {
-    fprintf(f, "usage: bhasha qa --model DIR [--threads 1] [--strict] [FILE]\n"
+    fprintf(f, "usage: bhasha qa [--model DIR (default: the shipped Hindi model)] [--threads 1] [--strict] [FILE]\n"
                "Reads JSON lines {\"context\":\"...\",\"question\":\"...\"} (FILE or stdin; an \"id\" is echoed)\n"
                "and writes one JSON line per input line: {\"answer\":\"...\",\"start\":S,\"end\":E,\"score\":P}\n"
                "(start/end: code point offsets into the original context, [start, end); score: p(start) p(end)\n"
@@ -140,7 +140,13 @@ int cli_qa(int argc, char **argv)
             in = argv[i];
         }
     }
-    if (!model) return cli_usage_error(cmd, "needs --model DIR (try --help)");
+    char mdir[4096];
+    if (!model) {
+        if (cli_asset("models/bhasha-qa-hi/config.json", mdir, sizeof mdir))
+            return cli_usage_error(cmd, "needs --model DIR (no shipped QA model found; try --help)");
+        *strrchr(mdir, '/') = 0;
+        model = mdir;
+    }
     bh_blas_set_threads(threads);
     bh__qa_model *qm;
     bh_status st = bh__qa_load(model, threads, &qm);

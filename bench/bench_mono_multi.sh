@@ -1,0 +1,60 @@
+#!/bin/sh
+# bench/bench_mono_multi.sh — the monolingual vs. multilingual question at our
+# scale (issue 6): encoders of the same size and pretraining budget, one on
+# Bangla text only, one on Hindi only, one on both, each fine-tuned with the
+# same settings on every task of its language(s) (a two-task run per
+# language: sentiment + NER with a CRF), test scores side by side with the
+# compute each took.
+#   sh bench/bench_mono_multi.sh WORKDIR ENC_BN ENC_HI ENC_JOINT
+# WORKDIR holds the prepared splits of scripts/train_models.sh's `sets` step
+# (WORKDIR/sets, WORKDIR/ner). The encoders come from `bhasha pretrain` runs
+# that differ only in --data (their logs, ENC.log/ENC.err beside them, give
+# the pretraining time). Writes WORKDIR/mono_multi.md; runs niced, 2 threads.
+set -eu
+W=${1:?usage: bench_mono_multi.sh WORKDIR ENC_BN ENC_HI ENC_JOINT}
+EBN=${2:?} EHI=${3:?} EJ=${4:?}
+BUILD=${BUILD:-build}
+BH=$BUILD/bhasha
+D=${BH_SHARED:-../shared}/data
+SPM=assets/spm/bnhi.model
+S=$W/sets
+N=$D/ner/hi/il-ner-hindi
+if [ ! -d "$S/bn-harmonised-3class" ] || [ ! -f "$W/ner/rifat_train.conll" ]; then
+    echo "bench_mono_multi: run scripts/train_models.sh $W sets first"; exit 1
+fi
+COMMON="--tokenizer $SPM --on-error skip --epochs 2 --lr 2e-4 --batch 16 --dropout 0.1 --patience 0 --threads 2 --log-every 1000"
+bn() { # encoder, out
+    nice -n 5 $BH finetune --base "$1" $COMMON --task sentiment --head sentiment_bn \
+        --train "$S/bn-harmonised-3class/train.tsv" --dev "$S/bn-harmonised-3class/dev.tsv" \
+        --test "$S/bn-harmonised-3class/test.tsv" \
+        --also "task=ner;head=ner_bn;train=$W/ner/rifat_train.conll;dev=$W/ner/rifat_dev.conll;test=$D/ner/bn/rifat1493-bengali-ner/test_data.txt;map=TIM=O;crf" \
+        --out "$2" 2> "$2.err" | tail -1
+}
+hi() {
+    nice -n 5 $BH finetune --base "$1" $COMMON --task sentiment --head sentiment_hi \
+        --train "$S/hi-hsac-amazon/train.tsv" --dev "$S/hi-hsac-amazon/dev.tsv" --test "$S/hi-hsac-amazon/test.tsv" \
+        --also "task=ner;head=ner_hi;train=$N/Hindi-train.txt;dev=$N/Hindi-dev.txt;test=$N/Hindi-test.txt;map=NEP=PER,NEL=LOC,NEO=ORG,NEN=O,NETI=O,NEAR=O,NEU=O,NED=O;crf" \
+        --out "$2" 2> "$2.err" | tail -1
+}
+# "test_score" of the k-th task, and the run's seconds, from a summary line
+score() { echo "$1" | tr '{' '\n' | grep '"head"' | sed -n "${2}p" | sed 's/.*"test_score":\([0-9.]*\).*/\1/'; }
+secs() { echo "$1" | sed 's/.*"seconds":\([0-9.]*\).*/\1/'; }
+# pretraining steps, from the run's own log (ENC.log beside ENC)
+pre() { grep -c '^step ' "$1.log" || true; }
+pct() { awk -v x="$1" 'BEGIN{printf "%.2f", 100 * x}'; }
+mkdir -p "$W/mm"
+r_bn_bn=$(bn "$EBN" "$W/mm/bn_bn")
+r_j_bn=$(bn "$EJ" "$W/mm/joint_bn")
+r_hi_hi=$(hi "$EHI" "$W/mm/hi_hi")
+r_j_hi=$(hi "$EJ" "$W/mm/joint_hi")
+{
+    echo "| encoder (pretraining data) | pretraining steps | bn sentiment macro-F1 | bn NER F1 | hi sentiment macro-F1 | hi NER F1 | fine-tuning s |"
+    echo "|---|---|---|---|---|---|---|"
+    printf '| Bangla only | %s | %s | %s | – | – | %s |\n' "$(pre "$EBN")" \
+        "$(pct "$(score "$r_bn_bn" 1)")" "$(score "$r_bn_bn" 2)" "$(secs "$r_bn_bn")"
+    printf '| Hindi only | %s | – | – | %s | %s | %s |\n' "$(pre "$EHI")" \
+        "$(pct "$(score "$r_hi_hi" 1)")" "$(score "$r_hi_hi" 2)" "$(secs "$r_hi_hi")"
+    printf '| Bangla + Hindi | %s | %s | %s | %s | %s | %s + %s |\n' "$(pre "$EJ")" \
+        "$(pct "$(score "$r_j_bn" 1)")" "$(score "$r_j_bn" 2)" \
+        "$(pct "$(score "$r_j_hi" 1)")" "$(score "$r_j_hi" 2)" "$(secs "$r_j_bn")" "$(secs "$r_j_hi")"
+} | tee "$W/mono_multi.md"
