@@ -9,6 +9,7 @@
 #   3. peak resident memory (/usr/bin/time -v) from 10 MB to 2 GB of input
 #      (BENCH_ANNOTATE_MAX_MB caps the largest size; the input is piped, output
 #      goes to /dev/null).
+# Text layer only (--model none): bench/bench_annotate_models.sh measures the model stages.
 # The load average is printed with every figure: the CPU is shared, so figures
 # taken under load are noisy.
 set -u
@@ -50,7 +51,7 @@ while [ $i -lt "$REPS" ]; do
     cat "$tmp/sa" "$tmp/sb" | cut -d' ' -f1 | sort -g | tail -1 >>"$tmp/s2"
     for t in 1 2; do
         t0=$(now)
-        /usr/bin/time -f "%U %S" -o "$tmp/cpu" "$BH" annotate --quiet --threads $t "$tmp/in.txt" >/dev/null
+        /usr/bin/time -f "%U %S" -o "$tmp/cpu" "$BH" annotate --model none --quiet --threads $t "$tmp/in.txt" >/dev/null
         t1=$(now)
         dt "$t0" "$t1" >>"$tmp/a$t"
         [ $t = 1 ] && awk '{print $1 + $2}' "$tmp/cpu" >>"$tmp/c1"
@@ -71,7 +72,7 @@ if command -v mpirun >/dev/null 2>&1 && [ -x "$BUILD/bhasha-mpi" ]; then
     MPIRUN="mpirun --oversubscribe --allow-run-as-root --mca btl self,tcp --mca btl_tcp_if_include lo"
     for np in 1 2; do
         t0=$(now)
-        $MPIRUN -np $np "$BH" annotate --mpi --quiet --input "$tmp/in.txt" --output "$tmp/m$np.jsonl" >/dev/null 2>&1
+        $MPIRUN -np $np "$BH" annotate --model none --mpi --quiet --input "$tmp/in.txt" --output "$tmp/m$np.jsonl" >/dev/null 2>&1
         t1=$(now)
         dt "$t0" "$t1" >"$tmp/mpi$np"
         rm -f "$tmp"/m$np.jsonl.part-*
@@ -87,7 +88,7 @@ fi
 for size in 10 100 1000 2000; do
     [ "$size" -le "$MAXMB" ] || continue
     t0=$(now)
-    gen $((size * 1000000)) | /usr/bin/time -v "$BH" annotate --quiet --threads 2 >/dev/null 2>"$tmp/time"
+    gen $((size * 1000000)) | /usr/bin/time -v "$BH" annotate --model none --quiet --threads 2 >/dev/null 2>"$tmp/time"
     t1=$(now)
     rss=$(awk -F': ' '/Maximum resident/{print $2}' "$tmp/time")
     awk -v s="$size" -v r="$rss" -v t="$(dt "$t0" "$t1")" -v l="$(load)" 'BEGIN{

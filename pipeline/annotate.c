@@ -63,6 +63,7 @@ void bh_annotator_options_default(bh_annotator_options *opt)
 {
     if (!opt) return;
     opt->langid_model = NULL;
+    opt->model_dir = NULL;
     opt->translit_to = BH_SCRIPT_LATN;
     opt->normalize = 1;
     opt->stages = BH_STAGES_ALL;

@@ -16,21 +16,21 @@ while [ $i -lt 900 ]; do
 done >"$tmp/in.txt"
 nin=$(wc -l <"$tmp/in.txt" | tr -d ' ')
 
-"$BH" annotate --quiet --threads 1 "$tmp/in.txt" >"$tmp/ref" 2>"$tmp/err"
+"$BH" annotate --model none --quiet --threads 1 "$tmp/in.txt" >"$tmp/ref" 2>"$tmp/err"
 is "one line per record" "$(wc -l <"$tmp/ref" | tr -d ' ')" "$nin"
 is "quiet: nothing on stderr" "$(wc -c <"$tmp/err" | tr -d ' ')" "0"
-"$BH" annotate --quiet --threads 3 "$tmp/in.txt" >"$tmp/t3"
+"$BH" annotate --model none --quiet --threads 3 "$tmp/in.txt" >"$tmp/t3"
 ok "3 threads: same bytes as 1 thread" cmp "$tmp/ref" "$tmp/t3"
-"$BH" annotate --quiet --threads 2 <"$tmp/in.txt" >"$tmp/stdin"
+"$BH" annotate --model none --quiet --threads 2 <"$tmp/in.txt" >"$tmp/stdin"
 ok "stdin: same bytes" cmp "$tmp/ref" "$tmp/stdin"
 gzip -c "$tmp/in.txt" >"$tmp/in.txt.gz"
-"$BH" annotate --quiet --threads 2 "$tmp/in.txt.gz" >"$tmp/gz"
+"$BH" annotate --model none --quiet --threads 2 "$tmp/in.txt.gz" >"$tmp/gz"
 ok "gzip input: same bytes" cmp "$tmp/ref" "$tmp/gz"
 ok "first record is Bangla" grep -q '"lang":"bn"' "$tmp/ref"
 
 # Bad records: invalid UTF-8 (error with --strict-utf8), over the size limit, NUL, empty.
 printf 'ভালো\n\377\376 bad\n%s\n\nনা\000ম\nশেষ' "$(head -c 3000 /dev/zero | tr '\0' a)" >"$tmp/bad.txt"
-"$BH" annotate --strict-utf8 --max-record-bytes 2000 --stages words --to none \
+"$BH" annotate --model none --strict-utf8 --max-record-bytes 2000 --stages words --to none \
     --output "$tmp/bad.jsonl" "$tmp/bad.txt" 2>"$tmp/err"
 is "bad input: exit 0" "$?" "0"
 is "bad input: 6 lines out of 6 records" "$(wc -l <"$tmp/bad.jsonl" | tr -d ' ')" "6"
@@ -40,20 +40,20 @@ is "NUL byte escaped" "$(sed -n 5p "$tmp/bad.jsonl" | grep -c 'u0000')" "1"
 is "sidecar counts" "$(grep -o '"read":6,"written":6,"failed":2,"skipped":0' "$tmp/bad.jsonl.summary.json")" \
     '"read":6,"written":6,"failed":2,"skipped":0'
 is "summary line on stderr" "$(grep -c '6 read, 6 written, 2 failed, 0 skipped' "$tmp/err")" "1"
-"$BH" annotate --stages words,translit --to none "$tmp/bad.txt" 2>/dev/null | head -1 >"$tmp/st"
+"$BH" annotate --model none --stages words,translit --to none "$tmp/bad.txt" 2>/dev/null | head -1 >"$tmp/st"
 is "--stages: no lang, no sentences" "$(grep -c '"lang"\|"sentences"' "$tmp/st")" "0"
-"$BH" annotate --stages words,nope "$tmp/bad.txt" >/dev/null 2>&1
+"$BH" annotate --model none --stages words,nope "$tmp/bad.txt" >/dev/null 2>&1
 is "unknown stage: usage error" "$?" "2"
 
 # JSON lines input with ids; a malformed line gives an error record, not a gap.
 printf '{"id":"d1","text":"আমি"}\n{oops\n{"id":"d2","text":"हम"}\n' >"$tmp/docs.jsonl"
-"$BH" annotate --quiet --id-field id "$tmp/docs.jsonl" >"$tmp/docs.out"
+"$BH" annotate --model none --quiet --id-field id "$tmp/docs.jsonl" >"$tmp/docs.out"
 is "jsonl: 3 lines" "$(wc -l <"$tmp/docs.out" | tr -d ' ')" "3"
 is "jsonl: ids kept" "$(grep -c '^{"id":"d[12]","text"' "$tmp/docs.out")" "2"
 is "jsonl: malformed line -> error" "$(sed -n 2p "$tmp/docs.out" | grep -c '"error":"unreadable record')" "1"
 
 # CoNLL-U: one "# newdoc" per record, one block per sentence, one row per word.
-printf 'আমি বাংলায় গান গাই। তুমি কি শুনবে?\n\nनमस्ते 42\n' | "$BH" annotate --quiet --output-format conllu --to none >"$tmp/c.conllu"
+printf 'আমি বাংলায় গান গাই। তুমি কি শুনবে?\n\nनमस्ते 42\n' | "$BH" annotate --model none --quiet --output-format conllu --to none >"$tmp/c.conllu"
 is "conllu: a newdoc per record" "$(grep -c '^# newdoc$' "$tmp/c.conllu")" "3"
 is "conllu: 3 sentences" "$(grep -c '^# text = ' "$tmp/c.conllu")" "3"
 is "conllu: 10 columns on every row" "$(grep -v '^#' "$tmp/c.conllu" | grep . | awk -F'\t' 'NF != 10' | wc -l | tr -d ' ')" "0"
@@ -61,15 +61,15 @@ is "conllu: number row" "$(grep -c '^2	42	_	NUM	' "$tmp/c.conllu")" "1"
 is "conllu: SpaceAfter=No before the danda" "$(grep -c '^4	গাই	.*SpaceAfter=No' "$tmp/c.conllu")" "1"
 
 # --stream: exactly one stdout line per input line, nothing on stderr.
-printf 'এক\n\nदो\000x\r\nশেষ' | "$BH" annotate --stream --threads 2 >"$tmp/s.out" 2>"$tmp/s.err"
+printf 'এক\n\nदो\000x\r\nশেষ' | "$BH" annotate --model none --stream --threads 2 >"$tmp/s.out" 2>"$tmp/s.err"
 is "stream: 4 lines for 4 records" "$(wc -l <"$tmp/s.out" | tr -d ' ')" "4"
 is "stream: stderr empty" "$(wc -c <"$tmp/s.err" | tr -d ' ')" "0"
-"$BH" annotate --stream "$tmp/in.txt" >/dev/null 2>&1
+"$BH" annotate --model none --stream "$tmp/in.txt" >/dev/null 2>&1
 is "stream with a file: usage error" "$?" "2"
 
 # --resume: kill -9 at random moments, rerun the same command until it finishes.
 # (a variable, not a function: `kill $!` must reach bhasha itself, not a subshell)
-cmd="$BH annotate --quiet --threads 2 --checkpoint-every 100 --input $tmp/in.txt --output $tmp/r.jsonl --resume"
+cmd="$BH annotate --model none --quiet --threads 2 --checkpoint-every 100 --input $tmp/in.txt --output $tmp/r.jsonl --resume"
 kills=0 tries=0
 while [ $tries -lt 40 ]; do
     tries=$((tries + 1))
@@ -121,10 +121,10 @@ $cmd 2>"$tmp/chg.err"
 is "shrunk input: exit 1" "$?" "1"
 ok "shrunk input: says why" grep -q 'changed size since the checkpoint' "$tmp/chg.err"
 cp "$tmp/in.bak" "$tmp/in.txt"
-"$BH" annotate --quiet --to deva --input "$tmp/in.txt" --output "$tmp/r.jsonl" --resume 2>"$tmp/chg.err"
+"$BH" annotate --model none --quiet --to deva --input "$tmp/in.txt" --output "$tmp/r.jsonl" --resume 2>"$tmp/chg.err"
 is "other options: refuse" "$?" "1"
-"$BH" annotate --resume "$tmp/in.txt" >/dev/null 2>&1
+"$BH" annotate --model none --resume "$tmp/in.txt" >/dev/null 2>&1
 is "--resume without --output: usage error" "$?" "2"
-"$BH" annotate --quiet "$tmp/in.txt" --output /dev/full 2>"$tmp/full.err"
+"$BH" annotate --model none --quiet "$tmp/in.txt" --output /dev/full 2>"$tmp/full.err"
 is "/dev/full: exit 1" "$?" "1"
 done_testing

@@ -27,8 +27,8 @@ printf '{"id":"x","text":"আমি"}\n{"id":"y","text":"हम"}\n' >"$tmp/c.js
 cp examples/sample-hi.txt "$tmp/d.txt"
 files="$tmp/a.txt $tmp/b.txt.gz $tmp/c.jsonl $tmp/d.txt"
 
-"$BH" annotate --quiet --id-field id $files >"$tmp/ref"
-$MPIRUN "$BH" annotate --mpi --quiet --id-field id --input $files --output "$tmp/o.jsonl" >"$tmp/log" 2>&1
+"$BH" annotate --model none --quiet --id-field id $files >"$tmp/ref"
+$MPIRUN "$BH" annotate --model none --mpi --quiet --id-field id --input $files --output "$tmp/o.jsonl" >"$tmp/log" 2>&1
 is "mpirun -np 2: exit 0" "$?" "0"
 cat "$tmp/o.jsonl.part-00000-of-00002" "$tmp/o.jsonl.part-00001-of-00002" >"$tmp/cat"
 ok "parts concatenated == single-process output" cmp "$tmp/ref" "$tmp/cat"
@@ -45,14 +45,14 @@ fi
 # A rank that cannot write its part: the others finish, the manifest names the
 # missing part, and --resume completes only that one.
 mkdir "$tmp/r.jsonl.part-00001-of-00002"
-$MPIRUN "$BH" annotate --mpi --quiet --resume --input $files --output "$tmp/r.jsonl" >"$tmp/log" 2>&1
+$MPIRUN "$BH" annotate --model none --mpi --quiet --resume --input $files --output "$tmp/r.jsonl" >"$tmp/log" 2>&1
 rc=$?
 ok "failed rank: non-zero exit" test "$rc" -ne 0
 ok "failed rank: manifest lists part 1 missing" grep -q '"missing":\[1\]' "$tmp/r.jsonl.manifest.json"
 ok "failed rank: rank 0 finished its part" grep -q '"done": true' "$tmp/r.jsonl.part-00000-of-00002.ckpt"
 rmdir "$tmp/r.jsonl.part-00001-of-00002"
-"$BH" annotate --quiet $files >"$tmp/ref2"
-$MPIRUN "$BH" annotate --mpi --quiet --resume --input $files --output "$tmp/r.jsonl" >"$tmp/log" 2>&1
+"$BH" annotate --model none --quiet $files >"$tmp/ref2"
+$MPIRUN "$BH" annotate --model none --mpi --quiet --resume --input $files --output "$tmp/r.jsonl" >"$tmp/log" 2>&1
 is "resume: exit 0" "$?" "0"
 cat "$tmp/r.jsonl.part-00000-of-00002" "$tmp/r.jsonl.part-00001-of-00002" >"$tmp/cat2"
 ok "resume: parts concatenated == single-process output" cmp "$tmp/ref2" "$tmp/cat2"
@@ -62,15 +62,15 @@ ok "resume: nothing missing" grep -q '"missing":\[\]' "$tmp/r.jsonl.manifest.jso
 # finishes every part from its own checkpoint, and the parts still match.
 if command -v pgrep >/dev/null 2>&1; then
     for k in 1 2 3 4 5 6; do cat "$tmp/a.txt"; done >"$tmp/big.txt"
-    "$BH" annotate --quiet "$tmp/big.txt" $files >"$tmp/ref3"
-    $MPIRUN "$BH" annotate --mpi --quiet --resume --checkpoint-every 50 --input "$tmp/big.txt" $files \
+    "$BH" annotate --model none --quiet "$tmp/big.txt" $files >"$tmp/ref3"
+    $MPIRUN "$BH" annotate --model none --mpi --quiet --resume --checkpoint-every 50 --input "$tmp/big.txt" $files \
         --output "$tmp/k.jsonl" >"$tmp/log" 2>&1 &
     mp=$!
     sleep 1
     victim=$(pgrep -P $mp | tail -1)
     [ -n "$victim" ] && kill -9 "$victim"
     wait $mp
-    $MPIRUN "$BH" annotate --mpi --quiet --resume --checkpoint-every 50 --input "$tmp/big.txt" $files \
+    $MPIRUN "$BH" annotate --model none --mpi --quiet --resume --checkpoint-every 50 --input "$tmp/big.txt" $files \
         --output "$tmp/k.jsonl" >"$tmp/log" 2>&1
     is "killed rank, resume: exit 0" "$?" "0"
     cat "$tmp/k.jsonl.part-00000-of-00002" "$tmp/k.jsonl.part-00001-of-00002" >"$tmp/cat3"
