@@ -15,7 +15,7 @@ D=${BH_SHARED:-../shared}/data/raw
 BN=$D/bn/prothomalo-ittefaq-news-2026/bn_news.valid.txt
 HI=$D/hi/bbc-hindi-news-test/bbc_hindi_news.valid.txt
 REPS=${BENCH_REPS:-3}
-NDOC=${BENCH_DOCS:-300}
+NDOC=${BENCH_DOCS:-500}
 if [ ! -r "$BN" ] || [ ! -r "$HI" ]; then echo "bench_annotate_models: SKIP: staged text missing"; exit 0; fi
 if [ ! -f "$M/config.json" ]; then echo "bench_annotate_models: SKIP: no model in $M"; exit 0; fi
 tmp=$(mktemp -d)

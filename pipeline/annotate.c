@@ -201,6 +201,8 @@ static int best_label(const float *p, int C)
     return b;
 }
 
+static size_t tl_len(const bh_spans *sents, size_t i) { return sents->v[i].end - sents->v[i].start; }
+
 /* Runs the heads for lang over every sentence of nt. */
 static bh_status run_models(const bh_annotator *a, bh__ft_model *fm, const char *nt, const bh_spans *sents,
                             const char *lang, model_out *mo)
@@ -212,39 +214,37 @@ static bh_status run_models(const bh_annotator *a, bh__ft_model *fm, const char 
     if (mo->C > 64) return bh__fail(BH_EUNSUPPORTED, "sentiment head with %d labels (at most 64)", mo->C);
     if (mo->sh && !(mo->sprobs = calloc(sents->n * (size_t)mo->C + 1, sizeof(float))))
         return bh__fail(BH_ENOMEM, "out of memory");
-    bh__ft_entity *tmp = NULL;
-    size_t tn = 0, tcap = 0, cp = 0, cb = 0;
-    double wsum = 0;
-    bh_status st = BH_OK;
-    for (size_t i = 0; i < sents->n && !st; i++) {
-        const bh_span *sp = &sents->v[i];
-        float *pr = mo->sh ? mo->sprobs + i * (size_t)mo->C : NULL;
-        if ((st = bh__ft_run(fm, mo->sh, mo->nh, nt + sp->start, sp->end - sp->start, pr, &tmp, &tn, &tcap))) break;
-        if (pr) {
-            double w = (double)(sp->end - sp->start);
-            for (int j = 0; j < mo->C; j++) mo->dprobs[j] += (float)(w * pr[j]);
-            wsum += w;
-        }
-        for (; cb < sp->start; cb++) cp += ((unsigned char)nt[cb] & 0xC0) != 0x80; /* code points before the sentence */
-        for (size_t k = 0; k < tn && !st; k++) {
-            if (mo->n == mo->cap) {
-                size_t nc = mo->cap ? 2 * mo->cap : 16;
-                bh__ft_entity *v = realloc(mo->ents, sizeof *v * nc);
-                if (!v) {
-                    st = bh__fail(BH_ENOMEM, "out of memory");
-                    break;
-                }
-                mo->ents = v, mo->cap = nc;
-            }
-            bh__ft_entity e = tmp[k];
-            e.bstart += sp->start, e.bend += sp->start, e.start += cp, e.end += cp;
-            mo->ents[mo->n++] = e;
-        }
+    /* every sentence of the text in one call: their chunks share padded
+     * batches through the encoder */
+    const char **tx = malloc(sizeof(char *) * (sents->n + 1));
+    size_t *tl = malloc(sizeof(size_t) * (sents->n + 1));
+    bh_status st = tx && tl ? BH_OK : bh__fail(BH_ENOMEM, "out of memory");
+    for (size_t i = 0; !st && i < sents->n; i++) {
+        tx[i] = nt + sents->v[i].start;
+        tl[i] = sents->v[i].end - sents->v[i].start;
     }
-    free(tmp);
+    if (!st && sents->n)
+        st = bh__ft_run_many(fm, mo->sh, mo->nh, tx, tl, (int)sents->n, mo->sprobs, &mo->ents, &mo->n, &mo->cap);
+    free(tx);
+    free(tl);
+    if (st) return st;
+    double wsum = 0;
+    for (size_t i = 0; mo->sh && i < sents->n; i++) {
+        double w = (double)tl_len(sents, i);
+        for (int j = 0; j < mo->C; j++) mo->dprobs[j] += (float)(w * mo->sprobs[i * (size_t)mo->C + j]);
+        wsum += w;
+    }
     if (wsum > 0)
         for (int j = 0; j < mo->C; j++) mo->dprobs[j] = (float)(mo->dprobs[j] / wsum);
-    return st;
+    /* entity offsets: from their sentence's to the whole text's */
+    size_t cp = 0, cb = 0;
+    for (size_t k = 0; k < mo->n; k++) {
+        bh__ft_entity *e = &mo->ents[k];
+        size_t s0 = sents->v[e->item].start;
+        for (; cb < s0; cb++) cp += ((unsigned char)nt[cb] & 0xC0) != 0x80; /* code points before the sentence */
+        e->bstart += s0, e->bend += s0, e->start += cp, e->end += cp;
+    }
+    return BH_OK;
 }
 
 static bh_status append_label(bh_buf *out, const bh_head *h, const float *p, int C)

@@ -1429,8 +1429,8 @@ bh_head *bh__ft_find_head(const bh__ft_model *fm, bh_head_kind kind, const char 
     return plain ? plain : first;
 }
 
-/* The words of text and their pieces (fm->words, fm->e); grows the per-word
- * buffers. *nw = 0 for a text without words. */
+/* The words of text and their pieces (fm->words, fm->e). *nw = 0 for a text
+ * without words. */
 static bh_status run_words(bh__ft_model *fm, const char *text, size_t len, int *nw)
 {
     *nw = 0;
@@ -1439,14 +1439,6 @@ static bh_status run_words(bh__ft_model *fm, const char *text, size_t len, int *
     if (st) return st;
     int n = (int)fm->words.n;
     if (!n) return BH_OK;
-    if (n > fm->wcap) {
-        free(fm->wtag);
-        free(fm->wscore);
-        fm->wtag = malloc(sizeof(int32_t) * (size_t)n);
-        fm->wscore = malloc(sizeof(float) * (size_t)n);
-        fm->wcap = fm->wtag && fm->wscore ? n : 0;
-        if (!fm->wcap) return bh__fail(BH_ENOMEM, "out of memory");
-    }
     const char **wp = calloc((size_t)n, sizeof(char *));
     size_t *wl = calloc((size_t)n, sizeof(size_t));
     if (!wp || !wl) {
@@ -1465,60 +1457,105 @@ static bh_status run_words(bh__ft_model *fm, const char *text, size_t len, int *
     return st;
 }
 
-bh_status bh__ft_run(bh__ft_model *fm, bh_head *sh, bh_head *nh, const char *text, size_t len,
-                     float *probs, bh__ft_entity **ents, size_t *n, size_t *cap)
+/* One encoder input of a bh__ft_run_many call: a chunk of whole words of
+ * text `item` (words [w0, w1) of the call's word list), or the whole text
+ * encoded as in training (sentiment alone; w0 = w1 = -1). */
+typedef struct run_row {
+    int item, w0, w1, T;
+} run_row;
+
+/* Rows, their ids and first-piece flags [R, stride], the words of all texts. */
+typedef struct run_plan {
+    run_row *rows;
+    int32_t *ids;
+    uint8_t *first;
+    int n, cap, stride;
+    bh_span *words;   /* every text's words, text after text */
+    int *wfirst;      /* [items + 1]: the words of item i are [wfirst[i], wfirst[i + 1]) */
+    int nw, wcap;
+} run_plan;
+
+static void plan_free(run_plan *p)
 {
-    if (!fm || (!text && len) || (!sh && !nh) || (sh && !probs) || (nh && (!ents || !n || !cap)))
-        return bh__fail(BH_EINVAL, "bh__ft_run: NULL argument");
-    if ((sh && bh_head_get_kind(sh) != BH_HEAD_SEQUENCE) || (nh && bh_head_get_kind(nh) != BH_HEAD_TOKEN))
-        return bh__fail(BH_EINVAL, "bh__ft_run: wrong kind of head");
-    int D = bh_model_get_config(fm->m)->dim;
-    bh_status st;
-    if (n) *n = 0;
-    if (!nh) { /* sentiment alone: the text encoded as in training */
-        int T;
-        if ((st = text_ids(&fm->e, text ? text : "", len, fm->seq, fm->ids, &T)) ||
-            (st = batch_reserve(&fm->b, 1, T, D)) || (st = bh_model_forward(fm->m, fm->ids, NULL, 1, T, fm->b.hid, NULL)))
-            return st;
-        return bh_head_seq_predict(sh, fm->b.hid, NULL, 1, T, D, probs);
+    free(p->rows), free(p->ids), free(p->first), free(p->words), free(p->wfirst);
+}
+
+static bh_status plan_row(run_plan *p, int item, int w0, int w1)
+{
+    if (p->n == p->cap) {
+        int nc = p->cap ? 2 * p->cap : 16;
+        run_row *r = realloc(p->rows, sizeof *r * (size_t)nc);
+        if (r) p->rows = r;
+        int32_t *ids = realloc(p->ids, sizeof *ids * (size_t)nc * p->stride);
+        if (ids) p->ids = ids;
+        uint8_t *f = realloc(p->first, (size_t)nc * p->stride);
+        if (f) p->first = f;
+        if (!r || !ids || !f) return bh__fail(BH_ENOMEM, "out of memory");
+        p->cap = nc;
     }
-    int nw = 0, C = sh ? bh_head_n_labels(sh) : 0;
-    if (len && (st = run_words(fm, text, len, &nw))) return st;
-    if (!nw) { /* no words: sentiment of the empty sequence, no entities */
-        if (sh) return bh__ft_run(fm, sh, NULL, "", 0, probs, NULL, NULL, NULL);
-        return BH_OK;
-    }
-    /* one encoder pass per chunk of whole words feeds both heads; the
-     * sentiment is the chunks' probabilities averaged by length */
-    if (sh)
-        for (int j = 0; j < C; j++) probs[j] = 0;
-    int budget = fm->seq - fm->e.nspecial, tsum = 0;
-    for (int w0 = 0; w0 < nw;) {
-        int w1 = chunk_end(&fm->e, w0, nw, budget);
-        if ((st = batch_reserve(&fm->b, 1, fm->seq + 2, D))) return st;
-        int T = chunk_ids(&fm->e, w0, w1, budget, NULL, fm->b.ids, NULL, fm->b.first);
-        float *sc = (float *)fm->b.dhid; /* scratch [T] */
-        if ((st = bh_model_forward(fm->m, fm->b.ids, NULL, 1, T, fm->b.hid, NULL)) ||
-            (st = bh_head_token_predict(nh, fm->b.hid, fm->b.first, 1, T, D, fm->b.y, sc)))
-            return st;
-        if (sh) {
-            if ((st = bh_head_seq_predict(sh, fm->b.hid, NULL, 1, T, D, fm->probs))) return st;
-            for (int j = 0; j < C; j++) probs[j] += fm->probs[j] * (float)T;
-            tsum += T;
+    p->rows[p->n] = (run_row){item, w0, w1, 0};
+    return BH_OK;
+}
+
+/* The group of rows [r0, r1) as one padded batch through the encoder and the
+ * heads: tags/scores of every word of the group's chunks, sentiment of each
+ * row accumulated into its text's probs (weighted by the row's length). */
+static bh_status run_group(bh__ft_model *fm, bh_head *sh, bh_head *nh, const run_plan *p, const int *ix, int G,
+                           float *probs, float *wsum)
+{
+    int T = 1, D = bh_model_get_config(fm->m)->dim, C = sh ? bh_head_n_labels(sh) : 0;
+    for (int g = 0; g < G; g++) T = p->rows[ix[g]].T > T ? p->rows[ix[g]].T : T;
+    bh_status st = batch_reserve(&fm->b, G, T, D);
+    if (st) return st;
+    for (int g = 0; g < G; g++) {
+        const run_row *rw = &p->rows[ix[g]];
+        const int32_t *src = p->ids + (size_t)ix[g] * p->stride;
+        const uint8_t *fs = p->first + (size_t)ix[g] * p->stride;
+        for (int t = 0; t < T; t++) {
+            int real = t < rw->T;
+            fm->b.ids[(size_t)g * T + t] = real ? src[t] : fm->e.pad;
+            fm->b.mask[(size_t)g * T + t] = (uint8_t)real;
+            fm->b.first[(size_t)g * T + t] = real && fs[t];
         }
-        int w = w0;
-        for (int t = 0; t < T; t++)
-            if (fm->b.first[t]) {
-                fm->wtag[w] = fm->b.y[t];
-                fm->wscore[w++] = sc[t];
-            }
-        w0 = w1;
     }
-    if (sh)
-        for (int j = 0; j < C; j++) probs[j] /= (float)tsum;
-    /* BIO -> entities: B-X opens, I-X of the same type continues, else closes */
+    /* one padded row alone needs no mask: the unpadded path of training */
+    const uint8_t *mask = G == 1 ? NULL : fm->b.mask;
+    if ((st = bh_model_forward(fm->m, fm->b.ids, mask, G, T, fm->b.hid, NULL))) return st;
+    if (sh) {
+        float *pr = malloc(sizeof(float) * (size_t)G * C);
+        if (!pr) return bh__fail(BH_ENOMEM, "out of memory");
+        st = bh_head_seq_predict(sh, fm->b.hid, mask, G, T, D, pr);
+        for (int g = 0; !st && g < G; g++) {
+            const run_row *rw = &p->rows[ix[g]];
+            for (int j = 0; j < C; j++) probs[(size_t)rw->item * C + j] += pr[(size_t)g * C + j] * (float)rw->T;
+            wsum[rw->item] += (float)rw->T;
+        }
+        free(pr);
+        if (st) return st;
+    }
+    if (nh) {
+        float *sc = (float *)fm->b.dhid; /* scratch [G*T] */
+        if ((st = bh_head_token_predict(nh, fm->b.hid, fm->b.first, G, T, D, fm->b.y, sc))) return st;
+        for (int g = 0; g < G; g++) {
+            const run_row *rw = &p->rows[ix[g]];
+            int w = p->wfirst[rw->item] + rw->w0;
+            for (int t = 0; t < T && rw->w0 >= 0; t++)
+                if (fm->b.first[(size_t)g * T + t]) {
+                    fm->wtag[w] = fm->b.y[(size_t)g * T + t];
+                    fm->wscore[w++] = sc[(size_t)g * T + t];
+                }
+        }
+    }
+    return BH_OK;
+}
+
+/* BIO word tags of item `it` -> entities (offsets into its text). */
+static bh_status decode_entities(bh__ft_model *fm, bh_head *nh, const run_plan *p, int it, const char *text,
+                                 bh__ft_entity **ents, size_t *n, size_t *cap)
+{
     size_t pb = 0, pc = 0;
-    for (int w = 0; w < nw;) {
+    int wa = p->wfirst[it], wb = p->wfirst[it + 1];
+    for (int w = wa; w < wb;) {
         const char *l = bh_head_label(nh, fm->wtag[w]);
         if (!l || !((l[0] == 'B' || l[0] == 'I') && l[1] == '-')) {
             w++;
@@ -1527,7 +1564,7 @@ bh_status bh__ft_run(bh__ft_model *fm, bh_head *sh, bh_head *nh, const char *tex
         const char *type = l + 2;
         int w1 = w + 1;
         double s = fm->wscore[w];
-        while (w1 < nw) {
+        while (w1 < wb) {
             const char *k = bh_head_label(nh, fm->wtag[w1]);
             if (!k || k[0] != 'I' || k[1] != '-' || strcmp(k + 2, type)) break;
             s += fm->wscore[w1++];
@@ -1541,14 +1578,114 @@ bh_status bh__ft_run(bh__ft_model *fm, bh_head *sh, bh_head *nh, const char *tex
         }
         bh__ft_entity *en = &(*ents)[(*n)++];
         en->type = type;
-        en->bstart = fm->words.v[w].start;
-        en->bend = fm->words.v[w1 - 1].end;
+        en->item = it;
+        en->bstart = p->words[w].start;
+        en->bend = p->words[w1 - 1].end;
         en->start = cp_offset(text, en->bstart, &pb, &pc);
         en->end = cp_offset(text, en->bend, &pb, &pc);
         en->score = (float)(s / (w1 - w));
         w = w1;
     }
     return BH_OK;
+}
+
+bh_status bh__ft_run_many(bh__ft_model *fm, bh_head *sh, bh_head *nh, const char *const *texts, const size_t *lens,
+                          int ntexts, float *probs, bh__ft_entity **ents, size_t *n, size_t *cap)
+{
+    if (!fm || ntexts < 0 || (ntexts && (!texts || !lens)) || (!sh && !nh) || (sh && !probs) ||
+        (nh && (!ents || !n || !cap)))
+        return bh__fail(BH_EINVAL, "bh__ft_run: NULL argument");
+    if ((sh && bh_head_get_kind(sh) != BH_HEAD_SEQUENCE) || (nh && bh_head_get_kind(nh) != BH_HEAD_TOKEN))
+        return bh__fail(BH_EINVAL, "bh__ft_run: wrong kind of head");
+    for (int i = 0; i < ntexts; i++)
+        if (!texts[i] && lens[i]) return bh__fail(BH_EINVAL, "bh__ft_run: NULL text");
+    if (n) *n = 0;
+    int C = sh ? bh_head_n_labels(sh) : 0;
+    run_plan p = {0};
+    p.stride = fm->seq + 2;
+    float *wsum = calloc((size_t)ntexts + 1, sizeof(float));
+    p.wfirst = calloc((size_t)ntexts + 1, sizeof(int));
+    bh_status st = wsum && p.wfirst ? BH_OK : bh__fail(BH_ENOMEM, "out of memory");
+    if (sh)
+        for (size_t j = 0; j < (size_t)ntexts * C; j++) probs[j] = 0;
+    /* 1. every text's rows: chunks of whole words (NER, or NER + sentiment),
+     * or the text as in training (sentiment alone, or a text without words) */
+    int budget = fm->seq - fm->e.nspecial;
+    for (int i = 0; !st && i < ntexts; i++) {
+        int nw = 0;
+        p.wfirst[i] = p.nw;
+        if (nh && lens[i] && (st = run_words(fm, texts[i], lens[i], &nw))) break;
+        if (nw) {
+            if (p.nw + nw > p.wcap) {
+                int nc = 2 * (p.nw + nw);
+                bh_span *v = realloc(p.words, sizeof *v * (size_t)nc);
+                if (!v) {
+                    st = bh__fail(BH_ENOMEM, "out of memory");
+                    break;
+                }
+                p.words = v, p.wcap = nc;
+            }
+            memcpy(p.words + p.nw, fm->words.v, sizeof *p.words * (size_t)nw);
+            for (int w0 = 0; !st && w0 < nw;) {
+                int w1 = chunk_end(&fm->e, w0, nw, budget);
+                if ((st = plan_row(&p, i, w0, w1))) break;
+                p.rows[p.n].T = chunk_ids(&fm->e, w0, w1, budget, NULL, p.ids + (size_t)p.n * p.stride, NULL,
+                                          p.first + (size_t)p.n * p.stride);
+                p.n++;
+                w0 = w1;
+            }
+            p.nw += nw;
+        } else if (sh) {
+            int T;
+            if ((st = plan_row(&p, i, -1, -1))) break;
+            const char *t = nh ? "" : texts[i]; /* with NER on, a text without words is empty */
+            if ((st = text_ids(&fm->e, t ? t : "", nh ? 0 : lens[i], fm->seq, p.ids + (size_t)p.n * p.stride, &T)))
+                break;
+            memset(p.first + (size_t)p.n * p.stride, 0, (size_t)p.stride);
+            p.rows[p.n++].T = T;
+        }
+    }
+    if (!st) p.wfirst[ntexts] = p.nw;
+    if (!st && p.nw > fm->wcap) {
+        free(fm->wtag);
+        free(fm->wscore);
+        fm->wtag = malloc(sizeof(int32_t) * (size_t)p.nw);
+        fm->wscore = malloc(sizeof(float) * (size_t)p.nw);
+        fm->wcap = fm->wtag && fm->wscore ? p.nw : 0;
+        if (!fm->wcap) st = bh__fail(BH_ENOMEM, "out of memory");
+    }
+    /* 2. rows by length (little padding), in groups of at most 8 rows or 256
+     * padded positions: small enough that a group's activations stay in the
+     * core's cache (on news text, groups of 4,096 positions were 1.3-1.6x
+     * slower than these, and one row at a time 1.1-1.3x slower) */
+    int *ix = st ? NULL : malloc(sizeof(int) * ((size_t)p.n + 1));
+    if (!st && !ix) st = bh__fail(BH_ENOMEM, "out of memory");
+    for (int r = 0; !st && r < p.n; r++) { /* insertion sort on T, stable */
+        int j = r;
+        while (j > 0 && p.rows[ix[j - 1]].T > p.rows[r].T) ix[j] = ix[j - 1], j--;
+        ix[j] = r;
+    }
+    for (int r0 = 0; !st && r0 < p.n;) {
+        int r1 = r0;
+        while (r1 < p.n && r1 - r0 < 8 && (r1 == r0 || p.rows[ix[r1]].T * (r1 - r0 + 1) <= 256)) r1++;
+        st = run_group(fm, sh, nh, &p, ix + r0, r1 - r0, probs, wsum);
+        r0 = r1;
+    }
+    free(ix);
+    if (!st && sh)
+        for (int i = 0; i < ntexts; i++)
+            for (int j = 0; j < C && wsum[i] > 0; j++) probs[(size_t)i * C + j] /= wsum[i];
+    for (int i = 0; !st && nh && i < ntexts; i++) st = decode_entities(fm, nh, &p, i, texts[i], ents, n, cap);
+    plan_free(&p);
+    free(wsum);
+    return st;
+}
+
+bh_status bh__ft_run(bh__ft_model *fm, bh_head *sh, bh_head *nh, const char *text, size_t len,
+                     float *probs, bh__ft_entity **ents, size_t *n, size_t *cap)
+{
+    const char *t = text ? text : "";
+    return bh__ft_run_many(fm, sh, nh, &t, &len, 1, probs, ents, n, cap);
 }
 
 bh_status bh__ft_ner(bh__ft_model *fm, const char *text, size_t len, bh__ft_entity **ents, size_t *n, size_t *cap)

@@ -145,6 +145,7 @@ typedef struct bh__ft_entity {
     size_t start, end;      /* code point offsets into the text, [start, end) */
     size_t bstart, bend;    /* byte offsets */
     float score;            /* mean probability of the entity's word labels */
+    int item;               /* bh__ft_run_many: the text it is in */
 } bh__ft_entity;
 
 /* Named entities of one text (words from bh_segment BH_SEG_WORD): *ents
@@ -164,6 +165,14 @@ bh_head *bh__ft_find_head(const bh__ft_model *fm, bh_head_kind kind, const char 
  * sequence and no entities. Not thread-safe: one bh__ft_model per thread. */
 bh_status bh__ft_run(bh__ft_model *fm, bh_head *sh, bh_head *nh, const char *text, size_t len,
                      float *probs, bh__ft_entity **ents, size_t *n, size_t *cap);
+
+/* The same over ntexts texts at once (a document's sentences): their chunks
+ * go through the encoder in small padded batches of similar lengths, which
+ * is faster than one text at a time. probs is [ntexts, C];
+ * each entity's `item` names its text, offsets are into that text, and the
+ * entities come text after text. */
+bh_status bh__ft_run_many(bh__ft_model *fm, bh_head *sh, bh_head *nh, const char *const *texts, const size_t *lens,
+                          int ntexts, float *probs, bh__ft_entity **ents, size_t *n, size_t *cap);
 
 /* Shared with the QA trainer (pipeline/qa.c). */
 /* Monotonic seconds. */
