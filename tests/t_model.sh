@@ -27,6 +27,13 @@ is "greedy generation counts" "$($BH generate --model "$D/a" --ids "5 6 7" --max
 out=$($BH generate --model "$D/a" --ids "5 6 7" --max-new 5 --temperature 0.8 --top-k 5 --top-p 0.9 --repetition-penalty 1.2 --seed 3)
 is "sampled generation length" "$(echo "$out" | wc -w | tr -d ' ')" "8"
 ok "encoder MLM pretrain" $BH pretrain --arch encoder --config "$D/enc.json" --data $SH --steps 10 --batch 4 --seq 16 --sep 0 --special 0,1 --out "$D/e"
+# warm start: a pre-LN encoder has the decoder's tensors (the weights copied
+# are checked in test_model.c; here the command line)
+printf '{"arch":"encoder","vocab":32,"max_len":16,"dim":32,"layers":2,"heads":4,"ffn":64,"mask_id":1,"pre_ln":1}' > "$D/encp.json"
+ok "--init: a pre-LN encoder starts from the decoder" $BH pretrain --arch encoder --config "$D/encp.json" --data $SH \
+    --steps 2 --batch 8 --seq 16 --sep 0 --special 0,1 --out "$D/ew" --init "$D/a"
+$BH pretrain --arch encoder --config "$D/enc.json" --data $SH --steps 2 --batch 8 --seq 16 --sep 0 --out "$D/ex" --init "$D/a" > /dev/null 2> "$D/err"
+is "--init from a model of another layout: one error line naming the tensor" "$?:$(wc -l < "$D/err" | tr -d ' '):$(grep -c 'tensor ln_e' "$D/err")" "1:1:1"
 if [ -f assets/spm/bn.model ]; then
     printf '{"arch":"encoder","vocab":8000,"max_len":16,"dim":16,"layers":1,"heads":2,"ffn":32,"mask_id":4}' > "$D/enc8k.json"
     ok "whole-word MLM with a SentencePiece model" $BH pretrain --arch encoder --config "$D/enc8k.json" --data $SH --steps 3 --batch 2 --seq 16 --sep 0 --special 0,1 --whole-word --tokenizer assets/spm/bn.model --out "$D/w"
