@@ -27,5 +27,6 @@
 #include "bhasha/crf.h"
 #include "bhasha/ocr.h"
 #include "bhasha/pipeline.h"
+#include "bhasha/tasks.h"
 
 #endif

@@ -1,0 +1,171 @@
+/* tests/test_tasks.c — the public task API (bhasha/tasks.h) on a model this
+ * test fine-tunes itself: a tiny random encoder trained for a few epochs on
+ * written fixtures with a sentiment head per language and an NER head
+ * (multi-task, pipeline/finetune.c), then bh_task_sentiment picks the head by
+ * language, bh_task_ner returns spans in code points and bytes, and the error
+ * paths (NULL arguments, a missing head, a missing directory) return codes
+ * with messages. The shipped QA model is exercised when it is present. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bhasha.h"
+#include "pipeline/finetune.h"
+
+static char dir[64];
+
+static void put(const char *name, const char *text)
+{
+    char p[256];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* dir/name in one of 16 slots (enough for one test's paths) */
+static const char *path(const char *name)
+{
+    static char p[16][256];
+    static int k;
+    k = (k + 1) % 16;
+    snprintf(p[k], sizeof p[k], "%s/%s", dir, name);
+    return p[k];
+}
+
+/* sentiment decided by one word; names tagged PER */
+static void fixtures(void)
+{
+    static const char *names[] = {"রহিম", "করিম", "সুমন", "মিনা"}, *things[] = {"ছবিটা", "গানটা", "বইটা"};
+    char tsv[8192] = "text\tlabel\n", hi[8192] = "text\tlabel\n", conll[8192] = "", line[512];
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 3; j++) {
+            int pos = (i + j) % 2;
+            snprintf(line, sizeof line, "%s বলল %s খুব %s\t%s\n", names[i], things[j], pos ? "ভালো" : "খারাপ",
+                     pos ? "pos" : "neg");
+            strcat(tsv, line);
+            snprintf(line, sizeof line, "यह %s बहुत %s है\t%s\n", j ? "फ़ोन" : "किताब", pos ? "अच्छा" : "बुरा",
+                     pos ? "good" : "bad");
+            strcat(hi, line);
+            snprintf(line, sizeof line, "%s\tB-PER\nগতকাল\tO\n%s\tO\nকিনল\tO\n\n", names[i], things[j]);
+            strcat(conll, line);
+        }
+    put("s.tsv", tsv);
+    put("h.tsv", hi);
+    put("n.conll", conll);
+    put("enc.json",
+        "{\"arch\":\"encoder\",\"vocab\":16000,\"max_len\":32,\"dim\":16,\"layers\":1,\"heads\":2,\"ffn\":32,"
+        "\"pad_id\":3,\"mask_id\":4,\"dropout\":0}");
+}
+
+static int have_tokenizer(void) { return access("assets/spm/bnhi.model", R_OK) == 0; }
+
+static void test_tasks(void **st)
+{
+    (void)st;
+    if (!have_tokenizer()) skip();
+    fixtures();
+    bh__ft_options o, also[2];
+    bh__ft_options_default(&o);
+    o.task = BH__FT_SENTIMENT;
+    o.head_name = "sentiment_bn";
+    o.base = path("enc.json");
+    o.train = o.dev = path("s.tsv");
+    o.tokenizer = "assets/spm/bnhi.model";
+    o.out = path("m");
+    o.epochs = 25;
+    o.lr = 1e-2f;
+    o.batch = 4;
+    o.patience = 0;
+    for (int k = 0; k < 2; k++) bh__ft_options_default(&also[k]);
+    also[0].task = BH__FT_SENTIMENT;
+    also[0].head_name = "sentiment_hi";
+    also[0].train = also[0].dev = path("h.tsv");
+    also[1].task = BH__FT_NER;
+    also[1].head_name = "ner";
+    also[1].train = also[1].dev = path("n.conll");
+    o.also = also;
+    o.nalso = 2;
+    bh__ft_result r;
+    bh_status fst = bh__finetune(&o, &r);
+    if (fst) fprintf(stderr, "finetune: %s\n", bh_last_error());
+    assert_int_equal(fst, BH_OK);
+    assert_true(r.last_loss < r.first_loss);
+
+    bh_task_model *m;
+    assert_int_equal(bh_task_model_load(path("m"), 1, &m), BH_OK);
+    bh_sentiment_result s;
+    const char *bn = "মিনা বলল বইটা খুব ভালো", *hi = "यह फ़ोन बहुत बुरा है";
+    assert_int_equal(bh_task_sentiment(m, "bn", bn, strlen(bn), &s), BH_OK);
+    assert_string_equal(s.head, "sentiment_bn");
+    assert_string_equal(s.label, "pos");
+    assert_true(s.score > 0.5f && s.score <= 1.0f);
+    assert_int_equal(bh_task_sentiment(m, "hi", hi, strlen(hi), &s), BH_OK);
+    assert_string_equal(s.head, "sentiment_hi");
+    assert_string_equal(s.label, "bad");
+    /* an unknown language: the first sequence head; an empty text works */
+    assert_int_equal(bh_task_sentiment(m, "ta", "", 0, &s), BH_OK);
+    assert_string_equal(s.head, "sentiment_bn");
+
+    bh_entity *e = NULL;
+    size_t n = 0, cap = 0;
+    const char *t = "করিম গতকাল গানটা কিনল";
+    assert_int_equal(bh_task_ner(m, NULL, t, strlen(t), &e, &n, &cap), BH_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(e[0].type, "PER");
+    assert_int_equal(e[0].start, 0);
+    assert_int_equal(e[0].end, 4);
+    assert_int_equal(e[0].byte_start, 0);
+    assert_int_equal(e[0].byte_end, 12);
+    assert_int_equal(bh_task_ner(m, NULL, "", 0, &e, &n, &cap), BH_OK);
+    assert_int_equal(n, 0);
+
+    /* bad input */
+    bh_answer a;
+    assert_int_equal(bh_task_qa(m, "x", 1, "y", 1, &a), BH_ENOTFOUND);
+    assert_int_equal(bh_task_sentiment(m, NULL, NULL, 3, &s), BH_EINVAL);
+    assert_int_equal(bh_task_ner(m, NULL, t, strlen(t), NULL, &n, &cap), BH_EINVAL);
+    free(e);
+    bh_task_model_free(m);
+    assert_int_equal(bh_task_model_load(path("nothing"), 1, &m), BH_ENOTFOUND);
+    assert_null(m);
+    assert_int_equal(bh_task_model_load(path("m"), 0, &m), BH_EINVAL);
+    bh_task_model_free(NULL);
+}
+
+/* the shipped Hindi QA model, when present */
+static void test_shipped_qa(void **st)
+{
+    (void)st;
+    if (access("assets/models/bhasha-qa-hi/config.json", R_OK) != 0) skip();
+    bh_task_model *m;
+    assert_int_equal(bh_task_model_load("assets/models/bhasha-qa-hi", 1, &m), BH_OK);
+    const char *c = "ताजमहल आगरा शहर में यमुना नदी के किनारे है।", *q = "ताजमहल किस शहर में है?";
+    bh_answer a;
+    assert_int_equal(bh_task_qa(m, c, strlen(c), q, strlen(q), &a), BH_OK);
+    assert_true(a.byte_end >= a.byte_start && a.byte_end <= strlen(c));
+    assert_int_equal(bh_task_qa(m, "", 0, q, strlen(q), &a), BH_EINVAL);
+    bh_sentiment_result s;
+    assert_int_equal(bh_task_sentiment(m, NULL, c, strlen(c), &s), BH_ENOTFOUND);
+    bh_task_model_free(m);
+}
+
+int main(void)
+{
+    const char *bd = getenv("BUILD");
+    snprintf(dir, sizeof dir, "%s/tmp_tasks_XXXXXX", bd && *bd ? bd : "build");
+    if (!mkdtemp(dir)) return 1;
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_tasks), cmocka_unit_test(test_shipped_qa)};
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd)) rc = rc ? rc : 1;
+    return rc;
+}
