@@ -243,8 +243,13 @@ def main():
             if not dev:
                 train, dev = [r for i, r in enumerate(splits["train"]) if i % 10 != 9], splits["train"][9::10]
             for s, recs in (("train", train), ("dev", dev), ("test", splits["test"])):
-                # one spelling of the three labels everywhere (positive, negative, neutral)
-                write_tsv(os.path.join(d, s + ".tsv"), [(t, HARMONISED_MAP.get(l, l)) for t, l in recs])
+                # one spelling of the three labels everywhere (positive, negative, neutral);
+                # RFC 4180 quoting, so that texts with '"' read back whole
+                with open(os.path.join(d, s + ".tsv"), "w", encoding="utf-8", newline="") as f:
+                    w = csv.writer(f, delimiter="\t", quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
+                    w.writerow(["id", "text", "label"])
+                    for i, (t, l) in enumerate(recs):
+                        w.writerow([i, t, HARMONISED_MAP.get(l, l)])
         log("sets written to %s" % work)
         return
 
