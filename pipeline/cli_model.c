@@ -606,7 +606,8 @@ static void generate_usage(void)
             "         [--seed 1] [--threads 1] [--tokenizer T.model] [--eos ID] [--no-normalize]\n"
             "Greedy when the temperature is 0. Text prompts need a SentencePiece model\n"
             "(DIR/tokenizer.model by default) and are normalized first (bh_normalize, as the\n"
-            "training text was). Tokens are printed as they come. DIR defaults to the shipped\n"
+            "training text was); the unknown piece is never drawn. Tokens are printed as they\n"
+            "come. DIR defaults to the shipped\n"
             "Bangla + Hindi decoder (models/bhasha-gen-bnhi).\n");
 }
 
@@ -703,7 +704,10 @@ int cli_generate(int argc, char **argv)
     uint64_t rng = seed;
     size_t shown = 0;
     int start = n;
+    /* text out: the unknown piece has no text to show, so it is never drawn */
+    int unk = spm ? bh_spm_special_id(spm, BH_SPM_UNK) : -1;
     for (int k = 0; k < max_new && n < c->max_len; k++) {
+        if (unk >= 0 && unk < c->vocab) logits[unk] = -INFINITY;
         int next = bh_sample(logits, c->vocab, &sc, seq, n, &rng);
         seq[n++] = next;
         if (next == eos) break;
