@@ -22,8 +22,10 @@ static void test_stages_parse(void **state)
     unsigned s = 0;
     assert_int_equal(bh_annotator_stages_parse("words", &s), BH_OK);
     assert_int_equal(s, BH_STAGE_WORDS);
-    assert_int_equal(bh_annotator_stages_parse("normalize,sentences,words,langid,translit", &s), BH_OK);
+    assert_int_equal(bh_annotator_stages_parse("normalize,sentences,words,langid,translit,sentiment,ner", &s), BH_OK);
     assert_int_equal(s, BH_STAGES_ALL);
+    assert_int_equal(bh_annotator_stages_parse("sentiment,ner", &s), BH_OK);
+    assert_int_equal(s, BH_STAGE_SENTIMENT | BH_STAGE_NER);
     assert_int_equal(bh_annotator_stages_parse("all", &s), BH_OK);
     assert_int_equal(s, BH_STAGES_ALL);
     assert_int_equal(bh_annotator_stages_parse("words,wordz", &s), BH_EINVAL);
