@@ -703,7 +703,14 @@ int cli_generate(int argc, char **argv)
     fflush(stdout);
     uint64_t rng = seed;
     size_t shown = 0;
-    int start = n;
+    /* text is decoded from the prompt's first piece on (after the separator),
+     * so that a continuation that starts a new word gets its space and one
+     * that continues the prompt's last word does not */
+    int start = prompt && n > 0 && seq[0] == eos ? 1 : 0;
+    if (spm) {
+        if ((st = bh_spm_decode(spm, seq + start, (size_t)(n - start), &text))) goto fail;
+        shown = text.len;
+    }
     /* text out: the unknown piece has no text to show, so it is never drawn */
     int unk = spm ? bh_spm_special_id(spm, BH_SPM_UNK) : -1;
     for (int k = 0; k < max_new && n < c->max_len; k++) {
@@ -717,7 +724,6 @@ int cli_generate(int argc, char **argv)
             bh_buf_clear(&text);
             if ((st = bh_spm_decode(spm, seq + start, (size_t)(n - start), &text))) goto fail;
             if (text.len > shown) {
-                if (shown == 0 && text.len && prompt[0]) fputc(' ', stdout);
                 fwrite(text.data + shown, 1, text.len - shown, stdout);
                 shown = text.len;
             }
