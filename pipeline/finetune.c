@@ -1412,21 +1412,44 @@ static size_t cp_offset(const char *s, size_t b, size_t *from_b, size_t *from_cp
     return cp;
 }
 
+/* A language with a head of its own, for one written in the same script
+ * without one: Assamese -> Bangla; Sanskrit, Marathi, Nepali, Maithili,
+ * Bhojpuri, Konkani -> Hindi (the heads read the script's pieces). */
+static const char *script_kin(const char *lang)
+{
+    static const char *const kin[][2] = {{"as", "bn"}, {"sa", "hi"}, {"mr", "hi"}, {"ne", "hi"},
+                                         {"mai", "hi"}, {"bho", "hi"}, {"kok", "hi"}};
+    for (size_t i = 0; lang && i < sizeof kin / sizeof kin[0]; i++)
+        if (!strcmp(lang, kin[i][0])) return kin[i][1];
+    return NULL;
+}
+
+/* The head of a kind named exactly BASE_LANG, or NULL. */
+static bh_head *head_for(const bh__ft_model *fm, bh_head_kind kind, const char *lang)
+{
+    char want[40];
+    snprintf(want, sizeof want, "%s_%s", kind == BH_HEAD_TOKEN ? "ner" : kind == BH_HEAD_SEQUENCE ? "sentiment" : "qa",
+             lang);
+    for (int i = 0; i < fm->nheads; i++)
+        if (bh_head_get_kind(fm->heads[i]) == kind && !strcmp(bh_head_name(fm->heads[i]), want)) return fm->heads[i];
+    return NULL;
+}
+
 bh_head *bh__ft_find_head(const bh__ft_model *fm, bh_head_kind kind, const char *lang)
 {
     if (!fm) return NULL;
+    bh_head *h = lang ? head_for(fm, kind, lang) : NULL;
+    if (!h && script_kin(lang)) h = head_for(fm, kind, script_kin(lang));
+    if (h) return h;
     const char *base = kind == BH_HEAD_TOKEN ? "ner" : kind == BH_HEAD_SEQUENCE ? "sentiment" : "qa";
-    char want[40];
-    snprintf(want, sizeof want, "%s_%s", base, lang ? lang : "");
-    bh_head *plain = NULL, *first = NULL;
+    bh_head *first = NULL;
     for (int i = 0; i < fm->nheads; i++) {
-        bh_head *h = fm->heads[i];
-        if (bh_head_get_kind(h) != kind) continue;
-        if (lang && !strcmp(bh_head_name(h), want)) return h;
-        if (!plain && !strcmp(bh_head_name(h), base)) plain = h;
-        if (!first) first = h;
+        bh_head *x = fm->heads[i];
+        if (bh_head_get_kind(x) != kind) continue;
+        if (!strcmp(bh_head_name(x), base)) return x;
+        if (!first) first = x;
     }
-    return plain ? plain : first;
+    return first;
 }
 
 /* The words of text and their pieces (fm->words, fm->e). *nw = 0 for a text

@@ -153,7 +153,9 @@ typedef struct bh__ft_entity {
 bh_status bh__ft_ner(bh__ft_model *fm, const char *text, size_t len, bh__ft_entity **ents, size_t *n, size_t *cap);
 
 /* The head of a kind for a language: "sentiment_LANG" / "ner_LANG", else
- * "sentiment" / "ner", else the first head of that kind; NULL if none. */
+ * the head of a language in the same script (Assamese -> bn; Sanskrit,
+ * Marathi, Nepali, ... -> hi), else "sentiment" / "ner", else the first
+ * head of that kind; NULL if none. */
 bh_head *bh__ft_find_head(const bh__ft_model *fm, bh_head_kind kind, const char *lang);
 
 /* Several heads of fm (a multi-task directory) on one text: the sequence
