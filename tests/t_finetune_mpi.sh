@@ -2,7 +2,8 @@
 # tests/t_finetune_mpi.sh — data-parallel `bhasha finetune --mpi` on loopback:
 # with the same global batch (dropout on), `mpirun -np 2` and -np 3 (uneven
 # splits, a last batch of 5 rows) print the epoch losses of one process within
-# relative 1e-4 and the same dev metric, for sentiment and for NER with a CRF;
+# relative 1e-4 and the same dev metric, for sentiment, for NER with a CRF and
+# for both trained together (multi-task);
 # rank 0 alone prints and writes the checkpoint, which the runner reads;
 # early stopping stops every rank at the same epoch; bhasha without
 # bhasha-mpi next to it refuses --mpi with one line.
@@ -53,8 +54,9 @@ cmp_epochs() {
 }
 lines() { wc -l <"$1" | tr -d ' '; }
 
-for t in sent ner; do
-    if [ $t = sent ]; then A=$SENT; else A=$NER; fi
+MT="$SENT --also task=ner;head=ner;crf;train=$D/train.conll;dev=$D/dev.conll"
+for t in sent ner mt; do
+    case $t in sent) A=$SENT ;; ner) A=$NER ;; mt) A=$MT ;; esac
     "$BH" $FT $A --out "$D/$t.1" >"$D/$t.1.out" 2>/dev/null
     grep '^epoch ' "$D/$t.1.out" >"$D/$t.1.txt"
     is "$t: one process, 6 epochs" "$?:$(lines "$D/$t.1.txt")" "0:6"
