@@ -1,8 +1,8 @@
 #!/bin/sh
 # bench/eval_models.sh — the shipped multi-task model's sentiment heads on
 # every prepared sentiment test set (the Bangla head on the Bangla sets, the
-# Hindi head on HSAC), scored by `bhasha eval sentiment` (macro-F1), beside
-# the test scores of the fine-tuning run itself.
+# Hindi head on HSAC), scored by `bhasha eval sentiment` (macro-F1); on a
+# two-class set the head chooses between that set's two labels (--labels).
 #   sh bench/eval_models.sh SETS_DIR [MODEL_DIR]
 # SETS_DIR: bench/sentiment_bench.py --sets-only output (scripts/train_models.sh
 # WORK sets writes WORK/sets). Prints a markdown table.
@@ -22,7 +22,10 @@ for d in "$S"/*/; do
     /usr/bin/python3 -c 'import csv, sys
 for row in csv.DictReader(open(sys.argv[1], encoding="utf-8", newline=""), delimiter="\t"): print(row["text"])' \
         "$d/test.tsv" > "$tmp/text"
-    $BH sentiment --model "$M" --lang "$lang" "$tmp/text" 2> /dev/null |
+    # the head answers among the labels this test set uses (two-class sets)
+    labels=$(/usr/bin/python3 -c 'import csv, sys
+print(",".join(sorted({r["label"] for r in csv.DictReader(open(sys.argv[1], encoding="utf-8", newline=""), delimiter="\t")})))' "$d/test.tsv")
+    $BH sentiment --model "$M" --lang "$lang" --labels "$labels" "$tmp/text" 2> /dev/null |
         sed 's/^{"label":"\([^"]*\)".*/\1/' > "$tmp/lab"
     { echo "text	label"; sed "s/^/x\t/" "$tmp/lab"; } > "$tmp/pred.tsv"
     r=$($BH eval sentiment --gold "$d/test.tsv" --pred "$tmp/pred.tsv")

@@ -203,6 +203,8 @@ static int run_usage(FILE *f, const char *task)
 {
     fprintf(f,
             "usage: bhasha %s [--model DIR] [--head NAME | --lang bn|hi] [--threads 1] [--strict] [FILE]\n"
+            "         (sentiment: [--labels L1,L2,...]: the most probable of these labels, with\n"
+            "         its probability among all of the head's labels)\n"
             "Reads text lines (FILE or stdin) and writes one JSON line per input line:\n%s",
             task,
             strcmp(task, "ner")
@@ -216,15 +218,28 @@ static int run_usage(FILE *f, const char *task)
     return 0;
 }
 
+/* name is one of the comma-separated items of list */
+static int in_list(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = list; *p;) {
+        const char *e = strchr(p, ',');
+        size_t k = e ? (size_t)(e - p) : strlen(p);
+        if (k == n && !memcmp(p, name, n)) return 1;
+        p += k + (e != NULL);
+    }
+    return 0;
+}
+
 static int run_task(int argc, char **argv, bh__ft_task task)
 {
-    const char *cmd = argv[0], *model = NULL, *head = NULL, *lang = NULL, *in = NULL, *v;
+    const char *cmd = argv[0], *model = NULL, *head = NULL, *lang = NULL, *in = NULL, *only = NULL, *v;
     int threads = 1, strict = 0;
     char mdir[4096], lpath[4096];
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return run_usage(stdout, cmd);
         if (cli_opt(argc, argv, &i, "--model", &model) || cli_opt(argc, argv, &i, "--head", &head) ||
-            cli_opt(argc, argv, &i, "--lang", &lang))
+            cli_opt(argc, argv, &i, "--lang", &lang) || (task == BH__FT_SENTIMENT && cli_opt(argc, argv, &i, "--labels", &only)))
             continue;
         if (!strcmp(argv[i], "--strict")) {
             strict = 1;
@@ -287,10 +302,18 @@ static int run_task(int argc, char **argv, bh__ft_task task)
         }
         if (!st && task == BH__FT_SENTIMENT) {
             st = bh__ft_run(fm, h, NULL, r.line, r.len, probs, NULL, NULL, NULL);
+            int label = -1; /* the most probable label, among --labels when given */
+            for (int j = 0; !st && j < bh_head_n_labels(h); j++)
+                if ((!only || in_list(only, bh_head_label(h, j))) && (label < 0 || probs[j] > probs[label])) label = j;
+            if (!st && label < 0) {
+                int rc = cli_usage_error(cmd, "--labels %s: none is a label of head %s", only, bh_head_name(h));
+                free(ents);
+                bh_langid_free(lid);
+                bh__ft_free(fm);
+                cli_lines_close(&r);
+                return rc;
+            }
             if (!st) {
-                int label = 0;
-                for (int j = 1; j < bh_head_n_labels(h); j++)
-                    if (probs[j] > probs[label]) label = j;
                 const char *l = bh_head_label(h, label);
                 fputs("{\"label\":", stdout);
                 cli_json_string(stdout, l, strlen(l));
