@@ -11,18 +11,10 @@ W=${1:?usage: engine_pretrain.sh WORKDIR [STEPS]}
 STEPS=${2:-600}
 BUILD=${BUILD:-build}
 BH=${BH:-$BUILD/bhasha}
-ENC=${ENGINE_ENCODE:-$BUILD/bench/engine_encode}
 R=${BH_SHARED:-../shared}/data/raw
 SPM=assets/spm/bnhi.model
 if [ ! -d "$R" ]; then echo "engine_pretrain: $R missing: skipped"; exit 0; fi
-mkdir -p "$W/train" "$W/valid"
-[ -s "$W/train/bnhi.tok" ] || nice -n 10 "$ENC" $SPM "$W/train/bnhi.tok" 200000000 \
-    "$R/bn/prothomalo-ittefaq-news-2026/bn_news.train.txt" "$R/hi/covid19-hindi-news-2020/covid19_hindi_news.train.txt" \
-    "$R/bn/sachalayatan-blog/sachalayatan.train.txt.gz" "$R/hi/hindi-discourse-stories/hindi_discourse_stories.train.txt" \
-    "$R/hi/bbc-hindi-news-test/bbc_hindi_news.train.txt" "$R/bn/istishon-blog/istishon.train.txt.gz" \
-    "$R/hi/hindi-aesthetics-corpus/hindi_aesthetics.train.txt.gz"
-[ -s "$W/valid/bnhi.tok" ] || "$ENC" $SPM "$W/valid/bnhi.tok" 400000 \
-    "$R/bn/prothomalo-ittefaq-news-2026/bn_news.valid.txt" "$R/hi/covid19-hindi-news-2020/covid19_hindi_news.valid.txt"
+sh bench/encode_shards.sh "$W"
 cat > "$W/dec.json" <<'JSON'
 {"arch":"decoder","vocab":16000,"max_len":128,"dim":256,"layers":4,"heads":4,"ffn":1024,"dropout":0.0}
 JSON

@@ -21,7 +21,6 @@ shift
 STEPS=${*:-shards decoder encoder sets tasks qa ship}
 BUILD=${BUILD:-build}
 BH=$BUILD/bhasha
-ENC=$BUILD/bench/engine_encode
 D=${BH_SHARED:-../shared}/data
 R=$D/raw
 SPM=assets/spm/bnhi.model
@@ -32,14 +31,7 @@ PT="--batch 16 --sep 2 --save-every 250 --log-every 20 --threads 1 --valid $W/va
 for step in $STEPS; do
 case $step in
 shards)
-    mkdir -p "$W/train" "$W/valid"
-    [ -s "$W/train/bnhi.tok" ] || nice -n 10 "$ENC" $SPM "$W/train/bnhi.tok" 200000000 \
-        "$R/bn/prothomalo-ittefaq-news-2026/bn_news.train.txt" "$R/hi/covid19-hindi-news-2020/covid19_hindi_news.train.txt" \
-        "$R/bn/sachalayatan-blog/sachalayatan.train.txt.gz" "$R/hi/hindi-discourse-stories/hindi_discourse_stories.train.txt" \
-        "$R/hi/bbc-hindi-news-test/bbc_hindi_news.train.txt" "$R/bn/istishon-blog/istishon.train.txt.gz" \
-        "$R/hi/hindi-aesthetics-corpus/hindi_aesthetics.train.txt.gz"
-    [ -s "$W/valid/bnhi.tok" ] || "$ENC" $SPM "$W/valid/bnhi.tok" 400000 \
-        "$R/bn/prothomalo-ittefaq-news-2026/bn_news.valid.txt" "$R/hi/covid19-hindi-news-2020/covid19_hindi_news.valid.txt"
+    sh bench/encode_shards.sh "$W"
     ;;
 decoder)
     cat > "$W/dec.json" <<'JSON'
