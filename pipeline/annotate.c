@@ -16,7 +16,9 @@
 /* Inference contexts of the model stages: a bh__ft_model is not thread-safe
  * (activation buffers), so each concurrent bh_annotate takes one from the
  * pool and gives it back; the pool grows to the number of concurrent
- * callers. The mapped F32 weights are shared by the page cache. */
+ * callers. F32 weights are mapped and shared by the page cache; F16
+ * weights (the shipped models) are widened into each context (29 MB each for
+ * the shipped encoder). */
 typedef struct ctx_pool {
     pthread_mutex_t mu;
     bh__ft_model **free;
