@@ -7,7 +7,8 @@
  * one or more heads: the shipped assets/models/bhasha-bnhi has sentiment_bn,
  * sentiment_hi, ner_bn and ner_hi; assets/models/bhasha-qa-hi has a QA head).
  * Handles are not thread-safe (they keep activation buffers): use one per
- * thread; the mapped F32 weights are shared by the page cache. Results point
+ * thread (F32 weights are mapped and shared by the page cache, F16 weights are
+ * widened into each handle). Results point
  * into the handle (label and type names) or into caller-owned arrays. */
 #ifndef BHASHA_TASKS_H
 #define BHASHA_TASKS_H
