@@ -1383,25 +1383,6 @@ fail:
     return st;
 }
 
-bh_status bh__ft_classify(bh__ft_model *fm, const char *text, size_t len, int *label, float *score, float *probs)
-{
-    if (!fm || (!text && len) || !label || !score) return bh__fail(BH_EINVAL, "bh__ft_classify: NULL argument");
-    if (bh_head_get_kind(fm->h) != BH_HEAD_SEQUENCE) return bh__fail(BH_EINVAL, "bh__ft_classify: not a sentiment model");
-    int n, D = bh_model_get_config(fm->m)->dim, C = bh_head_n_labels(fm->h);
-    bh_status st = text_ids(&fm->e, text ? text : "", len, fm->seq, fm->ids, &n);
-    if (st || (st = batch_reserve(&fm->b, 1, n, D))) return st;
-    if ((st = bh_model_forward(fm->m, fm->ids, NULL, 1, n, fm->b.hid, NULL)) ||
-        (st = bh_head_seq_predict(fm->h, fm->b.hid, NULL, 1, n, D, fm->probs)))
-        return st;
-    int best = 0;
-    for (int j = 1; j < C; j++)
-        if (fm->probs[j] > fm->probs[best]) best = j;
-    *label = best;
-    *score = fm->probs[best];
-    if (probs) memcpy(probs, fm->probs, sizeof(float) * (size_t)C);
-    return BH_OK;
-}
-
 /* Code point offset of byte offset b in s (UTF-8 continuation bytes do not count). */
 static size_t cp_offset(const char *s, size_t b, size_t *from_b, size_t *from_cp)
 {
@@ -1709,11 +1690,4 @@ bh_status bh__ft_run(bh__ft_model *fm, bh_head *sh, bh_head *nh, const char *tex
 {
     const char *t = text ? text : "";
     return bh__ft_run_many(fm, sh, nh, &t, &len, 1, probs, ents, n, cap);
-}
-
-bh_status bh__ft_ner(bh__ft_model *fm, const char *text, size_t len, bh__ft_entity **ents, size_t *n, size_t *cap)
-{
-    if (!fm || (!text && len) || !ents || !n || !cap) return bh__fail(BH_EINVAL, "bh__ft_ner: NULL argument");
-    if (bh_head_get_kind(fm->h) != BH_HEAD_TOKEN) return bh__fail(BH_EINVAL, "bh__ft_ner: not an NER model");
-    return bh__ft_run(fm, NULL, fm->h, text, len, NULL, ents, n, cap);
 }

@@ -136,9 +136,6 @@ bh_status bh__ft_load(const char *dir, bh__ft_task task, const char *head, int t
 void bh__ft_free(bh__ft_model *fm);
 const bh_head *bh__ft_head(const bh__ft_model *fm);
 
-/* Sentiment of one text: best label index and its probability; probs (may
- * be NULL) gets all C. */
-bh_status bh__ft_classify(bh__ft_model *fm, const char *text, size_t len, int *label, float *score, float *probs);
 
 typedef struct bh__ft_entity {
     const char *type;       /* points into the head's labels */
@@ -148,10 +145,6 @@ typedef struct bh__ft_entity {
     int item;               /* bh__ft_run_many: the text it is in */
 } bh__ft_entity;
 
-/* Named entities of one text (words from bh_segment BH_SEG_WORD): *ents
- * grows with realloc (*cap its capacity; start with NULL/0 and free() it). */
-bh_status bh__ft_ner(bh__ft_model *fm, const char *text, size_t len, bh__ft_entity **ents, size_t *n, size_t *cap);
-
 /* The head of a kind for a language: "sentiment_LANG" / "ner_LANG", else
  * the head of a language in the same script (Assamese -> bn; Sanskrit,
  * Marathi, Nepali, ... -> hi), else "sentiment" / "ner", else the first
@@ -160,7 +153,8 @@ bh_head *bh__ft_find_head(const bh__ft_model *fm, bh_head_kind kind, const char 
 
 /* Several heads of fm (a multi-task directory) on one text: the sequence
  * head sh (or NULL) writes probs [its labels], the token head nh (or NULL)
- * the entities as bh__ft_ner. With both, each chunk of whole words goes
+ * the entities (words from bh_segment BH_SEG_WORD; *ents grows with realloc,
+ * *cap its capacity: start with NULL/0 and free() it). With both, each chunk of whole words goes
  * through the encoder once and feeds both heads (the sentiment is the
  * chunks' probabilities averaged by their lengths); sentiment alone encodes
  * the text as in training. An empty text gives the sentiment of an empty
