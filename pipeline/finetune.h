@@ -136,7 +136,6 @@ bh_status bh__ft_load(const char *dir, bh__ft_task task, const char *head, int t
 void bh__ft_free(bh__ft_model *fm);
 const bh_head *bh__ft_head(const bh__ft_model *fm);
 
-
 typedef struct bh__ft_entity {
     const char *type;       /* points into the head's labels */
     size_t start, end;      /* code point offsets into the text, [start, end) */
