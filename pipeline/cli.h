@@ -86,6 +86,10 @@ void cli_json_string(FILE *out, const char *s, size_t n);
  * 1 when not (buf then holds the last candidate, for the error message). */
 int cli_asset(const char *rel, char *buf, size_t cap);
 
+/* The directory of a shipped model (e.g. "bhasha-bnhi": assets/models/NAME,
+ * found as cli_asset finds files) into buf. Returns 0 when found, 1 when not. */
+int cli_model_dir(const char *name, char *buf, size_t cap);
+
 /* True when argv[i] == name; then *val = argv[i+1] (advancing *i) for options with values. */
 int cli_opt(int argc, char **argv, int *i, const char *name, const char **val);
 

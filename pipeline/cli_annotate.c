@@ -1144,9 +1144,7 @@ int cli_annotate_run(int argc, char **argv, const cli_dist *dist)
         j.ao.stages &= ~(unsigned)(BH_STAGE_SENTIMENT | BH_STAGE_NER);
     } else if (!j.ao.model_dir && (j.ao.stages & (BH_STAGE_SENTIMENT | BH_STAGE_NER))) {
         int named = (j.ao.stages & BH_STAGES_ALL) != BH_STAGES_ALL;
-        if (!cli_asset("models/bhasha-bnhi/config.json", mdir, sizeof mdir)) {
-            char *slash = strrchr(mdir, '/');
-            *slash = 0;
+        if (!cli_model_dir("bhasha-bnhi", mdir, sizeof mdir)) {
             j.ao.model_dir = mdir;
         } else if (named) {
             free(files);

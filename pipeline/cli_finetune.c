@@ -256,9 +256,8 @@ static int run_task(int argc, char **argv, bh__ft_task task)
         }
     }
     if (!model) {
-        if (cli_asset("models/bhasha-bnhi/config.json", mdir, sizeof mdir))
+        if (cli_model_dir("bhasha-bnhi", mdir, sizeof mdir))
             return cli_usage_error(cmd, "needs --model DIR (no shipped model found; try --help)");
-        *strrchr(mdir, '/') = 0;
         model = mdir;
     }
     if (head && lang) return cli_usage_error(cmd, "--head and --lang exclude each other");

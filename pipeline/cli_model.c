@@ -636,10 +636,7 @@ int cli_generate(int argc, char **argv)
         else if (!strcmp(argv[i], "--no-normalize")) normalize = 0;
         else return cli_usage_error(cmd, "unknown option '%s' (try --help)", argv[i]);
     }
-    if (!model && !cli_asset("models/bhasha-gen-bnhi/config.json", mdir, sizeof mdir)) {
-        *strrchr(mdir, '/') = 0;
-        model = mdir;
-    }
+    if (!model && !cli_model_dir("bhasha-gen-bnhi", mdir, sizeof mdir)) model = mdir;
     if (!model || (!prompt == !idstr))
         return cli_usage_error(cmd, "needs one of --prompt, --ids, and --model (no shipped decoder found)");
     if (max_new < 0 || threads < 1 || sc.temperature < 0 || sc.top_k < 0 || !(sc.top_p > 0 && sc.top_p <= 1) ||

@@ -142,9 +142,8 @@ int cli_qa(int argc, char **argv)
     }
     char mdir[4096];
     if (!model) {
-        if (cli_asset("models/bhasha-qa-hi/config.json", mdir, sizeof mdir))
+        if (cli_model_dir("bhasha-qa-hi", mdir, sizeof mdir))
             return cli_usage_error(cmd, "needs --model DIR (no shipped QA model found; try --help)");
-        *strrchr(mdir, '/') = 0;
         model = mdir;
     }
     bh_blas_set_threads(threads);

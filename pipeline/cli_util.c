@@ -138,6 +138,16 @@ int cli_asset(const char *rel, char *buf, size_t cap)
     return access(buf, R_OK) == 0 ? 0 : 1;
 }
 
+int cli_model_dir(const char *name, char *buf, size_t cap)
+{
+    char rel[256];
+    snprintf(rel, sizeof rel, "models/%s/config.json", name);
+    if (cli_asset(rel, buf, cap)) return 1;
+    char *slash = strrchr(buf, '/');
+    if (slash) *slash = 0;
+    return 0;
+}
+
 int cli_exec_mpi(const char *cmd, char **argv)
 {
     char exe[4096];
