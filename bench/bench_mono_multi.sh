@@ -42,6 +42,7 @@ secs() { echo "$1" | sed 's/.*"seconds":\([0-9.]*\).*/\1/'; }
 # pretraining steps, from the run's own log (ENC.log beside ENC)
 pre() { grep -c '^step ' "$1.log" || true; }
 pct() { awk -v x="$1" 'BEGIN{printf "%.2f", 100 * x}'; }
+f2() { awk -v x="$1" 'BEGIN{printf "%.2f", x}'; }
 mkdir -p "$W/mm"
 r_bn_bn=$(bn "$EBN" "$W/mm/bn_bn")
 r_j_bn=$(bn "$EJ" "$W/mm/joint_bn")
@@ -51,10 +52,10 @@ r_j_hi=$(hi "$EJ" "$W/mm/joint_hi")
     echo "| encoder (pretraining data) | pretraining steps | bn sentiment macro-F1 | bn NER F1 | hi sentiment macro-F1 | hi NER F1 | fine-tuning s |"
     echo "|---|---|---|---|---|---|---|"
     printf '| Bangla only | %s | %s | %s | – | – | %s |\n' "$(pre "$EBN")" \
-        "$(pct "$(score "$r_bn_bn" 1)")" "$(score "$r_bn_bn" 2)" "$(secs "$r_bn_bn")"
+        "$(pct "$(score "$r_bn_bn" 1)")" "$(f2 "$(score "$r_bn_bn" 2)")" "$(secs "$r_bn_bn")"
     printf '| Hindi only | %s | – | – | %s | %s | %s |\n' "$(pre "$EHI")" \
-        "$(pct "$(score "$r_hi_hi" 1)")" "$(score "$r_hi_hi" 2)" "$(secs "$r_hi_hi")"
+        "$(pct "$(score "$r_hi_hi" 1)")" "$(f2 "$(score "$r_hi_hi" 2)")" "$(secs "$r_hi_hi")"
     printf '| Bangla + Hindi | %s | %s | %s | %s | %s | %s + %s |\n' "$(pre "$EJ")" \
-        "$(pct "$(score "$r_j_bn" 1)")" "$(score "$r_j_bn" 2)" \
-        "$(pct "$(score "$r_j_hi" 1)")" "$(score "$r_j_hi" 2)" "$(secs "$r_j_bn")" "$(secs "$r_j_hi")"
+        "$(pct "$(score "$r_j_bn" 1)")" "$(f2 "$(score "$r_j_bn" 2)")" \
+        "$(pct "$(score "$r_j_hi" 1)")" "$(f2 "$(score "$r_j_hi" 2)")" "$(secs "$r_j_bn")" "$(secs "$r_j_hi")"
 } | tee "$W/mono_multi.md"
