@@ -20,8 +20,8 @@ struct bh_task_model {
 
 bh_status bh_task_model_load(const char *dir, int threads, bh_task_model **out)
 {
+    if (out) *out = NULL;
     if (!dir || !out || threads < 1) return bh__fail(BH_EINVAL, "bh_task_model_load: bad argument");
-    *out = NULL;
     bh_task_model *m = calloc(1, sizeof *m);
     if (!m) return bh__fail(BH_ENOMEM, "out of memory");
     bh_status st = bh__ft_load(dir, 0, NULL, threads, &m->fm);

@@ -137,6 +137,7 @@ static void test_tasks(void **st)
     assert_int_equal(bh_task_model_load(path("nothing"), 1, &m), BH_ENOTFOUND);
     assert_null(m);
     assert_int_equal(bh_task_model_load(path("m"), 0, &m), BH_EINVAL);
+    assert_null(m);
     bh_task_model_free(NULL);
 }
 
