@@ -240,31 +240,6 @@ done:
     return st;
 }
 
-/* Copies a whole small file (config, tokenizer) atomically; a missing source
- * is BH_ENOTFOUND. */
-static bh_status copy_small(const char *from, const char *to)
-{
-    FILE *f = fopen(from, "rb");
-    if (!f) return bh__fail(errno == ENOENT ? BH_ENOTFOUND : BH_EIO, "%s: %s", from, strerror(errno));
-    bh__atomic a;
-    bh_status st = bh__atomic_open(&a, to);
-    if (st) {
-        fclose(f);
-        return st;
-    }
-    char buf[65536];
-    size_t k;
-    while ((k = fread(buf, 1, sizeof buf, f)) > 0)
-        if (fwrite(buf, 1, k, a.f) != k) break;
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        bh__atomic_abort(&a);
-        return bh__fail(BH_EIO, "%s: read error", from);
-    }
-    return bh__atomic_commit(&a);
-}
-
 bh_status bh_model_convert(const char *in_dir, const char *out_dir, const char *dtype)
 {
     if (!in_dir || !out_dir || !dtype) return bh__fail(BH_EINVAL, "bh_model_convert: NULL argument");
@@ -332,8 +307,8 @@ bh_status bh_model_convert(const char *in_dir, const char *out_dir, const char *
     free(order);
     for (int i = 0; i < f.nmeta; i++) mk[i] = f.meta_keys[i], mv[i] = f.meta_vals[i];
     if ((st = bh__st_write(wo, e, f.ntensors, mk, mv, f.nmeta))) goto done;
-    if ((st = copy_small(ci, co))) goto done;
-    st = copy_small(ti, to);
+    if ((st = bh__atomic_copy(ci, co))) goto done;
+    st = bh__atomic_copy(ti, to);
     if (st == BH_ENOTFOUND) st = BH_OK; /* a model without its tokenizer stays one */
 done:
     bh__st_close(&f);

@@ -283,6 +283,29 @@ bh_status bh__atomic_commit(bh__atomic *a)
     return st;
 }
 
+bh_status bh__atomic_copy(const char *from, const char *to)
+{
+    FILE *f = fopen(from, "rb");
+    if (!f) return bh__fail(errno == ENOENT ? BH_ENOTFOUND : BH_EIO, "%s: %s", from, strerror(errno));
+    bh__atomic a;
+    bh_status st = bh__atomic_open(&a, to);
+    if (st) {
+        fclose(f);
+        return st;
+    }
+    char buf[65536];
+    size_t k;
+    while ((k = fread(buf, 1, sizeof buf, f)) > 0)
+        if (fwrite(buf, 1, k, a.f) != k) break;
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        bh__atomic_abort(&a);
+        return bh__fail(BH_EIO, "%s: read error", from);
+    }
+    return bh__atomic_commit(&a);
+}
+
 /* IEEE 754 binary16 <-> binary32. The encoder rounds to nearest even and
  * keeps infinities, NaN (quiet) and subnormals. */
 static uint16_t f32_to_f16(float f)

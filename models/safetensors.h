@@ -76,5 +76,8 @@ typedef struct bh__atomic {
 bh_status bh__atomic_open(bh__atomic *a, const char *path);
 bh_status bh__atomic_commit(bh__atomic *a);
 void bh__atomic_abort(bh__atomic *a);
+/* Copies the file from to the file to atomically (tokenizers, configs next to
+ * weights). BH_ENOTFOUND when from does not exist, BH_EIO on other errors. */
+bh_status bh__atomic_copy(const char *from, const char *to);
 
 #endif

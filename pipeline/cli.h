@@ -90,6 +90,12 @@ int cli_asset(const char *rel, char *buf, size_t cap);
  * found as cli_asset finds files) into buf. Returns 0 when found, 1 when not. */
 int cli_model_dir(const char *name, char *buf, size_t cap);
 
+/* The arguments every model runner takes (sentiment, ner, qa): --strict,
+ * --threads N and at most one input FILE. Returns 1 when argv[*i] was one of
+ * them (*i moves past a value), 0 when it is another option, 2 after a usage
+ * error (reported; exit with it). */
+int cli_runner_arg(const char *cmd, int argc, char **argv, int *i, int *threads, int *strict, const char **in);
+
 /* True when argv[i] == name; then *val = argv[i+1] (advancing *i) for options with values. */
 int cli_opt(int argc, char **argv, int *i, const char *name, const char **val);
 

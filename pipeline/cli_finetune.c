@@ -233,7 +233,7 @@ static int in_list(const char *list, const char *name)
 
 static int run_task(int argc, char **argv, bh__ft_task task)
 {
-    const char *cmd = argv[0], *model = NULL, *head = NULL, *lang = NULL, *in = NULL, *only = NULL, *v;
+    const char *cmd = argv[0], *model = NULL, *head = NULL, *lang = NULL, *in = NULL, *only = NULL;
     int threads = 1, strict = 0;
     char mdir[4096], lpath[4096];
     for (int i = 1; i < argc; i++) {
@@ -241,19 +241,9 @@ static int run_task(int argc, char **argv, bh__ft_task task)
         if (cli_opt(argc, argv, &i, "--model", &model) || cli_opt(argc, argv, &i, "--head", &head) ||
             cli_opt(argc, argv, &i, "--lang", &lang) || (task == BH__FT_SENTIMENT && cli_opt(argc, argv, &i, "--labels", &only)))
             continue;
-        if (!strcmp(argv[i], "--strict")) {
-            strict = 1;
-        } else if (cli_opt(argc, argv, &i, "--threads", &v)) {
-            double x;
-            if (cli_number(cmd, "--threads", v, 1, 1024, &x)) return 2;
-            threads = (int)x;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return cli_usage_error(cmd, "unknown or incomplete option '%s' (try --help)", argv[i]);
-        } else if (in) {
-            return cli_usage_error(cmd, "one input file at most");
-        } else {
-            in = argv[i];
-        }
+        int k = cli_runner_arg(cmd, argc, argv, &i, &threads, &strict, &in);
+        if (k == 2) return 2;
+        if (!k) return cli_usage_error(cmd, "unknown or incomplete option '%s' (try --help)", argv[i]);
     }
     if (!model) {
         if (cli_model_dir("bhasha-bnhi", mdir, sizeof mdir))

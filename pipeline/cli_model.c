@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "models/safetensors.h"
 #include "pipeline/cli.h"
 
 static double now_s(void)
@@ -184,23 +185,6 @@ static uint8_t *word_starts(const char *spm_path, int vocab, bh_status *st)
     }
     bh_spm_free(spm);
     return ws;
-}
-
-static int copy_file(const char *from, const char *to)
-{
-    FILE *a = fopen(from, "rb"), *b = a ? fopen(to, "wb") : NULL;
-    if (!a || !b) {
-        if (a) fclose(a);
-        return -1;
-    }
-    char buf[65536];
-    size_t k;
-    int rc = 0;
-    while ((k = fread(buf, 1, sizeof buf, a)) > 0)
-        if (fwrite(buf, 1, k, b) != k) rc = -1;
-    fclose(a);
-    if (fclose(b) != 0) rc = -1;
-    return rc;
 }
 
 static int save_all(const char *cmd, bh_model *m, bh_optim *o, const char *out, long step,
@@ -417,7 +401,7 @@ int cli_pretrain_run(int argc, char **argv, const cli_dist *dist)
         }
         if (tok) {
             snprintf(path, sizeof path, "%s/tokenizer.model", out);
-            if (copy_file(tok, path)) {
+            if (bh__atomic_copy(tok, path)) {
                 fprintf(stderr, "bhasha %s: cannot copy %s to %s\n", cmd, tok, path);
                 goto setup_done;
             }

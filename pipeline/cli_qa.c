@@ -121,24 +121,14 @@ static int qa_usage(FILE *f)
 
 int cli_qa(int argc, char **argv)
 {
-    const char *cmd = argv[0], *model = NULL, *in = NULL, *v;
+    const char *cmd = argv[0], *model = NULL, *in = NULL;
     int threads = 1, strict = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return qa_usage(stdout);
         if (cli_opt(argc, argv, &i, "--model", &model)) continue;
-        if (!strcmp(argv[i], "--strict")) {
-            strict = 1;
-        } else if (cli_opt(argc, argv, &i, "--threads", &v)) {
-            double x;
-            if (cli_number(cmd, "--threads", v, 1, 1024, &x)) return 2;
-            threads = (int)x;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return cli_usage_error(cmd, "unknown or incomplete option '%s' (try --help)", argv[i]);
-        } else if (in) {
-            return cli_usage_error(cmd, "one input file at most");
-        } else {
-            in = argv[i];
-        }
+        int k = cli_runner_arg(cmd, argc, argv, &i, &threads, &strict, &in);
+        if (k == 2) return 2;
+        if (!k) return cli_usage_error(cmd, "unknown or incomplete option '%s' (try --help)", argv[i]);
     }
     char mdir[4096];
     if (!model) {

@@ -148,6 +148,26 @@ int cli_model_dir(const char *name, char *buf, size_t cap)
     return 0;
 }
 
+int cli_runner_arg(const char *cmd, int argc, char **argv, int *i, int *threads, int *strict, const char **in)
+{
+    const char *v;
+    if (!strcmp(argv[*i], "--strict")) {
+        *strict = 1;
+    } else if (cli_opt(argc, argv, i, "--threads", &v)) {
+        double x;
+        if (cli_number(cmd, "--threads", v, 1, 1024, &x)) return 2;
+        *threads = (int)x;
+    } else if (argv[*i][0] == '-' && argv[*i][1]) {
+        return 0;
+    } else if (*in) {
+        cli_usage_error(cmd, "one input file at most");
+        return 2;
+    } else {
+        *in = argv[*i];
+    }
+    return 1;
+}
+
 int cli_exec_mpi(const char *cmd, char **argv)
 {
     char exe[4096];

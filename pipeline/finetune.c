@@ -21,6 +21,7 @@
 #include "bhasha/segment.h"
 #include "bhasha/subword.h"
 #include "core/error.h"
+#include "models/safetensors.h"
 
 #define IGNORE BH_HEAD_IGNORE
 
@@ -706,32 +707,13 @@ static bh_status evaluate(bh_model *m, bh_head *h, const dataset *d, int bsz, in
 
 /* ------------------------------------------------------------ checkpoints */
 
-bh_status bh__ft_copy_file(const char *from, const char *to)
-{
-    FILE *a = fopen(from, "rb");
-    if (!a) return bh__fail(BH_EIO, "%s: %s", from, strerror(errno));
-    FILE *b = fopen(to, "wb");
-    if (!b) {
-        fclose(a);
-        return bh__fail(BH_EIO, "%s: %s", to, strerror(errno));
-    }
-    char buf[65536];
-    size_t k;
-    int bad = 0;
-    while ((k = fread(buf, 1, sizeof buf, a)) > 0)
-        if (fwrite(buf, 1, k, b) != k) bad = 1;
-    if (ferror(a)) bad = 1;
-    fclose(a);
-    if (fclose(b) != 0) bad = 1;
-    return bad ? bh__fail(BH_EIO, "cannot copy %s to %s", from, to) : BH_OK;
-}
-
 const char *bh__ft_tok_file(const bh_tokenizer *t)
 {
     return bh_tokenizer_get_kind(t) == BH_TOKENIZER_SPM ? "tokenizer.model" : "vocab.txt";
 }
 
-/* --base: a model directory, or a config JSON file for a fresh encoder. */
+/* --base: a model directory, or a config JSON file for a fresh encoder; the
+ * run's threads, frozen layers and dropout applied. */
 bh_status bh__ft_open_base(const bh__ft_options *o, bh_model **m)
 {
     struct stat sb;
@@ -748,12 +730,19 @@ bh_status bh__ft_open_base(const bh__ft_options *o, bh_model **m)
         st = bh_model_new(&c, o->seed, m);
     }
     if (st) return st;
-    if (bh_model_get_config(*m)->arch != BH_ARCH_ENCODER) {
+    const bh_model_config *mc = bh_model_get_config(*m);
+    if (mc->arch != BH_ARCH_ENCODER)
+        st = bh__fail(BH_EINVAL, "base %s is a decoder; fine-tuning needs an encoder", o->base);
+    else if (o->freeze_layers > mc->layers)
+        st = bh__fail(BH_EINVAL, "cannot freeze %d layers: the encoder has %d", o->freeze_layers, mc->layers);
+    else if (!(st = bh_model_set_threads(*m, o->threads)) && !(st = bh_model_freeze(*m, o->freeze_layers)) &&
+             o->dropout >= 0)
+        st = bh_model_set_dropout(*m, o->dropout);
+    if (st) {
         bh_model_free(*m);
         *m = NULL;
-        return bh__fail(BH_EINVAL, "base %s is a decoder; fine-tuning needs an encoder", o->base);
     }
-    return BH_OK;
+    return st;
 }
 
 /* ---------------------------------------------------------------- training */
@@ -777,6 +766,16 @@ void bh__ft_optim_config(const bh__ft_options *o, long total, bh_optim_config *o
     oc->warmup = o->warmup >= 0 ? o->warmup : (int)(total / 10);
     oc->total_steps = (int)total;
     oc->sched = BH_SCHED_LINEAR;
+}
+
+bh_status bh__ft_update(const bh__ft_options *o, const bh_optim_config *oc, long step, bh_model *m, bh_optim *om,
+                        bh_head *h, bh_optim *oh, float *lr, float *norm)
+{
+    *norm = bh_head_clip_grad(h, m, o->clip);
+    if (!isfinite(*norm)) return bh__fail(BH_ENUMERIC, "step %ld: gradient norm is %f", step + 1, (double)*norm);
+    *lr = bh_optim_lr(oc, step);
+    bh_status st = bh_optim_step(om, m);
+    return st ? st : bh_optim_step_head(oh, h);
 }
 
 void bh__ft_shuffle(long *order, long n, uint64_t *rng)
@@ -1036,12 +1035,6 @@ bh_status bh__finetune(const bh__ft_options *o, bh__ft_result *res)
         goto done;
     }
     o = &oo;
-    if (o->freeze_layers > mc->layers) {
-        st = bh__fail(BH_EINVAL, "cannot freeze %d layers: the encoder has %d", o->freeze_layers, mc->layers);
-        goto done;
-    }
-    if ((st = bh_model_set_threads(m, o->threads)) || (st = bh_model_freeze(m, o->freeze_layers))) goto done;
-    if (o->dropout >= 0 && (st = bh_model_set_dropout(m, o->dropout))) goto done;
     if ((st = enc_open(&e, o->tokenizer, o->normalize, mc))) goto done;
 
     long spe = 0, maxhp = 0, ntr = 0;
@@ -1176,13 +1169,8 @@ bh_status bh__finetune(const bh__ft_options *o, bh__ft_result *res)
                 goto done;
             }
             if (nr > 1 && (st = dp_grads(o, m, t->h, hg))) goto done;
-            float norm = bh_head_clip_grad(t->h, m, o->clip);
-            if (!isfinite(norm)) {
-                st = bh__fail(BH_ENUMERIC, "step %ld: gradient norm is %f", step + 1, (double)norm);
-                goto done;
-            }
-            float lr = bh_optim_lr(&oc, step);
-            if ((st = bh_optim_step(om, m)) || (st = bh_optim_step_head(t->oh, t->h))) goto done;
+            float lr, norm;
+            if ((st = bh__ft_update(o, &oc, step, m, om, t->h, t->oh, &lr, &norm))) goto done;
             lsum += loss;
             for (int i = 0; i < B; i++) ntok += ptr[i]->n;
             if ((step + 1) % o->log_every == 0 || step + 1 == total)
@@ -1240,7 +1228,7 @@ bh_status bh__finetune(const bh__ft_options *o, bh__ft_result *res)
     /* tokenizer next to the weights, so the directory runs on its own */
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", o->out, bh__ft_tok_file(e.tok));
-    if ((st = bh__ft_copy_file(o->tokenizer, path))) goto done;
+    if ((st = bh__atomic_copy(o->tokenizer, path))) goto done;
     int any_test = 0;
     for (int k = 0; k < K; k++) any_test |= tk[k].o.test != NULL;
     if (any_test) { /* the best epoch's checkpoint, as saved */
@@ -1405,12 +1393,17 @@ static const char *script_kin(const char *lang)
     return NULL;
 }
 
+/* The base of a kind's head names: "ner", "sentiment", "qa". */
+static const char *kind_base(bh_head_kind kind)
+{
+    return kind == BH_HEAD_TOKEN ? "ner" : kind == BH_HEAD_SEQUENCE ? "sentiment" : "qa";
+}
+
 /* The head of a kind named exactly BASE_LANG, or NULL. */
 static bh_head *head_for(const bh__ft_model *fm, bh_head_kind kind, const char *lang)
 {
     char want[40];
-    snprintf(want, sizeof want, "%s_%s", kind == BH_HEAD_TOKEN ? "ner" : kind == BH_HEAD_SEQUENCE ? "sentiment" : "qa",
-             lang);
+    snprintf(want, sizeof want, "%s_%s", kind_base(kind), lang);
     for (int i = 0; i < fm->nheads; i++)
         if (bh_head_get_kind(fm->heads[i]) == kind && !strcmp(bh_head_name(fm->heads[i]), want)) return fm->heads[i];
     return NULL;
@@ -1422,7 +1415,7 @@ bh_head *bh__ft_find_head(const bh__ft_model *fm, bh_head_kind kind, const char 
     bh_head *h = lang ? head_for(fm, kind, lang) : NULL;
     if (!h && script_kin(lang)) h = head_for(fm, kind, script_kin(lang));
     if (h) return h;
-    const char *base = kind == BH_HEAD_TOKEN ? "ner" : kind == BH_HEAD_SEQUENCE ? "sentiment" : "qa";
+    const char *base = kind_base(kind);
     bh_head *first = NULL;
     for (int i = 0; i < fm->nheads; i++) {
         bh_head *x = fm->heads[i];

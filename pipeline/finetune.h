@@ -172,12 +172,17 @@ bh_status bh__ft_run_many(bh__ft_model *fm, bh_head *sh, bh_head *nh, const char
 /* Shared with the QA trainer (pipeline/qa.c). */
 /* Monotonic seconds. */
 double bh__ft_now(void);
-/* Copies a file (the tokenizer into a model directory). */
-bh_status bh__ft_copy_file(const char *from, const char *to);
+
 /* File name a tokenizer is saved under: tokenizer.model or vocab.txt. */
 const char *bh__ft_tok_file(const bh_tokenizer *t);
-/* --base: an encoder directory, or a config JSON file for random weights. */
+/* --base: an encoder directory, or a config JSON file for random weights;
+ * with the run's settings applied (threads, frozen lower layers, dropout). */
 bh_status bh__ft_open_base(const bh__ft_options *o, bh_model **m);
+/* One update after backward: encoder + head gradients clipped together to
+ * o->clip (a non-finite norm is BH_ENUMERIC naming the step), then AdamW on
+ * both; *lr and *norm are for the progress line. */
+bh_status bh__ft_update(const bh__ft_options *o, const bh_optim_config *oc, long step, bh_model *m, bh_optim *om,
+                        bh_head *h, bh_optim *oh, float *lr, float *norm);
 /* A progress line through o->on_log (rank 0 only). */
 void bh__ft_log(const bh__ft_options *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -21,6 +21,7 @@
 #include "bhasha/normalize.h"
 #include "bhasha/subword.h"
 #include "core/error.h"
+#include "models/safetensors.h"
 
 /* ------------------------------------------------------------ tokenization */
 
@@ -97,6 +98,21 @@ static void qtok_close(qtok *q)
     memset(q, 0, sizeof *q);
 }
 
+/* text[0..len) normalized (when the tokenizer's settings say so) and encoded
+ * into q->tk; *nlen is the length of the text that was encoded. */
+static bh_status encode_normalized(qtok *q, const char *text, size_t len, size_t *nlen)
+{
+    bh_status st;
+    if (q->normalize) {
+        bh_buf_clear(&q->nb);
+        if ((st = bh_normalize(text, len, NULL, &q->nb, NULL))) return st;
+        text = q->nb.data ? q->nb.data : "";
+        len = q->nb.len;
+    }
+    *nlen = len;
+    return bh_tokenizer_encode(q->tok, text, len, &q->tk);
+}
+
 static int is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
 
 /* Encodes text[0..len) chunk by chunk (white space separates chunks) into p,
@@ -110,16 +126,9 @@ static bh_status encode_text(qtok *q, const char *text, size_t len, pieces *p)
         size_t j = i;
         while (j < len && !is_space(text[j])) j++;
         if (j == i) break;
-        const char *w = text + i;
-        size_t wl = j - i, nl = wl;
-        bh_status st;
-        if (q->normalize) {
-            bh_buf_clear(&q->nb);
-            if ((st = bh_normalize(w, wl, NULL, &q->nb, NULL))) return st;
-            w = q->nb.data ? q->nb.data : "";
-            nl = q->nb.len;
-        }
-        if ((st = bh_tokenizer_encode(q->tok, w, nl, &q->tk))) return st;
+        size_t wl = j - i, nl;
+        bh_status st = encode_normalized(q, text + i, wl, &nl);
+        if (st) return st;
         if (!q->tk.n && (st = pieces_push(p, q->unk, i, j))) return st;
         for (size_t k = 0; k < q->tk.n; k++) {
             /* normalized offsets -> original ones, proportionally when the length changed */
@@ -211,16 +220,9 @@ typedef struct qa_cfg {
 /* Question pieces of x (normalized as a whole), cut to the caps. */
 static bh_status encode_question(qtok *q, const qa_cfg *c, const char *question, size_t qlen, qa_ex *x)
 {
-    const char *s = question;
-    size_t n = qlen;
-    bh_status st;
-    if (q->normalize) {
-        bh_buf_clear(&q->nb);
-        if ((st = bh_normalize(question, qlen, NULL, &q->nb, NULL))) return st;
-        s = q->nb.data ? q->nb.data : "";
-        n = q->nb.len;
-    }
-    if ((st = bh_tokenizer_encode(q->tok, s, n, &q->tk))) return st;
+    size_t n;
+    bh_status st = encode_normalized(q, question, qlen, &n);
+    if (st) return st;
     int cap = c->max_query < c->L - 4 ? c->max_query : c->L - 4; /* leaves one context piece */
     x->nq = (int)q->tk.n < cap ? (int)q->tk.n : cap;
     if (x->nq < 1) return bh__fail(BH_EINVAL, "the question has no pieces");
@@ -682,12 +684,6 @@ bh_status bh__qa_finetune(const bh__qa_options *qo, bh__qa_result *qres)
         st = bh__fail(BH_EINVAL, "sequence length %d is too short for question + context", c.L);
         goto done;
     }
-    if (o->freeze_layers > mc->layers) {
-        st = bh__fail(BH_EINVAL, "cannot freeze %d layers: the encoder has %d", o->freeze_layers, mc->layers);
-        goto done;
-    }
-    if ((st = bh_model_set_threads(m, o->threads)) || (st = bh_model_freeze(m, o->freeze_layers))) goto done;
-    if (o->dropout >= 0 && (st = bh_model_set_dropout(m, o->dropout))) goto done;
     if ((st = qtok_open(&q, o->tokenizer, o->normalize, mc))) goto done;
     if ((st = read_set(o->train, &q, &c, &tr)) || (st = read_set(o->dev, &q, &c, &dv))) goto done;
     if (o->test && (st = read_set(o->test, &q, &c, &ts))) goto done;
@@ -740,13 +736,8 @@ bh_status bh__qa_finetune(const bh__qa_options *qo, bh__qa_result *qres)
                 goto done;
             }
             if ((st = bh_model_backward(m, b.dhid))) goto done;
-            float norm = bh_head_clip_grad(h, m, o->clip);
-            if (!isfinite(norm)) {
-                st = bh__fail(BH_ENUMERIC, "step %ld: gradient norm is %f", step + 1, (double)norm);
-                goto done;
-            }
-            float lr = bh_optim_lr(&oc, step);
-            if ((st = bh_optim_step(om, m)) || (st = bh_optim_step_head(oh, h))) goto done;
+            float lr, norm;
+            if ((st = bh__ft_update(o, &oc, step, m, om, h, oh, &lr, &norm))) goto done;
             lsum += loss;
             for (int i = 0; i < B; i++) ntok += b.T;
             if ((step + 1) % o->log_every == 0 || step + 1 == total)
@@ -780,7 +771,7 @@ bh_status bh__qa_finetune(const bh__qa_options *qo, bh__qa_result *qres)
     res->best_dev = best_dev;
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", o->out, bh__ft_tok_file(q.tok));
-    if ((st = bh__ft_copy_file(o->tokenizer, path))) goto done;
+    if ((st = bh__atomic_copy(o->tokenizer, path))) goto done;
     if (o->test) { /* the best epoch's checkpoint, as saved */
         if ((st = bh_model_load(o->out, 0, &bm)) || (st = bh_heads_load(o->out, &bestv, &nbest))) goto done;
         if (nbest != 1) {

@@ -73,12 +73,6 @@ printf 'মিনা বলল বইটা খুব ভালো\nকরিম
 is "multi-task: the sentiment head runs" "$($BH sentiment --model "$D/mt" "$D/in.txt" | cut -d'"' -f4 | tr '\n' ' ')" "pos neg "
 printf 'রহিম গতকাল ঢাকা শহরে গেল\n' > "$D/in.txt"
 ok "multi-task: the NER head runs" sh -c "$BH ner --model $D/mt --head ner_bn < $D/in.txt | grep -q '\"type\":\"PER\"'"
-fails() { # name, then the command
-    name=$1; shift
-    "$@" > /dev/null 2> "$D/err"
-    rc=$?
-    is "$name: one error line, non-zero exit" "$([ $rc -ne 0 ] && echo fail):$(wc -l < "$D/err" | tr -d ' ')" "fail:1"
-}
 # --- the multi-task model in bhasha annotate: both heads, one encoder pass per sentence
 printf 'রহিম গতকাল ঢাকা শহরে গেল। মিনা বলল বইটা খুব ভালো।\n\nআজ খুলনা থেকে মিনা রায় এল\n' > "$D/docs.txt"
 $BH annotate --model "$D/mt" --stages sentences,langid,sentiment,ner "$D/docs.txt" > "$D/ann.jsonl" 2> "$D/err"
@@ -104,7 +98,7 @@ fails "--also with an unknown key" $BH $FT --task sentiment --train "$D/train.ts
 fails "two heads with one name" $BH $FT --task sentiment --train "$D/train.tsv" --dev "$D/dev.tsv" --out "$D/x" --epochs 1 --also "task=sentiment;train=$D/train.tsv;dev=$D/dev.tsv"
 ok "  ... says to name them" grep -q 'head name sentiment' "$D/err"
 
-# --- bad input: one line on stderr, non-zero status (fails() above)
+# --- bad input: one line on stderr, non-zero status (fails, tests/tap.sh)
 S="--train $D/train.tsv --dev $D/dev.tsv --out $D/x --epochs 1"
 fails "missing training file" $BH $FT --task sentiment --train "$D/none.tsv" --dev "$D/dev.tsv" --out "$D/x"
 ok "  ... names the file" grep -q none.tsv "$D/err"

@@ -45,15 +45,14 @@ $BH annotate --max-record-bytes 2000000 "$D/bad.txt" > "$D/bad.jsonl" 2> "$D/bad
 is "annotate: 1 MB, unseen script, invalid UTF-8, NUL: exit 0, one line each" "$?:$(wc -l < "$D/bad.jsonl" | tr -d ' ')" "0:4"
 is "annotate: no error records" "$(grep -c '"error"' "$D/bad.jsonl")" "0"
 ok "annotate: the 1 MB document has its entities and sentence sentiments" sh -c "head -1 $D/bad.jsonl | grep -q '\"entities\":\['"
-fails_one() { "$@" > /dev/null 2> "$D/err"; rc=$?; [ $rc -ne 0 ] && [ "$(wc -l < "$D/err")" -eq 1 ]; }
-ok "annotate: --stages ner with a model without NER fails with one line" fails_one $BH annotate --model "$M/bhasha-qa-hi" --stages ner "$D/docs.txt"
+fails "annotate: --stages ner with a model without NER" $BH annotate --model "$M/bhasha-qa-hi" --stages ner "$D/docs.txt"
 
 # --- sentiment / ner: head per line by language
 printf 'খেলাটা দারুণ হয়েছে, খুব ভালো লাগলো।\nयह फ़ोन बहुत खराब है।\n' | $BH sentiment > "$D/s.jsonl" 2> "$D/err"
 is "sentiment: exit 0, one line per line" "$?:$(grep -c '^{"label":"[a-z]*","score":[0-9.]*}$' "$D/s.jsonl")" "0:2"
 printf 'খেলাটা দারুণ হয়েছে\n' | $BH sentiment --labels positive,negative > "$D/s2.jsonl" 2> "$D/err"
 is "sentiment --labels: the answer is one of them" "$(grep -c '"label":"\(positive\|negative\)"' "$D/s2.jsonl")" "1"
-ok "sentiment --labels with no label of the head fails with one line" fails_one $BH sentiment --labels maybe "$D/docs.txt"
+fails "sentiment --labels with no label of the head" $BH sentiment --labels maybe "$D/docs.txt"
 printf 'নরেন্দ্র মোদী দিল্লিতে ভাষণ দিলেন।\n' | $BH ner --lang bn > "$D/n.jsonl" 2> "$D/err"
 is "ner --lang bn: exit 0, one line" "$?:$(grep -c '^{"entities":\[' "$D/n.jsonl")" "0:1"
 
