@@ -1,21 +1,18 @@
-/* bench/engine_bench.c — speed of the transformer engine on the workloads of
- * bench/bench_engine.sh; prints one JSON line per measurement.
+/* bench/engine_bench.c — the machine's own yardsticks for bench/bench_engine.sh
+ * (what every engine figure is stated against); one JSON line each.
  *   engine_bench sgemm THREADS            sgemm GFLOP/s: square and transformer shapes
  *   engine_bench spin                     two-core scaling of a plain compute loop
  *   engine_bench membw                    one core's read bandwidth over 512 MB (GB/s):
  *                                         generation at batch 1 reads every weight once per
  *                                         token, so params * 4 bytes / this = its floor
- *   engine_bench enc-mini|enc-base THREADS BATCH SEQ [REPS]   encoder inference tok/s
- *   engine_bench dec-mini THREADS PROMPT NEW                  greedy generation tok/s
- *   engine_bench train-enc-mini|train-dec-mini THREADS BATCH SEQ [REPS]  training tok/s
- * Weights are random (seed 1); inference timing excludes one warm-up run. */
+ * The model workloads (inference, generation, training) are `bhasha bench
+ * model` (pipeline/cli_bench.c); bench/bench_engine.sh runs both. */
 #include <cblas.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 
 #include "bhasha/model.h"
@@ -25,38 +22,6 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* CPU time of the whole process (user + system, all threads) */
-static double cpu_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
-static long peak_rss_kb(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_maxrss;
-}
-
-static bh_model_config config(const char *name)
-{
-    bh_model_config c;
-    int dec = strstr(name, "dec") != NULL;
-    bh_model_config_default(&c, dec ? BH_ARCH_DECODER : BH_ARCH_ENCODER);
-    c.dropout = 0.0f;
-    c.mask_id = 4;
-    if (strstr(name, "enc-base")) {
-        c.vocab = 32000, c.dim = 768, c.layers = 12, c.heads = 12, c.ffn = 3072, c.max_len = 512;
-    } else if (dec) {
-        c.vocab = 32000, c.dim = 384, c.layers = 6, c.heads = 6, c.ffn = 1536, c.max_len = 512;
-    } else {
-        c.vocab = 32000, c.dim = 256, c.layers = 4, c.heads = 4, c.ffn = 1024, c.max_len = 512;
-    }
-    return c;
 }
 
 static double sgemm_gflops(int M, int N, int K, int reps)
@@ -141,105 +106,6 @@ int main(int argc, char **argv)
         free(a);
         return 0;
     }
-    bh_model_config c = config(mode);
-    bh_model *m;
-    bh_status st = bh_model_new(&c, 1, &m);
-    if (st) {
-        fprintf(stderr, "engine_bench: %s\n", bh_last_error());
-        return 1;
-    }
-    /* ENGINE_POOL=n runs the non-GEMM work on n threads while OpenBLAS keeps
-     * `threads` (ENGINE_POOL=1 with threads 2 = OpenBLAS-only threading) */
-    const char *pool_env = getenv("ENGINE_POOL");
-    if ((st = bh_model_set_threads(m, pool_env ? atoi(pool_env) : threads))) {
-        fprintf(stderr, "engine_bench: %s\n", bh_last_error());
-        return 1;
-    }
-    bh_blas_set_threads(threads);
-    int pool = pool_env ? atoi(pool_env) : threads;
-    uint64_t rng = 5;
-    if (!strncmp(mode, "dec", 3)) {
-        int prompt = argc > 3 ? atoi(argv[3]) : 32, nnew = argc > 4 ? atoi(argv[4]) : 256;
-        int32_t *seq = malloc(sizeof(int32_t) * (size_t)(prompt + nnew));
-        float *logits = malloc(sizeof(float) * (size_t)c.vocab);
-        for (int i = 0; i < prompt; i++) seq[i] = (int32_t)(bh_rng_next(&rng) % (uint64_t)c.vocab);
-        bh_gen *g;
-        bh_gen_new(m, &g);
-        bh_sample_config sc;
-        bh_sample_config_default(&sc);
-        double best = 1e30;
-        for (int rep = 0; rep < 2; rep++) {
-            bh_gen_reset(g);
-            double t = now_s();
-            bh_gen_feed(g, seq, prompt, logits);
-            for (int k = 0; k < nnew; k++) {
-                seq[prompt + k] = bh_sample(logits, c.vocab, &sc, NULL, 0, &rng);
-                if (k + 1 < nnew) bh_gen_feed(g, &seq[prompt + k], 1, logits);
-            }
-            t = now_s() - t;
-            best = t < best ? t : best;
-        }
-        /* weights streamed per generated token: every parameter once (the
-         * tied embedding is read by the output projection) */
-        double wmb = bh_model_num_params(m) * 4.0 / 1e6;
-        printf("{\"bench\":\"%s\",\"threads\":%d,\"prompt\":%d,\"new\":%d,\"tok_s\":%.1f,\"ms_per_tok\":%.2f,\"weights_mb_per_tok\":%.1f,\"weight_gb_s\":%.1f,\"kernel\":\"%s\",\"peak_rss_mb\":%.0f}\n",
-               mode, threads, prompt, nnew, nnew / best, 1e3 * best / nnew, wmb, wmb * nnew / best / 1e3, bh_blas_corename(), peak_rss_kb() / 1024.0);
-        bh_gen_free(g);
-        free(seq), free(logits);
-        bh_model_free(m);
-        return 0;
-    }
-    int B = argc > 3 ? atoi(argv[3]) : 8, T = argc > 4 ? atoi(argv[4]) : 128, reps = argc > 5 ? atoi(argv[5]) : 3;
-    int N = B * T;
-    int32_t *ids = malloc(sizeof(int32_t) * N), *tg = malloc(sizeof(int32_t) * N);
-    for (int i = 0; i < N; i++) ids[i] = 5 + (int32_t)(bh_rng_next(&rng) % (uint64_t)(c.vocab - 5));
-    int train = !strncmp(mode, "train-", 6);
-    int train_dec = train && strstr(mode, "dec");
-    float *hidden = train ? NULL : malloc(sizeof(float) * (size_t)N * c.dim);
-    bh_optim *opt = NULL;
-    if (train) {
-        bh_optim_config oc;
-        bh_optim_config_default(&oc);
-        bh_optim_new(m, &oc, &opt);
-    }
-    double best = 1e30, total = 0, cpu_total = 0;
-    for (int rep = 0; rep <= reps; rep++) {
-        if (train) {
-            if (train_dec) {
-                for (int i = 0; i < N; i++) tg[i] = (i + 1) % T ? ids[i + 1] : -100;
-            } else {
-                int32_t special[] = {0, 1, 2, 3, 4};
-                for (int i = 0; i < N; i++) ids[i] = 5 + (int32_t)(bh_rng_next(&rng) % (uint64_t)(c.vocab - 5));
-                bh_mlm_mask(ids, tg, N, 0.15f, 4, c.vocab, 5, special, 5, &rng);
-            }
-        }
-        double t = now_s(), cpu = cpu_s();
-        float loss = 0;
-        if (train) {
-            bh_model_zero_grad(m);
-            st = bh_model_train_step(m, ids, NULL, tg, B, T, 1.0f, 0, &loss, NULL);
-            if (!st) st = bh_optim_step(opt, m); /* a full step: forward, backward, AdamW */
-        } else {
-            st = bh_model_forward(m, ids, NULL, B, T, hidden, NULL);
-        }
-        if (st) {
-            fprintf(stderr, "engine_bench: %s\n", bh_last_error());
-            return 1;
-        }
-        t = now_s() - t;
-        cpu = cpu_s() - cpu;
-        if (rep == 0) continue; /* warm-up: allocations, page faults */
-        best = t < best ? t : best;
-        total += t;
-        cpu_total += cpu;
-    }
-    /* cpu_s: process CPU time (all threads) per repetition; on a shared
-     * machine tok_per_cpu_s is steadier than wall-clock tok_s */
-    printf("{\"bench\":\"%s\",\"threads\":%d,\"batch\":%d,\"seq\":%d,\"pool\":%d,\"tok_s\":%.0f,\"best_s\":%.4f,\"mean_s\":%.4f,\"cpu_s\":%.4f,\"tok_per_cpu_s\":%.0f,\"kernel\":\"%s\",\"params_mb\":%.1f,\"peak_rss_mb\":%.0f}\n",
-           mode, threads, B, T, pool, N / best, best, total / reps, cpu_total / reps, N * reps / cpu_total, bh_blas_corename(),
-           bh_model_num_params(m) * 4.0 / 1048576.0, peak_rss_kb() / 1024.0);
-    bh_optim_free(opt);
-    free(ids), free(tg), free(hidden);
-    bh_model_free(m);
-    return 0;
+    fprintf(stderr, "engine_bench: unknown mode '%s' (sgemm, spin, membw; models: bhasha bench model)\n", mode);
+    return 2;
 }

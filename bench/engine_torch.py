@@ -1,8 +1,11 @@
 #!/usr/bin/python3
 """PyTorch peer for bench/bench_engine.sh: the same workloads as
-bench/engine_bench.c (same shapes, random weights, fp32, same thread count),
+`bhasha bench model` (same shapes, random weights, same thread count),
 written with plain torch ops (the layout of tests/ref/gen_model.py).
-Prints one JSON line per run.
+fp32, or with TORCH_PRECISION=bf16 inference and generation under
+torch.autocast("cpu", bfloat16) (PyTorch's own mixed-precision path: matrix
+products in bf16 through oneDNN, the rest as autocast decides), the peer of
+`bhasha bench model --precision bf16`. Prints one JSON line per run.
   engine_torch.py enc-mini|enc-base THREADS BATCH SEQ [REPS]
   engine_torch.py dec-mini THREADS PROMPT NEW
   engine_torch.py train-enc-mini|train-dec-mini THREADS BATCH SEQ [REPS]
@@ -19,8 +22,19 @@ import time
 if len(sys.argv) > 2:
     os.environ["OPENBLAS_NUM_THREADS"] = sys.argv[2]
 
+import contextlib
+
 import torch
 import torch.nn.functional as F
+
+PRECISION = os.environ.get("TORCH_PRECISION", "f32")
+
+
+def amp():
+    """the inference context: autocast to bf16, or nothing for fp32"""
+    if PRECISION == "bf16":
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
 SHAPES = {"enc-mini": (32000, 256, 4, 4, 1024), "enc-base": (32000, 768, 12, 12, 3072),
           "dec-mini": (32000, 384, 6, 6, 1536)}
@@ -103,7 +117,7 @@ def main():
         prompt, new = int(sys.argv[3]), int(sys.argv[4])
         ids = torch.randint(5, V, (1, prompt))
         best = 1e30
-        with torch.no_grad():
+        with torch.no_grad(), amp():
             for _ in range(2):
                 t = time.perf_counter()
                 cache = [[None, None] for _ in range(L)]
@@ -115,7 +129,7 @@ def main():
                         h = forward(P, torch.tensor([[nxt]]), L, H, True, True, pos, cache)
                         pos += 1
                 best = min(best, time.perf_counter() - t)
-        print(json.dumps({"bench": "torch-" + mode, "threads": threads, "prompt": prompt, "new": new,
+        print(json.dumps({"bench": "torch-" + mode, "precision": PRECISION, "threads": threads, "prompt": prompt, "new": new,
                           "tok_s": round(new / best, 1), "ms_per_tok": round(1e3 * best / new, 2)}))
         return
     B, T = int(sys.argv[3]), int(sys.argv[4])
@@ -142,14 +156,14 @@ def main():
             opt.step()
         else:
             t = time.perf_counter()
-            with torch.no_grad():
+            with torch.no_grad(), amp():
                 forward(P, ids, L, H, pre_ln, dec)
         dt = time.perf_counter() - t
         if r == 0:
             continue
         best = min(best, dt)
         total += dt
-    print(json.dumps({"bench": "torch-" + mode, "threads": threads, "batch": B, "seq": T,
+    print(json.dumps({"bench": "torch-" + mode, "precision": PRECISION if not train else "f32", "threads": threads, "batch": B, "seq": T,
                       "tok_s": round(B * T / best), "best_s": round(best, 4), "mean_s": round(total / reps, 4)}))
 
 

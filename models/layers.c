@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "bhasha/model.h"
+#include "models/fastmath.h"
 
 /* The element-wise loops below are written to vectorize; -O2 alone only
  * vectorizes loops whose trip count is a known multiple of the vector width,
@@ -22,31 +23,6 @@
 #else
 #define BH_SIMD
 #endif
-
-/* exp(x) for x in [-87, 88], relative error ~2e-7: 2^n * e^r with
- * r = x - n ln2 in [-ln2/2, ln2/2] and a degree-6 polynomial. Branch-free
- * integer/float arithmetic only, so loops that call it vectorize (libm's
- * expf and tanhf do not). */
-static inline float fast_expf(float x0)
-{
-    float x = x0 != x0 ? 0.0f : x0; /* NaN: computed on 0, returned as NaN below */
-    x = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x;
-    float t = x * 1.44269504f + 12582912.0f; /* round to nearest via the 1.5*2^23 trick */
-    float n = t - 12582912.0f;
-    float r = x - n * 0.693145752f - n * 1.42860677e-6f;
-    float p = 1.0f + r * (1.0f + r * (0.5f + r * (0.166666672f + r * (0.0416666418f +
-              r * (0.00833345205f + r * 0.00138888889f)))));
-    uint32_t e = (uint32_t)((int32_t)n + 127) << 23;
-    float sc;
-    memcpy(&sc, &e, sizeof sc);
-    return x0 != x0 ? x0 : p * sc;
-}
-
-/* tanh(u) = 1 - 2 / (exp(2u) + 1); saturates correctly at both ends. */
-static inline float fast_tanhf(float u)
-{
-    return 1.0f - 2.0f / (fast_expf(2.0f * u) + 1.0f);
-}
 
 /* Work is handed to the pool as a context struct (the arguments) and a
  * trampoline that runs one range of units. Grains keep each part at least
@@ -123,6 +99,35 @@ typedef struct ln_ctx {
     float eps;
 } ln_ctx;
 
+/* Sum of x[0..n) in LANES independent partial sums: a plain `s += x[d]` is
+ * one serial chain of dependent adds that the compiler may not reorder, so
+ * it neither vectorizes nor pipelines; lane-wise sums do both. The order of
+ * additions is fixed, so results do not depend on the machine's vector width. */
+#define LANES 16
+static inline float lane_sum(const float *x, int n)
+{
+    float acc[LANES] = {0};
+    int d = 0;
+    for (; d + LANES <= n; d += LANES)
+        for (int j = 0; j < LANES; j++) acc[j] += x[d + j];
+    float s = 0.0f;
+    for (int j = 0; j < LANES; j++) s += acc[j];
+    for (; d < n; d++) s += x[d];
+    return s;
+}
+
+static inline float lane_sqdev(const float *x, int n, float m)
+{
+    float acc[LANES] = {0};
+    int d = 0;
+    for (; d + LANES <= n; d += LANES)
+        for (int j = 0; j < LANES; j++) acc[j] += (x[d + j] - m) * (x[d + j] - m);
+    float s = 0.0f;
+    for (int j = 0; j < LANES; j++) s += acc[j];
+    for (; d < n; d++) s += (x[d] - m) * (x[d] - m);
+    return s;
+}
+
 BH_SIMD static void ln_fwd_rows(const ln_ctx *c, int i0, int i1)
 {
     int D = c->D;
@@ -130,15 +135,8 @@ BH_SIMD static void ln_fwd_rows(const ln_ctx *c, int i0, int i1)
     for (int i = i0; i < i1; i++) {
         const float *xi = c->x + (size_t)i * D;
         float *oi = c->out + (size_t)i * D;
-        float m = 0.0f;
-        for (int d = 0; d < D; d++) m += xi[d];
-        m /= (float)D;
-        float v = 0.0f;
-        for (int d = 0; d < D; d++) {
-            float cd = xi[d] - m;
-            v += cd * cd;
-        }
-        v /= (float)D; /* biased variance, as torch */
+        float m = lane_sum(xi, D) / (float)D;
+        float v = lane_sqdev(xi, D, m) / (float)D; /* biased variance, as torch */
         float r = 1.0f / sqrtf(v + c->eps);
         for (int d = 0; d < D; d++) oi[d] = (xi[d] - m) * r * w[d] + b[d];
         c->mean[i] = m;
@@ -332,8 +330,6 @@ void bh__linear_bwd(bh__pool *pool, float *dx, float *dw, float *db, const float
 
 /* ------------------------------------------------------------------ GELU */
 
-#define GELU_C 0.7978845608028654f /* sqrt(2/pi) */
-
 typedef struct ew_ctx {
     float *y;
     const float *a, *b;
@@ -351,11 +347,7 @@ static int ew_units(size_t n) { return (int)((n + ELEM_UNIT - 1) / ELEM_UNIT); }
 
 BH_SIMD static void gelu_fwd_loop(float *out, const float *x, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        float v = x[i];
-        float u = GELU_C * (v + 0.044715f * v * v * v);
-        out[i] = 0.5f * v * (1.0f + fast_tanhf(u));
-    }
+    for (size_t i = 0; i < n; i++) out[i] = bh__gelu(x[i]);
 }
 
 static void gelu_fwd_part(void *vc, int u0, int u1, int tid)
@@ -377,9 +369,9 @@ BH_SIMD static void gelu_bwd_loop(float *dx, const float *x, const float *dout, 
 {
     for (size_t i = 0; i < n; i++) {
         float v = x[i];
-        float u = GELU_C * (v + 0.044715f * v * v * v);
-        float t = fast_tanhf(u);
-        float du = GELU_C * (1.0f + 3.0f * 0.044715f * v * v);
+        float u = BH__GELU_C * (v + 0.044715f * v * v * v);
+        float t = bh__tanhf(u);
+        float du = BH__GELU_C * (1.0f + 3.0f * 0.044715f * v * v);
         float g = 0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * du;
         dx[i] = g * dout[i];
     }
@@ -404,26 +396,46 @@ void bh__gelu_bwd(bh__pool *pool, float *dx, const float *x, const float *dout, 
 
 BH_SIMD static void exp_shift(float *row, int n, float mx)
 {
-    for (int j = 0; j < n; j++) row[j] = fast_expf(row[j] - mx);
+    for (int j = 0; j < n; j++) row[j] = bh__expf(row[j] - mx);
 }
 
-void bh__softmax_row(float *row, int T, int nk, const uint8_t *mask)
+/* max of row[0..n) over the keys the mask lets through (-INFINITY if none),
+ * lane-wise like lane_sum */
+static inline float masked_max(const float *row, int n, const uint8_t *mask)
 {
+    float acc[LANES];
+    for (int j = 0; j < LANES; j++) acc[j] = -INFINITY;
+    int d = 0;
+    for (; d + LANES <= n; d += LANES)
+        for (int j = 0; j < LANES; j++) {
+            float v = !mask || mask[d + j] ? row[d + j] : -INFINITY;
+            acc[j] = v > acc[j] ? v : acc[j];
+        }
     float mx = -INFINITY;
-    for (int j = 0; j < nk; j++)
-        if ((!mask || mask[j]) && row[j] > mx) mx = row[j];
+    for (int j = 0; j < LANES; j++) mx = acc[j] > mx ? acc[j] : mx;
+    for (; d < n; d++)
+        if ((!mask || mask[d]) && row[d] > mx) mx = row[d];
+    return mx;
+}
+
+BH_SIMD static void softmax_tail(float *row, int T, int nk, const uint8_t *mask, float mx)
+{
+    for (int j = 0; j < nk; j++) row[j] = bh__expf(row[j] - mx);
+    if (mask)
+        for (int j = 0; j < nk; j++) row[j] = mask[j] ? row[j] : 0.0f;
+    float inv = 1.0f / lane_sum(row, nk);
+    for (int j = 0; j < nk; j++) row[j] *= inv;
+    for (int j = nk; j < T; j++) row[j] = 0.0f;
+}
+
+BH_SIMD void bh__softmax_row(float *row, int T, int nk, const uint8_t *mask)
+{
+    float mx = masked_max(row, nk, mask);
     if (mx == -INFINITY) { /* every key masked: no attention at all */
         memset(row, 0, (size_t)T * sizeof(float));
         return;
     }
-    exp_shift(row, nk, mx);
-    if (mask)
-        for (int j = 0; j < nk; j++) row[j] = mask[j] ? row[j] : 0.0f;
-    float sum = 0.0f;
-    for (int j = 0; j < nk; j++) sum += row[j];
-    float inv = 1.0f / sum;
-    for (int j = 0; j < nk; j++) row[j] *= inv;
-    for (int j = nk; j < T; j++) row[j] = 0.0f;
+    softmax_tail(row, T, nk, mask, mx);
 }
 
 typedef struct att_ctx {

@@ -208,8 +208,66 @@ void bh_model_free(bh_model *m)
     free(m->ibuf);
     free(m->bw_ids);
     free(m->frozen);
+    if (m->bf16)
+        for (int i = 0; i < 4 * m->c.layers; i++) bh__bf16w_free(&m->bf16[i]);
+    free(m->bf16);
+    free(m->bfs);
     bh__pool_free(m->pool);
     free(m);
+}
+
+/* (Re)packs the blocks' linears for the bf16 kernel. */
+static bh_status bf16_pack(bh_model *m)
+{
+    int L = m->c.layers, D = m->c.dim, F = m->c.ffn;
+    if (!m->bf16 && !(m->bf16 = calloc((size_t)4 * L, sizeof *m->bf16)))
+        return bh__fail(BH_ENOMEM, "model: out of memory for bf16 weights");
+    for (int l = 0; l < L; l++) {
+        const bh__layer_w *p = &m->w.l[l];
+        const float *W[4] = {p->qkv_w, p->proj_w, p->fc_w, p->fc2_w};
+        int N[4] = {3 * D, D, F, D}, K[4] = {D, D, D, F};
+        for (int j = 0; j < 4; j++) {
+            bh__bf16w_free(&m->bf16[4 * l + j]);
+            bh_status st = bh__bf16w_pack(&m->bf16[4 * l + j], W[j], N[j], K[j]);
+            if (st) return st;
+        }
+    }
+    m->bf16_stale = 0;
+    return BH_OK;
+}
+
+bh_status bh_model_set_precision(bh_model *m, bh_precision p)
+{
+    if (!m) return bh__fail(BH_EINVAL, "bh_model_set_precision: NULL model");
+    if (p == BH_PRECISION_F32) {
+        if (m->bf16)
+            for (int i = 0; i < 4 * m->c.layers; i++) bh__bf16w_free(&m->bf16[i]);
+        free(m->bf16);
+        m->bf16 = NULL;
+        m->precision = p;
+        return BH_OK;
+    }
+    if (p != BH_PRECISION_BF16) return bh__fail(BH_EINVAL, "bh_model_set_precision: unknown precision %d", (int)p);
+    if (!bh__bf16_supported())
+        return bh__fail(BH_EUNSUPPORTED, "model: bf16 needs a CPU with AVX512-BF16 (this one has none)");
+    bh_status st = bf16_pack(m);
+    if (st) {
+        bh_model_set_precision(m, BH_PRECISION_F32);
+        return st;
+    }
+    m->precision = p;
+    return BH_OK;
+}
+
+bh_precision bh_model_get_precision(const bh_model *m) { return m ? m->precision : BH_PRECISION_F32; }
+
+bh_status bh_precision_parse(const char *s, bh_precision *out)
+{
+    if (!s || !out) return bh__fail(BH_EINVAL, "bh_precision_parse: NULL argument");
+    if (!strcmp(s, "f32") || !strcmp(s, "fp32")) *out = BH_PRECISION_F32;
+    else if (!strcmp(s, "bf16")) *out = BH_PRECISION_BF16;
+    else return bh__fail(BH_EINVAL, "unknown precision '%s' (f32 or bf16)", s);
+    return BH_OK;
 }
 
 bh_status bh_model_set_threads(bh_model *m, int n)
@@ -343,6 +401,20 @@ static bh_status ensure_acts(bh_model *m, int B, int T, int train)
         m->ibuf_cap = m->ibuf ? 2 * N : 0;
         if (!m->ibuf) return bh__fail(BH_ENOMEM, "model: out of memory");
     }
+    if (!train && m->bf16) {
+        size_t need = bh__bf16_scratch_size(bh__pool_size(m->pool), c->ffn > c->dim ? c->ffn : c->dim);
+        if (need > m->bfs_cap) {
+            free(m->bfs);
+            m->bfs = malloc(need * sizeof *m->bfs);
+            m->bfs_cap = m->bfs ? need : 0;
+            if (!m->bfs) return bh__fail(BH_ENOMEM, "model: out of memory for bf16 scratch");
+        }
+        if (m->bf16_stale) {
+            bh_status st = bf16_pack(m);
+            if (st) return st;
+        }
+    }
+    if (train) m->bf16_stale = m->bf16 != NULL; /* the caller is about to change the weights */
     float *p = m->acts;
 #define TAKE(ptr, n) (ptr = p, p += (n))
     TAKE(m->emb, N * D);
@@ -449,6 +521,15 @@ static void dropout_rows(const drop_src *ds, int site, float *x, uint8_t *keep, 
     }
 }
 
+/* One of the blocks' linears (j = 4*layer + qkv/proj/fc/fc2): the bf16
+ * kernel in inference when the precision says so, fp32 otherwise. */
+static void linear(bh_model *m, const drop_src *ds, int j, float *out, const float *x, const float *w,
+                   const float *b, int N, int nin, int nout)
+{
+    if (!ds && m->bf16) bh__bf16_linear(m->pool, out, x, &m->bf16[j], b, N, 0, m->bfs);
+    else bh__linear_fwd(m->pool, out, x, w, b, N, nin, nout);
+}
+
 /* Runs the blocks; returns the final hidden states [N,D] (inside m->acts).
  * ds is NULL in inference (no dropout). */
 static const float *forward_part(bh_model *m, const int32_t *ids, const uint8_t *mask, int B, int T,
@@ -477,9 +558,9 @@ static const float *forward_part(bh_model *m, const int32_t *ids, const uint8_t 
             bh__layernorm_fwd(m->pool, a->ln1, a->ln1_m, a->ln1_r, x, p->ln1_w, p->ln1_b, N, D, c->ln_eps);
             ain = a->ln1;
         }
-        bh__linear_fwd(m->pool, a->qkv, ain, p->qkv_w, p->qkv_b, N, D, 3 * D);
+        linear(m, ds, 4 * l, a->qkv, ain, p->qkv_w, p->qkv_b, N, D, 3 * D);
         bh__attention_fwd(m->pool, a->atty, a->att, a->qkv, mask, causal, B, T, D, H);
-        bh__linear_fwd(m->pool, a->r1, a->atty, p->proj_w, p->proj_b, N, D, D);
+        linear(m, ds, 4 * l + 1, a->r1, a->atty, p->proj_w, p->proj_b, N, D, D);
         if (drop) dropout_rows(ds, 1 + 2 * l, a->r1, a->m1, c->dropout, N, T, D);
         bh__add(m->pool, a->r1, a->r1, x, ND);
         const float *fin;
@@ -490,9 +571,13 @@ static const float *forward_part(bh_model *m, const int32_t *ids, const uint8_t 
             bh__layernorm_fwd(m->pool, a->ln1, a->ln1_m, a->ln1_r, a->r1, p->ln1_w, p->ln1_b, N, D, c->ln_eps);
             fin = a->ln1;
         }
-        bh__linear_fwd(m->pool, a->fch, fin, p->fc_w, p->fc_b, N, D, F);
-        bh__gelu_fwd(m->pool, a->fchg, a->fch, (size_t)N * F);
-        bh__linear_fwd(m->pool, a->r2, a->fchg, p->fc2_w, p->fc2_b, N, F, D);
+        if (!ds && m->bf16) { /* inference: GELU fused into the product; fch (for backward) is not kept */
+            bh__bf16_linear(m->pool, a->fchg, fin, &m->bf16[4 * l + 2], p->fc_b, N, 1, m->bfs);
+        } else {
+            linear(m, ds, 4 * l + 2, a->fch, fin, p->fc_w, p->fc_b, N, D, F);
+            bh__gelu_fwd(m->pool, a->fchg, a->fch, (size_t)N * F);
+        }
+        linear(m, ds, 4 * l + 3, a->r2, a->fchg, p->fc2_w, p->fc2_b, N, F, D);
         if (drop) dropout_rows(ds, 2 + 2 * l, a->r2, a->m2, c->dropout, N, T, D);
         bh__add(m->pool, a->r2, a->r2, c->pre_ln ? a->r1 : a->ln1, ND);
         if (c->pre_ln) {

@@ -14,6 +14,7 @@
 #define BH_MODELS_TRANSFORMER_H
 
 #include "bhasha/model.h"
+#include "models/gemm_bf16.h"
 #include "models/safetensors.h"
 #include "models/threads.h"
 
@@ -83,6 +84,15 @@ struct bh_model {
      * gradient; frozen[i] = 1 for those tensors (NULL = none frozen) */
     int frozen_layers;
     uint8_t *frozen;
+    /* bh_model_set_precision(BF16): the blocks' linears packed for the bf16
+     * kernel, [layers][4] = qkv, proj, fc, fc2 (NULL in fp32), and the
+     * kernel's scratch. A training step makes the packs stale (bf16_stale);
+     * the next inference forward packs again. */
+    bh_precision precision;
+    bh__bf16w *bf16;
+    int bf16_stale;
+    uint16_t *bfs;
+    size_t bfs_cap;
 };
 
 /* Fills m->tensors / ntensors / nparams from m->c. */

@@ -34,6 +34,16 @@ struct bh_annotator {
     ctx_pool *pool;
 };
 
+static bh_status load_model(const bh_annotator *a, const char *dir, bh__ft_model **fm)
+{
+    bh_status st = bh__ft_load(dir, 0, NULL, 1, fm);
+    if (!st && a->o.precision != BH_PRECISION_F32 && (st = bh__ft_set_precision(*fm, a->o.precision))) {
+        bh__ft_free(*fm);
+        *fm = NULL;
+    }
+    return st;
+}
+
 static bh_status ctx_take(const bh_annotator *a, bh__ft_model **fm)
 {
     ctx_pool *p = a->pool;
@@ -41,7 +51,7 @@ static bh_status ctx_take(const bh_annotator *a, bh__ft_model **fm)
     pthread_mutex_lock(&p->mu);
     if (p->nfree) *fm = p->free[--p->nfree];
     pthread_mutex_unlock(&p->mu);
-    return *fm ? BH_OK : bh__ft_load(a->model_dir, 0, NULL, 1, fm);
+    return *fm ? BH_OK : load_model(a, a->model_dir, fm);
 }
 
 static void ctx_give(const bh_annotator *a, bh__ft_model *fm)
@@ -71,6 +81,7 @@ void bh_annotator_options_default(bh_annotator_options *opt)
     opt->stages = BH_STAGES_ALL;
     opt->strict_utf8 = 0;
     opt->conllu = 0;
+    opt->precision = BH_PRECISION_F32;
 }
 
 bh_status bh_annotator_stages_parse(const char *list, unsigned *stages)
@@ -138,7 +149,7 @@ static bh_status open_models(bh_annotator *a, const char *dir)
         return bh__fail(BH_ENOMEM, "out of memory");
     pthread_mutex_init(&a->pool->mu, NULL);
     bh__ft_model *fm;
-    bh_status st = bh__ft_load(dir, 0, NULL, 1, &fm);
+    bh_status st = load_model(a, dir, &fm);
     if (st) return st;
     static const struct { unsigned bit; bh_head_kind kind; const char *name; } need[] = {
         {BH_STAGE_SENTIMENT, BH_HEAD_SEQUENCE, "sentiment"}, {BH_STAGE_NER, BH_HEAD_TOKEN, "ner"}};

@@ -24,6 +24,7 @@ int cli_annotate(int argc, char **argv);
 int cli_pretrain(int argc, char **argv);
 int cli_generate(int argc, char **argv);
 int cli_model(int argc, char **argv);
+int cli_bench(int argc, char **argv);
 /* cli_corpus.c */
 int cli_corpus(int argc, char **argv);
 /* cli_eval.c */
@@ -91,10 +92,11 @@ int cli_asset(const char *rel, char *buf, size_t cap);
 int cli_model_dir(const char *name, char *buf, size_t cap);
 
 /* The arguments every model runner takes (sentiment, ner, qa): --strict,
- * --threads N and at most one input FILE. Returns 1 when argv[*i] was one of
+ * --threads N, --precision f32|bf16 and at most one input FILE. Returns 1 when argv[*i] was one of
  * them (*i moves past a value), 0 when it is another option, 2 after a usage
  * error (reported; exit with it). */
-int cli_runner_arg(const char *cmd, int argc, char **argv, int *i, int *threads, int *strict, const char **in);
+int cli_runner_arg(const char *cmd, int argc, char **argv, int *i, int *threads, int *strict, const char **in,
+                   bh_precision *prec);
 
 /* True when argv[i] == name; then *val = argv[i+1] (advancing *i) for options with values. */
 int cli_opt(int argc, char **argv, int *i, const char *name, const char **val);

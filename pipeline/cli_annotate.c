@@ -58,6 +58,8 @@ static const char usage[] =
     "  --output-format F      json (default, one line per record) or conllu (\"# newdoc\" per record,\n"
     "                         one block per sentence, one row per word)\n"
     "  --threads N            annotation threads (default 1)\n"
+    "  --precision P          f32 (default) or bf16: the encoder's products in bfloat16, about twice\n"
+    "                         as fast on CPUs with AVX512-BF16 (scores move by about 1e-2)\n"
     "  --resume               checkpoint to OUTPUT.ckpt; rerunning the same command continues\n"
     "  --checkpoint-every N   checkpoint every N records (default 20000, and every 30 s)\n"
     "  --summary FILE         JSON counts (default OUTPUT.summary.json with --output)\n"
@@ -1096,6 +1098,10 @@ int cli_annotate_run(int argc, char **argv, const cli_dist *dist)
             j.output = v;
         } else if (cli_opt(argc, argv, &i, "--summary", &v)) {
             j.summary = v;
+        } else if (cli_opt(argc, argv, &i, "--precision", &v)) {
+            bh_precision prec;
+            if (bh_precision_parse(v, &prec)) rc = cli_usage_error("annotate", "%s", bh_last_error());
+            j.ao.precision = prec;
         } else if (cli_opt(argc, argv, &i, "--threads", &v)) {
             j.threads = atoi(v);
             if (j.threads < 1 || j.threads > 256) rc = cli_usage_error("annotate", "--threads: 1..256");
@@ -1155,12 +1161,13 @@ int cli_annotate_run(int argc, char **argv, const cli_dist *dist)
     j.co.on_error = BH_ON_ERROR_SKIP;
     j.co.max_record_bytes = (size_t)64 << 20;
     snprintf(j.config, sizeof j.config,
-             "stages=%s to=%s normalize=%d strict=%d max=%zu format=%d text=%s id=%s conllu=%d model=%s heads=%s",
+             "stages=%s to=%s normalize=%d strict=%d max=%zu format=%d text=%s id=%s conllu=%d model=%s heads=%s "
+             "precision=%d",
              stages,
              j.ao.translit_to == BH_SCRIPT_AUTO ? "none" : bh_script_name(j.ao.translit_to), j.ao.normalize,
              j.ao.strict_utf8, j.max_rec, (int)j.fmt, j.co.text_field ? j.co.text_field : "",
              j.co.id_field ? j.co.id_field : "", j.ao.conllu, j.ao.stages & BH_STAGE_LANGID ? j.ao.langid_model : "",
-             j.ao.model_dir ? j.ao.model_dir : "");
+             j.ao.model_dir ? j.ao.model_dir : "", j.ao.precision);
 
     int rank = dist ? dist->rank : 0, size = dist ? dist->size : 1;
     if (plan(&j, files, nfiles, rank, size)) {

@@ -202,7 +202,8 @@ int cli_finetune_run(int argc, char **argv, const cli_dist *dist)
 static int run_usage(FILE *f, const char *task)
 {
     fprintf(f,
-            "usage: bhasha %s [--model DIR] [--head NAME | --lang bn|hi] [--threads 1] [--strict] [FILE]\n"
+            "usage: bhasha %s [--model DIR] [--head NAME | --lang bn|hi] [--threads 1] [--precision f32|bf16]\n"
+            "         [--strict] [FILE]\n"
             "         (sentiment: [--labels L1,L2,...]: the most probable of these labels, with\n"
             "         its probability among all of the head's labels)\n"
             "Reads text lines (FILE or stdin) and writes one JSON line per input line:\n%s",
@@ -214,7 +215,8 @@ static int run_usage(FILE *f, const char *task)
     fprintf(f, "DIR: a directory written by bhasha finetune --task %s (default: the shipped\n"
                "multi-task model, models/bhasha-bnhi). With several heads of the task (sentiment_bn,\n"
                "sentiment_hi, ...) and no --head, each line's language picks one (--lang fixes it;\n"
-               "the shipped language identifier decides otherwise).\n", task);
+               "the shipped language identifier decides otherwise). --precision bf16 runs the encoder's\n"
+               "products in bfloat16 (CPUs with AVX512-BF16: about twice as fast, scores within ~1e-2).\n", task);
     return 0;
 }
 
@@ -235,13 +237,14 @@ static int run_task(int argc, char **argv, bh__ft_task task)
 {
     const char *cmd = argv[0], *model = NULL, *head = NULL, *lang = NULL, *in = NULL, *only = NULL;
     int threads = 1, strict = 0;
+    bh_precision prec = BH_PRECISION_F32;
     char mdir[4096], lpath[4096];
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return run_usage(stdout, cmd);
         if (cli_opt(argc, argv, &i, "--model", &model) || cli_opt(argc, argv, &i, "--head", &head) ||
             cli_opt(argc, argv, &i, "--lang", &lang) || (task == BH__FT_SENTIMENT && cli_opt(argc, argv, &i, "--labels", &only)))
             continue;
-        int k = cli_runner_arg(cmd, argc, argv, &i, &threads, &strict, &in);
+        int k = cli_runner_arg(cmd, argc, argv, &i, &threads, &strict, &in, &prec);
         if (k == 2) return 2;
         if (!k) return cli_usage_error(cmd, "unknown or incomplete option '%s' (try --help)", argv[i]);
     }
@@ -253,6 +256,7 @@ static int run_task(int argc, char **argv, bh__ft_task task)
     if (head && lang) return cli_usage_error(cmd, "--head and --lang exclude each other");
     bh__ft_model *fm;
     bh_status st = bh__ft_load(model, task, head, threads, &fm);
+    if (!st && prec != BH_PRECISION_F32 && (st = bh__ft_set_precision(fm, prec))) bh__ft_free(fm);
     if (st) return cli_fail(cmd, st);
     bh_head_kind kind = task == BH__FT_NER ? BH_HEAD_TOKEN : BH_HEAD_SEQUENCE;
     bh_head *h = (bh_head *)bh__ft_head(fm);

@@ -123,10 +123,11 @@ int cli_qa(int argc, char **argv)
 {
     const char *cmd = argv[0], *model = NULL, *in = NULL;
     int threads = 1, strict = 0;
+    bh_precision prec = BH_PRECISION_F32;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return qa_usage(stdout);
         if (cli_opt(argc, argv, &i, "--model", &model)) continue;
-        int k = cli_runner_arg(cmd, argc, argv, &i, &threads, &strict, &in);
+        int k = cli_runner_arg(cmd, argc, argv, &i, &threads, &strict, &in, &prec);
         if (k == 2) return 2;
         if (!k) return cli_usage_error(cmd, "unknown or incomplete option '%s' (try --help)", argv[i]);
     }
@@ -139,6 +140,7 @@ int cli_qa(int argc, char **argv)
     bh_blas_set_threads(threads);
     bh__qa_model *qm;
     bh_status st = bh__qa_load(model, threads, &qm);
+    if (!st && prec != BH_PRECISION_F32 && (st = bh__qa_set_precision(qm, prec))) bh__qa_free(qm);
     if (st) return cli_fail(cmd, st);
     cli_lines r;
     if (cli_lines_open(&r, cmd, in)) {

@@ -148,11 +148,14 @@ int cli_model_dir(const char *name, char *buf, size_t cap)
     return 0;
 }
 
-int cli_runner_arg(const char *cmd, int argc, char **argv, int *i, int *threads, int *strict, const char **in)
+int cli_runner_arg(const char *cmd, int argc, char **argv, int *i, int *threads, int *strict, const char **in,
+                   bh_precision *prec)
 {
     const char *v;
     if (!strcmp(argv[*i], "--strict")) {
         *strict = 1;
+    } else if (cli_opt(argc, argv, i, "--precision", &v)) {
+        if (bh_precision_parse(v, prec)) return cli_usage_error(cmd, "%s", bh_last_error());
     } else if (cli_opt(argc, argv, i, "--threads", &v)) {
         double x;
         if (cli_number(cmd, "--threads", v, 1, 1024, &x)) return 2;

@@ -1300,6 +1300,11 @@ void bh__ft_free(bh__ft_model *fm)
 
 const bh_head *bh__ft_head(const bh__ft_model *fm) { return fm ? fm->h : NULL; }
 
+bh_status bh__ft_set_precision(bh__ft_model *fm, bh_precision p)
+{
+    return fm ? bh_model_set_precision(fm->m, p) : bh__fail(BH_EINVAL, "bh__ft_set_precision: NULL model");
+}
+
 bh_status bh__ft_load(const char *dir, bh__ft_task task, const char *head, int threads, bh__ft_model **out)
 {
     if (!dir || !out) return bh__fail(BH_EINVAL, "bh__ft_load: NULL argument");

@@ -135,6 +135,8 @@ typedef struct bh__ft_model bh__ft_model;
 bh_status bh__ft_load(const char *dir, bh__ft_task task, const char *head, int threads, bh__ft_model **out);
 void bh__ft_free(bh__ft_model *fm);
 const bh_head *bh__ft_head(const bh__ft_model *fm);
+/* The encoder's inference precision (bh_model_set_precision). */
+bh_status bh__ft_set_precision(bh__ft_model *fm, bh_precision p);
 
 typedef struct bh__ft_entity {
     const char *type;       /* points into the head's labels */

@@ -835,6 +835,11 @@ static int json_int(json_t *j, const char *key, int lo, int hi, int dflt)
     return (int)json_integer_value(v);
 }
 
+bh_status bh__qa_set_precision(bh__qa_model *qm, bh_precision p)
+{
+    return qm ? bh_model_set_precision(qm->m, p) : bh__fail(BH_EINVAL, "bh__qa_set_precision: NULL model");
+}
+
 bh_status bh__qa_load(const char *dir, int threads, bh__qa_model **out)
 {
     if (!dir || !out) return bh__fail(BH_EINVAL, "bh__qa_load: NULL argument");

@@ -65,6 +65,8 @@ typedef struct bh__qa_model bh__qa_model;
 /* Loads DIR as written by bh__qa_finetune (span head, tokenizer, settings). */
 bh_status bh__qa_load(const char *dir, int threads, bh__qa_model **out);
 void bh__qa_free(bh__qa_model *qm);
+/* The encoder's inference precision (bh_model_set_precision). */
+bh_status bh__qa_set_precision(bh__qa_model *qm, bh_precision p);
 
 typedef struct bh__qa_answer {
     size_t start, end;   /* code point offsets into the context, [start, end); 0, 0 = no answer */

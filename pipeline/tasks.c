@@ -39,6 +39,12 @@ bh_status bh_task_model_load(const char *dir, int threads, bh_task_model **out)
     return BH_OK;
 }
 
+bh_status bh_task_model_set_precision(bh_task_model *m, bh_precision p)
+{
+    if (!m) return bh__fail(BH_EINVAL, "bh_task_model_set_precision: NULL model");
+    return m->fm ? bh__ft_set_precision(m->fm, p) : bh__qa_set_precision(m->qm, p);
+}
+
 void bh_task_model_free(bh_task_model *m)
 {
     if (!m) return;

@@ -64,4 +64,24 @@ $BH generate --model "$D/b" --ids "5 99" >/dev/null 2>"$D/err"
 is "out-of-range prompt id fails" "$?:$(wc -l < "$D/err" | tr -d ' ')" "1:1"
 $BH generate --model "$D/e" --ids "5 6" >/dev/null 2>"$D/err"
 is "generate refuses an encoder" "$?" "2"
+# bhasha bench model: one JSON line per workload; bad options fail with one line
+out=$($BH bench model --arch encoder --config "$D/enc.json" --batch 2 --seq 8 --reps 1)
+is "bench model: one JSON line" "$(echo "$out" | grep -c '^{"bench":"[^"]*","mode":"infer".*"tok_s":[0-9]')" "1"
+out=$($BH bench model --arch decoder --config "$D/dec.json" --seq 4 --generate 3)
+is "bench model --generate" "$(echo "$out" | grep -c '"mode":"generate".*"new":3')" "1"
+out=$($BH bench model --arch decoder --config "$D/dec.json" --batch 2 --seq 8 --reps 1 --train)
+is "bench model --train" "$(echo "$out" | grep -c '"bench":"train-.*"mode":"train"')" "1"
+fails "bench model: --config of the other architecture" $BH bench model --arch encoder --config "$D/dec.json"
+fails "bench model: unknown config" $BH bench model --arch encoder --config no-such-config
+fails "bench model: --generate on an encoder" $BH bench model --arch encoder --config "$D/enc.json" --generate 2
+fails "bench model: past max_len" $BH bench model --arch encoder --config "$D/enc.json" --seq 17
+fails "bench model: bad precision" $BH bench model --arch encoder --config "$D/enc.json" --precision f8
+is "bench model: the bad precision named" "$(grep -c "unknown precision 'f8'" "$D/err")" "1"
+fails "bench: no subcommand" $BH bench
+if grep -q avx512_bf16 /proc/cpuinfo; then
+    out=$($BH bench model --arch encoder --config "$D/enc.json" --batch 2 --seq 8 --reps 1 --precision bf16)
+    is "bench model --precision bf16" "$(echo "$out" | grep -c '"precision":"bf16"')" "1"
+else
+    fails "bench model --precision bf16 without AVX512-BF16" $BH bench model --arch encoder --config "$D/enc.json" --precision bf16
+fi
 done_testing

@@ -34,6 +34,17 @@ ok "annotate: entities have a type, spans and a score" \
 ok "annotate: an empty document keeps its line" sh -c "sed -n 2p $D/a1.jsonl | grep -q '\"sentiment\":null,\"entities\":\[\]'"
 $BH annotate --threads 2 "$D/docs.txt" "$D/docs.txt" > "$D/a2.jsonl" 2> /dev/null
 is "annotate: 2 threads, same output in input order" "$(cat "$D/a1.jsonl" "$D/a1.jsonl" | cmp - "$D/a2.jsonl" && echo same)" "same"
+# bf16 inference: the same labels and entity types as fp32 on these documents
+# (scores move in the second or third decimal), or one clear error without
+# AVX512-BF16
+strip() { sed 's/"score":[0-9.e-]*//g' "$1"; }
+if grep -q avx512_bf16 /proc/cpuinfo; then
+    $BH annotate --precision bf16 "$D/docs.txt" > "$D/b1.jsonl" 2> /dev/null
+    is "annotate --precision bf16: labels and entities as fp32" "$(strip "$D/b1.jsonl" > "$D/b1.s"; strip "$D/a1.jsonl" | cmp - "$D/b1.s" && echo same)" "same"
+else
+    fails "annotate --precision bf16 without AVX512-BF16" $BH annotate --precision bf16 "$D/docs.txt"
+fi
+fails "annotate: bad --precision" $BH annotate --precision half "$D/docs.txt"
 $BH annotate --output-format conllu --to none "$D/docs.txt" > "$D/a.conllu" 2> /dev/null
 ok "annotate CoNLL-U: sentiment comments" grep -q '^# sentiment = ' "$D/a.conllu"
 # bad input: a 1 MB document, a script the model never saw, invalid UTF-8, a NUL byte

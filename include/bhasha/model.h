@@ -137,6 +137,24 @@ bh_status bh_model_copy_weights(bh_model *dst, const bh_model *src);
  * in our tests. Not thread-safe (also changes OpenBLAS's global setting). */
 bh_status bh_model_set_threads(bh_model *m, int n);
 
+/* Arithmetic of the inference forward's matrix products (the blocks'
+ * linears; attention scores and logits stay fp32).
+ *   BH_PRECISION_F32  fp32 throughout (default; what the parity tests check)
+ *   BH_PRECISION_BF16 weights and the linears' inputs rounded to bfloat16,
+ *                     products accumulated in fp32: about twice the speed of
+ *                     fp32 on CPUs with AVX512-BF16, hidden states within
+ *                     about 1e-2 relative of fp32 (tests/test_gemm_bf16.c).
+ *                     BH_EUNSUPPORTED on other CPUs.
+ * BF16 keeps a bf16 copy of the linears (half the size of their fp32
+ * weights). Training always runs in fp32; after a training step the copy is
+ * refreshed at the next inference forward. After writing weights through
+ * bh_model_tensor's pointers, set the precision again. Not thread-safe. */
+typedef enum bh_precision { BH_PRECISION_F32 = 0, BH_PRECISION_BF16 = 1 } bh_precision;
+bh_status bh_model_set_precision(bh_model *m, bh_precision p);
+bh_precision bh_model_get_precision(const bh_model *m);
+/* Parses "f32"/"fp32" or "bf16". BH_EINVAL names the text. */
+bh_status bh_precision_parse(const char *s, bh_precision *out);
+
 const bh_model_config *bh_model_get_config(const bh_model *m);
 
 /* Number of parameters (floats). */

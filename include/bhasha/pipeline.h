@@ -46,6 +46,8 @@ typedef struct bh_annotator_options {
     int strict_utf8;          /* 1: invalid UTF-8 makes bh_annotate() fail with BH_EUTF8
                                  instead of being repaired (default 0) */
     int conllu;               /* 1: bh_annotate() writes CoNLL-U sentence blocks instead of JSON */
+    int precision;            /* the encoder's bh_precision (bhasha/model.h): 0 = fp32 (default),
+                                 1 = bf16 (BH_EUNSUPPORTED from bh_annotator_new without AVX512-BF16) */
 } bh_annotator_options;
 
 /* Fills *opt with the defaults: no langid model, translit to Latin, normalize,

@@ -1,0 +1,221 @@
+/* models/gemm_bf16.c — bf16 linear product with fp32 accumulation (see the
+ * header). Blocking, for one thread's block of MC rows:
+ *   round the block's rows to bf16 into scratch          [MC, Kp]  (L2)
+ *   for each k-chunk of KC pairs:
+ *     for each panel of 32 outputs (KC*32*2 bf16 = 16 KB, stays in L1):
+ *       for each micro-tile of MR rows: MR x 32 accumulators in registers,
+ *         one broadcast pair of x and two panel vectors per k-pair. */
+#include "models/gemm_bf16.h"
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O3") /* the fused GELU loop vectorizes */
+#endif
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "models/fastmath.h"
+
+#define MR 12   /* rows per micro-tile: 24 accumulators + 2 panel vectors + 1 broadcast */
+#define NR 32   /* outputs per panel: two 16-lane vectors */
+#define MC 96   /* rows per block (a pool unit) */
+#define KC 128  /* k-pairs per chunk: a 16 KB panel slice */
+
+float bh__bf16_round(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    if ((u & 0x7f800000u) == 0x7f800000u) { /* Inf stays, NaN stays NaN */
+        if (u & 0x007fffffu) u |= 0x00400000u;
+    } else {
+        u += 0x7fffu + ((u >> 16) & 1u); /* round to nearest even */
+    }
+    u &= 0xffff0000u;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
+static uint16_t to_bf16(float x)
+{
+    float r = bh__bf16_round(x);
+    uint32_t u;
+    memcpy(&u, &r, sizeof u);
+    return (uint16_t)(u >> 16);
+}
+
+bh_status bh__bf16w_pack(bh__bf16w *w, const float *W, int N, int K)
+{
+    memset(w, 0, sizeof *w);
+    if (N < 1 || K < 1) return bh__fail(BH_EINVAL, "bf16: bad weight shape [%d,%d]", N, K);
+    w->N = N;
+    w->K = K;
+    w->Np = (N + NR - 1) / NR * NR;
+    w->Kp = (K + 1) / 2 * 2;
+    size_t n = (size_t)w->Np * w->Kp;
+    w->p = calloc(n, sizeof *w->p);
+    if (!w->p) return bh__fail(BH_ENOMEM, "bf16: cannot allocate %zu packed weights", n);
+    for (int nb = 0; nb < w->Np / NR; nb++)
+        for (int kp = 0; kp < w->Kp / 2; kp++) {
+            uint16_t *dst = w->p + ((size_t)nb * (w->Kp / 2) + kp) * NR * 2;
+            for (int j = 0; j < NR; j++) {
+                int n0 = nb * NR + j;
+                if (n0 >= N) break;
+                const float *row = W + (size_t)n0 * K;
+                dst[2 * j] = to_bf16(row[2 * kp]);
+                dst[2 * j + 1] = 2 * kp + 1 < K ? to_bf16(row[2 * kp + 1]) : 0;
+            }
+        }
+    return BH_OK;
+}
+
+size_t bh__bf16_scratch_size(int threads, int K) { return (size_t)(threads < 1 ? 1 : threads) * MC * ((K + 1) / 2 * 2); }
+
+void bh__bf16w_free(bh__bf16w *w)
+{
+    if (!w) return;
+    free(w->p);
+    memset(w, 0, sizeof *w);
+}
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_THREAD__) && \
+    __GNUC__ >= 11
+#define BH_HAVE_BF16 1
+#include <immintrin.h>
+
+#define BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+
+int bh__bf16_supported(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512bf16");
+}
+
+/* rows [0,m) of x [.,K] (fp32, row stride K) -> dst [m,Kp] bf16 */
+BF16_TARGET static void round_rows(uint16_t *dst, const float *x, int m, int K, int Kp)
+{
+    for (int i = 0; i < m; i++) {
+        const float *xr = x + (size_t)i * K;
+        uint16_t *d = dst + (size_t)i * Kp;
+        int k = 0;
+        for (; k + 32 <= K; k += 32) {
+            __m512bh v = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(xr + k + 16), _mm512_loadu_ps(xr + k));
+            _mm512_storeu_si512(d + k, (__m512i)v);
+        }
+        for (; k < K; k++) d[k] = to_bf16(xr[k]);
+        if (K < Kp) d[K] = 0;
+    }
+}
+
+/* c[mr,ncols] (+)= xb[mr, kp0..kp0+nkp pairs] . panel; first: c = acc + bias
+ * (bias may be NULL); later chunks add onto c. mr is a constant at every
+ * call site, so the accumulators stay in registers. */
+BF16_TARGET static inline __attribute__((always_inline)) void
+micro(const int mr, const uint16_t *xb, int ldx, const uint16_t *panel, int nkp, float *c, int ldc,
+      int ncols, const float *bias, int first)
+{
+    __m512 acc[MR][2];
+#pragma GCC unroll 12
+    for (int i = 0; i < mr; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+    for (int kp = 0; kp < nkp; kp++) {
+        __m512bh b0 = (__m512bh)_mm512_loadu_si512(panel + (size_t)kp * 64);
+        __m512bh b1 = (__m512bh)_mm512_loadu_si512(panel + (size_t)kp * 64 + 32);
+#pragma GCC unroll 12
+        for (int i = 0; i < mr; i++) {
+            int32_t pair;
+            memcpy(&pair, xb + (size_t)i * ldx + 2 * kp, sizeof pair);
+            __m512bh a = (__m512bh)_mm512_set1_epi32(pair);
+            acc[i][0] = _mm512_dpbf16_ps(acc[i][0], a, b0);
+            acc[i][1] = _mm512_dpbf16_ps(acc[i][1], a, b1);
+        }
+    }
+    __mmask16 m0 = ncols >= 16 ? 0xffff : (__mmask16)((1u << ncols) - 1);
+    __mmask16 m1 = ncols >= 32 ? 0xffff : ncols > 16 ? (__mmask16)((1u << (ncols - 16)) - 1) : 0;
+    __m512 s0, s1;
+    if (first) {
+        s0 = bias ? _mm512_maskz_loadu_ps(m0, bias) : _mm512_setzero_ps();
+        s1 = bias ? _mm512_maskz_loadu_ps(m1, bias + 16) : _mm512_setzero_ps();
+    }
+#pragma GCC unroll 12
+    for (int i = 0; i < mr; i++) {
+        float *ci = c + (size_t)i * ldc;
+        __m512 v0 = first ? s0 : _mm512_maskz_loadu_ps(m0, ci);
+        __m512 v1 = first ? s1 : _mm512_maskz_loadu_ps(m1, ci + 16);
+        _mm512_mask_storeu_ps(ci, m0, _mm512_add_ps(v0, acc[i][0]));
+        _mm512_mask_storeu_ps(ci + 16, m1, _mm512_add_ps(v1, acc[i][1]));
+    }
+}
+
+typedef struct bf16_ctx {
+    float *out;
+    const float *x, *bias;
+    const bh__bf16w *w;
+    uint16_t *scratch; /* [threads][MC*Kp] */
+    int M, gelu;
+} bf16_ctx;
+
+/* GELU over a block's panel of outputs, while it is still in cache */
+BF16_TARGET static void gelu_tile(float *c, int ldc, int m, int ncols)
+{
+    for (int i = 0; i < m; i++) {
+        float *ci = c + (size_t)i * ldc;
+        for (int j = 0; j < ncols; j++) ci[j] = bh__gelu(ci[j]);
+    }
+}
+
+BF16_TARGET static void block(const bf16_ctx *c, int u, uint16_t *xb)
+{
+    const bh__bf16w *w = c->w;
+    int r0 = u * MC, m = c->M - r0 < MC ? c->M - r0 : MC;
+    int K = w->K, Kp = w->Kp, N = w->N, npairs = Kp / 2;
+    round_rows(xb, c->x + (size_t)r0 * K, m, K, Kp);
+    for (int k0 = 0; k0 < npairs; k0 += KC) {
+        int nkp = npairs - k0 < KC ? npairs - k0 : KC;
+        for (int nb = 0; nb < w->Np / NR; nb++) {
+            const uint16_t *panel = w->p + ((size_t)nb * npairs + k0) * NR * 2;
+            int ncols = N - nb * NR < NR ? N - nb * NR : NR;
+            const float *bias = c->bias ? c->bias + nb * NR : NULL;
+            float *cb = c->out + (size_t)r0 * N + nb * NR;
+            const uint16_t *xk = xb + 2 * k0;
+            int i = 0;
+            for (; i + MR <= m; i += MR)
+                micro(MR, xk + (size_t)i * Kp, Kp, panel, nkp, cb + (size_t)i * N, N, ncols, bias, k0 == 0);
+            /* the block's last rows: one constant-size call per remainder */
+            switch (m - i) {
+#define REM(R) \
+    case R: micro(R, xk + (size_t)i * Kp, Kp, panel, nkp, cb + (size_t)i * N, N, ncols, bias, k0 == 0); break;
+                REM(1) REM(2) REM(3) REM(4) REM(5) REM(6) REM(7) REM(8) REM(9) REM(10) REM(11)
+#undef REM
+            default: break;
+            }
+            if (c->gelu && k0 + KC >= npairs) gelu_tile(cb, N, m, ncols);
+        }
+    }
+}
+
+static void bf16_part(void *vc, int u0, int u1, int tid)
+{
+    const bf16_ctx *c = vc;
+    uint16_t *xb = c->scratch + (size_t)tid * MC * c->w->Kp;
+    for (int u = u0; u < u1; u++) block(c, u, xb);
+}
+
+void bh__bf16_linear(bh__pool *pool, float *out, const float *x, const bh__bf16w *w, const float *bias, int M,
+                     int gelu, uint16_t *scratch)
+{
+    bf16_ctx c = {.out = out, .x = x, .bias = bias, .w = w, .scratch = scratch, .M = M, .gelu = gelu};
+    bh__pool_for(pool, (M + MC - 1) / MC, 1, bf16_part, &c);
+}
+
+#else
+
+int bh__bf16_supported(void) { return 0; }
+
+void bh__bf16_linear(bh__pool *pool, float *out, const float *x, const bh__bf16w *w, const float *bias, int M,
+                     int gelu, uint16_t *scratch)
+{
+    (void)pool, (void)out, (void)x, (void)w, (void)bias, (void)M, (void)gelu, (void)scratch;
+}
+
+#endif
