@@ -5,7 +5,8 @@
 # Prints JSON lines, then a table with the ratios (ours / PyTorch) and each
 # figure as a fraction of the measured sgemm ceiling. Where the CPU has
 # AVX512-BF16, the encoders also run in bf16 (bhasha bench model --precision
-# bf16) against PyTorch's bf16 autocast, each compared with both PyTorch runs.
+# bf16) against PyTorch's bf16 autocast, each compared with both PyTorch runs,
+# and so does dec-mini generation.
 # Model workloads run through `bhasha bench model`; engine_bench gives the
 # machine's yardsticks (sgemm ceiling, two-core scaling).
 #   sh bench/bench_engine.sh            (make bench runs it)
@@ -56,6 +57,10 @@ enc enc-mini --threads 2 --pool 1 --batch 32 --seq 128
 enc enc-base --threads 2 --pool 1 --batch 8 --seq 128
 run "$BH" bench model --arch decoder --config dec-mini --seq 32 --generate $NEW
 run $PY bench/engine_torch.py dec-mini 1 32 $NEW
+if [ $BF16 = 1 ]; then
+    run "$BH" bench model --arch decoder --config dec-mini --seq 32 --generate $NEW --precision bf16
+    run env TORCH_PRECISION=bf16 $PY bench/engine_torch.py dec-mini 1 32 $NEW
+fi
 enc enc-mini --threads 2 --batch 32 --seq 128 --train
 run $PY bench/engine_torch.py train-enc-mini 2 32 128 $REPS
 run "$BH" bench model --arch decoder --config dec-mini --threads 2 --batch 8 --seq 256 --train --reps $REPS

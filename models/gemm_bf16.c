@@ -147,6 +147,55 @@ micro(const int mr, const uint16_t *xb, int ldx, const uint16_t *panel, int nkp,
     }
 }
 
+/* One row (a generated token): the weights stream from memory once, so the
+ * limit is how many loads are in flight; four independent accumulator pairs
+ * (k-pairs taken round-robin) keep the chain of dependent multiply-adds from
+ * throttling the stream. Panels [p0, p1) of the whole K. */
+BF16_TARGET static void row1(const uint16_t *xb, const bh__bf16w *w, const float *bias, float *out, int p0, int p1)
+{
+    int npairs = w->Kp / 2;
+    for (int nb = p0; nb < p1; nb++) {
+        const uint16_t *panel = w->p + (size_t)nb * npairs * NR * 2;
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
+        int kp = 0;
+        for (; kp + 4 <= npairs; kp += 4) {
+            const uint16_t *q = panel + (size_t)kp * 64;
+            int32_t x0, x1, x2, x3;
+            memcpy(&x0, xb + 2 * kp, 4), memcpy(&x1, xb + 2 * kp + 2, 4);
+            memcpy(&x2, xb + 2 * kp + 4, 4), memcpy(&x3, xb + 2 * kp + 6, 4);
+            __m512bh v0 = (__m512bh)_mm512_set1_epi32(x0), v1 = (__m512bh)_mm512_set1_epi32(x1);
+            __m512bh v2 = (__m512bh)_mm512_set1_epi32(x2), v3 = (__m512bh)_mm512_set1_epi32(x3);
+            a0 = _mm512_dpbf16_ps(a0, v0, (__m512bh)_mm512_loadu_si512(q));
+            a1 = _mm512_dpbf16_ps(a1, v0, (__m512bh)_mm512_loadu_si512(q + 32));
+            b0 = _mm512_dpbf16_ps(b0, v1, (__m512bh)_mm512_loadu_si512(q + 64));
+            b1 = _mm512_dpbf16_ps(b1, v1, (__m512bh)_mm512_loadu_si512(q + 96));
+            c0 = _mm512_dpbf16_ps(c0, v2, (__m512bh)_mm512_loadu_si512(q + 128));
+            c1 = _mm512_dpbf16_ps(c1, v2, (__m512bh)_mm512_loadu_si512(q + 160));
+            d0 = _mm512_dpbf16_ps(d0, v3, (__m512bh)_mm512_loadu_si512(q + 192));
+            d1 = _mm512_dpbf16_ps(d1, v3, (__m512bh)_mm512_loadu_si512(q + 224));
+        }
+        for (; kp < npairs; kp++) {
+            const uint16_t *q = panel + (size_t)kp * 64;
+            int32_t x0;
+            memcpy(&x0, xb + 2 * kp, 4);
+            __m512bh v0 = (__m512bh)_mm512_set1_epi32(x0);
+            a0 = _mm512_dpbf16_ps(a0, v0, (__m512bh)_mm512_loadu_si512(q));
+            a1 = _mm512_dpbf16_ps(a1, v0, (__m512bh)_mm512_loadu_si512(q + 32));
+        }
+        a0 = _mm512_add_ps(_mm512_add_ps(a0, b0), _mm512_add_ps(c0, d0));
+        a1 = _mm512_add_ps(_mm512_add_ps(a1, b1), _mm512_add_ps(c1, d1));
+        int ncols = w->N - nb * NR < NR ? w->N - nb * NR : NR;
+        __mmask16 m0 = ncols >= 16 ? 0xffff : (__mmask16)((1u << ncols) - 1);
+        __mmask16 m1 = ncols >= 32 ? 0xffff : ncols > 16 ? (__mmask16)((1u << (ncols - 16)) - 1) : 0;
+        if (bias) {
+            a0 = _mm512_add_ps(a0, _mm512_maskz_loadu_ps(m0, bias + nb * NR));
+            a1 = _mm512_add_ps(a1, _mm512_maskz_loadu_ps(m1, bias + nb * NR + 16));
+        }
+        _mm512_mask_storeu_ps(out + nb * NR, m0, a0);
+        _mm512_mask_storeu_ps(out + nb * NR + 16, m1, a1);
+    }
+}
+
 typedef struct bf16_ctx {
     float *out;
     const float *x, *bias;
@@ -194,6 +243,14 @@ BF16_TARGET static void block(const bf16_ctx *c, int u, uint16_t *xb)
     }
 }
 
+static void row1_part(void *vc, int u0, int u1, int tid)
+{
+    const bf16_ctx *c = vc;
+    row1(c->scratch, c->w, c->bias, c->out, u0, u1);
+    (void)tid;
+    if (c->gelu) gelu_tile(c->out + u0 * NR, 0, 1, (u1 * NR < c->w->N ? u1 * NR : c->w->N) - u0 * NR);
+}
+
 static void bf16_part(void *vc, int u0, int u1, int tid)
 {
     const bf16_ctx *c = vc;
@@ -205,6 +262,11 @@ void bh__bf16_linear(bh__pool *pool, float *out, const float *x, const bh__bf16w
                      int gelu, uint16_t *scratch)
 {
     bf16_ctx c = {.out = out, .x = x, .bias = bias, .w = w, .scratch = scratch, .M = M, .gelu = gelu};
+    if (M == 1) { /* one row: split the panels between the threads instead */
+        round_rows(scratch, x, 1, w->K, w->Kp);
+        bh__pool_for(pool, w->Np / NR, 8, row1_part, &c);
+        return;
+    }
     bh__pool_for(pool, (M + MC - 1) / MC, 1, bf16_part, &c);
 }
 

@@ -69,6 +69,15 @@ void bh_gen_reset(bh_gen *g)
 
 int bh_gen_pos(const bh_gen *g) { return g ? g->pos : 0; }
 
+/* out[n,nout] = x . w^T + b through the bf16 kernel when the model's
+ * precision says so (j: the block's linear, 4*layer + qkv/proj/fc/fc2) */
+static void glinear(bh_model *m, int j, float *out, const float *x, const float *w, const float *b, int n, int nin,
+                    int nout)
+{
+    if (m->bf16) bh__bf16_linear(m->pool, out, x, &m->bf16[j], b, n, 0, m->bfs);
+    else bh__linear_fwd(m->pool, out, x, w, b, n, nin, nout);
+}
+
 bh_status bh_gen_feed(bh_gen *g, const int32_t *ids, int n, float *logits)
 {
     if (!g || !ids || n < 1) return bh__fail(BH_EINVAL, "bh_gen_feed: bad arguments");
@@ -80,6 +89,10 @@ bh_status bh_gen_feed(bh_gen *g, const int32_t *ids, int n, float *logits)
     for (int i = 0; i < n; i++)
         if (ids[i] < 0 || ids[i] >= V)
             return bh__fail(BH_EINVAL, "generation: token id %d out of range [0,%d)", ids[i], V);
+    if (m->bf16) {
+        bh_status st = bh__model_bf16_ready(m, logits != NULL);
+        if (st) return st;
+    }
     const bh__weights *w = &m->w;
     int p0 = g->pos, nk = p0 + n;
     float scale = 1.0f / sqrtf((float)hd);
@@ -92,7 +105,7 @@ bh_status bh_gen_feed(bh_gen *g, const int32_t *ids, int n, float *logits)
         const bh__layer_w *p = &w->l[l];
         float *K = g->k + (size_t)l * T * D, *Vc = g->v + (size_t)l * T * D;
         bh__layernorm_fwd(m->pool, g->ln, g->mean, g->rstd, g->x, p->ln1_w, p->ln1_b, n, D, c->ln_eps);
-        bh__linear_fwd(m->pool, g->qkv, g->ln, p->qkv_w, p->qkv_b, n, D, 3 * D);
+        glinear(m, 4 * l, g->qkv, g->ln, p->qkv_w, p->qkv_b, n, D, 3 * D);
         for (int i = 0; i < n; i++) {
             memcpy(K + (size_t)(p0 + i) * D, g->qkv + (size_t)i * 3 * D + D, (size_t)D * sizeof(float));
             memcpy(Vc + (size_t)(p0 + i) * D, g->qkv + (size_t)i * 3 * D + 2 * D, (size_t)D * sizeof(float));
@@ -127,12 +140,16 @@ bh_status bh_gen_feed(bh_gen *g, const int32_t *ids, int n, float *logits)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hd, nk, 1.0f, g->scores, nk,
                             Vc + (size_t)h * hd, D, 0.0f, g->atty + (size_t)h * hd, D);
         }
-        bh__linear_fwd(m->pool, g->tmp, g->atty, p->proj_w, p->proj_b, n, D, D);
+        glinear(m, 4 * l + 1, g->tmp, g->atty, p->proj_w, p->proj_b, n, D, D);
         bh__add(m->pool, g->x, g->x, g->tmp, ND);
         bh__layernorm_fwd(m->pool, g->ln, g->mean, g->rstd, g->x, p->ln2_w, p->ln2_b, n, D, c->ln_eps);
-        bh__linear_fwd(m->pool, g->fch, g->ln, p->fc_w, p->fc_b, n, D, F);
-        bh__gelu_fwd(m->pool, g->fchg, g->fch, (size_t)n * F);
-        bh__linear_fwd(m->pool, g->tmp, g->fchg, p->fc2_w, p->fc2_b, n, F, D);
+        if (m->bf16) { /* GELU fused into the product */
+            bh__bf16_linear(m->pool, g->fchg, g->ln, &m->bf16[4 * l + 2], p->fc_b, n, 1, m->bfs);
+        } else {
+            bh__linear_fwd(m->pool, g->fch, g->ln, p->fc_w, p->fc_b, n, D, F);
+            bh__gelu_fwd(m->pool, g->fchg, g->fch, (size_t)n * F);
+        }
+        glinear(m, 4 * l + 3, g->tmp, g->fchg, p->fc2_w, p->fc2_b, n, F, D);
         bh__add(m->pool, g->x, g->x, g->tmp, ND);
     }
     g->pos = nk;
@@ -140,7 +157,8 @@ bh_status bh_gen_feed(bh_gen *g, const int32_t *ids, int n, float *logits)
         const float *last = g->x + (size_t)(n - 1) * D;
         bh__layernorm_fwd(m->pool, g->ln, g->mean, g->rstd, last, w->lnf_w, w->lnf_b, 1, D, c->ln_eps);
         /* logits[V] = wte[V,D] . ln[D] */
-        bh__gemv(m->pool, logits, w->wte, g->ln, V, D, 0);
+        if (m->bf16) bh__bf16_linear(m->pool, logits, g->ln, &m->bf16_wte, NULL, 1, 0, m->bfs);
+        else bh__gemv(m->pool, logits, w->wte, g->ln, V, D, 0);
     }
     return BH_OK;
 }

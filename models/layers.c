@@ -168,12 +168,20 @@ BH_SIMD static void ln_bwd_rows(const ln_ctx *c, int i0, int i1)
         const float *gi = c->dout + (size_t)i * D;
         float *dxi = c->dx + (size_t)i * D;
         float m = c->cmean[i], r = c->crstd[i];
+        float ag[LANES] = {0}, agx[LANES] = {0}; /* lane-wise, as lane_sum */
+        int d = 0;
+        for (; d + LANES <= D; d += LANES)
+            for (int j = 0; j < LANES; j++) {
+                float g = gi[d + j] * w[d + j];
+                ag[j] += g;
+                agx[j] += g * (xi[d + j] - m) * r;
+            }
         float sg = 0.0f, sgx = 0.0f;
-        for (int d = 0; d < D; d++) {
-            float xh = (xi[d] - m) * r;
+        for (int j = 0; j < LANES; j++) sg += ag[j], sgx += agx[j];
+        for (; d < D; d++) {
             float g = gi[d] * w[d];
             sg += g;
-            sgx += g * xh;
+            sgx += g * (xi[d] - m) * r;
         }
         sg /= (float)D;
         sgx /= (float)D;
@@ -475,6 +483,19 @@ void bh__attention_fwd(bh__pool *pool, float *out, float *att, const float *qkv,
     bh__pool_for_blas1(pool, B * H, 1, att_fwd_part, &c);
 }
 
+/* r = p * (r - sum_j p*r): the softmax's backward on one row (the dot lane-wise) */
+BH_SIMD static void softmax_bwd_row(float *r, const float *p, int T)
+{
+    float acc[LANES] = {0};
+    int j = 0;
+    for (; j + LANES <= T; j += LANES)
+        for (int k = 0; k < LANES; k++) acc[k] += p[j + k] * r[j + k];
+    float s = 0.0f;
+    for (int k = 0; k < LANES; k++) s += acc[k];
+    for (; j < T; j++) s += p[j] * r[j];
+    for (j = 0; j < T; j++) r[j] = p[j] * (r[j] - s);
+}
+
 static void att_bwd_part(void *vc, int u0, int u1, int tid)
 {
     const att_ctx *c = vc;
@@ -493,13 +514,7 @@ static void att_bwd_part(void *vc, int u0, int u1, int tid)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hd, 1.0f, go, D, v, ld, 0.0f, dp, T);
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, 1.0f, p, T, go, D, 0.0f, dv, ld);
         /* softmax backward: ds = p * (dp - sum_j p*dp) */
-        for (int i = 0; i < T; i++) {
-            const float *pr = p + (size_t)i * T;
-            float *r = dp + (size_t)i * T;
-            float s = 0.0f;
-            for (int j = 0; j < T; j++) s += pr[j] * r[j];
-            for (int j = 0; j < T; j++) r[j] = pr[j] * (r[j] - s);
-        }
+        for (int i = 0; i < T; i++) softmax_bwd_row(dp + (size_t)i * T, p + (size_t)i * T, T);
         /* dq = scale * ds . k;  dk = scale * ds^T . q */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, T, scale, dp, T, k, ld, 0.0f, dq, ld);
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, scale, dp, T, q, ld, 0.0f, dk, ld);

@@ -210,6 +210,7 @@ void bh_model_free(bh_model *m)
     free(m->frozen);
     if (m->bf16)
         for (int i = 0; i < 4 * m->c.layers; i++) bh__bf16w_free(&m->bf16[i]);
+    bh__bf16w_free(&m->bf16_wte);
     free(m->bf16);
     free(m->bfs);
     bh__pool_free(m->pool);
@@ -232,8 +233,24 @@ static bh_status bf16_pack(bh_model *m)
             if (st) return st;
         }
     }
+    bh__bf16w_free(&m->bf16_wte); /* packed again when generation asks */
     m->bf16_stale = 0;
     return BH_OK;
+}
+
+bh_status bh__model_bf16_ready(bh_model *m, int logits)
+{
+    const bh_model_config *c = &m->c;
+    size_t need = bh__bf16_scratch_size(bh__pool_size(m->pool), c->ffn > c->dim ? c->ffn : c->dim);
+    if (need > m->bfs_cap) {
+        free(m->bfs);
+        m->bfs = malloc(need * sizeof *m->bfs);
+        m->bfs_cap = m->bfs ? need : 0;
+        if (!m->bfs) return bh__fail(BH_ENOMEM, "model: out of memory for bf16 scratch");
+    }
+    bh_status st = m->bf16_stale ? bf16_pack(m) : BH_OK;
+    if (!st && logits && !m->bf16_wte.p) st = bh__bf16w_pack(&m->bf16_wte, m->w.wte, c->vocab, c->dim);
+    return st;
 }
 
 bh_status bh_model_set_precision(bh_model *m, bh_precision p)
@@ -242,6 +259,7 @@ bh_status bh_model_set_precision(bh_model *m, bh_precision p)
     if (p == BH_PRECISION_F32) {
         if (m->bf16)
             for (int i = 0; i < 4 * m->c.layers; i++) bh__bf16w_free(&m->bf16[i]);
+        bh__bf16w_free(&m->bf16_wte);
         free(m->bf16);
         m->bf16 = NULL;
         m->precision = p;
@@ -402,17 +420,8 @@ static bh_status ensure_acts(bh_model *m, int B, int T, int train)
         if (!m->ibuf) return bh__fail(BH_ENOMEM, "model: out of memory");
     }
     if (!train && m->bf16) {
-        size_t need = bh__bf16_scratch_size(bh__pool_size(m->pool), c->ffn > c->dim ? c->ffn : c->dim);
-        if (need > m->bfs_cap) {
-            free(m->bfs);
-            m->bfs = malloc(need * sizeof *m->bfs);
-            m->bfs_cap = m->bfs ? need : 0;
-            if (!m->bfs) return bh__fail(BH_ENOMEM, "model: out of memory for bf16 scratch");
-        }
-        if (m->bf16_stale) {
-            bh_status st = bf16_pack(m);
-            if (st) return st;
-        }
+        bh_status st = bh__model_bf16_ready(m, 0);
+        if (st) return st;
     }
     if (train) m->bf16_stale = m->bf16 != NULL; /* the caller is about to change the weights */
     float *p = m->acts;

@@ -90,10 +90,15 @@ struct bh_model {
      * the next inference forward packs again. */
     bh_precision precision;
     bh__bf16w *bf16;
+    bh__bf16w bf16_wte; /* the tied output layer [V,D], packed for generation's logits */
     int bf16_stale;
     uint16_t *bfs;
     size_t bfs_cap;
 };
+
+/* With bf16 precision set: makes the kernel's scratch and fresh packs ready
+ * for an inference forward (logits = 1: also the packed output layer). */
+bh_status bh__model_bf16_ready(bh_model *m, int logits);
 
 /* Fills m->tensors / ntensors / nparams from m->c. */
 bh_status bh__model_layout(bh_model *m);

@@ -587,11 +587,13 @@ static void generate_usage(void)
     fprintf(stderr,
             "usage: bhasha generate [--model DIR] (--prompt TEXT | --ids '1 2 3') [--max-new 64]\n"
             "         [--temperature 0] [--top-k 0] [--top-p 1] [--repetition-penalty 1]\n"
-            "         [--seed 1] [--threads 1] [--tokenizer T.model] [--eos ID] [--no-normalize]\n"
+            "         [--seed 1] [--threads 1] [--precision f32|bf16] [--tokenizer T.model] [--eos ID]\n"
+            "         [--no-normalize]\n"
             "Greedy when the temperature is 0. Text prompts need a SentencePiece model\n"
             "(DIR/tokenizer.model by default) and are normalized first (bh_normalize, as the\n"
             "training text was); the unknown piece is never drawn. Tokens are printed as they\n"
-            "come. DIR defaults to the shipped\n"
+            "come. --precision bf16 reads the weights as bfloat16 (CPUs with AVX512-BF16; about 1.5-2x\n"
+            "the speed, logits within ~1e-2). DIR defaults to the shipped\n"
             "Bangla + Hindi decoder (models/bhasha-gen-bnhi).\n");
 }
 
@@ -599,6 +601,7 @@ int cli_generate(int argc, char **argv)
 {
     const char *cmd = argv[0], *model = NULL, *prompt = NULL, *idstr = NULL, *tok = NULL, *v;
     int max_new = 64, threads = 1, eos = -1, normalize = 1;
+    bh_precision prec = BH_PRECISION_F32;
     uint64_t seed = 1;
     char mdir[4096];
     bh_sample_config sc;
@@ -611,7 +614,9 @@ int cli_generate(int argc, char **argv)
                    cli_opt(argc, argv, &i, "--ids", &idstr) || cli_opt(argc, argv, &i, "--tokenizer", &tok)) {
         } else if (cli_opt(argc, argv, &i, "--max-new", &v)) max_new = atoi(v);
         else if (cli_opt(argc, argv, &i, "--threads", &v)) threads = atoi(v);
-        else if (cli_opt(argc, argv, &i, "--eos", &v)) eos = atoi(v);
+        else if (cli_opt(argc, argv, &i, "--precision", &v)) {
+            if (bh_precision_parse(v, &prec)) return cli_usage_error(cmd, "%s", bh_last_error());
+        } else if (cli_opt(argc, argv, &i, "--eos", &v)) eos = atoi(v);
         else if (cli_opt(argc, argv, &i, "--seed", &v)) seed = strtoull(v, NULL, 10);
         else if (cli_opt(argc, argv, &i, "--temperature", &v)) sc.temperature = (float)atof(v);
         else if (cli_opt(argc, argv, &i, "--top-k", &v)) sc.top_k = atoi(v);
@@ -639,6 +644,7 @@ int cli_generate(int argc, char **argv)
     char path[4096];
     bh_status st = bh_model_load(model, BH_MODEL_MMAP, &m);
     if (st || (st = bh_model_set_threads(m, threads))) goto fail;
+    if (prec != BH_PRECISION_F32 && (st = bh_model_set_precision(m, prec))) goto fail;
     const bh_model_config *c = bh_model_get_config(m);
     if (c->arch != BH_ARCH_DECODER) {
         rc = cli_usage_error(cmd, "%s is an encoder; generation needs a decoder", model);

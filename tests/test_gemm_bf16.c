@@ -6,7 +6,7 @@
  * differences are fp32 summation (tolerance 1e-5 relative to the sum of
  * |terms|). Shapes cover every remainder: rows not a multiple of the 12-row
  * micro-tile or the 96-row block, outputs not a multiple of 32, odd K, K over
- * one 256-wide chunk. Whole models in bf16 stay within 3e-2 of fp32 (relative
+ * one 256-wide chunk, one row (generation's own path). Whole models in bf16 stay within 3e-2 of fp32 (relative
  * to the largest hidden value), and give the same bits on 1 and 2 threads.
  * On a CPU without AVX512-BF16 the kernel tests are skipped and
  * bh_model_set_precision must say BH_EUNSUPPORTED. */
@@ -93,6 +93,9 @@ static void test_kernel_shapes(void **state)
     bh__pool *pool;
     assert_int_equal(bh__pool_new(2, &pool), BH_OK);
     check_shape(300, 40, 70, 1, 1, pool, &rng);
+    /* one row (generation): panels split between the threads */
+    check_shape(1, 1000, 777, 1, 1, pool, &rng);
+    check_shape(1, 333, 64, 0, 0, pool, &rng);
     bh__pool_free(pool);
 }
 
@@ -214,6 +217,36 @@ static void test_model_bf16(void **state)
     free(h32), free(h16), free(h);
 }
 
+/* generation through the KV cache (prompt, then one token: the one-row
+ * path and the packed output layer): bf16 logits near fp32's */
+static void test_generate_bf16(void **state)
+{
+    (void)state;
+    if (!bh__bf16_supported()) skip();
+    bh_model_config c = cfg(BH_ARCH_DECODER, 1);
+    bh_model *m;
+    assert_int_equal(bh_model_new(&c, 9, &m), BH_OK);
+    int32_t prompt[5] = {3, 9, 27, 11, 40};
+    float l32[60], l16[60];
+    for (int pass = 0; pass < 2; pass++) {
+        assert_int_equal(bh_model_set_precision(m, pass ? BH_PRECISION_BF16 : BH_PRECISION_F32), BH_OK);
+        bh_gen *g;
+        assert_int_equal(bh_gen_new(m, &g), BH_OK);
+        assert_int_equal(bh_gen_feed(g, prompt, 5, pass ? l16 : l32), BH_OK);
+        int32_t next = 7;
+        assert_int_equal(bh_gen_feed(g, &next, 1, pass ? l16 : l32), BH_OK);
+        bh_gen_free(g);
+    }
+    double big = 0, worst = 0;
+    for (int i = 0; i < 60; i++) {
+        big = fmax(big, fabs(l32[i]));
+        worst = fmax(worst, fabs((double)l16[i] - l32[i]));
+    }
+    if (worst > 3e-2 * big) fail_msg("bf16 logits differ from fp32 by %g (largest %g)", worst, big);
+    assert_true(worst > 0);
+    bh_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -222,6 +255,7 @@ int main(void)
         cmocka_unit_test(test_pack_errors),
         cmocka_unit_test(test_precision_parse),
         cmocka_unit_test(test_model_bf16),
+        cmocka_unit_test(test_generate_bf16),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
