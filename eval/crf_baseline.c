@@ -16,6 +16,12 @@ static bh_status each_sentence(const char *path, const bh__crf_data *d, sentence
 {
     bh_corpus_options o = {0};
     o.format = BH_CORPUS_CONLL;
+    size_t len = strlen(path);
+    if (len > 6 && !strcmp(path + len - 6, ".jsonl")) {
+        o.format = BH_CORPUS_JSONL;
+        o.text_field = d->text_field ? d->text_field : "text";
+        o.tags_field = d->tags_field ? d->tags_field : "tags";
+    }
     o.on_error = BH_ON_ERROR_SKIP;
     bh_corpus *r;
     bh_status st = bh_corpus_open(path, &o, &r);

@@ -13,11 +13,15 @@
 #include "bhasha/crf.h"
 #include "bhasha/eval.h"
 
-/* How CoNLL files are read: tag scheme (BH_TAGS_ASIS = keep the repaired tags)
- * and type map (NULL = none). */
+/* How files are read: tag scheme (BH_TAGS_ASIS = keep the repaired tags) and
+ * type map (NULL = none). A path ending in ".jsonl" is JSON lines, one
+ * sentence per line with its text under text_field and its tag array under
+ * tags_field (NULL: "text", "tags"; keys or array indexes), re-tokenized to
+ * the tags by the corpus reader; any other path is CoNLL. */
 typedef struct bh__crf_data {
     bh_tag_scheme scheme;
     const char *label_map;
+    const char *text_field, *tags_field;
 } bh__crf_data;
 
 /* Adds every sentence of the CoNLL file `path` to the tagger; *sentences and

@@ -11,11 +11,14 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: bhasha crf train --train FILE --out MODEL [--dev FILE] [--scheme bio|iobes] [--map MAP]\n"
+            "                        [--text KEY --tags KEY (*.jsonl)]\n"
             "                        [--epochs N] [--bits B] [--lr X] [--l2 X] [--seed N]\n"
             "       bhasha crf tag --model MODEL [FILE]\n"
             "       bhasha crf eval --model MODEL --test FILE [--scheme bio|iobes] [--map MAP] [--pred OUT]\n"
-            "Feature-based linear-chain CRF for named entities. FILE for train/eval is CoNLL\n"
-            "(token ... tag, blank line between sentences); tags are repaired (\"-\" -> O, \"-X\" -> I-X),\n"
+            "Feature-based linear-chain CRF for named entities. FILE for train/eval is CoNLL (token ... tag,\n"
+            "blank line between sentences), or JSON lines when named *.jsonl (a sentence per line: --text\n"
+            "KEY|INDEX, default text; --tags KEY|INDEX, default tags; the text is re-tokenized to the\n"
+            "tags). Tags are repaired (\"-\" -> O, \"-X\" -> I-X),\n"
             "converted to --scheme (default bio) and renamed by --map (e.g. NEP=PER,NEL=LOC,NEO=ORG,NEN=O).\n"
             "train: progress per epoch on stderr, a JSON summary on stdout. tag: one sentence per line,\n"
             "whitespace-separated tokens in; token<TAB>tag lines out, a blank line after each sentence.\n"
@@ -62,12 +65,13 @@ static double now(void)
 static int crf_train(int argc, char **argv)
 {
     const char *cmd = "crf train", *train = NULL, *dev = NULL, *out = NULL, *scheme = NULL, *v;
-    bh__crf_data d = {BH_TAGS_BIO, NULL};
+    bh__crf_data d = {BH_TAGS_BIO, NULL, NULL, NULL};
     bh_crf_tagger_options o = {0};
     for (int i = 1; i < argc; i++) {
         if (cli_opt(argc, argv, &i, "--train", &train) || cli_opt(argc, argv, &i, "--dev", &dev) ||
             cli_opt(argc, argv, &i, "--out", &out) || cli_opt(argc, argv, &i, "--scheme", &scheme) ||
-            cli_opt(argc, argv, &i, "--map", &d.label_map)) {
+            cli_opt(argc, argv, &i, "--map", &d.label_map) ||
+            cli_opt(argc, argv, &i, "--text", &d.text_field) || cli_opt(argc, argv, &i, "--tags", &d.tags_field)) {
         } else if (cli_opt(argc, argv, &i, "--epochs", &v)) {
             if ((o.epochs = atoi(v)) <= 0) return cli_usage_error(cmd, "--epochs must be positive");
         } else if (cli_opt(argc, argv, &i, "--bits", &v)) {
@@ -183,10 +187,11 @@ done:
 static int crf_eval(int argc, char **argv)
 {
     const char *cmd = "crf eval", *model = NULL, *test = NULL, *scheme = NULL, *pred = NULL;
-    bh__crf_data d = {BH_TAGS_BIO, NULL};
+    bh__crf_data d = {BH_TAGS_BIO, NULL, NULL, NULL};
     for (int i = 1; i < argc; i++) {
         if (cli_opt(argc, argv, &i, "--model", &model) || cli_opt(argc, argv, &i, "--test", &test) ||
             cli_opt(argc, argv, &i, "--scheme", &scheme) || cli_opt(argc, argv, &i, "--map", &d.label_map) ||
+            cli_opt(argc, argv, &i, "--text", &d.text_field) || cli_opt(argc, argv, &i, "--tags", &d.tags_field) ||
             cli_opt(argc, argv, &i, "--pred", &pred))
             continue;
         return cli_usage_error(cmd, "unknown or incomplete option %s (bhasha crf --help)", argv[i]);

@@ -15,7 +15,7 @@ static void finetune_usage(FILE *f)
 {
     fprintf(f,
             "usage: bhasha finetune --task sentiment|ner --base ENCODER --train FILE --dev FILE\n"
-            "         --tokenizer T.model --out DIR [--test FILE] [--format tsv|csv|conll]\n"
+            "         --tokenizer T.model --out DIR [--test FILE] [--format tsv|csv|conll|jsonl]\n"
             "         [--text-col COL] [--label-col COL] [--epochs 3] [--lr 1e-4] [--batch 16] [--seq N]\n"
             "         [--warmup STEPS (default 10%% of all)] [--patience 2] [--freeze-layers K] [--crf]\n"
             "         [--class-weights] [--pool mean|cls] [--no-dense] [--dropout P] [--wd 0.01] [--clip 1]\n"
@@ -26,7 +26,9 @@ static void finetune_usage(FILE *f)
             "         [--mpi: data-parallel over MPI ranks: mpirun -np N bhasha-mpi finetune --mpi ...]\n"
             "ENCODER: a model directory (bhasha pretrain --arch encoder) or an encoder config JSON\n"
             "(random weights). sentiment reads CSV/TSV (columns by name or 0-based index; default\n"
-            "text and label), ner reads CoNLL (tags repaired and converted to BIO). The best epoch on\n"
+            "text and label), ner reads CoNLL, or JSON lines with --format jsonl (a text and its tag\n"
+            "array: --text-col KEY|INDEX, default text; --label-col KEY|INDEX, default tags; the text\n"
+            "is re-tokenized to the tags) (tags repaired and converted to BIO). The best epoch on\n"
             "--dev (macro-F1 / conlleval entity F1) is saved to DIR with the tokenizer; training\n"
             "stops after --patience epochs without improvement (0 = never). --seq defaults to the\n"
             "encoder's max_len, at most 128; longer texts are cut, longer sentences split at words.\n"

@@ -304,9 +304,17 @@ static bh_status reader_options(const bh__ft_options *o, const char *path, bh_co
     co->on_error = o->skip_bad ? BH_ON_ERROR_SKIP : BH_ON_ERROR_STOP;
     co->label_map = o->label_map;
     if (o->task == BH__FT_NER) {
-        if (o->format && strcmp(o->format, "conll"))
-            return bh__fail(BH_EINVAL, "ner reads CoNLL files (--format conll), not %s", o->format);
+        if (o->format && strcmp(o->format, "conll") && strcmp(o->format, "jsonl"))
+            return bh__fail(BH_EINVAL, "ner reads CoNLL or JSON-lines files (--format conll|jsonl), not %s", o->format);
         co->format = BH_CORPUS_CONLL;
+        if (o->format && !strcmp(o->format, "jsonl")) {
+            /* a sentence and its tag array per line ({"text":..,"tags":[..]} or
+             * banglakit's [text, tags]): the reader re-tokenizes the text to
+             * the tags (punctuation split off) */
+            co->format = BH_CORPUS_JSONL;
+            co->text_field = o->text_col ? o->text_col : "text";
+            co->tags_field = o->label_col ? o->label_col : "tags";
+        }
         /* the reader renames types (--map) and then repairs the tags into
          * valid BIO, so a renamed B-X never leaves a dangling I-Y behind */
         co->scheme = BH_TAGS_BIO;
@@ -431,6 +439,16 @@ static bh_status ner_labels(const bh__ft_options *o, const char *path, strlist *
         for (size_t i = 0; !st && i < rec.n_tokens; i++) st = sl_add(labels, tags[i]);
     }
     if (!st && k < 0) st = k;
+    /* every type gets both its tags: a type seen in training only as B-X
+     * (single-word entities) may well have I-X in dev or test */
+    for (int i = 0, n = labels->n; !st && i < n; i++) {
+        const char *t = labels->v[i];
+        if ((t[0] == 'B' || t[0] == 'I') && t[1] == '-') {
+            char other[256];
+            snprintf(other, sizeof other, "%c-%s", t[0] == 'B' ? 'I' : 'B', t + 2);
+            st = sl_add(labels, other);
+        }
+    }
     bh_corpus_free(r);
     bh_buf_free(&fixed);
     bh_buf_free(&conv);

@@ -46,9 +46,10 @@ typedef struct bh__ft_options {
     const char *base;       /* encoder directory, or an encoder config JSON (random weights) */
     const char *train, *dev;
     const char *test;       /* NULL = none; scored with the best checkpoint at the end */
-    const char *format;     /* "tsv", "csv", "conll"; NULL = by task (sentiment: file name, ner: conll) */
-    const char *text_col;   /* sentiment: column name or 0-based index; NULL = "text" */
-    const char *label_col;  /* NULL = "label" */
+    const char *format;     /* "tsv", "csv", "conll", "jsonl" (ner); NULL = by task (sentiment: file name,
+                               ner: conll) */
+    const char *text_col;   /* sentiment: column name or 0-based index; ner jsonl: key or index; NULL = "text" */
+    const char *label_col;  /* NULL = "label" (ner jsonl: the tag array's key or index, NULL = "tags") */
     const char *tokenizer;  /* SentencePiece .model or WordPiece vocab.txt */
     const char *out;        /* output directory */
     int epochs;             /* passes over the training set */

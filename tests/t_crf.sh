@@ -36,4 +36,10 @@ is "train without --out: exit 2" "$?" "2"
 is "missing test file: exit 1, one line" "$?:$(wc -l <"$tmp/err" | tr -d ' ')" "1:1"
 "$BH" crf frobnicate 2>/dev/null
 is "unknown subcommand: exit 2" "$?" "2"
+# JSON lines (a *.jsonl name): [text, tags] re-tokenized to the tags, as banglakit's
+printf '%s\n' '["রহিম ঢাকা গেল।", ["U-PERSON", "U-GPE", "O", "O"]]' '["করিম খুলনা গেল।", ["U-PERSON", "U-GPE", "O", "O"]]' > "$tmp/t.jsonl"
+"$BH" crf train --train "$tmp/t.jsonl" --text 0 --tags 1 --epochs 5 --bits 12 --out "$tmp/j.bin" > "$tmp/j.json" 2>/dev/null
+is "train from JSON lines: 2 sentences" "$(grep -o '"sentences":[0-9]*,"skipped":[0-9]*' "$tmp/j.json")" '"sentences":2,"skipped":0'
+"$BH" crf eval --model "$tmp/j.bin" --test "$tmp/t.jsonl" --text 0 --tags 1 > "$tmp/je.json" 2>/dev/null
+ok "eval on JSON lines: BILOU tags read as entities" grep -q '"PERSON":{"gold":2' "$tmp/je.json"
 done_testing
