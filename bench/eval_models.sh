@@ -3,20 +3,21 @@
 # every prepared sentiment test set (the Bangla head on the Bangla sets, the
 # Hindi head on HSAC), scored by `bhasha eval sentiment` (macro-F1); on a
 # two-class set the head chooses between that set's two labels (--labels).
-#   sh bench/eval_models.sh SETS_DIR [MODEL_DIR]
+#   sh bench/eval_models.sh SETS_DIR [MODEL_DIR [SET]]   (SET: only that set, no header)
 # SETS_DIR: bench/sentiment_bench.py --sets-only output (scripts/train_models.sh
 # WORK sets writes WORK/sets). Prints a markdown table.
 set -eu
-S=${1:?usage: eval_models.sh SETS_DIR [MODEL_DIR]}
+S=${1:?usage: eval_models.sh SETS_DIR [MODEL_DIR [SET]]}
 M=${2:-assets/models/bhasha-bnhi}
+ONLY=${3:-}
 BH=${BUILD:-build}/bhasha
 if [ ! -d "$S" ]; then echo "eval_models: $S missing (scripts/train_models.sh WORK sets)"; exit 1; fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-echo "| test set | texts | head | macro-F1 | accuracy |"
-echo "|---|---|---|---|---|"
+[ -n "$ONLY" ] || { echo "| test set | texts | head | macro-F1 | accuracy |"; echo "|---|---|---|---|---|"; }
 for d in "$S"/*/; do
     name=$(basename "$d")
+    [ -z "$ONLY" ] || [ "$name" = "$ONLY" ] || continue
     lang=${name%%-*}
     [ -f "$d/test.tsv" ] || continue
     /usr/bin/python3 -c 'import csv, sys

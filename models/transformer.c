@@ -346,6 +346,7 @@ bh_status bh_model_copy_weights(bh_model *dst, const bh_model *src)
         size_t n = (size_t)t->shape[0] * (size_t)(t->ndim == 2 ? t->shape[1] : 1);
         memcpy(dst->params + t->off, src->params + s->off, n * sizeof(float));
     }
+    dst->bf16_stale = dst->bf16 != NULL;
     return BH_OK;
 }
 
