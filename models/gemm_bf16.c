@@ -28,6 +28,8 @@ float bh__bf16_round(float x)
     memcpy(&u, &x, sizeof u);
     if ((u & 0x7f800000u) == 0x7f800000u) { /* Inf stays, NaN stays NaN */
         if (u & 0x007fffffu) u |= 0x00400000u;
+    } else if ((u & 0x7f800000u) == 0) { /* subnormal: signed zero, as VCVTNEPS2BF16 */
+        u &= 0x80000000u;
     } else {
         u += 0x7fffu + ((u >> 16) & 1u); /* round to nearest even */
     }
@@ -69,7 +71,10 @@ bh_status bh__bf16w_pack(bh__bf16w *w, const float *W, int N, int K)
     return BH_OK;
 }
 
-size_t bh__bf16_scratch_size(int threads, int K) { return (size_t)(threads < 1 ? 1 : threads) * MC * ((K + 1) / 2 * 2); }
+size_t bh__bf16_scratch_size(int threads, int K)
+{
+    return (size_t)(threads < 1 ? 1 : threads) * MC * ((K + 1) / 2 * 2);
+}
 
 void bh__bf16w_free(bh__bf16w *w)
 {

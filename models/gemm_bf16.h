@@ -52,8 +52,9 @@ size_t bh__bf16_scratch_size(int threads, int K);
 void bh__bf16_linear(bh__pool *pool, float *out, const float *x, const bh__bf16w *w, const float *bias, int M,
                      int gelu, uint16_t *scratch);
 
-/* x rounded to bf16 and back (round to nearest even, as the kernel's
- * conversion): the reference for tests. */
+/* x rounded to bf16 and back exactly as the hardware conversion does it
+ * (round to nearest even; fp32 subnormals become signed zero): used to pack
+ * the weights, and the reference for tests. */
 float bh__bf16_round(float x);
 
 #endif

@@ -193,6 +193,16 @@ bh_status bh_model_new(const bh_model_config *c, uint64_t seed, bh_model **out)
     return BH_OK;
 }
 
+/* Frees the bf16 copies (bh_model_set_precision). */
+static void bf16_drop(bh_model *m)
+{
+    if (m->bf16)
+        for (int i = 0; i < 4 * m->c.layers; i++) bh__bf16w_free(&m->bf16[i]);
+    bh__bf16w_free(&m->bf16_wte);
+    free(m->bf16);
+    m->bf16 = NULL;
+}
+
 void bh_model_free(bh_model *m)
 {
     if (!m) return;
@@ -208,10 +218,7 @@ void bh_model_free(bh_model *m)
     free(m->ibuf);
     free(m->bw_ids);
     free(m->frozen);
-    if (m->bf16)
-        for (int i = 0; i < 4 * m->c.layers; i++) bh__bf16w_free(&m->bf16[i]);
-    bh__bf16w_free(&m->bf16_wte);
-    free(m->bf16);
+    bf16_drop(m);
     free(m->bfs);
     bh__pool_free(m->pool);
     free(m);
@@ -257,11 +264,7 @@ bh_status bh_model_set_precision(bh_model *m, bh_precision p)
 {
     if (!m) return bh__fail(BH_EINVAL, "bh_model_set_precision: NULL model");
     if (p == BH_PRECISION_F32) {
-        if (m->bf16)
-            for (int i = 0; i < 4 * m->c.layers; i++) bh__bf16w_free(&m->bf16[i]);
-        bh__bf16w_free(&m->bf16_wte);
-        free(m->bf16);
-        m->bf16 = NULL;
+        bf16_drop(m);
         m->precision = p;
         return BH_OK;
     }

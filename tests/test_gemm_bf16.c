@@ -41,6 +41,9 @@ static void test_round(void **state)
     assert_true(bh__bf16_round(-2.5f) == -2.5f);
     assert_true(isinf(bh__bf16_round(INFINITY)) && bh__bf16_round(-INFINITY) < 0);
     assert_true(isnan(bh__bf16_round(NAN)));
+    /* subnormals flush to signed zero, as VCVTNEPS2BF16 does */
+    assert_true(bh__bf16_round(1e-39f) == 0.0f && !signbit(bh__bf16_round(1e-39f)));
+    assert_true(bh__bf16_round(-1e-39f) == 0.0f && signbit(bh__bf16_round(-1e-39f)));
     /* the largest float rounds up to infinity, as a conversion must */
     assert_true(isinf(bh__bf16_round(3.4028235e38f)));
 }
