@@ -5,7 +5,9 @@
 # same settings on every task of its language(s) (a two-task run per
 # language: sentiment + NER with a CRF), test scores side by side with the
 # compute each took.
-#   [EPOCHS=2] sh bench/bench_mono_multi.sh WORKDIR ENC_BN ENC_HI ENC_JOINT
+#   [EPOCHS=2] [SEED=1] sh bench/bench_mono_multi.sh WORKDIR ENC_BN ENC_HI ENC_JOINT
+# SEED is the fine-tuning seed (head initialization, shuffling, dropout):
+# runs with several seeds on the same encoders show the fine-tuning noise.
 # WORKDIR holds the prepared splits of scripts/train_models.sh's `sets` step
 # (WORKDIR/sets, WORKDIR/ner). The encoders come from `bhasha pretrain` runs
 # that differ only in --data (their logs, ENC.log/ENC.err beside them, give
@@ -22,7 +24,7 @@ N=$D/ner/hi/il-ner-hindi
 if [ ! -d "$S/bn-harmonised-3class" ] || [ ! -f "$W/ner/rifat_train.conll" ]; then
     echo "bench_mono_multi: run scripts/train_models.sh $W sets first"; exit 1
 fi
-COMMON="--tokenizer $SPM --on-error skip --epochs ${EPOCHS:-2} --lr 2e-4 --batch 16 --dropout 0.1 --patience 0 --threads 2 --log-every 1000"
+COMMON="--tokenizer $SPM --on-error skip --epochs ${EPOCHS:-2} --seed ${SEED:-1} --lr 2e-4 --batch 16 --dropout 0.1 --patience 0 --threads 2 --log-every 1000"
 bn() { # encoder, out
     nice -n 5 $BH finetune --base "$1" $COMMON --task sentiment --head sentiment_bn \
         --train "$S/bn-harmonised-3class/train.tsv" --dev "$S/bn-harmonised-3class/dev.tsv" \
