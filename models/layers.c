@@ -253,8 +253,7 @@ static void bias_part(void *vc, int i0, int i1, int tid)
  * reassociation). It streams at about twice the rate of OpenBLAS 0.3.21's
  * sgemv for the transformer's row lengths (24-29 against 12-13 GB/s on one
  * core of the development machine); `bhasha bench model --config dec-mini
- * --generate N` reports the
- * weight bandwidth generation reaches. */
+ * --generate N` reports the weight bandwidth generation reaches. */
 BH_SIMD static void gemv_rows(float *y, const float *w, const float *x, int n0, int n1, int K, int accumulate)
 {
     for (int n = n0; n < n1; n++) {
