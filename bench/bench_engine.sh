@@ -33,9 +33,9 @@ enc() { run "$BH" bench model --arch encoder --config "$@" --reps $REPS; }
 # the kernel our side uses (after autotune); PyTorch gets the same one
 KERNEL=$("$EB" sgemm 1 | head -1 | sed 's/.*"kernel":"\([^"]*\)".*/\1/')
 export OPENBLAS_CORETYPE="$KERNEL"
-# bf16 rows only where this CPU has AVX512-BF16 (our kernel needs it)
+# bf16 rows only where bhasha can run them (AVX512-BF16: bhasha --version says)
 BF16=0
-grep -q avx512_bf16 /proc/cpuinfo 2>/dev/null && BF16=1
+"$BH" --version | grep -q "bf16 inference available" && BF16=1
 echo "{\"bench\":\"env\",\"kernel\":\"$KERNEL\",\"load_before\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"nproc\":$(nproc),\"bf16\":$BF16}" | tee -a "$out"
 run "$EB" sgemm 1
 run "$EB" sgemm 2

@@ -269,7 +269,7 @@ bh_status bh_model_set_precision(bh_model *m, bh_precision p)
         return BH_OK;
     }
     if (p != BH_PRECISION_BF16) return bh__fail(BH_EINVAL, "bh_model_set_precision: unknown precision %d", (int)p);
-    if (!bh__bf16_supported())
+    if (!bh_precision_supported(p))
         return bh__fail(BH_EUNSUPPORTED, "model: bf16 needs a CPU with AVX512-BF16 (this one has none)");
     bh_status st = bf16_pack(m);
     if (st) {
@@ -281,6 +281,11 @@ bh_status bh_model_set_precision(bh_model *m, bh_precision p)
 }
 
 bh_precision bh_model_get_precision(const bh_model *m) { return m ? m->precision : BH_PRECISION_F32; }
+
+int bh_precision_supported(bh_precision p)
+{
+    return p == BH_PRECISION_F32 || (p == BH_PRECISION_BF16 && bh__bf16_supported());
+}
 
 bh_status bh_precision_parse(const char *s, bh_precision *out)
 {

@@ -63,7 +63,8 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
-        printf("bhasha %s (OpenBLAS kernel %s)\n", bh_version(), bh_blas_corename());
+        printf("bhasha %s (OpenBLAS kernel %s; bf16 inference %s)\n", bh_version(), bh_blas_corename(),
+               bh_precision_supported(BH_PRECISION_BF16) ? "available" : "not available on this CPU");
         return 0;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

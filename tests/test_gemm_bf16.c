@@ -127,6 +127,9 @@ static void test_precision_parse(void **state)
     assert_non_null(strstr(bh_last_error(), "f16"));
     assert_int_equal(bh_precision_parse(NULL, &p), BH_EINVAL);
     assert_int_equal(bh_model_set_precision(NULL, BH_PRECISION_BF16), BH_EINVAL);
+    assert_int_equal(bh_precision_supported(BH_PRECISION_F32), 1);
+    assert_int_equal(bh_precision_supported(BH_PRECISION_BF16), bh__bf16_supported());
+    assert_int_equal(bh_precision_supported((bh_precision)7), 0);
 }
 
 static bh_model_config cfg(bh_arch arch, int pre_ln)

@@ -152,6 +152,9 @@ bh_status bh_model_set_threads(bh_model *m, int n);
 typedef enum bh_precision { BH_PRECISION_F32 = 0, BH_PRECISION_BF16 = 1 } bh_precision;
 bh_status bh_model_set_precision(bh_model *m, bh_precision p);
 bh_precision bh_model_get_precision(const bh_model *m);
+/* 1 when this build and CPU run precision p (fp32 always; bf16 with
+ * AVX512-BF16), else 0. */
+int bh_precision_supported(bh_precision p);
 /* Parses "f32"/"fp32" or "bf16". BH_EINVAL names the text. */
 bh_status bh_precision_parse(const char *s, bh_precision *out);
 
