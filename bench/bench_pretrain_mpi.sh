@@ -62,25 +62,18 @@ if sorted(one[0]) != sorted(two[0]) or sorted(one[1]) != sorted(two[1]):
 dtr = max(abs(one[0][s] - two[0][s]) for s in one[0])
 dva = max((abs(one[1][s] - two[1][s]) for s in one[1]), default=0.0)
 steps = max(one[0])
-Wd, Hd, pad = 720, 360, 50
+sys.path.insert(0, "bench")
+from loss_svg import WD, PAD, frame, polyline
 ys = list(one[0].values()) + list(two[0].values())
 y0, y1 = min(ys), max(ys)
-X = lambda s: pad + (Wd - 2 * pad) * s / max(1, steps)
-Y = lambda l: Hd - pad - (Hd - 2 * pad) * (l - y0) / max(1e-9, y1 - y0)
-out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">' % (Wd, Hd),
-       '<rect width="100%" height="100%" fill="white"/>',
-       '<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>' % (pad, Hd - pad, Wd - pad, Hd - pad),
-       '<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>' % (pad, pad, pad, Hd - pad),
-       '<text x="%d" y="%d">step (0..%d)</text>' % (Wd // 2 - 40, Hd - 15, steps),
-       '<text x="5" y="%d">training loss %.2f..%.2f, decoder dim 128, global batch 16x127</text>' % (pad - 25, y0, y1)]
+out, X, Y = frame(steps, y0, y1, "training loss %.2f..%.2f, decoder dim 128, global batch 16x127" % (y0, y1), PAD - 25)
 for (tr, va, _), color, width, dash, label, row in ((one, "#c0392b", 3, "", "1 process", 0),
                                                    (two, "#2471a3", 1.5, ' stroke-dasharray="6,4"', "2 MPI ranks", 1)):
-    out.append('<polyline fill="none" stroke="%s" stroke-width="%s"%s points="%s"/>'
-               % (color, width, dash, " ".join("%.1f,%.1f" % (X(s), Y(l)) for s, l in sorted(tr.items()))))
+    out.append(polyline(sorted(tr.items()), X, Y, color, ' stroke-width="%s"%s' % (width, dash)))
     for s, l in va.items():
         if y0 <= l <= y1: out.append('<circle cx="%.1f" cy="%.1f" r="%d" fill="%s"/>' % (X(s), Y(l), 5 - 2 * row, color))
-    out.append('<text x="%d" y="%d" fill="%s">%s (line: training, dots: validation)</text>' % (Wd - 400, pad + 15 * row, color, label))
-out.append('<text x="%d" y="%d">max |loss difference| %.2g (training), %.2g (validation)</text>' % (Wd - 400, pad + 30, dtr, dva))
+    out.append('<text x="%d" y="%d" fill="%s">%s (line: training, dots: validation)</text>' % (WD - 400, PAD + 15 * row, color, label))
+out.append('<text x="%d" y="%d">max |loss difference| %.2g (training), %.2g (validation)</text>' % (WD - 400, PAD + 30, dtr, dva))
 out.append("</svg>")
 open("%s/loss_mpi.svg" % W, "w").write("\n".join(out))
 load = open("%s/load" % W).read().split("\n")

@@ -98,6 +98,9 @@ int cli_model_dir(const char *name, char *buf, size_t cap);
 int cli_runner_arg(const char *cmd, int argc, char **argv, int *i, int *threads, int *strict, const char **in,
                    bh_precision *prec);
 
+/* Monotonic seconds, for timings and progress lines. */
+double cli_now(void);
+
 /* True when argv[i] == name; then *val = argv[i+1] (advancing *i) for options with values. */
 int cli_opt(int argc, char **argv, int *i, const char *name, const char **val);
 

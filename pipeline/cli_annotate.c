@@ -515,13 +515,6 @@ typedef struct run {
     int failed_write;
 } run;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static int checkpoint(run *R)
 {
     if (!R->j->resume) return 0;
@@ -536,13 +529,13 @@ static int checkpoint(run *R)
         return -1;
     }
     R->since_ckpt = 0;
-    R->last_ckpt = now_s();
+    R->last_ckpt = cli_now();
     return 0;
 }
 
 static void progress(run *R, int final)
 {
-    double t = now_s(), el = t - R->t0;
+    double t = cli_now(), el = t - R->t0;
     if (!final && t - R->last_progress < 0.5) return;
     R->last_progress = t;
     double rps = el > 0 ? R->ck.read / el : 0, mbs = el > 0 ? R->in_bytes / el / 1e6 : 0;
@@ -584,7 +577,7 @@ static int commit(run *R, chunk *c)
     R->ck.in_crc = c->crc;
     R->in_bytes += c->in_bytes;
     R->since_ckpt += c->n;
-    if (R->j->resume && (R->since_ckpt >= R->j->ckpt_every || now_s() - R->last_ckpt > 30)) {
+    if (R->j->resume && (R->since_ckpt >= R->j->ckpt_every || cli_now() - R->last_ckpt > 30)) {
         if (checkpoint(R)) {
             R->failed_write = 1;
             return -1;
@@ -684,7 +677,7 @@ static int run_job(job *j, const bh_annotator *a, bh__ckpt *res)
     run R;
     memset(&R, 0, sizeof R);
     R.j = j;
-    R.t0 = R.last_ckpt = now_s();
+    R.t0 = R.last_ckpt = cli_now();
     R.out.fd = 1;
     R.out.path = "stdout";
     /* ETA only when every input is uncompressed text, whose size is what we count. */
@@ -760,7 +753,7 @@ static int run_job(job *j, const bh_annotator *a, bh__ckpt *res)
             R.out.size = R.ck.out_size;
             R.out.crc = R.ck.out_crc;
             if (!rc && R.ck.done) {
-                double secs = now_s() - R.t0;
+                double secs = cli_now() - R.t0;
                 rc = write_summary(&R, "complete", secs);
                 *res = R.ck;
                 memset(&R.ck, 0, sizeof R.ck);
@@ -897,7 +890,7 @@ static int run_job(job *j, const bh_annotator *a, bh__ckpt *res)
         if (j->resume && checkpoint(&R)) rc = 1;
         if (!j->resume && j->output && fsync(R.out.fd)) rc = fail_io("cannot write", j->output);
     }
-    double secs = now_s() - R.t0;
+    double secs = cli_now() - R.t0;
     if (j->progress && R.ck.read) progress(&R, 1);
     if (write_summary(&R, state, secs) && !rc) rc = 1;
     if (R.out.fd > 2 && close(R.out.fd) && !rc) rc = fail_io("cannot write", j->output);

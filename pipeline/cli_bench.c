@@ -10,13 +10,6 @@
 
 #include "pipeline/cli.h"
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* CPU time of the whole process (user + system, all threads) */
 static double cpu_s(void)
 {
@@ -91,13 +84,13 @@ static bh_status run_generate(bh_model *m, const bench_opts *o, double *best)
     *best = 1e30;
     for (int rep = 0; !st && rep < 2; rep++) {
         bh_gen_reset(g);
-        double t = now_s();
+        double t = cli_now();
         st = bh_gen_feed(g, seq, o->T, logits);
         for (int k = 0; !st && k < o->gen; k++) {
             seq[o->T + k] = bh_sample(logits, c->vocab, &sc, NULL, 0, &rng);
             if (k + 1 < o->gen) st = bh_gen_feed(g, &seq[o->T + k], 1, logits);
         }
-        t = now_s() - t;
+        t = cli_now() - t;
         *best = t < *best ? t : *best;
     }
     bh_gen_free(g);
@@ -129,7 +122,7 @@ static bh_status run_batches(bh_model *m, const bench_opts *o, double *best, dou
             for (int i = 0; i < N; i++) tg[i] = (i + 1) % o->T ? ids[i + 1] : -100;
         else if (o->train)
             bh_mlm_mask(ids, tg, N, 0.15f, c->mask_id, c->vocab, 5, special, 5, &rng);
-        double t = now_s(), cpu = cpu_s();
+        double t = cli_now(), cpu = cpu_s();
         float loss;
         if (o->train) {
             bh_model_zero_grad(m);
@@ -138,7 +131,7 @@ static bh_status run_batches(bh_model *m, const bench_opts *o, double *best, dou
         } else {
             st = bh_model_forward(m, ids, NULL, o->B, o->T, hidden, NULL);
         }
-        t = now_s() - t;
+        t = cli_now() - t;
         cpu = cpu_s() - cpu;
         if (rep == 0) continue; /* warm-up: allocations, page faults */
         *best = t < *best ? t : *best;

@@ -55,13 +55,6 @@ static int parse_common(const char *cmd, const char *scheme, bh__crf_data *d)
     return 0;
 }
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static int crf_train(int argc, char **argv)
 {
     const char *cmd = "crf train", *train = NULL, *dev = NULL, *out = NULL, *scheme = NULL, *v;
@@ -94,7 +87,7 @@ static int crf_train(int argc, char **argv)
     bh_status st = bh_crf_tagger_new(&t);
     if (st) return cli_fail(cmd, st);
     long n = 0, skipped = 0;
-    double t0 = now();
+    double t0 = cli_now();
     if ((st = bh__crf_add_conll(t, train, &d, &n, &skipped))) {
         bh_crf_tagger_free(t);
         return cli_fail(cmd, st);
@@ -105,7 +98,7 @@ static int crf_train(int argc, char **argv)
     o.progress = on_epoch;
     o.ctx = &p;
     st = bh_crf_tagger_train(t, &o);
-    double secs = now() - t0;
+    double secs = cli_now() - t0;
     if (!st && p.failed) {
         bh_ner_report *r = NULL;
         st = bh__crf_eval_conll(t, dev, &d, NULL, &r, NULL, NULL);
@@ -204,9 +197,9 @@ static int crf_eval(int argc, char **argv)
     bh_ner_report *r = NULL;
     bh_buf pb = {0};
     long n = 0, skipped = 0;
-    double t0 = now();
+    double t0 = cli_now();
     st = bh__crf_eval_conll(t, test, &d, pred ? &pb : NULL, &r, &n, &skipped);
-    double secs = now() - t0;
+    double secs = cli_now() - t0;
     bh_crf_tagger_free(t);
     if (!st && pred) {
         FILE *f = fopen(pred, "wb");

@@ -11,13 +11,6 @@
 
 static const char *const bangla_digit[10] = {"০", "১", "২", "৩", "৪", "৫", "৬", "৭", "৮", "৯"};
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 typedef struct progress_ctx {
     double t0;
     size_t base;
@@ -30,10 +23,10 @@ static void progress(void *vctx, const char *stage, size_t done, size_t total, d
     progress_ctx *c = vctx;
     if (!c->stage || strcmp(c->stage, stage)) {
         c->stage = stage;
-        c->t0 = now_s();
+        c->t0 = cli_now();
         c->base = done;
     }
-    double el = now_s() - c->t0, rate = el > 0 ? (done - c->base) / el : 0;
+    double el = cli_now() - c->t0, rate = el > 0 ? (done - c->base) / el : 0;
     fprintf(stderr, "digits: %s %zu", stage, done);
     if (total)
         fprintf(stderr, "/%zu", total);
@@ -334,7 +327,7 @@ static int do_train(int argc, char **argv)
     if ((rc = load_set(cmd, o.data, o.split, o.limit, &set)))
         return rc;
     fold_set(&set, o.fold, o.folds, 0);
-    double t0 = now_s();
+    double t0 = cli_now();
     bh_digits_model *m = NULL;
     int ntrain = set.n;
     st = bh_digits_train(&set, &o.prep, &spec, &t, &m);
@@ -344,7 +337,7 @@ static int do_train(int argc, char **argv)
     st = bh_digits_save(m, o.out);
     if (!st && !o.quiet)
         fprintf(stderr, "digits: trained %s on %d images (+%d copies each) in %.1fs (%s), saved %s\n",
-                bh_clf_name(kind), ntrain, t.augment, now_s() - t0, bh_digits_model_info(m), o.out);
+                bh_clf_name(kind), ntrain, t.augment, cli_now() - t0, bh_digits_model_info(m), o.out);
     bh_digits_model_free(m);
     return st ? cli_fail(cmd, st) : 0;
 }
@@ -407,7 +400,7 @@ static int do_eval(int argc, char **argv)
     }
     if (!st)
         fold_set(&set, o.fold, o.folds, 1);
-    double t0 = now_s();
+    double t0 = cli_now();
     progress_ctx pc = {0};
     uint8_t *pred = st ? NULL : malloc((size_t)set.n);
     float *sum = st || nm == 1 ? NULL : calloc((size_t)set.n * 10, sizeof(float));
@@ -437,7 +430,7 @@ static int do_eval(int argc, char **argv)
         double acc, f1;
         int cm[10][10];
         bh_digits_score(set.labels, pred, set.n, &acc, &f1, cm);
-        print_eval_json(o.model, o.data, set.n, acc, f1, cm, now_s() - t0);
+        print_eval_json(o.model, o.data, set.n, acc, f1, cm, cli_now() - t0);
     }
     free(pred);
     free(sum);
@@ -660,7 +653,7 @@ static int do_grid(int argc, char **argv)
                     to.progress = progress;
                     to.progress_ctx = &pc;
                 }
-                double t0 = now_s();
+                double t0 = cli_now();
                 bh_digits_model *m = NULL;
                 st = bh_digits_train_features(X, y, rows, d, &o.prep, &specs[f], &to, &m);
                 long ok0 = ok[f][0][c];
@@ -690,7 +683,7 @@ static int do_grid(int argc, char **argv)
                                  o.folds);
                     fprintf(stderr, "digits: grid%s %s + %s: %.2f%% (%s, %.1fs)\n", where, fl[f],
                             cl[c], 100.0 * (ok[f][0][c] - ok0) / test[0].n, bh_digits_model_info(m),
-                            now_s() - t0);
+                            cli_now() - t0);
                 }
                 bh_digits_model_free(m);
             }

@@ -26,13 +26,6 @@
 #include "models/safetensors.h"
 #include "pipeline/cli.h"
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 /* --data: a directory (every *.tok file in it, sorted), or a comma-separated list. */
@@ -453,7 +446,7 @@ setup_done:
         fprintf(stderr, "pretrain %s: %zu parameters, %d shard(s), batch %dx%d x%d accum, %d thread(s), kernel %s\n",
                 enc ? "encoder (MLM)" : "decoder (causal LM)", bh_model_num_params(m), nshards, B, T, A,
                 t.threads, bh_blas_corename());
-    double t0 = now_s(), tokens = 0;
+    double t0 = cli_now(), tokens = 0;
     long start = step;
     for (; step < t.steps; step++) {
         /* The step's data: every rank reads the whole of each micro-batch (the
@@ -536,7 +529,7 @@ setup_done:
             fflush(stdout);
         }
         if (r0 && ((step + 1) % t.log_every == 0 || step + 1 == t.steps)) {
-            double el = now_s() - t0, rate = tokens / (el > 0 ? el : 1e-9);
+            double el = cli_now() - t0, rate = tokens / (el > 0 ? el : 1e-9);
             double eta = (t.steps - step - 1) * (el / (double)(step + 1 - start));
             fprintf(stderr, "step %ld/%ld loss %.4f lr %.3g |g| %.3g %.0f tok/s ETA %02d:%02d:%02d\n", step + 1,
                     t.steps, sc[0], (double)lr, (double)norm, rate, (int)(eta / 3600), (int)fmod(eta / 60, 60),
@@ -592,8 +585,8 @@ static void generate_usage(void)
             "Greedy when the temperature is 0. Text prompts need a SentencePiece model\n"
             "(DIR/tokenizer.model by default) and are normalized first (bh_normalize, as the\n"
             "training text was); the unknown piece is never drawn. Tokens are printed as they\n"
-            "come. --precision bf16 reads the weights as bfloat16 (CPUs with AVX512-BF16; about 1.5-2x\n"
-            "the speed, logits within ~1e-2). DIR defaults to the shipped\n"
+            "come. --precision bf16 reads the weights as bfloat16 (CPUs with AVX512-BF16; 1.3-2x the\n"
+            "speed in bench/bench_engine.sh runs, logits within ~1e-2). DIR defaults to the shipped\n"
             "Bangla + Hindi decoder (models/bhasha-gen-bnhi).\n");
 }
 

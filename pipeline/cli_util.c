@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 int cli_fail(const char *cmd, bh_status st)
@@ -136,6 +137,13 @@ int cli_asset(const char *rel, char *buf, size_t cap)
     }
     snprintf(buf, cap, "assets/%s", rel);
     return access(buf, R_OK) == 0 ? 0 : 1;
+}
+
+double cli_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 int cli_model_dir(const char *name, char *buf, size_t cap)

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "bhasha.h"
+#include "tests/build_dir.h"
 
 static void near(double got, double want, double tol, const char *what, size_t i)
 {
@@ -384,9 +385,8 @@ static void test_tagger(void **state)
     assert_int_equal(bh_crf_tagger_tag(t, S2, 5, out), BH_OK);
     for (int i = 0; i < 5; i++) assert_string_equal(out[i], T2[i]);
     assert_int_equal(bh_crf_tagger_tag(t, S1, 0, out), BH_OK);
-    char path[256]; /* in the build tree of this run (make asan: build-asan) */
-    const char *bd = getenv("BUILD");
-    snprintf(path, sizeof path, "%s/tests/crf_tagger.bin", bd && *bd ? bd : "build");
+    char path[256];
+    test_build_path(path, sizeof path, "tests/crf_tagger.bin");
     assert_int_equal(bh_crf_tagger_save(t, path), BH_OK);
     bh_crf_tagger *u;
     assert_int_equal(bh_crf_tagger_load(path, &u), BH_OK);

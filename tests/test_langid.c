@@ -11,6 +11,7 @@
 #include <zlib.h>
 
 #include "bhasha.h"
+#include "tests/build_dir.h"
 
 #define MODEL "assets/langid/langid.bin"
 #define SENTENCES "tests/fixtures/langid/sentences.tsv"
@@ -207,9 +208,8 @@ static void test_train_roundtrip(void **state)
     (void)state;
     for (int nb = 0; nb <= 1; nb++) {
         bh_langid *mm[2] = {train_tiny(nb), NULL};
-        char path[256]; /* in the build tree of this run (make asan: build-asan) */
-        const char *bd = getenv("BUILD");
-        snprintf(path, sizeof path, "%s/test_langid_tmp.bin", bd && *bd ? bd : "build");
+        char path[256];
+        test_build_path(path, sizeof path, "test_langid_tmp.bin");
         assert_int_equal(bh_langid_save(mm[0], path), BH_OK);
         assert_int_equal(bh_langid_load(path, &mm[1]), BH_OK);
         remove(path);
@@ -260,8 +260,7 @@ static void test_hostile_files(void **state)
     (void)state;
     bh_langid *m = train_tiny(1);
     char path[256];
-    const char *bd = getenv("BUILD");
-    snprintf(path, sizeof path, "%s/test_langid_hostile.bin", bd && *bd ? bd : "build");
+    test_build_path(path, sizeof path, "test_langid_hostile.bin");
     assert_int_equal(bh_langid_save(m, path), BH_OK);
     bh_langid_free(m);
     size_t len;

@@ -14,6 +14,7 @@
 
 #include "bhasha/model.h"
 #include "models/safetensors.h"
+#include "tests/build_dir.h"
 
 static char tmpdir[64];
 
@@ -601,8 +602,7 @@ static void test_blas(void **st)
 int main(void)
 {
     /* scratch files under the build directory (tests run from the repo root) */
-    const char *bd = getenv("BUILD");
-    snprintf(tmpdir, sizeof tmpdir, "%s/tmp_model_XXXXXX", bd && *bd ? bd : "build");
+    test_build_path(tmpdir, sizeof tmpdir, "tmp_model_XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
     bh_blas_set_threads(1);
     const struct CMUnitTest tests[] = {

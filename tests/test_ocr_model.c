@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "bhasha/ocr.h"
+#include "tests/build_dir.h"
 
 #define FX "tests/fixtures/ocr/"
 
@@ -114,9 +115,8 @@ static void roundtrip(bh_clf_kind kind, const char *features, double min_acc)
     for (int i = 0; i < test.n; i++)
         assert_true(sc[i] >= 0 && sc[i] <= 1);
     /* scratch file in the build folder (tests run from the repo root) */
-    const char *dir = getenv("BUILD") ? getenv("BUILD") : "build";
     char path[512];
-    snprintf(path, sizeof path, "%s/ocr_modelXXXXXX", dir);
+    test_build_path(path, sizeof path, "ocr_modelXXXXXX");
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     close(fd);

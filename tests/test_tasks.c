@@ -17,6 +17,7 @@
 
 #include "bhasha.h"
 #include "pipeline/finetune.h"
+#include "tests/build_dir.h"
 
 static char dir[64];
 
@@ -160,8 +161,7 @@ static void test_shipped_qa(void **st)
 
 int main(void)
 {
-    const char *bd = getenv("BUILD");
-    snprintf(dir, sizeof dir, "%s/tmp_tasks_XXXXXX", bd && *bd ? bd : "build");
+    test_build_path(dir, sizeof dir, "tmp_tasks_XXXXXX");
     if (!mkdtemp(dir)) return 1;
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_tasks), cmocka_unit_test(test_shipped_qa)};
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
