@@ -97,7 +97,8 @@ bh_status bh__crf_add_conll(bh_crf_tagger *t, const char *path, const bh__crf_da
 }
 
 typedef struct {
-    const bh_crf_tagger *t;
+    bh__tag_fn tag;
+    void *tctx;
     bh_ner_eval *ev;
     bh_buf *pred;
     const char **out;
@@ -113,7 +114,7 @@ static bh_status eval_one(void *ctx, const char *const *tokens, const char *cons
         c->out = o;
         c->cap = n;
     }
-    bh_status st = bh_crf_tagger_tag(c->t, tokens, n, c->out);
+    bh_status st = c->tag(c->tctx, tokens, n, c->out);
     if (!st) st = bh_ner_eval_add(c->ev, tags, c->out, n);
     for (size_t i = 0; i < n && !st && c->pred; i++) {
         int bad = bh_buf_append(c->pred, tokens[i], strlen(tokens[i])) || bh_buf_append(c->pred, "\t", 1) ||
@@ -125,12 +126,12 @@ static bh_status eval_one(void *ctx, const char *const *tokens, const char *cons
     return st;
 }
 
-bh_status bh__crf_eval_conll(const bh_crf_tagger *t, const char *path, const bh__crf_data *d, bh_buf *pred,
+bh_status bh__ner_eval_conll(bh__tag_fn tag, void *ctx, const char *path, const bh__crf_data *d, bh_buf *pred,
                              bh_ner_report **out, long *sentences, long *skipped)
 {
-    if (!t || !path || !d || !out) return bh__fail(BH_EINVAL, "crf baseline: NULL argument");
+    if (!tag || !path || !d || !out) return bh__fail(BH_EINVAL, "ner eval: NULL argument");
     *out = NULL;
-    eval_ctx c = {t, NULL, pred, NULL, 0};
+    eval_ctx c = {tag, ctx, NULL, pred, NULL, 0};
     bh_status st = bh_ner_eval_new(BH_NER_CONLLEVAL, &c.ev);
     if (st) return st;
     st = each_sentence(path, d, eval_one, &c, sentences, skipped);
@@ -138,4 +139,16 @@ bh_status bh__crf_eval_conll(const bh_crf_tagger *t, const char *path, const bh_
     bh_ner_eval_free(c.ev);
     free(c.out);
     return st;
+}
+
+static bh_status tagger_tag(void *ctx, const char *const *tokens, size_t n, const char **tags)
+{
+    return bh_crf_tagger_tag(ctx, tokens, n, tags);
+}
+
+bh_status bh__crf_eval_conll(const bh_crf_tagger *t, const char *path, const bh__crf_data *d, bh_buf *pred,
+                             bh_ner_report **out, long *sentences, long *skipped)
+{
+    if (!t) return bh__fail(BH_EINVAL, "crf baseline: NULL argument");
+    return bh__ner_eval_conll(tagger_tag, (void *)t, path, d, pred, out, sentences, skipped);
 }

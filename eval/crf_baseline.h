@@ -4,7 +4,9 @@
  * to a tag scheme with an optional type map ("NEP=PER,NEN=O"), trains a
  * bh_crf_tagger and scores it with conlleval (include/bhasha/eval.h).
  * Sentences the reader rejects (e.g. a line with an empty tag) are skipped and
- * counted. Nothing here prints; the caller owns every object it passes. */
+ * counted. The scoring also takes any other tagger (bh__ner_eval_conll), e.g. a
+ * fine-tuned model with a fused CRF. Nothing here prints; the caller owns every
+ * object it passes. */
 #ifndef BH_EVAL_CRF_BASELINE_H
 #define BH_EVAL_CRF_BASELINE_H
 
@@ -34,6 +36,12 @@ bh_status bh__crf_add_conll(bh_crf_tagger *t, const char *path, const bh__crf_da
  * bh_ner_report_free). pred (may be NULL) gets "token\tgold\tpredicted" lines,
  * a blank line after each sentence (the conlleval input format). */
 bh_status bh__crf_eval_conll(const bh_crf_tagger *t, const char *path, const bh__crf_data *d, bh_buf *pred,
+                             bh_ner_report **out, long *sentences, long *skipped);
+
+/* The same scoring for any tagger: tag(ctx, tokens, n, tags) writes n label
+ * strings (owned by the tagger) for a sentence of n >= 1 tokens. */
+typedef bh_status (*bh__tag_fn)(void *ctx, const char *const *tokens, size_t n, const char **tags);
+bh_status bh__ner_eval_conll(bh__tag_fn tag, void *ctx, const char *path, const bh__crf_data *d, bh_buf *pred,
                              bh_ner_report **out, long *sentences, long *skipped);
 
 #endif

@@ -19,7 +19,10 @@
 #include <zlib.h>
 
 #include "core/error.h"
+#include "models/crf_tagger.h"
 #include "models/ner_features.h"
+
+_Static_assert(BH_CRF_NFEAT == BH__NER_NFEAT, "crf.h and ner_features.h disagree on the feature count");
 
 #define K BH__NER_NFEAT
 #define MAX_LABELS 256
@@ -57,6 +60,24 @@ void bh_crf_tagger_free(bh_crf_tagger *t)
 }
 
 size_t bh_crf_tagger_n_labels(const bh_crf_tagger *t) { return t ? t->L : 0; }
+
+bh_status bh__crf_tagger_parts(const bh_crf_tagger *t, int *bits, const float **w, const double **crf)
+{
+    if (!t || !bits || !w || !crf) return bh__fail(BH_EINVAL, "bh__crf_tagger_parts: NULL argument");
+    if (!t->bits || !t->crf) return bh__fail(BH_EINVAL, "the CRF tagger is not trained");
+    *bits = t->bits;
+    *w = t->w;
+    *crf = bh_crf_params(t->crf);
+    return BH_OK;
+}
+
+bh_status bh_crf_word_features(const char *const *words, size_t n, uint32_t *out)
+{
+    if (n && (!words || !out)) return bh__fail(BH_EINVAL, "bh_crf_word_features: NULL argument");
+    for (size_t i = 0; i < n; i++)
+        if (!words[i]) return bh__fail(BH_EINVAL, "bh_crf_word_features: word %zu is NULL", i);
+    return n ? bh__ner_features(words, n, out) : BH_OK;
+}
 
 const char *bh_crf_tagger_label(const bh_crf_tagger *t, size_t i) { return t && i < t->L ? t->labels[i] : NULL; }
 

@@ -6,7 +6,8 @@
  * floats) with a gradient array of the same shape, like bh_model, so the
  * AdamW of models/optim.c updates it unchanged. Tensors, by kind:
  *   sequence: [dense.w [D,D], dense.b [D]], out.w [C,D], out.b [C]
- *   token:    out.w [C,D], out.b [C], [crf.trans [C,C], crf.start [C], crf.end [C]]
+ *   token:    out.w [C,D], out.b [C], [crf.trans [C,C], crf.start [C], crf.end [C]],
+ *             [feat.w [2^bits, C]: a weight per hashed word feature and label]
  *   span:     out.w [2,D], out.b [2] (row 0 start, row 1 end; labels "start", "end")
  * The three CRF tensors are contiguous in bh_crf's own parameter order
  * (trans, start, end), so they are copied to its double vector in one loop. */
@@ -21,10 +22,12 @@
 
 #include "bhasha/crf.h"
 #include "core/error.h"
+#include "models/crf_tagger.h"
 #include "models/layers.h"
 #include "models/transformer.h"
 
-#define MAX_TENSORS 5
+#define MAX_TENSORS 6
+#define NFEAT BH_CRF_NFEAT
 
 struct bh_head {
     bh_head_kind kind;
@@ -33,11 +36,12 @@ struct bh_head {
     char **labels;      /* [C] */
     bh_head_pool pool;
     int dense, crf;
+    int fbits;          /* token heads: log2 rows of feat.w, 0 = no word features */
     int ntensors;
     bh__tensor tensors[MAX_TENSORS];
     size_t nparams;
     float *params, *grads;
-    float *dense_w, *dense_b, *out_w, *out_b, *crf_p; /* into params (NULL when absent) */
+    float *dense_w, *dense_b, *out_w, *out_b, *crf_p, *feat_w; /* into params (NULL when absent) */
     bh_crf *crfobj;     /* token heads with crf: mask from the label names */
     char *prefix;       /* [C] tag prefix letter ('B', 'I', 'O', 0 = none) for the BIO repair */
     int *begin_of;      /* [C] for an I-X label, the index of B-X (-1 if none) */
@@ -132,6 +136,7 @@ bh_status bh_head_new(const bh_head_config *c, uint64_t seed, bh_head **out)
         sc.n_labels = 2;
         sc.labels = span_labels;
         sc.crf = 0;
+        if (c->feat_bits) return bh__fail(BH_EINVAL, "bh_head_new: feat_bits: token heads only");
         bh_status st = bh_head_new(&sc, seed, out);
         if (!st) (*out)->kind = BH_HEAD_SPAN;
         return st;
@@ -143,6 +148,8 @@ bh_status bh_head_new(const bh_head_config *c, uint64_t seed, bh_head **out)
     if (c->n_labels < 1 || c->n_labels > 4096)
         return bh__fail(BH_EINVAL, "bh_head_new: %d labels (1..4096)", c->n_labels);
     if (!c->labels) return bh__fail(BH_EINVAL, "bh_head_new: NULL labels");
+    if (c->feat_bits && (c->kind != BH_HEAD_TOKEN || c->feat_bits < 12 || c->feat_bits > 24))
+        return bh__fail(BH_EINVAL, "bh_head_new: feat_bits %d (token heads only, 12..24)", c->feat_bits);
     if (c->kind == BH_HEAD_SEQUENCE && c->pool != BH_POOL_MEAN && c->pool != BH_POOL_CLS)
         return bh__fail(BH_EINVAL, "bh_head_new: unknown pooling %d", (int)c->pool);
     for (int i = 0; i < c->n_labels; i++) {
@@ -161,6 +168,7 @@ bh_status bh_head_new(const bh_head_config *c, uint64_t seed, bh_head **out)
     h->pool = c->kind == BH_HEAD_SEQUENCE ? c->pool : BH_POOL_MEAN;
     h->dense = c->kind == BH_HEAD_SEQUENCE && c->dense;
     h->crf = c->kind == BH_HEAD_TOKEN && c->crf;
+    h->fbits = c->kind == BH_HEAD_TOKEN ? c->feat_bits : 0;
     bh_status st = BH_OK;
     h->labels = calloc((size_t)h->C, sizeof *h->labels);
     if (!h->labels) {
@@ -184,6 +192,7 @@ bh_status bh_head_new(const bh_head_config *c, uint64_t seed, bh_head **out)
         add_tensor(h, "crf.start", C, 0);
         add_tensor(h, "crf.end", C, 0);
     }
+    if (h->fbits) add_tensor(h, "feat.w", 1 << h->fbits, C);
     h->params = calloc(h->nparams, sizeof(float));
     h->grads = calloc(h->nparams, sizeof(float));
     if (!h->params || !h->grads) {
@@ -197,10 +206,14 @@ bh_status bh_head_new(const bh_head_config *c, uint64_t seed, bh_head **out)
     }
     h->out_w = h->params + h->tensors[k++].off;
     h->out_b = h->params + h->tensors[k++].off;
-    if (h->crf) h->crf_p = h->params + h->tensors[k].off;
-    uint64_t rng = seed;
+    if (h->crf) {
+        h->crf_p = h->params + h->tensors[k].off;
+        k += 3;
+    }
+    if (h->fbits) h->feat_w = h->params + h->tensors[k].off;
+    uint64_t rng = seed; /* linear layers random; CRF scores and feature weights start at 0 */
     for (int i = 0; i < h->ntensors; i++)
-        if (h->tensors[i].ndim == 2 && strncmp(h->tensors[i].name, "crf.", 4))
+        if (h->tensors[i].ndim == 2 && strncmp(h->tensors[i].name, "crf.", 4) && strncmp(h->tensors[i].name, "feat.", 5))
             for (size_t j = 0; j < h->tensors[i].n; j++)
                 h->params[h->tensors[i].off + j] = (float)(0.02 * rng_normal(&rng));
     if (h->kind == BH_HEAD_TOKEN && (st = tag_tables(h))) goto fail;
@@ -237,6 +250,7 @@ bh_head_kind bh_head_get_kind(const bh_head *h) { return h ? h->kind : (bh_head_
 const char *bh_head_name(const bh_head *h) { return h ? h->name : NULL; }
 int bh_head_dim(const bh_head *h) { return h ? h->D : 0; }
 int bh_head_has_crf(const bh_head *h) { return h ? h->crf : 0; }
+int bh_head_feat_bits(const bh_head *h) { return h ? h->fbits : 0; }
 bh_head_pool bh_head_get_pool(const bh_head *h) { return h ? h->pool : BH_POOL_MEAN; }
 int bh_head_n_labels(const bh_head *h) { return h ? h->C : 0; }
 
@@ -472,8 +486,8 @@ static void tok_free(tok_work *w)
     free(w->lens);
 }
 
-static bh_status tok_forward(const bh_head *h, const float *hidden, int B, int T, const int32_t *labels,
-                             const uint8_t *first, tok_work *w)
+static bh_status tok_forward(const bh_head *h, const float *hidden, const uint32_t *feats, int B, int T,
+                             const int32_t *labels, const uint8_t *first, tok_work *w)
 {
     int D = h->D, C = h->C, M = 0;
     size_t N = (size_t)B * T;
@@ -495,6 +509,25 @@ static bh_status tok_forward(const bh_head *h, const float *hidden, int B, int T
         w->lens[i / (size_t)T]++;
     }
     if (M) bh__linear_fwd(NULL, w->logits, w->X, h->out_w, h->out_b, M, D, C);
+    /* + the word features' weights: logits[k] += sum_f feat.w[hash_f & mask] */
+    uint32_t hmask = h->fbits ? (1u << h->fbits) - 1 : 0;
+    for (int j = 0; h->fbits && j < M; j++) {
+        float *z = w->logits + (size_t)j * C;
+        const uint32_t *f = feats + (size_t)w->pos[j] * NFEAT;
+        for (int q = 0; q < NFEAT; q++) {
+            const float *r = h->feat_w + (size_t)(f[q] & hmask) * C;
+            for (int c = 0; c < C; c++) z[c] += r[c];
+        }
+    }
+    return BH_OK;
+}
+
+/* A head with word features needs them; a head without ignores them. */
+static bh_status check_feats(const bh_head *h, const uint32_t *feats, const char *fn)
+{
+    if (h->fbits && !feats)
+        return bh__fail(BH_EINVAL, "%s: head %s has word features (feat.w): pass them (bh_crf_word_features)", fn,
+                        h->name);
     return BH_OK;
 }
 
@@ -518,7 +551,14 @@ static size_t packed_lens(const tok_work *w, int B, size_t *out)
 bh_status bh_head_token_loss(bh_head *h, const float *hidden, int B, int T, int D, const int32_t *labels,
                              float scale, float *loss, int *nwords, float *dhidden)
 {
+    return bh_head_token_loss_feats(h, hidden, NULL, B, T, D, labels, scale, loss, nwords, dhidden);
+}
+
+bh_status bh_head_token_loss_feats(bh_head *h, const float *hidden, const uint32_t *feats, int B, int T, int D,
+                                   const int32_t *labels, float scale, float *loss, int *nwords, float *dhidden)
+{
     bh_status st = check_call(h, BH_HEAD_TOKEN, hidden, B, T, D, "bh_head_token_loss");
+    if (!st) st = check_feats(h, feats, "bh_head_token_loss");
     if (st) return st;
     if (!labels || !loss) return bh__fail(BH_EINVAL, "bh_head_token_loss: NULL labels or loss");
     int C = h->C;
@@ -527,7 +567,7 @@ bh_status bh_head_token_loss(bh_head *h, const float *hidden, int B, int T, int 
             return bh__fail(BH_EINVAL, "head %s: label %d at [%zu,%zu] out of range [0,%d)", h->name, (int)labels[i],
                             i / (size_t)T, i % (size_t)T, C);
     tok_work w;
-    if ((st = tok_forward(h, hidden, B, T, labels, NULL, &w))) return st;
+    if ((st = tok_forward(h, hidden, feats, B, T, labels, NULL, &w))) return st;
     int M = w.M;
     if (nwords) *nwords = M;
     if (dhidden) memset(dhidden, 0, sizeof(float) * (size_t)B * T * D);
@@ -590,6 +630,18 @@ bh_status bh_head_token_loss(bh_head *h, const float *hidden, int B, int T, int 
     }
     float *gw = h->grads + (h->out_w - h->params), *gb = h->grads + (h->out_b - h->params);
     bh__linear_bwd(NULL, dX, gw, gb, dl, w.X, h->out_w, M, D, C, 0);
+    if (h->fbits) { /* each word's emission gradient into the rows of its features */
+        float *gf = h->grads + (h->feat_w - h->params);
+        uint32_t hmask = (1u << h->fbits) - 1;
+        for (int j = 0; j < M; j++) {
+            const uint32_t *f = feats + (size_t)w.pos[j] * NFEAT;
+            const float *d = dl + (size_t)j * C;
+            for (int q = 0; q < NFEAT; q++) {
+                float *r = gf + (size_t)(f[q] & hmask) * C;
+                for (int c = 0; c < C; c++) r[c] += d[c];
+            }
+        }
+    }
     if (dhidden)
         for (int k = 0; k < M; k++)
             memcpy(dhidden + (size_t)w.pos[k] * D, dX + (size_t)k * D, sizeof(float) * (size_t)D);
@@ -620,7 +672,14 @@ static void repair_bio(const bh_head *h, int32_t *y, size_t n)
 bh_status bh_head_token_predict(bh_head *h, const float *hidden, const uint8_t *first, int B, int T, int D,
                                 int32_t *tags, float *scores)
 {
+    return bh_head_token_predict_feats(h, hidden, first, NULL, B, T, D, tags, scores);
+}
+
+bh_status bh_head_token_predict_feats(bh_head *h, const float *hidden, const uint8_t *first, const uint32_t *feats,
+                                      int B, int T, int D, int32_t *tags, float *scores)
+{
     bh_status st = check_call(h, BH_HEAD_TOKEN, hidden, B, T, D, "bh_head_token_predict");
+    if (!st) st = check_feats(h, feats, "bh_head_token_predict");
     if (st) return st;
     if (!first || !tags) return bh__fail(BH_EINVAL, "bh_head_token_predict: NULL first or tags");
     int C = h->C;
@@ -630,7 +689,7 @@ bh_status bh_head_token_predict(bh_head *h, const float *hidden, const uint8_t *
         if (scores) scores[i] = 0.0f;
     }
     tok_work w;
-    if ((st = tok_forward(h, hidden, B, T, NULL, first, &w))) return st;
+    if ((st = tok_forward(h, hidden, feats, B, T, NULL, first, &w))) return st;
     int M = w.M;
     int32_t *y = malloc(sizeof(int32_t) * ((size_t)M + 1));
     float *sc = malloc(sizeof(float) * ((size_t)M + 1));
@@ -684,6 +743,64 @@ done:
     free(lens);
     tok_free(&w);
     return st;
+}
+
+/* Label index j of the tagger for each of the head's labels (-1: none). */
+static void tagger_map(const bh_head *h, const bh_crf_tagger *t, int *map)
+{
+    size_t L = bh_crf_tagger_n_labels(t);
+    for (int c = 0; c < h->C; c++) {
+        map[c] = -1;
+        for (size_t j = 0; j < L; j++)
+            if (!strcmp(h->labels[c], bh_crf_tagger_label(t, j))) map[c] = (int)j;
+    }
+}
+
+bh_status bh_head_fuse_crf(const bh_head *h, const bh_crf_tagger *t, float weight, bh_head **out)
+{
+    if (!h || !t || !out) return bh__fail(BH_EINVAL, "bh_head_fuse_crf: NULL argument");
+    *out = NULL;
+    if (h->kind != BH_HEAD_TOKEN) return bh__fail(BH_EINVAL, "bh_head_fuse_crf: head %s is not a token head", h->name);
+    if (h->fbits) return bh__fail(BH_EINVAL, "bh_head_fuse_crf: head %s already has word features", h->name);
+    if (!(weight >= 0 && weight <= 1e6)) return bh__fail(BH_EINVAL, "bh_head_fuse_crf: weight %g", (double)weight);
+    int bits;
+    const float *tw;
+    const double *tp;
+    bh_status st = bh__crf_tagger_parts(t, &bits, &tw, &tp);
+    if (st) return st;
+    size_t L = bh_crf_tagger_n_labels(t);
+    int C = h->C, *map = malloc(sizeof(int) * (size_t)C), shared = 0;
+    if (!map) return bh__fail(BH_ENOMEM, "head: out of memory");
+    tagger_map(h, t, map);
+    for (int c = 0; c < C; c++) shared += map[c] >= 0;
+    if (!shared) {
+        free(map);
+        return bh__fail(BH_EINVAL, "bh_head_fuse_crf: head %s and the tagger share no label (%s vs %s...)", h->name,
+                        h->labels[0], bh_crf_tagger_label(t, 0));
+    }
+    bh_head_config c = {BH_HEAD_TOKEN, h->name, h->D, C, (const char *const *)h->labels, BH_POOL_MEAN, 0, 1, bits};
+    bh_head *n;
+    if ((st = bh_head_new(&c, 0, &n))) {
+        free(map);
+        return st;
+    }
+    memcpy(n->out_w, h->out_w, sizeof(float) * (size_t)C * h->D);
+    memcpy(n->out_b, h->out_b, sizeof(float) * (size_t)C);
+    size_t np = (size_t)C * C + 2 * (size_t)C; /* trans [C,C], start [C], end [C] */
+    if (h->crf) memcpy(n->crf_p, h->crf_p, sizeof(float) * np);
+    for (int a = 0; a < C; a++) {
+        if (map[a] < 0) continue;
+        for (int b = 0; b < C; b++)
+            if (map[b] >= 0) n->crf_p[(size_t)a * C + b] += weight * (float)tp[(size_t)map[a] * L + (size_t)map[b]];
+        n->crf_p[(size_t)C * C + a] += weight * (float)tp[L * L + (size_t)map[a]];
+        n->crf_p[(size_t)C * C + C + a] += weight * (float)tp[L * L + L + (size_t)map[a]];
+    }
+    for (size_t r = 0; r < (size_t)1 << bits; r++)
+        for (int a = 0; a < C; a++)
+            if (map[a] >= 0) n->feat_w[r * C + a] = weight * tw[r * L + (size_t)map[a]];
+    free(map);
+    *out = n;
+    return BH_OK;
 }
 
 /* ------------------------------------------------------------ span extraction */
@@ -832,6 +949,7 @@ static json_t *head_json(const bh_head *h)
         json_object_set_new(o, "dense", json_boolean(h->dense));
     } else if (h->kind == BH_HEAD_TOKEN) {
         json_object_set_new(o, "crf", json_boolean(h->crf));
+        if (h->fbits) json_object_set_new(o, "feat_bits", json_integer(h->fbits));
     }
     return o;
 }
@@ -928,6 +1046,12 @@ static bh_status head_from_json(const char *path, const char *name, json_t *o, b
     c.pool = pool && !strcmp(json_string_value(pool), "cls") ? BH_POOL_CLS : BH_POOL_MEAN;
     c.dense = json_is_true(json_object_get(o, "dense"));
     c.crf = json_is_true(json_object_get(o, "crf"));
+    json_t *fb = json_object_get(o, "feat_bits");
+    if (fb && !json_is_integer(fb)) {
+        free(lv);
+        return bh__fail(BH_EFORMAT, "%s: task head %s: \"feat_bits\" must be an integer", path, name);
+    }
+    c.feat_bits = fb ? (int)json_integer_value(fb) : 0;
     bh_status st = bh_head_new(&c, 0, out);
     free(lv);
     if (st) {

@@ -4,8 +4,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "bhasha/heads.h"
+#include "core/error.h"
 #include "eval/crf_baseline.h"
 #include "pipeline/cli.h"
+#include "pipeline/finetune.h"
 
 static void usage(FILE *f)
 {
@@ -15,6 +18,8 @@ static void usage(FILE *f)
             "                        [--epochs N] [--bits B] [--lr X] [--l2 X] [--seed N]\n"
             "       bhasha crf tag --model MODEL [FILE]\n"
             "       bhasha crf eval --model MODEL --test FILE [--scheme bio|iobes] [--map MAP] [--pred OUT]\n"
+            "       bhasha crf fuse --model DIR [--head NAME] --crf MODEL --dev FILE [--test FILE] [--map MAP]\n"
+            "                       [--weight W] [--threads N] --out DIR\n"
             "Feature-based linear-chain CRF for named entities. FILE for train/eval is CoNLL (token ... tag,\n"
             "blank line between sentences), or JSON lines when named *.jsonl (a sentence per line: --text\n"
             "KEY|INDEX, default text; --tags KEY|INDEX, default tags; the text is re-tokenized to the\n"
@@ -22,7 +27,13 @@ static void usage(FILE *f)
             "converted to --scheme (default bio) and renamed by --map (e.g. NEP=PER,NEL=LOC,NEO=ORG,NEN=O).\n"
             "train: progress per epoch on stderr, a JSON summary on stdout. tag: one sentence per line,\n"
             "whitespace-separated tokens in; token<TAB>tag lines out, a blank line after each sentence.\n"
-            "eval: conlleval entity scores as one JSON object; --pred writes token gold predicted lines.\n");
+            "eval: conlleval entity scores as one JSON object; --pred writes token gold predicted lines.\n"
+            "fuse: the CRF MODEL fused into the NER head of a fine-tuned model DIR (bhasha finetune --task ner;\n"
+            "default: its first token head): the product of the two, emissions and transition scores added,\n"
+            "the CRF's scaled by W. Without --weight, W is the best of 0.25 0.5 0.75 1 1.5 2 3 by entity F1 on\n"
+            "--dev (each tried W on stderr). Writes DIR's copy with the fused head to --out (bhasha ner,\n"
+            "annotate, eval use it) and one JSON line: dev (and --test) F1 of the head alone, the CRF alone and\n"
+            "the fusion.\n");
 }
 
 typedef struct {
@@ -230,6 +241,128 @@ static int crf_eval(int argc, char **argv)
     return 0;
 }
 
+/* A fine-tuned model's token head as a bh__tag_fn. */
+typedef struct {
+    bh__ft_model *fm;
+    bh_head *h;
+    int32_t *y;
+    size_t cap;
+} model_tagger;
+
+static bh_status model_tag(void *ctx, const char *const *tokens, size_t n, const char **tags)
+{
+    model_tagger *m = ctx;
+    if (n > m->cap) {
+        int32_t *y = realloc(m->y, sizeof *y * n);
+        if (!y) return bh__fail(BH_ENOMEM, "out of memory");
+        m->y = y;
+        m->cap = n;
+    }
+    bh_status st = bh__ft_tag_words(m->fm, m->h, tokens, (int)n, m->y);
+    for (size_t i = 0; !st && i < n; i++) tags[i] = m->y[i] >= 0 ? bh_head_label(m->h, m->y[i]) : "O";
+    return st;
+}
+
+/* Entity F1 of a tagger on FILE (-1 and the error on failure). */
+static double f1_on(bh__tag_fn fn, void *ctx, const char *path, const bh__crf_data *d, bh_status *st)
+{
+    bh_ner_report *r = NULL;
+    *st = bh__ner_eval_conll(fn, ctx, path, d, NULL, &r, NULL, NULL);
+    double f = *st ? -1 : r->f1;
+    bh_ner_report_free(r);
+    return f;
+}
+
+static bh_status tagger_fn(void *ctx, const char *const *tokens, size_t n, const char **tags)
+{
+    return bh_crf_tagger_tag(ctx, tokens, n, tags);
+}
+
+static int crf_fuse(int argc, char **argv)
+{
+    const char *cmd = "crf fuse", *model = NULL, *head = NULL, *crfp = NULL, *dev = NULL, *test = NULL, *out = NULL,
+               *scheme = NULL, *v;
+    double fixed = -1;
+    int threads = 1;
+    bh__crf_data d = {BH_TAGS_BIO, NULL, NULL, NULL};
+    for (int i = 1; i < argc; i++) {
+        if (cli_opt(argc, argv, &i, "--model", &model) || cli_opt(argc, argv, &i, "--head", &head) ||
+            cli_opt(argc, argv, &i, "--crf", &crfp) || cli_opt(argc, argv, &i, "--dev", &dev) ||
+            cli_opt(argc, argv, &i, "--test", &test) || cli_opt(argc, argv, &i, "--out", &out) ||
+            cli_opt(argc, argv, &i, "--scheme", &scheme) || cli_opt(argc, argv, &i, "--map", &d.label_map) ||
+            cli_opt(argc, argv, &i, "--text", &d.text_field) || cli_opt(argc, argv, &i, "--tags", &d.tags_field))
+            continue;
+        if (cli_opt(argc, argv, &i, "--weight", &v)) {
+            char *e;
+            fixed = strtod(v, &e);
+            if (*e || !(fixed >= 0 && fixed <= 1e6)) return cli_usage_error(cmd, "--weight must be a number >= 0");
+        } else if (cli_opt(argc, argv, &i, "--threads", &v)) {
+            char *e;
+            long t = strtol(v, &e, 10);
+            if (*e || t < 1 || t > 1024) return cli_usage_error(cmd, "--threads must be 1..1024");
+            threads = (int)t;
+        } else {
+            return cli_usage_error(cmd, "unknown or incomplete option %s (bhasha crf --help)", argv[i]);
+        }
+    }
+    if (!model || !crfp || !dev || !out) return cli_usage_error(cmd, "--model, --crf, --dev and --out are required");
+    if (parse_common(cmd, scheme, &d)) return 2;
+    bh_crf_tagger *t = NULL;
+    bh__ft_model *fm = NULL;
+    bh_status st = bh_crf_tagger_load(crfp, &t);
+    if (!st) st = bh__ft_load(model, BH__FT_NER, head, threads, &fm);
+    if (st) {
+        bh_crf_tagger_free(t);
+        return cli_fail(cmd, st);
+    }
+    bh_head *h = (bh_head *)bh__ft_head(fm), *best = NULL;
+    model_tagger mt = {fm, h, NULL, 0};
+    static const double grid[] = {0.25, 0.5, 0.75, 1, 1.5, 2, 3};
+    int ng = fixed >= 0 ? 1 : (int)(sizeof grid / sizeof grid[0]);
+    double t0 = cli_now(), head_dev = f1_on(model_tag, &mt, dev, &d, &st), crf_dev = -1, best_dev = -1, best_w = 0;
+    if (!st) crf_dev = f1_on(tagger_fn, t, dev, &d, &st);
+    if (!st) fprintf(stderr, "bhasha %s: dev F1: head %s alone %.2f, CRF alone %.2f\n", cmd, bh_head_name(h), head_dev,
+                     crf_dev);
+    for (int g = 0; !st && g < ng; g++) {
+        double w = fixed >= 0 ? fixed : grid[g];
+        bh_head *f = NULL;
+        if ((st = bh_head_fuse_crf(h, t, (float)w, &f))) break;
+        mt.h = f;
+        double f1 = f1_on(model_tag, &mt, dev, &d, &st);
+        if (!st) fprintf(stderr, "bhasha %s: weight %g: dev F1 %.2f (%.0f s)\n", cmd, w, f1, cli_now() - t0);
+        if (!st && f1 > best_dev) {
+            bh_head_free(best);
+            best = f, best_dev = f1, best_w = w;
+        } else {
+            bh_head_free(f);
+        }
+    }
+    double head_test = -1, crf_test = -1, fused_test = -1;
+    if (!st && test) {
+        mt.h = h;
+        head_test = f1_on(model_tag, &mt, test, &d, &st);
+        if (!st) crf_test = f1_on(tagger_fn, t, test, &d, &st);
+        mt.h = best;
+        if (!st) fused_test = f1_on(model_tag, &mt, test, &d, &st);
+    }
+    if (!st) st = bh__ft_save_fused(fm, model, h, best, best_w, out);
+    if (!st) {
+        printf("{\"head\":");
+        cli_json_string(stdout, bh_head_name(h), strlen(bh_head_name(h)));
+        printf(",\"weight\":%g,\"dev\":{\"head\":%.2f,\"crf\":%.2f,\"fused\":%.2f}", best_w, head_dev, crf_dev,
+               best_dev);
+        if (test) printf(",\"test\":{\"head\":%.2f,\"crf\":%.2f,\"fused\":%.2f}", head_test, crf_test, fused_test);
+        printf(",\"seconds\":%.1f,\"out\":", cli_now() - t0);
+        cli_json_string(stdout, out, strlen(out));
+        printf("}\n");
+    }
+    free(mt.y);
+    bh_head_free(best);
+    bh__ft_free(fm);
+    bh_crf_tagger_free(t);
+    return st ? cli_fail(cmd, st) : 0;
+}
+
 int cli_crf(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -239,5 +372,6 @@ int cli_crf(int argc, char **argv)
     if (!strcmp(argv[1], "train")) return crf_train(argc - 1, argv + 1);
     if (!strcmp(argv[1], "tag")) return crf_tag(argc - 1, argv + 1);
     if (!strcmp(argv[1], "eval")) return crf_eval(argc - 1, argv + 1);
-    return cli_usage_error("crf", "unknown subcommand %s (train, tag, eval)", argv[1]);
+    if (!strcmp(argv[1], "fuse")) return crf_fuse(argc - 1, argv + 1);
+    return cli_usage_error("crf", "unknown subcommand %s (train, tag, eval, fuse)", argv[1]);
 }

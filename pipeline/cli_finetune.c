@@ -207,7 +207,8 @@ static int run_usage(FILE *f, const char *task)
             "usage: bhasha %s [--model DIR] [--head NAME | --lang bn|hi] [--threads 1] [--precision f32|bf16]\n"
             "         [--strict] [FILE]\n"
             "         (sentiment: [--labels L1,L2,...]: the most probable of these labels, with\n"
-            "         its probability among all of the head's labels)\n"
+            "         its probability among all of the head's labels; --probs: every label's\n"
+            "         probability too, as \"probs\":{\"LABEL\":P,...})\n"
             "Reads text lines (FILE or stdin) and writes one JSON line per input line:\n%s",
             task,
             strcmp(task, "ner")
@@ -238,11 +239,15 @@ static int in_list(const char *list, const char *name)
 static int run_task(int argc, char **argv, bh__ft_task task)
 {
     const char *cmd = argv[0], *model = NULL, *head = NULL, *lang = NULL, *in = NULL, *only = NULL;
-    int threads = 1, strict = 0;
+    int threads = 1, strict = 0, all_probs = 0;
     bh_precision prec = BH_PRECISION_F32;
     char mdir[4096], lpath[4096];
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return run_usage(stdout, cmd);
+        if (task == BH__FT_SENTIMENT && !strcmp(argv[i], "--probs")) {
+            all_probs = 1;
+            continue;
+        }
         if (cli_opt(argc, argv, &i, "--model", &model) || cli_opt(argc, argv, &i, "--head", &head) ||
             cli_opt(argc, argv, &i, "--lang", &lang) || (task == BH__FT_SENTIMENT && cli_opt(argc, argv, &i, "--labels", &only)))
             continue;
@@ -312,7 +317,13 @@ static int run_task(int argc, char **argv, bh__ft_task task)
                 const char *l = bh_head_label(h, label);
                 fputs("{\"label\":", stdout);
                 cli_json_string(stdout, l, strlen(l));
-                printf(",\"score\":%.4f}\n", (double)probs[label]);
+                printf(",\"score\":%.4f", (double)probs[label]);
+                for (int j = 0; all_probs && j < bh_head_n_labels(h); j++) {
+                    fputs(j ? "," : ",\"probs\":{", stdout);
+                    cli_json_string(stdout, bh_head_label(h, j), strlen(bh_head_label(h, j)));
+                    printf(":%.6f", (double)probs[j]);
+                }
+                fputs(all_probs ? "}}\n" : "}\n", stdout);
             }
         } else if (!st) {
             st = bh__ft_run(fm, NULL, h, r.line, r.len, NULL, &ents, &ne, &cap);

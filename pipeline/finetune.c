@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "bhasha/corpus.h"
+#include "bhasha/crf.h"
 #include "bhasha/eval.h"
 #include "bhasha/model.h"
 #include "bhasha/segment.h"
@@ -964,7 +965,7 @@ static bh_status ftask_open(ftask *t, enc *e, const bh_model_config *mc)
     }
     const char *name = o->head_name ? o->head_name : t->ner ? "ner" : "sentiment";
     bh_head_config hc = {t->ner ? BH_HEAD_TOKEN : BH_HEAD_SEQUENCE, name, mc->dim, t->labels.n,
-                         (const char *const *)t->labels.v, o->pool, o->dense, o->crf};
+                         (const char *const *)t->labels.v, o->pool, o->dense, o->crf, 0};
     if ((st = bh_head_new(&hc, o->seed + 1, &t->h))) return st;
     if (!t->ner && o->class_weights) { /* n / (C * count_c), as scikit-learn's "balanced" */
         if (!(t->cw = calloc((size_t)t->labels.n, sizeof(float)))) return bh__fail(BH_ENOMEM, "out of memory");
@@ -1294,6 +1295,8 @@ struct bh__ft_model {
     int seq;
     bh_segmenter *seg;
     bh_spans words;
+    const bh_span *given; /* bh__ft_tag_words: the words, instead of segmenting */
+    int ngiven;
     batch b;
     int32_t *ids, *wtag;
     float *wscore, *probs;
@@ -1454,8 +1457,20 @@ bh_head *bh__ft_find_head(const bh__ft_model *fm, bh_head_kind kind, const char 
 static bh_status run_words(bh__ft_model *fm, const char *text, size_t len, int *nw)
 {
     *nw = 0;
-    bh_status st = fm->seg ? BH_OK : bh_segmenter_new(&fm->seg);
-    if (!st) st = bh_segment(fm->seg, BH_SEG_WORD, text, len, &fm->words);
+    bh_status st = BH_OK;
+    if (fm->given) {
+        if ((size_t)fm->ngiven > fm->words.cap) {
+            bh_span *v = realloc(fm->words.v, sizeof *v * (size_t)fm->ngiven);
+            if (!v) return bh__fail(BH_ENOMEM, "out of memory");
+            fm->words.v = v;
+            fm->words.cap = (size_t)fm->ngiven;
+        }
+        memcpy(fm->words.v, fm->given, sizeof *fm->words.v * (size_t)fm->ngiven);
+        fm->words.n = (size_t)fm->ngiven;
+    } else {
+        st = fm->seg ? BH_OK : bh_segmenter_new(&fm->seg);
+        if (!st) st = bh_segment(fm->seg, BH_SEG_WORD, text, len, &fm->words);
+    }
     if (st) return st;
     int n = (int)fm->words.n;
     if (!n) return BH_OK;
@@ -1493,11 +1508,38 @@ typedef struct run_plan {
     bh_span *words;   /* every text's words, text after text */
     int *wfirst;      /* [items + 1]: the words of item i are [wfirst[i], wfirst[i + 1]) */
     int nw, wcap;
+    uint32_t *feats;  /* [nw, BH_CRF_NFEAT] the words' feature hashes (token heads with word features) */
 } run_plan;
 
 static void plan_free(run_plan *p)
 {
-    free(p->rows), free(p->ids), free(p->first), free(p->words), free(p->wfirst);
+    free(p->rows), free(p->ids), free(p->first), free(p->words), free(p->wfirst), free(p->feats);
+}
+
+/* The feature hashes of every word of every text (p->feats). */
+static bh_status plan_feats(run_plan *p, const char *const *texts, int ntexts)
+{
+    size_t K = BH_CRF_NFEAT;
+    p->feats = malloc(sizeof(uint32_t) * K * ((size_t)p->nw + 1));
+    const char **wv = malloc(sizeof(char *) * ((size_t)p->nw + 1));
+    bh_buf buf = {0};
+    bh_status st = p->feats && wv ? BH_OK : bh__fail(BH_ENOMEM, "out of memory");
+    for (int i = 0; !st && i < ntexts; i++) {
+        int a = p->wfirst[i], n = p->wfirst[i + 1] - a;
+        bh_buf_clear(&buf);
+        for (int w = a; !st && w < a + n; w++) /* NUL-terminated copies */
+            if (bh_buf_append(&buf, texts[i] + p->words[w].start, p->words[w].end - p->words[w].start) ||
+                bh_buf_append(&buf, "", 1))
+                st = bh__fail(BH_ENOMEM, "out of memory");
+        for (size_t w = 0, off = 0; !st && w < (size_t)n; w++) {
+            wv[w] = buf.data + off;
+            off += strlen(buf.data + off) + 1;
+        }
+        if (!st && n) st = bh_crf_word_features(wv, (size_t)n, p->feats + (size_t)a * K);
+    }
+    free(wv);
+    bh_buf_free(&buf);
+    return st;
 }
 
 static bh_status plan_row(run_plan *p, int item, int w0, int w1)
@@ -1555,7 +1597,21 @@ static bh_status run_group(bh__ft_model *fm, bh_head *sh, bh_head *nh, const run
     }
     if (nh) {
         float *sc = (float *)fm->b.dhid; /* scratch [G*T] */
-        if ((st = bh_head_token_predict(nh, fm->b.hid, fm->b.first, G, T, D, fm->b.y, sc))) return st;
+        uint32_t *fb = NULL;             /* [G*T, BH_CRF_NFEAT] word features at the first pieces */
+        if (p->feats) {
+            size_t K = BH_CRF_NFEAT;
+            if (!(fb = malloc(sizeof(uint32_t) * K * (size_t)G * T))) return bh__fail(BH_ENOMEM, "out of memory");
+            for (int g = 0; g < G; g++) {
+                const run_row *rw = &p->rows[ix[g]];
+                int w = p->wfirst[rw->item] + rw->w0;
+                for (int t = 0; t < T && rw->w0 >= 0; t++)
+                    if (fm->b.first[(size_t)g * T + t])
+                        memcpy(fb + ((size_t)g * T + t) * K, p->feats + (size_t)w++ * K, sizeof(uint32_t) * K);
+            }
+        }
+        st = bh_head_token_predict_feats(nh, fm->b.hid, fm->b.first, fb, G, T, D, fm->b.y, sc);
+        free(fb);
+        if (st) return st;
         for (int g = 0; g < G; g++) {
             const run_row *rw = &p->rows[ix[g]];
             int w = p->wfirst[rw->item] + rw->w0;
@@ -1666,6 +1722,7 @@ bh_status bh__ft_run_many(bh__ft_model *fm, bh_head *sh, bh_head *nh, const char
         }
     }
     if (!st) p.wfirst[ntexts] = p.nw;
+    if (!st && nh && bh_head_feat_bits(nh)) st = plan_feats(&p, texts, ntexts);
     if (!st && p.nw > fm->wcap) {
         free(fm->wtag);
         free(fm->wscore);
@@ -1698,6 +1755,87 @@ bh_status bh__ft_run_many(bh__ft_model *fm, bh_head *sh, bh_head *nh, const char
     for (int i = 0; !st && nh && i < ntexts; i++) st = decode_entities(fm, nh, &p, i, texts[i], ents, n, cap);
     plan_free(&p);
     free(wsum);
+    return st;
+}
+
+bh_status bh__ft_save_fused(const bh__ft_model *fm, const char *src, const bh_head *old, bh_head *fused,
+                            double weight, const char *out)
+{
+    if (!fm || !src || !old || !fused || !out) return bh__fail(BH_EINVAL, "bh__ft_save_fused: NULL argument");
+    bh_head **hs = malloc(sizeof *hs * ((size_t)fm->nheads + 1));
+    if (!hs) return bh__fail(BH_ENOMEM, "out of memory");
+    int found = 0;
+    for (int i = 0; i < fm->nheads; i++) {
+        found |= fm->heads[i] == old;
+        hs[i] = fm->heads[i] == old ? fused : fm->heads[i];
+    }
+    bh_status st = found ? bh_model_save_heads(fm->m, hs, fm->nheads, out)
+                         : bh__fail(BH_EINVAL, "bh__ft_save_fused: head %s is not the model's", bh_head_name(old));
+    free(hs);
+    char from[4096], to[4096];
+    json_t *j = NULL;
+    if (!st) { /* the tokenizer and the settings next to the weights */
+        snprintf(from, sizeof from, "%s/finetune.json", src);
+        json_error_t je;
+        FILE *f = fopen(from, "rb");
+        if (f) {
+            fclose(f);
+            if (!(j = json_load_file(from, 0, &je)) || !json_is_object(j))
+                st = bh__fail(BH_EFORMAT, "%s line %d: %s", from, je.line, j ? "not an object" : je.text);
+        } else if (!(j = json_object())) {
+            st = bh__fail(BH_ENOMEM, "out of memory");
+        }
+        json_t *tok = j ? json_object_get(j, "tokenizer") : NULL;
+        const char *tn = json_is_string(tok) && !strchr(json_string_value(tok), '/') ? json_string_value(tok)
+                                                                                     : "tokenizer.model";
+        snprintf(from, sizeof from, "%s/%s", src, tn);
+        snprintf(to, sizeof to, "%s/%s", out, tn);
+        if (!st) st = bh__atomic_copy(from, to);
+    }
+    if (!st) {
+        json_t *fz = json_object_get(j, "fused_crf");
+        if (!json_is_object(fz)) json_object_set_new(j, "fused_crf", fz = json_object());
+        json_object_set_new(fz, bh_head_name(fused), json_pack("{s:f, s:i}", "weight", weight, "feat_bits",
+                                                               bh_head_feat_bits(fused)));
+        snprintf(to, sizeof to, "%s/finetune.json", out);
+        if (json_dump_file(j, to, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) st = bh__fail(BH_EIO, "cannot write %s", to);
+    }
+    json_decref(j);
+    return st;
+}
+
+bh_status bh__ft_tag_words(bh__ft_model *fm, bh_head *nh, const char *const *words, int n, int32_t *tags)
+{
+    if (!fm || !nh || n < 0 || (n && (!words || !tags))) return bh__fail(BH_EINVAL, "bh__ft_tag_words: NULL argument");
+    if (!n) return BH_OK;
+    bh_buf text = {0};
+    bh_span *sp = malloc(sizeof *sp * (size_t)n);
+    int *at = malloc(sizeof *at * (size_t)n), m = 0; /* at[i]: word i's place among the non-empty words */
+    bh_status st = sp && at ? BH_OK : bh__fail(BH_ENOMEM, "out of memory");
+    for (int i = 0; !st && i < n; i++) { /* the non-empty words joined by spaces, each a span of the text */
+        size_t l = words[i] ? strlen(words[i]) : 0;
+        at[i] = l ? m : -1;
+        if (!l) continue;
+        if ((m && bh_buf_append(&text, " ", 1)) || bh_buf_append(&text, words[i], l))
+            st = bh__fail(BH_ENOMEM, "out of memory");
+        else sp[m++] = (bh_span){.start = text.len - l, .end = text.len};
+    }
+    bh__ft_entity *ents = NULL;
+    size_t ne = 0, cap = 0;
+    if (!st && m) {
+        fm->given = sp;
+        fm->ngiven = m;
+        const char *t = text.data;
+        st = bh__ft_run_many(fm, NULL, nh, &t, &text.len, 1, NULL, &ents, &ne, &cap);
+        fm->given = NULL;
+        fm->ngiven = 0;
+    }
+    int o = bh_head_label_index(nh, "O");
+    for (int i = 0; !st && i < n; i++) tags[i] = at[i] >= 0 ? fm->wtag[at[i]] : o;
+    free(ents);
+    free(sp);
+    free(at);
+    bh_buf_free(&text);
     return st;
 }
 

@@ -172,6 +172,18 @@ bh_status bh__ft_run(bh__ft_model *fm, bh_head *sh, bh_head *nh, const char *tex
 bh_status bh__ft_run_many(bh__ft_model *fm, bh_head *sh, bh_head *nh, const char *const *texts, const size_t *lens,
                           int ntexts, float *probs, bh__ft_entity **ents, size_t *n, size_t *cap);
 
+/* The token head nh's label index for each of n given words (no segmenting):
+ * tags [n]. An empty word gets "O" (-1 if the head has no such label). For
+ * scoring on tokenized test sets. */
+bh_status bh__ft_tag_words(bh__ft_model *fm, bh_head *nh, const char *const *words, int n, int32_t *tags);
+
+/* Writes fm to out as a directory bh__ft_load reads: the encoder and every
+ * head, `old` (one of fm's heads) replaced by `fused`; the tokenizer and
+ * finetune.json of src (the directory fm came from), the latter with
+ * "fused_crf": {HEAD: {"weight": W, "feat_bits": B}} added. */
+bh_status bh__ft_save_fused(const bh__ft_model *fm, const char *src, const bh_head *old, bh_head *fused,
+                            double weight, const char *out);
+
 /* Shared with the QA trainer (pipeline/qa.c). */
 /* Monotonic seconds. */
 double bh__ft_now(void);

@@ -691,7 +691,7 @@ bh_status bh__qa_finetune(const bh__qa_options *qo, bh__qa_result *qres)
     res->n_dev = dv.n;
     res->n_test = ts.n;
 
-    bh_head_config hc = {BH_HEAD_SPAN, "qa", mc->dim, 2, NULL, BH_POOL_MEAN, 0, 0};
+    bh_head_config hc = {BH_HEAD_SPAN, "qa", mc->dim, 2, NULL, BH_POOL_MEAN, 0, 0, 0};
     if ((st = bh_head_new(&hc, o->seed + 1, &h))) goto done;
     long spe = (tr.nf + o->batch - 1) / o->batch, total = spe * o->epochs;
     bh_optim_config oc;

@@ -5,7 +5,10 @@
  * check end to end through a tiny encoder (bh_model_forward_train +
  * bh_model_backward) with frozen layers; pooling under padding, the ignore
  * index, class weights, BIO-valid decoding, save/load of an encoder with two
- * heads in one checkpoint, AdamW on a head, and bad input.
+ * heads in one checkpoint, AdamW on a head, and bad input. Token heads with
+ * word features: the gradient check with the feature table, and a feature CRF
+ * fused into a head (weight 0 = the head, a huge weight = the CRF's tags,
+ * save/load of the table).
  *
  * Finite differences run on the float32 implementation itself with central
  * differences (h = 5e-3): the losses are computed in double from float
@@ -52,7 +55,7 @@ static const char *TAGS[] = {"O", "B-PER", "I-PER", "B-LOC", "I-LOC"};
 
 static bh_head *seq_head(int D, bh_head_pool pool, int dense, const char *name)
 {
-    bh_head_config c = {BH_HEAD_SEQUENCE, name, D, 3, SENT, pool, dense, 0};
+    bh_head_config c = {BH_HEAD_SEQUENCE, name, D, 3, SENT, pool, dense, 0, 0};
     bh_head *h = NULL;
     assert_int_equal(bh_head_new(&c, 11, &h), BH_OK);
     /* larger weights than the N(0, 0.02) start, so every gradient is sizeable */
@@ -65,7 +68,7 @@ static bh_head *seq_head(int D, bh_head_pool pool, int dense, const char *name)
 
 static bh_head *tok_head(int D, int crf, const char *name)
 {
-    bh_head_config c = {BH_HEAD_TOKEN, name, D, 5, TAGS, BH_POOL_MEAN, 0, crf};
+    bh_head_config c = {BH_HEAD_TOKEN, name, D, 5, TAGS, BH_POOL_MEAN, 0, crf, 0};
     bh_head *h = NULL;
     assert_int_equal(bh_head_new(&c, 12, &h), BH_OK);
     uint64_t s = 6;
@@ -84,6 +87,7 @@ typedef struct call {
     const int32_t *labels;
     const float *cw;
     const int32_t *ends; /* span heads: labels are the starts */
+    const uint32_t *feats; /* token heads with word features */
 } call;
 
 static float loss_of(const call *c, float *dhidden)
@@ -95,6 +99,10 @@ static float loss_of(const call *c, float *dhidden)
     else if (bh_head_get_kind(c->h) == BH_HEAD_SEQUENCE)
         assert_int_equal(bh_head_seq_loss(c->h, c->hidden, c->mask, c->B, c->T, c->D, c->labels, c->cw, 1.0f, &l, dhidden),
                          BH_OK);
+    else if (c->feats)
+        assert_int_equal(
+            bh_head_token_loss_feats(c->h, c->hidden, c->feats, c->B, c->T, c->D, c->labels, 1.0f, &l, NULL, dhidden),
+            BH_OK);
     else
         assert_int_equal(bh_head_token_loss(c->h, c->hidden, c->B, c->T, c->D, c->labels, 1.0f, &l, NULL, dhidden), BH_OK);
     return l;
@@ -163,7 +171,7 @@ static void test_seq_grad_mean_dense_weights(void **state)
     const int32_t labels[] = {2, 0, 1};
     const float cw[] = {0.5f, 2.0f, 1.5f};
     bh_head *h = seq_head(D, BH_POOL_MEAN, 1, "s");
-    call c = {h, hid, mask, B, T, D, labels, cw, NULL};
+    call c = {h, hid, mask, B, T, D, labels, cw, NULL, NULL};
     gradcheck(&c);
     bh_head_free(h);
     free(hid);
@@ -178,7 +186,7 @@ static void test_seq_grad_cls(void **state)
     fill(hid, (size_t)B * T * D, 1.0f, &s);
     const int32_t labels[] = {1, BH_HEAD_IGNORE};
     bh_head *h = seq_head(D, BH_POOL_CLS, 0, "s");
-    call c = {h, hid, NULL, B, T, D, labels, NULL, NULL};
+    call c = {h, hid, NULL, B, T, D, labels, NULL, NULL, NULL};
     gradcheck(&c);
     /* [CLS] pooling: only position 0 of counted rows gets a gradient */
     float *dh = calloc((size_t)B * T * D, sizeof(float));
@@ -202,7 +210,7 @@ static void test_token_grad_softmax(void **state)
     const int I = BH_HEAD_IGNORE;
     const int32_t labels[] = {I, 1, I, 2, 0, I, 3, 4, I, I};
     bh_head *h = tok_head(D, 0, "t");
-    call c = {h, hid, NULL, B, T, D, labels, NULL, NULL};
+    call c = {h, hid, NULL, B, T, D, labels, NULL, NULL, NULL};
     gradcheck(&c);
     /* ignored positions get no gradient */
     float *dh = malloc(sizeof(float) * B * T * D);
@@ -226,7 +234,7 @@ static void test_token_grad_crf(void **state)
     const int32_t labels[] = {I, 1, 2, I, 0, I, 3, I, 4, 0, I, I, I, I, I};
     bh_head *h = tok_head(D, 1, "t");
     /* transitions must stay finite where allowed; random is fine */
-    call c = {h, hid, NULL, B, T, D, labels, NULL, NULL};
+    call c = {h, hid, NULL, B, T, D, labels, NULL, NULL, NULL};
     gradcheck(&c);
     int nw = 0;
     float l;
@@ -235,6 +243,141 @@ static void test_token_grad_crf(void **state)
     assert_true(l > 0);
     bh_head_free(h);
     free(hid);
+}
+
+/* Word features: feat.w [2^12, C] rows summed into the emissions, under the
+ * CRF; hashes collide on purpose (two words share a row) and ignored
+ * positions carry garbage hashes that must not be read. */
+static void test_token_grad_features(void **state)
+{
+    (void)state;
+    int B = 2, T = 5, D = 4, K = BH_CRF_NFEAT;
+    uint64_t s = 14;
+    float *hid = malloc(sizeof(float) * B * T * D);
+    fill(hid, (size_t)B * T * D, 1.0f, &s);
+    const int I = BH_HEAD_IGNORE;
+    const int32_t labels[] = {I, 1, 2, I, 0, I, 3, 4, 0, I};
+    uint32_t *feats = malloc(sizeof(uint32_t) * B * T * K);
+    for (int i = 0; i < B * T * K; i++) feats[i] = labels[i / K] == I ? 0xdeadbeefu : (uint32_t)(bh_rng_next(&s) % 60);
+    bh_head_config c = {BH_HEAD_TOKEN, "t", D, 5, TAGS, BH_POOL_MEAN, 0, 1, 12};
+    bh_head *h = NULL;
+    assert_int_equal(bh_head_new(&c, 12, &h), BH_OK);
+    assert_int_equal(bh_head_feat_bits(h), 12);
+    bh_tensor_info ti;
+    for (int i = 0; bh_head_tensor(h, i, &ti) == BH_OK; i++) { /* the table starts at 0, then sizeable weights */
+        size_t n = (size_t)ti.shape[0] * (ti.ndim == 2 ? ti.shape[1] : 1);
+        if (!strcmp(ti.name, "feat.w")) {
+            assert_int_equal(ti.shape[0], 4096);
+            for (size_t j = 0; j < n; j++) assert_true(ti.data[j] == 0.0f);
+            fill(ti.data, 64 * 5, 0.5f, &s); /* the rows the hashes use */
+        } else {
+            fill(ti.data, n, 0.5f, &s);
+        }
+    }
+    call cl = {h, hid, NULL, B, T, D, labels, NULL, NULL, feats};
+    gradcheck(&cl);
+    /* the plain calls refuse a head with features; predict with them is BIO-valid */
+    float l;
+    int32_t tags[10];
+    uint8_t first[10];
+    for (int i = 0; i < B * T; i++) first[i] = labels[i] != I;
+    assert_int_equal(bh_head_token_loss(h, hid, B, T, D, labels, 1.0f, &l, NULL, NULL), BH_EINVAL);
+    assert_int_equal(bh_head_token_predict(h, hid, first, B, T, D, tags, NULL), BH_EINVAL);
+    assert_int_equal(bh_head_token_predict_feats(h, hid, first, feats, B, T, D, tags, NULL), BH_OK);
+    /* feature bits only on token heads, 12..24 */
+    bh_head *bad = NULL;
+    c.feat_bits = 11;
+    assert_int_equal(bh_head_new(&c, 1, &bad), BH_EINVAL);
+    bh_head_config sc = {BH_HEAD_SEQUENCE, "s", D, 3, SENT, BH_POOL_MEAN, 0, 0, 16};
+    assert_int_equal(bh_head_new(&sc, 1, &bad), BH_EINVAL);
+    assert_null(bad);
+    bh_head_free(h);
+    free(feats);
+    free(hid);
+}
+
+/* A feature CRF tagger trained on a few sentences, fused into a token head:
+ * weight 0 decodes as the head, a huge weight as the tagger; the fused head
+ * saves and loads with its table. */
+static void test_fuse_crf(void **state)
+{
+    (void)state;
+    static const char *sents[][5] = {{"Rahim", "went", "to", "Dhaka", "."},
+                                     {"Karim", "Khan", "lives", "in", "Delhi"},
+                                     {"Dhaka", "is", "big", ".", "Rahim"}};
+    static const char *gold[][5] = {{"B-PER", "O", "O", "B-LOC", "O"},
+                                    {"B-PER", "I-PER", "O", "O", "B-LOC"},
+                                    {"B-LOC", "O", "O", "O", "B-PER"}};
+    bh_crf_tagger *tg;
+    assert_int_equal(bh_crf_tagger_new(&tg), BH_OK);
+    for (int i = 0; i < 3; i++) assert_int_equal(bh_crf_tagger_add(tg, sents[i], gold[i], 5), BH_OK);
+    bh_crf_tagger_options o = {0};
+    o.hash_bits = 12;
+    o.epochs = 20;
+    int D = 5, T = 5, K = BH_CRF_NFEAT;
+    bh_head *h = tok_head(D, 1, "ner"), *f0, *fbig, *again;
+    bh_head *seq = seq_head(D, BH_POOL_MEAN, 0, "s");
+    assert_int_equal(bh_head_fuse_crf(h, tg, 1.0f, &f0), BH_EINVAL); /* untrained */
+    assert_int_equal(bh_crf_tagger_train(tg, &o), BH_OK);
+    assert_int_equal(bh_head_fuse_crf(seq, tg, 1.0f, &f0), BH_EINVAL);
+    assert_int_equal(bh_head_fuse_crf(h, tg, -1.0f, &f0), BH_EINVAL);
+    assert_int_equal(bh_head_fuse_crf(h, tg, 0.0f, &f0), BH_OK);
+    assert_int_equal(bh_head_fuse_crf(h, tg, 1e4f, &fbig), BH_OK);
+    assert_int_equal(bh_head_feat_bits(fbig), 12);
+    assert_int_equal(bh_head_fuse_crf(fbig, tg, 1.0f, &again), BH_EINVAL); /* already fused */
+    uint64_t s = 21;
+    float hid[25];
+    fill(hid, 25, 1.0f, &s);
+    uint8_t first[5] = {1, 1, 1, 1, 1};
+    uint32_t feats[5 * BH_CRF_NFEAT];
+    for (int i = 0; i < 3; i++) {
+        int32_t a[5], b[5], c[5];
+        const char *want[5];
+        assert_int_equal(bh_crf_word_features(sents[i], 5, feats), BH_OK);
+        assert_int_equal(bh_head_token_predict(h, hid, first, 1, T, D, a, NULL), BH_OK);
+        assert_int_equal(bh_head_token_predict_feats(f0, hid, first, feats, 1, T, D, b, NULL), BH_OK);
+        assert_int_equal(bh_head_token_predict_feats(fbig, hid, first, feats, 1, T, D, c, NULL), BH_OK);
+        assert_int_equal(bh_crf_tagger_tag(tg, sents[i], 5, want), BH_OK);
+        for (int t = 0; t < T; t++) {
+            assert_int_equal(a[t], b[t]);
+            assert_string_equal(bh_head_label(fbig, c[t]), want[t]);
+        }
+    }
+    (void)K;
+    /* save and load: the table and the fused CRF come back */
+    char dir[] = "/tmp/bh_fuse_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    bh_model_config mc;
+    bh_model_config_default(&mc, BH_ARCH_ENCODER);
+    mc.vocab = 20, mc.max_len = 8, mc.dim = D, mc.layers = 1, mc.heads = 1, mc.ffn = 8, mc.dropout = 0;
+    bh_model *m;
+    assert_int_equal(bh_model_new(&mc, 1, &m), BH_OK);
+    assert_int_equal(bh_model_save_heads(m, &fbig, 1, dir), BH_OK);
+    bh_head **got;
+    int n;
+    assert_int_equal(bh_heads_load(dir, &got, &n), BH_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(bh_head_feat_bits(got[0]), 12);
+    for (int i = 0; i < bh_head_num_tensors(fbig); i++) {
+        bh_tensor_info a, b;
+        bh_head_tensor(fbig, i, &a);
+        bh_head_tensor(got[0], i, &b);
+        assert_string_equal(a.name, b.name);
+        assert_memory_equal(a.data, b.data, sizeof(float) * (size_t)a.shape[0] * (a.ndim == 2 ? a.shape[1] : 1));
+    }
+    bh_heads_free(got, n);
+    char p[256];
+    snprintf(p, sizeof p, "%s/config.json", dir);
+    unlink(p);
+    snprintf(p, sizeof p, "%s/model.safetensors", dir);
+    unlink(p);
+    rmdir(dir);
+    bh_model_free(m);
+    bh_head_free(f0);
+    bh_head_free(fbig);
+    bh_head_free(h);
+    bh_head_free(seq);
+    bh_crf_tagger_free(tg);
 }
 
 /* End to end: head loss over a tiny post-LN encoder; the encoder gradients
@@ -246,7 +389,7 @@ static void test_span_grad_decode(void **state)
 {
     (void)state;
     enum { B = 4, T = 7, D = 5 };
-    bh_head_config c = {BH_HEAD_SPAN, "qa", D, 0, NULL, BH_POOL_MEAN, 0, 0};
+    bh_head_config c = {BH_HEAD_SPAN, "qa", D, 0, NULL, BH_POOL_MEAN, 0, 0, 0};
     bh_head *h = NULL;
     assert_int_equal(bh_head_new(&c, 13, &h), BH_OK);
     assert_int_equal(bh_head_get_kind(h), BH_HEAD_SPAN);
@@ -260,7 +403,7 @@ static void test_span_grad_decode(void **state)
     /* [CLS] q q [SEP] c c [SEP] style rows: 0 and the context positions allowed */
     uint8_t al[B * T] = {1, 0, 0, 1, 1, 1, 0, /**/ 1, 0, 1, 1, 1, 1, 0, /**/ 1, 0, 0, 0, 1, 1, 1, /**/ 1, 1, 1, 1, 1, 1, 1};
     int32_t st[B] = {3, 0, 4, BH_HEAD_IGNORE}, en[B] = {5, 0, 6, BH_HEAD_IGNORE};
-    call k = {h, hid, al, B, T, D, st, NULL, en};
+    call k = {h, hid, al, B, T, D, st, NULL, en, NULL};
     gradcheck(&k);
     /* a gold position that is not allowed */
     float l;
@@ -517,7 +660,7 @@ static void test_decoding_bio(void **state)
     for (int t = 0; t < T; t++) hid[t * D + want_argmax[t]] = 5.0f;
     uint8_t first[6] = {1, 1, 1, 1, 1, 1};
     for (int crf = 0; crf < 2; crf++) {
-        bh_head_config c = {BH_HEAD_TOKEN, "ner", D, 5, TAGS, BH_POOL_MEAN, 0, crf};
+        bh_head_config c = {BH_HEAD_TOKEN, "ner", D, 5, TAGS, BH_POOL_MEAN, 0, crf, 0};
         bh_head *h;
         assert_int_equal(bh_head_new(&c, 1, &h), BH_OK);
         bh_tensor_info w, b;
@@ -612,7 +755,7 @@ static void test_optim_learns(void **state)
     int32_t y[16];
     fill(hid, 64, 1.0f, &s);
     for (int b = 0; b < B; b++) y[b] = hid[b * D] > 0 ? 2 : 0;
-    bh_head_config c = {BH_HEAD_SEQUENCE, "s", D, 3, SENT, BH_POOL_CLS, 1, 0};
+    bh_head_config c = {BH_HEAD_SEQUENCE, "s", D, 3, SENT, BH_POOL_CLS, 1, 0, 0};
     bh_head *h;
     assert_int_equal(bh_head_new(&c, 2, &h), BH_OK);
     bh_optim_config oc;
@@ -668,7 +811,7 @@ static void test_errors(void **state)
     assert_non_null(strstr(bh_last_error(), "constraint"));
     /* bad configs */
     const char *dupl[] = {"a", "a"}, *badtag[] = {"O", "B-"}, *empty[] = {"a", ""};
-    bh_head_config c = {BH_HEAD_SEQUENCE, "s", 4, 2, dupl, BH_POOL_MEAN, 0, 0};
+    bh_head_config c = {BH_HEAD_SEQUENCE, "s", 4, 2, dupl, BH_POOL_MEAN, 0, 0, 0};
     assert_int_equal(bh_head_new(&c, 0, &x), BH_EINVAL);
     c.labels = empty;
     assert_int_equal(bh_head_new(&c, 0, &x), BH_EINVAL);
@@ -678,7 +821,7 @@ static void test_errors(void **state)
     c.name = "s";
     c.dim = 0;
     assert_int_equal(bh_head_new(&c, 0, &x), BH_EINVAL);
-    bh_head_config ct = {BH_HEAD_TOKEN, "t", 4, 2, badtag, BH_POOL_MEAN, 0, 1};
+    bh_head_config ct = {BH_HEAD_TOKEN, "t", 4, 2, badtag, BH_POOL_MEAN, 0, 1, 0};
     assert_int_equal(bh_head_new(&ct, 0, &x), BH_EFORMAT);
     ct.crf = 0; /* without a CRF any names do */
     assert_int_equal(bh_head_new(&ct, 0, &x), BH_OK);
@@ -708,6 +851,8 @@ int main(void)
         cmocka_unit_test(test_seq_grad_cls),
         cmocka_unit_test(test_token_grad_softmax),
         cmocka_unit_test(test_token_grad_crf),
+        cmocka_unit_test(test_token_grad_features),
+        cmocka_unit_test(test_fuse_crf),
         cmocka_unit_test(test_span_grad_decode),
         cmocka_unit_test(test_end_to_end),
         cmocka_unit_test(test_pooling_padding),

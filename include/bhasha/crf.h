@@ -140,6 +140,14 @@ bh_status bh_crf_tagger_tag(const bh_crf_tagger *t, const char *const *tokens, s
 size_t bh_crf_tagger_n_labels(const bh_crf_tagger *t);
 const char *bh_crf_tagger_label(const bh_crf_tagger *t, size_t i);
 
+/* The tagger's sparse features of each word, as 32-bit hashes: out [n,
+ * BH_CRF_NFEAT] (row = word; the tagger keeps the low hash_bits of each).
+ * The same words in the same order give the same hashes on every machine.
+ * Token heads with word features (bhasha/heads.h, bh_head_fuse_crf) take
+ * them. Invalid UTF-8 is hashed byte by byte, never rejected. */
+#define BH_CRF_NFEAT 25
+bh_status bh_crf_word_features(const char *const *words, size_t n, uint32_t *out);
+
 /* Saves a trained tagger to a binary file (weights as float32). */
 bh_status bh_crf_tagger_save(const bh_crf_tagger *t, const char *path);
 /* Loads a tagger saved by bh_crf_tagger_save; BH_EFORMAT for a damaged or

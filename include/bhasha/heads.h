@@ -61,6 +61,9 @@ typedef struct bh_head_config {
     bh_head_pool pool;         /* sequence heads */
     int dense;                 /* sequence heads: 1 = dense [D, D] + tanh before the classifier */
     int crf;                   /* token heads: 1 = CRF over the word emissions (needs BIO/IOBES names) */
+    int feat_bits;             /* token heads: 12..24 = word features too: a weight table feat.w
+                                  [2^feat_bits, C] indexed by the words' feature hashes
+                                  (bh_crf_word_features), added to the emissions; 0 = none */
 } bh_head_config;
 
 typedef struct bh_head bh_head;
@@ -75,6 +78,7 @@ bh_head_kind bh_head_get_kind(const bh_head *h);
 const char *bh_head_name(const bh_head *h);
 int bh_head_dim(const bh_head *h);
 int bh_head_has_crf(const bh_head *h);
+int bh_head_feat_bits(const bh_head *h); /* 0 = no word features */
 bh_head_pool bh_head_get_pool(const bh_head *h);
 int bh_head_n_labels(const bh_head *h);
 /* Name of label i (NULL when out of range); index of a name (-1 if absent). */
@@ -128,6 +132,28 @@ bh_status bh_head_token_loss(bh_head *h, const float *hidden, int B, int T, int 
  * the I-X the argmax chose). */
 bh_status bh_head_token_predict(bh_head *h, const float *hidden, const uint8_t *first, int B, int T, int D,
                                 int32_t *tags, float *scores);
+
+/* The same two for a head with word features (bh_head_feat_bits > 0; the
+ * plain calls refuse such a head with BH_EINVAL): feats [B, T,
+ * BH_CRF_NFEAT] holds, at each labelled / first position, the feature
+ * hashes of that word (bh_crf_word_features over the sentence's words);
+ * other positions are not read. The word's emissions get the sum of the
+ * feat.w rows of its hashes; the loss's gradients reach those rows too. */
+bh_status bh_head_token_loss_feats(bh_head *h, const float *hidden, const uint32_t *feats, int B, int T, int D,
+                                   const int32_t *labels, float scale, float *loss, int *nwords, float *dhidden);
+bh_status bh_head_token_predict_feats(bh_head *h, const float *hidden, const uint8_t *first, const uint32_t *feats,
+                                      int B, int T, int D, int32_t *tags, float *scores);
+
+/* A new token head: h with the trained feature CRF tagger t fused in, the
+ * product of the two models. Emissions = h's + weight * t's (t's weight
+ * table becomes feat.w with feat_bits = t's hash bits), CRF scores = h's +
+ * weight * t's (a head without a CRF gets one). Labels are matched by name;
+ * t's labels that h lacks are dropped, h's that t lacks get t's scores 0.
+ * weight >= 0 (0 = h unchanged, with a zero table). BH_EINVAL for a
+ * non-token head, one that already has word features, an untrained tagger,
+ * or no label in common. h is not changed. */
+typedef struct bh_crf_tagger bh_crf_tagger;
+bh_status bh_head_fuse_crf(const bh_head *h, const bh_crf_tagger *t, float weight, bh_head **out);
 
 /* ---- span extraction ------------------------------------------------------ */
 
