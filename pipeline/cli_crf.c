@@ -316,6 +316,12 @@ static int crf_fuse(int argc, char **argv)
         return cli_fail(cmd, st);
     }
     bh_head *h = (bh_head *)bh__ft_head(fm), *best = NULL;
+    if (bh_head_feat_bits(h)) {
+        fprintf(stderr, "bhasha %s: head %s of %s already has a fused CRF (word features)\n", cmd, bh_head_name(h), model);
+        bh__ft_free(fm);
+        bh_crf_tagger_free(t);
+        return 1;
+    }
     model_tagger mt = {fm, h, NULL, 0};
     static const double grid[] = {0.25, 0.5, 0.75, 1, 1.5, 2, 3};
     int ng = fixed >= 0 ? 1 : (int)(sizeof grid / sizeof grid[0]);

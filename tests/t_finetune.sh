@@ -60,6 +60,31 @@ for crf in "" --crf; do
 done
 ok "CRF transitions saved with the head" grep -q '"crf": true' "$D/n--crf/config.json"
 
+# --- the feature CRF fused into a fine-tuned NER head (bhasha crf fuse)
+$BH crf train --train "$D/train.conll" --bits 12 --epochs 5 --out "$D/crf.bin" > /dev/null 2>&1
+is "crf for fusing: trained" "$?" "0"
+for crf in "" --crf; do
+    $BH crf fuse --model "$D/n$crf" --crf "$D/crf.bin" --dev "$D/dev.conll" --test "$D/dev.conll" --out "$D/f$crf" \
+        > "$D/f.json" 2> "$D/f.err"
+    is "fuse$crf: exit 0" "$?" "0"
+    ok "fuse$crf: dev and test F1 of head, CRF and fusion" \
+        grep -q '^{"head":"ner","weight":[0-9.]*,"dev":{"head":[0-9.]*,"crf":[0-9.]*,"fused":[0-9.]*},"test":{' "$D/f.json"
+    is "fuse$crf: each weight tried on stderr" "$(grep -c 'weight .*: dev F1' "$D/f.err")" "7"
+    ok "fuse$crf: the head has a feature table and a CRF" grep -q '"feat_bits": 12' "$D/f$crf/config.json"
+    ok "fuse$crf: finetune.json notes the fusion" grep -q '"fused_crf"' "$D/f$crf/finetune.json"
+    printf 'রহিম গতকাল ঢাকা শহরে গেল\n\n' > "$D/in.txt"
+    $BH ner --model "$D/f$crf" < "$D/in.txt" > "$D/ents.jsonl" 2> "$D/err"
+    is "fuse$crf: bhasha ner runs the fused model" "$?:$(wc -l < "$D/ents.jsonl" | tr -d ' ')" "0:2"
+    ok "fuse$crf: and finds the entities" grep -q '{"type":"PER","start":0,"end":4' "$D/ents.jsonl"
+done
+$BH crf fuse --model "$D/n" --crf "$D/crf.bin" --dev "$D/dev.conll" --weight 0.5 --out "$D/fw" > "$D/f.json" 2> /dev/null
+is "fuse --weight: that weight alone" "$?:$(grep -o '"weight":[0-9.]*' "$D/f.json")" '0:"weight":0.5'
+fails "fuse: an already fused head" $BH crf fuse --model "$D/f" --crf "$D/crf.bin" --dev "$D/dev.conll" --out "$D/fx"
+fails "fuse: a model without a token head" $BH crf fuse --model "$D/s" --crf "$D/crf.bin" --dev "$D/dev.conll" --out "$D/fx"
+fails "fuse: a missing CRF model" $BH crf fuse --model "$D/n" --crf "$D/none.bin" --dev "$D/dev.conll" --out "$D/fx"
+$BH crf fuse --model "$D/n" --crf "$D/crf.bin" --out "$D/fx" 2> "$D/err"
+is "fuse without --dev: exit 2, one line" "$?:$(wc -l < "$D/err" | tr -d ' ')" "2:1"
+
 # --- NER from JSON lines ([text, tags] as banglakit's): the reader re-tokenizes
 # the text to the tags; dev has I-LOC, which training never shows (its places
 # are one word): every type gets both of its BIO tags
