@@ -5,10 +5,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <utf8proc.h>
 
 #include "bhasha/eval.h"
 #include "core/error.h"
+#include "models/text_features.h"
 
 #define NB_BITS 18
 #define NB_SIZE (1u << NB_BITS)
@@ -34,57 +34,13 @@ static uint64_t fnv(const char *s, size_t n, uint64_t h)
     return h;
 }
 
-static int push_feat(bh__nb *m, uint64_t h)
-{
-    if (m->nfeat == m->fcap) {
-        size_t c = m->fcap ? m->fcap * 2 : 1024;
-        uint32_t *p = realloc(m->feat, c * sizeof *p);
-        if (!p) return -1;
-        m->feat = p;
-        m->fcap = c;
-    }
-    m->feat[m->nfeat++] = (uint32_t)(h ^ (h >> 32)) & (NB_SIZE - 1);
-    return 0;
-}
-
-/* Words = maximal runs of letters, marks and digits; features: words, word bigrams,
- * character 3-grams inside " word ". */
+/* Word, word-bigram and character 3-gram hashes of the text into m->feat,
+ * folded to the table's bits. */
 static int features(bh__nb *m, const char *s, size_t n)
 {
     m->nfeat = 0;
-    size_t i = 0;
-    uint64_t prev = 0;
-    while (i < n) {
-        int32_t c;
-        utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(n - i), &c);
-        if (k <= 0) {
-            i++;
-            continue;
-        }
-        utf8proc_category_t cat = utf8proc_category(c);
-        int wordch = (cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_NO);
-        if (!wordch) {
-            i += (size_t)k;
-            continue;
-        }
-        size_t st = i, ncp = 0;
-        size_t offs[256];
-        while (i < n) {
-            k = utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(n - i), &c);
-            if (k <= 0) break;
-            cat = utf8proc_category(c);
-            if (!(cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_NO)) break;
-            if (ncp < 255) offs[ncp++] = i;
-            i += (size_t)k;
-        }
-        offs[ncp] = i;
-        uint64_t w = fnv(s + st, i - st, 1469598103934665603ULL);
-        if (push_feat(m, w)) return -1;
-        if (prev && push_feat(m, w * 31 + prev * 7 + 1)) return -1;
-        prev = w;
-        for (size_t a = 0; a + 3 <= ncp; a++)
-            if (push_feat(m, fnv(s + offs[a], offs[a + 3] - offs[a], 0x9E3779B97F4A7C15ULL))) return -1;
-    }
+    if (bh__text_features(s, n, 3, 3, &m->feat, &m->nfeat, &m->fcap)) return -1;
+    for (size_t i = 0; i < m->nfeat; i++) m->feat[i] &= NB_SIZE - 1;
     return 0;
 }
 

@@ -5,7 +5,8 @@
  * A head keeps its tensors in one float array (layout in `tensors`, offsets in
  * floats) with a gradient array of the same shape, like bh_model, so the
  * AdamW of models/optim.c updates it unchanged. Tensors, by kind:
- *   sequence: [dense.w [D,D], dense.b [D]], out.w [C,D], out.b [C]
+ *   sequence: [dense.w [D,D], dense.b [D]], out.w [C,D], out.b [C],
+ *             [feat.w [2^bits, C], feat.b [C], feat.a [1]: the n-gram layer]
  *   token:    out.w [C,D], out.b [C], [crf.trans [C,C], crf.start [C], crf.end [C]],
  *             [feat.w [2^bits, C]: a weight per hashed word feature and label]
  *   span:     out.w [2,D], out.b [2] (row 0 start, row 1 end; labels "start", "end")
@@ -24,9 +25,10 @@
 #include "core/error.h"
 #include "models/crf_tagger.h"
 #include "models/layers.h"
+#include "models/text_features.h"
 #include "models/transformer.h"
 
-#define MAX_TENSORS 6
+#define MAX_TENSORS 8
 #define NFEAT BH_CRF_NFEAT
 
 struct bh_head {
@@ -36,12 +38,12 @@ struct bh_head {
     char **labels;      /* [C] */
     bh_head_pool pool;
     int dense, crf;
-    int fbits;          /* token heads: log2 rows of feat.w, 0 = no word features */
+    int fbits;          /* log2 rows of feat.w (token: word features; sequence: n-grams), 0 = none */
     int ntensors;
     bh__tensor tensors[MAX_TENSORS];
     size_t nparams;
     float *params, *grads;
-    float *dense_w, *dense_b, *out_w, *out_b, *crf_p, *feat_w; /* into params (NULL when absent) */
+    float *dense_w, *dense_b, *out_w, *out_b, *crf_p, *feat_w, *feat_b, *feat_a; /* into params (NULL when absent) */
     bh_crf *crfobj;     /* token heads with crf: mask from the label names */
     char *prefix;       /* [C] tag prefix letter ('B', 'I', 'O', 0 = none) for the BIO repair */
     int *begin_of;      /* [C] for an I-X label, the index of B-X (-1 if none) */
@@ -136,7 +138,7 @@ bh_status bh_head_new(const bh_head_config *c, uint64_t seed, bh_head **out)
         sc.n_labels = 2;
         sc.labels = span_labels;
         sc.crf = 0;
-        if (c->feat_bits) return bh__fail(BH_EINVAL, "bh_head_new: feat_bits: token heads only");
+        if (c->feat_bits) return bh__fail(BH_EINVAL, "bh_head_new: feat_bits: token and sequence heads only");
         bh_status st = bh_head_new(&sc, seed, out);
         if (!st) (*out)->kind = BH_HEAD_SPAN;
         return st;
@@ -148,8 +150,8 @@ bh_status bh_head_new(const bh_head_config *c, uint64_t seed, bh_head **out)
     if (c->n_labels < 1 || c->n_labels > 4096)
         return bh__fail(BH_EINVAL, "bh_head_new: %d labels (1..4096)", c->n_labels);
     if (!c->labels) return bh__fail(BH_EINVAL, "bh_head_new: NULL labels");
-    if (c->feat_bits && (c->kind != BH_HEAD_TOKEN || c->feat_bits < 12 || c->feat_bits > 24))
-        return bh__fail(BH_EINVAL, "bh_head_new: feat_bits %d (token heads only, 12..24)", c->feat_bits);
+    if (c->feat_bits && (c->feat_bits < 12 || c->feat_bits > 24))
+        return bh__fail(BH_EINVAL, "bh_head_new: feat_bits %d (12..24)", c->feat_bits);
     if (c->kind == BH_HEAD_SEQUENCE && c->pool != BH_POOL_MEAN && c->pool != BH_POOL_CLS)
         return bh__fail(BH_EINVAL, "bh_head_new: unknown pooling %d", (int)c->pool);
     for (int i = 0; i < c->n_labels; i++) {
@@ -168,7 +170,7 @@ bh_status bh_head_new(const bh_head_config *c, uint64_t seed, bh_head **out)
     h->pool = c->kind == BH_HEAD_SEQUENCE ? c->pool : BH_POOL_MEAN;
     h->dense = c->kind == BH_HEAD_SEQUENCE && c->dense;
     h->crf = c->kind == BH_HEAD_TOKEN && c->crf;
-    h->fbits = c->kind == BH_HEAD_TOKEN ? c->feat_bits : 0;
+    h->fbits = c->feat_bits;
     bh_status st = BH_OK;
     h->labels = calloc((size_t)h->C, sizeof *h->labels);
     if (!h->labels) {
@@ -193,6 +195,10 @@ bh_status bh_head_new(const bh_head_config *c, uint64_t seed, bh_head **out)
         add_tensor(h, "crf.end", C, 0);
     }
     if (h->fbits) add_tensor(h, "feat.w", 1 << h->fbits, C);
+    if (h->fbits && h->kind == BH_HEAD_SEQUENCE) {
+        add_tensor(h, "feat.b", C, 0);
+        add_tensor(h, "feat.a", 1, 0);
+    }
     h->params = calloc(h->nparams, sizeof(float));
     h->grads = calloc(h->nparams, sizeof(float));
     if (!h->params || !h->grads) {
@@ -210,7 +216,12 @@ bh_status bh_head_new(const bh_head_config *c, uint64_t seed, bh_head **out)
         h->crf_p = h->params + h->tensors[k].off;
         k += 3;
     }
-    if (h->fbits) h->feat_w = h->params + h->tensors[k].off;
+    if (h->fbits) h->feat_w = h->params + h->tensors[k++].off;
+    if (h->fbits && h->kind == BH_HEAD_SEQUENCE) {
+        h->feat_b = h->params + h->tensors[k++].off;
+        h->feat_a = h->params + h->tensors[k].off;
+        h->feat_a[0] = 1.0f;
+    }
     uint64_t rng = seed; /* linear layers random; CRF scores and feature weights start at 0 */
     for (int i = 0; i < h->ntensors; i++)
         if (h->tensors[i].ndim == 2 && strncmp(h->tensors[i].name, "crf.", 4) && strncmp(h->tensors[i].name, "feat.", 5))
@@ -374,6 +385,9 @@ bh_status bh_head_seq_loss(bh_head *h, const float *hidden, const uint8_t *mask,
                            float *dhidden)
 {
     bh_status st = check_call(h, BH_HEAD_SEQUENCE, hidden, B, T, D, "bh_head_seq_loss");
+    if (!st && h->fbits)
+        st = bh__fail(BH_EINVAL, "bh_head_seq_loss: head %s has an n-gram layer, which is fitted after training "
+                                 "(bh_head_seq_set_ngrams), not trained with the encoder", h->name);
     if (st) return st;
     if (!labels || !loss) return bh__fail(BH_EINVAL, "bh_head_seq_loss: NULL labels or loss");
     int C = h->C;
@@ -465,6 +479,95 @@ bh_status bh_head_seq_predict(bh_head *h, const float *hidden, const uint8_t *ma
         softmax(p, h->C);
     }
     free(w.P);
+    return BH_OK;
+}
+
+/* ------------------------------------------------------------ n-gram layer */
+
+bh_status bh_head_seq_ngram_logits(const bh_head *h, const char *text, size_t len, float *out)
+{
+    if (!h || !out || (len && !text)) return bh__fail(BH_EINVAL, "bh_head_seq_ngram_logits: NULL argument");
+    if (h->kind != BH_HEAD_SEQUENCE || !h->fbits)
+        return bh__fail(BH_EINVAL, "bh_head_seq_ngram_logits: head %s has no n-gram layer", h->name);
+    uint32_t *f = NULL;
+    size_t n = 0, cap = 0;
+    bh_status st = bh__text_features(text, len, BH_NGRAM_CMIN, BH_NGRAM_CMAX, &f, &n, &cap);
+    if (st) return st;
+    int C = h->C;
+    uint32_t mask = (1u << h->fbits) - 1;
+    double *acc = calloc((size_t)C, sizeof *acc);
+    if (!acc) {
+        free(f);
+        return bh__fail(BH_ENOMEM, "head: out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        const float *r = h->feat_w + (size_t)(f[i] & mask) * C;
+        for (int c = 0; c < C; c++) acc[c] += r[c];
+    }
+    double norm = n ? 1.0 / sqrt((double)n) : 0.0; /* as bh_ngram_features' values */
+    for (int c = 0; c < C; c++) out[c] = (float)(acc[c] * norm) + h->feat_b[c];
+    free(acc);
+    free(f);
+    return BH_OK;
+}
+
+bh_status bh_head_seq_fuse_text(const bh_head *h, const char *text, size_t len, float *probs)
+{
+    if (!probs) return bh__fail(BH_EINVAL, "bh_head_seq_fuse_text: NULL probs");
+    int C = h ? h->C : 0;
+    float *t = malloc(sizeof(float) * (size_t)(C + 1));
+    if (!t) return bh__fail(BH_ENOMEM, "head: out of memory");
+    bh_status st = bh_head_seq_ngram_logits(h, text, len, t);
+    if (!st) { /* softmax(a log p + t) */
+        for (int c = 0; c < C; c++) t[c] += h->feat_a[0] * logf(probs[c] > 1e-30f ? probs[c] : 1e-30f);
+        memcpy(probs, t, sizeof(float) * (size_t)C);
+        softmax(probs, C);
+    }
+    free(t);
+    return st;
+}
+
+bh_status bh_ngram_features(const char *text, size_t len, int bits, uint32_t **idx, float **val, size_t *n)
+{
+    if (!idx || !val || !n || (len && !text) || bits < 12 || bits > 24)
+        return bh__fail(BH_EINVAL, "bh_ngram_features: bad argument");
+    *idx = NULL, *val = NULL, *n = 0;
+    uint32_t *f = NULL;
+    size_t m = 0, cap = 0;
+    bh_status st = bh__text_features(text, len, BH_NGRAM_CMIN, BH_NGRAM_CMAX, &f, &m, &cap);
+    if (st) return st;
+    float *v = malloc(sizeof(float) * (m + 1));
+    if (!v) {
+        free(f);
+        return bh__fail(BH_ENOMEM, "out of memory");
+    }
+    uint32_t mask = (1u << bits) - 1;
+    for (size_t i = 0; i < m; i++) {
+        f[i] &= mask;
+        v[i] = (float)(1.0 / sqrt((double)m));
+    }
+    *idx = f, *val = v, *n = m;
+    return BH_OK;
+}
+
+bh_status bh_head_seq_set_ngrams(const bh_head *h, int bits, const float *w, const float *b, float a, bh_head **out)
+{
+    if (!h || !w || !b || !out) return bh__fail(BH_EINVAL, "bh_head_seq_set_ngrams: NULL argument");
+    *out = NULL;
+    if (h->kind != BH_HEAD_SEQUENCE) return bh__fail(BH_EINVAL, "bh_head_seq_set_ngrams: head %s is not a sequence head", h->name);
+    if (!(a >= 0 && a <= 1e3)) return bh__fail(BH_EINVAL, "bh_head_seq_set_ngrams: encoder weight %g", (double)a);
+    bh_head_config c = {BH_HEAD_SEQUENCE, h->name, h->D, h->C, (const char *const *)h->labels, h->pool, h->dense, 0, bits};
+    bh_head *n;
+    bh_status st = bh_head_new(&c, 0, &n);
+    if (st) return st;
+    /* the encoder part as it was: same tensors first, in the same order */
+    for (int i = 0; i < h->ntensors; i++)
+        if (strncmp(h->tensors[i].name, "feat.", 5))
+            memcpy(n->params + n->tensors[i].off, h->params + h->tensors[i].off, sizeof(float) * h->tensors[i].n);
+    memcpy(n->feat_w, w, sizeof(float) * ((size_t)1 << bits) * (size_t)h->C);
+    memcpy(n->feat_b, b, sizeof(float) * (size_t)h->C);
+    n->feat_a[0] = a;
+    *out = n;
     return BH_OK;
 }
 
@@ -949,8 +1052,8 @@ static json_t *head_json(const bh_head *h)
         json_object_set_new(o, "dense", json_boolean(h->dense));
     } else if (h->kind == BH_HEAD_TOKEN) {
         json_object_set_new(o, "crf", json_boolean(h->crf));
-        if (h->fbits) json_object_set_new(o, "feat_bits", json_integer(h->fbits));
     }
+    if (h->fbits) json_object_set_new(o, "feat_bits", json_integer(h->fbits));
     return o;
 }
 

@@ -28,7 +28,8 @@ static const cli_command commands[] = {
     {"qa", cli_qa, "extractive answers to JSON-line questions with a fine-tuned model"},
     {"corpus", cli_corpus, "corpus tools: stats, clean, split, encode, cloze, squad-split"},
     {"eval", cli_eval, "evaluate models or predictions on a benchmark"},
-    {"crf", cli_crf, "linear-chain CRF NER baseline: train, tag, eval"},
+    {"crf", cli_crf, "linear-chain CRF NER baseline: train, tag, eval; fuse into a NER head"},
+    {"fuse-ngrams", cli_fuse_ngrams, "add an n-gram layer to a fine-tuned sentiment head"},
     {"digits", cli_digits, "Bangla handwritten digit recognition"},
 };
 

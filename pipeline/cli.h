@@ -37,6 +37,7 @@ int cli_digits(int argc, char **argv);
 int cli_finetune(int argc, char **argv);
 int cli_sentiment(int argc, char **argv);
 int cli_ner(int argc, char **argv);
+int cli_fuse_ngrams(int argc, char **argv);
 /* cli_qa.c: `finetune --task qa` here, the other tasks to cli_finetune */
 int cli_finetune_tasks(int argc, char **argv);
 int cli_qa(int argc, char **argv);

@@ -1752,6 +1752,9 @@ bh_status bh__ft_run_many(bh__ft_model *fm, bh_head *sh, bh_head *nh, const char
     if (!st && sh)
         for (int i = 0; i < ntexts; i++)
             for (int j = 0; j < C && wsum[i] > 0; j++) probs[(size_t)i * C + j] /= wsum[i];
+    /* a head with an n-gram layer: the whole text's n-grams on top of the chunks' probabilities */
+    for (int i = 0; !st && sh && bh_head_feat_bits(sh) && i < ntexts; i++)
+        st = bh_head_seq_fuse_text(sh, texts[i] ? texts[i] : "", lens[i], probs + (size_t)i * C);
     for (int i = 0; !st && nh && i < ntexts; i++) st = decode_entities(fm, nh, &p, i, texts[i], ents, n, cap);
     plan_free(&p);
     free(wsum);
@@ -1793,8 +1796,9 @@ bh_status bh__ft_save_fused(const bh__ft_model *fm, const char *src, const bh_he
         if (!st) st = bh__atomic_copy(from, to);
     }
     if (!st) {
-        json_t *fz = json_object_get(j, "fused_crf");
-        if (!json_is_object(fz)) json_object_set_new(j, "fused_crf", fz = json_object());
+        const char *key = bh_head_get_kind(fused) == BH_HEAD_TOKEN ? "fused_crf" : "fused_ngrams";
+        json_t *fz = json_object_get(j, key);
+        if (!json_is_object(fz)) json_object_set_new(j, key, fz = json_object());
         json_object_set_new(fz, bh_head_name(fused), json_pack("{s:f, s:i}", "weight", weight, "feat_bits",
                                                                bh_head_feat_bits(fused)));
         snprintf(to, sizeof to, "%s/finetune.json", out);

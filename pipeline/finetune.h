@@ -180,7 +180,9 @@ bh_status bh__ft_tag_words(bh__ft_model *fm, bh_head *nh, const char *const *wor
 /* Writes fm to out as a directory bh__ft_load reads: the encoder and every
  * head, `old` (one of fm's heads) replaced by `fused`; the tokenizer and
  * finetune.json of src (the directory fm came from), the latter with
- * "fused_crf": {HEAD: {"weight": W, "feat_bits": B}} added. */
+ * "fused_crf" (token heads: W = the CRF's weight) or "fused_ngrams"
+ * (sequence heads: W = the encoder's weight) {HEAD: {"weight": W,
+ * "feat_bits": B}} added. */
 bh_status bh__ft_save_fused(const bh__ft_model *fm, const char *src, const bh_head *old, bh_head *fused,
                             double weight, const char *out);
 

@@ -40,6 +40,29 @@ $BH sentiment --model "$D/s" "$D/in.txt" > "$D/pred.jsonl" 2> "$D/err"
 is "sentiment: exit 0, quiet" "$?:$(wc -l < "$D/err" | tr -d ' ')" "0:0"
 is "sentiment: one JSON line per input line (empty line too)" "$(grep -c '^{"label":"\(pos\|neg\)","score":[0-9.]*}$' "$D/pred.jsonl")" "3"
 is "sentiment: learned the two classes" "$(sed -n '1p;3p' "$D/pred.jsonl" | cut -d'"' -f4 | tr '\n' ' ')" "pos neg "
+# --- the n-gram layer fitted on top of the sentiment head (bhasha fuse-ngrams)
+$BH fuse-ngrams --model "$D/s" --train "$D/train.tsv" --dev "$D/dev.tsv" --test "$D/dev.tsv" --bits 12 \
+    --out "$D/sn" > "$D/sn.json" 2> "$D/sn.err"
+is "fuse-ngrams: exit 0" "$?" "0"
+ok "fuse-ngrams: dev and test macro-F1 of head, n-grams and fusion" \
+    grep -q '"dev_macro_f1":{"head":[0-9.]*,"ngrams":[0-9.]*,"fused":[0-9.]*},"test":[0-9]*,"test_macro_f1":{' "$D/sn.json"
+is "fuse-ngrams: nine fits on stderr" "$(grep -c 'dev macro-F1' "$D/sn.err")" "9"
+ok "fuse-ngrams: the head has the layer" grep -q '"feat_bits": 12' "$D/sn/config.json"
+ok "fuse-ngrams: finetune.json notes it" grep -q '"fused_ngrams"' "$D/sn/finetune.json"
+printf 'মিনা বলল বইটা খুব ভালো\n\nকরিম বলল গানটা খুব খারাপ\n' > "$D/in.txt"
+$BH sentiment --model "$D/sn" "$D/in.txt" > "$D/pred.jsonl" 2> "$D/err"
+is "fuse-ngrams: bhasha sentiment runs it, one line per line" "$?:$(wc -l < "$D/pred.jsonl" | tr -d ' ')" "0:3"
+is "fuse-ngrams: still the two classes" "$(sed -n '1p;3p' "$D/pred.jsonl" | cut -d'"' -f4 | tr '\n' ' ')" "pos neg "
+$BH fuse-ngrams --model "$D/s" --train "$D/train.tsv" --dev "$D/dev.tsv" --a 1 --l2 0.001 --bits 12 --out "$D/sn2" \
+    > "$D/sn.json" 2> /dev/null
+is "fuse-ngrams --a --l2: that pair alone" "$?:$(grep -o '"a":[0-9.]*,"l2":[0-9.]*' "$D/sn.json")" '0:"a":1,"l2":0.001'
+printf 'text\tlabel\nভালো বই\tgreat\n' > "$D/odd.tsv"
+fails "fuse-ngrams: a label the head lacks" $BH fuse-ngrams --model "$D/s" --train "$D/odd.tsv" --dev "$D/dev.tsv" --bits 12 --out "$D/sx"
+$BH fuse-ngrams --model "$D/s" --train "$D/train.tsv" --out "$D/sx" 2> "$D/err"
+is "fuse-ngrams without --dev: exit 2, one line" "$?:$(wc -l < "$D/err" | tr -d ' ')" "2:1"
+$BH fuse-ngrams --model "$D/s" --train "$D/train.tsv" --dev "$D/dev.tsv" --bits 40 --out "$D/sx" 2> "$D/err"
+is "fuse-ngrams --bits 40: exit 2, one line" "$?:$(wc -l < "$D/err" | tr -d ' ')" "2:1"
+
 $BH $FT --task sentiment --train "$D/train.tsv" --dev "$D/dev.tsv" --out "$D/s2" --epochs 2 --lr 1e-3 \
     --class-weights --pool cls --no-dense --freeze-layers 1 --dropout 0.1 > /dev/null 2>&1
 is "class weights, [CLS] pooling, frozen layer, dropout" "$?" "0"
@@ -81,6 +104,7 @@ $BH crf fuse --model "$D/n" --crf "$D/crf.bin" --dev "$D/dev.conll" --weight 0.5
 is "fuse --weight: that weight alone" "$?:$(grep -o '"weight":[0-9.]*' "$D/f.json")" '0:"weight":0.5'
 fails "fuse: an already fused head" $BH crf fuse --model "$D/f" --crf "$D/crf.bin" --dev "$D/dev.conll" --out "$D/fx"
 fails "fuse: a model without a token head" $BH crf fuse --model "$D/s" --crf "$D/crf.bin" --dev "$D/dev.conll" --out "$D/fx"
+fails "fuse-ngrams: a NER-only model" $BH fuse-ngrams --model "$D/n" --train "$D/train.tsv" --dev "$D/dev.tsv" --out "$D/sx"
 fails "fuse: a missing CRF model" $BH crf fuse --model "$D/n" --crf "$D/none.bin" --dev "$D/dev.conll" --out "$D/fx"
 $BH crf fuse --model "$D/n" --crf "$D/crf.bin" --out "$D/fx" 2> "$D/err"
 is "fuse without --dev: exit 2, one line" "$?:$(wc -l < "$D/err" | tr -d ' ')" "2:1"

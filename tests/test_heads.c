@@ -8,7 +8,8 @@
  * heads in one checkpoint, AdamW on a head, and bad input. Token heads with
  * word features: the gradient check with the feature table, and a feature CRF
  * fused into a head (weight 0 = the head, a huge weight = the CRF's tags,
- * save/load of the table).
+ * save/load of the table). The n-gram layer of sequence heads against its
+ * formula, save/load, and what it refuses.
  *
  * Finite differences run on the float32 implementation itself with central
  * differences (h = 5e-3): the losses are computed in double from float
@@ -288,8 +289,10 @@ static void test_token_grad_features(void **state)
     bh_head *bad = NULL;
     c.feat_bits = 11;
     assert_int_equal(bh_head_new(&c, 1, &bad), BH_EINVAL);
-    bh_head_config sc = {BH_HEAD_SEQUENCE, "s", D, 3, SENT, BH_POOL_MEAN, 0, 0, 16};
+    bh_head_config sc = {BH_HEAD_SEQUENCE, "s", D, 3, SENT, BH_POOL_MEAN, 0, 0, 25};
     assert_int_equal(bh_head_new(&sc, 1, &bad), BH_EINVAL);
+    bh_head_config qc = {BH_HEAD_SPAN, "q", D, 0, NULL, BH_POOL_MEAN, 0, 0, 12};
+    assert_int_equal(bh_head_new(&qc, 1, &bad), BH_EINVAL);
     assert_null(bad);
     bh_head_free(h);
     free(feats);
@@ -378,6 +381,101 @@ static void test_fuse_crf(void **state)
     bh_head_free(h);
     bh_head_free(seq);
     bh_crf_tagger_free(tg);
+}
+
+/* The n-gram layer of a sequence head: fused probabilities against
+ * softmax(a log p + W^T x + b) computed here from bh_ngram_features; a = 1
+ * with a zero layer changes nothing; save/load; what is refused. */
+static void test_seq_ngrams(void **state)
+{
+    (void)state;
+    int D = 4, C = 3, bits = 12;
+    size_t H = (size_t)1 << bits;
+    bh_head *h = seq_head(D, BH_POOL_MEAN, 1, "sentiment"), *f, *z, *bad;
+    float *W = malloc(sizeof(float) * H * C), b[3] = {0.3f, -0.2f, 0.1f};
+    uint64_t s = 31;
+    fill(W, H * C, 1.0f, &s);
+    assert_int_equal(bh_head_seq_set_ngrams(h, bits, W, b, 0.5f, &f), BH_OK);
+    assert_int_equal(bh_head_feat_bits(f), 12);
+    const char *text = "রহিম বলল বইটা খুব ভালো, really good!";
+    uint32_t *idx;
+    float *val;
+    size_t n;
+    assert_int_equal(bh_ngram_features(text, strlen(text), bits, &idx, &val, &n), BH_OK);
+    assert_true(n > 20); /* 7 words, 6 bigrams, character 2-4-grams */
+    float p[3] = {0.2f, 0.5f, 0.3f}, q[3];
+    memcpy(q, p, sizeof q);
+    assert_int_equal(bh_head_seq_fuse_text(f, text, strlen(text), q), BH_OK);
+    double zz[3], mx = -1e30, sum = 0;
+    for (int c = 0; c < C; c++) {
+        zz[c] = 0.5 * log(p[c]) + b[c];
+        for (size_t i = 0; i < n; i++) zz[c] += val[i] * W[(size_t)idx[i] * C + c];
+        mx = zz[c] > mx ? zz[c] : mx;
+    }
+    for (int c = 0; c < C; c++) sum += exp(zz[c] - mx);
+    for (int c = 0; c < C; c++) assert_true(fabs(q[c] - exp(zz[c] - mx) / sum) < 1e-5);
+    free(idx);
+    free(val);
+    /* a zero layer with a = 1 is the head itself */
+    memset(W, 0, sizeof(float) * H * C);
+    float b0[3] = {0, 0, 0};
+    assert_int_equal(bh_head_seq_set_ngrams(h, bits, W, b0, 1.0f, &z), BH_OK);
+    memcpy(q, p, sizeof q);
+    assert_int_equal(bh_head_seq_fuse_text(z, text, strlen(text), q), BH_OK);
+    for (int c = 0; c < C; c++) assert_true(fabs(q[c] - p[c]) < 1e-6);
+    memcpy(q, p, sizeof q);
+    assert_int_equal(bh_head_seq_fuse_text(z, "", 0, q), BH_OK); /* no features at all */
+    for (int c = 0; c < C; c++) assert_true(fabs(q[c] - p[c]) < 1e-6);
+    /* the encoder part is copied: same probabilities from seq_predict */
+    float hid[2 * 4], pa[3], pb[3];
+    fill(hid, 8, 1.0f, &s);
+    assert_int_equal(bh_head_seq_predict(h, hid, NULL, 1, 2, D, pa), BH_OK);
+    assert_int_equal(bh_head_seq_predict(f, hid, NULL, 1, 2, D, pb), BH_OK);
+    assert_memory_equal(pa, pb, sizeof pa);
+    /* refused: training a head with the layer, the layer on other kinds, a plain head's n-grams */
+    float l;
+    int32_t y = 1;
+    assert_int_equal(bh_head_seq_loss(f, hid, NULL, 1, 2, D, &y, NULL, 1.0f, &l, NULL), BH_EINVAL);
+    bh_head *t = tok_head(D, 0, "ner");
+    assert_int_equal(bh_head_seq_set_ngrams(t, bits, W, b, 1.0f, &bad), BH_EINVAL);
+    assert_int_equal(bh_head_seq_set_ngrams(h, bits, W, b, -1.0f, &bad), BH_EINVAL);
+    assert_int_equal(bh_head_seq_ngram_logits(h, text, strlen(text), q), BH_EINVAL);
+    assert_int_equal(bh_ngram_features(text, strlen(text), 30, &idx, &val, &n), BH_EINVAL);
+    /* save and load keep the layer */
+    char dir[] = "/tmp/bh_ngram_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    bh_model_config mc;
+    bh_model_config_default(&mc, BH_ARCH_ENCODER);
+    mc.vocab = 20, mc.max_len = 8, mc.dim = D, mc.layers = 1, mc.heads = 1, mc.ffn = 8, mc.dropout = 0;
+    bh_model *m;
+    assert_int_equal(bh_model_new(&mc, 1, &m), BH_OK);
+    assert_int_equal(bh_model_save_heads(m, &f, 1, dir), BH_OK);
+    bh_head **got;
+    int ng;
+    assert_int_equal(bh_heads_load(dir, &got, &ng), BH_OK);
+    assert_int_equal(ng, 1);
+    assert_int_equal(bh_head_feat_bits(got[0]), 12);
+    assert_int_equal(bh_head_num_tensors(got[0]), bh_head_num_tensors(f));
+    for (int i = 0; i < bh_head_num_tensors(f); i++) {
+        bh_tensor_info a, bb;
+        bh_head_tensor(f, i, &a);
+        bh_head_tensor(got[0], i, &bb);
+        assert_string_equal(a.name, bb.name);
+        assert_memory_equal(a.data, bb.data, sizeof(float) * (size_t)a.shape[0] * (a.ndim == 2 ? a.shape[1] : 1));
+    }
+    bh_heads_free(got, ng);
+    char path[256];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    unlink(path);
+    rmdir(dir);
+    bh_model_free(m);
+    bh_head_free(t);
+    bh_head_free(z);
+    bh_head_free(f);
+    bh_head_free(h);
+    free(W);
 }
 
 /* End to end: head loss over a tiny post-LN encoder; the encoder gradients
@@ -853,6 +951,7 @@ int main(void)
         cmocka_unit_test(test_token_grad_crf),
         cmocka_unit_test(test_token_grad_features),
         cmocka_unit_test(test_fuse_crf),
+        cmocka_unit_test(test_seq_ngrams),
         cmocka_unit_test(test_span_grad_decode),
         cmocka_unit_test(test_end_to_end),
         cmocka_unit_test(test_pooling_padding),

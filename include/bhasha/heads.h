@@ -61,9 +61,10 @@ typedef struct bh_head_config {
     bh_head_pool pool;         /* sequence heads */
     int dense;                 /* sequence heads: 1 = dense [D, D] + tanh before the classifier */
     int crf;                   /* token heads: 1 = CRF over the word emissions (needs BIO/IOBES names) */
-    int feat_bits;             /* token heads: 12..24 = word features too: a weight table feat.w
-                                  [2^feat_bits, C] indexed by the words' feature hashes
-                                  (bh_crf_word_features), added to the emissions; 0 = none */
+    int feat_bits;             /* 12..24 = a sparse weight table feat.w [2^feat_bits, C]; 0 = none.
+                                  token heads: indexed by the words' feature hashes
+                                  (bh_crf_word_features), added to the emissions;
+                                  sequence heads: the n-gram layer (bh_head_seq_fuse_text) */
 } bh_head_config;
 
 typedef struct bh_head bh_head;
@@ -112,6 +113,32 @@ bh_status bh_head_seq_loss(bh_head *h, const float *hidden, const uint8_t *mask,
 /* Class probabilities probs [B, C] (softmax of the logits). */
 bh_status bh_head_seq_predict(bh_head *h, const float *hidden, const uint8_t *mask, int B, int T, int D,
                               float *probs);
+
+/* ---- the n-gram layer of a sequence head ---------------------------------
+ * A linear model over the text's hashed bag of n-grams (words, word bigrams,
+ * character 2-4-grams of each word; bh_ngram_features), fitted after the
+ * encoder is trained, on top of the head's probabilities p:
+ *   fused = softmax(a * log p + feat.w^T x + feat.b)
+ * x: the text's feature counts / sqrt(number of features). a = 0 is the
+ * n-gram model alone. bh_head_seq_predict stays the encoder's part;
+ * bh_head_seq_loss refuses a head with the layer (BH_EINVAL). */
+
+#define BH_NGRAM_CMIN 2
+#define BH_NGRAM_CMAX 4
+
+/* The text's features for a table of 2^bits rows: *idx (rows, repeated
+ * rows repeat) and *val [*n] (each 1 / sqrt(n)), malloc'ed: free() both. */
+bh_status bh_ngram_features(const char *text, size_t len, int bits, uint32_t **idx, float **val, size_t *n);
+
+/* feat.w^T x + feat.b of text: out [C]. BH_EINVAL without the layer. */
+bh_status bh_head_seq_ngram_logits(const bh_head *h, const char *text, size_t len, float *out);
+
+/* probs [C] (the head's, for this text) <- the fused probabilities. */
+bh_status bh_head_seq_fuse_text(const bh_head *h, const char *text, size_t len, float *probs);
+
+/* A new sequence head: h with the n-gram layer w [2^bits, C], b [C] and the
+ * encoder's weight a >= 0 (h's own layer, if any, replaced). */
+bh_status bh_head_seq_set_ngrams(const bh_head *h, int bits, const float *w, const float *b, float a, bh_head **out);
 
 /* ---- token classification ------------------------------------------------ */
 
