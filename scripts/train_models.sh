@@ -12,13 +12,16 @@
 #   sets      the prepared sentiment splits (bench/sentiment_bench.py --sets-only)
 #             and the NER splits (rifat1493: every 10th training sentence is dev)
 #   tasks     multi-task fine-tuning: sentiment_bn, sentiment_hi, ner_bn, ner_hi
+#   fuse      the count models fused into the heads, each weight chosen on dev:
+#             a feature CRF into ner_hi and ner_bn (bhasha crf fuse), the
+#             n-gram layer into sentiment_bn (bhasha fuse-ngrams)
 #   qa        extractive QA (Hindi cloze questions; XQuAD-hi halves for dev/test)
 #   ship      F16 copies into assets/models/ (bhasha model convert)
 # Runs niced; on a 2-core machine the whole run takes a few hours.
 set -eu
-W=${1:?usage: train_models.sh WORKDIR [shards|decoder|encoder|sets|tasks|qa|ship ...]}
+W=${1:?usage: train_models.sh WORKDIR [shards|decoder|encoder|sets|tasks|fuse|qa|ship ...]}
 shift
-STEPS=${*:-shards decoder encoder sets tasks qa ship}
+STEPS=${*:-shards decoder encoder sets tasks fuse qa ship}
 BUILD=${BUILD:-build}
 BH=$BUILD/bhasha
 D=${BH_SHARED:-../shared}/data
@@ -71,6 +74,20 @@ tasks)
         --on-error skip --epochs 4 --lr 2e-4 --batch 16 --dropout 0.1 --patience 1 --threads 2 \
         --out "$W/tasks" | tee "$W/tasks.json"
     ;;
+fuse)
+    S=$W/sets/bn-harmonised-3class
+    N=$D/ner/hi/il-ner-hindi
+    B=$D/ner/bn/rifat1493-bengali-ner/test_data.txt
+    MAP=NEP=PER,NEL=LOC,NEO=ORG,NEN=O,NETI=O,NEAR=O,NEU=O,NED=O
+    $BH crf train --train "$N/Hindi-train.txt" --dev "$N/Hindi-dev.txt" --map $MAP --out "$W/ner/crf_hi.bin"
+    $BH crf train --train "$W/ner/rifat_train.conll" --map TIM=O --out "$W/ner/crf_bn.bin"
+    $BH crf fuse --model "$W/tasks" --head ner_hi --crf "$W/ner/crf_hi.bin" --dev "$N/Hindi-dev.txt" \
+        --test "$N/Hindi-test.txt" --map $MAP --out "$W/fused_hi" | tee "$W/fuse_hi.json"
+    $BH crf fuse --model "$W/fused_hi" --head ner_bn --crf "$W/ner/crf_bn.bin" --dev "$W/ner/rifat_dev.conll" \
+        --test "$B" --map TIM=O --out "$W/fused_ner" | tee "$W/fuse_bn.json"
+    $BH fuse-ngrams --model "$W/fused_ner" --head sentiment_bn --train "$S/train.tsv" --dev "$S/dev.tsv" \
+        --test "$S/test.tsv" --out "$W/fused" | tee "$W/fuse_sentiment_bn.json"
+    ;;
 qa)
     # training: 3,000 cloze questions from raw Hindi news + the dev half of
     # XQuAD-hi twice (its test half stays unseen; the epoch count is fixed, so
@@ -94,8 +111,8 @@ PY
     ;;
 ship)
     mkdir -p assets/models
-    $BH model convert --in "$W/tasks" --out assets/models/bhasha-bnhi --dtype f16
-    cp "$W/tasks/finetune.json" assets/models/bhasha-bnhi/
+    $BH model convert --in "$W/fused" --out assets/models/bhasha-bnhi --dtype f16
+    cp "$W/fused/finetune.json" assets/models/bhasha-bnhi/
     $BH model convert --in "$W/qa" --out assets/models/bhasha-qa-hi --dtype f16
     cp "$W/qa/finetune.json" assets/models/bhasha-qa-hi/ 2>/dev/null || true
     $BH model convert --in "$W/dec2" --out assets/models/bhasha-gen-bnhi --dtype f16
