@@ -21,9 +21,10 @@ static void finetune_usage(FILE *f)
             "         [--warmup STEPS (default 10%% of all)] [--patience 2] [--freeze-layers K] [--crf]\n"
             "         [--class-weights] [--pool mean|cls] [--no-dense] [--dropout P] [--wd 0.01] [--clip 1]\n"
             "         [--no-normalize] [--on-error skip|stop] [--map NEP=PER,NEL=LOC,...] [--threads 1] [--seed 1]\n"
-            "         [--log-every 20] [--head NAME]\n"
+            "         [--log-every 20] [--head NAME] [--features BITS] [--init-crf CRF.bin [--crf-weight W]]\n"
             "         [--also 'task=ner;train=F;dev=F[;test=F][;head=NAME][;map=A=B,..][;crf][;format=F]\n"
-            "                  [;text-col=C][;label-col=C][;class-weights]' ...: multi-task]\n"
+            "                  [;text-col=C][;label-col=C][;class-weights][;features=BITS]\n"
+            "                  [;init-crf=F][;crf-weight=W]' ...: multi-task]\n"
             "         [--mpi: data-parallel over MPI ranks: mpirun -np N bhasha-mpi finetune --mpi ...]\n"
             "ENCODER: a model directory (bhasha pretrain --arch encoder) or an encoder config JSON\n"
             "(random weights). sentiment reads CSV/TSV (columns by name or 0-based index; default\n"
@@ -41,7 +42,12 @@ static void finetune_usage(FILE *f)
             "with its own head (give each head a distinct name, e.g. sentiment_bn, ner_hi); the\n"
             "batches of all tasks are interleaved, the best epoch is the one with the best mean\n"
             "dev score (entity F1 / 100), and all heads are saved in one checkpoint, so that\n"
-            "bhasha annotate runs the encoder once for every head.\n");
+            "bhasha annotate runs the encoder once for every head.\n"
+            "NER with word features: --features BITS (12..24) gives the head a table of weights\n"
+            "[2^BITS, labels] for the hashed word features of the feature CRF (bhasha crf), added to\n"
+            "the emissions and trained with everything else; --init-crf starts that table and the\n"
+            "CRF transitions from a trained feature CRF (bhasha crf train), scaled by --crf-weight\n"
+            "(default 1), and takes its BITS (bhasha crf fuse does the same after training instead).\n");
 }
 
 /* The data-parallel sum (pipeline/finetune.h); a lost collective ends the job. */
@@ -78,10 +84,20 @@ static int parse_also(const char *cmd, char *spec, bh__ft_options *a)
         else if (!strcmp(f, "text-col")) a->text_col = eq;
         else if (!strcmp(f, "label-col")) a->label_col = eq;
         else if (!strcmp(f, "map")) a->label_map = eq;
-        else return cli_usage_error(cmd, "--also: unknown key '%s'", f);
+        else if (!strcmp(f, "init-crf")) a->init_crf = eq;
+        else if (!strcmp(f, "features") || !strcmp(f, "crf-weight")) {
+            double x;
+            int bits = !strcmp(f, "features");
+            if (cli_number(cmd, bits ? "--also features" : "--also crf-weight", eq, bits ? 12 : 0, bits ? 24 : 1e3, &x))
+                return 2;
+            if (bits) a->feat_bits = (int)x;
+            else a->crf_weight = (float)x;
+        } else return cli_usage_error(cmd, "--also: unknown key '%s'", f);
     }
     if (!a->task || !a->train || !a->dev) return cli_usage_error(cmd, "--also needs task=, train= and dev=");
     if (a->crf && a->task != BH__FT_NER) return cli_usage_error(cmd, "--also: crf is for task=ner");
+    if ((a->feat_bits || a->init_crf) && a->task != BH__FT_NER)
+        return cli_usage_error(cmd, "--also: features and init-crf are for task=ner");
     return 0;
 }
 
@@ -110,7 +126,8 @@ int cli_finetune_run(int argc, char **argv, const cli_dist *dist)
             cli_opt(argc, argv, &i, "--test", &o.test) || cli_opt(argc, argv, &i, "--format", &o.format) ||
             cli_opt(argc, argv, &i, "--text-col", &o.text_col) || cli_opt(argc, argv, &i, "--label-col", &o.label_col) ||
             cli_opt(argc, argv, &i, "--tokenizer", &o.tokenizer) || cli_opt(argc, argv, &i, "--out", &o.out) || cli_opt(argc, argv, &i, "--map", &o.label_map) ||
-            cli_opt(argc, argv, &i, "--pool", &pool) || cli_opt(argc, argv, &i, "--head", &o.head_name))
+            cli_opt(argc, argv, &i, "--pool", &pool) || cli_opt(argc, argv, &i, "--head", &o.head_name) ||
+            cli_opt(argc, argv, &i, "--init-crf", &o.init_crf))
             continue;
         if (cli_opt(argc, argv, &i, "--also", &v)) {
             if (o.nalso == BH__FT_MAXTASKS - 1)
@@ -147,6 +164,8 @@ int cli_finetune_run(int argc, char **argv, const cli_dist *dist)
         NUM("--wd", 0, 10, o.weight_decay, float)
         NUM("--clip", 0, 1e9, o.clip, float)
         NUM("--dropout", 0, 0.999, o.dropout, float)
+        NUM("--features", 12, 24, o.feat_bits, int)
+        NUM("--crf-weight", 0, 1e3, o.crf_weight, float)
 #undef NUM
         else return cli_usage_error(cmd, "unknown or incomplete option '%s' (try --help)", a);
     }
@@ -163,6 +182,8 @@ int cli_finetune_run(int argc, char **argv, const cli_dist *dist)
         else return cli_usage_error(cmd, "--pool must be mean or cls");
     }
     if (o.crf && o.task != BH__FT_NER) return cli_usage_error(cmd, "--crf is for --task ner");
+    if ((o.feat_bits || o.init_crf) && o.task != BH__FT_NER)
+        return cli_usage_error(cmd, "--features and --init-crf are for --task ner");
     if (o.class_weights && o.task != BH__FT_SENTIMENT) return cli_usage_error(cmd, "--class-weights is for --task sentiment");
     bh_blas_set_threads(o.threads);
     o.on_log = cli_train_log;

@@ -246,6 +246,7 @@ typedef struct example {
     int label;     /* sentiment */
     long sent;     /* ner: sentence index */
     int word0, nwords;
+    uint32_t *feats; /* ner with word features: [nwords, BH_CRF_NFEAT] */
 } example;
 
 typedef struct dataset {
@@ -264,6 +265,7 @@ static void ds_free(dataset *d)
     for (long i = 0; i < d->n; i++) {
         free(d->ex[i].ids);
         free(d->ex[i].lab);
+        free(d->ex[i].feats);
     }
     free(d->ex);
     for (long i = 0; i < d->records && d->gold; i++) free(d->gold[i]);
@@ -284,6 +286,7 @@ static bh_status ds_push(dataset *d, const int32_t *ids, const int32_t *lab, int
     example *x = &d->ex[d->n];
     *x = tmpl;
     x->n = n;
+    x->feats = NULL;
     x->ids = malloc(sizeof(int32_t) * (size_t)n);
     x->lab = lab ? malloc(sizeof(int32_t) * (size_t)n) : NULL;
     if (!x->ids || (lab && !x->lab)) {
@@ -467,6 +470,9 @@ static bh_status read_ner(const bh__ft_options *o, const char *path, enc *e, con
     bh_buf fixed = {0}, conv = {0};
     size_t *offs = NULL, ocap = 0, *wl = NULL, wcap = 0;
     const char **tags = NULL;
+    uint32_t *fb = NULL; /* the sentence's word features [n, K] (heads with word features) */
+    size_t fcap = 0, K = BH_CRF_NFEAT;
+    int feats = o->feat_bits || o->init_crf;
     int32_t *ids = malloc(sizeof(int32_t) * (size_t)(o->seq + 2)), *lab = malloc(sizeof(int32_t) * (size_t)(o->seq + 2));
     if (!ids || !lab) st = bh__fail(BH_ENOMEM, "out of memory");
     bh_corpus_record rec;
@@ -519,6 +525,16 @@ static bh_status read_ner(const bh__ft_options *o, const char *path, enc *e, con
             st = bh__fail(st, "%s line %ld: %s", path, rec.line, detail);
             break;
         }
+        if (feats && n > fcap) {
+            fcap = 2 * n;
+            uint32_t *nf = realloc(fb, sizeof *nf * fcap * K);
+            if (!nf) {
+                st = bh__fail(BH_ENOMEM, "out of memory");
+                break;
+            }
+            fb = nf;
+        }
+        if (feats && (st = bh_crf_word_features(rec.tokens, n, fb))) break;
         for (int w0 = 0; !st && w0 < (int)n;) {
             int w1 = chunk_end(e, w0, (int)n, budget);
             /* a chunk that starts inside an entity starts it: I-X -> B-X
@@ -538,6 +554,12 @@ static bh_status read_ner(const bh__ft_options *o, const char *path, enc *e, con
             x.word0 = w0;
             x.nwords = w1 - w0;
             st = ds_push(d, ids, lab, len, x);
+            if (!st && feats) {
+                example *px = &d->ex[d->n - 1];
+                if (!(px->feats = malloc(sizeof(uint32_t) * K * (size_t)(w1 - w0))))
+                    st = bh__fail(BH_ENOMEM, "out of memory");
+                else memcpy(px->feats, fb + (size_t)w0 * K, sizeof(uint32_t) * K * (size_t)(w1 - w0));
+            }
             w0 = w1;
         }
     }
@@ -549,6 +571,7 @@ static bh_status read_ner(const bh__ft_options *o, const char *path, enc *e, con
     free(offs);
     free(wl);
     free((void *)tags);
+    free(fb);
     free(ids);
     free(lab);
     return st;
@@ -558,6 +581,7 @@ static bh_status read_ner(const bh__ft_options *o, const char *path, enc *e, con
 
 typedef struct batch {
     int32_t *ids, *lab, *y;
+    uint32_t *feats; /* [B*T, BH_CRF_NFEAT] word features at the first pieces; NULL without */
     uint8_t *mask, *first;
     float *hid, *dhid;
     size_t cap_nt, cap_b;
@@ -569,6 +593,7 @@ static void batch_free(batch *b)
     free(b->ids);
     free(b->lab);
     free(b->y);
+    free(b->feats);
     free(b->mask);
     free(b->first);
     free(b->hid);
@@ -605,15 +630,23 @@ static bh_status batch_fill_to(batch *b, example *const *ex, int B, int T, int D
 {
     bh_status st = batch_reserve(b, B, T, D);
     if (st) return st;
+    free(b->feats);
+    b->feats = NULL;
+    size_t K = BH_CRF_NFEAT;
+    if (B && ex[0]->feats && !(b->feats = malloc(sizeof(uint32_t) * K * (size_t)B * T)))
+        return bh__fail(BH_ENOMEM, "out of memory");
     for (int i = 0; i < B; i++) {
         const example *x = ex[i];
         size_t o = (size_t)i * T;
+        int w = 0;
         for (int t = 0; t < T; t++) {
             int real = t < x->n;
             b->ids[o + t] = real ? x->ids[t] : pad;
             b->mask[o + t] = (uint8_t)real;
             b->lab[o + t] = real && x->lab ? x->lab[t] : IGNORE;
             b->first[o + t] = real && x->lab && x->lab[t] != IGNORE;
+            if (b->feats && b->first[o + t] && x->feats && w < x->nwords)
+                memcpy(b->feats + (o + t) * K, x->feats + (size_t)w++ * K, sizeof(uint32_t) * K);
         }
         b->y[i] = x->label;
     }
@@ -678,7 +711,7 @@ static bh_status evaluate(bh_model *m, bh_head *h, const dataset *d, int bsz, in
             }
         } else {
             tags = b.y; /* [B*T] fits: y has B*T room */
-            if ((st = bh_head_token_predict(h, b.hid, b.first, B, b.T, D, tags, NULL))) break;
+            if ((st = bh_head_token_predict_feats(h, b.hid, b.first, b.feats, B, b.T, D, tags, NULL))) break;
             for (int i = 0; i < B; i++) {
                 int w = ptr[i]->word0;
                 for (int t = 0; t < b.T; t++)
@@ -965,8 +998,21 @@ static bh_status ftask_open(ftask *t, enc *e, const bh_model_config *mc)
     }
     const char *name = o->head_name ? o->head_name : t->ner ? "ner" : "sentiment";
     bh_head_config hc = {t->ner ? BH_HEAD_TOKEN : BH_HEAD_SEQUENCE, name, mc->dim, t->labels.n,
-                         (const char *const *)t->labels.v, o->pool, o->dense, o->crf, 0};
+                         (const char *const *)t->labels.v, o->pool, o->dense, o->crf,
+                         t->ner && !o->init_crf ? o->feat_bits : 0};
     if ((st = bh_head_new(&hc, o->seed + 1, &t->h))) return st;
+    if (t->ner && o->init_crf) { /* the CRF's table and transitions as the start */
+        bh_crf_tagger *tg = NULL;
+        bh_head *fused = NULL;
+        if ((st = bh_crf_tagger_load(o->init_crf, &tg)) ||
+            (st = bh_head_fuse_crf(t->h, tg, o->crf_weight > 0 ? o->crf_weight : 1.0f, &fused))) {
+            bh_crf_tagger_free(tg);
+            return st;
+        }
+        bh_crf_tagger_free(tg);
+        bh_head_free(t->h);
+        t->h = fused;
+    }
     if (!t->ner && o->class_weights) { /* n / (C * count_c), as scikit-learn's "balanced" */
         if (!(t->cw = calloc((size_t)t->labels.n, sizeof(float)))) return bh__fail(BH_ENOMEM, "out of memory");
         for (long i = 0; i < t->tr.n; i++) t->cw[t->tr.ex[i].label] += 1.0f;
@@ -1068,6 +1114,7 @@ bh_status bh__finetune(const bh__ft_options *o, bh__ft_result *res)
             t->o.format = a->format, t->o.text_col = a->text_col, t->o.label_col = a->label_col;
             t->o.label_map = a->label_map;
             t->o.crf = a->crf, t->o.class_weights = a->class_weights;
+            t->o.feat_bits = a->feat_bits, t->o.init_crf = a->init_crf, t->o.crf_weight = a->crf_weight;
         }
         t->ner = t->o.task == BH__FT_NER;
         if ((st = ftask_open(t, &e, mc))) goto done;
@@ -1167,7 +1214,8 @@ bh_status bh__finetune(const bh__ft_options *o, bh__ft_result *res)
             float loss = 0, scale = w[0] > 0 ? (float)(wpart / w[0]) : 0.0f;
             if (nbr > 0) {
                 st = bh_model_forward_train_part(m, b.ids, b.mask, nbr, b.T, rng ^ ((uint64_t)step << 17), lo, b.hid);
-                if (!st && ner) st = bh_head_token_loss(t->h, b.hid, nbr, b.T, D, b.lab, scale, &loss, NULL, b.dhid);
+                if (!st && ner)
+                    st = bh_head_token_loss_feats(t->h, b.hid, b.feats, nbr, b.T, D, b.lab, scale, &loss, NULL, b.dhid);
                 else if (!st) st = bh_head_seq_loss(t->h, b.hid, b.mask, nbr, b.T, D, b.y, t->cw, scale, &loss, b.dhid);
                 if (!st && isfinite(loss)) st = bh_model_backward(m, b.dhid);
             }

@@ -59,6 +59,11 @@ typedef struct bh__ft_options {
     int patience;           /* epochs without dev improvement before stopping; 0 = never stop early */
     int freeze_layers;      /* bh_model_freeze(k) */
     int crf;                /* ner: CRF over the word emissions */
+    int feat_bits;          /* ner: 12..24 = word features trained with the head (feat.w [2^bits, C]); 0 = none */
+    const char *init_crf;   /* ner: a trained feature CRF (bhasha crf train) fused into the new head
+                             * (bh_head_fuse_crf) before training: its table and transitions start
+                             * from the CRF's, scaled by crf_weight; implies word features */
+    float crf_weight;       /* 0 = 1 */
     int class_weights;      /* sentiment: weight class c by n / (C * count_c) */
     int dense;              /* sentiment: dense + tanh before the classifier */
     bh_head_pool pool;      /* sentiment pooling */
@@ -92,7 +97,7 @@ typedef struct bh__ft_options {
     /* Multi-task: further tasks trained together with this one on the same
      * encoder, each with its own head (all saved in one checkpoint). Only
      * their task, head_name, train/dev/test, format, text_col, label_col,
-     * label_map, crf and class_weights are read; everything else is this
+     * label_map, crf, feat_bits, init_crf, crf_weight and class_weights are read; everything else is this
      * run's. Every epoch interleaves the batches of all tasks in a shuffled
      * order (one task per batch); the dev metric that picks the best epoch
      * is the mean of the tasks' metrics on a 0..1 scale. */

@@ -105,6 +105,26 @@ is "fuse --weight: that weight alone" "$?:$(grep -o '"weight":[0-9.]*' "$D/f.jso
 fails "fuse: an already fused head" $BH crf fuse --model "$D/f" --crf "$D/crf.bin" --dev "$D/dev.conll" --out "$D/fx"
 fails "fuse: a model without a token head" $BH crf fuse --model "$D/s" --crf "$D/crf.bin" --dev "$D/dev.conll" --out "$D/fx"
 fails "fuse-ngrams: a NER-only model" $BH fuse-ngrams --model "$D/n" --train "$D/train.tsv" --dev "$D/dev.tsv" --out "$D/sx"
+
+# --- word features trained with the head (--features), or started from the CRF (--init-crf)
+$BH $FT --task ner --train "$D/train.conll" --dev "$D/dev.conll" --out "$D/nf" --epochs 4 --lr 5e-3 --crf --features 12 \
+    > "$D/nf.out" 2> /dev/null
+is "ner --features: exit 0" "$?" "0"
+ok "ner --features: training loss falls" falls "$D/nf.out" 0.5
+ok "ner --features: the head has its table" grep -q '"feat_bits": 12' "$D/nf/config.json"
+$BH $FT --task ner --train "$D/train.conll" --dev "$D/dev.conll" --test "$D/dev.conll" --out "$D/ni" --epochs 2 --lr 5e-3 \
+    --init-crf "$D/crf.bin" --crf-weight 0.5 > "$D/ni.out" 2> /dev/null
+is "ner --init-crf: exit 0" "$?" "0"
+ok "ner --init-crf: starts from the CRF (first epoch's loss below 0.3)" \
+    awk '/^epoch 1 /{exit !($4 < 0.3)}' "$D/ni.out"
+printf 'রহিম গতকাল ঢাকা শহরে গেল\n' | $BH ner --model "$D/ni" > "$D/ents.jsonl" 2> /dev/null
+ok "ner --init-crf: bhasha ner finds the person" grep -q '{"type":"PER","start":0,"end":4' "$D/ents.jsonl"
+$BH $FT --task sentiment --train "$D/train.tsv" --dev "$D/dev.tsv" --out "$D/sx" --features 12 2> "$D/err"
+is "--features on sentiment: exit 2, one line" "$?:$(wc -l < "$D/err" | tr -d ' ')" "2:1"
+$BH $FT --task ner --train "$D/train.conll" --dev "$D/dev.conll" --out "$D/sx" --features 30 2> "$D/err"
+is "--features 30: exit 2, one line" "$?:$(wc -l < "$D/err" | tr -d ' ')" "2:1"
+fails "--init-crf: a missing CRF file" $BH $FT --task ner --train "$D/train.conll" --dev "$D/dev.conll" --out "$D/sx" \
+    --init-crf "$D/none.bin"
 fails "fuse: a missing CRF model" $BH crf fuse --model "$D/n" --crf "$D/none.bin" --dev "$D/dev.conll" --out "$D/fx"
 $BH crf fuse --model "$D/n" --crf "$D/crf.bin" --out "$D/fx" 2> "$D/err"
 is "fuse without --dev: exit 2, one line" "$?:$(wc -l < "$D/err" | tr -d ' ')" "2:1"
