@@ -382,13 +382,14 @@ static void fuse_usage(FILE *f)
 {
     fprintf(f, "usage: bhasha fuse-ngrams --model DIR [--head NAME] --train FILE --dev FILE [--test FILE]\n"
                "         [--text-col COL] [--text-col2 COL] [--label-col COL] [--map OLD=NEW,...]\n"
-               "         [--bits B] [--epochs N] [--lr X] [--a A] [--l2 X] [--threads N] --out DIR\n"
+               "         [--bits B] [--epochs N] [--lr X] [--a A] [--l2 X] [--no-refit] [--threads N] --out DIR\n"
                "Adds an n-gram layer to a sentiment head of a fine-tuned model DIR (default: its first sequence\n"
                "head): a linear model over each text's hashed words, word bigrams and character 2-4-grams, fitted\n"
                "on top of the head's log-probabilities p: fused = softmax(A log p + W x + b). The encoder runs\n"
                "once over the CSV/TSV files (columns text and label unless given); W and b are fitted by AdaGrad\n"
                "(--epochs, default 10; --lr, default 0.2) for A in 0 0.5 1 and L2 in 1e-4 1e-3 1e-2 (or --a, --l2)\n"
-               "and the best pair by dev macro-F1 wins. Writes DIR's copy with the fused head to --out\n"
+               "and the best pair by dev macro-F1 wins; it is then fitted again on train + dev (unless\n"
+               "--no-refit; the dev scores are the train-only fits'). Writes DIR's copy with the fused head to --out\n"
                "(bhasha sentiment and annotate use it) and one JSON line: dev (and --test) macro-F1 of the head\n"
                "alone, the n-gram layer alone (A = 0) and the fusion.\n");
 }
@@ -404,6 +405,10 @@ int cli_fuse_ngrams(int argc, char **argv)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             fuse_usage(stdout);
             return 0;
+        }
+        if (!strcmp(argv[i], "--no-refit")) {
+            o.no_refit = 1;
+            continue;
         }
         if (cli_opt(argc, argv, &i, "--model", &model) || cli_opt(argc, argv, &i, "--head", &head) ||
             cli_opt(argc, argv, &i, "--out", &out) || cli_opt(argc, argv, &i, "--train", &o.train) ||

@@ -109,6 +109,36 @@ static bh_status read_split(bh__ft_model *fm, bh_head *sh, const bh__ngram_fuse_
     return st;
 }
 
+/* a followed by b, as one split (for the refit on train + dev). */
+static bh_status split_concat(const split *a, const split *b, int C, split *out)
+{
+    memset(out, 0, sizeof *out);
+    long n = a->n + b->n;
+    size_t nf = a->nf + b->nf;
+    out->logp = malloc(sizeof(float) * (size_t)n * C);
+    out->y = malloc(sizeof(int32_t) * (size_t)n);
+    out->off = malloc(sizeof(size_t) * ((size_t)n + 1));
+    out->idx = malloc(sizeof(uint32_t) * (nf + 1));
+    out->val = malloc(sizeof(float) * (nf + 1));
+    if (!out->logp || !out->y || !out->off || !out->idx || !out->val) {
+        split_free(out);
+        return bh__fail(BH_ENOMEM, "out of memory");
+    }
+    memcpy(out->logp, a->logp, sizeof(float) * (size_t)a->n * C);
+    memcpy(out->logp + (size_t)a->n * C, b->logp, sizeof(float) * (size_t)b->n * C);
+    memcpy(out->y, a->y, sizeof(int32_t) * (size_t)a->n);
+    memcpy(out->y + a->n, b->y, sizeof(int32_t) * (size_t)b->n);
+    memcpy(out->idx, a->idx, sizeof(uint32_t) * a->nf);
+    memcpy(out->idx + a->nf, b->idx, sizeof(uint32_t) * b->nf);
+    memcpy(out->val, a->val, sizeof(float) * a->nf);
+    memcpy(out->val + a->nf, b->val, sizeof(float) * b->nf);
+    for (long i = 0; i <= a->n; i++) out->off[i] = a->off[i];
+    for (long i = 1; i <= b->n; i++) out->off[a->n + i] = a->nf + b->off[i];
+    out->n = n;
+    out->nf = out->fcap = nf;
+    return BH_OK;
+}
+
 /* z [C] = a logp + W^T x + b for text i. */
 static void scores(const split *s, long i, int C, const float *W, const float *b, double a, double *z)
 {
@@ -209,7 +239,7 @@ bh_status bh__ngram_fuse(bh__ft_model *fm, bh_head *sh, const bh__ngram_fuse_opt
     if (!st && o->test) st = read_split(fm, sh, o, bits, o->test, &ts, t0);
     static const double as[] = {0, 0.5, 1}, l2s[] = {1e-4, 1e-3, 1e-2};
     int na = o->fixed_a >= 0 ? 1 : 3, nl = o->fixed_l2 >= 0 ? 1 : 3;
-    double best = -1, best_ng = -1, f;
+    double best = -1, best_ng = -1, ng_l2 = 0, f;
     if (!st) st = macro_f1(&dv, sh, NULL, NULL, 1, &res->dev_head);
     for (int i = 0; !st && i < na; i++)
         for (int j = 0; !st && j < nl; j++) {
@@ -217,10 +247,7 @@ bh_status bh__ngram_fuse(bh__ft_model *fm, bh_head *sh, const bh__ngram_fuse_opt
             if ((st = fit(&tr, C, bits, a, l2, o, W, b)) || (st = macro_f1(&dv, sh, W, b, a, &f))) break;
             if (!o->quiet)
                 fprintf(stderr, "bhasha fuse-ngrams: a %g l2 %g: dev macro-F1 %.2f (%.0f s)\n", a, l2, f, bh__ft_now() - t0);
-            if (a == 0 && f > best_ng) {
-                best_ng = f;
-                if (ts.n && (st = macro_f1(&ts, sh, W, b, 0, &res->test_ngrams))) break;
-            }
+            if (a == 0 && f > best_ng) best_ng = f, ng_l2 = l2;
             if (f > best) {
                 best = f, res->a = a, res->l2 = l2;
                 memcpy(bw, W, sizeof(float) * H * C);
@@ -229,10 +256,17 @@ bh_status bh__ngram_fuse(bh__ft_model *fm, bh_head *sh, const bh__ngram_fuse_opt
         }
     res->dev_fused = best;
     res->dev_ngrams = best_ng;
+    /* the kept layer: the chosen pair again on train + dev (as the baselines
+     * are trained), unless no_refit; the n-gram layer alone likewise for its test score */
+    split all = {0};
+    const split *fin = &tr;
+    if (!st && !o->no_refit && !(st = split_concat(&tr, &dv, C, &all))) fin = &all;
+    if (!st && fin != &tr) st = fit(fin, C, bits, res->a, res->l2, o, bw, bb);
     if (!st && ts.n) {
-        res->test_fused = -1;
         if (!(st = macro_f1(&ts, sh, NULL, NULL, 1, &res->test_head))) st = macro_f1(&ts, sh, bw, bb, res->a, &res->test_fused);
+        if (!st && best_ng >= 0 && !(st = fit(fin, C, bits, 0, ng_l2, o, W, b))) st = macro_f1(&ts, sh, W, b, 0, &res->test_ngrams);
     }
+    split_free(&all);
     if (!st) st = bh_head_seq_set_ngrams(sh, bits, bw, bb, (float)res->a, out);
     res->n_train = tr.n, res->n_dev = dv.n, res->n_test = ts.n;
     res->seconds = bh__ft_now() - t0;

@@ -4,7 +4,8 @@
  * probabilities, fused = softmax(a log p + W^T x + b). The encoder is run
  * once over every text; W and b are fitted by AdaGrad on the cross-entropy
  * with L2 on the rows a text touches, for each (a, l2) of a small grid, and
- * the pair with the best dev macro-F1 wins. Reads CSV/TSV files through the
+ * the pair with the best dev macro-F1 wins and is fitted again on train +
+ * dev (as the count baselines are trained). Reads CSV/TSV files through the
  * corpus reader (text and label columns); labels must be the head's. The
  * caller owns the model and gets a new head. */
 #ifndef BH_PIPELINE_NGRAM_FUSE_H
@@ -21,13 +22,16 @@ typedef struct bh__ngram_fuse_options {
     int epochs;                     /* 0 = 10 */
     double lr;                      /* AdaGrad; 0 = 0.2 */
     double fixed_a, fixed_l2;       /* >= 0: only this encoder weight / L2; < 0: the grid */
+    int no_refit;                   /* 0: the chosen (a, l2) fitted again on train + dev (the layer
+                                     * that is kept and tested); 1: keep the train-only fit */
     int quiet;                      /* 0: each fit's dev score and progress on stderr */
 } bh__ngram_fuse_options;
 
 typedef struct bh__ngram_fuse_result {
     long n_train, n_dev, n_test;
     double a, l2;                   /* the chosen pair */
-    double dev_head, dev_ngrams, dev_fused;    /* macro-F1 %: the head alone, the layer alone (a = 0), fused */
+    double dev_head, dev_ngrams, dev_fused;    /* macro-F1 %: the head alone, the layer alone (a = 0), fused
+                                                * (train-only fits: dev chose with them) */
     double test_head, test_ngrams, test_fused; /* -1 without a test file */
     double seconds;
 } bh__ngram_fuse_result;

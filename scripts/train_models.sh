@@ -14,7 +14,7 @@
 #   tasks     multi-task fine-tuning: sentiment_bn, sentiment_hi, ner_bn, ner_hi
 #   fuse      the count models fused into the heads, each weight chosen on dev:
 #             a feature CRF into ner_hi and ner_bn (bhasha crf fuse), the
-#             n-gram layer into sentiment_bn (bhasha fuse-ngrams)
+#             n-gram layer into sentiment_bn and sentiment_hi (bhasha fuse-ngrams)
 #   qa        extractive QA (Hindi cloze questions; XQuAD-hi halves for dev/test)
 #   ship      F16 copies into assets/models/ (bhasha model convert)
 # Runs niced; on a 2-core machine the whole run takes a few hours.
@@ -86,7 +86,10 @@ fuse)
     $BH crf fuse --model "$W/fused_hi" --head ner_bn --crf "$W/ner/crf_bn.bin" --dev "$W/ner/rifat_dev.conll" \
         --test "$B" --map TIM=O --out "$W/fused_ner" | tee "$W/fuse_bn.json"
     $BH fuse-ngrams --model "$W/fused_ner" --head sentiment_bn --train "$S/train.tsv" --dev "$S/dev.tsv" \
-        --test "$S/test.tsv" --out "$W/fused" | tee "$W/fuse_sentiment_bn.json"
+        --test "$S/test.tsv" --out "$W/fused_bn" | tee "$W/fuse_sentiment_bn.json"
+    H=$W/sets/hi-hsac-amazon
+    $BH fuse-ngrams --model "$W/fused_bn" --head sentiment_hi --train "$H/train.tsv" --dev "$H/dev.tsv" \
+        --test "$H/test.tsv" --out "$W/fused" | tee "$W/fuse_sentiment_hi.json"
     ;;
 qa)
     # training: 3,000 cloze questions from raw Hindi news + the dev half of

@@ -56,6 +56,10 @@ is "fuse-ngrams: still the two classes" "$(sed -n '1p;3p' "$D/pred.jsonl" | cut 
 $BH fuse-ngrams --model "$D/s" --train "$D/train.tsv" --dev "$D/dev.tsv" --a 1 --l2 0.001 --bits 12 --out "$D/sn2" \
     > "$D/sn.json" 2> /dev/null
 is "fuse-ngrams --a --l2: that pair alone" "$?:$(grep -o '"a":[0-9.]*,"l2":[0-9.]*' "$D/sn.json")" '0:"a":1,"l2":0.001'
+$BH fuse-ngrams --model "$D/s" --train "$D/train.tsv" --dev "$D/dev.tsv" --test "$D/dev.tsv" --a 0 --l2 0.001 \
+    --bits 12 --no-refit --out "$D/sn3" > "$D/sn.json" 2> /dev/null
+is "fuse-ngrams --no-refit, A = 0: the fused score is the n-gram layer's" \
+    "$?:$(sed -n 's/.*"test_macro_f1":{"head":[0-9.]*,"ngrams":\([0-9.]*\),"fused":\([0-9.]*\)}.*/\1 \2/p' "$D/sn.json" | awk '{print ($1 == $2)}')" "0:1"
 printf 'text\tlabel\nভালো বই\tgreat\n' > "$D/odd.tsv"
 fails "fuse-ngrams: a label the head lacks" $BH fuse-ngrams --model "$D/s" --train "$D/odd.tsv" --dev "$D/dev.tsv" --bits 12 --out "$D/sx"
 $BH fuse-ngrams --model "$D/s" --train "$D/train.tsv" --out "$D/sx" 2> "$D/err"
