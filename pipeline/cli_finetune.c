@@ -88,7 +88,7 @@ static int parse_also(const char *cmd, char *spec, bh__ft_options *a)
         else if (!strcmp(f, "features") || !strcmp(f, "crf-weight")) {
             double x;
             int bits = !strcmp(f, "features");
-            if (cli_number(cmd, bits ? "--also features" : "--also crf-weight", eq, bits ? 12 : 0, bits ? 24 : 1e3, &x))
+            if (cli_number(cmd, bits ? "--also features" : "--also crf-weight", eq, bits ? 12 : 1e-6, bits ? 24 : 1e3, &x))
                 return 2;
             if (bits) a->feat_bits = (int)x;
             else a->crf_weight = (float)x;
@@ -165,7 +165,7 @@ int cli_finetune_run(int argc, char **argv, const cli_dist *dist)
         NUM("--clip", 0, 1e9, o.clip, float)
         NUM("--dropout", 0, 0.999, o.dropout, float)
         NUM("--features", 12, 24, o.feat_bits, int)
-        NUM("--crf-weight", 0, 1e3, o.crf_weight, float)
+        NUM("--crf-weight", 1e-6, 1e3, o.crf_weight, float)
 #undef NUM
         else return cli_usage_error(cmd, "unknown or incomplete option '%s' (try --help)", a);
     }

@@ -246,6 +246,41 @@ static void test_token_grad_crf(void **state)
     free(hid);
 }
 
+/* Saves head h with a tiny encoder of width D, loads it back: the same
+ * feature bits and tensors; then removes the files. */
+static void roundtrip(bh_head *h, int D)
+{
+    char dir[] = "/tmp/bh_heads_rt_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    bh_model_config mc;
+    bh_model_config_default(&mc, BH_ARCH_ENCODER);
+    mc.vocab = 20, mc.max_len = 8, mc.dim = D, mc.layers = 1, mc.heads = 1, mc.ffn = 8, mc.dropout = 0;
+    bh_model *m;
+    assert_int_equal(bh_model_new(&mc, 1, &m), BH_OK);
+    assert_int_equal(bh_model_save_heads(m, &h, 1, dir), BH_OK);
+    bh_head **got;
+    int n;
+    assert_int_equal(bh_heads_load(dir, &got, &n), BH_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(bh_head_feat_bits(got[0]), bh_head_feat_bits(h));
+    assert_int_equal(bh_head_num_tensors(got[0]), bh_head_num_tensors(h));
+    for (int i = 0; i < bh_head_num_tensors(h); i++) {
+        bh_tensor_info a, b;
+        bh_head_tensor(h, i, &a);
+        bh_head_tensor(got[0], i, &b);
+        assert_string_equal(a.name, b.name);
+        assert_memory_equal(a.data, b.data, sizeof(float) * (size_t)a.shape[0] * (a.ndim == 2 ? a.shape[1] : 1));
+    }
+    bh_heads_free(got, n);
+    char p[256];
+    snprintf(p, sizeof p, "%s/config.json", dir);
+    unlink(p);
+    snprintf(p, sizeof p, "%s/model.safetensors", dir);
+    unlink(p);
+    rmdir(dir);
+    bh_model_free(m);
+}
+
 /* Word features: feat.w [2^12, C] rows summed into the emissions, under the
  * CRF; hashes collide on purpose (two words share a row) and ignored
  * positions carry garbage hashes that must not be read. */
@@ -317,7 +352,7 @@ static void test_fuse_crf(void **state)
     bh_crf_tagger_options o = {0};
     o.hash_bits = 12;
     o.epochs = 20;
-    int D = 5, T = 5, K = BH_CRF_NFEAT;
+    int D = 5, T = 5;
     bh_head *h = tok_head(D, 1, "ner"), *f0, *fbig, *again;
     bh_head *seq = seq_head(D, BH_POOL_MEAN, 0, "s");
     assert_int_equal(bh_head_fuse_crf(h, tg, 1.0f, &f0), BH_EINVAL); /* untrained */
@@ -346,36 +381,7 @@ static void test_fuse_crf(void **state)
             assert_string_equal(bh_head_label(fbig, c[t]), want[t]);
         }
     }
-    (void)K;
-    /* save and load: the table and the fused CRF come back */
-    char dir[] = "/tmp/bh_fuse_XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    bh_model_config mc;
-    bh_model_config_default(&mc, BH_ARCH_ENCODER);
-    mc.vocab = 20, mc.max_len = 8, mc.dim = D, mc.layers = 1, mc.heads = 1, mc.ffn = 8, mc.dropout = 0;
-    bh_model *m;
-    assert_int_equal(bh_model_new(&mc, 1, &m), BH_OK);
-    assert_int_equal(bh_model_save_heads(m, &fbig, 1, dir), BH_OK);
-    bh_head **got;
-    int n;
-    assert_int_equal(bh_heads_load(dir, &got, &n), BH_OK);
-    assert_int_equal(n, 1);
-    assert_int_equal(bh_head_feat_bits(got[0]), 12);
-    for (int i = 0; i < bh_head_num_tensors(fbig); i++) {
-        bh_tensor_info a, b;
-        bh_head_tensor(fbig, i, &a);
-        bh_head_tensor(got[0], i, &b);
-        assert_string_equal(a.name, b.name);
-        assert_memory_equal(a.data, b.data, sizeof(float) * (size_t)a.shape[0] * (a.ndim == 2 ? a.shape[1] : 1));
-    }
-    bh_heads_free(got, n);
-    char p[256];
-    snprintf(p, sizeof p, "%s/config.json", dir);
-    unlink(p);
-    snprintf(p, sizeof p, "%s/model.safetensors", dir);
-    unlink(p);
-    rmdir(dir);
-    bh_model_free(m);
+    roundtrip(fbig, D); /* the table and the fused CRF come back */
     bh_head_free(f0);
     bh_head_free(fbig);
     bh_head_free(h);
@@ -441,36 +447,7 @@ static void test_seq_ngrams(void **state)
     assert_int_equal(bh_head_seq_set_ngrams(h, bits, W, b, -1.0f, &bad), BH_EINVAL);
     assert_int_equal(bh_head_seq_ngram_logits(h, text, strlen(text), q), BH_EINVAL);
     assert_int_equal(bh_ngram_features(text, strlen(text), 30, &idx, &val, &n), BH_EINVAL);
-    /* save and load keep the layer */
-    char dir[] = "/tmp/bh_ngram_XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    bh_model_config mc;
-    bh_model_config_default(&mc, BH_ARCH_ENCODER);
-    mc.vocab = 20, mc.max_len = 8, mc.dim = D, mc.layers = 1, mc.heads = 1, mc.ffn = 8, mc.dropout = 0;
-    bh_model *m;
-    assert_int_equal(bh_model_new(&mc, 1, &m), BH_OK);
-    assert_int_equal(bh_model_save_heads(m, &f, 1, dir), BH_OK);
-    bh_head **got;
-    int ng;
-    assert_int_equal(bh_heads_load(dir, &got, &ng), BH_OK);
-    assert_int_equal(ng, 1);
-    assert_int_equal(bh_head_feat_bits(got[0]), 12);
-    assert_int_equal(bh_head_num_tensors(got[0]), bh_head_num_tensors(f));
-    for (int i = 0; i < bh_head_num_tensors(f); i++) {
-        bh_tensor_info a, bb;
-        bh_head_tensor(f, i, &a);
-        bh_head_tensor(got[0], i, &bb);
-        assert_string_equal(a.name, bb.name);
-        assert_memory_equal(a.data, bb.data, sizeof(float) * (size_t)a.shape[0] * (a.ndim == 2 ? a.shape[1] : 1));
-    }
-    bh_heads_free(got, ng);
-    char path[256];
-    snprintf(path, sizeof path, "%s/config.json", dir);
-    unlink(path);
-    snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    unlink(path);
-    rmdir(dir);
-    bh_model_free(m);
+    roundtrip(f, D); /* save and load keep the layer */
     bh_head_free(t);
     bh_head_free(z);
     bh_head_free(f);

@@ -22,6 +22,11 @@
  *    length cap and both ends in the context, optionally against the null
  *    answer (start = end = 0) as in SQuAD 2.0.
  *
+ * Count models fused in: a token head may carry a sparse table of word
+ * feature weights (feat.w, the feature CRF's: bh_head_fuse_crf, or trained
+ * with the head: *_feats calls), a sequence head an n-gram layer fitted on
+ * top of its probabilities (bh_head_seq_set_ngrams, bh_head_seq_fuse_text).
+ *
  * The loss functions write d(loss)/d(hidden) so that bh_model_backward can
  * carry it through the encoder (end-to-end fine-tuning), and ADD the head's
  * own gradients to its gradient buffer (zero it with bh_head_zero_grad).
