@@ -17,7 +17,7 @@ static void finetune_qa_usage(FILE *f)
     fprintf(f,
             "usage: bhasha finetune --task qa --base ENCODER --train SQUAD.json|CLOZE.jsonl --dev SQUAD.json\n"
             "         --tokenizer T.model --out DIR [--test SQUAD.json] [--max-len N] [--stride 32]\n"
-            "         [--max-query 64] [--max-answer 30] [--null-answer] [--epochs 3] [--lr 1e-4]\n"
+            "         [--max-query 64] [--max-answer 30] [--null-answer] [--sentence] [--epochs 3] [--lr 1e-4]\n"
             "         [--batch 16] [--warmup STEPS (default 10%% of all)] [--patience 2] [--freeze-layers K]\n"
             "         [--dropout P] [--wd 0.01] [--clip 1] [--no-normalize] [--threads 1] [--seed 1]\n"
             "         [--log-every 20]\n"
@@ -27,7 +27,8 @@ static void finetune_qa_usage(FILE *f)
             "--max-len pieces (default the encoder's max_len) are cut into windows sharing --stride pieces;\n"
             "a window without the whole answer is trained to point at [CLS]. Questions are cut to\n"
             "--max-query pieces, answers decoded up to --max-answer pieces. The dev metric is SQuAD F1\n"
-            "(percent); the best epoch is saved to DIR with the tokenizer.\n"
+            "(percent); the best epoch is saved to DIR with the tokenizer. --sentence decodes (dev, test\n"
+            "and later bhasha qa) inside the context sentence that shares the most words with the question.\n"
             "Progress on stderr; 'epoch N loss X dev Y' lines and a JSON summary on stdout.\n");
 }
 
@@ -51,6 +52,7 @@ static int finetune_qa(int argc, char **argv)
             continue;
         if (!strcmp(a, "--no-normalize")) o->normalize = 0;
         else if (!strcmp(a, "--null-answer")) qo.null_answer = 1;
+        else if (!strcmp(a, "--sentence")) qo.sentence = 1;
 #define NUM(name, lo, hi, dst, type)                                   \
     else if (cli_opt(argc, argv, &i, name, &v)) {                      \
         if (cli_number(cmd, name, v, lo, hi, &x)) return 2;                   \
@@ -109,24 +111,32 @@ int cli_finetune_tasks(int argc, char **argv)
 
 static int qa_usage(FILE *f)
 {
-    fprintf(f, "usage: bhasha qa [--model DIR (default: the shipped Hindi model)] [--threads 1] [--strict] [FILE]\n"
+    fprintf(f, "usage: bhasha qa [--model DIR (default: the shipped Hindi model)] [--threads 1] [--strict]\n"
+               "         [--sentence | --no-sentence] [FILE]\n"
                "Reads JSON lines {\"context\":\"...\",\"question\":\"...\"} (FILE or stdin; an \"id\" is echoed)\n"
                "and writes one JSON line per input line: {\"answer\":\"...\",\"start\":S,\"end\":E,\"score\":P}\n"
                "(start/end: code point offsets into the original context, [start, end); score: p(start) p(end)\n"
                "in the best window; a --null-answer model may answer \"\" at 0, 0), or {\"error\":\"...\"}\n"
                "for a line that cannot be answered (not JSON, empty context or question, a context shorter\n"
-               "than its question). DIR: a directory written by bhasha finetune --task qa.\n");
+               "than its question). DIR: a directory written by bhasha finetune --task qa.\n"
+               "--sentence: answers only inside the context sentence that shares the most words with the\n"
+               "question (rarer words count more), as \"sentence\": true in DIR/finetune.json sets it;\n"
+               "--no-sentence: the whole context.\n");
     return 0;
 }
 
 int cli_qa(int argc, char **argv)
 {
     const char *cmd = argv[0], *model = NULL, *in = NULL;
-    int threads = 1, strict = 0;
+    int threads = 1, strict = 0, sentence = -1;
     bh_precision prec = BH_PRECISION_F32;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return qa_usage(stdout);
         if (cli_opt(argc, argv, &i, "--model", &model)) continue;
+        if (!strcmp(argv[i], "--sentence") || !strcmp(argv[i], "--no-sentence")) {
+            sentence = !strcmp(argv[i], "--sentence");
+            continue;
+        }
         int k = cli_runner_arg(cmd, argc, argv, &i, &threads, &strict, &in, &prec);
         if (k == 2) return 2;
         if (!k) return cli_usage_error(cmd, "unknown or incomplete option '%s' (try --help)", argv[i]);
@@ -140,7 +150,9 @@ int cli_qa(int argc, char **argv)
     bh_blas_set_threads(threads);
     bh__qa_model *qm;
     bh_status st = bh__qa_load(model, threads, &qm);
-    if (!st && prec != BH_PRECISION_F32 && (st = bh__qa_set_precision(qm, prec))) bh__qa_free(qm);
+    if (!st && ((prec != BH_PRECISION_F32 && (st = bh__qa_set_precision(qm, prec))) ||
+                (sentence >= 0 && (st = bh__qa_set_sentence(qm, sentence)))))
+        bh__qa_free(qm);
     if (st) return cli_fail(cmd, st);
     cli_lines r;
     if (cli_lines_open(&r, cmd, in)) {

@@ -19,6 +19,7 @@
 #include "bhasha/eval.h"
 #include "bhasha/model.h"
 #include "bhasha/normalize.h"
+#include "bhasha/segment.h"
 #include "bhasha/subword.h"
 #include "core/error.h"
 #include "models/safetensors.h"
@@ -26,6 +27,8 @@
 /* ------------------------------------------------------------ tokenization */
 
 typedef struct qtok {
+    bh_segmenter *seg; /* sentences and words for the question-overlap sentence (made when first needed) */
+    bh_spans sents, words;
     bh_tokenizer *tok;
     bh_special_ids sp;
     int32_t unk, pad;
@@ -92,6 +95,9 @@ static bh_status qtok_open(qtok *q, const char *path, int normalize, const bh_mo
 
 static void qtok_close(qtok *q)
 {
+    bh_segmenter_free(q->seg);
+    bh_spans_free(&q->sents);
+    bh_spans_free(&q->words);
     bh_tokenizer_free(q->tok);
     bh_tokens_free(&q->tk);
     bh_buf_free(&q->nb);
@@ -175,6 +181,7 @@ typedef struct qa_ex {
     char **golds;
     int ngold;
     long ab, ae;     /* bytes of the first answer in ctx; -1 = none */
+    long sb, se;     /* with qa_cfg.sentence: bytes of the sentence sharing most with the question */
     int32_t *q;      /* question pieces */
     int nq;
     pieces p;        /* context pieces */
@@ -215,7 +222,57 @@ static void set_free(qa_set *d)
 
 typedef struct qa_cfg {
     int L, stride, max_query, max_answer, null_answer;
+    int sentence; /* answers only inside the context sentence that shares most words with the question */
 } qa_cfg;
+
+/* Is word w (n bytes) one of the words of text t (spans ws)? */
+static int has_word(const char *t, const bh_spans *ws, size_t from, size_t to, const char *w, size_t n)
+{
+    for (size_t k = 0; k < ws->n; k++) {
+        const bh_span *s = &ws->v[k];
+        if (s->start >= from && s->end <= to && s->end - s->start == n && !memcmp(t + s->start, w, n)) return 1;
+    }
+    return 0;
+}
+
+/* x->sb, x->se: the sentence of the context with the highest sum, over the
+ * question's distinct words it contains, of log(1 + sentences / sentences
+ * containing the word) (rare words count more; punctuation is not a word);
+ * the first such sentence on ties, the whole context when none shares a word. */
+static bh_status best_sentence(qtok *q, const char *question, qa_ex *x)
+{
+    bh_status st = q->seg ? BH_OK : bh_segmenter_new(&q->seg);
+    bh_spans qw = {0};
+    if (!st) st = bh_segment_sentences_words(q->seg, x->ctx, x->clen, &q->sents, &q->words);
+    if (!st) st = bh_segment(q->seg, BH_SEG_WORD, question, strlen(question), &qw);
+    x->sb = 0, x->se = (long)x->clen;
+    size_t ns = q->sents.n;
+    double *score = st ? NULL : calloc(ns + 1, sizeof *score);
+    if (!st && !score) st = bh__fail(BH_ENOMEM, "out of memory");
+    for (size_t k = 0; !st && k < qw.n; k++) {
+        const bh_span *w = &qw.v[k];
+        if (w->kind == BH_TOK_PUNCT || w->kind == BH_TOK_OTHER) continue;
+        const char *ws = question + w->start;
+        size_t n = w->end - w->start;
+        int dup = 0; /* each distinct question word once */
+        for (size_t j = 0; j < k && !dup; j++)
+            dup = qw.v[j].end - qw.v[j].start == n && !memcmp(question + qw.v[j].start, ws, n);
+        if (dup) continue;
+        size_t df = 0;
+        for (size_t i = 0; i < ns; i++) df += has_word(x->ctx, &q->words, q->sents.v[i].start, q->sents.v[i].end, ws, n);
+        if (!df) continue;
+        double idf = log(1.0 + (double)ns / (double)df);
+        for (size_t i = 0; i < ns; i++)
+            if (has_word(x->ctx, &q->words, q->sents.v[i].start, q->sents.v[i].end, ws, n)) score[i] += idf;
+    }
+    size_t best = ns;
+    for (size_t i = 0; !st && i < ns; i++)
+        if (score[i] > 0 && (best == ns || score[i] > score[best])) best = i;
+    if (!st && best < ns) x->sb = (long)q->sents.v[best].start, x->se = (long)q->sents.v[best].end;
+    free(score);
+    bh_spans_free(&qw);
+    return st;
+}
 
 /* Question pieces of x (normalized as a whole), cut to the caps. */
 static bh_status encode_question(qtok *q, const qa_cfg *c, const char *question, size_t qlen, qa_ex *x)
@@ -320,6 +377,8 @@ static bh_status add_example(qa_set *d, qtok *q, const qa_cfg *c, const char *id
     }
     bh_status st;
     if ((st = encode_question(q, c, question, strlen(question), x)) || (st = encode_text(q, ctx, clen, &x->p))) return st;
+    x->sb = -1, x->se = -1;
+    if (c->sentence && (st = best_sentence(q, question, x))) return st;
     if (!x->p.n) return bh__fail(BH_EFORMAT, "the context has no pieces");
     return make_windows(d, d->n - 1, c);
 }
@@ -540,18 +599,28 @@ static bh_status fold_row(const qbatch *b, int i, const qa_set *d, const qa_feat
     const qa_ex *x = &d->ex[f->ex];
     int T = b->T, base = x->nq + 2;
     const float *ls = b->ls + (size_t)i * T, *le = b->le + (size_t)i * T;
-    uint8_t *ctx = b->allowed + (size_t)i * T; /* allowed minus position 0, restored below */
+    const uint8_t *allowed = b->allowed + (size_t)i * T;
+    uint8_t *ctx = malloc((size_t)T); /* allowed minus position 0 (and outside the chosen sentence) */
+    if (!ctx) return bh__fail(BH_ENOMEM, "out of memory");
+    for (int t = 0; t < T; t++) {
+        int k = f->w0 + t - base; /* the context piece at position t */
+        ctx[t] = t > 0 && allowed[t] &&
+                 (x->sb < 0 || (k >= 0 && k < x->p.n && (long)x->p.b[k] >= x->sb && (long)x->p.e[k] <= x->se));
+    }
     int s, e;
     float sc, ns;
-    ctx[0] = 0;
     bh_status st = bh_span_best(ls, le, ctx, T, c->max_answer, 0, &s, &e, &sc, &ns);
-    ctx[0] = 1;
+    free(ctx);
     if (st) return st;
     if (ns < bx->null_min) bx->null_min = ns;
     if (s > 0 && sc > bx->score) {
         bx->score = sc;
-        bx->bs = (long)x->p.b[f->w0 + s - base];
-        bx->be = (long)x->p.e[f->w0 + e - base];
+        long bs = (long)x->p.b[f->w0 + s - base], be = (long)x->p.e[f->w0 + e - base];
+        /* a piece of a character that normalization split: the whole character */
+        while (bs > 0 && ((unsigned char)x->ctx[bs] & 0xC0) == 0x80) bs--;
+        while (be < (long)x->clen && ((unsigned char)x->ctx[be] & 0xC0) == 0x80) be++;
+        bx->bs = bs;
+        bx->be = be;
     }
     return BH_OK;
 }
@@ -637,6 +706,7 @@ static bh_status save_best(const bh__ft_options *o, const qa_cfg *c, bh_model *m
     json_object_set_new(j, "max_query", json_integer(c->max_query));
     json_object_set_new(j, "max_answer", json_integer(c->max_answer));
     json_object_set_new(j, "null_answer", json_boolean(c->null_answer));
+    json_object_set_new(j, "sentence", json_boolean(c->sentence));
     json_object_set_new(j, "metric", json_string("squad_f1"));
     json_object_set_new(j, "best_epoch", json_integer(epoch));
     json_object_set_new(j, "dev", json_real(dev));
@@ -675,7 +745,8 @@ bh_status bh__qa_finetune(const bh__qa_options *qo, bh__qa_result *qres)
     bh_status st;
     if ((st = bh__ft_open_base(o, &m))) goto done;
     const bh_model_config *mc = bh_model_get_config(m);
-    qa_cfg c = {o->seq ? o->seq : mc->max_len, qo->stride, qo->max_query, qo->max_answer, qo->null_answer};
+    qa_cfg c = {o->seq ? o->seq : mc->max_len, qo->stride, qo->max_query, qo->max_answer, qo->null_answer,
+                qo->sentence};
     if (c.L > mc->max_len) {
         st = bh__fail(BH_EINVAL, "sequence length %d exceeds the encoder's max_len %d", c.L, mc->max_len);
         goto done;
@@ -835,6 +906,13 @@ static int json_int(json_t *j, const char *key, int lo, int hi, int dflt)
     return (int)json_integer_value(v);
 }
 
+bh_status bh__qa_set_sentence(bh__qa_model *qm, int on)
+{
+    if (!qm) return bh__fail(BH_EINVAL, "bh__qa_set_sentence: NULL model");
+    qm->c.sentence = on != 0;
+    return BH_OK;
+}
+
 bh_status bh__qa_set_precision(bh__qa_model *qm, bh_precision p)
 {
     return qm ? bh_model_set_precision(qm->m, p) : bh__fail(BH_EINVAL, "bh__qa_set_precision: NULL model");
@@ -859,7 +937,7 @@ bh_status bh__qa_load(const char *dir, int threads, bh__qa_model **out)
         goto fail;
     }
     int L = bh_model_get_config(qm->m)->max_len;
-    qm->c = (qa_cfg){L, 32, 64, 30, 0};
+    qm->c = (qa_cfg){L, 32, 64, 30, 0, 0};
     int normalize = 1;
     const char *tokname = "tokenizer.model";
     snprintf(path, sizeof path, "%s/finetune.json", dir);
@@ -878,6 +956,7 @@ bh_status bh__qa_load(const char *dir, int threads, bh__qa_model **out)
         qm->c.max_query = json_int(j, "max_query", 1, L, qm->c.max_query);
         qm->c.max_answer = json_int(j, "max_answer", 1, 1 << 20, qm->c.max_answer);
         qm->c.null_answer = json_is_true(json_object_get(j, "null_answer"));
+        qm->c.sentence = json_is_true(json_object_get(j, "sentence"));
         if ((v = json_object_get(j, "tokenizer")) && json_is_string(v) && !strchr(json_string_value(v), '/'))
             tokname = json_string_value(v);
     }

@@ -44,6 +44,8 @@ typedef struct bh__qa_options {
     int max_query;   /* question pieces kept (64) */
     int max_answer;  /* longest answer decoded, in pieces (30) */
     int null_answer; /* decoding may answer "no answer", SQuAD 2.0 (0) */
+    int sentence;    /* decoding answers only inside the context sentence sharing most with the
+                      * question (bh__qa_set_sentence); saved in finetune.json (0) */
 } bh__qa_options;
 
 /* bh__ft_options_default plus the QA defaults above. */
@@ -67,6 +69,11 @@ bh_status bh__qa_load(const char *dir, int threads, bh__qa_model **out);
 void bh__qa_free(bh__qa_model *qm);
 /* The encoder's inference precision (bh_model_set_precision). */
 bh_status bh__qa_set_precision(bh__qa_model *qm, bh_precision p);
+/* on: answers only inside the context sentence that shares the most (rare)
+ * words with the question (bh_segment sentences and words; each shared word
+ * counts log(1 + sentences / sentences containing it)); the whole context
+ * when none shares a word. Also set by "sentence": true in finetune.json. */
+bh_status bh__qa_set_sentence(bh__qa_model *qm, int on);
 
 typedef struct bh__qa_answer {
     size_t start, end;   /* code point offsets into the context, [start, end); 0, 0 = no answer */

@@ -96,6 +96,26 @@ else
 fi
 $BH qa --model "$D/m" --strict "$D/in.jsonl" > /dev/null 2>&1
 is "qa --strict: bad lines make the status 1" "$?" "1"
+# --sentence: the answer lies in the sentence sharing the question's words
+# ("कल शाम ... गया" are in the last sentence of each context only)
+$BH qa --model "$D/m" --sentence "$D/in.jsonl" > "$D/outs.jsonl" 2> /dev/null
+is "qa --sentence: exit 0, one line per line" "$?:$(wc -l < "$D/outs.jsonl" | tr -d ' ')" "0:7"
+if [ $HAVE_JQ = 1 ]; then
+    good=0
+    for k in 1 2; do
+        in=$(sed -n "${k}p" "$D/in.jsonl")
+        out=$(sed -n "${k}p" "$D/outs.jsonl")
+        jq -e -n --argjson i "$in" --argjson o "$out" \
+            '$i.context[$o.start:$o.end] == $o.answer and ($i.context | split("।") | .[-2] | contains($o.answer))' \
+            > /dev/null && good=$((good + 1))
+    done
+    is "qa --sentence: both answers inside the question's sentence" "$good" "2"
+else
+    skip "qa --sentence: the answer's sentence" "no jq"
+fi
+$BH finetune --task qa --base "$D/enc.json" --tokenizer $TOK --train "$D/dev.json" --dev "$D/dev.json" --epochs 1 \
+    --sentence --out "$D/ms" > /dev/null 2>&1
+ok "finetune qa --sentence: saved in finetune.json" grep -q '"sentence": true' "$D/ms/finetune.json"
 $BH qa --model "$D/nothing" < /dev/null > /dev/null 2> "$D/e"
 is "qa: a missing model fails with one line" "$?:$(wc -l < "$D/e" | tr -d ' ')" "1:1"
 $BH finetune --task qa --base "$D/enc.json" --tokenizer $TOK --train "$D/dev.json" --dev "$D/nope.json" --out "$D/x" \
