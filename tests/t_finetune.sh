@@ -40,6 +40,9 @@ $BH sentiment --model "$D/s" "$D/in.txt" > "$D/pred.jsonl" 2> "$D/err"
 is "sentiment: exit 0, quiet" "$?:$(wc -l < "$D/err" | tr -d ' ')" "0:0"
 is "sentiment: one JSON line per input line (empty line too)" "$(grep -c '^{"label":"\(pos\|neg\)","score":[0-9.]*}$' "$D/pred.jsonl")" "3"
 is "sentiment: learned the two classes" "$(sed -n '1p;3p' "$D/pred.jsonl" | cut -d'"' -f4 | tr '\n' ' ')" "pos neg "
+$BH sentiment --model "$D/s" --probs "$D/in.txt" > "$D/probs.jsonl" 2> /dev/null
+is "sentiment --probs: every label's probability, summing to 1" \
+    "$(sed -n 1p "$D/probs.jsonl" | sed 's/.*"probs":{"neg":\([0-9.]*\),"pos":\([0-9.]*\)}}$/\1 \2/' | awk '{printf "%.3f", $1 + $2}')" "1.000"
 # --- the n-gram layer fitted on top of the sentiment head (bhasha fuse-ngrams)
 $BH fuse-ngrams --model "$D/s" --train "$D/train.tsv" --dev "$D/dev.tsv" --test "$D/dev.tsv" --bits 12 \
     --out "$D/sn" > "$D/sn.json" 2> "$D/sn.err"
