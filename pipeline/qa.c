@@ -225,20 +225,11 @@ typedef struct qa_cfg {
     int sentence; /* answers only inside the context sentence that shares most words with the question */
 } qa_cfg;
 
-/* Is word w (n bytes) one of the words of text t (spans ws)? */
-static int has_word(const char *t, const bh_spans *ws, size_t from, size_t to, const char *w, size_t n)
-{
-    for (size_t k = 0; k < ws->n; k++) {
-        const bh_span *s = &ws->v[k];
-        if (s->start >= from && s->end <= to && s->end - s->start == n && !memcmp(t + s->start, w, n)) return 1;
-    }
-    return 0;
-}
-
 /* x->sb, x->se: the sentence of the context with the highest sum, over the
  * question's distinct words it contains, of log(1 + sentences / sentences
  * containing the word) (rare words count more; punctuation is not a word);
- * the first such sentence on ties, the whole context when none shares a word. */
+ * the first such sentence on ties, the whole context when none shares a word.
+ * O(question words x (context words + sentences)), so a long context stays cheap. */
 static bh_status best_sentence(qtok *q, const char *question, qa_ex *x)
 {
     bh_status st = q->seg ? BH_OK : bh_segmenter_new(&q->seg);
@@ -246,30 +237,41 @@ static bh_status best_sentence(qtok *q, const char *question, qa_ex *x)
     if (!st) st = bh_segment_sentences_words(q->seg, x->ctx, x->clen, &q->sents, &q->words);
     if (!st) st = bh_segment(q->seg, BH_SEG_WORD, question, strlen(question), &qw);
     x->sb = 0, x->se = (long)x->clen;
-    size_t ns = q->sents.n;
+    size_t ns = q->sents.n, nw = q->words.n;
     double *score = st ? NULL : calloc(ns + 1, sizeof *score);
-    if (!st && !score) st = bh__fail(BH_ENOMEM, "out of memory");
-    for (size_t k = 0; !st && k < qw.n; k++) {
+    size_t *sid = st ? NULL : malloc(sizeof *sid * (nw + 1)); /* the sentence of each context word */
+    unsigned char *hit = st ? NULL : malloc(ns + 1);
+    if (!st && (!score || !sid || !hit)) st = bh__fail(BH_ENOMEM, "out of memory");
+    for (size_t k = 0, i = 0; !st && k < nw; k++) {
+        while (i + 1 < ns && q->sents.v[i].end <= q->words.v[k].start) i++;
+        sid[k] = i;
+    }
+    for (size_t k = 0; !st && ns && k < qw.n; k++) {
         const bh_span *w = &qw.v[k];
         if (w->kind == BH_TOK_PUNCT || w->kind == BH_TOK_OTHER) continue;
         const char *ws = question + w->start;
-        size_t n = w->end - w->start;
+        size_t n = w->end - w->start, df = 0;
         int dup = 0; /* each distinct question word once */
         for (size_t j = 0; j < k && !dup; j++)
             dup = qw.v[j].end - qw.v[j].start == n && !memcmp(question + qw.v[j].start, ws, n);
         if (dup) continue;
-        size_t df = 0;
-        for (size_t i = 0; i < ns; i++) df += has_word(x->ctx, &q->words, q->sents.v[i].start, q->sents.v[i].end, ws, n);
+        memset(hit, 0, ns);
+        for (size_t c = 0; c < nw; c++) {
+            const bh_span *cw = &q->words.v[c];
+            if (cw->end - cw->start == n && !memcmp(x->ctx + cw->start, ws, n) && !hit[sid[c]]) hit[sid[c]] = 1, df++;
+        }
         if (!df) continue;
         double idf = log(1.0 + (double)ns / (double)df);
         for (size_t i = 0; i < ns; i++)
-            if (has_word(x->ctx, &q->words, q->sents.v[i].start, q->sents.v[i].end, ws, n)) score[i] += idf;
+            if (hit[i]) score[i] += idf;
     }
     size_t best = ns;
     for (size_t i = 0; !st && i < ns; i++)
         if (score[i] > 0 && (best == ns || score[i] > score[best])) best = i;
     if (!st && best < ns) x->sb = (long)q->sents.v[best].start, x->se = (long)q->sents.v[best].end;
     free(score);
+    free(sid);
+    free(hit);
     bh_spans_free(&qw);
     return st;
 }
@@ -592,6 +594,13 @@ typedef struct best {
     float score, null_min;
     long bs, be; /* bytes in the context; -1 = none */
 } best;
+
+/* Whether window f can hold an answer: with the sentence restriction, only
+ * windows that overlap the chosen sentence (the others are not run at all). */
+static int window_used(const qa_ex *x, const qa_feat *f)
+{
+    return x->sb < 0 || (f->w1 > f->w0 && (long)x->p.e[f->w1 - 1] > x->sb && (long)x->p.b[f->w0] < x->se);
+}
 
 /* Folds row i of the batch (feature f) into the example's best answer. */
 static bh_status fold_row(const qbatch *b, int i, const qa_set *d, const qa_feat *f, const qa_cfg *c, best *bx)
@@ -1006,6 +1015,10 @@ bh_status bh__qa_answer_one(bh__qa_model *qm, const char *context, size_t clen, 
     }
     best bx = {-INFINITY, INFINITY, -1, -1};
     const int chunk = 16; /* windows per forward pass */
+    int nu = 0;           /* the windows that can hold the answer, to the front */
+    for (int k = 0; k < nf; k++)
+        if (window_used(&d->ex[0], &d->f[k])) d->f[nu++] = d->f[k];
+    nf = nu;
     for (int i0 = 0; i0 < nf; i0 += chunk) {
         int B = nf - i0 < chunk ? nf - i0 : chunk;
         for (int k = 0; k < B; k++) qm->ptr[k] = &d->f[i0 + k];
