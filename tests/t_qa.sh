@@ -82,15 +82,18 @@ is "qa: {\"error\":...} on the bad lines" "$(tail -5 "$D/out.jsonl" | grep -c '^
 ok "qa: the id is echoed" grep -q '^{"id":1,"answer"' "$D/out.jsonl"
 ok "qa: the reason on stderr with the line number" grep -q 'line 5: the context (4 characters) is shorter than the question' "$D/qa.err"
 ok "qa: the long context needs more than one window" test "$(printf '%s' "$long" | wc -m)" -gt 100
-if [ $HAVE_JQ = 1 ]; then
+# how many of the first two answers in OUT satisfy the jq FILTER ($i input line, $o output line)
+jq_good() {
     good=0
     for k in 1 2; do
-        in=$(sed -n "${k}p" "$D/in.jsonl")
-        out=$(sed -n "${k}p" "$D/out.jsonl")
-        jq -e -n --argjson i "$in" --argjson o "$out" \
-            '$o.end > $o.start and $i.context[$o.start:$o.end] == $o.answer' > /dev/null && good=$((good + 1))
+        jq -e -n --argjson i "$(sed -n "${k}p" "$D/in.jsonl")" --argjson o "$(sed -n "${k}p" "$1")" "$2" > /dev/null &&
+            good=$((good + 1))
     done
-    is "qa: start/end cut the answer out of the original context (2 windows too)" "$good" "2"
+    echo $good
+}
+if [ $HAVE_JQ = 1 ]; then
+    is "qa: start/end cut the answer out of the original context (2 windows too)" \
+        "$(jq_good "$D/out.jsonl" '$o.end > $o.start and $i.context[$o.start:$o.end] == $o.answer')" "2"
 else
     skip "qa: offsets map back to the context" "no jq"
 fi
@@ -101,15 +104,8 @@ is "qa --strict: bad lines make the status 1" "$?" "1"
 $BH qa --model "$D/m" --sentence "$D/in.jsonl" > "$D/outs.jsonl" 2> /dev/null
 is "qa --sentence: exit 0, one line per line" "$?:$(wc -l < "$D/outs.jsonl" | tr -d ' ')" "0:7"
 if [ $HAVE_JQ = 1 ]; then
-    good=0
-    for k in 1 2; do
-        in=$(sed -n "${k}p" "$D/in.jsonl")
-        out=$(sed -n "${k}p" "$D/outs.jsonl")
-        jq -e -n --argjson i "$in" --argjson o "$out" \
-            '$i.context[$o.start:$o.end] == $o.answer and ($i.context | split("।") | .[-2] | contains($o.answer))' \
-            > /dev/null && good=$((good + 1))
-    done
-    is "qa --sentence: both answers inside the question's sentence" "$good" "2"
+    is "qa --sentence: both answers inside the question's sentence" "$(jq_good "$D/outs.jsonl" \
+        '$i.context[$o.start:$o.end] == $o.answer and ($i.context | split("।") | .[-2] | contains($o.answer))')" "2"
 else
     skip "qa --sentence: the answer's sentence" "no jq"
 fi
