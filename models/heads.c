@@ -489,26 +489,23 @@ bh_status bh_head_seq_ngram_logits(const bh_head *h, const char *text, size_t le
     if (!h || !out || (len && !text)) return bh__fail(BH_EINVAL, "bh_head_seq_ngram_logits: NULL argument");
     if (h->kind != BH_HEAD_SEQUENCE || !h->fbits)
         return bh__fail(BH_EINVAL, "bh_head_seq_ngram_logits: head %s has no n-gram layer", h->name);
-    uint32_t *f = NULL;
-    size_t n = 0, cap = 0;
-    bh_status st = bh__text_features(text, len, BH_NGRAM_CMIN, BH_NGRAM_CMAX, &f, &n, &cap);
+    uint32_t *idx;
+    float *val;
+    size_t n;
+    bh_status st = bh_ngram_features(text, len, h->fbits, &idx, &val, &n);
     if (st) return st;
     int C = h->C;
-    uint32_t mask = (1u << h->fbits) - 1;
     double *acc = calloc((size_t)C, sizeof *acc);
-    if (!acc) {
-        free(f);
-        return bh__fail(BH_ENOMEM, "head: out of memory");
+    if (!acc) st = bh__fail(BH_ENOMEM, "head: out of memory");
+    for (size_t i = 0; !st && i < n; i++) {
+        const float *r = h->feat_w + (size_t)idx[i] * C;
+        for (int c = 0; c < C; c++) acc[c] += (double)val[i] * r[c];
     }
-    for (size_t i = 0; i < n; i++) {
-        const float *r = h->feat_w + (size_t)(f[i] & mask) * C;
-        for (int c = 0; c < C; c++) acc[c] += r[c];
-    }
-    double norm = n ? 1.0 / sqrt((double)n) : 0.0; /* as bh_ngram_features' values */
-    for (int c = 0; c < C; c++) out[c] = (float)(acc[c] * norm) + h->feat_b[c];
+    for (int c = 0; !st && c < C; c++) out[c] = (float)acc[c] + h->feat_b[c];
     free(acc);
-    free(f);
-    return BH_OK;
+    free(idx);
+    free(val);
+    return st;
 }
 
 bh_status bh_head_seq_fuse_text(const bh_head *h, const char *text, size_t len, float *probs)

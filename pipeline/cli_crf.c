@@ -263,19 +263,16 @@ static bh_status model_tag(void *ctx, const char *const *tokens, size_t n, const
     return st;
 }
 
-/* Entity F1 of a tagger on FILE (-1 and the error on failure). */
-static double f1_on(bh__tag_fn fn, void *ctx, const char *path, const bh__crf_data *d, bh_status *st)
+/* Entity F1 on FILE of the model's head (mt) or, with mt NULL, of the CRF
+ * alone (-1 and the error on failure). */
+static double f1_on(model_tagger *mt, const bh_crf_tagger *t, const char *path, const bh__crf_data *d, bh_status *st)
 {
     bh_ner_report *r = NULL;
-    *st = bh__ner_eval_conll(fn, ctx, path, d, NULL, &r, NULL, NULL);
+    *st = mt ? bh__ner_eval_conll(model_tag, mt, path, d, NULL, &r, NULL, NULL)
+             : bh__crf_eval_conll(t, path, d, NULL, &r, NULL, NULL);
     double f = *st ? -1 : r->f1;
     bh_ner_report_free(r);
     return f;
-}
-
-static bh_status tagger_fn(void *ctx, const char *const *tokens, size_t n, const char **tags)
-{
-    return bh_crf_tagger_tag(ctx, tokens, n, tags);
 }
 
 static int crf_fuse(int argc, char **argv)
@@ -325,8 +322,8 @@ static int crf_fuse(int argc, char **argv)
     model_tagger mt = {fm, h, NULL, 0};
     static const double grid[] = {0.25, 0.5, 0.75, 1, 1.5, 2, 3};
     int ng = fixed >= 0 ? 1 : (int)(sizeof grid / sizeof grid[0]);
-    double t0 = cli_now(), head_dev = f1_on(model_tag, &mt, dev, &d, &st), crf_dev = -1, best_dev = -1, best_w = 0;
-    if (!st) crf_dev = f1_on(tagger_fn, t, dev, &d, &st);
+    double t0 = cli_now(), head_dev = f1_on(&mt, NULL, dev, &d, &st), crf_dev = -1, best_dev = -1, best_w = 0;
+    if (!st) crf_dev = f1_on(NULL, t, dev, &d, &st);
     if (!st) fprintf(stderr, "bhasha %s: dev F1: head %s alone %.2f, CRF alone %.2f\n", cmd, bh_head_name(h), head_dev,
                      crf_dev);
     for (int g = 0; !st && g < ng; g++) {
@@ -334,7 +331,7 @@ static int crf_fuse(int argc, char **argv)
         bh_head *f = NULL;
         if ((st = bh_head_fuse_crf(h, t, (float)w, &f))) break;
         mt.h = f;
-        double f1 = f1_on(model_tag, &mt, dev, &d, &st);
+        double f1 = f1_on(&mt, NULL, dev, &d, &st);
         if (!st) fprintf(stderr, "bhasha %s: weight %g: dev F1 %.2f (%.0f s)\n", cmd, w, f1, cli_now() - t0);
         if (!st && f1 > best_dev) {
             bh_head_free(best);
@@ -346,10 +343,10 @@ static int crf_fuse(int argc, char **argv)
     double head_test = -1, crf_test = -1, fused_test = -1;
     if (!st && test) {
         mt.h = h;
-        head_test = f1_on(model_tag, &mt, test, &d, &st);
-        if (!st) crf_test = f1_on(tagger_fn, t, test, &d, &st);
+        head_test = f1_on(&mt, NULL, test, &d, &st);
+        if (!st) crf_test = f1_on(NULL, t, test, &d, &st);
         mt.h = best;
-        if (!st) fused_test = f1_on(model_tag, &mt, test, &d, &st);
+        if (!st) fused_test = f1_on(&mt, NULL, test, &d, &st);
     }
     if (!st) st = bh__ft_save_fused(fm, model, h, best, best_w, out);
     if (!st) {

@@ -581,10 +581,11 @@ static bh_status read_ner(const bh__ft_options *o, const char *path, enc *e, con
 
 typedef struct batch {
     int32_t *ids, *lab, *y;
-    uint32_t *feats; /* [B*T, BH_CRF_NFEAT] word features at the first pieces; NULL without */
+    uint32_t *feats; /* [B*T, BH_CRF_NFEAT] word features at the first pieces (into fbuf); NULL without */
+    uint32_t *fbuf;
     uint8_t *mask, *first;
     float *hid, *dhid;
-    size_t cap_nt, cap_b;
+    size_t cap_nt, cap_b, cap_f;
     int B, T;
 } batch;
 
@@ -593,12 +594,28 @@ static void batch_free(batch *b)
     free(b->ids);
     free(b->lab);
     free(b->y);
-    free(b->feats);
+    free(b->fbuf);
     free(b->mask);
     free(b->first);
     free(b->hid);
     free(b->dhid);
     memset(b, 0, sizeof *b);
+}
+
+/* b->feats for the current B x T (reused across batches), or NULL when off. */
+static bh_status batch_feats(batch *b, int on)
+{
+    size_t n = (size_t)b->B * b->T * BH_CRF_NFEAT;
+    b->feats = NULL;
+    if (!on) return BH_OK;
+    if (n > b->cap_f) {
+        uint32_t *f = realloc(b->fbuf, sizeof *f * n);
+        if (!f) return bh__fail(BH_ENOMEM, "out of memory (word features %dx%d)", b->B, b->T);
+        b->fbuf = f;
+        b->cap_f = n;
+    }
+    b->feats = b->fbuf;
+    return BH_OK;
 }
 
 static bh_status batch_reserve(batch *b, int B, int T, int D)
@@ -630,11 +647,8 @@ static bh_status batch_fill_to(batch *b, example *const *ex, int B, int T, int D
 {
     bh_status st = batch_reserve(b, B, T, D);
     if (st) return st;
-    free(b->feats);
-    b->feats = NULL;
     size_t K = BH_CRF_NFEAT;
-    if (B && ex[0]->feats && !(b->feats = malloc(sizeof(uint32_t) * K * (size_t)B * T)))
-        return bh__fail(BH_ENOMEM, "out of memory");
+    if ((st = batch_feats(b, B && ex[0]->feats))) return st;
     for (int i = 0; i < B; i++) {
         const example *x = ex[i];
         size_t o = (size_t)i * T;
@@ -1333,6 +1347,26 @@ done:
 
 /* -------------------------------------------------------------- inference */
 
+/* DIR/finetune.json (the settings of the run that wrote DIR) into *j; an
+ * empty object when the file is absent. *tok: the tokenizer's file name in
+ * DIR (a bare name from the settings, else tokenizer.model). */
+static bh_status read_settings(const char *dir, json_t **j, const char **tok)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/finetune.json", dir);
+    *j = NULL;
+    *tok = "tokenizer.model";
+    FILE *f = fopen(path, "rb");
+    if (!f) return (*j = json_object()) ? BH_OK : bh__fail(BH_ENOMEM, "out of memory");
+    fclose(f);
+    json_error_t je;
+    if (!(*j = json_load_file(path, 0, &je)) || !json_is_object(*j))
+        return bh__fail(BH_EFORMAT, "%s line %d: %s", path, je.line, *j ? "not an object" : je.text);
+    json_t *v = json_object_get(*j, "tokenizer");
+    if (json_is_string(v) && !strchr(json_string_value(v), '/')) *tok = json_string_value(v);
+    return BH_OK;
+}
+
 struct bh__ft_model {
     bh__ft_task task;
     bh_model *m;
@@ -1406,25 +1440,14 @@ bh_status bh__ft_load(const char *dir, bh__ft_task task, const char *head, int t
     }
     /* settings of the run that wrote the directory; defaults without the file */
     int normalize = 1;
-    const char *tokname = "tokenizer.model";
+    const char *tokname;
     fm->seq = bh_model_get_config(fm->m)->max_len;
-    snprintf(path, sizeof path, "%s/finetune.json", dir);
-    FILE *f = fopen(path, "rb");
-    if (f) {
-        fclose(f);
-        json_error_t je;
-        if (!(j = json_load_file(path, 0, &je)) || !json_is_object(j)) {
-            st = bh__fail(BH_EFORMAT, "%s line %d: %s", path, je.line, j ? "not an object" : je.text);
-            goto fail;
-        }
-        json_t *v;
-        if ((v = json_object_get(j, "normalize"))) normalize = json_is_true(v);
-        if ((v = json_object_get(j, "seq")) && json_is_integer(v) && json_integer_value(v) >= 3 &&
-            json_integer_value(v) <= fm->seq)
-            fm->seq = (int)json_integer_value(v);
-        if ((v = json_object_get(j, "tokenizer")) && json_is_string(v) && !strchr(json_string_value(v), '/'))
-            tokname = json_string_value(v);
-    }
+    if ((st = read_settings(dir, &j, &tokname))) goto fail;
+    json_t *v;
+    if ((v = json_object_get(j, "normalize"))) normalize = json_is_true(v);
+    if ((v = json_object_get(j, "seq")) && json_is_integer(v) && json_integer_value(v) >= 3 &&
+        json_integer_value(v) <= fm->seq)
+        fm->seq = (int)json_integer_value(v);
     snprintf(path, sizeof path, "%s/%s", dir, tokname);
     if ((st = enc_open(&fm->e, path, normalize, bh_model_get_config(fm->m)))) goto fail;
     if (tokens && (st = bh_segmenter_new(&fm->seg))) goto fail;
@@ -1645,10 +1668,10 @@ static bh_status run_group(bh__ft_model *fm, bh_head *sh, bh_head *nh, const run
     }
     if (nh) {
         float *sc = (float *)fm->b.dhid; /* scratch [G*T] */
-        uint32_t *fb = NULL;             /* [G*T, BH_CRF_NFEAT] word features at the first pieces */
-        if (p->feats) {
+        if ((st = batch_feats(&fm->b, p->feats != NULL))) return st;
+        uint32_t *fb = fm->b.feats; /* [G*T, BH_CRF_NFEAT] word features at the first pieces */
+        if (fb) {
             size_t K = BH_CRF_NFEAT;
-            if (!(fb = malloc(sizeof(uint32_t) * K * (size_t)G * T))) return bh__fail(BH_ENOMEM, "out of memory");
             for (int g = 0; g < G; g++) {
                 const run_row *rw = &p->rows[ix[g]];
                 int w = p->wfirst[rw->item] + rw->w0;
@@ -1657,9 +1680,7 @@ static bh_status run_group(bh__ft_model *fm, bh_head *sh, bh_head *nh, const run
                         memcpy(fb + ((size_t)g * T + t) * K, p->feats + (size_t)w++ * K, sizeof(uint32_t) * K);
             }
         }
-        st = bh_head_token_predict_feats(nh, fm->b.hid, fm->b.first, fb, G, T, D, fm->b.y, sc);
-        free(fb);
-        if (st) return st;
+        if ((st = bh_head_token_predict_feats(nh, fm->b.hid, fm->b.first, fb, G, T, D, fm->b.y, sc))) return st;
         for (int g = 0; g < G; g++) {
             const run_row *rw = &p->rows[ix[g]];
             int w = p->wfirst[rw->item] + rw->w0;
@@ -1825,23 +1846,11 @@ bh_status bh__ft_save_fused(const bh__ft_model *fm, const char *src, const bh_he
     free(hs);
     char from[4096], to[4096];
     json_t *j = NULL;
-    if (!st) { /* the tokenizer and the settings next to the weights */
-        snprintf(from, sizeof from, "%s/finetune.json", src);
-        json_error_t je;
-        FILE *f = fopen(from, "rb");
-        if (f) {
-            fclose(f);
-            if (!(j = json_load_file(from, 0, &je)) || !json_is_object(j))
-                st = bh__fail(BH_EFORMAT, "%s line %d: %s", from, je.line, j ? "not an object" : je.text);
-        } else if (!(j = json_object())) {
-            st = bh__fail(BH_ENOMEM, "out of memory");
-        }
-        json_t *tok = j ? json_object_get(j, "tokenizer") : NULL;
-        const char *tn = json_is_string(tok) && !strchr(json_string_value(tok), '/') ? json_string_value(tok)
-                                                                                     : "tokenizer.model";
+    const char *tn;
+    if (!st && !(st = read_settings(src, &j, &tn))) { /* the tokenizer and the settings next to the weights */
         snprintf(from, sizeof from, "%s/%s", src, tn);
         snprintf(to, sizeof to, "%s/%s", out, tn);
-        if (!st) st = bh__atomic_copy(from, to);
+        st = bh__atomic_copy(from, to);
     }
     if (!st) {
         const char *key = bh_head_get_kind(fused) == BH_HEAD_TOKEN ? "fused_crf" : "fused_ngrams";
