@@ -243,9 +243,10 @@ done:
 bh_status bh_model_convert(const char *in_dir, const char *out_dir, const char *dtype)
 {
     if (!in_dir || !out_dir || !dtype) return bh__fail(BH_EINVAL, "bh_model_convert: NULL argument");
-    int f16 = !strcmp(dtype, "F16") || !strcmp(dtype, "f16");
+    int q8 = !strcmp(dtype, "F16-Q8") || !strcmp(dtype, "f16-q8");
+    int f16 = q8 || !strcmp(dtype, "F16") || !strcmp(dtype, "f16");
     if (!f16 && strcmp(dtype, "F32") && strcmp(dtype, "f32"))
-        return bh__fail(BH_EINVAL, "bh_model_convert: dtype %s (F16 or F32)", dtype);
+        return bh__fail(BH_EINVAL, "bh_model_convert: dtype %s (F16, F16-Q8 or F32)", dtype);
     if (mkdir(out_dir, 0777) != 0 && errno != EEXIST)
         return bh__fail(BH_EIO, "%s: %s", out_dir, strerror(errno));
     char *wi = join(in_dir, "model.safetensors"), *wo = join(out_dir, "model.safetensors");
@@ -256,6 +257,9 @@ bh_status bh_model_convert(const char *in_dir, const char *out_dir, const char *
     bh__st_entry *e = NULL;
     float *buf = NULL;
     const char **mk = NULL, **mv = NULL;
+    char (*names)[96] = NULL; /* 3 per tensor: the names of a sparse table's parts */
+    void **parts = NULL;      /* 3 per tensor: their data */
+    int ne = 0;
     bh_status st;
     if (!wi || !wo || !ci || !co || !ti || !to) {
         st = bh__fail(BH_ENOMEM, "out of memory");
@@ -266,17 +270,21 @@ bh_status bh_model_convert(const char *in_dir, const char *out_dir, const char *
     for (int i = 0; i < f.ntensors; i++) {
         const bh__st_tensor *t = &f.t[i];
         if (!bh__st_is_float(t) || t->ndim < 1 || t->ndim > 2) {
-            st = bh__fail(BH_EFORMAT, "%s: tensor %s: %s with %d dimensions is not a model weight", wi, t->name,
-                          t->dtype, t->ndim);
+            st = bh__fail(BH_EFORMAT, "%s: tensor %s: %s with %d dimensions is not a model weight%s", wi, t->name,
+                          t->dtype, t->ndim, strstr(t->name, ".q8") || strstr(t->name, ".rows")
+                                                 ? " (a sparse int8 table: convert the F32 model instead)"
+                                                 : "");
             goto done;
         }
         total += (size_t)t->shape[0] * (size_t)(t->ndim == 2 ? t->shape[1] : 1);
     }
-    e = calloc((size_t)f.ntensors + 1, sizeof *e);
+    e = calloc(3 * (size_t)f.ntensors + 1, sizeof *e);
+    names = calloc(3 * (size_t)f.ntensors + 1, sizeof *names);
+    parts = calloc(3 * (size_t)f.ntensors + 1, sizeof *parts);
     buf = malloc((total + 1) * sizeof(float));
     mk = calloc((size_t)f.nmeta + 1, sizeof *mk);
     mv = calloc((size_t)f.nmeta + 1, sizeof *mv);
-    if (!e || !buf || !mk || !mv) {
+    if (!e || !names || !parts || !buf || !mk || !mv) {
         st = bh__fail(BH_ENOMEM, "%s: out of memory", wi);
         goto done;
     }
@@ -296,23 +304,37 @@ bh_status bh_model_convert(const char *in_dir, const char *out_dir, const char *
     for (int k = 0; k < f.ntensors; k++) {
         const bh__st_tensor *t = &f.t[order[k]];
         bh__st_to_f32(t, buf + off);
-        e[k].name = t->name;
-        e[k].ndim = t->ndim;
-        e[k].shape[0] = t->shape[0];
-        e[k].shape[1] = t->ndim == 2 ? t->shape[1] : 0;
-        e[k].data = buf + off;
-        e[k].f16 = f16;
+        size_t ln = strlen(t->name);
+        /* the hashed tables of task heads (head.NAME.feat.w) go sparse */
+        if (q8 && t->ndim == 2 && !strncmp(t->name, "head.", 5) && ln > 7 && !strcmp(t->name + ln - 7, ".feat.w")) {
+            st = bh__st_sparse_make(t->name, buf + off, t->shape[0], t->shape[1], e + ne, names + ne,
+                                    (int32_t **)&parts[ne], (int8_t **)&parts[ne + 1], (float **)&parts[ne + 2]);
+            if (st) {
+                free(order);
+                goto done;
+            }
+            ne += 3;
+        } else {
+            e[ne].name = t->name;
+            e[ne].ndim = t->ndim;
+            e[ne].shape[0] = t->shape[0];
+            e[ne].shape[1] = t->ndim == 2 ? t->shape[1] : 0;
+            e[ne].data = buf + off;
+            e[ne].f16 = f16;
+            ne++;
+        }
         off += (size_t)t->shape[0] * (size_t)(t->ndim == 2 ? t->shape[1] : 1);
     }
     free(order);
     for (int i = 0; i < f.nmeta; i++) mk[i] = f.meta_keys[i], mv[i] = f.meta_vals[i];
-    if ((st = bh__st_write(wo, e, f.ntensors, mk, mv, f.nmeta))) goto done;
+    if ((st = bh__st_write(wo, e, ne, mk, mv, f.nmeta))) goto done;
     if ((st = bh__atomic_copy(ci, co))) goto done;
     st = bh__atomic_copy(ti, to);
     if (st == BH_ENOTFOUND) st = BH_OK; /* a model without its tokenizer stays one */
 done:
     bh__st_close(&f);
-    free(e), free(buf), free(mk), free(mv);
+    for (int i = 0; parts && i < ne; i++) free(parts[i]);
+    free(e), free(names), free(parts), free(buf), free(mk), free(mv);
     free(wi), free(wo), free(ci), free(co), free(ti), free(to);
     return st;
 }

@@ -1200,6 +1200,10 @@ bh_status bh_heads_load(const char *dir, bh_head ***heads, int *n)
             char tn[80];
             snprintf(tn, sizeof tn, "head.%s.%s", h->name, ht->name);
             const bh__st_tensor *s = bh__st_find(&f, tn);
+            if (!s && ht->ndim == 2 && bh__st_sparse_find(&f, tn)) { /* bh_model_convert's F16-Q8 tables */
+                if ((st = bh__st_sparse_read(&f, tn, ht->shape[0], ht->shape[1], h->params + ht->off))) goto done;
+                continue;
+            }
             if (!s) {
                 st = bh__fail(BH_EFORMAT, "%s: tensor %s is missing", wp, tn);
                 goto done;

@@ -121,7 +121,8 @@ bh_status bh_optim_save(const bh_optim *o, const char *path, const char *extra)
     if (!o || !path) return bh__fail(BH_EINVAL, "bh_optim_save: NULL argument");
     char steps[32];
     snprintf(steps, sizeof steps, "%ld", o->step);
-    bh__st_entry e[2] = {{"adam.m", 1, {(int64_t)o->n, 0}, o->m, 0}, {"adam.v", 1, {(int64_t)o->n, 0}, o->v, 0}};
+    bh__st_entry e[2] = {{.name = "adam.m", .ndim = 1, .shape = {(int64_t)o->n, 0}, .data = o->m},
+                         {.name = "adam.v", .ndim = 1, .shape = {(int64_t)o->n, 0}, .data = o->v}};
     const char *mk[] = {"step", "extra"};
     const char *mv[] = {steps, extra ? extra : ""};
     return bh__st_write(path, e, 2, mk, mv, 2);

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <libgen.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -368,6 +369,113 @@ void bh__st_to_f32(const bh__st_tensor *t, float *dst)
     }
 }
 
+static size_t entry_size(const bh__st_entry *e)
+{
+    if (e->raw) return !strcmp(e->raw_dtype, "I8") ? 1 : 4;
+    return e->f16 ? 2 : 4;
+}
+
+/* ------------------------------------------------------ sparse int8 tables */
+
+static void sparse_names(const char *name, char (*names)[96])
+{
+    snprintf(names[0], 96, "%s.rows", name);
+    snprintf(names[1], 96, "%s.q8", name);
+    snprintf(names[2], 96, "%s.scale", name);
+}
+
+int bh__st_sparse_find(const bh__st_file *f, const char *name)
+{
+    char names[3][96];
+    sparse_names(name, names);
+    return bh__st_find(f, names[0]) && bh__st_find(f, names[1]) && bh__st_find(f, names[2]);
+}
+
+bh_status bh__st_sparse_read(const bh__st_file *f, const char *name, int64_t R, int64_t C, float *dst)
+{
+    char names[3][96];
+    sparse_names(name, names);
+    const bh__st_tensor *rows = bh__st_find(f, names[0]), *q8 = bh__st_find(f, names[1]),
+                        *scale = bh__st_find(f, names[2]);
+    if (!rows || !q8 || !scale) return bh__fail(BH_EFORMAT, "%s: tensor %s is missing", f->path, name);
+    int64_t N = rows->ndim == 1 ? rows->shape[0] : -1;
+    if (strcmp(rows->dtype, "I32") || N < 0 || N > R)
+        return bh__fail(BH_EFORMAT, "%s: tensor %s: %s [%d dims] is not I32 [N <= %lld]", f->path, names[0],
+                        rows->dtype, rows->ndim, (long long)R);
+    if (strcmp(q8->dtype, "I8") || q8->ndim != 2 || q8->shape[0] != N || q8->shape[1] != C)
+        return bh__fail(BH_EFORMAT, "%s: tensor %s: needs I8 [%lld,%lld]", f->path, names[1], (long long)N,
+                        (long long)C);
+    if (!bh__st_is_float(scale) || scale->ndim != 1 || scale->shape[0] != N)
+        return bh__fail(BH_EFORMAT, "%s: tensor %s: needs a float tensor [%lld]", f->path, names[2], (long long)N);
+    float *sc = malloc(((size_t)N + 1) * sizeof *sc);
+    if (!sc) return bh__fail(BH_ENOMEM, "%s: out of memory", f->path);
+    bh__st_to_f32(scale, sc);
+    memset(dst, 0, (size_t)R * (size_t)C * sizeof *dst);
+    int64_t prev = -1;
+    for (int64_t i = 0; i < N; i++) {
+        const unsigned char *p = rows->data + 4 * i;
+        int64_t r = (int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
+        if (r <= prev || r >= R) {
+            free(sc);
+            return bh__fail(BH_EFORMAT, "%s: tensor %s: entry %lld is row %lld (rows must increase, below %lld)",
+                            f->path, names[0], (long long)i, (long long)r, (long long)R);
+        }
+        prev = r;
+        const signed char *q = (const signed char *)q8->data + i * C;
+        for (int64_t c = 0; c < C; c++) dst[r * C + c] = (float)q[c] * sc[i];
+    }
+    free(sc);
+    return BH_OK;
+}
+
+bh_status bh__st_sparse_make(const char *name, const float *table, int64_t R, int64_t C, bh__st_entry e[3],
+                             char (*names)[96], int32_t **rows, int8_t **q8, float **scale)
+{
+    *rows = NULL, *q8 = NULL, *scale = NULL;
+    int64_t N = 0;
+    for (int64_t r = 0; r < R; r++)
+        for (int64_t c = 0; c < C; c++)
+            if (table[r * C + c] != 0.0f) {
+                N++;
+                break;
+            }
+    *rows = malloc(((size_t)N + 1) * sizeof **rows);
+    *q8 = malloc((size_t)N * (size_t)C + 1);
+    *scale = malloc(((size_t)N + 1) * sizeof **scale);
+    if (!*rows || !*q8 || !*scale) {
+        free(*rows), free(*q8), free(*scale);
+        *rows = NULL, *q8 = NULL, *scale = NULL;
+        return bh__fail(BH_ENOMEM, "%s: out of memory", name);
+    }
+    int64_t n = 0;
+    for (int64_t r = 0; r < R; r++) {
+        const float *x = table + r * C;
+        float m = 0;
+        for (int64_t c = 0; c < C; c++) m = fabsf(x[c]) > m ? fabsf(x[c]) : m;
+        if (m == 0) continue;
+        /* the scale as F16 will store it (rounded up if rounding made it
+         * smaller, so |q| <= 127 needs no clamp): q * scale is then within
+         * half a step of x */
+        uint16_t hs = f32_to_f16(m / 127.0f);
+        if (f16_to_f32(hs) * 127.0f < m) hs++;
+        float s = f16_to_f32(hs);
+        (*rows)[n] = (int32_t)r;
+        (*scale)[n] = s;
+        for (int64_t c = 0; c < C; c++) {
+            float q = roundf(x[c] / s);
+            (*q8)[n * C + c] = (int8_t)(q > 127 ? 127 : q < -127 ? -127 : q);
+        }
+        n++;
+    }
+    sparse_names(name, names);
+    memset(e, 0, 3 * sizeof *e);
+    e[0].name = names[0], e[0].ndim = 1, e[0].shape[0] = N, e[0].raw_dtype = "I32", e[0].raw = *rows;
+    e[1].name = names[1], e[1].ndim = 2, e[1].shape[0] = N, e[1].shape[1] = C, e[1].raw_dtype = "I8",
+    e[1].raw = *q8;
+    e[2].name = names[2], e[2].ndim = 1, e[2].shape[0] = N, e[2].data = *scale, e[2].f16 = 1;
+    return BH_OK;
+}
+
 bh_status bh__st_write(const char *path, const bh__st_entry *e, int n,
                        const char *const *meta_keys, const char *const *meta_vals, int nmeta)
 {
@@ -387,8 +495,8 @@ bh_status bh__st_write(const char *path, const bh__st_entry *e, int n,
             json_array_append_new(shape, json_integer(e[i].shape[d]));
         }
         json_t *t = json_object();
-        size_t es = e[i].f16 ? 2 : 4;
-        json_object_set_new(t, "dtype", json_string(e[i].f16 ? "F16" : "F32"));
+        size_t es = entry_size(&e[i]);
+        json_object_set_new(t, "dtype", json_string(e[i].raw ? e[i].raw_dtype : e[i].f16 ? "F16" : "F32"));
         json_object_set_new(t, "shape", shape);
         json_object_set_new(t, "data_offsets",
                             json_pack("[II]", (json_int_t)off, (json_int_t)(off + count * es)));
@@ -414,7 +522,9 @@ bh_status bh__st_write(const char *path, const bh__st_entry *e, int n,
     for (int i = 0; i < n; i++) {
         size_t count = 1;
         for (int d = 0; d < e[i].ndim; d++) count *= (size_t)e[i].shape[d];
-        if (e[i].f16) {
+        if (e[i].raw) {
+            if (fwrite(e[i].raw, entry_size(&e[i]), count, a.f) != count) break;
+        } else if (e[i].f16) {
             for (size_t k = 0; k < count; k++) {
                 uint16_t h = f32_to_f16(e[i].data[k]);
                 unsigned char b[2] = {(unsigned char)h, (unsigned char)(h >> 8)};

@@ -54,12 +54,32 @@ typedef struct bh__st_entry {
     int64_t shape[2];
     const float *data;
     int f16;                   /* 1: stored as F16 (IEEE half, rounded to nearest even) */
+    const char *raw_dtype;     /* non-NULL: data is raw little-endian bytes of this */
+    const void *raw;           /*   dtype ("I8" or "I32"), written as they are */
 } bh__st_entry;
 
 /* 1 when t holds floats bh__st_to_f32 can read: F32, F16 or BF16. */
 int bh__st_is_float(const bh__st_tensor *t);
 /* Converts t's elements (F32, F16 or BF16) to dst[count] floats. */
 void bh__st_to_f32(const bh__st_tensor *t, float *dst);
+
+/* Sparse int8 tables. A hashed weight table NAME [R, C] whose rows are mostly
+ * zero (the feature CRF and n-gram tables of task heads) may be stored as
+ *   NAME.rows   I32 [N]      the non-zero rows, strictly increasing, < R
+ *   NAME.q8     I8  [N, C]   row values / scale, rounded, in [-127, 127]
+ *   NAME.scale  F16 [N]      the row's scale (max |value| / 127)
+ * instead of NAME itself; every row not listed is zero. bh__st_sparse_find
+ * returns 1 when f holds the three tensors for NAME; bh__st_sparse_read
+ * checks them against [R, C] (dtypes, shapes, row order and range:
+ * BH_EFORMAT naming the file and tensor) and expands them into dst[R*C]. */
+int bh__st_sparse_find(const bh__st_file *f, const char *name);
+bh_status bh__st_sparse_read(const bh__st_file *f, const char *name, int64_t R, int64_t C, float *dst);
+/* The entries that store table[R, C] in that form: fills e[0..2] (names
+ * NAME.rows/.q8/.scale, written into the caller's names[3][nsize]) pointing
+ * at *rows, *q8 and *scale, which are allocated here and freed by the caller
+ * (free()). */
+bh_status bh__st_sparse_make(const char *name, const float *table, int64_t R, int64_t C, bh__st_entry e[3],
+                             char (*names)[96], int32_t **rows, int8_t **q8, float **scale);
 
 /* Writes the tensors (F32, or F16 where e.f16) in the given order, contiguous,
  * data section 8-byte aligned, plus metadata pairs, atomically. */

@@ -30,7 +30,7 @@ static void usage(FILE *f)
             "eval: conlleval entity scores as one JSON object; --pred writes token gold predicted lines.\n"
             "fuse: the CRF MODEL fused into the NER head of a fine-tuned model DIR (bhasha finetune --task ner;\n"
             "default: its first token head): the product of the two, emissions and transition scores added,\n"
-            "the CRF's scaled by W. Without --weight, W is the best of 0.25 0.5 0.75 1 1.5 2 3 by entity F1 on\n"
+            "the CRF's scaled by W. Without --weight, W is the best of 0.25 0.5 0.75 1 1.5 2 3 4 6 by entity F1 on\n"
             "--dev (each tried W on stderr). Writes DIR's copy with the fused head to --out (bhasha ner,\n"
             "annotate, eval use it) and one JSON line: dev (and --test) F1 of the head alone, the CRF alone and\n"
             "the fusion.\n");
@@ -320,7 +320,7 @@ static int crf_fuse(int argc, char **argv)
         return 1;
     }
     model_tagger mt = {fm, h, NULL, 0};
-    static const double grid[] = {0.25, 0.5, 0.75, 1, 1.5, 2, 3};
+    static const double grid[] = {0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4, 6};
     int ng = fixed >= 0 ? 1 : (int)(sizeof grid / sizeof grid[0]);
     double t0 = cli_now(), head_dev = f1_on(&mt, NULL, dev, &d, &st), crf_dev = -1, best_dev = -1, best_w = 0;
     if (!st) crf_dev = f1_on(NULL, t, dev, &d, &st);

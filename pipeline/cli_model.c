@@ -735,12 +735,14 @@ int cli_model(int argc, char **argv)
     const char *cmd = "model", *in = NULL, *out = NULL, *dtype = "f16";
     if (argc < 2 || strcmp(argv[1], "convert")) {
         if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-            fprintf(stdout, "usage: bhasha model convert --in DIR --out DIR [--dtype f16|f32]\n"
+            fprintf(stdout, "usage: bhasha model convert --in DIR --out DIR [--dtype f16|f16-q8|f32]\n"
                             "Rewrites a model directory (encoder or decoder, with any task heads) with\n"
-                            "its weights stored as F16 (half the size) or F32; loading widens them.\n");
+                            "its weights stored as F16 (half the size) or F32; loading widens them.\n"
+                            "f16-q8: F16, and the task heads' hashed feature tables keep only their\n"
+                            "non-zero rows, as int8 with a scale per row.\n");
             return 0;
         }
-        return cli_usage_error(cmd, "usage: bhasha model convert --in DIR --out DIR [--dtype f16|f32]");
+        return cli_usage_error(cmd, "usage: bhasha model convert --in DIR --out DIR [--dtype f16|f16-q8|f32]");
     }
     for (int i = 2; i < argc; i++) {
         if (cli_opt(argc, argv, &i, "--in", &in) || cli_opt(argc, argv, &i, "--out", &out) ||
@@ -750,8 +752,9 @@ int cli_model(int argc, char **argv)
         }
     }
     if (!in || !out) return cli_usage_error(cmd, "convert needs --in and --out");
-    if (strcmp(dtype, "f16") && strcmp(dtype, "f32") && strcmp(dtype, "F16") && strcmp(dtype, "F32"))
-        return cli_usage_error(cmd, "--dtype must be f16 or f32");
+    if (strcmp(dtype, "f16") && strcmp(dtype, "f32") && strcmp(dtype, "F16") && strcmp(dtype, "F32") &&
+        strcmp(dtype, "f16-q8") && strcmp(dtype, "F16-Q8"))
+        return cli_usage_error(cmd, "--dtype must be f16, f16-q8 or f32");
     bh_status st = bh_model_convert(in, out, dtype);
     return st ? cli_fail(cmd, st) : 0;
 }

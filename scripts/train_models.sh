@@ -11,17 +11,21 @@
 #             decoder (a pre-LN encoder has the decoder's tensors)
 #   sets      the prepared sentiment splits (bench/sentiment_bench.py --sets-only)
 #             and the NER splits (rifat1493: every 10th training sentence is dev)
+#   adapt     a second MLM stage from the encoder (whole-word masking) on the
+#             raw text plus the task sets' unlabeled training text three times
+#             (scripts/pretrain_mix.py: no dev or test text), into WORK/enc2
 #   tasks     multi-task fine-tuning: sentiment_bn, sentiment_hi, ner_bn, ner_hi
 #   fuse      the count models fused into the heads, each weight chosen on dev:
 #             a feature CRF into ner_hi and ner_bn (bhasha crf fuse), the
 #             n-gram layer into sentiment_bn and sentiment_hi (bhasha fuse-ngrams)
 #   qa        extractive QA (Hindi cloze questions; XQuAD-hi halves for dev/test)
-#   ship      F16 copies into assets/models/ (bhasha model convert)
+#   ship      F16 copies into assets/models/ (bhasha model convert; the heads'
+#             hashed tables as sparse int8: --dtype f16-q8)
 # Runs niced; on a 2-core machine the whole run takes a few hours.
 set -eu
-W=${1:?usage: train_models.sh WORKDIR [shards|decoder|encoder|sets|tasks|fuse|qa|ship ...]}
+W=${1:?usage: train_models.sh WORKDIR [shards|decoder|encoder|sets|adapt|tasks|fuse|qa|ship ...]}
 shift
-STEPS=${*:-shards decoder encoder sets tasks fuse qa ship}
+STEPS=${*:-shards decoder encoder sets adapt tasks fuse qa ship}
 BUILD=${BUILD:-build}
 BH=$BUILD/bhasha
 D=${BH_SHARED:-../shared}/data
@@ -53,6 +57,17 @@ JSON
         --data "$W/train" --out "$W/enc" --init "$W/dec" --steps 4000 --seq 128 --lr 5e-4 --warmup 100 \
         --sched cosine --special 0,1,2,3,4 --mask-rate 0.2 $PT
     ;;
+adapt)
+    mkdir -p "$W/mix"
+    [ -s "$W/mix/mix.tok" ] || {
+        /usr/bin/python3 scripts/pretrain_mix.py "$D" "$W/sets" "$W/ner" 3 > "$W/mix.txt"
+        $BUILD/bench/engine_encode $SPM "$W/mix/mix.tok" 200000000 "$W/mix.txt"
+        rm -f "$W/mix.txt"
+    }
+    [ -f "$W/enc2/model.safetensors" ] || nice -n 5 $BH pretrain --arch encoder --config "$W/enc.json" \
+        --data "$W/mix" --out "$W/enc2" --init "$W/enc" --steps 10000 --seq 128 --lr 5e-4 --warmup 200 \
+        --sched cosine --special 0,1,2,3,4 --mask-rate 0.2 --whole-word $PT
+    ;;
 sets)
     [ -d "$W/sets/bn-harmonised-3class" ] || /usr/bin/python3 bench/sentiment_bench.py $BH "$D" "$W/sets" --sets-only
     mkdir -p "$W/ner"
@@ -65,7 +80,7 @@ tasks)
     N=$D/ner/hi/il-ner-hindi
     B=$D/ner/bn/rifat1493-bengali-ner/test_data.txt
     # IL-NER collapsed to PER/LOC/ORG; rifat1493's TIM (no B-/I-) is not one of them
-    nice -n 5 $BH finetune --base "$W/enc" --tokenizer $SPM --task sentiment --head sentiment_bn \
+    nice -n 5 $BH finetune --base "$W/enc2" --tokenizer $SPM --task sentiment --head sentiment_bn \
         --train "$S/bn-harmonised-3class/train.tsv" --dev "$S/bn-harmonised-3class/dev.tsv" \
         --test "$S/bn-harmonised-3class/test.tsv" \
         --also "task=sentiment;head=sentiment_hi;train=$S/hi-hsac-amazon/train.tsv;dev=$S/hi-hsac-amazon/dev.tsv;test=$S/hi-hsac-amazon/test.tsv" \
@@ -79,8 +94,10 @@ fuse)
     N=$D/ner/hi/il-ner-hindi
     B=$D/ner/bn/rifat1493-bengali-ner/test_data.txt
     MAP=NEP=PER,NEL=LOC,NEO=ORG,NEN=O,NETI=O,NEAR=O,NEU=O,NED=O
-    $BH crf train --train "$N/Hindi-train.txt" --dev "$N/Hindi-dev.txt" --map $MAP --out "$W/ner/crf_hi.bin"
-    $BH crf train --train "$W/ner/rifat_train.conll" --map TIM=O --out "$W/ner/crf_bn.bin"
+    # 2^20 hash rows: fewer collisions than the default 2^18 (the shipped
+    # copies keep only the non-zero rows, in int8: model convert f16-q8)
+    $BH crf train --train "$N/Hindi-train.txt" --dev "$N/Hindi-dev.txt" --map $MAP --bits 20 --out "$W/ner/crf_hi.bin"
+    $BH crf train --train "$W/ner/rifat_train.conll" --map TIM=O --bits 20 --out "$W/ner/crf_bn.bin"
     $BH crf fuse --model "$W/tasks" --head ner_hi --crf "$W/ner/crf_hi.bin" --dev "$N/Hindi-dev.txt" \
         --test "$N/Hindi-test.txt" --map $MAP --out "$W/fused_hi" | tee "$W/fuse_hi.json"
     $BH crf fuse --model "$W/fused_hi" --head ner_bn --crf "$W/ner/crf_bn.bin" --dev "$W/ner/rifat_dev.conll" \
@@ -108,13 +125,13 @@ for a in json.load(open(sys.argv[1]))["data"]:
                               "answers": q["answers"]}, ensure_ascii=False))
 PY
     { head -n 3000 "$W/cloze.jsonl"; cat "$W/xq_dev.jsonl" "$W/xq_dev.jsonl"; } > "$W/qa_train.jsonl"
-    nice -n 5 $BH finetune --task qa --base "$W/enc" --tokenizer $SPM --train "$W/qa_train.jsonl" \
+    nice -n 5 $BH finetune --task qa --base "$W/enc2" --tokenizer $SPM --train "$W/qa_train.jsonl" \
         --dev "$W/xq_dev.json" --test "$W/xq_test.json" --max-len 128 --stride 32 --epochs 3 --batch 16 \
         --lr 3e-4 --threads 1 --patience 0 --sentence --out "$W/qa" | tee "$W/qa.json"
     ;;
 ship)
     mkdir -p assets/models
-    $BH model convert --in "$W/fused" --out assets/models/bhasha-bnhi --dtype f16
+    $BH model convert --in "$W/fused" --out assets/models/bhasha-bnhi --dtype f16-q8
     cp "$W/fused/finetune.json" assets/models/bhasha-bnhi/
     $BH model convert --in "$W/qa" --out assets/models/bhasha-qa-hi --dtype f16
     cp "$W/qa/finetune.json" assets/models/bhasha-qa-hi/ 2>/dev/null || true

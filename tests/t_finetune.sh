@@ -99,7 +99,7 @@ for crf in "" --crf; do
     is "fuse$crf: exit 0" "$?" "0"
     ok "fuse$crf: dev and test F1 of head, CRF and fusion" \
         grep -q '^{"head":"ner","weight":[0-9.]*,"dev":{"head":[0-9.]*,"crf":[0-9.]*,"fused":[0-9.]*},"test":{' "$D/f.json"
-    is "fuse$crf: each weight tried on stderr" "$(grep -c 'weight .*: dev F1' "$D/f.err")" "7"
+    is "fuse$crf: each weight tried on stderr" "$(grep -c 'weight .*: dev F1' "$D/f.err")" "9"
     ok "fuse$crf: the head has a feature table and a CRF" grep -q '"feat_bits": 12' "$D/f$crf/config.json"
     ok "fuse$crf: finetune.json notes the fusion" grep -q '"fused_crf"' "$D/f$crf/finetune.json"
     printf 'রহিম গতকাল ঢাকা শহরে গেল\n\n' > "$D/in.txt"
@@ -107,6 +107,16 @@ for crf in "" --crf; do
     is "fuse$crf: bhasha ner runs the fused model" "$?:$(wc -l < "$D/ents.jsonl" | tr -d ' ')" "0:2"
     ok "fuse$crf: and finds the entities" grep -q '{"type":"PER","start":0,"end":4' "$D/ents.jsonl"
 done
+# the fused model stored as F16 with the feature table in sparse int8 (what ships)
+$BH model convert --in "$D/f" --out "$D/fq" --dtype f16-q8 2> "$D/err"
+is "convert f16-q8: exit 0" "$?" "0"
+ok "convert f16-q8: the table is stored sparse" grep -q 'feat.w.q8' "$D/fq/model.safetensors"
+cp "$D/f/finetune.json" "$D/fq/"
+$BH ner --model "$D/f" < "$D/in.txt" | sed 's/,"score":[0-9.e-]*//g' > "$D/e32.jsonl"
+$BH ner --model "$D/fq" < "$D/in.txt" | sed 's/,"score":[0-9.e-]*//g' > "$D/eq8.jsonl"
+is "convert f16-q8: the same entities" "$(cat "$D/eq8.jsonl")" "$(cat "$D/e32.jsonl")"
+fails "convert: a model already in f16-q8" $BH model convert --in "$D/fq" --out "$D/fq2"
+fails "convert: an unknown dtype" $BH model convert --in "$D/f" --out "$D/fq2" --dtype q4
 $BH crf fuse --model "$D/n" --crf "$D/crf.bin" --dev "$D/dev.conll" --weight 0.5 --out "$D/fw" > "$D/f.json" 2> /dev/null
 is "fuse --weight: that weight alone" "$?:$(grep -o '"weight":[0-9.]*' "$D/f.json")" '0:"weight":0.5'
 fails "fuse: an already fused head" $BH crf fuse --model "$D/f" --crf "$D/crf.bin" --dev "$D/dev.conll" --out "$D/fx"

@@ -9,7 +9,8 @@
  * word features: the gradient check with the feature table, and a feature CRF
  * fused into a head (weight 0 = the head, a huge weight = the CRF's tags,
  * save/load of the table). The n-gram layer of sequence heads against its
- * formula, save/load, and what it refuses.
+ * formula, save/load, and what it refuses. bh_model_convert's F16-Q8 form
+ * of the hashed tables, loaded back.
  *
  * Finite differences run on the float32 implementation itself with central
  * differences (h = 5e-3): the losses are computed in double from float
@@ -24,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bhasha.h"
@@ -450,6 +452,79 @@ static void test_seq_ngrams(void **state)
     roundtrip(f, D); /* save and load keep the layer */
     bh_head_free(t);
     bh_head_free(z);
+    bh_head_free(f);
+    bh_head_free(h);
+    free(W);
+}
+
+/* bh_model_convert's F16-Q8: a head's n-gram table (a few non-zero rows)
+ * comes back from the sparse int8 form within half a step of each row's
+ * scale, the rest of the head within F16 rounding; the file is smaller than
+ * F16's; a converted model is not converted again. */
+static void test_convert_q8(void **state)
+{
+    (void)state;
+    int D = 4, C = 3, bits = 12;
+    size_t H = (size_t)1 << bits;
+    bh_head *h = seq_head(D, BH_POOL_MEAN, 1, "sentiment"), *f;
+    float *W = calloc(H * C, sizeof(float)), b[3] = {0.3f, -0.2f, 0.1f};
+    uint64_t s = 41;
+    for (size_t r = 7; r < H; r += 97) fill(W + r * C, C, 1.0f, &s);
+    assert_int_equal(bh_head_seq_set_ngrams(h, bits, W, b, 0.5f, &f), BH_OK);
+    char dir[] = "/tmp/bh_heads_q8_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char src[300], d16[300], dq[300], again[300], p[400];
+    snprintf(src, sizeof src, "%s/f32", dir);
+    snprintf(d16, sizeof d16, "%s/f16", dir);
+    snprintf(dq, sizeof dq, "%s/q8", dir);
+    snprintf(again, sizeof again, "%s/again", dir);
+    bh_model_config mc;
+    bh_model_config_default(&mc, BH_ARCH_ENCODER);
+    mc.vocab = 20, mc.max_len = 8, mc.dim = D, mc.layers = 1, mc.heads = 1, mc.ffn = 8, mc.dropout = 0;
+    bh_model *m;
+    assert_int_equal(bh_model_new(&mc, 1, &m), BH_OK);
+    assert_int_equal(bh_model_save_heads(m, &f, 1, src), BH_OK);
+    assert_int_equal(bh_model_convert(src, d16, "f16"), BH_OK);
+    assert_int_equal(bh_model_convert(src, dq, "F16-Q8"), BH_OK);
+    bh_head **got;
+    int n;
+    assert_int_equal(bh_heads_load(dq, &got, &n), BH_OK);
+    assert_int_equal(n, 1);
+    for (int i = 0; i < bh_head_num_tensors(f); i++) {
+        bh_tensor_info a, g;
+        bh_head_tensor(f, i, &a);
+        bh_head_tensor(got[0], i, &g);
+        size_t rows = (size_t)a.shape[0], cols = a.ndim == 2 ? (size_t)a.shape[1] : 1;
+        for (size_t r = 0; r < rows; r++) {
+            float mx = 0;
+            for (size_t c = 0; c < cols; c++) mx = fmaxf(mx, fabsf(a.data[r * cols + c]));
+            for (size_t c = 0; c < cols; c++) {
+                float x = a.data[r * cols + c], y = g.data[r * cols + c];
+                if (!strcmp(a.name, "feat.w")) assert_true(fabsf(x - y) <= mx / 254 * 1.01f);
+                else assert_true(fabsf(x - y) <= fabsf(x) / 2048 + 1e-7f);
+            }
+        }
+    }
+    bh_heads_free(got, n);
+    struct stat s16, sq;
+    snprintf(p, sizeof p, "%s/model.safetensors", d16);
+    assert_int_equal(stat(p, &s16), 0);
+    snprintf(p, sizeof p, "%s/model.safetensors", dq);
+    assert_int_equal(stat(p, &sq), 0);
+    assert_true(sq.st_size * 4 < s16.st_size); /* 43 of 4096 rows kept */
+    assert_int_equal(bh_model_convert(dq, again, "f16"), BH_EFORMAT);
+    assert_non_null(strstr(bh_last_error(), "sparse int8"));
+    const char *sub[] = {src, d16, dq, again};
+    const char *files[] = {"config.json", "model.safetensors", "tokenizer.model"};
+    for (int i = 0; i < 4; i++) {
+        for (int k = 0; k < 3; k++) {
+            snprintf(p, sizeof p, "%s/%s", sub[i], files[k]);
+            unlink(p);
+        }
+        rmdir(sub[i]);
+    }
+    rmdir(dir);
+    bh_model_free(m);
     bh_head_free(f);
     bh_head_free(h);
     free(W);
@@ -935,6 +1010,7 @@ int main(void)
         cmocka_unit_test(test_ignore_and_weights),
         cmocka_unit_test(test_decoding_bio),
         cmocka_unit_test(test_save_load),
+        cmocka_unit_test(test_convert_q8),
         cmocka_unit_test(test_optim_learns),
         cmocka_unit_test(test_errors),
     };

@@ -145,6 +145,68 @@ static void test_checkpoint_roundtrip(void **st)
     bh_model_free(m);
 }
 
+/* Sparse int8 tables (bh__st_sparse_make / _read): a table with zero rows,
+ * a tiny row and rows of different scales comes back within half a step of
+ * its row's scale (the scale is F16: up to 1% above max/127 in F16's
+ * subnormal range); zero rows stay exactly zero; every malformed part of the
+ * stored form is BH_EFORMAT. */
+static void test_sparse_tables(void **st)
+{
+    (void)st;
+    enum { R = 64, C = 3 };
+    float t[R * C] = {0}, got[R * C];
+    t[2 * C + 0] = 1.0f, t[2 * C + 2] = -0.5f;           /* row 2 */
+    t[10 * C + 1] = 1e-3f;                               /* row 10: a small scale */
+    t[40 * C + 0] = 300.0f, t[40 * C + 1] = 1.0f;        /* row 40: 1 is below half a step */
+    t[63 * C + 2] = -7.25f;                              /* the last row */
+    bh__st_entry e[3];
+    char names[3][96];
+    int32_t *rows;
+    int8_t *q8;
+    float *scale;
+    assert_int_equal(bh__st_sparse_make("tab", t, R, C, e, names, &rows, &q8, &scale), BH_OK);
+    assert_int_equal(e[0].shape[0], 4);
+    char p[256];
+    path(p, "sparse.safetensors");
+    assert_int_equal(bh__st_write(p, e, 3, NULL, NULL, 0), BH_OK);
+    bh__st_file f;
+    assert_int_equal(bh__st_open(p, &f), BH_OK);
+    assert_true(bh__st_sparse_find(&f, "tab"));
+    assert_false(bh__st_sparse_find(&f, "other"));
+    assert_int_equal(bh__st_sparse_read(&f, "tab", R, C, got), BH_OK);
+    for (int r = 0; r < R; r++) {
+        float m = 0;
+        for (int c = 0; c < C; c++) m = fmaxf(m, fabsf(t[r * C + c]));
+        for (int c = 0; c < C; c++) assert_true(fabsf(got[r * C + c] - t[r * C + c]) <= m / 254 * 1.01f);
+    }
+    assert_true(got[0] == 0 && got[40 * C + 2] == 0);
+    assert_int_equal(bh__st_sparse_read(&f, "tab", 32, C, got), BH_EFORMAT); /* row 40, 63 >= R */
+    assert_int_equal(bh__st_sparse_read(&f, "tab", R, 2, got), BH_EFORMAT);  /* q8 is [N, 3] */
+    bh__st_close(&f);
+    /* rows out of order, rows of the wrong dtype, a scale of the wrong length */
+    int32_t swapped[4] = {2, 40, 10, 63};
+    e[0].raw = swapped;
+    assert_int_equal(bh__st_write(p, e, 3, NULL, NULL, 0), BH_OK);
+    assert_int_equal(bh__st_open(p, &f), BH_OK);
+    assert_int_equal(bh__st_sparse_read(&f, "tab", R, C, got), BH_EFORMAT);
+    bh__st_close(&f);
+    e[0].raw = rows;
+    e[0].raw_dtype = "I8";
+    assert_int_equal(bh__st_write(p, e, 3, NULL, NULL, 0), BH_OK);
+    assert_int_equal(bh__st_open(p, &f), BH_OK);
+    assert_int_equal(bh__st_sparse_read(&f, "tab", R, C, got), BH_EFORMAT);
+    bh__st_close(&f);
+    e[0].raw_dtype = "I32";
+    e[2].shape[0] = 3;
+    assert_int_equal(bh__st_write(p, e, 3, NULL, NULL, 0), BH_OK);
+    assert_int_equal(bh__st_open(p, &f), BH_OK);
+    assert_int_equal(bh__st_sparse_read(&f, "tab", R, C, got), BH_EFORMAT);
+    assert_int_equal(bh__st_sparse_read(&f, "missing", R, C, got), BH_EFORMAT);
+    bh__st_close(&f);
+    free(rows), free(q8), free(scale);
+    unlink(p);
+}
+
 /* F16 storage (bh_model_convert) and warm starts (bh_model_copy_weights). */
 static void test_convert_and_warm_start(void **st)
 {
@@ -230,7 +292,7 @@ static void test_f16_edges(void **st)
     const float v[] = {0.0f, -0.0f, 1.0f, 65504.0f, 65520.0f, 1e-8f, 5.9604645e-8f, 6.1035156e-5f,
                        1.0f + 1.0f / 2048, 1.0f + 3.0f / 2048, INFINITY, -INFINITY, NAN, 3.14159265f};
     const int n = (int)(sizeof v / sizeof *v);
-    bh__st_entry e = {"x", 1, {n, 0}, v, 1};
+    bh__st_entry e = {.name = "x", .ndim = 1, .shape = {n, 0}, .data = v, .f16 = 1};
     assert_int_equal(bh__st_write(p, &e, 1, NULL, NULL, 0), BH_OK);
     bh__st_file f;
     assert_int_equal(bh__st_open(p, &f), BH_OK);
@@ -606,7 +668,7 @@ int main(void)
     if (!mkdtemp(tmpdir)) return 1;
     bh_blas_set_threads(1);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_safetensors_hostile), cmocka_unit_test(test_checkpoint_roundtrip),
+        cmocka_unit_test(test_safetensors_hostile), cmocka_unit_test(test_sparse_tables), cmocka_unit_test(test_checkpoint_roundtrip),
         cmocka_unit_test(test_convert_and_warm_start), cmocka_unit_test(test_f16_edges),
         cmocka_unit_test(test_optim_state),         cmocka_unit_test(test_shards),
         cmocka_unit_test(test_mlm_mask),            cmocka_unit_test(test_mlm_words),

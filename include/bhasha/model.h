@@ -114,9 +114,14 @@ void bh_model_free(bh_model *m);
  * tensor stored as dtype: "F16" (half the size; what the shipped models use)
  * or "F32". Loading widens F16/BF16 to F32, so a converted model runs as
  * before up to F16 rounding (relative error <= 2^-11 per weight); only
- * BH_MODEL_MMAP's zero-copy path needs F32. out_dir is created if needed,
- * each file written atomically. BH_EINVAL for another dtype, BH_EFORMAT for
- * a tensor that is not float. */
+ * BH_MODEL_MMAP's zero-copy path needs F32. "F16-Q8" is F16 except for the
+ * task heads' hashed tables (head.NAME.feat.w: feature CRF and n-gram
+ * weights), which keep only their non-zero rows, each as int8 with an F16
+ * scale (error <= half a step of max|row|/127; format in
+ * models/safetensors.h); bh_heads_load expands them. out_dir is created if
+ * needed, each file written atomically. BH_EINVAL for another dtype,
+ * BH_EFORMAT for a tensor that is not float (a model already converted to
+ * F16-Q8: convert the F32 model). */
 bh_status bh_model_convert(const char *in_dir, const char *out_dir, const char *dtype);
 
 /* Copies every parameter tensor of src into the tensor of the same name in

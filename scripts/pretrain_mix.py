@@ -1,0 +1,97 @@
+#!/usr/bin/python3
+"""scripts/pretrain_mix.py — the text of the second MLM pretraining stage: the
+staged raw Bangla + Hindi training documents and the unlabeled text of the
+task sets' training splits (sentiment texts, NER sentences), the latter
+repeated REPEAT times so the encoder sees the domains it is fine-tuned on
+(social-media comments, reviews) more than their share of words alone would
+give. Any task text equal to a dev or test text of any set (after collapsing
+white space) is left out, so no evaluated text is pretrained on. One document
+per line, shuffled with a fixed seed; counts go to stderr.
+
+  python3 scripts/pretrain_mix.py SHARED_DATA SETS NER_DIR REPEAT > mix.txt
+
+SETS is the sentiment sets' directory (train_models.sh WORK/sets), NER_DIR the
+directory with rifat_train.conll / rifat_dev.conll (WORK/ner)."""
+import glob
+import gzip
+import os
+import random
+import sys
+
+
+def lines(path):
+    op = gzip.open if path.endswith(".gz") else open
+    with op(path, "rt", encoding="utf-8", errors="replace") as f:
+        for line in f:
+            line = line.strip()
+            if line:
+                yield line
+
+
+def key(text):
+    return " ".join(text.split())
+
+
+def tsv_texts(path):
+    with open(path, encoding="utf-8") as f:
+        head = f.readline().rstrip("\n").split("\t")
+        col = head.index("text")
+        for line in f:
+            cells = line.rstrip("\n").split("\t")
+            if len(cells) > col and cells[col].strip():
+                yield cells[col]
+
+
+def conll_sentences(path):
+    words = []
+    with open(path, encoding="utf-8-sig") as f:
+        for line in f:
+            cells = line.split()
+            if not cells:
+                if words:
+                    yield " ".join(words)
+                words = []
+            else:
+                words.append(cells[0].lstrip("\ufeff"))
+    if words:
+        yield " ".join(words)
+
+
+def main():
+    data, sets, ner, repeat = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    raw = data + "/raw"
+    docs = []
+    for pat in ("bn/*/*.train.txt*", "hi/*/*.train.txt*"):
+        for path in sorted(glob.glob(os.path.join(raw, pat))):
+            docs.extend(lines(path))
+    nraw = len(docs)
+
+    held = set()
+    for path in glob.glob(sets + "/*/dev.tsv") + glob.glob(sets + "/*/test.tsv"):
+        held.update(key(t) for t in tsv_texts(path))
+    il = data + "/ner/hi/il-ner-hindi"
+    for path in (il + "/Hindi-dev.txt", il + "/Hindi-test.txt", ner + "/rifat_dev.conll",
+                 data + "/ner/bn/rifat1493-bengali-ner/test_data.txt"):
+        held.update(key(t) for t in conll_sentences(path))
+
+    task = []
+    for name in ("bn-harmonised-3class", "hi-hsac-amazon", "bn-youtube-drama"):
+        task.extend(tsv_texts(os.path.join(sets, name, "train.tsv")))
+    task.extend(conll_sentences(ner + "/rifat_train.conll"))
+    task.extend(conll_sentences(il + "/Hindi-train.txt"))
+    seen, kept = set(), []
+    for t in task:
+        k = key(t)
+        if k in held or k in seen:
+            continue
+        seen.add(k)
+        kept.append(k)
+    docs.extend(kept * repeat)
+    random.Random(1).shuffle(docs)
+    for d in docs:
+        print(d)
+    print("pretrain_mix: %d raw documents, %d task texts (%d held out or repeated) x %d"
+          % (nraw, len(kept), len(task) - len(kept), repeat), file=sys.stderr)
+
+
+main()
