@@ -453,8 +453,8 @@ bh_status bh__st_sparse_make(const char *name, const float *table, int64_t R, in
         float m = 0;
         for (int64_t c = 0; c < C; c++) m = fabsf(x[c]) > m ? fabsf(x[c]) : m;
         if (m == 0) continue;
-        /* the scale as F16 will store it (rounded up if rounding made it
-         * smaller, so |q| <= 127 needs no clamp): q * scale is then within
+        /* the scale as F16 will store it, rounded up if rounding made it
+         * smaller (so that |x / scale| <= 127): q * scale is then within
          * half a step of x */
         uint16_t hs = f32_to_f16(m / 127.0f);
         if (f16_to_f32(hs) * 127.0f < m) hs++;

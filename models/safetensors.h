@@ -74,10 +74,10 @@ void bh__st_to_f32(const bh__st_tensor *t, float *dst);
  * BH_EFORMAT naming the file and tensor) and expands them into dst[R*C]. */
 int bh__st_sparse_find(const bh__st_file *f, const char *name);
 bh_status bh__st_sparse_read(const bh__st_file *f, const char *name, int64_t R, int64_t C, float *dst);
-/* The entries that store table[R, C] in that form: fills e[0..2] (names
- * NAME.rows/.q8/.scale, written into the caller's names[3][nsize]) pointing
- * at *rows, *q8 and *scale, which are allocated here and freed by the caller
- * (free()). */
+/* The entries that store table[R, C] in that form: fills e[0..2] (named
+ * NAME.rows/.q8/.scale, the names written into the caller's names[0..2])
+ * pointing at *rows, *q8 and *scale, which are allocated here and freed by
+ * the caller (free()). */
 bh_status bh__st_sparse_make(const char *name, const float *table, int64_t R, int64_t C, bh__st_entry e[3],
                              char (*names)[96], int32_t **rows, int8_t **q8, float **scale);
 

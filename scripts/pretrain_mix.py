@@ -4,9 +4,10 @@ staged raw Bangla + Hindi training documents and the unlabeled text of the
 task sets' training splits (sentiment texts, NER sentences), the latter
 repeated REPEAT times so the encoder sees the domains it is fine-tuned on
 (social-media comments, reviews) more than their share of words alone would
-give. Any task text equal to a dev or test text of any set (after collapsing
-white space) is left out, so no evaluated text is pretrained on. One document
-per line, shuffled with a fixed seed; counts go to stderr.
+give. A task text whose letters equal those of a dev or test text of any set
+(key() ignores punctuation, spacing, digits and case) is left out, so no
+evaluated text is pretrained on, not even as a copy with other punctuation.
+One document per line, shuffled with a fixed seed; counts go to stderr.
 
   python3 scripts/pretrain_mix.py SHARED_DATA SETS NER_DIR REPEAT > mix.txt
 
@@ -17,6 +18,7 @@ import gzip
 import os
 import random
 import sys
+import unicodedata
 
 
 def lines(path):
@@ -29,7 +31,9 @@ def lines(path):
 
 
 def key(text):
-    return " ".join(text.split())
+    """Letters and marks, lower-cased (bench/sentiment_bench.py's dedup_key): copies
+    of a text that differ in punctuation, spacing or digits share it."""
+    return "".join(c for c in text.lower() if unicodedata.category(c)[0] in "LM") or text
 
 
 def tsv_texts(path):
@@ -85,7 +89,7 @@ def main():
         if k in held or k in seen:
             continue
         seen.add(k)
-        kept.append(k)
+        kept.append(" ".join(t.split()))
     docs.extend(kept * repeat)
     random.Random(1).shuffle(docs)
     for d in docs:
