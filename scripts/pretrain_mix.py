@@ -13,6 +13,7 @@ One document per line, shuffled with a fixed seed; counts go to stderr.
 
 SETS is the sentiment sets' directory (train_models.sh WORK/sets), NER_DIR the
 directory with rifat_train.conll / rifat_dev.conll (WORK/ner)."""
+import csv
 import glob
 import gzip
 import os
@@ -37,13 +38,11 @@ def key(text):
 
 
 def tsv_texts(path):
-    with open(path, encoding="utf-8") as f:
-        head = f.readline().rstrip("\n").split("\t")
-        col = head.index("text")
-        for line in f:
-            cells = line.rstrip("\n").split("\t")
-            if len(cells) > col and cells[col].strip():
-                yield cells[col]
+    """The text column of a prepared set (RFC 4180 quoting, as sentiment_bench.py writes)."""
+    with open(path, encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f, delimiter="\t"):
+            if (row.get("text") or "").strip():
+                yield row["text"]
 
 
 def conll_sentences(path):

@@ -65,9 +65,13 @@ adapt)
         $BUILD/bench/engine_encode $SPM "$W/mix/mix.tok" 200000000 "$W/mix.txt"
         rm -f "$W/mix.txt"
     }
-    [ -f "$W/enc2/model.safetensors" ] || nice -n 5 $BH pretrain --arch encoder --config "$W/enc.json" \
+    # long (about 2.3 hours on one free thread): an interrupted run resumes from
+    # its last checkpoint when the step is run again
+    R=
+    [ -f "$W/enc2/optim.safetensors" ] && R=--resume
+    nice -n 5 $BH pretrain --arch encoder --config "$W/enc.json" \
         --data "$W/mix" --out "$W/enc2" --init "$W/enc" --steps 10000 --seq 128 --lr 5e-4 --warmup 200 \
-        --sched cosine --special 0,1,2,3,4 --mask-rate 0.2 --whole-word $PT
+        --sched cosine --special 0,1,2,3,4 --mask-rate 0.2 --whole-word $PT $R
     ;;
 sets)
     [ -d "$W/sets/bn-harmonised-3class" ] || /usr/bin/python3 bench/sentiment_bench.py $BH "$D" "$W/sets" --sets-only
