@@ -250,15 +250,22 @@ static void test_token_grad_crf(void **state)
 
 /* Saves head h with a tiny encoder of width D, loads it back: the same
  * feature bits and tensors; then removes the files. */
-static void roundtrip(bh_head *h, int D)
+/* A one-block encoder of width D to carry heads into a checkpoint. */
+static bh_model *tiny_encoder(int D)
 {
-    char dir[] = "/tmp/bh_heads_rt_XXXXXX";
-    assert_non_null(mkdtemp(dir));
     bh_model_config mc;
     bh_model_config_default(&mc, BH_ARCH_ENCODER);
     mc.vocab = 20, mc.max_len = 8, mc.dim = D, mc.layers = 1, mc.heads = 1, mc.ffn = 8, mc.dropout = 0;
     bh_model *m;
     assert_int_equal(bh_model_new(&mc, 1, &m), BH_OK);
+    return m;
+}
+
+static void roundtrip(bh_head *h, int D)
+{
+    char dir[] = "/tmp/bh_heads_rt_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    bh_model *m = tiny_encoder(D);
     assert_int_equal(bh_model_save_heads(m, &h, 1, dir), BH_OK);
     bh_head **got;
     int n;
@@ -478,11 +485,7 @@ static void test_convert_q8(void **state)
     snprintf(d16, sizeof d16, "%s/f16", dir);
     snprintf(dq, sizeof dq, "%s/q8", dir);
     snprintf(again, sizeof again, "%s/again", dir);
-    bh_model_config mc;
-    bh_model_config_default(&mc, BH_ARCH_ENCODER);
-    mc.vocab = 20, mc.max_len = 8, mc.dim = D, mc.layers = 1, mc.heads = 1, mc.ffn = 8, mc.dropout = 0;
-    bh_model *m;
-    assert_int_equal(bh_model_new(&mc, 1, &m), BH_OK);
+    bh_model *m = tiny_encoder(D);
     assert_int_equal(bh_model_save_heads(m, &f, 1, src), BH_OK);
     assert_int_equal(bh_model_convert(src, d16, "f16"), BH_OK);
     assert_int_equal(bh_model_convert(src, dq, "F16-Q8"), BH_OK);
@@ -585,11 +588,7 @@ static void test_span_grad_decode(void **state)
     for (int t = 0; t < T; t++) z += al[t] ? exp(lp0[t]) : 0.0;
     assert_true(fabs(z - 1.0) < 1e-5 && isinf(lp0[1]) && isinf(lp1[2]));
     /* the kind survives a checkpoint */
-    bh_model_config mc;
-    bh_model_config_default(&mc, BH_ARCH_ENCODER);
-    mc.vocab = 20, mc.max_len = 8, mc.dim = D, mc.layers = 1, mc.heads = 1, mc.ffn = 8, mc.dropout = 0;
-    bh_model *m = NULL;
-    assert_int_equal(bh_model_new(&mc, 1, &m), BH_OK);
+    bh_model *m = tiny_encoder(D);
     char dir[] = "/tmp/bh_span_XXXXXX";
     assert_non_null(mkdtemp(dir));
     assert_int_equal(bh_model_save_heads(m, &h, 1, dir), BH_OK);
