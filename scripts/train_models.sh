@@ -11,7 +11,8 @@
 #             decoder (a pre-LN encoder has the decoder's tensors)
 #   sets      the prepared sentiment splits (bench/sentiment_bench.py --sets-only)
 #             and the NER splits (rifat1493: every 10th training sentence is dev)
-#   adapt     (not in the default steps; the shipped models do not use it yet)
+#   adapt     (not in the default steps; the shipped models do not use it yet:
+#             ENC=WORK/enc2 makes tasks and qa start from it)
 #             a second MLM stage from the encoder (whole-word masking) on the
 #             raw text plus the task sets' unlabeled training text three times
 #             (scripts/pretrain_mix.py: no dev or test text), into WORK/enc2
@@ -28,6 +29,7 @@ W=${1:?usage: train_models.sh WORKDIR [shards|decoder|encoder|sets|adapt|tasks|f
 shift
 STEPS=${*:-shards decoder encoder sets tasks fuse qa ship}
 BUILD=${BUILD:-build}
+ENC=${ENC:-$W/enc} # the encoder the tasks and qa steps fine-tune (ENC=$W/enc2 after adapt)
 BH=$BUILD/bhasha
 D=${BH_SHARED:-../shared}/data
 R=$D/raw
@@ -85,7 +87,7 @@ tasks)
     N=$D/ner/hi/il-ner-hindi
     B=$D/ner/bn/rifat1493-bengali-ner/test_data.txt
     # IL-NER collapsed to PER/LOC/ORG; rifat1493's TIM (no B-/I-) is not one of them
-    nice -n 5 $BH finetune --base "$W/enc" --tokenizer $SPM --task sentiment --head sentiment_bn \
+    nice -n 5 $BH finetune --base "$ENC" --tokenizer $SPM --task sentiment --head sentiment_bn \
         --train "$S/bn-harmonised-3class/train.tsv" --dev "$S/bn-harmonised-3class/dev.tsv" \
         --test "$S/bn-harmonised-3class/test.tsv" \
         --also "task=sentiment;head=sentiment_hi;train=$S/hi-hsac-amazon/train.tsv;dev=$S/hi-hsac-amazon/dev.tsv;test=$S/hi-hsac-amazon/test.tsv" \
@@ -130,7 +132,7 @@ for a in json.load(open(sys.argv[1]))["data"]:
                               "answers": q["answers"]}, ensure_ascii=False))
 PY
     { head -n 3000 "$W/cloze.jsonl"; cat "$W/xq_dev.jsonl" "$W/xq_dev.jsonl"; } > "$W/qa_train.jsonl"
-    nice -n 5 $BH finetune --task qa --base "$W/enc" --tokenizer $SPM --train "$W/qa_train.jsonl" \
+    nice -n 5 $BH finetune --task qa --base "$ENC" --tokenizer $SPM --train "$W/qa_train.jsonl" \
         --dev "$W/xq_dev.json" --test "$W/xq_test.json" --max-len 128 --stride 32 --epochs 3 --batch 16 \
         --lr 3e-4 --threads 1 --patience 0 --sentence --out "$W/qa" | tee "$W/qa.json"
     ;;
