@@ -5,7 +5,9 @@
 # same settings on every task of its language(s) (a two-task run per
 # language: sentiment + NER with a CRF), test scores side by side with the
 # compute each took.
-#   [EPOCHS=2] [SEED=1] sh bench/bench_mono_multi.sh WORKDIR ENC_BN ENC_HI ENC_JOINT
+#   [EPOCHS=2] [SEED=1] [ONLY=bn|hi] sh bench/bench_mono_multi.sh WORKDIR ENC_BN ENC_HI ENC_JOINT
+# ONLY runs one language's fine-tunes (its two encoders) and leaves the
+# other language's cells empty ("–").
 # SEED is the fine-tuning seed (head initialization, shuffling, dropout):
 # runs with several seeds on the same encoders show the fine-tuning noise.
 # WORKDIR holds the prepared splits of scripts/train_models.sh's `sets` step
@@ -21,6 +23,7 @@ D=${BH_SHARED:-../shared}/data
 SPM=assets/spm/bnhi.model
 S=$W/sets
 N=$D/ner/hi/il-ner-hindi
+case ${ONLY:-} in ''|bn|hi) ;; *) echo "bench_mono_multi: ONLY is bn or hi, not $ONLY"; exit 2 ;; esac
 if [ ! -d "$S/bn-harmonised-3class" ] || [ ! -f "$W/ner/rifat_train.conll" ]; then
     echo "bench_mono_multi: run scripts/train_models.sh $W sets first"; exit 1
 fi
@@ -45,19 +48,28 @@ secs() { echo "$1" | sed 's/.*"seconds":\([0-9.]*\).*/\1/'; }
 pre() { grep -c '^step ' "$1.log" || true; }
 pct() { awk -v x="$1" 'BEGIN{printf "%.2f", 100 * x}'; }
 f2() { awk -v x="$1" 'BEGIN{printf "%.2f", x}'; }
+# a run's cells: its sentiment score, NER score, seconds; – for a run ONLY skipped
+sen() { if [ -n "$1" ]; then pct "$(score "$1" 1)"; else echo –; fi; }
+ner() { if [ -n "$1" ]; then f2 "$(score "$1" 2)"; else echo –; fi; }
+sec() { if [ -n "$1" ]; then secs "$1"; else echo –; fi; }
 mkdir -p "$W/mm"
-r_bn_bn=$(bn "$EBN" "$W/mm/bn_bn")
-r_j_bn=$(bn "$EJ" "$W/mm/joint_bn")
-r_hi_hi=$(hi "$EHI" "$W/mm/hi_hi")
-r_j_hi=$(hi "$EJ" "$W/mm/joint_hi")
+r_bn_bn= r_j_bn= r_hi_hi= r_j_hi=
+if [ "${ONLY:-bn}" = bn ]; then
+    r_bn_bn=$(bn "$EBN" "$W/mm/bn_bn")
+    r_j_bn=$(bn "$EJ" "$W/mm/joint_bn")
+fi
+if [ "${ONLY:-hi}" = hi ]; then
+    r_hi_hi=$(hi "$EHI" "$W/mm/hi_hi")
+    r_j_hi=$(hi "$EJ" "$W/mm/joint_hi")
+fi
 {
     echo "| encoder (pretraining data) | pretraining steps | bn sentiment macro-F1 | bn NER F1 | hi sentiment macro-F1 | hi NER F1 | fine-tuning s |"
     echo "|---|---|---|---|---|---|---|"
     printf '| Bangla only | %s | %s | %s | – | – | %s |\n' "$(pre "$EBN")" \
-        "$(pct "$(score "$r_bn_bn" 1)")" "$(f2 "$(score "$r_bn_bn" 2)")" "$(secs "$r_bn_bn")"
+        "$(sen "$r_bn_bn")" "$(ner "$r_bn_bn")" "$(sec "$r_bn_bn")"
     printf '| Hindi only | %s | – | – | %s | %s | %s |\n' "$(pre "$EHI")" \
-        "$(pct "$(score "$r_hi_hi" 1)")" "$(f2 "$(score "$r_hi_hi" 2)")" "$(secs "$r_hi_hi")"
+        "$(sen "$r_hi_hi")" "$(ner "$r_hi_hi")" "$(sec "$r_hi_hi")"
     printf '| Bangla + Hindi | %s | %s | %s | %s | %s | %s + %s |\n' "$(pre "$EJ")" \
-        "$(pct "$(score "$r_j_bn" 1)")" "$(f2 "$(score "$r_j_bn" 2)")" \
-        "$(pct "$(score "$r_j_hi" 1)")" "$(f2 "$(score "$r_j_hi" 2)")" "$(secs "$r_j_bn")" "$(secs "$r_j_hi")"
+        "$(sen "$r_j_bn")" "$(ner "$r_j_bn")" "$(sen "$r_j_hi")" "$(ner "$r_j_hi")" \
+        "$(sec "$r_j_bn")" "$(sec "$r_j_hi")"
 } | tee "$W/mono_multi.md"
