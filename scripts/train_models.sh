@@ -11,25 +11,25 @@
 #             decoder (a pre-LN encoder has the decoder's tensors)
 #   sets      the prepared sentiment splits (bench/sentiment_bench.py --sets-only)
 #             and the NER splits (rifat1493: every 10th training sentence is dev)
-#   adapt     (not in the default steps; the shipped models do not use it yet:
-#             ENC=WORK/enc2 makes tasks and qa start from it)
-#             a second MLM stage from the encoder (whole-word masking) on the
+#   adapt     a second MLM stage from the encoder (whole-word masking) on the
 #             raw text plus the task sets' unlabeled training text three times
 #             (scripts/pretrain_mix.py: no dev or test text), into WORK/enc2
-#   tasks     multi-task fine-tuning: sentiment_bn, sentiment_hi, ner_bn, ner_hi
+#   tasks     multi-task fine-tuning of WORK/enc2 (ENC=DIR: another encoder):
+#             sentiment_bn, sentiment_hi, ner_bn, ner_hi
 #   fuse      the count models fused into the heads, each weight chosen on dev:
 #             a feature CRF into ner_hi and ner_bn (bhasha crf fuse), the
 #             n-gram layer into sentiment_bn and sentiment_hi (bhasha fuse-ngrams)
-#   qa        extractive QA (Hindi cloze questions; XQuAD-hi halves for dev/test)
+#   qa        extractive QA from WORK/enc2 (ENC) (Hindi cloze questions; XQuAD-hi
+#             halves for dev/test)
 #   ship      F16 copies into assets/models/ (bhasha model convert; the heads'
 #             hashed tables as sparse int8: --dtype f16-q8)
-# Runs niced; on a 2-core machine the whole run takes a few hours.
+# Runs niced; on a 2-core machine the whole run takes about six hours.
 set -eu
 W=${1:?usage: train_models.sh WORKDIR [shards|decoder|encoder|sets|adapt|tasks|fuse|qa|ship ...]}
 shift
-STEPS=${*:-shards decoder encoder sets tasks fuse qa ship}
+STEPS=${*:-shards decoder encoder sets adapt tasks fuse qa ship}
 BUILD=${BUILD:-build}
-ENC=${ENC:-$W/enc} # the encoder the tasks and qa steps fine-tune (ENC=$W/enc2 after adapt)
+ENC=${ENC:-$W/enc2} # the encoder the tasks and qa steps fine-tune
 BH=$BUILD/bhasha
 D=${BH_SHARED:-../shared}/data
 R=$D/raw
@@ -68,12 +68,15 @@ adapt)
         rm -f "$W/mix.txt"
     }
     # long (about 2.3 hours on one free thread): an interrupted run resumes from
-    # its last checkpoint when the step is run again
+    # its last checkpoint when the step is run again; WORK/enc2.done marks the end
     R=
     [ -f "$W/enc2/optim.safetensors" ] && R=--resume
-    nice -n 5 $BH pretrain --arch encoder --config "$W/enc.json" \
-        --data "$W/mix" --out "$W/enc2" --init "$W/enc" --steps 10000 --seq 128 --lr 5e-4 --warmup 200 \
-        --sched cosine --special 0,1,2,3,4 --mask-rate 0.2 --whole-word $PT $R
+    [ -f "$W/enc2.done" ] || {
+        nice -n 5 $BH pretrain --arch encoder --config "$W/enc.json" \
+            --data "$W/mix" --out "$W/enc2" --init "$W/enc" --steps 10000 --seq 128 --lr 5e-4 --warmup 200 \
+            --sched cosine --special 0,1,2,3,4 --mask-rate 0.2 --whole-word $PT $R
+        touch "$W/enc2.done"
+    }
     ;;
 sets)
     [ -d "$W/sets/bn-harmonised-3class" ] || /usr/bin/python3 bench/sentiment_bench.py $BH "$D" "$W/sets" --sets-only
