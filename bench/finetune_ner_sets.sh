@@ -14,8 +14,9 @@
 #   banglakit   banglakit Bangla (no official split: line 1, 11, 21, ... of the
 #               file is test, line 6, 16, ... dev, the rest train; tags read
 #               from the JSON lines, the text re-tokenized to them); 6 epochs
-# Prints a markdown table of the fusion's dev and test report; the runs'
-# logs and models stay in WORK. About 35 minutes on one thread.
+# SETS="il-ner banglakit" runs only those. Prints a markdown table of the
+# fusion's dev and test report; the runs' logs and models stay in WORK.
+# About 35 minutes on one thread.
 set -eu
 W=${1:?usage: finetune_ner_sets.sh WORK [ENCODER]}
 ENC=${2:-$W/enc2}
@@ -34,6 +35,7 @@ FT="--task ner --base $ENC --tokenizer $SPM --crf --lr 2e-4 --batch 16 --dropout
 # one set: NAME EPOCHS HEAD TRAIN DEV TEST FINETUNE_OPTIONS CRF_OPTIONS
 one() {
     name=$1 ep=$2 head=$3 tr=$4 dv=$5 te=$6 fopt=$7 copt=$8
+    case " ${SETS:-$name} " in *" $name "*) ;; *) return 0 ;; esac
     # shellcheck disable=SC2086
     nice -n 5 $BH finetune $FT --head "$head" --epochs "$ep" --train "$tr" --dev "$dv" --test "$te" $fopt \
         --out "$W/$name" > "$W/$name.json" 2> "$W/$name.err"
