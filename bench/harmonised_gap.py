@@ -12,7 +12,7 @@ Usage: harmonised_gap.py SETS_DIR
 A text's source is the per-source set whose same split holds a text with the
 same letters and marks (bench/sentiment_bench.py's dedup_key). Prints one
 markdown table: for each source and split, the texts, macro-F1 and accuracy.
-Takes about a minute.
+Takes about ten seconds.
 """
 import csv
 import os
