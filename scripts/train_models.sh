@@ -14,7 +14,8 @@
 #   adapt     a second MLM stage from the encoder (whole-word masking) on the
 #             raw text plus the task sets' unlabeled training text three times
 #             (scripts/pretrain_mix.py: no dev or test text), into WORK/enc2
-#   tasks     multi-task fine-tuning of WORK/enc2 (ENC=DIR: another encoder):
+#   tasks     multi-task fine-tuning of WORK/enc2 (ENC=DIR: another encoder;
+#             SEED=N: another fine-tuning seed, default 1):
 #             sentiment_bn, sentiment_hi, ner_bn, ner_hi
 #   fuse      the count models fused into the heads, each weight chosen on dev:
 #             a feature CRF into ner_hi and ner_bn (bhasha crf fuse), the
@@ -97,7 +98,7 @@ tasks)
         --also "task=ner;head=ner_bn;train=$W/ner/rifat_train.conll;dev=$W/ner/rifat_dev.conll;test=$B;map=TIM=O;crf" \
         --also "task=ner;head=ner_hi;train=$N/Hindi-train.txt;dev=$N/Hindi-dev.txt;test=$N/Hindi-test.txt;map=NEP=PER,NEL=LOC,NEO=ORG,NEN=O,NETI=O,NEAR=O,NEU=O,NED=O;crf" \
         --on-error skip --epochs 4 --lr 2e-4 --batch 16 --dropout 0.1 --patience 1 --threads 2 \
-        --out "$W/tasks" | tee "$W/tasks.json"
+        --seed "${SEED:-1}" --out "$W/tasks" | tee "$W/tasks.json"
     ;;
 fuse)
     S=$W/sets/bn-harmonised-3class
