@@ -16,7 +16,8 @@
 #               from the JSON lines, the text re-tokenized to them); 6 epochs
 # SETS="il-ner banglakit" runs only those. Prints a markdown table of the
 # fusion's dev and test report; the runs' logs and models stay in WORK.
-# About 35 minutes on one thread.
+# About 35 minutes on one free thread (the three fine-tunes took 12, 12 and
+# 7 minutes run alone; the CRFs and fusions a few more).
 set -eu
 W=${1:?usage: finetune_ner_sets.sh WORK [ENCODER]}
 ENC=${2:-$W/enc2}

@@ -5,8 +5,9 @@ task sets' training splits (sentiment texts, NER sentences), the latter
 repeated REPEAT times so the encoder sees the domains it is fine-tuned on
 (social-media comments, reviews) more than their share of words alone would
 give. A task text whose letters equal those of a dev or test text of any set
-(key() ignores punctuation, spacing, digits and case) is left out, so no
-evaluated text is pretrained on, not even as a copy with other punctuation.
+(bench/sentiment_bench.py's dedup_key ignores punctuation, spacing, digits and
+case) is left out, so no evaluated text is pretrained on, not even as a copy
+with other punctuation.
 One document per line, shuffled with a fixed seed; counts go to stderr.
 
   python3 scripts/pretrain_mix.py SHARED_DATA SETS NER_DIR REPEAT > mix.txt
@@ -19,7 +20,9 @@ import gzip
 import os
 import random
 import sys
-import unicodedata
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
+from sentiment_bench import dedup_key as key  # noqa: E402  (the harmonised set's key)
 
 
 def lines(path):
@@ -29,12 +32,6 @@ def lines(path):
             line = line.strip()
             if line:
                 yield line
-
-
-def key(text):
-    """Letters and marks, lower-cased (bench/sentiment_bench.py's dedup_key): copies
-    of a text that differ in punctuation, spacing or digits share it."""
-    return "".join(c for c in text.lower() if unicodedata.category(c)[0] in "LM") or text
 
 
 def tsv_texts(path):

@@ -248,8 +248,6 @@ static void test_token_grad_crf(void **state)
     free(hid);
 }
 
-/* Saves head h with a tiny encoder of width D, loads it back: the same
- * feature bits and tensors; then removes the files. */
 /* A one-block encoder of width D to carry heads into a checkpoint. */
 static bh_model *tiny_encoder(int D)
 {
@@ -261,6 +259,8 @@ static bh_model *tiny_encoder(int D)
     return m;
 }
 
+/* Saves head h with a tiny encoder of width D, loads it back: the same
+ * feature bits and tensors; then removes the files. */
 static void roundtrip(bh_head *h, int D)
 {
     char dir[] = "/tmp/bh_heads_rt_XXXXXX";
