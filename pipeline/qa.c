@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <utf8proc.h>
 
 #include "bhasha/corpus.h"
 #include "bhasha/eval.h"
@@ -602,6 +603,32 @@ static int window_used(const qa_ex *x, const qa_feat *f)
     return x->sb < 0 || (f->w1 > f->w0 && (long)x->p.e[f->w1 - 1] > x->sb && (long)x->p.b[f->w0] < x->se);
 }
 
+/* Whether the code point at ctx[i] (i < n) continues a grapheme cluster: a
+ * combining mark (a vowel sign, virama, nukta ...) or a zero-width (non-)joiner.
+ * *len gets its length in bytes (1 for a bad byte). */
+static int continues_cluster(const char *ctx, long i, long n, long *len)
+{
+    utf8proc_int32_t cp;
+    utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)ctx + i, n - i, &cp);
+    *len = k > 0 ? (long)k : 1;
+    if (k <= 0) return 0;
+    utf8proc_category_t cat = utf8proc_category(cp);
+    return cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_MC || cat == UTF8PROC_CATEGORY_ME ||
+           cp == 0x200C || cp == 0x200D;
+}
+
+/* Answers are whole grapheme clusters. A span whose first piece is the tail of
+ * the word before it (a vowel sign such as "े" of "इसे") starts after that
+ * tail and the space behind it; a span that ends inside a cluster ("खिलाड"
+ * of "खिलाड़ी") takes the rest of the cluster. Byte offsets into ctx[0, n). */
+static void whole_clusters(const char *ctx, long n, long *bs, long *be)
+{
+    long s = *bs, len;
+    while (s < *be && (continues_cluster(ctx, s, n, &len) || strchr(" \t\r\n", ctx[s]))) s += len;
+    if (s < *be) *bs = s;
+    while (*be < n && continues_cluster(ctx, *be, n, &len)) *be += len;
+}
+
 /* Folds row i of the batch (feature f) into the example's best answer. */
 static bh_status fold_row(const qbatch *b, int i, const qa_set *d, const qa_feat *f, const qa_cfg *c, best *bx)
 {
@@ -628,6 +655,7 @@ static bh_status fold_row(const qbatch *b, int i, const qa_set *d, const qa_feat
         /* a piece of a character that normalization split: the whole character */
         while (bs > 0 && ((unsigned char)x->ctx[bs] & 0xC0) == 0x80) bs--;
         while (be < (long)x->clen && ((unsigned char)x->ctx[be] & 0xC0) == 0x80) be++;
+        whole_clusters(x->ctx, (long)x->clen, &bs, &be);
         bx->bs = bs;
         bx->be = be;
     }

@@ -20,8 +20,10 @@
 #   fuse      the count models fused into the heads, each weight chosen on dev:
 #             a feature CRF into ner_hi and ner_bn (bhasha crf fuse), the
 #             n-gram layer into sentiment_bn and sentiment_hi (bhasha fuse-ngrams)
-#   qa        extractive QA from WORK/enc2 (ENC) (Hindi cloze questions; XQuAD-hi
-#             halves for dev/test)
+#   qa        extractive QA from WORK/enc2 (ENC): Hindi wh-questions made from the
+#             raw news text, whose answers the fused model's NER finds
+#             (scripts/qa_questions.py), + the XQuAD-hi dev half; its test half
+#             is the test
 #   ship      F16 copies into assets/models/ (bhasha model convert; the heads'
 #             hashed tables as sparse int8: --dtype f16-q8)
 # Runs niced; on a 2-core machine the whole run takes about six hours.
@@ -120,12 +122,16 @@ fuse)
         --test "$H/test.tsv" --out "$W/fused" | tee "$W/fuse_sentiment_hi.json"
     ;;
 qa)
-    # training: 3,000 cloze questions from raw Hindi news + the dev half of
-    # XQuAD-hi twice (its test half stays unseen; the epoch count is fixed, so
-    # the dev half picks nothing)
+    # training: wh-questions from the raw Hindi news training text (its
+    # entities, numbers and short spans asked about in place: "X ने Y जीता" ->
+    # "किसने Y जीता ?"), annotated by the fused model of the fuse step, + the
+    # dev half of XQuAD-hi twice (its test half stays unseen; the epoch count
+    # is fixed, so the dev half picks nothing)
     H=$R/hi
-    [ -s "$W/cloze.jsonl" ] || $BH corpus cloze --seed 1 --max 6000 --per-paragraph 2 --context-chars 500 \
-        --out "$W/cloze.jsonl" $H/bbc-hindi-news-test/bbc_hindi_news.train.txt $H/covid19-hindi-news-2020/covid19_hindi_news.train.txt
+    [ -s "$W/hi_ner.jsonl" ] || cat $H/bbc-hindi-news-test/bbc_hindi_news.train.txt \
+        $H/covid19-hindi-news-2020/covid19_hindi_news.train.txt |
+        nice -n 5 $BH annotate --model "$W/fused" --stages sentences,words,ner --quiet > "$W/hi_ner.jsonl"
+    [ -s "$W/wh.jsonl" ] || /usr/bin/python3 scripts/qa_questions.py "$W/hi_ner.jsonl" --seed 1 --max 10000 > "$W/wh.jsonl"
     [ -s "$W/xq_dev.json" ] || $BH corpus squad-split --dev "$W/xq_dev.json" --test "$W/xq_test.json" $D/qa/hi/xquad-hi/xquad.hi.json
     /usr/bin/python3 - "$W/xq_dev.json" > "$W/xq_dev.jsonl" <<'PY'
 import json, sys
@@ -135,10 +141,10 @@ for a in json.load(open(sys.argv[1]))["data"]:
             print(json.dumps({"id": q["id"], "context": p["context"], "question": q["question"],
                               "answers": q["answers"]}, ensure_ascii=False))
 PY
-    { head -n 3000 "$W/cloze.jsonl"; cat "$W/xq_dev.jsonl" "$W/xq_dev.jsonl"; } > "$W/qa_train.jsonl"
+    cat "$W/wh.jsonl" "$W/xq_dev.jsonl" "$W/xq_dev.jsonl" > "$W/qa_train.jsonl"
     nice -n 5 $BH finetune --task qa --base "$ENC" --tokenizer $SPM --train "$W/qa_train.jsonl" \
         --dev "$W/xq_dev.json" --test "$W/xq_test.json" --max-len 128 --stride 32 --epochs 3 --batch 16 \
-        --lr 3e-4 --threads 1 --patience 0 --sentence --out "$W/qa" | tee "$W/qa.json"
+        --lr 3e-4 --threads 2 --patience 0 --sentence --out "$W/qa" | tee "$W/qa.json"
     ;;
 ship)
     mkdir -p assets/models

@@ -5,7 +5,8 @@
 # answers whose code point offsets cut exactly the answer out of the ORIGINAL
 # context (also for a context longer than one window), and {"error":...}
 # lines for bad input; `bhasha corpus cloze` is deterministic and its answers
-# sit at their offsets; `bhasha corpus squad-split` halves are disjoint.
+# sit at their offsets; `bhasha corpus squad-split` halves are disjoint; the
+# shipped model's answers are whole grapheme clusters.
 . tests/tap.sh
 TOK=assets/spm/bnhi.model
 if [ ! -f "$TOK" ]; then
@@ -108,6 +109,29 @@ if [ $HAVE_JQ = 1 ]; then
         '$i.context[$o.start:$o.end] == $o.answer and ($i.context | split("।") | .[-2] | contains($o.answer))')" "2"
 else
     skip "qa --sentence: the answer's sentence" "no jq"
+fi
+# whole grapheme clusters: no answer starts with a vowel sign, virama or nukta
+# (the tail of the word before) or ends inside a cluster, whatever span the
+# model picks (the shipped model, on words full of vowel signs)
+Q=assets/models/bhasha-qa-hi
+if [ -f "$Q/config.json" ] && /usr/bin/python3 -c 'import json' 2>/dev/null; then
+    for q in "किसने बनवाया था?" "इसे कब बनवाया गया?" "यह किस नदी के किनारे है?" "कौन सी इमारत मशहूर है?" \
+        "किसकी याद में बनी?" "कितने मज़दूरों ने काम किया?" "क्या देखने आते हैं?" "पत्थर कहाँ से आया?"; do
+        printf '{"context":"ताजमहल आगरा शहर में यमुना नदी के किनारे स्थित है। इसे शाहजहाँ ने अपनी बेगम मुमताज़ की याद में बनवाया था। इसे बनाने में बीस हज़ार मज़दूरों ने बाईस साल तक काम किया। दुनिया भर से लोग इसकी ख़ूबसूरती देखने आते हैं। संगमरमर मकराना से लाया गया।","question":"%s"}\n' "$q"
+    done > "$D/tj.jsonl"
+    # the shipped model's best span for this one starts at the "े" of "इसे"
+    printf '{"context":"ताजमहल आगरा शहर में यमुना नदी के किनारे स्थित है। इसे शाहजहाँ ने बनवाया था।","question":"ताजमहल किसने बनवाया था?"}\n' >> "$D/tj.jsonl"
+    $BH qa --model "$Q" "$D/tj.jsonl" > "$D/tj.out" 2> /dev/null
+    is "qa: answers are whole grapheme clusters" "$(/usr/bin/python3 -c '
+import json, sys, unicodedata
+mark = lambda c: unicodedata.category(c) in ("Mn", "Mc", "Me")
+bad = 0
+for i, o in zip(open(sys.argv[1]), open(sys.argv[2])):
+    c, o = json.loads(i)["context"], json.loads(o)
+    bad += not o["answer"] or mark(c[o["start"]]) or (o["end"] < len(c) and mark(c[o["end"]]))
+print(bad)' "$D/tj.jsonl" "$D/tj.out")" "0"
+else
+    skip "qa: answers are whole grapheme clusters" "no shipped QA model or no /usr/bin/python3"
 fi
 $BH finetune --task qa --base "$D/enc.json" --tokenizer $TOK --train "$D/dev.json" --dev "$D/dev.json" --epochs 1 \
     --sentence --out "$D/ms" > /dev/null 2>&1
