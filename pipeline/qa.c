@@ -624,7 +624,7 @@ static int continues_cluster(const char *ctx, long i, long n, long *len)
 static void whole_clusters(const char *ctx, long n, long *bs, long *be)
 {
     long s = *bs, len;
-    while (s < *be && (continues_cluster(ctx, s, n, &len) || strchr(" \t\r\n", ctx[s]))) s += len;
+    while (s < *be && (continues_cluster(ctx, s, n, &len) || (ctx[s] && strchr(" \t\r\n", ctx[s])))) s += len;
     if (s < *be) *bs = s;
     while (*be < n && continues_cluster(ctx, *be, n, &len)) *be += len;
 }

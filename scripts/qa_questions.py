@@ -8,8 +8,8 @@ Why: cloze questions with a blank ("_____") look nothing like real questions,
 and a span model trained on them alone scored F1 about 1 on XQuAD-hi. Hindi
 keeps its question word where the answer stands (SOV, wh in situ), so a
 sentence whose answer span, with the postposition after it, is replaced by the
-matching question word is already a well-formed question ("X ने Y जीता" ->
-"Y किसने जीता ?" keeps Hindi order as "किसने Y जीता ?"). Answers are what
+matching question word is already a well-formed question: "X ने Y जीता"
+becomes "किसने Y जीता ?". Answers are what
 XQuAD asks for most: named entities (from the NER stage: PER, ORG, LOC),
 numbers and dates, and, for "क्या" questions, short content-word spans.
 A share of the question's other words is dropped, and (--shuffle) its
@@ -67,9 +67,10 @@ def doc_units(r):
 
 
 def candidates(sent_words, ents, rng):
-    """answer candidates in one sentence: (answer start, answer end, index of the
-    first word after the answer, question words replacing answer [+ postposition],
-    number of following words the question word absorbs)."""
+    """answer candidates in one sentence: (index of the answer's first word, of
+    its last word, the question word(s) put in its place, how many of the
+    words after it the question word takes along: 1 for a postposition it
+    contains, as "किसने" contains "ने")."""
     ws = sent_words
     out = []
     starts = {w[0]: i for i, w in enumerate(ws)}
@@ -113,7 +114,8 @@ def candidates(sent_words, ents, rng):
 
 
 def what_candidate(ws, stop, rng):
-    """a "क्या" question: 1-3 content words, no postposition or number at either end."""
+    """a "क्या" question: 1-3 words in a row, none a number, punctuation or one
+    of the most frequent words."""
     idx = [i for i, w in enumerate(ws) if w[3] == "word" and w[2] not in stop]
     if not idx:
         return None
@@ -147,7 +149,11 @@ def reorder(toks, wh, rng):
     return [t for c in head + chunks[-1:] for t in c]
 
 
-def build_question(text, ws, cand, drop, shuffle, rng):
+def build_question(ws, cand, drop, shuffle, rng):
+    """the sentence's words with the answer (and what the question word takes
+    along) replaced by the question word, punctuation left out, other words
+    dropped with probability drop (never the answer's neighbours or the last
+    word), then "?"."""
     i, j, q, eat = cand
     toks = []
     for k, w in enumerate(ws):
@@ -166,7 +172,7 @@ def build_question(text, ws, cand, drop, shuffle, rng):
     return " ".join(toks) + " ?"
 
 
-def context_window(units, si, max_chars, text, rng):
+def context_window(units, si, max_chars, rng):
     """sentences around sentence si, up to max_chars code points, the answer's
     sentence at a random place in the window."""
     lo = hi = si
@@ -234,9 +240,9 @@ def main():
                 cand = rng.choice(cs) if cs else None
             if cand is None:
                 continue
-            c0, c1 = context_window(units, si, a.context_chars, text, rng)
+            c0, c1 = context_window(units, si, a.context_chars, rng)
             ans0, ans1 = ws[cand[0]][0], ws[cand[1]][1]
-            question = build_question(text, ws, cand, a.drop, a.shuffle, rng)
+            question = build_question(ws, cand, a.drop, a.shuffle, rng)
             kinds[cand[2].split()[0]] = kinds.get(cand[2].split()[0], 0) + 1
             rec = {"id": "wh:%d:%d" % (di, si), "context": text[c0:c1], "question": question,
                    "answers": [{"text": text[ans0:ans1], "answer_start": ans0 - c0}]}
