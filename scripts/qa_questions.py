@@ -169,7 +169,8 @@ def build_question(ws, cand, drop, shuffle, rng):
             toks.append(w[2])
     if rng.random() < shuffle:
         toks = reorder(toks, q, rng)
-    return " ".join(toks) + " ?"
+    # "कब", never "कब में" (a year's "में" is kept after "किस वर्ष" only)
+    return " ".join(toks).replace("कब में ", "कब ") + " ?"
 
 
 def context_window(units, si, max_chars, rng):
@@ -207,7 +208,18 @@ def main():
     ap.add_argument("--max-words", type=int, default=40, help="longer sentences ask nothing")
     a = ap.parse_args()
     rng = random.Random(a.seed)
-    docs = [json.loads(l) for l in open(a.annotated, encoding="utf-8")]
+    docs = []
+    with open(a.annotated, encoding="utf-8") as f:
+        for ln, line in enumerate(f, 1):
+            try:
+                r = json.loads(line)
+            except ValueError as e:
+                sys.exit("qa_questions: %s line %d: not JSON (%s)" % (a.annotated, ln, e))
+            if isinstance(r, dict) and "error" in r:  # annotate's per-record errors: nothing to ask about
+                continue
+            if not isinstance(r, dict) or not isinstance(r.get("text"), str):
+                sys.exit("qa_questions: %s line %d: not a bhasha annotate record" % (a.annotated, ln))
+            docs.append(r)
     freq = {}
     for r in docs:
         for w in r.get("words", []):
