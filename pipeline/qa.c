@@ -617,11 +617,7 @@ static int continues_cluster(const char *ctx, long i, long n, long *len)
            cp == 0x200C || cp == 0x200D;
 }
 
-/* Answers are whole grapheme clusters. A span whose first piece is the tail of
- * the word before it (a vowel sign such as "े" of "इसे") starts after that
- * tail and the space behind it; a span that ends inside a cluster ("खिलाड"
- * of "खिलाड़ी") takes the rest of the cluster. Byte offsets into ctx[0, n). */
-static void whole_clusters(const char *ctx, long n, long *bs, long *be)
+void bh__qa_whole_clusters(const char *ctx, long n, long *bs, long *be)
 {
     long s = *bs, len;
     while (s < *be && (continues_cluster(ctx, s, n, &len) || (ctx[s] && strchr(" \t\r\n", ctx[s])))) s += len;
@@ -655,7 +651,7 @@ static bh_status fold_row(const qbatch *b, int i, const qa_set *d, const qa_feat
         /* a piece of a character that normalization split: the whole character */
         while (bs > 0 && ((unsigned char)x->ctx[bs] & 0xC0) == 0x80) bs--;
         while (be < (long)x->clen && ((unsigned char)x->ctx[be] & 0xC0) == 0x80) be++;
-        whole_clusters(x->ctx, (long)x->clen, &bs, &be);
+        bh__qa_whole_clusters(x->ctx, (long)x->clen, &bs, &be);
         bx->bs = bs;
         bx->be = be;
     }

@@ -88,4 +88,11 @@ typedef struct bh__qa_answer {
 bh_status bh__qa_answer_one(bh__qa_model *qm, const char *context, size_t clen, const char *question, size_t qlen,
                             bh__qa_answer *ans);
 
+/* Widens or narrows the answer span [*bs, *be) (bytes of ctx[0, n)) to whole
+ * grapheme clusters: a span whose first piece is the tail of the word before
+ * it (a vowel sign such as the "े" of "इसे") starts after that tail and the
+ * whitespace behind it, unless nothing else is left; a span that ends inside a
+ * cluster (before the nukta of "खिलाड़ी") takes the rest of the cluster. */
+void bh__qa_whole_clusters(const char *ctx, long n, long *bs, long *be);
+
 #endif

@@ -17,6 +17,7 @@
 
 #include "bhasha.h"
 #include "pipeline/finetune.h"
+#include "pipeline/qa.h"
 #include "tests/build_dir.h"
 
 static char dir[64];
@@ -159,11 +160,41 @@ static void test_shipped_qa(void **st)
     bh_task_model_free(m);
 }
 
+/* QA answers are whole grapheme clusters (bh__qa_whole_clusters) */
+static void test_whole_clusters(void **st)
+{
+    (void)st;
+    const char *c = "इसे शाहजहाँ ने खिलाड़ी";
+    long n = (long)strlen(c);
+    /* a span from the "े" of "इसे" (byte 6) to the end of "शाहजहाँ" */
+    long bs = 6, be = (long)(strstr(c, " ने") - c);
+    bh__qa_whole_clusters(c, n, &bs, &be);
+    assert_int_equal(bs, strstr(c, "शाहजहाँ") - c);
+    assert_int_equal(be, strstr(c, " ने") - c);
+    /* a span that ends before the nukta of "खिलाड़ी" takes the nukta and the vowel sign after it */
+    long k = (long)(strstr(c, "खिलाड़ी") - c);
+    bs = k, be = k + (long)strlen("खिलाड");
+    bh__qa_whole_clusters(c, n, &bs, &be);
+    assert_int_equal(bs, k);
+    assert_int_equal(be, k + (long)strlen("खिलाड़ी"));
+    /* a span of nothing but a vowel sign keeps its start */
+    bs = 6, be = 9;
+    bh__qa_whole_clusters(c, n, &bs, &be);
+    assert_int_equal(bs, 6);
+    assert_int_equal(be, 9);
+    /* a span already whole is left as it is */
+    bs = 0, be = 9;
+    bh__qa_whole_clusters(c, n, &bs, &be);
+    assert_int_equal(bs, 0);
+    assert_int_equal(be, 9);
+}
+
 int main(void)
 {
     test_build_path(dir, sizeof dir, "tmp_tasks_XXXXXX");
     if (!mkdtemp(dir)) return 1;
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_tasks), cmocka_unit_test(test_shipped_qa)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_tasks), cmocka_unit_test(test_shipped_qa),
+                                       cmocka_unit_test(test_whole_clusters)};
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
