@@ -2,7 +2,7 @@
 """Hindi wh-questions from annotated raw text, as training data for extractive QA.
 
     bhasha annotate --stages sentences,words,ner < raw.txt > ann.jsonl
-    scripts/qa_questions.py ann.jsonl --seed 1 --max 12000 > questions.jsonl
+    /usr/bin/python3 scripts/qa_questions.py ann.jsonl --seed 1 --max 10000 > questions.jsonl
 
 Why: cloze questions with a blank ("_____") look nothing like real questions,
 and a span model trained on them alone scored F1 about 1 on XQuAD-hi. Hindi
