@@ -603,18 +603,19 @@ static int window_used(const qa_ex *x, const qa_feat *f)
     return x->sb < 0 || (f->w1 > f->w0 && (long)x->p.e[f->w1 - 1] > x->sb && (long)x->p.b[f->w0] < x->se);
 }
 
-/* Whether the code point at ctx[i] (i < n) continues a grapheme cluster: a
- * combining mark (a vowel sign, virama, nukta ...) or a zero-width (non-)joiner.
- * *len gets its length in bytes (1 for a bad byte). */
+/* Whether ctx[i] (i < n) continues the grapheme cluster of the code point
+ * before it, by utf8proc's grapheme break rule (the one bh_segment's grapheme
+ * units follow): a vowel sign, virama, nukta or joiner does. *len gets the
+ * length of the code point at i in bytes (1 for a bad byte). */
 static int continues_cluster(const char *ctx, long i, long n, long *len)
 {
-    utf8proc_int32_t cp;
-    utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)ctx + i, n - i, &cp);
+    utf8proc_int32_t a, b;
+    utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)ctx + i, n - i, &b);
     *len = k > 0 ? (long)k : 1;
-    if (k <= 0) return 0;
-    utf8proc_category_t cat = utf8proc_category(cp);
-    return cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_MC || cat == UTF8PROC_CATEGORY_ME ||
-           cp == 0x200C || cp == 0x200D;
+    long p = i - 1; /* the code point before i starts at p */
+    while (p > 0 && i - p < 4 && ((unsigned char)ctx[p] & 0xC0) == 0x80) p--;
+    return k > 0 && i > 0 && utf8proc_iterate((const utf8proc_uint8_t *)ctx + p, i - p, &a) == i - p &&
+           !utf8proc_grapheme_break(a, b);
 }
 
 void bh__qa_whole_clusters(const char *ctx, long n, long *bs, long *be)

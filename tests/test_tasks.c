@@ -4,7 +4,8 @@
  * (multi-task, pipeline/finetune.c), then bh_task_sentiment picks the head by
  * language, bh_task_ner returns spans in code points and bytes, and the error
  * paths (NULL arguments, a missing head, a missing directory) return codes
- * with messages. The shipped QA model is exercised when it is present. */
+ * with messages. The shipped QA model is exercised when it is present, and
+ * the rule that keeps QA answers whole grapheme clusters on its own. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
