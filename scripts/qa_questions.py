@@ -22,6 +22,7 @@ offsets in code points). Output: JSON lines {"id","context","question",
 format of bhasha corpus cloze, for bhasha finetune --task qa.
 """
 import argparse
+import collections
 import json
 import random
 import sys
@@ -200,7 +201,7 @@ def main():
     ap.add_argument("--max", type=int, default=12000, help="questions at most")
     ap.add_argument("--per-paragraph", type=int, default=3)
     ap.add_argument("--context-chars", type=int, default=700)
-    ap.add_argument("--what", type=float, default=0.25, help="share of questions that are 'क्या' spans")
+    ap.add_argument("--what", type=float, default=0.25, help="share of the sentences tried that get a 'क्या' span")
     ap.add_argument("--drop", type=float, default=0.15, help="chance to drop each other question word")
     ap.add_argument("--shuffle", type=float, default=0,
                     help="chance to shuffle the phrases before the verb group")
@@ -220,14 +221,11 @@ def main():
             if not isinstance(r, dict) or not isinstance(r.get("text"), str):
                 sys.exit("qa_questions: %s line %d: not a bhasha annotate record" % (a.annotated, ln))
             docs.append(r)
-    freq = {}
-    for r in docs:
-        for w in r.get("words", []):
-            freq[w["text"]] = freq.get(w["text"], 0) + 1
-    stop = set(sorted(freq, key=lambda w: -freq[w])[:a.stopwords]) | POSTPOSITIONS
+    freq = collections.Counter(w["text"] for r in docs for w in r.get("words", []))
+    stop = {w for w, _ in freq.most_common(a.stopwords)} | POSTPOSITIONS
     rng.shuffle(docs)
     n = 0
-    kinds = {}
+    kinds = collections.Counter()
     for di, r in enumerate(docs):
         if n >= a.max:
             break
@@ -255,7 +253,7 @@ def main():
             c0, c1 = context_window(units, si, a.context_chars, rng)
             ans0, ans1 = ws[cand[0]][0], ws[cand[1]][1]
             question = build_question(ws, cand, a.drop, a.shuffle, rng)
-            kinds[cand[2].split()[0]] = kinds.get(cand[2].split()[0], 0) + 1
+            kinds[cand[2].split()[0]] += 1
             rec = {"id": "wh:%d:%d" % (di, si), "context": text[c0:c1], "question": question,
                    "answers": [{"text": text[ans0:ans1], "answer_start": ans0 - c0}]}
             assert rec["context"][ans0 - c0:ans1 - c0] == rec["answers"][0]["text"]
