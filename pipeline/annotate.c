@@ -172,7 +172,6 @@ bh_status bh_annotator_new(const bh_annotator_options *opt, bh_annotator **out)
     if (!a->o.stages) a->o.stages = BH_STAGES_ALL;
     if (!a->o.normalize) a->o.stages &= ~(unsigned)BH_STAGE_NORMALIZE;
     bh_status st = bh_segmenter_new(&a->seg);
-    if (!st && a->o.langid_model && (a->o.stages & BH_STAGE_LANGID)) st = bh_langid_load(a->o.langid_model, &a->lid);
     if (!st && a->o.translit_to != BH_SCRIPT_AUTO && (a->o.stages & BH_STAGE_TRANSLIT)) {
         bh_translit_options to;
         bh_translit_options_default(&to);
@@ -180,6 +179,10 @@ bh_status bh_annotator_new(const bh_annotator_options *opt, bh_annotator **out)
         st = bh_translit_new(&to, &a->tr);
     }
     if (!st) st = open_models(a, a->o.model_dir);
+    /* the model stages choose their heads by the text's language even when
+       the "lang" field is not asked for */
+    if (!st && a->o.langid_model && (a->o.stages & (BH_STAGE_LANGID | BH_STAGE_SENTIMENT | BH_STAGE_NER)))
+        st = bh_langid_load(a->o.langid_model, &a->lid);
     if (st) {
         bh_annotator_free(a);
         return st;
@@ -439,10 +442,11 @@ bh_status bh_annotate(const bh_annotator *a, const char *text, size_t len, bh_bu
     if (!st && (a->o.conllu || models || (a->o.stages & (BH_STAGE_SENTENCES | BH_STAGE_WORDS))))
         st = bh_segment_sentences_words(a->seg, nt, norm.len, &sents, &words);
     bh_langid_result r;
-    if (!st && a->lid) st = bh_langid_identify(a->lid, nt, norm.len, &r);
+    int lang_out = a->lid && (a->o.stages & BH_STAGE_LANGID); /* the "lang" field */
+    if (!st && a->lid && (lang_out || models)) st = bh_langid_identify(a->lid, nt, norm.len, &r);
     if (!st && models && !(st = ctx_take(a, &fm))) st = run_models(a, fm, nt, &sents, a->lid ? r.lang : NULL, &mo);
     if (a->o.conllu) {
-        if (!st) st = append_conllu(a, out, nt, &sents, &words, a->lid ? r.lang : NULL, &mo);
+        if (!st) st = append_conllu(a, out, nt, &sents, &words, lang_out ? r.lang : NULL, &mo);
         goto done;
     }
 
@@ -450,7 +454,7 @@ bh_status bh_annotate(const bh_annotator *a, const char *text, size_t len, bh_bu
     if (!st) st = bh_buf_append_json(out, raw.data ? raw.data : "", raw.len);
     if (!st) st = bh_buf_append(out, ",\"normalized\":", 14);
     if (!st) st = bh_buf_append_json(out, nt, norm.len);
-    if (!st && a->lid) {
+    if (!st && lang_out) {
         char num[64];
         st = bh_buf_append(out, ",\"lang\":", 8);
         if (!st) st = bh_buf_append_json(out, r.lang, strlen(r.lang));

@@ -42,7 +42,8 @@ static const char usage[] =
     "language, sentences, words with byte offsets and kinds, and a transliteration.\n"
     "Output order is input order; a record that cannot be annotated gives {\"error\": ...}.\n"
     "  --to SCRIPT            transliteration target (latn, deva, beng, ...; none to omit), default latn\n"
-    "  --langid-model PATH    language identification model (default: the shipped one)\n"
+    "  --langid-model PATH    language identification model (default: the shipped one); it also\n"
+    "                         picks the model's heads by language when the langid stage is off\n"
     "  --no-normalize         annotate the text as it is\n"
     "  --stages LIST          normalize,sentences,words,langid,translit,sentiment,ner (default all;\n"
     "                         sentiment and ner run when a model is found)\n"
@@ -1150,6 +1151,10 @@ int cli_annotate_run(int argc, char **argv, const cli_dist *dist)
             return cli_usage_error("annotate", "the sentiment and ner stages need --model DIR (no shipped model found)");
         }
     }
+    /* a model with a head per language picks them by the text's language, langid stage or not */
+    if (!j.ao.langid_model && j.ao.model_dir && (j.ao.stages & (BH_STAGE_SENTIMENT | BH_STAGE_NER)) &&
+        !cli_asset("langid/langid.bin", model, sizeof model))
+        j.ao.langid_model = model;
     j.co.format = j.fmt == BH_CORPUS_AUTO ? BH_CORPUS_AUTO : j.fmt;
     j.co.on_error = BH_ON_ERROR_SKIP;
     j.co.max_record_bytes = (size_t)64 << 20;
@@ -1159,7 +1164,7 @@ int cli_annotate_run(int argc, char **argv, const cli_dist *dist)
              stages,
              j.ao.translit_to == BH_SCRIPT_AUTO ? "none" : bh_script_name(j.ao.translit_to), j.ao.normalize,
              j.ao.strict_utf8, j.max_rec, (int)j.fmt, j.co.text_field ? j.co.text_field : "",
-             j.co.id_field ? j.co.id_field : "", j.ao.conllu, j.ao.stages & BH_STAGE_LANGID ? j.ao.langid_model : "",
+             j.co.id_field ? j.co.id_field : "", j.ao.conllu, j.ao.langid_model ? j.ao.langid_model : "",
              j.ao.model_dir ? j.ao.model_dir : "", j.ao.precision);
 
     int rank = dist ? dist->rank : 0, size = dist ? dist->size : 1;

@@ -28,6 +28,11 @@ $BH annotate --threads 1 "$D/docs.txt" > "$D/a1.jsonl" 2> "$D/err"
 is "annotate: exit 0, one line per document" "$?:$(wc -l < "$D/a1.jsonl" | tr -d ' ')" "0:3"
 ok "annotate: the Bangla document uses the Bangla heads" grep -q '"heads":{"sentiment":"sentiment_bn","ner":"ner_bn"}' "$D/a1.jsonl"
 ok "annotate: the Hindi document uses the Hindi heads" grep -q '"heads":{"sentiment":"sentiment_hi","ner":"ner_hi"}' "$D/a1.jsonl"
+# without the langid stage the language still picks the heads (and no "lang" field is written)
+$BH annotate --stages sentences,words,ner "$D/docs.txt" > "$D/a3.jsonl" 2> /dev/null
+ok "annotate --stages ner: the Hindi document still uses the Hindi head" grep -q '"heads":{"ner":"ner_hi"}' "$D/a3.jsonl"
+ok "annotate --stages ner: the Bangla document the Bangla head" grep -q '"heads":{"ner":"ner_bn"}' "$D/a3.jsonl"
+is "annotate --stages ner: no lang field" "$(grep -c '"lang"' "$D/a3.jsonl")" "0"
 ok "annotate: sentiment with a label and a score" grep -q '"sentiment":{"label":"\(positive\|negative\|neutral\)","score":[0-9.]*}' "$D/a1.jsonl"
 ok "annotate: entities have a type, spans and a score" \
     grep -q '"entities":\[{"type":"\(PER\|LOC\|ORG\)","start":[0-9]*,"end":[0-9]*,"char_start":[0-9]*,"char_end":[0-9]*,"text":"[^"]*","score":[0-9.]*}' "$D/a1.jsonl"

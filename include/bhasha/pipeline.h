@@ -34,9 +34,11 @@ enum {
 typedef struct bh_annotator_options {
     const char *langid_model; /* path of a langid model; NULL: no language identification */
     const char *model_dir;    /* a fine-tuned encoder with sentiment and/or NER heads; NULL: none.
-                                 Heads are chosen by the text's language: "sentiment_bn" for
-                                 Bangla, else "sentiment", else the first sequence head (same
-                                 for "ner_LANG" / "ner" / the first token head). */
+                                 Heads are chosen by the text's language, which langid_model
+                                 identifies whether or not BH_STAGE_LANGID is on: "sentiment_bn"
+                                 for Bangla, else "sentiment", else the first sequence head (same
+                                 for "ner_LANG" / "ner" / the first token head). Without a
+                                 langid_model every text gets "sentiment" / the first head. */
     bh_script translit_to;    /* target script of the "translit" field; BH_SCRIPT_AUTO: no field */
     int normalize;            /* 1 (default): normalize before every other stage (0 = drop BH_STAGE_NORMALIZE) */
     unsigned stages;          /* BH_STAGE_* bits; 0 = BH_STAGES_ALL. With every bit set, a stage
