@@ -5,10 +5,12 @@
  * shuffled order; decoded by constrained Viterbi.
  *
  * The tagger owns its training sentences (feature hashes and label ids), its
- * label names, the weights [2^bits, L] and the CRF. File format (little-endian
- * as written by this machine): "BHCRFTG1", u32 version, u32 hash_bits, u32 L,
+ * label names, the weights [2^bits, L], the CRF and its word cluster table
+ * (optional). File format (little-endian as written by this machine):
+ * "BHCRFTG1", u32 version (1, or 2 with word clusters), u32 hash_bits, u32 L,
  * L x (u32 length, bytes), L*L+2L float64 CRF parameters, 2^bits*L float32
- * weights, u32 CRC-32 of everything before it. */
+ * weights, [version 2: u32 length, the clusters' text form (bhasha/crf.h)],
+ * u32 CRC-32 of everything before it. */
 #include "bhasha/crf.h"
 
 #include <math.h>
@@ -21,6 +23,7 @@
 #include "core/error.h"
 #include "models/crf_tagger.h"
 #include "models/ner_features.h"
+#include "models/word_clusters.h"
 
 _Static_assert(BH_CRF_NFEAT == BH__NER_NFEAT, "crf.h and ner_features.h disagree on the feature count");
 
@@ -33,6 +36,7 @@ struct bh_crf_tagger {
     int bits;          /* 0 until trained or loaded */
     float *w;          /* [2^bits, L] */
     bh_crf *crf;
+    bh_word_clusters *wc; /* NULL: no cluster features */
     /* training sentences */
     uint32_t *feats;   /* [ntok, K] */
     int32_t *tags;     /* [ntok] */
@@ -53,6 +57,7 @@ void bh_crf_tagger_free(bh_crf_tagger *t)
     for (size_t i = 0; i < t->L; i++) free(t->labels[i]);
     free(t->w);
     bh_crf_free(t->crf);
+    bh_word_clusters_free(t->wc);
     free(t->feats);
     free(t->tags);
     free(t->lens);
@@ -71,12 +76,23 @@ bh_status bh__crf_tagger_parts(const bh_crf_tagger *t, int *bits, const float **
     return BH_OK;
 }
 
-bh_status bh_crf_word_features(const char *const *words, size_t n, uint32_t *out)
+bh_status bh_crf_tagger_set_clusters(bh_crf_tagger *t, bh_word_clusters *wc)
+{
+    if (!t || !wc) return bh__fail(BH_EINVAL, "bh_crf_tagger_set_clusters: NULL argument");
+    if (t->wc || t->nsent || t->bits)
+        return bh__fail(BH_EINVAL, "bh_crf_tagger_set_clusters: the tagger has clusters, sentences or weights already");
+    t->wc = wc;
+    return BH_OK;
+}
+
+const bh_word_clusters *bh_crf_tagger_clusters(const bh_crf_tagger *t) { return t ? t->wc : NULL; }
+
+bh_status bh_crf_word_features(const char *const *words, size_t n, const bh_word_clusters *wc, uint32_t *out)
 {
     if (n && (!words || !out)) return bh__fail(BH_EINVAL, "bh_crf_word_features: NULL argument");
     for (size_t i = 0; i < n; i++)
         if (!words[i]) return bh__fail(BH_EINVAL, "bh_crf_word_features: word %zu is NULL", i);
-    return n ? bh__ner_features(words, n, out) : BH_OK;
+    return n ? bh__ner_features(words, n, wc, out) : BH_OK;
 }
 
 const char *bh_crf_tagger_label(const bh_crf_tagger *t, size_t i) { return t && i < t->L ? t->labels[i] : NULL; }
@@ -160,7 +176,7 @@ bh_status bh_crf_tagger_add(bh_crf_tagger *t, const char *const *tokens, const c
         t->lens = l;
         t->sentcap = cap;
     }
-    bh_status st = bh__ner_features(tokens, n, t->feats + t->ntok * K);
+    bh_status st = bh__ner_features(tokens, n, t->wc, t->feats + t->ntok * K);
     if (st) {
         free(ids);
         return st;
@@ -179,6 +195,7 @@ static void emissions(const float *w, uint32_t mask, size_t L, const uint32_t *f
         double *row = e + t * L;
         for (size_t j = 0; j < L; j++) row[j] = 0;
         for (size_t k = 0; k < K; k++) {
+            if (f[t * K + k] == BH_CRF_NOFEAT) continue;
             const float *wr = w + (size_t)(f[t * K + k] & mask) * L;
             for (size_t j = 0; j < L; j++) row[j] += wr[j];
         }
@@ -275,6 +292,7 @@ bh_status bh_crf_tagger_train(bh_crf_tagger *t, const bh_crf_tagger_options *opt
             for (size_t i = 0; i < n; i++) {
                 const double *g = de + i * L;
                 for (size_t k = 0; k < K; k++) {
+                    if (f[i * K + k] == BH_CRF_NOFEAT) continue;
                     size_t row = (size_t)(f[i * K + k] & hmask) * L;
                     float *wr = raw + row, *gr = G + row;
                     for (size_t j = 0; j < L; j++) {
@@ -337,7 +355,7 @@ bh_status bh_crf_tagger_tag(const bh_crf_tagger *t, const char *const *tokens, s
         st = bh__fail(BH_ENOMEM, "bh_crf_tagger_tag: %zu tokens", n);
         goto done;
     }
-    if ((st = bh__ner_features(tokens, n, f))) goto done;
+    if ((st = bh__ner_features(tokens, n, t->wc, f))) goto done;
     emissions(t->w, (uint32_t)(((size_t)1 << t->bits) - 1), L, f, n, e);
     if ((st = bh_crf_viterbi(t->crf, e, n, L, &n, 1, path, NULL))) goto done;
     for (size_t i = 0; i < n; i++) tags[i] = t->labels[path[i]];
@@ -382,7 +400,7 @@ bh_status bh_crf_tagger_save(const bh_crf_tagger *t, const char *path)
     if (!t->bits || !t->crf) return bh__fail(BH_EINVAL, "bh_crf_tagger_save: the tagger is not trained");
     wr w = {fopen(path, "wb"), crc32(0, NULL, 0), 0};
     if (!w.f) return bh__fail(BH_EIO, "cannot write %s", path);
-    uint32_t hdr[3] = {1, (uint32_t)t->bits, (uint32_t)t->L};
+    uint32_t hdr[3] = {t->wc ? 2 : 1, (uint32_t)t->bits, (uint32_t)t->L};
     put(&w, MAGIC, 8);
     put(&w, hdr, sizeof hdr);
     for (size_t i = 0; i < t->L; i++) {
@@ -392,6 +410,13 @@ bh_status bh_crf_tagger_save(const bh_crf_tagger *t, const char *path)
     }
     put_big(&w, bh_crf_params(t->crf), bh_crf_n_params(t->crf) * sizeof(double));
     put_big(&w, t->w, ((size_t)1 << t->bits) * t->L * sizeof(float));
+    if (t->wc) {
+        size_t n;
+        const char *text = bh__wc_text(t->wc, &n);
+        uint32_t n32 = (uint32_t)n;
+        put(&w, &n32, 4);
+        put_big(&w, text, n);
+    }
     uint32_t crc = (uint32_t)w.crc;
     put(&w, &crc, 4);
     if (fclose(w.f) != 0) w.err = 1;
@@ -431,7 +456,7 @@ bh_status bh_crf_tagger_load(const char *path, bh_crf_tagger **out)
         st = bh__fail(BH_EFORMAT, "%s: not a bhasha CRF tagger file", path);
         goto done;
     }
-    if (hdr[0] != 1 || hdr[1] < 12 || hdr[1] > 24 || hdr[2] < 1 || hdr[2] > MAX_LABELS) {
+    if ((hdr[0] != 1 && hdr[0] != 2) || hdr[1] < 12 || hdr[1] > 24 || hdr[2] < 1 || hdr[2] > MAX_LABELS) {
         st = bh__fail(BH_EFORMAT, "%s: bad header (version %u, hash bits %u, %u labels)", path, hdr[0], hdr[1], hdr[2]);
         goto done;
     }
@@ -469,6 +494,18 @@ bh_status bh_crf_tagger_load(const char *path, bh_crf_tagger **out)
         get(&r, t->w, H * L * sizeof *t->w)) {
         st = bh__fail(BH_EFORMAT, "%s: truncated", path);
         goto done;
+    }
+    if (hdr[0] == 2) { /* the word clusters' text */
+        uint32_t n;
+        char *text = NULL;
+        if (get(&r, &n, 4) || n > (1u << 28) || !(text = malloc((size_t)n + 1)) || get(&r, text, n)) {
+            free(text);
+            st = bh__fail(BH_EFORMAT, "%s: truncated or oversized word clusters", path);
+            goto done;
+        }
+        st = bh__wc_parse(text, n, path, &t->wc);
+        free(text);
+        if (st) goto done;
     }
     uLong want = r.crc;
     if (fread(&crc, 1, 4, r.f) != 4 || crc != (uint32_t)want || fgetc(r.f) != EOF) {

@@ -615,6 +615,7 @@ static bh_status tok_forward(const bh_head *h, const float *hidden, const uint32
         float *z = w->logits + (size_t)j * C;
         const uint32_t *f = feats + (size_t)w->pos[j] * NFEAT;
         for (int q = 0; q < NFEAT; q++) {
+            if (f[q] == BH_CRF_NOFEAT) continue;
             const float *r = h->feat_w + (size_t)(f[q] & hmask) * C;
             for (int c = 0; c < C; c++) z[c] += r[c];
         }
@@ -737,6 +738,7 @@ bh_status bh_head_token_loss_feats(bh_head *h, const float *hidden, const uint32
             const uint32_t *f = feats + (size_t)w.pos[j] * NFEAT;
             const float *d = dl + (size_t)j * C;
             for (int q = 0; q < NFEAT; q++) {
+                if (f[q] == BH_CRF_NOFEAT) continue;
                 float *r = gf + (size_t)(f[q] & hmask) * C;
                 for (int c = 0; c < C; c++) r[c] += d[c];
             }

@@ -9,6 +9,7 @@
 #include <utf8proc.h>
 
 #include "core/error.h"
+#include "models/word_clusters.h"
 
 /* FNV-1a over bytes, continuing from h. */
 static uint64_t fnv(uint64_t h, const void *p, size_t n)
@@ -88,8 +89,7 @@ static char shape_of(int32_t c)
     return 'o';
 }
 
-/* Lower-cases s into a new NUL-terminated string (invalid bytes copied). */
-static char *lower(const char *s, size_t n)
+char *bh__ner_lower(const char *s, size_t n)
 {
     char *o = malloc(4 * n + 1);
     if (!o) return NULL;
@@ -129,7 +129,7 @@ static size_t cp_suffix(const char *s, size_t n, size_t m)
     return i;
 }
 
-bh_status bh__ner_features(const char *const *tokens, size_t n, uint32_t *out)
+bh_status bh__ner_features(const char *const *tokens, size_t n, const bh_word_clusters *wc, uint32_t *out)
 {
     if (!n) return BH_OK;
     if (!tokens || !out) return bh__fail(BH_EINVAL, "ner features: NULL argument");
@@ -145,7 +145,7 @@ bh_status bh__ner_features(const char *const *tokens, size_t n, uint32_t *out)
             st = bh__fail(BH_EINVAL, "ner features: token %zu is NULL", i);
             goto done;
         }
-        lw[i] = lower(tokens[i], strlen(tokens[i]));
+        lw[i] = bh__ner_lower(tokens[i], strlen(tokens[i]));
         if (!lw[i]) {
             st = bh__fail(BH_ENOMEM, "ner features");
             goto done;
@@ -208,6 +208,26 @@ bh_status bh__ner_features(const char *const *tokens, size_t n, uint32_t *out)
         f[k] = feat(k, ctx[1] + ps, cn[1] - ps), k++;
         f[k] = feat(k, ctx[3] + ns, cn[3] - ns), k++;
         f[k] = feat2(k, ctx[1], cn[1], ctx[3], cn[3]), k++;
+        /* word clusters: the word's at every granularity, its neighbours' at one */
+        int G = wc ? bh__wc_levels(wc) : 0, gc = G >= 3 ? 2 : G - 1;
+        uint16_t ids[BH__WC_MAX];
+        if (G) bh__wc_lookup(wc, l, ln, ids);
+        char b[2]; /* an id as two little-endian bytes: the same hashes on every machine */
+        for (int g = 0; g < BH__WC_MAX; g++, k++) {
+            b[0] = (char)(g < G ? ids[g] & 0xff : 0), b[1] = (char)(g < G ? ids[g] >> 8 : 0);
+            f[k] = g < G ? feat(k, b, 2) : BH_CRF_NOFEAT;
+        }
+        for (int d = 1; d <= 3; d += 2, k++) {
+            if (!G) {
+                f[k] = BH_CRF_NOFEAT;
+            } else if (ctx[d] == BOS || ctx[d] == EOS) {
+                f[k] = feat(k, ctx[d], cn[d]);
+            } else {
+                bh__wc_lookup(wc, ctx[d], cn[d], ids);
+                b[0] = (char)(ids[gc] & 0xff), b[1] = (char)(ids[gc] >> 8);
+                f[k] = feat(k, b, 2);
+            }
+        }
     }
 done:
     if (lw)

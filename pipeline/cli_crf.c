@@ -15,7 +15,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: bhasha crf train --train FILE --out MODEL [--dev FILE] [--scheme bio|iobes] [--map MAP]\n"
             "                        [--text KEY --tags KEY (*.jsonl)]\n"
-            "                        [--epochs N] [--bits B] [--lr X] [--l2 X] [--seed N]\n"
+            "                        [--epochs N] [--bits B] [--lr X] [--l2 X] [--seed N] [--clusters FILE]\n"
             "       bhasha crf tag --model MODEL [FILE]\n"
             "       bhasha crf eval --model MODEL --test FILE [--scheme bio|iobes] [--map MAP] [--pred OUT]\n"
             "       bhasha crf fuse --model DIR [--head NAME] --crf MODEL --dev FILE [--test FILE] [--map MAP]\n"
@@ -25,7 +25,9 @@ static void usage(FILE *f)
             "KEY|INDEX, default text; --tags KEY|INDEX, default tags; the text is re-tokenized to the\n"
             "tags). Tags are repaired (\"-\" -> O, \"-X\" -> I-X),\n"
             "converted to --scheme (default bio) and renamed by --map (e.g. NEP=PER,NEL=LOC,NEO=ORG,NEN=O).\n"
-            "train: progress per epoch on stderr, a JSON summary on stdout. tag: one sentence per line,\n"
+            "train: progress per epoch on stderr, a JSON summary on stdout; --clusters: a word cluster table\n"
+            "(word<TAB>id<TAB>... lines, scripts/word_clusters.py) adds the clusters of each word and of its\n"
+            "neighbours to the features and is saved in MODEL. tag: one sentence per line,\n"
             "whitespace-separated tokens in; token<TAB>tag lines out, a blank line after each sentence.\n"
             "eval: conlleval entity scores as one JSON object; --pred writes token gold predicted lines.\n"
             "fuse: the CRF MODEL fused into the NER head of a fine-tuned model DIR (bhasha finetune --task ner;\n"
@@ -68,13 +70,13 @@ static int parse_common(const char *cmd, const char *scheme, bh__crf_data *d)
 
 static int crf_train(int argc, char **argv)
 {
-    const char *cmd = "crf train", *train = NULL, *dev = NULL, *out = NULL, *scheme = NULL, *v;
+    const char *cmd = "crf train", *train = NULL, *dev = NULL, *out = NULL, *scheme = NULL, *clusters = NULL, *v;
     bh__crf_data d = {BH_TAGS_BIO, NULL, NULL, NULL};
     bh_crf_tagger_options o = {0};
     for (int i = 1; i < argc; i++) {
         if (cli_opt(argc, argv, &i, "--train", &train) || cli_opt(argc, argv, &i, "--dev", &dev) ||
             cli_opt(argc, argv, &i, "--out", &out) || cli_opt(argc, argv, &i, "--scheme", &scheme) ||
-            cli_opt(argc, argv, &i, "--map", &d.label_map) ||
+            cli_opt(argc, argv, &i, "--map", &d.label_map) || cli_opt(argc, argv, &i, "--clusters", &clusters) ||
             cli_opt(argc, argv, &i, "--text", &d.text_field) || cli_opt(argc, argv, &i, "--tags", &d.tags_field)) {
         } else if (cli_opt(argc, argv, &i, "--epochs", &v)) {
             if ((o.epochs = atoi(v)) <= 0) return cli_usage_error(cmd, "--epochs must be positive");
@@ -95,8 +97,15 @@ static int crf_train(int argc, char **argv)
     if (!train || !out) return cli_usage_error(cmd, "--train and --out are required");
     if (parse_common(cmd, scheme, &d)) return 2;
     bh_crf_tagger *t;
-    bh_status st = bh_crf_tagger_new(&t);
+    bh_word_clusters *wc = NULL;
+    bh_status st = clusters ? bh_word_clusters_load(clusters, &wc) : BH_OK;
+    if (!st && (st = bh_crf_tagger_new(&t))) bh_word_clusters_free(wc);
     if (st) return cli_fail(cmd, st);
+    if (wc && (st = bh_crf_tagger_set_clusters(t, wc))) { /* cannot fail on a new tagger */
+        bh_word_clusters_free(wc);
+        bh_crf_tagger_free(t);
+        return cli_fail(cmd, st);
+    }
     long n = 0, skipped = 0;
     double t0 = cli_now();
     if ((st = bh__crf_add_conll(t, train, &d, &n, &skipped))) {
@@ -318,6 +327,12 @@ static int crf_fuse(int argc, char **argv)
         bh__ft_free(fm);
         bh_crf_tagger_free(t);
         return 1;
+    }
+    const bh_word_clusters *wc = bh_crf_tagger_clusters(t);
+    if (wc && (st = bh__ft_set_clusters(fm, bh_head_name(h), wc))) {
+        bh__ft_free(fm);
+        bh_crf_tagger_free(t);
+        return cli_fail(cmd, st);
     }
     model_tagger mt = {fm, h, NULL, 0};
     static const double grid[] = {0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4, 6};

@@ -23,6 +23,7 @@
 #include "bhasha/subword.h"
 #include "core/error.h"
 #include "models/safetensors.h"
+#include "models/word_clusters.h"
 
 #define IGNORE BH_HEAD_IGNORE
 
@@ -534,7 +535,7 @@ static bh_status read_ner(const bh__ft_options *o, const char *path, enc *e, con
             }
             fb = nf;
         }
-        if (feats && (st = bh_crf_word_features(rec.tokens, n, fb))) break;
+        if (feats && (st = bh_crf_word_features(rec.tokens, n, NULL, fb))) break;
         for (int w0 = 0; !st && w0 < (int)n;) {
             int w1 = chunk_end(e, w0, (int)n, budget);
             /* a chunk that starts inside an entity starts it: I-X -> B-X
@@ -1018,8 +1019,10 @@ static bh_status ftask_open(ftask *t, enc *e, const bh_model_config *mc)
     if (t->ner && o->init_crf) { /* the CRF's table and transitions as the start */
         bh_crf_tagger *tg = NULL;
         bh_head *fused = NULL;
-        if ((st = bh_crf_tagger_load(o->init_crf, &tg)) ||
-            (st = bh_head_fuse_crf(t->h, tg, o->crf_weight > 0 ? o->crf_weight : 1.0f, &fused))) {
+        if (!(st = bh_crf_tagger_load(o->init_crf, &tg)) && bh_crf_tagger_clusters(tg))
+            st = bh__fail(BH_EUNSUPPORTED, "%s has word clusters: start from it with bhasha crf fuse after fine-tuning",
+                          o->init_crf);
+        if (st || (st = bh_head_fuse_crf(t->h, tg, o->crf_weight > 0 ? o->crf_weight : 1.0f, &fused))) {
             bh_crf_tagger_free(tg);
             return st;
         }
@@ -1383,7 +1386,71 @@ struct bh__ft_model {
     int32_t *ids, *wtag;
     float *wscore, *probs;
     int wcap;
+    /* word clusters of the fused token heads whose CRF had them: the table
+       (owned when read from the directory, else the tagger's) and the heads'
+       names */
+    bh_word_clusters *wc;
+    int wc_owned;
+    char *wc_heads[BH__FT_MAX_CL_HEADS];
+    int nwc_heads;
 };
+
+/* The cluster table the features of head h take, or NULL. */
+static const bh_word_clusters *head_clusters(const bh__ft_model *fm, const bh_head *h)
+{
+    for (int i = 0; h && i < fm->nwc_heads; i++)
+        if (!strcmp(fm->wc_heads[i], bh_head_name(h))) return fm->wc;
+    return NULL;
+}
+
+static bh_status add_cluster_head(bh__ft_model *fm, const char *name)
+{
+    for (int i = 0; i < fm->nwc_heads; i++)
+        if (!strcmp(fm->wc_heads[i], name)) return BH_OK;
+    if (fm->nwc_heads == BH__FT_MAX_CL_HEADS) return bh__fail(BH_ELIMIT, "more than %d heads with word clusters", BH__FT_MAX_CL_HEADS);
+    if (!(fm->wc_heads[fm->nwc_heads] = strdup(name))) return bh__fail(BH_ENOMEM, "out of memory");
+    fm->nwc_heads++;
+    return BH_OK;
+}
+
+bh_status bh__ft_set_clusters(bh__ft_model *fm, const char *head, const bh_word_clusters *wc)
+{
+    if (!fm || !head || !wc) return bh__fail(BH_EINVAL, "bh__ft_set_clusters: NULL argument");
+    if (fm->wc && fm->wc != wc) { /* the directory's table: the same text, or the heads disagree */
+        size_t a, b;
+        const char *ta = bh__wc_text(fm->wc, &a), *tb = bh__wc_text(wc, &b);
+        if (a != b || memcmp(ta, tb, a))
+            return bh__fail(BH_EUNSUPPORTED, "the model's fused heads use other word clusters than this CRF (one table a model)");
+    } else {
+        fm->wc = (bh_word_clusters *)wc;
+        fm->wc_owned = 0;
+    }
+    return add_cluster_head(fm, head);
+}
+
+/* The "word_clusters" files named by DIR/finetune.json's fused CRF heads:
+   one table, read once. */
+static bh_status load_clusters(bh__ft_model *fm, const char *dir, json_t *settings)
+{
+    json_t *fz = json_object_get(settings, "fused_crf"), *v;
+    const char *name, *file = NULL;
+    json_object_foreach(fz, name, v) {
+        json_t *f = json_object_get(v, "word_clusters");
+        if (!f) continue;
+        const char *fn = json_string_value(f);
+        if (!fn || !*fn || strchr(fn, '/') || (file && strcmp(file, fn)))
+            return bh__fail(BH_EFORMAT, "%s/finetune.json: head %s: \"word_clusters\" must name one file of the directory",
+                            dir, name);
+        file = fn;
+        bh_status st = add_cluster_head(fm, name);
+        if (st) return st;
+    }
+    if (!file) return BH_OK;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    fm->wc_owned = 1;
+    return bh_word_clusters_load(path, &fm->wc);
+}
 
 void bh__ft_free(bh__ft_model *fm)
 {
@@ -1398,6 +1465,8 @@ void bh__ft_free(bh__ft_model *fm)
     free(fm->wtag);
     free(fm->wscore);
     free(fm->probs);
+    if (fm->wc_owned) bh_word_clusters_free(fm->wc);
+    for (int i = 0; i < fm->nwc_heads; i++) free(fm->wc_heads[i]);
     free(fm);
 }
 
@@ -1442,7 +1511,7 @@ bh_status bh__ft_load(const char *dir, bh__ft_task task, const char *head, int t
     int normalize = 1;
     const char *tokname;
     fm->seq = bh_model_get_config(fm->m)->max_len;
-    if ((st = read_settings(dir, &j, &tokname))) goto fail;
+    if ((st = read_settings(dir, &j, &tokname)) || (st = load_clusters(fm, dir, j))) goto fail;
     json_t *v;
     if ((v = json_object_get(j, "normalize"))) normalize = json_is_true(v);
     if ((v = json_object_get(j, "seq")) && json_is_integer(v) && json_integer_value(v) >= 3 &&
@@ -1588,7 +1657,7 @@ static void plan_free(run_plan *p)
 }
 
 /* The feature hashes of every word of every text (p->feats). */
-static bh_status plan_feats(run_plan *p, const char *const *texts, int ntexts)
+static bh_status plan_feats(run_plan *p, const char *const *texts, int ntexts, const bh_word_clusters *wc)
 {
     size_t K = BH_CRF_NFEAT;
     p->feats = malloc(sizeof(uint32_t) * K * ((size_t)p->nw + 1));
@@ -1606,7 +1675,7 @@ static bh_status plan_feats(run_plan *p, const char *const *texts, int ntexts)
             wv[w] = buf.data + off;
             off += strlen(buf.data + off) + 1;
         }
-        if (!st && n) st = bh_crf_word_features(wv, (size_t)n, p->feats + (size_t)a * K);
+        if (!st && n) st = bh_crf_word_features(wv, (size_t)n, wc, p->feats + (size_t)a * K);
     }
     free(wv);
     bh_buf_free(&buf);
@@ -1791,7 +1860,7 @@ bh_status bh__ft_run_many(bh__ft_model *fm, bh_head *sh, bh_head *nh, const char
         }
     }
     if (!st) p.wfirst[ntexts] = p.nw;
-    if (!st && nh && bh_head_feat_bits(nh)) st = plan_feats(&p, texts, ntexts);
+    if (!st && nh && bh_head_feat_bits(nh)) st = plan_feats(&p, texts, ntexts, head_clusters(fm, nh));
     if (!st && p.nw > fm->wcap) {
         free(fm->wtag);
         free(fm->wscore);
@@ -1852,12 +1921,23 @@ bh_status bh__ft_save_fused(const bh__ft_model *fm, const char *src, const bh_he
         snprintf(to, sizeof to, "%s/%s", out, tn);
         st = bh__atomic_copy(from, to);
     }
+    if (!st && fm->wc && fm->nwc_heads) { /* the cluster table the fused token heads read */
+        size_t n;
+        const char *text = bh__wc_text(fm->wc, &n);
+        snprintf(to, sizeof to, "%s/" BH__FT_CLUSTERS_FILE, out);
+        bh__atomic a;
+        if (!(st = bh__atomic_open(&a, to))) {
+            if (fwrite(text, 1, n, a.f) == n) st = bh__atomic_commit(&a);
+            else bh__atomic_abort(&a), st = bh__fail(BH_EIO, "cannot write %s", to);
+        }
+    }
     if (!st) {
         const char *key = bh_head_get_kind(fused) == BH_HEAD_TOKEN ? "fused_crf" : "fused_ngrams";
         json_t *fz = json_object_get(j, key);
         if (!json_is_object(fz)) json_object_set_new(j, key, fz = json_object());
-        json_object_set_new(fz, bh_head_name(fused), json_pack("{s:f, s:i}", "weight", weight, "feat_bits",
-                                                               bh_head_feat_bits(fused)));
+        json_t *e = json_pack("{s:f, s:i}", "weight", weight, "feat_bits", bh_head_feat_bits(fused));
+        if (head_clusters(fm, fused)) json_object_set_new(e, "word_clusters", json_string(BH__FT_CLUSTERS_FILE));
+        json_object_set_new(fz, bh_head_name(fused), e);
         snprintf(to, sizeof to, "%s/finetune.json", out);
         if (json_dump_file(j, to, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) st = bh__fail(BH_EIO, "cannot write %s", to);
     }

@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "bhasha/core.h"
+#include "bhasha/crf.h"
 #include "bhasha/heads.h"
 #include "bhasha/subword.h"
 
@@ -182,12 +183,22 @@ bh_status bh__ft_run_many(bh__ft_model *fm, bh_head *sh, bh_head *nh, const char
  * scoring on tokenized test sets. */
 bh_status bh__ft_tag_words(bh__ft_model *fm, bh_head *nh, const char *const *words, int n, int32_t *tags);
 
+/* Word clusters: the fused token head named `head` computes its word
+ * features with the cluster table wc (the fused CRF's, borrowed: it must
+ * outlive fm). A model has one table: BH_EUNSUPPORTED if its other fused
+ * heads read another. */
+#define BH__FT_MAX_CL_HEADS 16
+#define BH__FT_CLUSTERS_FILE "word_clusters.tsv"
+bh_status bh__ft_set_clusters(bh__ft_model *fm, const char *head, const bh_word_clusters *wc);
+
 /* Writes fm to out as a directory bh__ft_load reads: the encoder and every
  * head, `old` (one of fm's heads) replaced by `fused`; the tokenizer and
  * finetune.json of src (the directory fm came from), the latter with
  * "fused_crf" (token heads: W = the CRF's weight) or "fused_ngrams"
  * (sequence heads: W = the encoder's weight) {HEAD: {"weight": W,
- * "feat_bits": B}} added. */
+ * "feat_bits": B}} added; heads whose word features read word clusters have
+ * "word_clusters": "word_clusters.tsv" there, and the table is written to
+ * that file of out. */
 bh_status bh__ft_save_fused(const bh__ft_model *fm, const char *src, const bh_head *old, bh_head *fused,
                             double weight, const char *out);
 

@@ -18,8 +18,11 @@
 #             SEED=N: another fine-tuning seed, default 1):
 #             sentiment_bn, sentiment_hi, ner_bn, ner_hi
 #   fuse      the count models fused into the heads, each weight chosen on dev:
-#             a feature CRF into ner_hi and ner_bn (bhasha crf fuse), the
-#             n-gram layer into sentiment_bn and sentiment_hi (bhasha fuse-ngrams)
+#             a feature CRF with word clusters (scripts/word_clusters.py on the
+#             raw training text and the NER training sentences) into ner_hi and
+#             ner_bn (bhasha crf fuse; then the CRF fitted again on train + dev
+#             at that weight), the n-gram layer into sentiment_bn and
+#             sentiment_hi (bhasha fuse-ngrams, refitted likewise)
 #   qa        extractive QA from WORK/enc2 (ENC): Hindi wh-questions made from the
 #             raw news text, whose answers the fused model's NER finds
 #             (scripts/qa_questions.py), + the XQuAD-hi dev half; its test half
@@ -39,6 +42,18 @@ R=$D/raw
 SPM=assets/spm/bnhi.model
 if [ ! -d "$R" ]; then echo "train_models: $R missing: nothing to train on"; exit 1; fi
 mkdir -p "$W"
+# need PKG...: installs the Debian packages a step needs when they are missing
+need() {
+    for p in "$@"; do
+        [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)" = installed ] && continue
+        echo "train_models: installing Debian package $p" >&2
+        SUDO=
+        [ "$(id -u)" = 0 ] || SUDO=sudo
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$p" >/dev/null
+    done
+}
+# weight FILE: the CRF weight a crf fuse report chose
+weight() { grep -o '"weight":[0-9.e+-]*' "$1" | cut -d: -f2; }
 PT="--batch 16 --sep 2 --save-every 250 --log-every 20 --threads 1 --valid $W/valid --valid-batches 8 --tokenizer $SPM"
 
 for step in $STEPS; do
@@ -107,14 +122,32 @@ fuse)
     N=$D/ner/hi/il-ner-hindi
     B=$D/ner/bn/rifat1493-bengali-ner/test_data.txt
     MAP=NEP=PER,NEL=LOC,NEO=ORG,NEN=O,NETI=O,NEAR=O,NEU=O,NED=O
+    # word clusters from fastText vectors (Debian's fasttext, python3-sklearn)
+    WC=$W/ner/word_clusters.tsv
+    [ -s "$WC" ] || {
+        need fasttext python3-numpy python3-sklearn
+        nice -n 5 /usr/bin/python3 scripts/word_clusters.py --out "$WC" $R/bn/*/*.train.txt* $R/hi/*/*.train.txt* \
+            "$W/ner/rifat_train.conll" "$N/Hindi-train.txt"
+    }
     # 2^20 hash rows: fewer collisions than the default 2^18 (the shipped
     # copies keep only the non-zero rows, in int8: model convert f16-q8)
-    $BH crf train --train "$N/Hindi-train.txt" --dev "$N/Hindi-dev.txt" --map $MAP --bits 20 --out "$W/ner/crf_hi.bin"
-    $BH crf train --train "$W/ner/rifat_train.conll" --map TIM=O --bits 20 --out "$W/ner/crf_bn.bin"
+    $BH crf train --train "$N/Hindi-train.txt" --dev "$N/Hindi-dev.txt" --map $MAP --bits 20 --clusters "$WC" \
+        --out "$W/ner/crf_hi.bin"
+    $BH crf train --train "$W/ner/rifat_train.conll" --map TIM=O --bits 20 --clusters "$WC" --out "$W/ner/crf_bn.bin"
+    # each CRF's weight is chosen on dev; then the CRF is fitted again on
+    # train + dev and fused at that weight (as fuse-ngrams refits)
     $BH crf fuse --model "$W/tasks" --head ner_hi --crf "$W/ner/crf_hi.bin" --dev "$N/Hindi-dev.txt" \
-        --test "$N/Hindi-test.txt" --map $MAP --out "$W/fused_hi" | tee "$W/fuse_hi.json"
+        --test "$N/Hindi-test.txt" --map $MAP --out "$W/fused_hi_dev" | tee "$W/fuse_hi.json"
+    cat "$N/Hindi-train.txt" "$N/Hindi-dev.txt" > "$W/ner/hi_train_dev.conll"
+    $BH crf train --train "$W/ner/hi_train_dev.conll" --map $MAP --bits 20 --clusters "$WC" --out "$W/ner/crf_hi_all.bin"
+    $BH crf fuse --model "$W/tasks" --head ner_hi --crf "$W/ner/crf_hi_all.bin" --weight "$(weight "$W/fuse_hi.json")" \
+        --dev "$N/Hindi-dev.txt" --test "$N/Hindi-test.txt" --map $MAP --out "$W/fused_hi" | tee "$W/fuse_hi_all.json"
     $BH crf fuse --model "$W/fused_hi" --head ner_bn --crf "$W/ner/crf_bn.bin" --dev "$W/ner/rifat_dev.conll" \
-        --test "$B" --map TIM=O --out "$W/fused_ner" | tee "$W/fuse_bn.json"
+        --test "$B" --map TIM=O --out "$W/fused_ner_dev" | tee "$W/fuse_bn.json"
+    cat "$W/ner/rifat_train.conll" "$W/ner/rifat_dev.conll" > "$W/ner/rifat_train_dev.conll"
+    $BH crf train --train "$W/ner/rifat_train_dev.conll" --map TIM=O --bits 20 --clusters "$WC" --out "$W/ner/crf_bn_all.bin"
+    $BH crf fuse --model "$W/fused_hi" --head ner_bn --crf "$W/ner/crf_bn_all.bin" --weight "$(weight "$W/fuse_bn.json")" \
+        --dev "$W/ner/rifat_dev.conll" --test "$B" --map TIM=O --out "$W/fused_ner" | tee "$W/fuse_bn_all.json"
     $BH fuse-ngrams --model "$W/fused_ner" --head sentiment_bn --train "$S/train.tsv" --dev "$S/dev.tsv" \
         --test "$S/test.tsv" --out "$W/fused_bn" | tee "$W/fuse_sentiment_bn.json"
     H=$W/sets/hi-hsac-amazon
@@ -149,7 +182,7 @@ PY
 ship)
     mkdir -p assets/models
     $BH model convert --in "$W/fused" --out assets/models/bhasha-bnhi --dtype f16-q8
-    cp "$W/fused/finetune.json" assets/models/bhasha-bnhi/
+    cp "$W/fused/finetune.json" "$W/fused/word_clusters.tsv" assets/models/bhasha-bnhi/
     $BH model convert --in "$W/qa" --out assets/models/bhasha-qa-hi --dtype f16
     cp "$W/qa/finetune.json" assets/models/bhasha-qa-hi/ 2>/dev/null || true
     $BH model convert --in "$W/dec2" --out assets/models/bhasha-gen-bnhi --dtype f16

@@ -123,6 +123,29 @@ fails "fuse: an already fused head" $BH crf fuse --model "$D/f" --crf "$D/crf.bi
 fails "fuse: a model without a token head" $BH crf fuse --model "$D/s" --crf "$D/crf.bin" --dev "$D/dev.conll" --out "$D/fx"
 fails "fuse-ngrams: a NER-only model" $BH fuse-ngrams --model "$D/n" --train "$D/train.tsv" --dev "$D/dev.tsv" --out "$D/sx"
 
+# --- a CRF with word clusters: the table travels into the fused model
+cut -f1 "$D/train.conll" | grep -v '^$' | sort -u | awk '{print $0 "\t" (NR % 3) "\t" (NR % 7)}' > "$D/wc.tsv"
+$BH crf train --train "$D/train.conll" --bits 12 --epochs 5 --clusters "$D/wc.tsv" --out "$D/crfc.bin" > /dev/null 2>&1
+is "crf train --clusters: exit 0" "$?" "0"
+$BH crf fuse --model "$D/n" --crf "$D/crfc.bin" --dev "$D/dev.conll" --weight 1 --out "$D/fc" > "$D/fc.json" 2> /dev/null
+is "fuse with clusters: exit 0" "$?" "0"
+ok "fuse with clusters: the table is in the model" cmp -s "$D/wc.tsv" "$D/fc/word_clusters.tsv"
+ok "fuse with clusters: finetune.json names it" grep -q '"word_clusters": "word_clusters.tsv"' "$D/fc/finetune.json"
+$BH ner --model "$D/fc" < "$D/in.txt" > "$D/ec.jsonl" 2> /dev/null
+is "fuse with clusters: bhasha ner runs it" "$?:$(wc -l < "$D/ec.jsonl" | tr -d ' ')" "0:2"
+is "fuse with clusters: the same fused dev F1 from a second run" \
+    "$($BH crf fuse --model "$D/n" --crf "$D/crfc.bin" --dev "$D/dev.conll" --weight 1 --out "$D/fc2" 2> /dev/null | grep -o '"fused":[0-9.]*')" \
+    "$(grep -o '"fused":[0-9.]*' "$D/fc.json")"
+cp -r "$D/fc" "$D/fc_broken" && rm "$D/fc_broken/word_clusters.tsv"
+$BH ner --model "$D/fc_broken" < "$D/in.txt" > /dev/null 2> "$D/err"
+is "fused model without its cluster table: exit 1, one line" "$?:$(wc -l < "$D/err" | tr -d ' ')" "1:1"
+fails "--init-crf: a CRF with word clusters" $BH $FT --task ner --train "$D/train.conll" --dev "$D/dev.conll" --out "$D/sx" \
+    --init-crf "$D/crfc.bin"
+printf 'word\n' > "$D/wcbad.tsv"
+$BH crf train --train "$D/train.conll" --clusters "$D/wcbad.tsv" --out "$D/x.bin" > /dev/null 2> "$D/err"
+is "crf train: a malformed cluster table, exit 1, one line naming it" \
+    "$?:$(wc -l < "$D/err" | tr -d ' '):$(grep -c 'wcbad.tsv:1' "$D/err")" "1:1:1"
+
 # --- word features trained with the head (--features), or started from the CRF (--init-crf)
 $BH $FT --task ner --train "$D/train.conll" --dev "$D/dev.conll" --out "$D/nf" --epochs 4 --lr 5e-3 --crf --features 12 \
     > "$D/nf.out" 2> /dev/null

@@ -3,7 +3,9 @@
  * finite differences, brute-force enumeration of every label sequence, the
  * BIO/IOBES constraint mask and bad input; then the feature CRF tagger
  * (models/ner_features.c): a tiny training run whose loss must fall, tagging,
- * save/load. */
+ * save/load; word clusters (models/word_clusters.c): the table's text form and
+ * its bad input, the cluster features, and a tagger that tags unseen words by
+ * their cluster alone. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -425,12 +427,197 @@ static void test_tagger(void **state)
     bh_crf_tagger_free(NULL);
 }
 
+/* Writes text to the scratch file name; returns its path in buf. */
+static const char *scratch(char *buf, size_t cap, const char *name, const char *text)
+{
+    test_build_path(buf, cap, name);
+    FILE *f = fopen(buf, "wb");
+    assert_non_null(f);
+    fwrite(text, 1, strlen(text), f);
+    fclose(f);
+    return buf;
+}
+
+static void test_clusters_file(void **state)
+{
+    (void)state;
+    char path[256];
+    bh_word_clusters *wc = NULL;
+    /* CRLF, an empty line, a word twice (the first line wins), upper case */
+    scratch(path, sizeof path, "tests/wc_ok.tsv", "Dhaka\t1\t10\r\n\nকলকাতা\t1\t11\nডালিম\t2\t20\ndhaka\t3\t30\n");
+    assert_int_equal(bh_word_clusters_load(path, &wc), BH_OK);
+    assert_int_equal(bh_word_clusters_size(wc), 3);
+    bh_word_clusters_free(wc);
+    static const struct { const char *text; bh_status want; } bad[] = {
+        {"", BH_EFORMAT},                     /* no words */
+        {"\n\n", BH_EFORMAT},                 /* no words */
+        {"word\n", BH_EFORMAT},               /* no ids */
+        {"\t1\n", BH_EFORMAT},                /* no word */
+        {"a\t1\t2\t3\t4\t5\n", BH_EFORMAT},   /* five ids */
+        {"a\t65535\n", BH_EFORMAT},           /* the unknown-word id */
+        {"a\t70000\n", BH_EFORMAT},           /* too large */
+        {"a\tx\n", BH_EFORMAT},               /* not a number */
+        {"a\t-1\n", BH_EFORMAT},              /* negative */
+        {"a\t1\t\n", BH_EFORMAT},             /* an empty id */
+        {"a\t1\t2\nb\t1\n", BH_EFORMAT},      /* columns disagree */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        scratch(path, sizeof path, "tests/wc_bad.tsv", bad[i].text);
+        wc = (bh_word_clusters *)1;
+        assert_int_equal(bh_word_clusters_load(path, &wc), bad[i].want);
+        assert_null(wc);
+        assert_non_null(strstr(bh_last_error(), "wc_bad.tsv"));
+    }
+    FILE *f = fopen(path, "wb"); /* a NUL byte */
+    fwrite("a\t1\nb\0\t2\n", 1, 9, f);
+    fclose(f);
+    assert_int_equal(bh_word_clusters_load(path, &wc), BH_EFORMAT);
+    remove(path);
+    test_build_path(path, sizeof path, "tests/wc_ok.tsv");
+    remove(path);
+    assert_int_equal(bh_word_clusters_load("build/tests/no-such-file", &wc), BH_EIO);
+    assert_int_equal(bh_word_clusters_load(NULL, &wc), BH_EINVAL);
+    assert_int_equal(bh_word_clusters_size(NULL), 0);
+    bh_word_clusters_free(NULL);
+}
+
+static void test_cluster_features(void **state)
+{
+    (void)state;
+    char path[256];
+    bh_word_clusters *wc;
+    assert_int_equal(bh_word_clusters_load(scratch(path, sizeof path, "tests/wc_f.tsv", "rahim\t0\t5\nkarim\t0\t5\n"
+                                                                                         "went\t1\t6\nsome\t1\t7\n"),
+                                           &wc),
+                     BH_OK);
+    remove(path);
+    const char *a[] = {"Rahim", "went", "home"}, *b[] = {"karim", "went", "home"}, *c[] = {"dhaka", "went", "home"};
+    uint32_t fa[3 * BH_CRF_NFEAT], fb[3 * BH_CRF_NFEAT], fc[3 * BH_CRF_NFEAT], fn[3 * BH_CRF_NFEAT];
+    assert_int_equal(bh_crf_word_features(a, 3, wc, fa), BH_OK);
+    assert_int_equal(bh_crf_word_features(b, 3, wc, fb), BH_OK);
+    assert_int_equal(bh_crf_word_features(c, 3, wc, fc), BH_OK);
+    assert_int_equal(bh_crf_word_features(a, 3, NULL, fn), BH_OK);
+    const int base = 25; /* the features before the clusters' */
+    for (int k = 0; k < base; k++) assert_int_equal(fa[k], fn[k]); /* the table adds, changes nothing */
+    for (int k = base; k < BH_CRF_NFEAT; k++) assert_int_equal(fn[k], BH_CRF_NOFEAT);
+    /* "Rahim" (lower-cased) and "karim" share both clusters, "dhaka" is unknown */
+    assert_int_equal(fa[base], fb[base]);
+    assert_int_equal(fa[base + 1], fb[base + 1]);
+    assert_int_not_equal(fa[base], fc[base]);
+    assert_int_equal(fa[base + 2], BH_CRF_NOFEAT); /* two granularities only */
+    assert_int_equal(fa[base + 3], BH_CRF_NOFEAT);
+    assert_int_equal(fa[base + 4], fb[base + 4]); /* the previous word: sentence start for both */
+    assert_int_equal(fa[base + 5], fc[base + 5]); /* the next word: "went" for all */
+    /* "home" follows "went" in all three: same previous-word cluster */
+    assert_int_equal(fa[2 * BH_CRF_NFEAT + base + 4], fc[2 * BH_CRF_NFEAT + base + 4]);
+    bh_word_clusters_free(wc);
+}
+
+/* Unseen names in a context shared with ordinary words: only their cluster
+ * says which is which. */
+static void test_cluster_tagger(void **state)
+{
+    (void)state;
+    char path[256], model[256];
+    /* four letters each, and the unseen two share no prefix or suffix with
+       the training words: without the clusters nothing tells them apart */
+    const char *table = "amal\t1\nrina\t1\ntofa\t1\nbabu\t1\nmitu\t1\nsara\t1\nzoey\t1\n"
+                        "rice\t2\nfish\t2\nbean\t2\ncorn\t2\ndahl\t2\nmilk\t2\nquip\t2\n";
+    const char *names[] = {"amal", "rina", "tofa", "babu", "mitu", "sara"},
+               *things[] = {"rice", "fish", "bean", "corn", "dahl", "milk"};
+    const char *tags_n[] = {"O", "B-PER", "O"}, *tags_t[] = {"O", "O", "O"};
+    for (int with = 0; with < 2; with++) {
+        bh_crf_tagger *t;
+        assert_int_equal(bh_crf_tagger_new(&t), BH_OK);
+        if (with) {
+            bh_word_clusters *wc;
+            assert_int_equal(bh_word_clusters_load(scratch(path, sizeof path, "tests/wc_t.tsv", table), &wc), BH_OK);
+            assert_int_equal(bh_crf_tagger_set_clusters(t, wc), BH_OK);
+            assert_ptr_equal(bh_crf_tagger_clusters(t), wc);
+        } else {
+            assert_null(bh_crf_tagger_clusters(t));
+        }
+        for (int r = 0; r < 2; r++)
+            for (int i = 0; i < 6; i++) {
+                const char *s1[] = {"saw", names[i], "today"}, *s2[] = {"saw", things[i], "today"};
+                assert_int_equal(bh_crf_tagger_add(t, s1, tags_n, 3), BH_OK);
+                assert_int_equal(bh_crf_tagger_add(t, s2, tags_t, 3), BH_OK);
+            }
+        if (with) { /* a table only before the sentences */
+            bh_word_clusters *late;
+            assert_int_equal(bh_word_clusters_load(path, &late), BH_OK);
+            assert_int_equal(bh_crf_tagger_set_clusters(t, late), BH_EINVAL);
+            bh_word_clusters_free(late);
+            remove(path);
+        }
+        bh_crf_tagger_options o = {0};
+        o.hash_bits = 14;
+        o.epochs = 10;
+        o.seed = 3;
+        assert_int_equal(bh_crf_tagger_train(t, &o), BH_OK);
+        const char *u1[] = {"saw", "zoey", "today"}, *u2[] = {"saw", "quip", "today"}, *out1[3], *out2[3];
+        assert_int_equal(bh_crf_tagger_tag(t, u1, 3, out1), BH_OK);
+        assert_int_equal(bh_crf_tagger_tag(t, u2, 3, out2), BH_OK);
+        /* with the clusters the unseen name is a name and the unseen thing is not;
+           without, the two unseen words look alike */
+        if (with) {
+            assert_string_equal(out1[1], "B-PER");
+            assert_string_equal(out2[1], "O");
+        } else {
+            assert_string_equal(out1[1], out2[1]);
+        }
+        if (with) { /* save (version 2) and load: the table travels with the tagger */
+            test_build_path(model, sizeof model, "tests/crf_wc.bin");
+            assert_int_equal(bh_crf_tagger_save(t, model), BH_OK);
+            bh_crf_tagger *v;
+            assert_int_equal(bh_crf_tagger_load(model, &v), BH_OK);
+            assert_int_equal(bh_word_clusters_size(bh_crf_tagger_clusters(v)), 14);
+            const char *again[3];
+            assert_int_equal(bh_crf_tagger_tag(v, u1, 3, again), BH_OK);
+            assert_string_equal(again[1], "B-PER");
+            bh_crf_tagger_free(v);
+            /* a damaged table inside a whole file: the tagger's checksum no
+               longer matches, or the table does not parse */
+            FILE *f = fopen(model, "rb");
+            fseek(f, 0, SEEK_END);
+            long size = ftell(f);
+            fseek(f, 0, SEEK_SET);
+            char *bytes = malloc((size_t)size);
+            assert_int_equal(fread(bytes, 1, (size_t)size, f), (size_t)size);
+            fclose(f);
+            long tail[] = {4 + 5, 4 + 30}; /* two bytes inside the table */
+            for (int k = 0; k < 2; k++) {
+                char *d = malloc((size_t)size);
+                memcpy(d, bytes, (size_t)size);
+                d[size - tail[k]] ^= 0x55;
+                f = fopen(model, "wb");
+                fwrite(d, 1, (size_t)size, f);
+                fclose(f);
+                v = NULL;
+                assert_int_equal(bh_crf_tagger_load(model, &v), BH_EFORMAT);
+                assert_null(v);
+                free(d);
+            }
+            f = fopen(model, "wb"); /* cut inside the table */
+            fwrite(bytes, 1, (size_t)size - 20, f);
+            fclose(f);
+            assert_int_equal(bh_crf_tagger_load(model, &v), BH_EFORMAT);
+            free(bytes);
+            remove(model);
+        }
+        bh_crf_tagger_free(t);
+    }
+    assert_int_equal(bh_crf_tagger_set_clusters(NULL, NULL), BH_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_golden),      cmocka_unit_test(test_finite_differences),
         cmocka_unit_test(test_brute_force), cmocka_unit_test(test_constraints),
         cmocka_unit_test(test_bad_input),   cmocka_unit_test(test_tagger),
+        cmocka_unit_test(test_clusters_file), cmocka_unit_test(test_cluster_features),
+        cmocka_unit_test(test_cluster_tagger),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -380,7 +380,7 @@ static void test_fuse_crf(void **state)
     for (int i = 0; i < 3; i++) {
         int32_t a[5], b[5], c[5];
         const char *want[5];
-        assert_int_equal(bh_crf_word_features(sents[i], 5, feats), BH_OK);
+        assert_int_equal(bh_crf_word_features(sents[i], 5, NULL, feats), BH_OK);
         assert_int_equal(bh_head_token_predict(h, hid, first, 1, T, D, a, NULL), BH_OK);
         assert_int_equal(bh_head_token_predict_feats(f0, hid, first, feats, 1, T, D, b, NULL), BH_OK);
         assert_int_equal(bh_head_token_predict_feats(fbig, hid, first, feats, 1, T, D, c, NULL), BH_OK);

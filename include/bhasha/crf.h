@@ -97,7 +97,8 @@ bh_status bh_crf_viterbi(const bh_crf *crf, const double *emis, size_t n_tokens,
 
 /* Sparse features of each token (word, lower case, prefixes and suffixes of
  * 1-4 characters, word shape, digits of any script, Unicode script, the words
- * at distance 1 and 2) hashed into 2^hash_bits buckets, a weight per bucket and
+ * at distance 1 and 2; with a bh_word_clusters table, the clusters of the word
+ * and of its neighbours) hashed into 2^hash_bits buckets, a weight per bucket and
  * label, and a bh_crf on top. Labels are learned from the training tags and
  * constrained like bh_crf_mask_tags. */
 typedef struct bh_crf_tagger bh_crf_tagger;
@@ -140,15 +141,49 @@ bh_status bh_crf_tagger_tag(const bh_crf_tagger *t, const char *const *tokens, s
 size_t bh_crf_tagger_n_labels(const bh_crf_tagger *t);
 const char *bh_crf_tagger_label(const bh_crf_tagger *t, size_t i);
 
+/* ---- word clusters ------------------------------------------------------------ */
+
+/* Word clusters: classes of words that occur in similar contexts, learned from
+ * raw text (scripts/word_clusters.py: fastText skip-gram vectors, k-means at a
+ * few sizes). They let the tagger generalise from a training word to the
+ * unseen words of its cluster. Text form, UTF-8, one word per line:
+ *   word<TAB>id[<TAB>id ...]
+ * 1 to 4 ids per line (the same number on every line), each 0..65534: the
+ * word's cluster at each granularity, coarse to fine. Words are matched after
+ * lower-casing; a repeated word keeps its first line; empty lines are skipped.
+ * A table is read-only once loaded: threads may share it. */
+typedef struct bh_word_clusters bh_word_clusters;
+
+/* Loads the text form from path (at most 256 MB). BH_EIO if it cannot be
+ * read, BH_EFORMAT (with the line number) for a malformed line or a file
+ * without words. */
+bh_status bh_word_clusters_load(const char *path, bh_word_clusters **out);
+void bh_word_clusters_free(bh_word_clusters *wc);
+/* Number of distinct words. */
+size_t bh_word_clusters_size(const bh_word_clusters *wc);
+
+/* Gives the tagger a cluster table, which it then owns (frees, and saves
+ * with itself): its features include the clusters of each word and of its
+ * neighbours. Only before the first bh_crf_tagger_add (BH_EINVAL after, or if
+ * the tagger has a table already). */
+bh_status bh_crf_tagger_set_clusters(bh_crf_tagger *t, bh_word_clusters *wc);
+/* The tagger's cluster table (owned by the tagger), or NULL. */
+const bh_word_clusters *bh_crf_tagger_clusters(const bh_crf_tagger *t);
+
 /* The tagger's sparse features of each word, as 32-bit hashes: out [n,
  * BH_CRF_NFEAT] (row = word; the tagger keeps the low hash_bits of each).
- * The same words in the same order give the same hashes on every machine.
- * Token heads with word features (bhasha/heads.h, bh_head_fuse_crf) take
- * them. Invalid UTF-8 is hashed byte by byte, never rejected. */
-#define BH_CRF_NFEAT 25
-bh_status bh_crf_word_features(const char *const *words, size_t n, uint32_t *out);
+ * wc: the tagger's cluster table (bh_crf_tagger_clusters), or NULL for a
+ * tagger without one; slots a word does not use hold BH_CRF_NOFEAT, which
+ * consumers skip (a feature hashing to that value is dropped). The same words
+ * in the same order give the same hashes on every machine. Token heads with
+ * word features (bhasha/heads.h, bh_head_fuse_crf) take them. Invalid UTF-8
+ * is hashed byte by byte, never rejected. */
+#define BH_CRF_NFEAT 31
+#define BH_CRF_NOFEAT 0xFFFFFFFFu
+bh_status bh_crf_word_features(const char *const *words, size_t n, const bh_word_clusters *wc, uint32_t *out);
 
-/* Saves a trained tagger to a binary file (weights as float32). */
+/* Saves a trained tagger to a binary file (weights as float32; format in
+ * models/crf_tagger.c; a tagger with word clusters writes version 2). */
 bh_status bh_crf_tagger_save(const bh_crf_tagger *t, const char *path);
 /* Loads a tagger saved by bh_crf_tagger_save; BH_EFORMAT for a damaged or
  * truncated file. */
