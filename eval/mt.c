@@ -9,6 +9,7 @@
 
 #include "bhasha/eval.h"
 #include "core/error.h"
+#include "core/hash.h"
 
 bh_status bh_perplexity(const double *logprob, size_t n, double *out)
 {
@@ -224,15 +225,7 @@ static size_t ngrams(const uint64_t *u, size_t len, int n, uint64_t *out)
     return k;
 }
 
-static uint64_t hash_bytes(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
+static uint64_t hash_bytes(const char *s, size_t n) { return bh__fnv1a64(1469598103934665603ULL, s, n); }
 
 /* Tokenises with 13a into unit hashes. */
 static int token_units(const char *s, bh_buf *tok, uint64_t **u, size_t *cap, size_t *len)

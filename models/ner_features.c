@@ -9,18 +9,8 @@
 #include <utf8proc.h>
 
 #include "core/error.h"
+#include "core/hash.h"
 #include "models/word_clusters.h"
-
-/* FNV-1a over bytes, continuing from h. */
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-    const unsigned char *s = p;
-    for (size_t i = 0; i < n; i++) {
-        h ^= s[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
 
 /* Final mix so that the low bits are well spread (splitmix64 finaliser). */
 static uint32_t finish(uint64_t h)
@@ -36,16 +26,16 @@ static uint32_t finish(uint64_t h)
 static uint64_t start(unsigned tmpl)
 {
     unsigned char b = (unsigned char)tmpl;
-    return fnv(14695981039346656037ULL, &b, 1);
+    return bh__fnv1a64(14695981039346656037ULL, &b, 1);
 }
 
-static uint32_t feat(unsigned tmpl, const char *s, size_t n) { return finish(fnv(start(tmpl), s, n)); }
+static uint32_t feat(unsigned tmpl, const char *s, size_t n) { return finish(bh__fnv1a64(start(tmpl), s, n)); }
 
 /* Two strings joined by a separator byte that UTF-8 text never holds. */
 static uint32_t feat2(unsigned tmpl, const char *a, size_t an, const char *b, size_t bn)
 {
     unsigned char sep = 0xff;
-    return finish(fnv(fnv(fnv(start(tmpl), a, an), &sep, 1), b, bn));
+    return finish(bh__fnv1a64(bh__fnv1a64(bh__fnv1a64(start(tmpl), a, an), &sep, 1), b, bn));
 }
 
 /* Next code point of s[i..n) and its byte length (1 for an invalid byte, cp -1). */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/hash.h"
 #include "models/ner_features.h"
 
 #define MAX_TEXT ((size_t)1 << 28) /* 256 MB of text at most */
@@ -25,11 +26,7 @@ struct bh_word_clusters {
 
 static uint64_t key_of(const char *s, size_t n)
 {
-    uint64_t h = 14695981039346656037ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
-    }
+    uint64_t h = bh__fnv1a64(14695981039346656037ULL, s, n);
     return h ? h : 1;
 }
 

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <utf8proc.h>
 
+#include "core/hash.h"
 #include "pipeline/cli.h"
 
 #define CMD "corpus"
@@ -160,11 +161,7 @@ static int cmd_stats(int argc, char **argv)
 
 static uint64_t hash64(const char *s, size_t n)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
-    }
+    uint64_t h = bh__fnv1a64(1469598103934665603ULL, s, n);
     return h ? h : 1;
 }
 

@@ -355,6 +355,21 @@ static const char *T2[] = {"B-PER", "I-PER", "B-LOC", "O", "O"};
 static const char *S3[] = {"राम", "दिल्ली", "में", "है", "2024"};
 static const char *T3[] = {"B-PER", "B-LOC", "O", "O", "O"};
 
+/* The whole file at path (malloc'ed), its size in *size. */
+static char *read_all(const char *path, long *size)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    *size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *bytes = malloc((size_t)*size);
+    assert_non_null(bytes);
+    assert_int_equal(fread(bytes, 1, (size_t)*size, f), (size_t)*size);
+    fclose(f);
+    return bytes;
+}
+
 static void test_tagger(void **state)
 {
     (void)state;
@@ -398,14 +413,9 @@ static void test_tagger(void **state)
     for (int i = 0; i < 5; i++) assert_string_equal(out[i], out2[i]);
     bh_crf_tagger_free(u);
     /* truncated and garbage files */
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *bytes = malloc((size_t)size);
-    assert_int_equal(fread(bytes, 1, (size_t)size, f), (size_t)size);
-    fclose(f);
+    long size;
+    char *bytes = read_all(path, &size);
+    FILE *f;
     long cuts[] = {0, 3, 20, size / 2, size - 1};
     for (size_t k = 0; k < sizeof cuts / sizeof cuts[0]; k++) {
         f = fopen(path, "wb");
@@ -578,13 +588,9 @@ static void test_cluster_tagger(void **state)
             bh_crf_tagger_free(v);
             /* a damaged table inside a whole file: the tagger's checksum no
                longer matches, or the table does not parse */
-            FILE *f = fopen(model, "rb");
-            fseek(f, 0, SEEK_END);
-            long size = ftell(f);
-            fseek(f, 0, SEEK_SET);
-            char *bytes = malloc((size_t)size);
-            assert_int_equal(fread(bytes, 1, (size_t)size, f), (size_t)size);
-            fclose(f);
+            long size;
+            char *bytes = read_all(model, &size);
+            FILE *f;
             long tail[] = {4 + 5, 4 + 30}; /* two bytes inside the table */
             for (int k = 0; k < 2; k++) {
                 char *d = malloc((size_t)size);
