@@ -4,7 +4,9 @@
 # one set alone (a head with a CRF, every epoch run, the best on dev), a
 # feature CRF trained on the same training split (2^20 hash rows), and the two
 # fused (bhasha crf fuse, the CRF's weight chosen on dev).
-#   sh bench/finetune_ner_sets.sh WORK [ENCODER]     (THREADS, default 1)
+#   sh bench/finetune_ner_sets.sh WORK [ENCODER]     (THREADS, default 1;
+#   CLUSTERS=TABLE: the CRFs read that word cluster table, as the shipped
+#   model's do: scripts/word_clusters.py)
 # ENCODER: a pretrained encoder directory (scripts/train_models.sh's
 # WORK/enc2). Sets:
 #   il-ner      IL-NER Hindi, NEP/NEL/NEO -> PER/LOC/ORG, the other types O;
@@ -41,7 +43,8 @@ one() {
     nice -n 5 $BH finetune $FT --head "$head" --epochs "$ep" --train "$tr" --dev "$dv" --test "$te" $fopt \
         --out "$W/$name" > "$W/$name.json" 2> "$W/$name.err"
     # shellcheck disable=SC2086
-    $BH crf train --train "$tr" --dev "$dv" --bits 20 $copt --out "$W/$name-crf.bin" > "$W/$name-crf.json" 2>> "$W/$name.err"
+    $BH crf train --train "$tr" --dev "$dv" --bits 20 $copt ${CLUSTERS:+--clusters "$CLUSTERS"} --out "$W/$name-crf.bin" \
+        > "$W/$name-crf.json" 2>> "$W/$name.err"
     # shellcheck disable=SC2086
     $BH crf fuse --model "$W/$name" --crf "$W/$name-crf.bin" --dev "$dv" --test "$te" $copt \
         --out "$W/$name-fused" > "$W/$name-fused.json" 2>> "$W/$name.err"
