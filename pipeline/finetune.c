@@ -1936,8 +1936,12 @@ bh_status bh__ft_save_fused(const bh__ft_model *fm, const char *src, const bh_he
         json_t *fz = json_object_get(j, key);
         if (!json_is_object(fz)) json_object_set_new(j, key, fz = json_object());
         json_t *e = json_pack("{s:f, s:i}", "weight", weight, "feat_bits", bh_head_feat_bits(fused));
-        if (head_clusters(fm, fused)) json_object_set_new(e, "word_clusters", json_string(BH__FT_CLUSTERS_FILE));
         json_object_set_new(fz, bh_head_name(fused), e);
+        json_t *crf = json_object_get(j, "fused_crf"); /* every head with clusters reads the table just written */
+        for (int i = 0; i < fm->nwc_heads; i++) {
+            json_t *h = json_object_get(crf, fm->wc_heads[i]);
+            if (json_is_object(h)) json_object_set_new(h, "word_clusters", json_string(BH__FT_CLUSTERS_FILE));
+        }
         snprintf(to, sizeof to, "%s/finetune.json", out);
         if (json_dump_file(j, to, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) st = bh__fail(BH_EIO, "cannot write %s", to);
     }
