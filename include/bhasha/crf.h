@@ -165,7 +165,7 @@ size_t bh_word_clusters_size(const bh_word_clusters *wc);
 /* Gives the tagger a cluster table, which it then owns (frees, and saves
  * with itself): its features include the clusters of each word and of its
  * neighbours. Only before the first bh_crf_tagger_add (BH_EINVAL after, or if
- * the tagger has a table already). */
+ * the tagger has a table already; on an error the caller keeps the table). */
 bh_status bh_crf_tagger_set_clusters(bh_crf_tagger *t, bh_word_clusters *wc);
 /* The tagger's cluster table (owned by the tagger), or NULL. */
 const bh_word_clusters *bh_crf_tagger_clusters(const bh_crf_tagger *t);
