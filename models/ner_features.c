@@ -125,8 +125,10 @@ bh_status bh__ner_features(const char *const *tokens, size_t n, const bh_word_cl
     if (!tokens || !out) return bh__fail(BH_EINVAL, "ner features: NULL argument");
     char **lw = calloc(n, sizeof *lw);
     size_t *ll = malloc(n * sizeof *ll);
+    int G = wc ? bh__wc_levels(wc) : 0, gc = G >= 3 ? 2 : G - 1; /* gc: the neighbours' granularity */
+    uint16_t *cid = G ? malloc(n * BH__WC_MAX * sizeof *cid) : NULL; /* [n, BH__WC_MAX] each word's clusters */
     bh_status st = BH_OK;
-    if (!lw || !ll) {
+    if (!lw || !ll || (G && !cid)) {
         st = bh__fail(BH_ENOMEM, "ner features");
         goto done;
     }
@@ -141,6 +143,7 @@ bh_status bh__ner_features(const char *const *tokens, size_t n, const bh_word_cl
             goto done;
         }
         ll[i] = strlen(lw[i]);
+        if (G) bh__wc_lookup(wc, lw[i], ll[i], cid + i * BH__WC_MAX);
     }
     static const char BOS[] = "<s>", EOS[] = "</s>";
     for (size_t i = 0; i < n; i++) {
@@ -199,12 +202,10 @@ bh_status bh__ner_features(const char *const *tokens, size_t n, const bh_word_cl
         f[k] = feat(k, ctx[3] + ns, cn[3] - ns), k++;
         f[k] = feat2(k, ctx[1], cn[1], ctx[3], cn[3]), k++;
         /* word clusters: the word's at every granularity, its neighbours' at one */
-        int G = wc ? bh__wc_levels(wc) : 0, gc = G >= 3 ? 2 : G - 1;
-        uint16_t ids[BH__WC_MAX];
-        if (G) bh__wc_lookup(wc, l, ln, ids);
         char b[2]; /* an id as two little-endian bytes: the same hashes on every machine */
         for (int g = 0; g < BH__WC_MAX; g++, k++) {
-            b[0] = (char)(g < G ? ids[g] & 0xff : 0), b[1] = (char)(g < G ? ids[g] >> 8 : 0);
+            uint16_t id = g < G ? cid[i * BH__WC_MAX + (size_t)g] : 0;
+            b[0] = (char)(id & 0xff), b[1] = (char)(id >> 8);
             f[k] = g < G ? feat(k, b, 2) : BH_CRF_NOFEAT;
         }
         for (int d = 1; d <= 3; d += 2, k++) {
@@ -213,8 +214,8 @@ bh_status bh__ner_features(const char *const *tokens, size_t n, const bh_word_cl
             } else if (ctx[d] == BOS || ctx[d] == EOS) {
                 f[k] = feat(k, ctx[d], cn[d]);
             } else {
-                bh__wc_lookup(wc, ctx[d], cn[d], ids);
-                b[0] = (char)(ids[gc] & 0xff), b[1] = (char)(ids[gc] >> 8);
+                uint16_t id = cid[(i + (size_t)d - 2) * BH__WC_MAX + (size_t)gc];
+                b[0] = (char)(id & 0xff), b[1] = (char)(id >> 8);
                 f[k] = feat(k, b, 2);
             }
         }
@@ -224,5 +225,6 @@ done:
         for (size_t i = 0; i < n; i++) free(lw[i]);
     free(lw);
     free(ll);
+    free(cid);
     return st;
 }
