@@ -48,7 +48,7 @@ static const char usage[] =
     "  --stages LIST          normalize,sentences,words,langid,translit,sentiment,ner (default all;\n"
     "                         sentiment and ner run when a model is found)\n"
     "  --model DIR            fine-tuned multi-task model for sentiment and ner (default: the shipped\n"
-    "                         one, models/bhasha-bnhi; none to leave them out)\n"
+    "                         one, assets/models/bhasha-bnhi; none to leave them out)\n"
     "  --strict-utf8          invalid UTF-8 makes an error record instead of being repaired\n"
     "  --max-record-bytes N   longer records give an error record (default 4194304)\n"
     "  --format F             text (one record per line), jsonl, csv, tsv, conllu, wiki;\n"

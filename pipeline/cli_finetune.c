@@ -238,7 +238,7 @@ static int run_usage(FILE *f, const char *task)
                 : "  {\"entities\":[{\"type\":\"PER\",\"start\":S,\"end\":E,\"text\":\"...\",\"score\":P}]}\n"
                   "  (start/end: code point offsets into the line, [start, end); score: mean word probability).\n");
     fprintf(f, "DIR: a directory written by bhasha finetune --task %s (default: the shipped\n"
-               "multi-task model, models/bhasha-bnhi). With several heads of the task (sentiment_bn,\n"
+               "multi-task model, assets/models/bhasha-bnhi). With several heads of the task (sentiment_bn,\n"
                "sentiment_hi, ...) and no --head, each line's language picks one (--lang fixes it;\n"
                "the shipped language identifier decides otherwise). --precision bf16 runs the encoder's\n"
                "products in bfloat16 (CPUs with AVX512-BF16: up to about twice as fast, scores within ~1e-2).\n", task);

@@ -587,7 +587,7 @@ static void generate_usage(void)
             "training text was); the unknown piece is never drawn. Tokens are printed as they\n"
             "come. --precision bf16 reads the weights as bfloat16 (CPUs with AVX512-BF16; 1.3-2x the\n"
             "speed in bench/bench_engine.sh runs, logits within ~1e-2). DIR defaults to the shipped\n"
-            "Bangla + Hindi decoder (models/bhasha-gen-bnhi).\n");
+            "Bangla + Hindi decoder (assets/models/bhasha-gen-bnhi).\n");
 }
 
 int cli_generate(int argc, char **argv)

@@ -14,7 +14,9 @@
 #   adapt     a second MLM stage from the encoder (whole-word masking) on the
 #             raw text plus the task sets' unlabeled training text three times
 #             (scripts/pretrain_mix.py: no dev or test text), into WORK/enc2
-#   tasks     multi-task fine-tuning of WORK/enc2 (ENC=DIR: another encoder;
+#   adapt3    a third MLM stage: WORK/enc2 trained on for 7,000 more steps at
+#             lr 3e-4 on the same text, into WORK/enc3
+#   tasks     multi-task fine-tuning of WORK/enc3 (ENC=DIR: another encoder;
 #             SEED=N: another fine-tuning seed, default 1):
 #             sentiment_bn, sentiment_hi, ner_bn, ner_hi
 #   fuse      the count models fused into the heads, each weight chosen on dev:
@@ -23,19 +25,19 @@
 #             ner_bn (bhasha crf fuse; then the CRF fitted again on train + dev
 #             at that weight), the n-gram layer into sentiment_bn and
 #             sentiment_hi (bhasha fuse-ngrams, refitted likewise)
-#   qa        extractive QA from WORK/enc2 (ENC): Hindi wh-questions made from the
+#   qa        extractive QA from WORK/enc3 (ENC): Hindi wh-questions made from the
 #             raw news text, whose answers the fused model's NER finds
 #             (scripts/qa_questions.py), + the XQuAD-hi dev half; its test half
 #             is the test
 #   ship      F16 copies into assets/models/ (bhasha model convert; the heads'
 #             hashed tables as sparse int8: --dtype f16-q8)
-# Runs niced; on a 2-core machine the whole run takes about six hours.
+# Runs niced; on a 2-core machine the whole run takes about seven and a half hours.
 set -eu
-W=${1:?usage: train_models.sh WORKDIR [shards|decoder|encoder|sets|adapt|tasks|fuse|qa|ship ...]}
+W=${1:?usage: train_models.sh WORKDIR [shards|decoder|encoder|sets|adapt|adapt3|tasks|fuse|qa|ship ...]}
 shift
-STEPS=${*:-shards decoder encoder sets adapt tasks fuse qa ship}
+STEPS=${*:-shards decoder encoder sets adapt adapt3 tasks fuse qa ship}
 BUILD=${BUILD:-build}
-ENC=${ENC:-$W/enc2} # the encoder the tasks and qa steps fine-tune
+ENC=${ENC:-$W/enc3} # the encoder the tasks and qa steps fine-tune
 BH=$BUILD/bhasha
 D=${BH_SHARED:-../shared}/data
 R=$D/raw
@@ -94,6 +96,17 @@ adapt)
             --data "$W/mix" --out "$W/enc2" --init "$W/enc" --steps 10000 --seq 128 --lr 5e-4 --warmup 200 \
             --sched cosine --special 0,1,2,3,4 --mask-rate 0.2 --whole-word $PT $R
         touch "$W/enc2.done"
+    }
+    ;;
+adapt3)
+    # about 95 minutes on one thread beside other jobs; resumes like adapt
+    R=
+    [ -f "$W/enc3/optim.safetensors" ] && R=--resume
+    [ -f "$W/enc3.done" ] || {
+        nice -n 5 $BH pretrain --arch encoder --config "$W/enc.json" \
+            --data "$W/mix" --out "$W/enc3" --init "$W/enc2" --steps 7000 --seq 128 --lr 3e-4 --warmup 200 \
+            --sched cosine --special 0,1,2,3,4 --mask-rate 0.2 --whole-word $PT $R
+        touch "$W/enc3.done"
     }
     ;;
 sets)
