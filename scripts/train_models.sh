@@ -56,6 +56,18 @@ need() {
 }
 # weight FILE: the CRF weight a crf fuse report chose
 weight() { grep -o '"weight":[0-9.e+-]*' "$1" | cut -d: -f2; }
+# mlm_stage OUT INIT STEPS LR: whole-word MLM pretraining on WORK/mix from
+# WORK/INIT into WORK/OUT (cosine decay from LR); an interrupted run resumes
+# from its last checkpoint when the step is run again; WORK/OUT.done marks the end
+mlm_stage() {
+    [ -f "$W/$1.done" ] && return 0
+    r=
+    [ -f "$W/$1/optim.safetensors" ] && r=--resume
+    nice -n 5 $BH pretrain --arch encoder --config "$W/enc.json" --data "$W/mix" --out "$W/$1" --init "$W/$2" \
+        --steps "$3" --seq 128 --lr "$4" --warmup 200 --sched cosine --special 0,1,2,3,4 --mask-rate 0.2 \
+        --whole-word $PT $r
+    touch "$W/$1.done"
+}
 PT="--batch 16 --sep 2 --save-every 250 --log-every 20 --threads 1 --valid $W/valid --valid-batches 8 --tokenizer $SPM"
 
 for step in $STEPS; do
@@ -87,27 +99,12 @@ adapt)
         $BUILD/bench/engine_encode $SPM "$W/mix/mix.tok" 200000000 "$W/mix.txt"
         rm -f "$W/mix.txt"
     }
-    # long (about 2.3 hours on one free thread): an interrupted run resumes from
-    # its last checkpoint when the step is run again; WORK/enc2.done marks the end
-    R=
-    [ -f "$W/enc2/optim.safetensors" ] && R=--resume
-    [ -f "$W/enc2.done" ] || {
-        nice -n 5 $BH pretrain --arch encoder --config "$W/enc.json" \
-            --data "$W/mix" --out "$W/enc2" --init "$W/enc" --steps 10000 --seq 128 --lr 5e-4 --warmup 200 \
-            --sched cosine --special 0,1,2,3,4 --mask-rate 0.2 --whole-word $PT $R
-        touch "$W/enc2.done"
-    }
+    # long (about 2.3 hours on one free thread)
+    mlm_stage enc2 enc 10000 5e-4
     ;;
 adapt3)
-    # about 95 minutes on one thread beside other jobs; resumes like adapt
-    R=
-    [ -f "$W/enc3/optim.safetensors" ] && R=--resume
-    [ -f "$W/enc3.done" ] || {
-        nice -n 5 $BH pretrain --arch encoder --config "$W/enc.json" \
-            --data "$W/mix" --out "$W/enc3" --init "$W/enc2" --steps 7000 --seq 128 --lr 3e-4 --warmup 200 \
-            --sched cosine --special 0,1,2,3,4 --mask-rate 0.2 --whole-word $PT $R
-        touch "$W/enc3.done"
-    }
+    # about 95 minutes on one thread beside other jobs
+    mlm_stage enc3 enc2 7000 3e-4
     ;;
 sets)
     [ -d "$W/sets/bn-harmonised-3class" ] || /usr/bin/python3 bench/sentiment_bench.py $BH "$D" "$W/sets" --sets-only
