@@ -61,7 +61,7 @@ awk -v n="$nsent" -v a="$t1" -v b="$t2" -v c="$t0" -v s="$scale" -v same="$same"
     printf "| sentences,langid,sentiment,ner | 2 | %.2f | %.0f |\n", b, n / b;
     printf "2 threads: %.2fx one thread; the machine scales %.2fx (%.0f%% of it); output identical to 1 thread: %s\n",
         a / b, s, 100 * (a / b) / s, same }'
-if $BH --version | grep -q "bf16 inference available"; then
+if $BH --version | grep -q "bf16 available"; then
     b1=$(run 1 sentences,langid,sentiment,ner "--precision bf16")
     b2=$(run 2 sentences,langid,sentiment,ner "--precision bf16")
     $BH annotate --model "$M" --stages sentences,langid,sentiment,ner --to none --precision bf16 "$tmp/in.txt" > "$tmp/bf.jsonl" 2>/dev/null

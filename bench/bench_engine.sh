@@ -6,7 +6,7 @@
 # figure as a fraction of the measured sgemm ceiling. Where the CPU has
 # AVX512-BF16, the encoders also run in bf16 (bhasha bench model --precision
 # bf16) against PyTorch's bf16 autocast, each compared with both PyTorch runs,
-# and so does dec-mini generation.
+# and so do dec-mini generation and both training workloads.
 # Model workloads run through `bhasha bench model`; engine_bench gives the
 # machine's yardsticks (sgemm ceiling, two-core scaling).
 #   sh bench/bench_engine.sh            (make bench runs it)
@@ -35,7 +35,7 @@ KERNEL=$("$EB" sgemm 1 | head -1 | sed 's/.*"kernel":"\([^"]*\)".*/\1/')
 export OPENBLAS_CORETYPE="$KERNEL"
 # bf16 rows only where bhasha can run them (AVX512-BF16: bhasha --version says)
 BF16=0
-"$BH" --version | grep -q "bf16 inference available" && BF16=1
+"$BH" --version | grep -q "bf16 available" && BF16=1
 echo "{\"bench\":\"env\",\"kernel\":\"$KERNEL\",\"load_before\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"nproc\":$(nproc),\"bf16\":$BF16}" | tee -a "$out"
 run "$EB" sgemm 1
 run "$EB" sgemm 2
@@ -65,6 +65,12 @@ enc enc-mini --threads 2 --batch 32 --seq 128 --train
 run $PY bench/engine_torch.py train-enc-mini 2 32 128 $REPS
 run "$BH" bench model --arch decoder --config dec-mini --threads 2 --batch 8 --seq 256 --train --reps $REPS
 run $PY bench/engine_torch.py train-dec-mini 2 8 256 $REPS
+if [ $BF16 = 1 ]; then
+    enc enc-mini --threads 2 --batch 32 --seq 128 --train --precision bf16
+    run env TORCH_PRECISION=bf16 $PY bench/engine_torch.py train-enc-mini 2 32 128 $REPS
+    run "$BH" bench model --arch decoder --config dec-mini --threads 2 --batch 8 --seq 256 --train --reps $REPS --precision bf16
+    run env TORCH_PRECISION=bf16 $PY bench/engine_torch.py train-dec-mini 2 8 256 $REPS
+fi
 echo "{\"bench\":\"env\",\"load_after\":\"$(cut -d' ' -f1-3 /proc/loadavg)\"}" | tee -a "$out"
 $PY - "$out" <<'EOF'
 import json, sys

@@ -2,10 +2,11 @@
 """PyTorch peer for bench/bench_engine.sh: the same workloads as
 `bhasha bench model` (same shapes, random weights, same thread count),
 written with plain torch ops (the layout of tests/ref/gen_model.py).
-fp32, or with TORCH_PRECISION=bf16 inference and generation under
-torch.autocast("cpu", bfloat16) (PyTorch's own mixed-precision path: matrix
-products in bf16 through oneDNN, the rest as autocast decides), the peer of
-`bhasha bench model --precision bf16`. Prints one JSON line per run.
+fp32, or with TORCH_PRECISION=bf16 inference, generation and training's
+forward under torch.autocast("cpu", bfloat16) (PyTorch's own mixed-precision
+path: matrix products in bf16 through oneDNN, the rest as autocast decides;
+backward follows the forward's dtypes), the peer of `bhasha bench model
+--precision bf16`. Prints one JSON line per run.
   engine_torch.py enc-mini|enc-base THREADS BATCH SEQ [REPS]
   engine_torch.py dec-mini THREADS PROMPT NEW
   engine_torch.py train-enc-mini|train-dec-mini THREADS BATCH SEQ [REPS]
@@ -31,7 +32,7 @@ PRECISION = os.environ.get("TORCH_PRECISION", "f32")
 
 
 def amp():
-    """the inference context: autocast to bf16, or nothing for fp32"""
+    """the forward's context: autocast to bf16, or nothing for fp32"""
     if PRECISION == "bf16":
         return torch.autocast("cpu", dtype=torch.bfloat16)
     return contextlib.nullcontext()
@@ -148,10 +149,11 @@ def main():
                 tg = torch.where(torch.rand(B, T) < 0.15, ids, torch.full_like(ids, -100))
             t = time.perf_counter()
             opt.zero_grad()
-            h = forward(P, ids, L, H, pre_ln, dec)
-            sel = tg.view(-1) != -100
-            logits = h.reshape(-1, D)[sel] @ P["wte"].T   # only rows with a target, as the engine
-            loss = F.cross_entropy(logits, tg.view(-1)[sel])
+            with amp():
+                h = forward(P, ids, L, H, pre_ln, dec)
+                sel = tg.view(-1) != -100
+                logits = h.reshape(-1, D)[sel] @ P["wte"].T   # only rows with a target, as the engine
+                loss = F.cross_entropy(logits, tg.view(-1)[sel])
             loss.backward()
             opt.step()
         else:
@@ -163,7 +165,7 @@ def main():
             continue
         best = min(best, dt)
         total += dt
-    print(json.dumps({"bench": "torch-" + mode, "precision": PRECISION if not train else "f32", "threads": threads, "batch": B, "seq": T,
+    print(json.dumps({"bench": "torch-" + mode, "precision": PRECISION, "threads": threads, "batch": B, "seq": T,
                       "tok_s": round(B * T / best), "best_s": round(best, 4), "mean_s": round(total / reps, 4)}))
 
 

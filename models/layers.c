@@ -329,7 +329,8 @@ void bh__linear_bwd(bh__pool *pool, float *dx, float *dw, float *db, const float
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, nin, nout, 1.0f, dout, nout, w, nin,
                     accumulate_dx ? 1.0f : 0.0f, dx, nin);
     /* dw[O,I] += dout^T[O,N] . x[N,I] */
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nout, nin, N, 1.0f, dout, nout, x, nin, 1.0f, dw, nin);
+    if (dw)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nout, nin, N, 1.0f, dout, nout, x, nin, 1.0f, dw, nin);
     if (db) { /* db[O] += column sums of dout, split by column */
         colsum_ctx c = {.db = db, .dout = dout, .N = N, .O = nout};
         bh__pool_for(pool, col_units(nout), COL_GRAIN(N, col_units(nout)), colsum_part, &c);

@@ -40,7 +40,8 @@ void bh__gemv(bh__pool *pool, float *y, const float *w, const float *x, int N, i
 /* out[N,O] = x[N,I] w[O,I]^T + b[O] (b may be NULL). */
 void bh__linear_fwd(bh__pool *pool, float *out, const float *x, const float *w, const float *b,
                     int N, int nin, int nout);
-/* dx[N,I] (+= when accumulate_dx, else =) dout w; dw += dout^T x; db += colsum(dout). */
+/* dx[N,I] (+= when accumulate_dx, else =) dout w; dw += dout^T x; db += colsum(dout).
+ * dx, dw and db may each be NULL (that part is skipped). */
 void bh__linear_bwd(bh__pool *pool, float *dx, float *dw, float *db, const float *dout, const float *x,
                     const float *w, int N, int nin, int nout, int accumulate_dx);
 

@@ -196,11 +196,18 @@ bh_status bh_model_new(const bh_model_config *c, uint64_t seed, bh_model **out)
 /* Frees the bf16 copies (bh_model_set_precision). */
 static void bf16_drop(bh_model *m)
 {
-    if (m->bf16)
-        for (int i = 0; i < 4 * m->c.layers; i++) bh__bf16w_free(&m->bf16[i]);
+    for (int i = 0; i < 4 * m->c.layers; i++) {
+        if (m->bf16) bh__bf16w_free(&m->bf16[i]);
+        if (m->bf16t) bh__bf16w_free(&m->bf16t[i]);
+    }
     bh__bf16w_free(&m->bf16_wte);
+    bh__bf16w_free(&m->bfx);
     free(m->bf16);
-    m->bf16 = NULL;
+    free(m->bf16t);
+    free(m->bfp);
+    m->bf16 = m->bf16t = NULL;
+    m->bfp = NULL;
+    m->bfp_cap = 0;
 }
 
 void bh_model_free(bh_model *m)
@@ -224,20 +231,26 @@ void bh_model_free(bh_model *m)
     free(m);
 }
 
-/* (Re)packs the blocks' linears for the bf16 kernel. */
-static bh_status bf16_pack(bh_model *m)
+/* (Re)packs the blocks' linears for the bf16 kernel; with transposed = 1
+ * also their transposes, for training's dx = dout . W. */
+static bh_status bf16_pack(bh_model *m, int transposed)
 {
     int L = m->c.layers, D = m->c.dim, F = m->c.ffn;
     if (!m->bf16 && !(m->bf16 = calloc((size_t)4 * L, sizeof *m->bf16)))
+        return bh__fail(BH_ENOMEM, "model: out of memory for bf16 weights");
+    if (transposed && !m->bf16t && !(m->bf16t = calloc((size_t)4 * L, sizeof *m->bf16t)))
         return bh__fail(BH_ENOMEM, "model: out of memory for bf16 weights");
     for (int l = 0; l < L; l++) {
         const bh__layer_w *p = &m->w.l[l];
         const float *W[4] = {p->qkv_w, p->proj_w, p->fc_w, p->fc2_w};
         int N[4] = {3 * D, D, F, D}, K[4] = {D, D, D, F};
         for (int j = 0; j < 4; j++) {
-            bh__bf16w_free(&m->bf16[4 * l + j]);
-            bh_status st = bh__bf16w_pack(&m->bf16[4 * l + j], W[j], N[j], K[j]);
-            if (st) return st;
+            bh_status st = bh__bf16w_repack(&m->bf16[4 * l + j], W[j], N[j], K[j]);
+            if (!st && transposed) st = bh__bf16w_pack_t(&m->bf16t[4 * l + j], W[j], N[j], K[j]);
+            if (st) {
+                m->bf16_stale = 1; /* some packs are empty: the next forward tries again */
+                return st;
+            }
         }
     }
     bh__bf16w_free(&m->bf16_wte); /* packed again when generation asks */
@@ -245,17 +258,42 @@ static bh_status bf16_pack(bh_model *m)
     return BH_OK;
 }
 
-bh_status bh__model_bf16_ready(bh_model *m, int logits)
+/* The kernel's scratch for rows of width up to K. */
+static bh_status bf16_scratch(bh_model *m, int K)
 {
-    const bh_model_config *c = &m->c;
-    size_t need = bh__bf16_scratch_size(bh__pool_size(m->pool), c->ffn > c->dim ? c->ffn : c->dim);
+    size_t need = bh__bf16_scratch_size(bh__pool_size(m->pool), K);
     if (need > m->bfs_cap) {
         free(m->bfs);
         m->bfs = malloc(need * sizeof *m->bfs);
         m->bfs_cap = m->bfs ? need : 0;
         if (!m->bfs) return bh__fail(BH_ENOMEM, "model: out of memory for bf16 scratch");
     }
-    bh_status st = m->bf16_stale ? bf16_pack(m) : BH_OK;
+    return BH_OK;
+}
+
+/* Before a bf16 training forward of N rows: the current weights packed both
+ * ways, scratch for dx's rows (width up to 3D or F) and room to pair dout. */
+static bh_status bf16_train_ready(bh_model *m, int N)
+{
+    int D = m->c.dim, wide = 3 * D > m->c.ffn ? 3 * D : m->c.ffn;
+    bh_status st = bf16_scratch(m, wide);
+    if (st || (st = bf16_pack(m, 1))) return st;
+    size_t need = bh__bf16_paired_size(N, wide);
+    if (need > m->bfp_cap) {
+        free(m->bfp);
+        m->bfp = malloc(need * sizeof *m->bfp);
+        m->bfp_cap = m->bfp ? need : 0;
+        if (!m->bfp) return bh__fail(BH_ENOMEM, "model: out of memory for bf16 gradients");
+    }
+    m->bf16_stale = 1; /* the optimizer step that follows changes the weights */
+    return BH_OK;
+}
+
+bh_status bh__model_bf16_ready(bh_model *m, int logits)
+{
+    const bh_model_config *c = &m->c;
+    bh_status st = bf16_scratch(m, c->ffn > c->dim ? c->ffn : c->dim);
+    if (!st && m->bf16_stale) st = bf16_pack(m, 0);
     if (!st && logits && !m->bf16_wte.p) st = bh__bf16w_pack(&m->bf16_wte, m->w.wte, c->vocab, c->dim);
     return st;
 }
@@ -271,7 +309,7 @@ bh_status bh_model_set_precision(bh_model *m, bh_precision p)
     if (p != BH_PRECISION_BF16) return bh__fail(BH_EINVAL, "bh_model_set_precision: unknown precision %d", (int)p);
     if (!bh_precision_supported(p))
         return bh__fail(BH_EUNSUPPORTED, "model: bf16 needs a CPU with AVX512-BF16 (this one has none)");
-    bh_status st = bf16_pack(m);
+    bh_status st = bf16_pack(m, 0);
     if (st) {
         bh_model_set_precision(m, BH_PRECISION_F32);
         return st;
@@ -432,7 +470,10 @@ static bh_status ensure_acts(bh_model *m, int B, int T, int train)
         bh_status st = bh__model_bf16_ready(m, 0);
         if (st) return st;
     }
-    if (train) m->bf16_stale = m->bf16 != NULL; /* the caller is about to change the weights */
+    if (train && m->bf16) {
+        bh_status st = bf16_train_ready(m, B * T);
+        if (st) return st;
+    }
     float *p = m->acts;
 #define TAKE(ptr, n) (ptr = p, p += (n))
     TAKE(m->emb, N * D);
@@ -540,11 +581,12 @@ static void dropout_rows(const drop_src *ds, int site, float *x, uint8_t *keep, 
 }
 
 /* One of the blocks' linears (j = 4*layer + qkv/proj/fc/fc2): the bf16
- * kernel in inference when the precision says so, fp32 otherwise. */
-static void linear(bh_model *m, const drop_src *ds, int j, float *out, const float *x, const float *w,
-                   const float *b, int N, int nin, int nout)
+ * kernel when the precision says so (inference and training), fp32
+ * otherwise. */
+static void linear(bh_model *m, int j, float *out, const float *x, const float *w, const float *b, int N,
+                   int nin, int nout)
 {
-    if (!ds && m->bf16) bh__bf16_linear(m->pool, out, x, &m->bf16[j], b, N, 0, m->bfs);
+    if (m->bf16) bh__bf16_linear(m->pool, out, x, &m->bf16[j], b, N, 0, m->bfs);
     else bh__linear_fwd(m->pool, out, x, w, b, N, nin, nout);
 }
 
@@ -576,9 +618,9 @@ static const float *forward_part(bh_model *m, const int32_t *ids, const uint8_t 
             bh__layernorm_fwd(m->pool, a->ln1, a->ln1_m, a->ln1_r, x, p->ln1_w, p->ln1_b, N, D, c->ln_eps);
             ain = a->ln1;
         }
-        linear(m, ds, 4 * l, a->qkv, ain, p->qkv_w, p->qkv_b, N, D, 3 * D);
+        linear(m, 4 * l, a->qkv, ain, p->qkv_w, p->qkv_b, N, D, 3 * D);
         bh__attention_fwd(m->pool, a->atty, a->att, a->qkv, mask, causal, B, T, D, H);
-        linear(m, ds, 4 * l + 1, a->r1, a->atty, p->proj_w, p->proj_b, N, D, D);
+        linear(m, 4 * l + 1, a->r1, a->atty, p->proj_w, p->proj_b, N, D, D);
         if (drop) dropout_rows(ds, 1 + 2 * l, a->r1, a->m1, c->dropout, N, T, D);
         bh__add(m->pool, a->r1, a->r1, x, ND);
         const float *fin;
@@ -592,10 +634,10 @@ static const float *forward_part(bh_model *m, const int32_t *ids, const uint8_t 
         if (!ds && m->bf16) { /* inference: GELU fused into the product; fch (for backward) is not kept */
             bh__bf16_linear(m->pool, a->fchg, fin, &m->bf16[4 * l + 2], p->fc_b, N, 1, m->bfs);
         } else {
-            linear(m, ds, 4 * l + 2, a->fch, fin, p->fc_w, p->fc_b, N, D, F);
+            linear(m, 4 * l + 2, a->fch, fin, p->fc_w, p->fc_b, N, D, F);
             bh__gelu_fwd(m->pool, a->fchg, a->fch, (size_t)N * F);
         }
-        linear(m, ds, 4 * l + 3, a->r2, a->fchg, p->fc2_w, p->fc2_b, N, F, D);
+        linear(m, 4 * l + 3, a->r2, a->fchg, p->fc2_w, p->fc2_b, N, F, D);
         if (drop) dropout_rows(ds, 2 + 2 * l, a->r2, a->m2, c->dropout, N, T, D);
         bh__add(m->pool, a->r2, a->r2, c->pre_ln ? a->r1 : a->ln1, ND);
         if (c->pre_ln) {
@@ -648,6 +690,27 @@ static const float *drop_grad(float *dst, const float *src, const uint8_t *keep,
     return dst;
 }
 
+/* The backward of linear(m, j, ...): dx (+= when acc) = dout . w, dw +=
+ * dout^T . x, db += colsum(dout). In bf16 the two products go through the
+ * bf16 kernel (w^T packed by bf16_train_ready; dout paired, x^T packed
+ * here); the bias sum stays fp32. */
+static void linear_bwd(bh_model *m, int j, float *dx, float *dw, float *db, const float *dout, const float *x,
+                       const float *w, int N, int nin, int nout, int acc)
+{
+    if (!m->bf16) {
+        bh__linear_bwd(m->pool, dx, dw, db, dout, x, w, N, nin, nout, acc);
+        return;
+    }
+    if (acc) bh__bf16_linear_add(m->pool, dx, dout, &m->bf16t[j], N, m->bfs);
+    else bh__bf16_linear(m->pool, dx, dout, &m->bf16t[j], NULL, N, 0, m->bfs);
+    bh__bf16_pair(m->bfp, dout, N, nout);
+    if (bh__bf16w_pack_t(&m->bfx, x, N, nin)) /* out of memory: this product in fp32 */
+        bh__linear_bwd(m->pool, NULL, dw, NULL, dout, x, w, N, nin, nout, 0);
+    else
+        bh__bf16_linear_paired(m->pool, dw, m->bfp, &m->bfx, nout, 1);
+    bh__linear_bwd(m->pool, NULL, NULL, db, dout, NULL, NULL, N, nin, nout, 0);
+}
+
 /* dres holds d(loss)/d(final hidden) on entry. */
 static void backward(bh_model *m, const int32_t *ids, int B, int T)
 {
@@ -675,15 +738,15 @@ static void backward(bh_model *m, const int32_t *ids, int B, int T)
         if (c->pre_ln) {
             /* r2 = r1 + drop(fc2(gelu(fc(ln2(r1))))); dres = d(r2) */
             const float *d2 = drop_grad(tmp, dres, a->m2, p, ND);
-            bh__linear_bwd(m->pool, m->dfch, pg->fc2_w, pg->fc2_b, d2, a->fchg, pw->fc2_w, N, F, D, 0);
+            linear_bwd(m, 4 * l + 3, m->dfch, pg->fc2_w, pg->fc2_b, d2, a->fchg, pw->fc2_w, N, F, D, 0);
             bh__gelu_bwd(m->pool, m->dfch, a->fch, m->dfch, (size_t)N * F);
-            bh__linear_bwd(m->pool, tmp2, pg->fc_w, pg->fc_b, m->dfch, a->ln2, pw->fc_w, N, D, F, 0);
+            linear_bwd(m, 4 * l + 2, tmp2, pg->fc_w, pg->fc_b, m->dfch, a->ln2, pw->fc_w, N, D, F, 0);
             bh__layernorm_bwd(m->pool, dres, pg->ln2_w, pg->ln2_b, tmp2, a->r1, a->ln2_m, a->ln2_r, pw->ln2_w, N, D);
             /* dres = d(r1); r1 = x + drop(proj(attn(qkv(ln1(x))))) */
             const float *d1 = drop_grad(tmp, dres, a->m1, p, ND);
-            bh__linear_bwd(m->pool, tmp2, pg->proj_w, pg->proj_b, d1, a->atty, pw->proj_w, N, D, D, 0);
+            linear_bwd(m, 4 * l + 1, tmp2, pg->proj_w, pg->proj_b, d1, a->atty, pw->proj_w, N, D, D, 0);
             bh__attention_bwd(m->pool, m->dqkv, m->datt, tmp2, a->qkv, a->att, B, T, D, H);
-            bh__linear_bwd(m->pool, tmp2, pg->qkv_w, pg->qkv_b, m->dqkv, a->ln1, pw->qkv_w, N, D, 3 * D, 0);
+            linear_bwd(m, 4 * l, tmp2, pg->qkv_w, pg->qkv_b, m->dqkv, a->ln1, pw->qkv_w, N, D, 3 * D, 0);
             bh__layernorm_bwd(m->pool, dres, pg->ln1_w, pg->ln1_b, tmp2, xin, a->ln1_m, a->ln1_r, pw->ln1_w, N, D);
         } else {
             /* out = ln2(r2), r2 = ln1 + drop(fc2(gelu(fc(ln1)))), ln1 = ln1(r1),
@@ -692,16 +755,16 @@ static void backward(bh_model *m, const int32_t *ids, int B, int T)
             bh__layernorm_bwd(m->pool, tmp, pg->ln2_w, pg->ln2_b, dres, a->r2, a->ln2_m, a->ln2_r, pw->ln2_w, N, D);
             memcpy(dres, tmp, ND * sizeof(float));
             const float *d2 = drop_grad(tmp, dres, a->m2, p, ND);
-            bh__linear_bwd(m->pool, m->dfch, pg->fc2_w, pg->fc2_b, d2, a->fchg, pw->fc2_w, N, F, D, 0);
+            linear_bwd(m, 4 * l + 3, m->dfch, pg->fc2_w, pg->fc2_b, d2, a->fchg, pw->fc2_w, N, F, D, 0);
             bh__gelu_bwd(m->pool, m->dfch, a->fch, m->dfch, (size_t)N * F);
-            bh__linear_bwd(m->pool, dres, pg->fc_w, pg->fc_b, m->dfch, a->ln1, pw->fc_w, N, D, F, 1);
+            linear_bwd(m, 4 * l + 2, dres, pg->fc_w, pg->fc_b, m->dfch, a->ln1, pw->fc_w, N, D, F, 1);
             memset(tmp, 0, ND * sizeof(float));
             bh__layernorm_bwd(m->pool, tmp, pg->ln1_w, pg->ln1_b, dres, a->r1, a->ln1_m, a->ln1_r, pw->ln1_w, N, D);
             memcpy(dres, tmp, ND * sizeof(float));
             const float *d1 = drop_grad(tmp, dres, a->m1, p, ND);
-            bh__linear_bwd(m->pool, tmp2, pg->proj_w, pg->proj_b, d1, a->atty, pw->proj_w, N, D, D, 0);
+            linear_bwd(m, 4 * l + 1, tmp2, pg->proj_w, pg->proj_b, d1, a->atty, pw->proj_w, N, D, D, 0);
             bh__attention_bwd(m->pool, m->dqkv, m->datt, tmp2, a->qkv, a->att, B, T, D, H);
-            bh__linear_bwd(m->pool, dres, pg->qkv_w, pg->qkv_b, m->dqkv, xin, pw->qkv_w, N, D, 3 * D, 1);
+            linear_bwd(m, 4 * l, dres, pg->qkv_w, pg->qkv_b, m->dqkv, xin, pw->qkv_w, N, D, 3 * D, 1);
         }
     }
     if (lo > 0) return;

@@ -86,7 +86,7 @@ struct bh_model {
     uint8_t *frozen;
     /* bh_model_set_precision(BF16): the blocks' linears packed for the bf16
      * kernel, [layers][4] = qkv, proj, fc, fc2 (NULL in fp32), and the
-     * kernel's scratch. A training step makes the packs stale (bf16_stale);
+     * kernel's scratch. A training step makes the packs stale (bf16_stale):
      * the next inference forward packs again. */
     bh_precision precision;
     bh__bf16w *bf16;
@@ -94,6 +94,14 @@ struct bh_model {
     int bf16_stale;
     uint16_t *bfs;
     size_t bfs_cap;
+    /* Training in bf16 (the same setting): every training forward packs the
+     * linears again, and their transposes into bf16t ([layers][4], for
+     * dx = dout . W); each weight gradient pairs dout's rows into bfp and
+     * packs the linear's input transposed into bfx (dW += dout^T . x). */
+    bh__bf16w *bf16t;
+    bh__bf16w bfx;
+    uint16_t *bfp;
+    size_t bfp_cap;
 };
 
 /* With bf16 precision set: makes the kernel's scratch and fresh packs ready

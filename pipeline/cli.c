@@ -64,7 +64,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
-        printf("bhasha %s (OpenBLAS kernel %s; bf16 inference %s)\n", bh_version(), bh_blas_corename(),
+        printf("bhasha %s (OpenBLAS kernel %s; bf16 %s)\n", bh_version(), bh_blas_corename(),
                bh_precision_supported(BH_PRECISION_BF16) ? "available" : "not available on this CPU");
         return 0;
     }

@@ -21,7 +21,7 @@ static void finetune_usage(FILE *f)
             "         [--warmup STEPS (default 10%% of all)] [--patience 2] [--freeze-layers K] [--crf]\n"
             "         [--class-weights] [--pool mean|cls] [--no-dense] [--dropout P] [--wd 0.01] [--clip 1]\n"
             "         [--no-normalize] [--on-error skip|stop] [--map NEP=PER,NEL=LOC,...] [--threads 1] [--seed 1]\n"
-            "         [--log-every 20] [--head NAME] [--features BITS] [--init-crf CRF.bin [--crf-weight W]]\n"
+            "         [--precision f32|bf16] [--log-every 20] [--head NAME] [--features BITS] [--init-crf CRF.bin [--crf-weight W]]\n"
             "         [--also 'task=ner;train=F;dev=F[;test=F][;head=NAME][;map=A=B,..][;crf][;format=F]\n"
             "                  [;text-col=C][;label-col=C][;class-weights][;features=BITS]\n"
             "                  [;init-crf=F][;crf-weight=W]' ...: multi-task]\n"
@@ -47,7 +47,9 @@ static void finetune_usage(FILE *f)
             "[2^BITS, labels] for the hashed word features of the feature CRF (bhasha crf), added to\n"
             "the emissions and trained with everything else; --init-crf starts that table and the\n"
             "CRF transitions from a trained feature CRF (bhasha crf train), scaled by --crf-weight\n"
-            "(default 1), and takes its BITS (bhasha crf fuse does the same after training instead).\n");
+            "(default 1), and takes its BITS (bhasha crf fuse does the same after training instead).\n"
+            "--precision bf16 runs the encoder's linear products (training and dev scoring) in bfloat16\n"
+            "with fp32 sums, on CPUs with AVX512-BF16; the weights and the saved model stay fp32.\n");
 }
 
 /* The data-parallel sum (pipeline/finetune.h); a lost collective ends the job. */
@@ -137,7 +139,9 @@ int cli_finetune_run(int argc, char **argv, const cli_dist *dist)
             continue;
         }
         if (!strcmp(a, "--mpi")) mpi = 1;
-        else if (!strcmp(a, "--crf")) o.crf = 1;
+        else if (cli_opt(argc, argv, &i, "--precision", &v)) {
+            if (bh_precision_parse(v, &o.precision)) return cli_usage_error(cmd, "%s", bh_last_error());
+        } else if (!strcmp(a, "--crf")) o.crf = 1;
         else if (!strcmp(a, "--class-weights")) o.class_weights = 1;
         else if (!strcmp(a, "--no-dense")) o.dense = 0;
         else if (!strcmp(a, "--no-normalize")) o.normalize = 0;

@@ -77,6 +77,9 @@ static void pretrain_usage(void)
             "         [--stop-after N (checkpoint and stop at step N, as if interrupted)]\n"
             "         [--valid SHARDS [--valid-batches 8]: validation loss and perplexity at each save]\n"
             "         [--whole-word: MLM masks whole words, from the --tokenizer's word-start pieces]\n"
+            "         [--precision f32|bf16: bf16 runs the blocks' linear products, forward and backward,\n"
+            "          in bfloat16 with fp32 sums (CPUs with AVX512-BF16); weights, gradients and the\n"
+            "          optimizer stay fp32, so checkpoints and --resume do not depend on it]\n"
             "         [--mpi: data-parallel over MPI ranks: mpirun -np N bhasha-mpi pretrain --mpi ...]\n"
             "SHARDS: a directory of *.tok token shards or a comma-separated list (format in\n"
             "bhasha/model.h). Losses go to stdout as 'step N loss X', progress to stderr.\n"
@@ -247,6 +250,7 @@ int cli_pretrain_run(int argc, char **argv, const cli_dist *dist)
     int rank = dist ? dist->rank : 0, size = dist ? dist->size : 1, r0 = rank == 0;
     train_opts t = {1000, 0, 16, 128, 1, 1, 100, 10, -1, 1.0f, 0.15f, 1, {0}, 0, 8, NULL};
     int whole_word = 0;
+    bh_precision prec = BH_PRECISION_F32;
     uint8_t *ws = NULL;
     bh_optim_config oc;
     bh_optim_config_default(&oc);
@@ -269,6 +273,8 @@ int cli_pretrain_run(int argc, char **argv, const cli_dist *dist)
             whole_word = 1;
         } else if (!strcmp(argv[i], "--mpi")) {
             mpi = 1;
+        } else if (cli_opt(argc, argv, &i, "--precision", &v)) {
+            if (bh_precision_parse(v, &prec)) return USAGE("%s", bh_last_error());
         } else if (cli_opt(argc, argv, &i, "--steps", &v)) t.steps = atol(v);
         else if (cli_opt(argc, argv, &i, "--stop-after", &v)) t.stop_after = atol(v);
         else if (cli_opt(argc, argv, &i, "--valid-batches", &v)) t.valid_batches = atoi(v);
@@ -355,6 +361,7 @@ int cli_pretrain_run(int argc, char **argv, const cli_dist *dist)
         }
     }
     if ((st = bh_model_set_threads(m, t.threads))) goto setup_fail;
+    if (prec != BH_PRECISION_F32 && (st = bh_model_set_precision(m, prec))) goto setup_fail;
     c = bh_model_get_config(m);
     enc = c->arch == BH_ARCH_ENCODER;
     row = enc ? T : T + 1;
@@ -443,9 +450,9 @@ setup_done:
         fprintf(stderr, "pretrain: %d MPI ranks, each %d or %d of the %d rows of every batch\n", size, B / size,
                 B / size + 1, B);
     if (r0)
-        fprintf(stderr, "pretrain %s: %zu parameters, %d shard(s), batch %dx%d x%d accum, %d thread(s), kernel %s\n",
+        fprintf(stderr, "pretrain %s: %zu parameters, %d shard(s), batch %dx%d x%d accum, %d thread(s), kernel %s%s\n",
                 enc ? "encoder (MLM)" : "decoder (causal LM)", bh_model_num_params(m), nshards, B, T, A,
-                t.threads, bh_blas_corename());
+                t.threads, bh_blas_corename(), prec == BH_PRECISION_BF16 ? ", bf16 products" : "");
     double t0 = cli_now(), tokens = 0;
     long start = step;
     for (; step < t.steps; step++) {

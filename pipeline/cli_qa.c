@@ -20,6 +20,7 @@ static void finetune_qa_usage(FILE *f)
             "         [--max-query 64] [--max-answer 30] [--null-answer] [--sentence] [--epochs 3] [--lr 1e-4]\n"
             "         [--batch 16] [--warmup STEPS (default 10%% of all)] [--patience 2] [--freeze-layers K]\n"
             "         [--dropout P] [--wd 0.01] [--clip 1] [--no-normalize] [--threads 1] [--seed 1]\n"
+            "         [--precision f32|bf16 (as for the other tasks)]\n"
             "         [--log-every 20]\n"
             "Files: SQuAD v1.1/v2.0 JSON, or JSON lines (*.jsonl) {\"id\",\"context\",\"question\",\n"
             "\"answers\":[{\"text\",\"answer_start\"}]} as bhasha corpus cloze writes (answer_start in code\n"
@@ -53,6 +54,9 @@ static int finetune_qa(int argc, char **argv)
         if (!strcmp(a, "--no-normalize")) o->normalize = 0;
         else if (!strcmp(a, "--null-answer")) qo.null_answer = 1;
         else if (!strcmp(a, "--sentence")) qo.sentence = 1;
+        else if (cli_opt(argc, argv, &i, "--precision", &v)) {
+            if (bh_precision_parse(v, &o->precision)) return cli_usage_error(cmd, "%s", bh_last_error());
+        }
 #define NUM(name, lo, hi, dst, type)                                   \
     else if (cli_opt(argc, argv, &i, name, &v)) {                      \
         if (cli_number(cmd, name, v, lo, hi, &x)) return 2;                   \

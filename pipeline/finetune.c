@@ -780,7 +780,7 @@ const char *bh__ft_tok_file(const bh_tokenizer *t)
 }
 
 /* --base: a model directory, or a config JSON file for a fresh encoder; the
- * run's threads, frozen layers and dropout applied. */
+ * run's threads, precision, frozen layers and dropout applied. */
 bh_status bh__ft_open_base(const bh__ft_options *o, bh_model **m)
 {
     struct stat sb;
@@ -802,8 +802,9 @@ bh_status bh__ft_open_base(const bh__ft_options *o, bh_model **m)
         st = bh__fail(BH_EINVAL, "base %s is a decoder; fine-tuning needs an encoder", o->base);
     else if (o->freeze_layers > mc->layers)
         st = bh__fail(BH_EINVAL, "cannot freeze %d layers: the encoder has %d", o->freeze_layers, mc->layers);
-    else if (!(st = bh_model_set_threads(*m, o->threads)) && !(st = bh_model_freeze(*m, o->freeze_layers)) &&
-             o->dropout >= 0)
+    else if (!(st = bh_model_set_threads(*m, o->threads)) &&
+             (o->precision == BH_PRECISION_F32 || !(st = bh_model_set_precision(*m, o->precision))) &&
+             !(st = bh_model_freeze(*m, o->freeze_layers)) && o->dropout >= 0)
         st = bh_model_set_dropout(*m, o->dropout);
     if (st) {
         bh_model_free(*m);

@@ -72,6 +72,7 @@ typedef struct bh__ft_options {
     int skip_bad;           /* 1: malformed records are skipped (counted), not fatal */
     const char *label_map;  /* "NEP=PER,NEL=LOC,NEN=O": rename entity types / labels (corpus readers) */
     int threads;
+    bh_precision precision; /* BF16: the encoder's linear products in bf16, training and dev scoring */
     float lr, weight_decay, clip;
     float dropout;          /* < 0 = keep the encoder's */
     uint64_t seed;

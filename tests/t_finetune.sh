@@ -30,6 +30,16 @@ $BH $FT --task sentiment --train "$D/train.tsv" --dev "$D/dev.tsv" --test "$D/de
     --epochs 15 --lr 1e-2 > "$D/s.out" 2> "$D/s.err"
 is "sentiment finetune exits 0" "$?" "0"
 ok "sentiment training loss falls" falls "$D/s.out" 0.5
+# --precision bf16: the encoder's products in bf16, the loss falls as well
+if $BH --version | grep -q "bf16 available"; then
+    $BH $FT --task sentiment --train "$D/train.tsv" --dev "$D/dev.tsv" --out "$D/sb" --epochs 15 --lr 1e-2 \
+        --precision bf16 > "$D/sb.out" 2> /dev/null
+    is "sentiment finetune --precision bf16: exit 0, training loss falls" "$?:$(falls "$D/sb.out" 0.5 && echo falls)" "0:falls"
+else
+    skip "sentiment finetune --precision bf16" "no AVX512-BF16"
+fi
+$BH $FT --task sentiment --train "$D/train.tsv" --dev "$D/dev.tsv" --out "$D/s8" --precision f8 > /dev/null 2> "$D/err"
+is "finetune --precision f8: a usage error naming it" "$?:$(wc -l < "$D/err" | tr -d ' '):$(grep -c "unknown precision 'f8'" "$D/err")" "2:1:1"
 ok "progress with tok/s on stderr" grep -q 'tok/s' "$D/s.err"
 ok "dev metric per epoch on stderr" grep -q 'dev macro-F1' "$D/s.err"
 ok "summary names the test score" grep -q '"test_score"' "$D/s.out"

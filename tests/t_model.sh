@@ -78,10 +78,22 @@ fails "bench model: past max_len" $BH bench model --arch encoder --config "$D/en
 fails "bench model: bad precision" $BH bench model --arch encoder --config "$D/enc.json" --precision f8
 is "bench model: the bad precision named" "$(grep -c "unknown precision 'f8'" "$D/err")" "1"
 fails "bench: no subcommand" $BH bench
-if $BH --version | grep -q "bf16 inference available"; then
+if $BH --version | grep -q "bf16 available"; then
     out=$($BH bench model --arch encoder --config "$D/enc.json" --batch 2 --seq 8 --reps 1 --precision bf16)
     is "bench model --precision bf16" "$(echo "$out" | grep -c '"precision":"bf16"')" "1"
+    # training in bf16: the decoder still learns to count, the progress line
+    # says so, and a bf16 run resumes an fp32 checkpoint (the state is fp32)
+    $BH pretrain --arch decoder --config "$D/dec.json" $TR --out "$D/h" --precision bf16 > "$D/h.txt" 2> "$D/h.err"
+    last=$(tail -1 "$D/h.txt" | awk '{print ($4 < 2.2) ? "learned" : $4}')
+    is "pretrain --precision bf16: loss falls below 2.2" "$last" "learned"
+    is "pretrain --precision bf16: said on stderr" "$(grep -c 'bf16 products' "$D/h.err")" "1"
+    $BH pretrain --arch decoder --config "$D/dec.json" $TR --out "$D/hb" --stop-after 30 > /dev/null 2>&1
+    ok "pretrain --precision bf16 resumes an fp32 run" $BH pretrain $TR --out "$D/hb" --resume --precision bf16
 else
     fails "bench model --precision bf16 without AVX512-BF16" $BH bench model --arch encoder --config "$D/enc.json" --precision bf16
+    $BH pretrain --arch decoder --config "$D/dec.json" $TR --out "$D/h" --precision bf16 > /dev/null 2> "$D/err"
+    is "pretrain --precision bf16 without AVX512-BF16: one error line" "$?:$(wc -l < "$D/err" | tr -d ' ')" "1:1"
 fi
+$BH pretrain --arch decoder --config "$D/dec.json" $TR --out "$D/h8" --precision f8 > /dev/null 2> "$D/err"
+is "pretrain --precision f8: a usage error naming it" "$?:$(wc -l < "$D/err" | tr -d ' '):$(grep -c "unknown precision 'f8'" "$D/err")" "2:1:1"
 done_testing

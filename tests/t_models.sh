@@ -43,7 +43,7 @@ is "annotate: 2 threads, same output in input order" "$(cat "$D/a1.jsonl" "$D/a1
 # (scores move in the second or third decimal), or one clear error without
 # AVX512-BF16
 strip() { sed 's/"score":[0-9.e-]*//g' "$1"; }
-if $BH --version | grep -q "bf16 inference available"; then
+if $BH --version | grep -q "bf16 available"; then
     $BH annotate --precision bf16 "$D/docs.txt" > "$D/b1.jsonl" 2> /dev/null
     is "annotate --precision bf16: labels and entities as fp32" "$(strip "$D/b1.jsonl" > "$D/b1.s"; strip "$D/a1.jsonl" | cmp - "$D/b1.s" && echo same)" "same"
 else

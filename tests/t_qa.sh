@@ -63,6 +63,14 @@ ok "summary: squad_f1, test exact match" grep -q '"metric":"squad_f1".*"test_exa
 ok "checkpoint: encoder + span head + tokenizer + settings" test -f "$D/m/model.safetensors" -a -f "$D/m/tokenizer.model" -a -f "$D/m/finetune.json"
 ok "the span head lives in the encoder's config" grep -q '"kind": *"span"' "$D/m/config.json"
 ok "window settings saved" grep -q '"stride": 8' "$D/m/finetune.json"
+if $BH --version | grep -q "bf16 available"; then
+    $BH finetune --task qa --base "$D/enc.json" --tokenizer $TOK --train "$D/train.jsonl" --dev "$D/dev.json" \
+        --out "$D/mb" --epochs 8 --lr 1e-2 --batch 8 --max-len 32 --stride 8 --log-every 1000 --patience 0 \
+        --precision bf16 > "$D/fb.out" 2> /dev/null
+    is "qa finetune --precision bf16: exit 0, training loss falls" "$?:$(falls "$D/fb.out" 0.7 && echo falls)" "0:falls"
+else
+    skip "qa finetune --precision bf16" "no AVX512-BF16"
+fi
 
 # --- bhasha qa: good lines, one context of several windows, bad lines
 long="पहले बहुत सारी बातें हुईं और लोग इधर उधर घूमते रहे । फिर बारिश हुई और सब घर लौट आए और सबने खाना खाया । शाम को बच्चे   खेलने गए और देर तक खेलते रहे । कल शाम अमित बस से पटना गया ।"
