@@ -104,10 +104,6 @@ bh_status bh__bf16w_repack(bh__bf16w *w, const float *W, int N, int K)
     return BH_OK;
 }
 
-/* Rows 2kp and 2kp+1 of A (fp32, row stride lda; an odd R's last row pairs
- * with 0), columns [c0, c0 + nc), as bf16 pairs: dst[kp * kstride + 2j + t]
- * = A[2kp + t][c0 + j]. The layout of a packed panel (kstride 64) and of a
- * paired operand (kstride 2C). */
 #ifdef BH_HAVE_BF16
 /* pair_rows 16 columns at a time: both rows converted by VCVTNEPS2BF16 (the
  * rounding bh__bf16_round reproduces), widened to 32 bits and merged, the
@@ -125,6 +121,10 @@ BF16_TARGET static int pair_rows16(uint16_t *d, const float *a0, const float *a1
 }
 #endif
 
+/* Rows 2kp and 2kp+1 of A (fp32, row stride lda; an odd R's last row pairs
+ * with 0), columns [c0, c0 + nc), as bf16 pairs: dst[kp * kstride + 2j + t]
+ * = A[2kp + t][c0 + j]. The layout of a packed panel (kstride 64) and of a
+ * paired operand (kstride 2C). */
 static void pair_rows(uint16_t *dst, size_t kstride, const float *A, size_t lda, int R, int c0, int nc)
 {
 #ifdef BH_HAVE_BF16
