@@ -86,21 +86,44 @@ bh_status bh__bf16w_pack(bh__bf16w *w, const float *W, int N, int K)
     return bh__bf16w_repack(w, W, N, K);
 }
 
+#ifdef BH_HAVE_BF16
+/* One row's k-pairs into its panel column (dst: the row's pair for kp = 0;
+ * a panel's k-pairs are NR pairs apart), 16 pairs at a time: 32 values
+ * converted by VCVTNEPS2BF16 are 16 pairs in order, scattered NR apart.
+ * Returns the pairs done. */
+BF16_TARGET static int pack_row16(uint16_t *dst, const float *row, int K)
+{
+    const __m512i at = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                          _mm512_set1_epi32(NR));
+    int kp = 0;
+    for (; 2 * kp + 32 <= K; kp += 16) {
+        __m512bh v = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(row + 2 * kp + 16), _mm512_loadu_ps(row + 2 * kp));
+        _mm512_i32scatter_epi32(dst + (size_t)kp * NR * 2, at, (__m512i)v, 4);
+    }
+    return kp;
+}
+#endif
+
 bh_status bh__bf16w_repack(bh__bf16w *w, const float *W, int N, int K)
 {
     bh_status st = reshape(w, N, K);
     if (st) return st;
-    for (int nb = 0; nb < w->Np / NR; nb++)
-        for (int kp = 0; kp < w->Kp / 2; kp++) {
-            uint16_t *dst = w->p + ((size_t)nb * (w->Kp / 2) + kp) * NR * 2;
-            for (int j = 0; j < NR; j++) {
-                int n0 = nb * NR + j;
-                if (n0 >= N) break;
-                const float *row = W + (size_t)n0 * K;
-                dst[2 * j] = to_bf16(row[2 * kp]);
-                dst[2 * j + 1] = 2 * kp + 1 < K ? to_bf16(row[2 * kp + 1]) : 0;
-            }
+#ifdef BH_HAVE_BF16
+    int fast = bh__bf16_supported();
+#endif
+    for (int n0 = 0; n0 < N; n0++) {
+        const float *row = W + (size_t)n0 * K;
+        /* the row's pair for kp is at dst + kp * NR * 2 */
+        uint16_t *dst = w->p + (size_t)(n0 / NR) * (w->Kp / 2) * NR * 2 + 2 * (n0 % NR);
+        int kp = 0;
+#ifdef BH_HAVE_BF16
+        if (fast) kp = pack_row16(dst, row, K);
+#endif
+        for (; kp < w->Kp / 2; kp++) {
+            dst[(size_t)kp * NR * 2] = to_bf16(row[2 * kp]);
+            dst[(size_t)kp * NR * 2 + 1] = 2 * kp + 1 < K ? to_bf16(row[2 * kp + 1]) : 0;
         }
+    }
     return BH_OK;
 }
 

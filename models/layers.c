@@ -603,6 +603,35 @@ static void xent_part(void *vc, int i0, int i1, int tid)
     }
 }
 
+bh_status bh__xent_fused_bf16(bh__pool *pool, const float *h, const bh__bf16w *wp, const bh__bf16w *wtp,
+                              const int32_t *targets, int M, int D, int V, float scale, float *dh, float *dwte,
+                              float *scratch, int chunk, uint16_t *xs, uint16_t *pairs, bh__bf16w *hp,
+                              double *total)
+{
+    double nll[512];
+    if (chunk > 512) chunk = 512;
+    *total = 0.0;
+    for (int r0 = 0; r0 < M; r0 += chunk) {
+        int c = M - r0 < chunk ? M - r0 : chunk;
+        const float *hc = h + (size_t)r0 * D;
+        /* h^T packed first: the first chunk is the largest, so only it can
+         * fail to allocate, before anything is added */
+        bh_status st = bh__bf16w_pack_t(hp, hc, c, D);
+        if (st) return st;
+        /* logits[c,V] = h[c,D] . wte[V,D]^T */
+        bh__bf16_linear(pool, scratch, hc, wp, NULL, c, 0, xs);
+        xent_ctx xc = {.logits = scratch, .targets = targets + r0, .nll = nll, .V = V, .scale = scale};
+        bh__pool_for(pool, c, V >= 2048 ? 1 : 2048 / V, xent_part, &xc);
+        for (int i = 0; i < c; i++) *total += nll[i];
+        /* dh[c,D] += dlogits[c,V] . wte[V,D] */
+        bh__bf16_linear_add(pool, dh + (size_t)r0 * D, scratch, wtp, c, xs);
+        /* dwte[V,D] += dlogits^T[V,c] . h[c,D]: dlogits paired by rows */
+        bh__bf16_pair(pairs, scratch, c, V);
+        bh__bf16_linear_paired(pool, dwte, pairs, hp, V, 1);
+    }
+    return BH_OK;
+}
+
 double bh__xent_fused(bh__pool *pool, const float *h, const float *wte, const int32_t *targets, int M, int D,
                       int V, float scale, float *dh, float *dwte, float *scratch, int chunk)
 {

@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bhasha/core.h"
+#include "models/gemm_bf16.h"
 #include "models/threads.h"
 
 /* out[N,D] = wte[ids[i]] + wpe[i % T]. ids are checked by the caller. */
@@ -81,5 +83,16 @@ void bh__add(bh__pool *pool, float *y, const float *a, const float *b, size_t n)
  * and into dwte (either may be NULL to skip the backward). */
 double bh__xent_fused(bh__pool *pool, const float *h, const float *wte, const int32_t *targets, int M, int D,
                       int V, float scale, float *dh, float *dwte, float *scratch, int chunk);
+
+/* bh__xent_fused for training in bf16 (dh and dwte required): the three
+ * products through the bf16 kernel. wp packs wte [V,D] (bh__bf16w_repack),
+ * wtp its transpose (bh__bf16w_pack_t(wte, V, D)); xs holds
+ * bh__bf16_scratch_size(threads, max(D, V)) elements, pairs
+ * bh__bf16_paired_size(chunk, V); hp is repacked with each chunk's h^T.
+ * The sum goes to *total; BH_ENOMEM when hp cannot grow (nothing added). */
+bh_status bh__xent_fused_bf16(bh__pool *pool, const float *h, const bh__bf16w *wp, const bh__bf16w *wtp,
+                              const int32_t *targets, int M, int D, int V, float scale, float *dh, float *dwte,
+                              float *scratch, int chunk, uint16_t *xs, uint16_t *pairs, bh__bf16w *hp,
+                              double *total);
 
 #endif

@@ -202,6 +202,8 @@ static void bf16_drop(bh_model *m)
     }
     bh__bf16w_free(&m->bf16_wte);
     bh__bf16w_free(&m->bfx);
+    bh__bf16w_free(&m->bf16_wteT);
+    bh__bf16w_free(&m->bfh);
     free(m->bf16);
     free(m->bf16t);
     free(m->bfp);
@@ -253,7 +255,7 @@ static bh_status bf16_pack(bh_model *m, int transposed)
             }
         }
     }
-    bh__bf16w_free(&m->bf16_wte); /* packed again when generation asks */
+    if (!transposed) bh__bf16w_free(&m->bf16_wte); /* packed again when generation asks */
     m->bf16_stale = 0;
     return BH_OK;
 }
@@ -272,13 +274,18 @@ static bh_status bf16_scratch(bh_model *m, int K)
 }
 
 /* Before a bf16 training forward of N rows: the current weights packed both
- * ways, scratch for dx's rows (width up to 3D or F) and room to pair dout. */
-static bh_status bf16_train_ready(bh_model *m, int N)
+ * ways (the blocks' linears and the output layer), scratch for the rows of
+ * dx and dh (width up to 3D, F or V) and room to pair dout and dlogits
+ * (chunk rows at a time). */
+static bh_status bf16_train_ready(bh_model *m, int N, int chunk)
 {
-    int D = m->c.dim, wide = 3 * D > m->c.ffn ? 3 * D : m->c.ffn;
-    bh_status st = bf16_scratch(m, wide);
-    if (st || (st = bf16_pack(m, 1))) return st;
-    size_t need = bh__bf16_paired_size(N, wide);
+    int D = m->c.dim, V = m->c.vocab, wide = 3 * D > m->c.ffn ? 3 * D : m->c.ffn;
+    bh_status st = bf16_scratch(m, wide > V ? wide : V);
+    if (st || (st = bf16_pack(m, 1)) || (st = bh__bf16w_repack(&m->bf16_wte, m->w.wte, V, D)) ||
+        (st = bh__bf16w_pack_t(&m->bf16_wteT, m->w.wte, V, D)))
+        return st;
+    size_t need = bh__bf16_paired_size(N, wide), lo = bh__bf16_paired_size(chunk, V);
+    need = need > lo ? need : lo;
     if (need > m->bfp_cap) {
         free(m->bfp);
         m->bfp = malloc(need * sizeof *m->bfp);
@@ -471,7 +478,7 @@ static bh_status ensure_acts(bh_model *m, int B, int T, int train)
         if (st) return st;
     }
     if (train && m->bf16) {
-        bh_status st = bf16_train_ready(m, B * T);
+        bh_status st = bf16_train_ready(m, B * T, chunk);
         if (st) return st;
     }
     float *p = m->acts;
@@ -815,8 +822,15 @@ bh_status bh_model_train_step_part(bh_model *m, const int32_t *ids, const uint8_
     memset(m->dhg, 0, (size_t)M * D * sizeof(float));
     /* the gradient of scale * (summed loss) / norm: the whole batch's target count */
     float denom = norm > 0 ? (float)norm : (float)M;
-    double sum = bh__xent_fused(m->pool, m->hg, m->w.wte, tg, M, D, m->c.vocab, scale / denom, m->dhg,
-                                m->g.wte, m->logits, m->chunk);
+    double sum;
+    if (m->bf16) {
+        st = bh__xent_fused_bf16(m->pool, m->hg, &m->bf16_wte, &m->bf16_wteT, tg, M, D, m->c.vocab, scale / denom,
+                                 m->dhg, m->g.wte, m->logits, m->chunk, m->bfs, m->bfp, &m->bfh, &sum);
+        if (st) return st;
+    } else {
+        sum = bh__xent_fused(m->pool, m->hg, m->w.wte, tg, M, D, m->c.vocab, scale / denom, m->dhg, m->g.wte,
+                             m->logits, m->chunk);
+    }
     float l = (float)(sum / M);
     if (loss) *loss = l;
     if (!isfinite(l)) return bh__fail(BH_ENUMERIC, "model: loss is %f", isnan(l) ? fabs((double)l) : (double)l);

@@ -97,9 +97,11 @@ struct bh_model {
     /* Training in bf16 (the same setting): every training forward packs the
      * linears again, and their transposes into bf16t ([layers][4], for
      * dx = dout . W); each weight gradient pairs dout's rows into bfp and
-     * packs the linear's input transposed into bfx (dW += dout^T . x). */
+     * packs the linear's input transposed into bfx (dW += dout^T . x). The
+     * output layer likewise: bf16_wte and its transpose bf16_wteT, the
+     * gathered hidden rows transposed into bfh. */
     bh__bf16w *bf16t;
-    bh__bf16w bfx;
+    bh__bf16w bfx, bf16_wteT, bfh;
     uint16_t *bfp;
     size_t bfp_cap;
 };

@@ -142,8 +142,9 @@ bh_status bh_model_copy_weights(bh_model *dst, const bh_model *src);
  * in our tests. Not thread-safe (also changes OpenBLAS's global setting). */
 bh_status bh_model_set_threads(bh_model *m, int n);
 
-/* Arithmetic of the blocks' linear products, in inference and in training
- * (attention scores, the MLM/LM logits and everything else stay fp32).
+/* Arithmetic of the blocks' linear products and the output layer's
+ * (generation's logits; in training the MLM/LM loss's), in inference and in
+ * training (attention scores, the task heads and everything else stay fp32).
  *   BH_PRECISION_F32  fp32 throughout (default; what the parity tests check)
  *   BH_PRECISION_BF16 weights and the linears' inputs rounded to bfloat16,
  *                     products accumulated in fp32: about twice the speed of
@@ -155,7 +156,7 @@ bh_status bh_model_set_threads(bh_model *m, int n);
  * bh_model_backward) the forward products run in bf16 too, and so do both
  * backward products of each linear (dx = dout W, dW += dout^T x); the
  * weights, gradients and optimizer state stay fp32 (mixed precision: loss
- * within 1e-2 and gradient within 3e-2 of fp32 in the tests; about 1.4x the
+ * within 1e-2 and gradient within 3e-2 of fp32 in the tests; about 1.5x the
  * training speed). Every training forward packs the current weights again
  * and the next inference forward does the same. After writing weights
  * through bh_model_tensor's pointers, set the precision again. Not
