@@ -273,27 +273,42 @@ static bh_status bf16_scratch(bh_model *m, int K)
     return BH_OK;
 }
 
-/* Before a bf16 training forward of N rows: the current weights packed both
- * ways (the blocks' linears and the output layer), scratch for the rows of
- * dx and dh (width up to 3D, F or V) and room to pair dout and dlogits
- * (chunk rows at a time). */
-static bh_status bf16_train_ready(bh_model *m, int N, int chunk)
+/* Room for `need` paired elements in bfp (the backward products' left
+ * operands). */
+static bh_status bf16_pairs(bh_model *m, size_t need)
 {
-    int D = m->c.dim, V = m->c.vocab, wide = 3 * D > m->c.ffn ? 3 * D : m->c.ffn;
-    bh_status st = bf16_scratch(m, wide > V ? wide : V);
-    if (st || (st = bf16_pack(m, 1)) || (st = bh__bf16w_repack(&m->bf16_wte, m->w.wte, V, D)) ||
-        (st = bh__bf16w_pack_t(&m->bf16_wteT, m->w.wte, V, D)))
-        return st;
-    size_t need = bh__bf16_paired_size(N, wide), lo = bh__bf16_paired_size(chunk, V);
-    need = need > lo ? need : lo;
     if (need > m->bfp_cap) {
         free(m->bfp);
         m->bfp = malloc(need * sizeof *m->bfp);
         m->bfp_cap = m->bfp ? need : 0;
         if (!m->bfp) return bh__fail(BH_ENOMEM, "model: out of memory for bf16 gradients");
     }
+    return BH_OK;
+}
+
+/* Before a bf16 training forward of N rows: the blocks' current weights
+ * packed both ways, scratch for dx's rows (width up to 3D or F) and room to
+ * pair dout. */
+static bh_status bf16_train_ready(bh_model *m, int N)
+{
+    int D = m->c.dim, wide = 3 * D > m->c.ffn ? 3 * D : m->c.ffn;
+    bh_status st = bf16_scratch(m, wide);
+    if (st || (st = bf16_pack(m, 1)) || (st = bf16_pairs(m, bh__bf16_paired_size(N, wide)))) return st;
     m->bf16_stale = 1; /* the optimizer step that follows changes the weights */
     return BH_OK;
+}
+
+/* Before the MLM/LM loss of a bf16 training step (not needed by the task
+ * heads' bh_model_forward_train): the output layer packed both ways,
+ * scratch for dh's rows (width V) and room to pair a chunk of dlogits. */
+static bh_status bf16_output_ready(bh_model *m)
+{
+    int D = m->c.dim, V = m->c.vocab;
+    bh_status st = bf16_scratch(m, V > D ? V : D);
+    if (st || (st = bh__bf16w_repack(&m->bf16_wte, m->w.wte, V, D)) ||
+        (st = bh__bf16w_pack_t(&m->bf16_wteT, m->w.wte, V, D)))
+        return st;
+    return bf16_pairs(m, bh__bf16_paired_size(m->chunk, V));
 }
 
 bh_status bh__model_bf16_ready(bh_model *m, int logits)
@@ -478,7 +493,7 @@ static bh_status ensure_acts(bh_model *m, int B, int T, int train)
         if (st) return st;
     }
     if (train && m->bf16) {
-        bh_status st = bf16_train_ready(m, B * T, chunk);
+        bh_status st = bf16_train_ready(m, B * T);
         if (st) return st;
     }
     float *p = m->acts;
@@ -824,6 +839,7 @@ bh_status bh_model_train_step_part(bh_model *m, const int32_t *ids, const uint8_
     float denom = norm > 0 ? (float)norm : (float)M;
     double sum;
     if (m->bf16) {
+        if ((st = bf16_output_ready(m))) return st;
         st = bh__xent_fused_bf16(m->pool, m->hg, &m->bf16_wte, &m->bf16_wteT, tg, M, D, m->c.vocab, scale / denom,
                                  m->dhg, m->g.wte, m->logits, m->chunk, m->bfs, m->bfp, &m->bfh, &sum);
         if (st) return st;
