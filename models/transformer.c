@@ -260,31 +260,27 @@ static bh_status bf16_pack(bh_model *m, int transposed)
     return BH_OK;
 }
 
-/* The kernel's scratch for rows of width up to K. */
-static bh_status bf16_scratch(bh_model *m, int K)
+/* Grows a bf16 buffer to at least `need` elements (contents not kept). */
+static bh_status grow_u16(uint16_t **buf, size_t *cap, size_t need, const char *what)
 {
-    size_t need = bh__bf16_scratch_size(bh__pool_size(m->pool), K);
-    if (need > m->bfs_cap) {
-        free(m->bfs);
-        m->bfs = malloc(need * sizeof *m->bfs);
-        m->bfs_cap = m->bfs ? need : 0;
-        if (!m->bfs) return bh__fail(BH_ENOMEM, "model: out of memory for bf16 scratch");
+    if (need > *cap) {
+        free(*buf);
+        *buf = malloc(need * sizeof **buf);
+        *cap = *buf ? need : 0;
+        if (!*buf) return bh__fail(BH_ENOMEM, "model: out of memory for %s", what);
     }
     return BH_OK;
 }
 
+/* The kernel's scratch for rows of width up to K. */
+static bh_status bf16_scratch(bh_model *m, int K)
+{
+    return grow_u16(&m->bfs, &m->bfs_cap, bh__bf16_scratch_size(bh__pool_size(m->pool), K), "bf16 scratch");
+}
+
 /* Room for `need` paired elements in bfp (the backward products' left
  * operands). */
-static bh_status bf16_pairs(bh_model *m, size_t need)
-{
-    if (need > m->bfp_cap) {
-        free(m->bfp);
-        m->bfp = malloc(need * sizeof *m->bfp);
-        m->bfp_cap = m->bfp ? need : 0;
-        if (!m->bfp) return bh__fail(BH_ENOMEM, "model: out of memory for bf16 gradients");
-    }
-    return BH_OK;
-}
+static bh_status bf16_pairs(bh_model *m, size_t need) { return grow_u16(&m->bfp, &m->bfp_cap, need, "bf16 gradients"); }
 
 /* Before a bf16 training forward of N rows: the blocks' current weights
  * packed both ways, scratch for dx's rows (width up to 3D or F) and room to
