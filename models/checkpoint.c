@@ -191,9 +191,17 @@ bh_status bh_model_load(const char *dir, int flags, bh_model **out)
     /* Every expected tensor must be present with the right dtype and shape;
      * no extra tensors either (a config that does not match its weights). */
     int contiguous = (m->st.data_start % 4) == 0;
+    int parts = 0; /* the file tensors beyond one a matrix stored as int8 rows takes (Q8) */
     for (int i = 0; i < m->ntensors; i++) {
         const bh__tensor *t = &m->tensors[i];
         const bh__st_tensor *s = bh__st_find(&m->st, t->name);
+        if (!s && t->ndim == 2 && bh__st_sparse_find(&m->st, t->name)) {
+            char rows[96];
+            snprintf(rows, sizeof rows, "%s.rows", t->name);
+            parts += bh__st_find(&m->st, rows) ? 2 : 1;
+            contiguous = 0;
+            continue;
+        }
         if (!s) {
             st = bh__fail(BH_EFORMAT, "%s: tensor %s is missing", wp, t->name);
             goto done;
@@ -211,8 +219,8 @@ bh_status bh_model_load(const char *dir, int flags, bh_model **out)
     }
     int own = 0; /* tensors of task heads ("head.NAME.*") are read by bh_heads_load */
     for (int i = 0; i < m->st.ntensors; i++) own += strncmp(m->st.t[i].name, "head.", 5) != 0;
-    if (own != m->ntensors) {
-        st = bh__fail(BH_EFORMAT, "%s: %d tensors, config %s needs %d", wp, own, cp, m->ntensors);
+    if (own - parts != m->ntensors) {
+        st = bh__fail(BH_EFORMAT, "%s: %d tensors, config %s needs %d", wp, own - parts, cp, m->ntensors);
         goto done;
     }
     if ((flags & BH_MODEL_MMAP) && contiguous) {
@@ -225,8 +233,13 @@ bh_status bh_model_load(const char *dir, int flags, bh_model **out)
             goto done;
         }
         for (int i = 0; i < m->ntensors; i++) {
-            const bh__st_tensor *s = bh__st_find(&m->st, m->tensors[i].name);
-            bh__st_to_f32(s, m->params + m->tensors[i].off);
+            const bh__tensor *t = &m->tensors[i];
+            const bh__st_tensor *s = bh__st_find(&m->st, t->name);
+            if (s) {
+                bh__st_to_f32(s, m->params + t->off);
+                continue;
+            }
+            if ((st = bh__st_sparse_read(&m->st, t->name, t->shape[0], t->shape[1], m->params + t->off))) goto done;
         }
         bh__st_close(&m->st);
     }
@@ -240,13 +253,31 @@ done:
     return st;
 }
 
+/* 1 when t is the I32 row index or the I8 values of an int8-row table of f
+ * (models/safetensors.h), which convert copies unchanged: the table's full
+ * row count is not in the file, only in the config that reads it. */
+static int sparse_part(const bh__st_file *f, const bh__st_tensor *t)
+{
+    size_t n = strlen(t->name);
+    int rows = n > 5 && !strcmp(t->name + n - 5, ".rows") && !strcmp(t->dtype, "I32") && t->ndim == 1;
+    int q8 = n > 3 && !strcmp(t->name + n - 3, ".q8") && !strcmp(t->dtype, "I8") && t->ndim == 2;
+    if (!rows && !q8) return 0;
+    char base[96];
+    size_t k = n - (rows ? 5 : 3);
+    if (k >= sizeof base) return 0;
+    memcpy(base, t->name, k);
+    base[k] = 0;
+    return bh__st_sparse_find(f, base);
+}
+
 bh_status bh_model_convert(const char *in_dir, const char *out_dir, const char *dtype)
 {
     if (!in_dir || !out_dir || !dtype) return bh__fail(BH_EINVAL, "bh_model_convert: NULL argument");
-    int q8 = !strcmp(dtype, "F16-Q8") || !strcmp(dtype, "f16-q8");
+    /* q8 == 1: the heads' hashed tables as int8 rows; 2: every matrix */
+    int q8 = !strcmp(dtype, "F16-Q8") || !strcmp(dtype, "f16-q8") ? 1 : !strcmp(dtype, "Q8") || !strcmp(dtype, "q8") ? 2 : 0;
     int f16 = q8 || !strcmp(dtype, "F16") || !strcmp(dtype, "f16");
     if (!f16 && strcmp(dtype, "F32") && strcmp(dtype, "f32"))
-        return bh__fail(BH_EINVAL, "bh_model_convert: dtype %s (F16, F16-Q8 or F32)", dtype);
+        return bh__fail(BH_EINVAL, "bh_model_convert: dtype %s (F16, F16-Q8, Q8 or F32)", dtype);
     if (mkdir(out_dir, 0777) != 0 && errno != EEXIST)
         return bh__fail(BH_EIO, "%s: %s", out_dir, strerror(errno));
     char *wi = join(in_dir, "model.safetensors"), *wo = join(out_dir, "model.safetensors");
@@ -259,7 +290,7 @@ bh_status bh_model_convert(const char *in_dir, const char *out_dir, const char *
     const char **mk = NULL, **mv = NULL;
     char (*names)[96] = NULL; /* 3 per tensor: the names of a sparse table's parts */
     void **parts = NULL;      /* 3 per tensor: their data */
-    int ne = 0;
+    int ne = 0, np = 0;       /* entries written, parts[] and names[] used */
     bh_status st;
     if (!wi || !wo || !ci || !co || !ti || !to) {
         st = bh__fail(BH_ENOMEM, "out of memory");
@@ -269,11 +300,10 @@ bh_status bh_model_convert(const char *in_dir, const char *out_dir, const char *
     size_t total = 0;
     for (int i = 0; i < f.ntensors; i++) {
         const bh__st_tensor *t = &f.t[i];
+        if (sparse_part(&f, t)) continue;
         if (!bh__st_is_float(t) || t->ndim < 1 || t->ndim > 2) {
-            st = bh__fail(BH_EFORMAT, "%s: tensor %s: %s with %d dimensions is not a model weight%s", wi, t->name,
-                          t->dtype, t->ndim, strstr(t->name, ".q8") || strstr(t->name, ".rows")
-                                                 ? " (a sparse int8 table: convert the F32 model instead)"
-                                                 : "");
+            st = bh__fail(BH_EFORMAT, "%s: tensor %s: %s with %d dimensions is not a model weight", wi, t->name,
+                          t->dtype, t->ndim);
             goto done;
         }
         total += (size_t)t->shape[0] * (size_t)(t->ndim == 2 ? t->shape[1] : 1);
@@ -303,17 +333,33 @@ bh_status bh_model_convert(const char *in_dir, const char *out_dir, const char *
     size_t off = 0;
     for (int k = 0; k < f.ntensors; k++) {
         const bh__st_tensor *t = &f.t[order[k]];
+        if (sparse_part(&f, t)) { /* already int8 rows: kept as they are */
+            memset(&e[ne], 0, sizeof e[ne]);
+            e[ne].name = t->name;
+            e[ne].ndim = t->ndim;
+            e[ne].shape[0] = t->shape[0];
+            e[ne].shape[1] = t->ndim == 2 ? t->shape[1] : 0;
+            e[ne].raw_dtype = t->dtype;
+            e[ne].raw = t->data;
+            ne++;
+            continue;
+        }
         bh__st_to_f32(t, buf + off);
         size_t ln = strlen(t->name);
-        /* the hashed tables of task heads (head.NAME.feat.w) go sparse */
-        if (q8 && t->ndim == 2 && !strncmp(t->name, "head.", 5) && ln > 7 && !strcmp(t->name + ln - 7, ".feat.w")) {
-            st = bh__st_sparse_make(t->name, buf + off, t->shape[0], t->shape[1], e + ne, names + ne,
-                                    (int32_t **)&parts[ne], (int8_t **)&parts[ne + 1], (float **)&parts[ne + 2]);
+        /* the hashed tables of task heads (head.NAME.feat.w) go sparse, with
+         * Q8 every other matrix too (its rows are rarely zero, but the row
+         * index costs only 4 bytes a row) */
+        int table = !strncmp(t->name, "head.", 5) && ln > 7 && !strcmp(t->name + ln - 7, ".feat.w");
+        if (t->ndim == 2 && (q8 == 2 || (q8 && table))) {
+            int k;
+            st = bh__st_sparse_make(t->name, buf + off, t->shape[0], t->shape[1], !table, e + ne, &k, names + np,
+                                    (int32_t **)&parts[np], (int8_t **)&parts[np + 1], (float **)&parts[np + 2]);
+            np += 3;
             if (st) {
                 free(order);
                 goto done;
             }
-            ne += 3;
+            ne += k;
         } else {
             e[ne].name = t->name;
             e[ne].ndim = t->ndim;
@@ -333,7 +379,7 @@ bh_status bh_model_convert(const char *in_dir, const char *out_dir, const char *
     if (st == BH_ENOTFOUND) st = BH_OK; /* a model without its tokenizer stays one */
 done:
     bh__st_close(&f);
-    for (int i = 0; parts && i < ne; i++) free(parts[i]);
+    for (int i = 0; parts && i < np; i++) free(parts[i]);
     free(e), free(names), free(parts), free(buf), free(mk), free(mv);
     free(wi), free(wo), free(ci), free(co), free(ti), free(to);
     return st;

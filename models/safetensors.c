@@ -388,7 +388,7 @@ int bh__st_sparse_find(const bh__st_file *f, const char *name)
 {
     char names[3][96];
     sparse_names(name, names);
-    return bh__st_find(f, names[0]) && bh__st_find(f, names[1]) && bh__st_find(f, names[2]);
+    return bh__st_find(f, names[1]) && bh__st_find(f, names[2]);
 }
 
 bh_status bh__st_sparse_read(const bh__st_file *f, const char *name, int64_t R, int64_t C, float *dst)
@@ -397,9 +397,10 @@ bh_status bh__st_sparse_read(const bh__st_file *f, const char *name, int64_t R, 
     sparse_names(name, names);
     const bh__st_tensor *rows = bh__st_find(f, names[0]), *q8 = bh__st_find(f, names[1]),
                         *scale = bh__st_find(f, names[2]);
-    if (!rows || !q8 || !scale) return bh__fail(BH_EFORMAT, "%s: tensor %s is missing", f->path, name);
-    int64_t N = rows->ndim == 1 ? rows->shape[0] : -1;
-    if (strcmp(rows->dtype, "I32") || N < 0 || N > R)
+    if (!q8 || !scale) return bh__fail(BH_EFORMAT, "%s: tensor %s is missing", f->path, name);
+    /* without a row index every row is stored, in order */
+    int64_t N = !rows ? R : rows->ndim == 1 ? rows->shape[0] : -1;
+    if (rows && (strcmp(rows->dtype, "I32") || N < 0 || N > R))
         return bh__fail(BH_EFORMAT, "%s: tensor %s: %s [%d dims] is not I32 [N <= %lld]", f->path, names[0],
                         rows->dtype, rows->ndim, (long long)R);
     if (strcmp(q8->dtype, "I8") || q8->ndim != 2 || q8->shape[0] != N || q8->shape[1] != C)
@@ -413,8 +414,8 @@ bh_status bh__st_sparse_read(const bh__st_file *f, const char *name, int64_t R, 
     memset(dst, 0, (size_t)R * (size_t)C * sizeof *dst);
     int64_t prev = -1;
     for (int64_t i = 0; i < N; i++) {
-        const unsigned char *p = rows->data + 4 * i;
-        int64_t r = (int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
+        const unsigned char *p = rows ? rows->data + 4 * i : NULL;
+        int64_t r = !p ? i : (int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
         if (r <= prev || r >= R) {
             free(sc);
             return bh__fail(BH_EFORMAT, "%s: tensor %s: entry %lld is row %lld (rows must increase, below %lld)",
@@ -428,14 +429,15 @@ bh_status bh__st_sparse_read(const bh__st_file *f, const char *name, int64_t R, 
     return BH_OK;
 }
 
-bh_status bh__st_sparse_make(const char *name, const float *table, int64_t R, int64_t C, bh__st_entry e[3],
-                             char (*names)[96], int32_t **rows, int8_t **q8, float **scale)
+bh_status bh__st_sparse_make(const char *name, const float *table, int64_t R, int64_t C, int every_row,
+                             bh__st_entry e[3], int *ne, char (*names)[96], int32_t **rows, int8_t **q8,
+                             float **scale)
 {
     *rows = NULL, *q8 = NULL, *scale = NULL;
     int64_t N = 0;
     for (int64_t r = 0; r < R; r++)
         for (int64_t c = 0; c < C; c++)
-            if (table[r * C + c] != 0.0f) {
+            if (every_row || table[r * C + c] != 0.0f) {
                 N++;
                 break;
             }
@@ -452,7 +454,13 @@ bh_status bh__st_sparse_make(const char *name, const float *table, int64_t R, in
         const float *x = table + r * C;
         float m = 0;
         for (int64_t c = 0; c < C; c++) m = fabsf(x[c]) > m ? fabsf(x[c]) : m;
-        if (m == 0) continue;
+        if (m == 0 && !every_row) continue;
+        if (m == 0) { /* a zero row kept in place: scale 0 */
+            (*scale)[n] = 0;
+            memset(*q8 + n * C, 0, (size_t)C);
+            n++;
+            continue;
+        }
         /* the scale as F16 will store it, rounded up if rounding made it
          * smaller (so that |x / scale| <= 127): q * scale is then within
          * half a step of x */
@@ -469,10 +477,11 @@ bh_status bh__st_sparse_make(const char *name, const float *table, int64_t R, in
     }
     sparse_names(name, names);
     memset(e, 0, 3 * sizeof *e);
-    e[0].name = names[0], e[0].ndim = 1, e[0].shape[0] = N, e[0].raw_dtype = "I32", e[0].raw = *rows;
-    e[1].name = names[1], e[1].ndim = 2, e[1].shape[0] = N, e[1].shape[1] = C, e[1].raw_dtype = "I8",
-    e[1].raw = *q8;
-    e[2].name = names[2], e[2].ndim = 1, e[2].shape[0] = N, e[2].data = *scale, e[2].f16 = 1;
+    int k = 0;
+    if (!every_row) e[k].name = names[0], e[k].ndim = 1, e[k].shape[0] = N, e[k].raw_dtype = "I32", e[k++].raw = *rows;
+    e[k].name = names[1], e[k].ndim = 2, e[k].shape[0] = N, e[k].shape[1] = C, e[k].raw_dtype = "I8", e[k++].raw = *q8;
+    e[k].name = names[2], e[k].ndim = 1, e[k].shape[0] = N, e[k].data = *scale, e[k++].f16 = 1;
+    *ne = k;
     return BH_OK;
 }
 

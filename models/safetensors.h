@@ -63,23 +63,28 @@ int bh__st_is_float(const bh__st_tensor *t);
 /* Converts t's elements (F32, F16 or BF16) to dst[count] floats. */
 void bh__st_to_f32(const bh__st_tensor *t, float *dst);
 
-/* Sparse int8 tables. A hashed weight table NAME [R, C] whose rows are mostly
- * zero (the feature CRF and n-gram tables of task heads) may be stored as
- *   NAME.rows   I32 [N]      the non-zero rows, strictly increasing, < R
+/* Int8 rows. A weight matrix NAME [R, C] may be stored as
+ *   NAME.rows   I32 [N]      the rows stored, strictly increasing, < R;
+ *                            absent: every row, in order (N = R)
  *   NAME.q8     I8  [N, C]   row values / scale, rounded, in [-127, 127]
- *   NAME.scale  F16 [N]      the row's scale (max |value| / 127)
- * instead of NAME itself; every row not listed is zero. bh__st_sparse_find
- * returns 1 when f holds the three tensors for NAME; bh__st_sparse_read
- * checks them against [R, C] (dtypes, shapes, row order and range:
- * BH_EFORMAT naming the file and tensor) and expands them into dst[R*C]. */
+ *   NAME.scale  F16 [N]      the row's scale (max |value| / 127, F16-rounded up)
+ * instead of NAME itself; a row not listed is zero. bh_model_convert's
+ * F16-Q8 stores the task heads' hashed tables (feature CRF, n-gram layer:
+ * mostly zero rows) with a row index and only their non-zero rows, its Q8
+ * every other matrix without one. bh__st_sparse_find returns 1 when f holds
+ * NAME.q8 and NAME.scale; bh__st_sparse_read checks the parts against
+ * [R, C] (dtypes, shapes, row order and range: BH_EFORMAT naming the file
+ * and tensor) and expands them into dst[R*C]. */
 int bh__st_sparse_find(const bh__st_file *f, const char *name);
 bh_status bh__st_sparse_read(const bh__st_file *f, const char *name, int64_t R, int64_t C, float *dst);
-/* The entries that store table[R, C] in that form: fills e[0..2] (named
- * NAME.rows/.q8/.scale, the names written into the caller's names[0..2])
- * pointing at *rows, *q8 and *scale, which are allocated here and freed by
- * the caller (free()). */
-bh_status bh__st_sparse_make(const char *name, const float *table, int64_t R, int64_t C, bh__st_entry e[3],
-                             char (*names)[96], int32_t **rows, int8_t **q8, float **scale);
+/* The entries that store table[R, C] in that form: fills e[0..*ne) (2 with
+ * every_row: every row kept, no row index; otherwise 3: the non-zero rows
+ * and their index), named NAME.rows/.q8/.scale (the names written into the
+ * caller's names[0..2]) and pointing at *rows, *q8 and *scale, which are
+ * allocated here and freed by the caller (free()). */
+bh_status bh__st_sparse_make(const char *name, const float *table, int64_t R, int64_t C, int every_row,
+                             bh__st_entry e[3], int *ne, char (*names)[96], int32_t **rows, int8_t **q8,
+                             float **scale);
 
 /* Writes the tensors (F32, or F16 where e.f16) in the given order, contiguous,
  * data section 8-byte aligned, plus metadata pairs, atomically. */

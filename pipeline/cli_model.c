@@ -742,14 +742,15 @@ int cli_model(int argc, char **argv)
     const char *cmd = "model", *in = NULL, *out = NULL, *dtype = "f16";
     if (argc < 2 || strcmp(argv[1], "convert")) {
         if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-            fprintf(stdout, "usage: bhasha model convert --in DIR --out DIR [--dtype f16|f16-q8|f32]\n"
+            fprintf(stdout, "usage: bhasha model convert --in DIR --out DIR [--dtype f16|f16-q8|q8|f32]\n"
                             "Rewrites a model directory (encoder or decoder, with any task heads) with\n"
                             "its weights stored as F16 (half the size) or F32; loading widens them.\n"
                             "f16-q8: F16, and the task heads' hashed feature tables keep only their\n"
-                            "non-zero rows, as int8 with a scale per row.\n");
+                            "non-zero rows, as int8 with a scale per row. q8: every matrix as int8\n"
+                            "rows with an F16 scale each (about half of F16), vectors as F16.\n");
             return 0;
         }
-        return cli_usage_error(cmd, "usage: bhasha model convert --in DIR --out DIR [--dtype f16|f16-q8|f32]");
+        return cli_usage_error(cmd, "usage: bhasha model convert --in DIR --out DIR [--dtype f16|f16-q8|q8|f32]");
     }
     for (int i = 2; i < argc; i++) {
         if (cli_opt(argc, argv, &i, "--in", &in) || cli_opt(argc, argv, &i, "--out", &out) ||
@@ -760,8 +761,8 @@ int cli_model(int argc, char **argv)
     }
     if (!in || !out) return cli_usage_error(cmd, "convert needs --in and --out");
     if (strcmp(dtype, "f16") && strcmp(dtype, "f32") && strcmp(dtype, "F16") && strcmp(dtype, "F32") &&
-        strcmp(dtype, "f16-q8") && strcmp(dtype, "F16-Q8"))
-        return cli_usage_error(cmd, "--dtype must be f16, f16-q8 or f32");
+        strcmp(dtype, "f16-q8") && strcmp(dtype, "F16-Q8") && strcmp(dtype, "q8") && strcmp(dtype, "Q8"))
+        return cli_usage_error(cmd, "--dtype must be f16, f16-q8, q8 or f32");
     bh_status st = bh_model_convert(in, out, dtype);
     return st ? cli_fail(cmd, st) : 0;
 }

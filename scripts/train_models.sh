@@ -56,19 +56,77 @@ need() {
 }
 # weight FILE: the CRF weight a crf fuse report chose
 weight() { grep -o '"weight":[0-9.e+-]*' "$1" | cut -d: -f2; }
-# mlm_stage OUT INIT STEPS LR: whole-word MLM pretraining on WORK/mix from
-# WORK/INIT into WORK/OUT (cosine decay from LR); an interrupted run resumes
+# mlm_stage OUT INIT STEPS LR [CONFIG [OPTIONS]]: whole-word MLM pretraining on
+# WORK/mix from WORK/INIT into WORK/OUT (cosine decay from LR; CONFIG: default
+# WORK/enc.json; OPTIONS replace PT's); an interrupted run resumes
 # from its last checkpoint when the step is run again; WORK/OUT.done marks the end
 mlm_stage() {
     [ -f "$W/$1.done" ] && return 0
     r=
     [ -f "$W/$1/optim.safetensors" ] && r=--resume
-    nice -n 5 $BH pretrain --arch encoder --config "$W/enc.json" --data "$W/mix" --out "$W/$1" --init "$W/$2" \
+    nice -n 5 $BH pretrain --arch encoder --config "${5:-$W/enc.json}" --data "$W/mix" --out "$W/$1" --init "$W/$2" \
         --steps "$3" --seq 128 --lr "$4" --warmup 200 --sched cosine --special 0,1,2,3,4 --mask-rate 0.2 \
-        --whole-word $PT $r
+        --whole-word $PT ${6:-} $r
     touch "$W/$1.done"
 }
 PT="--batch 16 --sep 2 --save-every 250 --log-every 20 --threads 1 --valid $W/valid --valid-batches 8 --tokenizer $SPM"
+
+# tasks_step ENC OUT PRECISION: multi-task fine-tuning of the encoder ENC into
+# WORK/OUT (SEED=N: another fine-tuning seed, default 1)
+tasks_step() {
+    S=$W/sets
+    N=$D/ner/hi/il-ner-hindi
+    B=$D/ner/bn/rifat1493-bengali-ner/test_data.txt
+    # IL-NER collapsed to PER/LOC/ORG; rifat1493's TIM (no B-/I-) is not one of them
+    nice -n 5 $BH finetune --base "$1" --tokenizer $SPM --task sentiment --head sentiment_bn \
+        --train "$S/bn-harmonised-3class/train.tsv" --dev "$S/bn-harmonised-3class/dev.tsv" \
+        --test "$S/bn-harmonised-3class/test.tsv" \
+        --also "task=sentiment;head=sentiment_hi;train=$S/hi-hsac-amazon/train.tsv;dev=$S/hi-hsac-amazon/dev.tsv;test=$S/hi-hsac-amazon/test.tsv" \
+        --also "task=ner;head=ner_bn;train=$W/ner/rifat_train.conll;dev=$W/ner/rifat_dev.conll;test=$B;map=TIM=O;crf" \
+        --also "task=ner;head=ner_hi;train=$N/Hindi-train.txt;dev=$N/Hindi-dev.txt;test=$N/Hindi-test.txt;map=NEP=PER,NEL=LOC,NEO=ORG,NEN=O,NETI=O,NEAR=O,NEU=O,NED=O;crf" \
+        --on-error skip --epochs 4 --lr 2e-4 --batch 16 --dropout 0.1 --patience 1 --threads 2 --precision "$3" \
+        --seed "${SEED:-1}" --out "$W/$2" | tee "$W/$2.json"
+}
+# fuse_step X: the count models fused into the heads of WORK/tasksX, into
+# WORK/fusedX (the CRFs and word clusters do not depend on the encoder: made once)
+fuse_step() {
+    X=$1
+    S=$W/sets/bn-harmonised-3class
+    N=$D/ner/hi/il-ner-hindi
+    B=$D/ner/bn/rifat1493-bengali-ner/test_data.txt
+    MAP=NEP=PER,NEL=LOC,NEO=ORG,NEN=O,NETI=O,NEAR=O,NEU=O,NED=O
+    # word clusters from fastText vectors (Debian's fasttext, python3-sklearn)
+    WC=$W/ner/word_clusters.tsv
+    [ -s "$WC" ] || {
+        need fasttext python3-numpy python3-sklearn
+        nice -n 5 /usr/bin/python3 scripts/word_clusters.py --out "$WC" $R/bn/*/*.train.txt* $R/hi/*/*.train.txt* \
+            "$W/ner/rifat_train.conll" "$N/Hindi-train.txt"
+    }
+    # 2^20 hash rows: fewer collisions than the default 2^18 (the shipped
+    # copies keep only the non-zero rows, in int8: model convert f16-q8)
+    [ -s "$W/ner/crf_hi.bin" ] || $BH crf train --train "$N/Hindi-train.txt" --dev "$N/Hindi-dev.txt" --map $MAP --bits 20 --clusters "$WC" \
+        --out "$W/ner/crf_hi.bin"
+    [ -s "$W/ner/crf_bn.bin" ] || $BH crf train --train "$W/ner/rifat_train.conll" --map TIM=O --bits 20 --clusters "$WC" --out "$W/ner/crf_bn.bin"
+    # each CRF's weight is chosen on dev; then the CRF is fitted again on
+    # train + dev and fused at that weight (as fuse-ngrams refits)
+    $BH crf fuse --model "$W/tasks$X" --head ner_hi --crf "$W/ner/crf_hi.bin" --dev "$N/Hindi-dev.txt" \
+        --test "$N/Hindi-test.txt" --map $MAP --out "$W/fused_hi_dev$X" | tee "$W/fuse_hi$X.json"
+    cat "$N/Hindi-train.txt" "$N/Hindi-dev.txt" > "$W/ner/hi_train_dev.conll"
+    [ -s "$W/ner/crf_hi_all.bin" ] || $BH crf train --train "$W/ner/hi_train_dev.conll" --map $MAP --bits 20 --clusters "$WC" --out "$W/ner/crf_hi_all.bin"
+    $BH crf fuse --model "$W/tasks$X" --head ner_hi --crf "$W/ner/crf_hi_all.bin" --weight "$(weight "$W/fuse_hi$X.json")" \
+        --dev "$N/Hindi-dev.txt" --test "$N/Hindi-test.txt" --map $MAP --out "$W/fused_hi$X" | tee "$W/fuse_hi_all$X.json"
+    $BH crf fuse --model "$W/fused_hi$X" --head ner_bn --crf "$W/ner/crf_bn.bin" --dev "$W/ner/rifat_dev.conll" \
+        --test "$B" --map TIM=O --out "$W/fused_ner_dev$X" | tee "$W/fuse_bn$X.json"
+    cat "$W/ner/rifat_train.conll" "$W/ner/rifat_dev.conll" > "$W/ner/rifat_train_dev.conll"
+    [ -s "$W/ner/crf_bn_all.bin" ] || $BH crf train --train "$W/ner/rifat_train_dev.conll" --map TIM=O --bits 20 --clusters "$WC" --out "$W/ner/crf_bn_all.bin"
+    $BH crf fuse --model "$W/fused_hi$X" --head ner_bn --crf "$W/ner/crf_bn_all.bin" --weight "$(weight "$W/fuse_bn$X.json")" \
+        --dev "$W/ner/rifat_dev.conll" --test "$B" --map TIM=O --out "$W/fused_ner$X" | tee "$W/fuse_bn_all$X.json"
+    $BH fuse-ngrams --model "$W/fused_ner$X" --head sentiment_bn --train "$S/train.tsv" --dev "$S/dev.tsv" \
+        --test "$S/test.tsv" --out "$W/fused_bn$X" | tee "$W/fuse_sentiment_bn$X.json"
+    H=$W/sets/hi-hsac-amazon
+    $BH fuse-ngrams --model "$W/fused_bn$X" --head sentiment_hi --train "$H/train.tsv" --dev "$H/dev.tsv" \
+        --test "$H/test.tsv" --out "$W/fused$X" | tee "$W/fuse_sentiment_hi$X.json"
+}
 
 for step in $STEPS; do
 case $step in
@@ -107,6 +165,7 @@ adapt3)
     mlm_stage enc3 enc2 7000 3e-4
     ;;
 sets)
+    need python3-numpy python3-sklearn
     [ -d "$W/sets/bn-harmonised-3class" ] || /usr/bin/python3 bench/sentiment_bench.py $BH "$D" "$W/sets" --sets-only
     mkdir -p "$W/ner"
     N=$D/ner/bn/rifat1493-bengali-ner
@@ -114,55 +173,26 @@ sets)
     awk -v RS= -v ORS='\n\n' 'NR % 10 == 0' "$N/train_data.txt" > "$W/ner/rifat_dev.conll"
     ;;
 tasks)
-    S=$W/sets
-    N=$D/ner/hi/il-ner-hindi
-    B=$D/ner/bn/rifat1493-bengali-ner/test_data.txt
-    # IL-NER collapsed to PER/LOC/ORG; rifat1493's TIM (no B-/I-) is not one of them
-    nice -n 5 $BH finetune --base "$ENC" --tokenizer $SPM --task sentiment --head sentiment_bn \
-        --train "$S/bn-harmonised-3class/train.tsv" --dev "$S/bn-harmonised-3class/dev.tsv" \
-        --test "$S/bn-harmonised-3class/test.tsv" \
-        --also "task=sentiment;head=sentiment_hi;train=$S/hi-hsac-amazon/train.tsv;dev=$S/hi-hsac-amazon/dev.tsv;test=$S/hi-hsac-amazon/test.tsv" \
-        --also "task=ner;head=ner_bn;train=$W/ner/rifat_train.conll;dev=$W/ner/rifat_dev.conll;test=$B;map=TIM=O;crf" \
-        --also "task=ner;head=ner_hi;train=$N/Hindi-train.txt;dev=$N/Hindi-dev.txt;test=$N/Hindi-test.txt;map=NEP=PER,NEL=LOC,NEO=ORG,NEN=O,NETI=O,NEAR=O,NEU=O,NED=O;crf" \
-        --on-error skip --epochs 4 --lr 2e-4 --batch 16 --dropout 0.1 --patience 1 --threads 2 \
-        --seed "${SEED:-1}" --out "$W/tasks" | tee "$W/tasks.json"
+    tasks_step "$ENC" tasks f32
     ;;
 fuse)
-    S=$W/sets/bn-harmonised-3class
-    N=$D/ner/hi/il-ner-hindi
-    B=$D/ner/bn/rifat1493-bengali-ner/test_data.txt
-    MAP=NEP=PER,NEL=LOC,NEO=ORG,NEN=O,NETI=O,NEAR=O,NEU=O,NED=O
-    # word clusters from fastText vectors (Debian's fasttext, python3-sklearn)
-    WC=$W/ner/word_clusters.tsv
-    [ -s "$WC" ] || {
-        need fasttext python3-numpy python3-sklearn
-        nice -n 5 /usr/bin/python3 scripts/word_clusters.py --out "$WC" $R/bn/*/*.train.txt* $R/hi/*/*.train.txt* \
-            "$W/ner/rifat_train.conll" "$N/Hindi-train.txt"
-    }
-    # 2^20 hash rows: fewer collisions than the default 2^18 (the shipped
-    # copies keep only the non-zero rows, in int8: model convert f16-q8)
-    $BH crf train --train "$N/Hindi-train.txt" --dev "$N/Hindi-dev.txt" --map $MAP --bits 20 --clusters "$WC" \
-        --out "$W/ner/crf_hi.bin"
-    $BH crf train --train "$W/ner/rifat_train.conll" --map TIM=O --bits 20 --clusters "$WC" --out "$W/ner/crf_bn.bin"
-    # each CRF's weight is chosen on dev; then the CRF is fitted again on
-    # train + dev and fused at that weight (as fuse-ngrams refits)
-    $BH crf fuse --model "$W/tasks" --head ner_hi --crf "$W/ner/crf_hi.bin" --dev "$N/Hindi-dev.txt" \
-        --test "$N/Hindi-test.txt" --map $MAP --out "$W/fused_hi_dev" | tee "$W/fuse_hi.json"
-    cat "$N/Hindi-train.txt" "$N/Hindi-dev.txt" > "$W/ner/hi_train_dev.conll"
-    $BH crf train --train "$W/ner/hi_train_dev.conll" --map $MAP --bits 20 --clusters "$WC" --out "$W/ner/crf_hi_all.bin"
-    $BH crf fuse --model "$W/tasks" --head ner_hi --crf "$W/ner/crf_hi_all.bin" --weight "$(weight "$W/fuse_hi.json")" \
-        --dev "$N/Hindi-dev.txt" --test "$N/Hindi-test.txt" --map $MAP --out "$W/fused_hi" | tee "$W/fuse_hi_all.json"
-    $BH crf fuse --model "$W/fused_hi" --head ner_bn --crf "$W/ner/crf_bn.bin" --dev "$W/ner/rifat_dev.conll" \
-        --test "$B" --map TIM=O --out "$W/fused_ner_dev" | tee "$W/fuse_bn.json"
-    cat "$W/ner/rifat_train.conll" "$W/ner/rifat_dev.conll" > "$W/ner/rifat_train_dev.conll"
-    $BH crf train --train "$W/ner/rifat_train_dev.conll" --map TIM=O --bits 20 --clusters "$WC" --out "$W/ner/crf_bn_all.bin"
-    $BH crf fuse --model "$W/fused_hi" --head ner_bn --crf "$W/ner/crf_bn_all.bin" --weight "$(weight "$W/fuse_bn.json")" \
-        --dev "$W/ner/rifat_dev.conll" --test "$B" --map TIM=O --out "$W/fused_ner" | tee "$W/fuse_bn_all.json"
-    $BH fuse-ngrams --model "$W/fused_ner" --head sentiment_bn --train "$S/train.tsv" --dev "$S/dev.tsv" \
-        --test "$S/test.tsv" --out "$W/fused_bn" | tee "$W/fuse_sentiment_bn.json"
-    H=$W/sets/hi-hsac-amazon
-    $BH fuse-ngrams --model "$W/fused_bn" --head sentiment_hi --train "$H/train.tsv" --dev "$H/dev.tsv" \
-        --test "$H/test.tsv" --out "$W/fused" | tee "$W/fuse_sentiment_hi.json"
+    fuse_step ""
+    ;;
+grow)
+    # a twice as deep encoder: the fine-tuned encoder of the fuse step
+    # (WORK/fused) with each block followed by a copy of itself whose output
+    # projections are zero (scripts/grow_encoder.py: the same function at
+    # step 0), trained on by whole-word MLM on the same text for 6,000 steps
+    # at lr 3e-4 (bf16 on two threads: about 50 minutes), into WORK/enc8
+    [ -f "$W/grow8/model.safetensors" ] || /usr/bin/python3 scripts/grow_encoder.py "$W/fused" "$W/grow8"
+    sed 's/"layers":4/"layers":8/' "$W/enc.json" > "$W/enc8.json"
+    mlm_stage enc8 grow8 6000 3e-4 "$W/enc8.json" "--threads 2 --precision bf16"
+    ;;
+tasks8)
+    tasks_step "$W/enc8" tasks8 bf16
+    ;;
+fuse8)
+    fuse_step 8
     ;;
 qa)
     # training: wh-questions from the raw Hindi news training text (its

@@ -125,7 +125,14 @@ cp "$D/f/finetune.json" "$D/fq/"
 $BH ner --model "$D/f" < "$D/in.txt" | sed 's/,"score":[0-9.e-]*//g' > "$D/e32.jsonl"
 $BH ner --model "$D/fq" < "$D/in.txt" | sed 's/,"score":[0-9.e-]*//g' > "$D/eq8.jsonl"
 is "convert f16-q8: the same entities" "$(cat "$D/eq8.jsonl")" "$(cat "$D/e32.jsonl")"
-fails "convert: a model already in f16-q8" $BH model convert --in "$D/fq" --out "$D/fq2"
+# every matrix in int8 rows (q8), converted on from the f16-q8 copy
+$BH model convert --in "$D/fq" --out "$D/fq2" --dtype q8 2> "$D/err"
+is "convert q8 from f16-q8: exit 0" "$?" "0"
+ok "convert q8: the encoder's matrices too" grep -q 'h.0.mlp.fc.w.q8' "$D/fq2/model.safetensors"
+is "convert q8: smaller than f16-q8" "$(( $(wc -c < "$D/fq2/model.safetensors") < $(wc -c < "$D/fq/model.safetensors") ))" "1"
+cp "$D/f/finetune.json" "$D/fq2/"
+$BH ner --model "$D/fq2" < "$D/in.txt" > "$D/eq.jsonl" 2> "$D/err"
+is "convert q8: bhasha ner runs it" "$?:$(wc -l < "$D/eq.jsonl" | tr -d ' ')" "0:2"
 fails "convert: an unknown dtype" $BH model convert --in "$D/f" --out "$D/fq2" --dtype q4
 $BH crf fuse --model "$D/n" --crf "$D/crf.bin" --dev "$D/dev.conll" --weight 0.5 --out "$D/fw" > "$D/f.json" 2> /dev/null
 is "fuse --weight: that weight alone" "$?:$(grep -o '"weight":[0-9.]*' "$D/f.json")" '0:"weight":0.5'

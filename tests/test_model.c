@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bhasha/model.h"
@@ -164,7 +165,9 @@ static void test_sparse_tables(void **st)
     int32_t *rows;
     int8_t *q8;
     float *scale;
-    assert_int_equal(bh__st_sparse_make("tab", t, R, C, e, names, &rows, &q8, &scale), BH_OK);
+    int ne;
+    assert_int_equal(bh__st_sparse_make("tab", t, R, C, 0, e, &ne, names, &rows, &q8, &scale), BH_OK);
+    assert_int_equal(ne, 3);
     assert_int_equal(e[0].shape[0], 4);
     char p[256];
     path(p, "sparse.safetensors");
@@ -202,6 +205,25 @@ static void test_sparse_tables(void **st)
     assert_int_equal(bh__st_open(p, &f), BH_OK);
     assert_int_equal(bh__st_sparse_read(&f, "tab", R, C, got), BH_EFORMAT);
     assert_int_equal(bh__st_sparse_read(&f, "missing", R, C, got), BH_EFORMAT);
+    bh__st_close(&f);
+    free(rows), free(q8), free(scale);
+    /* every row kept (Q8's dense matrices): no row index, zero rows exact,
+     * and the row count must be the reader's */
+    assert_int_equal(bh__st_sparse_make("tab", t, R, C, 1, e, &ne, names, &rows, &q8, &scale), BH_OK);
+    assert_int_equal(ne, 2);
+    assert_int_equal(e[0].shape[0], R);
+    assert_int_equal(bh__st_write(p, e, ne, NULL, NULL, 0), BH_OK);
+    assert_int_equal(bh__st_open(p, &f), BH_OK);
+    assert_true(bh__st_sparse_find(&f, "tab"));
+    assert_int_equal(bh__st_sparse_read(&f, "tab", R, C, got), BH_OK);
+    for (int r = 0; r < R; r++) {
+        float m = 0;
+        for (int c = 0; c < C; c++) m = fmaxf(m, fabsf(t[r * C + c]));
+        for (int c = 0; c < C; c++) assert_true(fabsf(got[r * C + c] - t[r * C + c]) <= m / 254 * 1.01f);
+    }
+    assert_true(got[0] == 0 && got[40 * C + 2] == 0);
+    assert_int_equal(bh__st_sparse_read(&f, "tab", R - 1, C, got), BH_EFORMAT);
+    assert_int_equal(bh__st_sparse_read(&f, "tab", R + 1, C, got), BH_EFORMAT);
     bh__st_close(&f);
     free(rows), free(q8), free(scale);
     unlink(p);
@@ -280,6 +302,82 @@ static void test_convert_and_warm_start(void **st)
     bh_model_free(h);
     bh_model_free(back);
     bh_model_free(mm);
+}
+
+/* Q8 storage (bh_model_convert "Q8"): every matrix as int8 rows with an F16
+ * scale, within half a step (max|row| / 254, the scale itself F16-rounded
+ * up) of each weight; vectors within F16 rounding; the file at most 60% of
+ * F16's; Q8 converts on (to F16, to Q8) with the int8 rows copied as they
+ * are; bh_model_load refuses a broken row table. */
+static void test_convert_q8(void **st)
+{
+    (void)st;
+    char dir[256], dq[256], dq2[256], d16[256], p[300];
+    path(dir, "q8src");
+    path(dq, "q8");
+    path(dq2, "q8again");
+    path(d16, "q8f16");
+    bh_model_config c = tiny(BH_ARCH_DECODER);
+    c.dim = 32, c.ffn = 64, c.vocab = 64;
+    bh_model *m, *q, *q2, *h;
+    assert_int_equal(bh_model_new(&c, 5, &m), BH_OK);
+    assert_int_equal(bh_model_save(m, dir), BH_OK);
+    assert_int_equal(bh_model_convert(dir, dq, "Q8"), BH_OK);
+    assert_int_equal(bh_model_load(dq, BH_MODEL_MMAP, &q), BH_OK); /* int8 rows: widened into memory */
+    for (int i = 0; i < bh_model_num_tensors(m); i++) {
+        bh_tensor_info a, b;
+        assert_int_equal(bh_model_tensor(m, i, &a), BH_OK);
+        assert_int_equal(bh_model_tensor(q, i, &b), BH_OK);
+        int rows = a.shape[0], cols = a.ndim == 2 ? a.shape[1] : 1;
+        for (int r = 0; r < rows; r++) {
+            float mx = 0;
+            for (int k = 0; k < cols; k++) mx = fmaxf(mx, fabsf(a.data[r * cols + k]));
+            for (int k = 0; k < cols; k++) {
+                float x = a.data[r * cols + k], y = b.data[r * cols + k];
+                if (a.ndim == 2) assert_true(fabsf(x - y) <= mx / 254 * 1.001f);
+                else assert_true(fabsf(x - y) <= fabsf(x) / 2048 + 1e-7f);
+            }
+        }
+    }
+    struct stat s16, sq;
+    assert_int_equal(bh_model_convert(dir, d16, "f16"), BH_OK);
+    snprintf(p, sizeof p, "%s/model.safetensors", d16);
+    assert_int_equal(stat(p, &s16), 0);
+    snprintf(p, sizeof p, "%s/model.safetensors", dq);
+    assert_int_equal(stat(p, &sq), 0);
+    assert_true(sq.st_size * 10 <= s16.st_size * 6);
+    /* converting a Q8 model keeps its rows: the same weights, bit for bit */
+    assert_int_equal(bh_model_convert(dq, dq2, "f16"), BH_OK);
+    assert_int_equal(bh_model_load(dq2, 0, &q2), BH_OK);
+    for (int i = 0; i < bh_model_num_tensors(q); i++) {
+        bh_tensor_info a, b;
+        assert_int_equal(bh_model_tensor(q, i, &a), BH_OK);
+        assert_int_equal(bh_model_tensor(q2, i, &b), BH_OK);
+        assert_memory_equal(a.data, b.data, sizeof(float) * (size_t)a.shape[0] * (a.ndim == 2 ? a.shape[1] : 1));
+    }
+    int32_t ids[4] = {1, 2, 3, 4};
+    float la[4 * 64], lb[4 * 64];
+    assert_int_equal(bh_model_forward(q, ids, NULL, 1, 4, NULL, la), BH_OK);
+    assert_int_equal(bh_model_forward(q2, ids, NULL, 1, 4, NULL, lb), BH_OK);
+    assert_memory_equal(la, lb, sizeof la);
+    /* a row table whose values do not match the config's shape */
+    bh_model_config c2 = c;
+    c2.vocab = 65;
+    snprintf(p, sizeof p, "%s/config.json", dq);
+    assert_int_equal(bh_model_config_save(p, &c2), BH_OK);
+    assert_int_equal(bh_model_load(dq, 0, &h), BH_EFORMAT);
+    assert_non_null(strstr(bh_last_error(), "wte"));
+    bh_model_free(m);
+    bh_model_free(q);
+    bh_model_free(q2);
+    const char *sub[] = {dir, dq, dq2, d16};
+    for (int i = 0; i < 4; i++) {
+        snprintf(p, sizeof p, "%s/config.json", sub[i]);
+        unlink(p);
+        snprintf(p, sizeof p, "%s/model.safetensors", sub[i]);
+        unlink(p);
+        rmdir(sub[i]);
+    }
 }
 
 /* half-float encoding at its edges: round to nearest even, subnormals,
@@ -669,7 +767,7 @@ int main(void)
     bh_blas_set_threads(1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_safetensors_hostile), cmocka_unit_test(test_sparse_tables), cmocka_unit_test(test_checkpoint_roundtrip),
-        cmocka_unit_test(test_convert_and_warm_start), cmocka_unit_test(test_f16_edges),
+        cmocka_unit_test(test_convert_and_warm_start), cmocka_unit_test(test_convert_q8), cmocka_unit_test(test_f16_edges),
         cmocka_unit_test(test_optim_state),         cmocka_unit_test(test_shards),
         cmocka_unit_test(test_mlm_mask),            cmocka_unit_test(test_mlm_words),
         cmocka_unit_test(test_sample),

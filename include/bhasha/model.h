@@ -118,10 +118,15 @@ void bh_model_free(bh_model *m);
  * task heads' hashed tables (head.NAME.feat.w: feature CRF and n-gram
  * weights), which keep only their non-zero rows, each as int8 with an F16
  * scale (error <= half a step of max|row|/127; format in
- * models/safetensors.h); bh_heads_load expands them. out_dir is created if
- * needed, each file written atomically. BH_EINVAL for another dtype,
- * BH_EFORMAT for a tensor that is not float (a model already converted to
- * F16-Q8: convert the F32 model). */
+ * models/safetensors.h); bh_heads_load expands them. "Q8" stores every
+ * matrix (the encoder's or decoder's and the heads') that way, a scale per
+ * row (the embedding table: per piece; a linear layer: per output), and the
+ * vectors (biases, norms) as F16: about half the size of F16;
+ * bh_model_load and bh_heads_load widen the rows to F32. out_dir is created
+ * if needed, each file written atomically. Matrices already stored as int8
+ * rows are copied unchanged (their scales as dtype), so an F16-Q8 model
+ * converts to Q8. BH_EINVAL for another dtype, BH_EFORMAT for a tensor that
+ * is neither float nor part of an int8-row table. */
 bh_status bh_model_convert(const char *in_dir, const char *out_dir, const char *dtype);
 
 /* Copies every parameter tensor of src into the tensor of the same name in
