@@ -346,20 +346,20 @@ bh_status bh_model_convert(const char *in_dir, const char *out_dir, const char *
         }
         bh__st_to_f32(t, buf + off);
         size_t ln = strlen(t->name);
-        /* the hashed tables of task heads (head.NAME.feat.w) go sparse, with
-         * Q8 every other matrix too (its rows are rarely zero, but the row
-         * index costs only 4 bytes a row) */
+        /* the hashed tables of task heads (head.NAME.feat.w) go sparse (their
+         * non-zero rows and a row index); with Q8 every other matrix becomes
+         * int8 rows too, all of them, without an index */
         int table = !strncmp(t->name, "head.", 5) && ln > 7 && !strcmp(t->name + ln - 7, ".feat.w");
         if (t->ndim == 2 && (q8 == 2 || (q8 && table))) {
-            int k;
-            st = bh__st_sparse_make(t->name, buf + off, t->shape[0], t->shape[1], !table, e + ne, &k, names + np,
+            int made;
+            st = bh__st_sparse_make(t->name, buf + off, t->shape[0], t->shape[1], !table, e + ne, &made, names + np,
                                     (int32_t **)&parts[np], (int8_t **)&parts[np + 1], (float **)&parts[np + 2]);
             np += 3;
             if (st) {
                 free(order);
                 goto done;
             }
-            ne += k;
+            ne += made;
         } else {
             e[ne].name = t->name;
             e[ne].ndim = t->ndim;

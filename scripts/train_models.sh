@@ -29,8 +29,10 @@
 #             raw news text, whose answers the fused model's NER finds
 #             (scripts/qa_questions.py), + the XQuAD-hi dev half; its test half
 #             is the test
-#   ship      F16 copies into assets/models/ (bhasha model convert; the heads'
-#             hashed tables as sparse int8: --dtype f16-q8)
+#   ship      the copies in assets/models/ (bhasha model convert: the QA model
+#             and the decoder --dtype q8, every matrix as int8 rows; the
+#             multi-task model --dtype f16-q8, F16 with the heads' hashed
+#             tables as sparse int8)
 # Runs niced; on a 2-core machine the whole run takes about seven and a half hours.
 set -eu
 W=${1:?usage: train_models.sh WORKDIR [shards|decoder|encoder|sets|adapt|adapt3|tasks|fuse|qa|ship ...]}
@@ -223,9 +225,9 @@ ship)
     mkdir -p assets/models
     $BH model convert --in "$W/fused" --out assets/models/bhasha-bnhi --dtype f16-q8
     cp "$W/fused/finetune.json" "$W/fused/word_clusters.tsv" assets/models/bhasha-bnhi/
-    $BH model convert --in "$W/qa" --out assets/models/bhasha-qa-hi --dtype f16
+    $BH model convert --in "$W/qa" --out assets/models/bhasha-qa-hi --dtype q8
     cp "$W/qa/finetune.json" assets/models/bhasha-qa-hi/ 2>/dev/null || true
-    $BH model convert --in "$W/dec2" --out assets/models/bhasha-gen-bnhi --dtype f16
+    $BH model convert --in "$W/dec2" --out assets/models/bhasha-gen-bnhi --dtype q8
     du -sh assets/models/*
     ;;
 *) echo "train_models: unknown step $step"; exit 2 ;;

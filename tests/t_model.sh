@@ -32,6 +32,20 @@ ok "encoder MLM pretrain" $BH pretrain --arch encoder --config "$D/enc.json" --d
 printf '{"arch":"encoder","vocab":32,"max_len":16,"dim":32,"layers":2,"heads":4,"ffn":64,"mask_id":1,"pre_ln":1}' > "$D/encp.json"
 ok "--init: a pre-LN encoder starts from the decoder" $BH pretrain --arch encoder --config "$D/encp.json" --data $SH \
     --steps 2 --batch 8 --seq 16 --sep 0 --special 0,1 --out "$D/ew" --init "$D/a"
+# scripts/grow_encoder.py: twice the blocks, the same function (the copies'
+# output projections are zero), so the same validation loss before training
+if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
+    /usr/bin/python3 scripts/grow_encoder.py "$D/ew" "$D/g" 2> /dev/null
+    is "grow_encoder: twice the blocks" "$?:$(grep -c '"layers": 4' "$D/g/config.json")" "0:1"
+    sed 's/"layers":2/"layers":4/' "$D/encp.json" > "$D/enc4.json"
+    VL="--data $SH --steps 1 --batch 8 --seq 16 --sep 0 --special 0,1 --lr 1e-12 --valid $SH --valid-batches 2 --save-every 1"
+    v2=$($BH pretrain --arch encoder --config "$D/encp.json" $VL --out "$D/v2" --init "$D/ew" 2> /dev/null | grep '^valid')
+    v4=$($BH pretrain --arch encoder --config "$D/enc4.json" $VL --out "$D/v4" --init "$D/g" 2> /dev/null | grep '^valid')
+    is "grow_encoder: the grown encoder's validation loss is the original's" "${v4:-none}" "${v2:-missing}"
+    fails "grow_encoder: a decoder" /usr/bin/python3 scripts/grow_encoder.py "$D/a" "$D/gx"
+else
+    skip "grow_encoder" "needs python3-numpy"
+fi
 $BH pretrain --arch encoder --config "$D/enc.json" --data $SH --steps 2 --batch 8 --seq 16 --sep 0 --out "$D/ex" --init "$D/a" > /dev/null 2> "$D/err"
 is "--init from a model of another layout: one error line naming the tensor" "$?:$(wc -l < "$D/err" | tr -d ' '):$(grep -c 'tensor ln_e' "$D/err")" "1:1:1"
 if [ -f assets/spm/bn.model ]; then

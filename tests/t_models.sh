@@ -15,9 +15,10 @@ D=$(mktemp -d "${BUILD:-build}/t_models.XXXXXX")
 trap 'rm -rf "$D"' EXIT
 
 for m in bhasha-bnhi bhasha-qa-hi bhasha-gen-bnhi; do
-    ok "$m: config, F16 weights, tokenizer, model card" test -f "$M/$m/config.json" -a -f "$M/$m/model.safetensors" \
+    ok "$m: config, weights, tokenizer, model card" test -f "$M/$m/config.json" -a -f "$M/$m/model.safetensors" \
         -a -f "$M/$m/tokenizer.model" -a -f "$M/$m/MODEL_CARD.md"
-    ok "$m: weights stored as F16" grep -q '"dtype":"F16"' "$M/$m/model.safetensors"
+    ok "$m: weights stored as F16 or int8 rows, none as F32" sh -c "grep -q '\"dtype\":\"F16\"' '$M/$m/model.safetensors' &&
+        ! grep -q '\"dtype\":\"F32\"' '$M/$m/model.safetensors'"
 done
 kb=$(du -ck "$M"/*/model.safetensors | tail -1 | cut -f1)
 ok "all shipped weights together <= 60 MB ($kb KB)" test "$kb" -le 61440
