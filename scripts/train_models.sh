@@ -25,6 +25,15 @@
 #             ner_bn (bhasha crf fuse; then the CRF fitted again on train + dev
 #             at that weight), the n-gram layer into sentiment_bn and
 #             sentiment_hi (bhasha fuse-ngrams, refitted likewise)
+#   grow      a twice as deep encoder (8 blocks) grown from the fine-tuned
+#             encoder of the fuse step (scripts/grow_encoder.py: each block
+#             followed by a copy of itself with zero output projections, so it
+#             starts as the same function) and trained on by whole-word MLM on
+#             the same text, 6,000 steps at lr 3e-4 in bf16 on two threads,
+#             into WORK/enc8
+#   tasks8    the tasks step from WORK/enc8 (bf16), into WORK/tasks8
+#   fuse8     the fuse step on WORK/tasks8, into WORK/fused8 (the CRFs and the
+#             word clusters of the fuse step are reused)
 #   qa        extractive QA from WORK/enc3 (ENC): Hindi wh-questions made from the
 #             raw news text, whose answers the fused model's NER finds
 #             (scripts/qa_questions.py), + the XQuAD-hi dev half; its test half
@@ -35,7 +44,7 @@
 #             tables as sparse int8)
 # Runs niced; on a 2-core machine the whole run takes about seven and a half hours.
 set -eu
-W=${1:?usage: train_models.sh WORKDIR [shards|decoder|encoder|sets|adapt|adapt3|tasks|fuse|qa|ship ...]}
+W=${1:?usage: train_models.sh WORKDIR [shards|decoder|encoder|sets|adapt|adapt3|tasks|fuse|grow|tasks8|fuse8|qa|ship ...]}
 shift
 STEPS=${*:-shards decoder encoder sets adapt adapt3 tasks fuse qa ship}
 BUILD=${BUILD:-build}
