@@ -100,7 +100,9 @@ bh_status bh_model_new(const bh_model_config *c, uint64_t seed, bh_model **out);
 enum { BH_MODEL_MMAP = 1 /* read-only weights mapped from the file */ };
 
 /* Loads DIR/config.json and DIR/model.safetensors. Every tensor is checked
- * against the config (name, dtype F32, shape) and the file size. */
+ * against the config (name, shape, a float dtype: F32, F16, BF16, or int8
+ * rows as bh_model_convert writes them) and the file size; all but F32 are
+ * widened to F32 in memory. */
 bh_status bh_model_load(const char *dir, int flags, bh_model **out);
 
 /* Writes DIR/config.json and DIR/model.safetensors atomically (temporary
@@ -111,17 +113,17 @@ void bh_model_free(bh_model *m);
 
 /* Rewrites the model directory in_dir (config.json, model.safetensors with
  * any task heads, tokenizer.model when present) into out_dir with every float
- * tensor stored as dtype: "F16" (half the size; what the shipped models use)
- * or "F32". Loading widens F16/BF16 to F32, so a converted model runs as
+ * tensor stored as dtype: "F16" (half the size) or "F32". Loading widens F16/BF16 to F32, so a converted model runs as
  * before up to F16 rounding (relative error <= 2^-11 per weight); only
  * BH_MODEL_MMAP's zero-copy path needs F32. "F16-Q8" is F16 except for the
  * task heads' hashed tables (head.NAME.feat.w: feature CRF and n-gram
  * weights), which keep only their non-zero rows, each as int8 with an F16
  * scale (error <= half a step of max|row|/127; format in
  * models/safetensors.h); bh_heads_load expands them. "Q8" stores every
- * matrix (the encoder's or decoder's and the heads') that way, a scale per
- * row (the embedding table: per piece; a linear layer: per output), and the
- * vectors (biases, norms) as F16: about half the size of F16;
+ * other matrix (the encoder's or decoder's and the heads') as int8 rows too,
+ * all of them, a scale per row (the embedding table: per piece; a linear
+ * layer: per output), and the vectors (biases, norms) as F16: about half
+ * the size of F16;
  * bh_model_load and bh_heads_load widen the rows to F32. out_dir is created
  * if needed, each file written atomically. Matrices already stored as int8
  * rows are copied unchanged (their scales as dtype), so an F16-Q8 model
