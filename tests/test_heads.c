@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "bhasha.h"
+#include "tests/int8_rows.h"
 
 #define FD_H 5e-3f
 #define FD_TOL 2e-2
@@ -499,15 +500,8 @@ static void test_convert_q8(void **state)
         bh_head_tensor(f, i, &a);
         bh_head_tensor(got[0], i, &g);
         size_t rows = (size_t)a.shape[0], cols = a.ndim == 2 ? (size_t)a.shape[1] : 1;
-        for (size_t r = 0; r < rows; r++) {
-            float mx = 0;
-            for (size_t c = 0; c < cols; c++) mx = fmaxf(mx, fabsf(a.data[r * cols + c]));
-            for (size_t c = 0; c < cols; c++) {
-                float x = a.data[r * cols + c], y = g.data[r * cols + c];
-                if (!strcmp(a.name, "feat.w")) assert_true(fabsf(x - y) <= mx / 254 * 1.01f);
-                else assert_true(fabsf(x - y) <= fabsf(x) / 2048 + 1e-7f);
-            }
-        }
+        if (!strcmp(a.name, "feat.w")) assert_true(test_int8_rows_close(a.data, g.data, rows, cols, 1.01f));
+        else assert_true(test_f16_close(a.data, g.data, rows * cols));
     }
     struct stat s16, sq;
     snprintf(p, sizeof p, "%s/model.safetensors", d16);
@@ -530,15 +524,8 @@ static void test_convert_q8(void **state)
             assert_memory_equal(g.data, q.data, rows * cols * sizeof(float));
             continue;
         }
-        for (size_t r = 0; r < rows; r++) {
-            float mx = 0;
-            for (size_t c = 0; c < cols; c++) mx = fmaxf(mx, fabsf(a.data[r * cols + c]));
-            for (size_t c = 0; c < cols; c++) {
-                float x = a.data[r * cols + c], y = q.data[r * cols + c];
-                if (a.ndim == 2) assert_true(fabsf(x - y) <= mx / 254 * 1.01f);
-                else assert_true(fabsf(x - y) <= fabsf(x) / 2048 + 1e-7f);
-            }
-        }
+        if (a.ndim == 2) assert_true(test_int8_rows_close(a.data, q.data, rows, cols, 1.01f));
+        else assert_true(test_f16_close(a.data, q.data, rows));
     }
     bh_heads_free(g8, n);
     bh_heads_free(got, n);

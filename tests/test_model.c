@@ -16,6 +16,7 @@
 #include "bhasha/model.h"
 #include "models/safetensors.h"
 #include "tests/build_dir.h"
+#include "tests/int8_rows.h"
 
 static char tmpdir[64];
 
@@ -177,11 +178,7 @@ static void test_sparse_tables(void **st)
     assert_true(bh__st_sparse_find(&f, "tab"));
     assert_false(bh__st_sparse_find(&f, "other"));
     assert_int_equal(bh__st_sparse_read(&f, "tab", R, C, got), BH_OK);
-    for (int r = 0; r < R; r++) {
-        float m = 0;
-        for (int c = 0; c < C; c++) m = fmaxf(m, fabsf(t[r * C + c]));
-        for (int c = 0; c < C; c++) assert_true(fabsf(got[r * C + c] - t[r * C + c]) <= m / 254 * 1.01f);
-    }
+    assert_true(test_int8_rows_close(t, got, R, C, 1.01f));
     assert_true(got[0] == 0 && got[40 * C + 2] == 0);
     assert_int_equal(bh__st_sparse_read(&f, "tab", 32, C, got), BH_EFORMAT); /* row 40, 63 >= R */
     assert_int_equal(bh__st_sparse_read(&f, "tab", R, 2, got), BH_EFORMAT);  /* q8 is [N, 3] */
@@ -216,11 +213,7 @@ static void test_sparse_tables(void **st)
     assert_int_equal(bh__st_open(p, &f), BH_OK);
     assert_true(bh__st_sparse_find(&f, "tab"));
     assert_int_equal(bh__st_sparse_read(&f, "tab", R, C, got), BH_OK);
-    for (int r = 0; r < R; r++) {
-        float m = 0;
-        for (int c = 0; c < C; c++) m = fmaxf(m, fabsf(t[r * C + c]));
-        for (int c = 0; c < C; c++) assert_true(fabsf(got[r * C + c] - t[r * C + c]) <= m / 254 * 1.01f);
-    }
+    assert_true(test_int8_rows_close(t, got, R, C, 1.01f));
     assert_true(got[0] == 0 && got[40 * C + 2] == 0);
     assert_int_equal(bh__st_sparse_read(&f, "tab", R - 1, C, got), BH_EFORMAT);
     assert_int_equal(bh__st_sparse_read(&f, "tab", R + 1, C, got), BH_EFORMAT);
@@ -328,16 +321,8 @@ static void test_convert_q8(void **st)
         bh_tensor_info a, b;
         assert_int_equal(bh_model_tensor(m, i, &a), BH_OK);
         assert_int_equal(bh_model_tensor(q, i, &b), BH_OK);
-        int rows = a.shape[0], cols = a.ndim == 2 ? a.shape[1] : 1;
-        for (int r = 0; r < rows; r++) {
-            float mx = 0;
-            for (int k = 0; k < cols; k++) mx = fmaxf(mx, fabsf(a.data[r * cols + k]));
-            for (int k = 0; k < cols; k++) {
-                float x = a.data[r * cols + k], y = b.data[r * cols + k];
-                if (a.ndim == 2) assert_true(fabsf(x - y) <= mx / 254 * 1.001f);
-                else assert_true(fabsf(x - y) <= fabsf(x) / 2048 + 1e-7f);
-            }
-        }
+        if (a.ndim == 2) assert_true(test_int8_rows_close(a.data, b.data, (size_t)a.shape[0], (size_t)a.shape[1], 1.001f));
+        else assert_true(test_f16_close(a.data, b.data, (size_t)a.shape[0]));
     }
     struct stat s16, sq;
     assert_int_equal(bh_model_convert(dir, d16, "f16"), BH_OK);
