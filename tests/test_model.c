@@ -297,11 +297,49 @@ static void test_convert_and_warm_start(void **st)
     bh_model_free(mm);
 }
 
+/* dir's model.safetensors written again without the tensor named drop, and
+ * with the int8 tensor named as_i32 stored as I32 (4 times its bytes) */
+static void rewrite_weights(const char *dir, const char *drop, const char *as_i32)
+{
+    char p[300];
+    snprintf(p, sizeof p, "%s/model.safetensors", dir);
+    bh__st_file f;
+    assert_int_equal(bh__st_open(p, &f), BH_OK);
+    bh__st_entry *e = calloc((size_t)f.ntensors, sizeof *e);
+    void **bufs = calloc((size_t)f.ntensors, sizeof *bufs);
+    int n = 0;
+    for (int i = 0; i < f.ntensors; i++) {
+        const bh__st_tensor *t = &f.t[i];
+        if (!strcmp(t->name, drop)) continue;
+        size_t cnt = (size_t)t->shape[0] * (size_t)(t->ndim == 2 ? t->shape[1] : 1);
+        e[n].name = t->name, e[n].ndim = t->ndim, e[n].shape[0] = t->shape[0];
+        e[n].shape[1] = t->ndim == 2 ? t->shape[1] : 0;
+        if (bh__st_is_float(t)) {
+            float *x = bufs[n] = malloc(cnt * sizeof *x);
+            bh__st_to_f32(t, x);
+            e[n].data = x;
+        } else if (!strcmp(t->name, as_i32)) {
+            bufs[n] = calloc(cnt, 4); /* the same count of elements, 4 bytes each */
+            e[n].raw_dtype = "I32", e[n].raw = bufs[n];
+        } else {
+            bufs[n] = malloc(t->nbytes + 1);
+            memcpy(bufs[n], t->data, t->nbytes);
+            e[n].raw_dtype = t->dtype, e[n].raw = bufs[n];
+        }
+        n++;
+    }
+    assert_int_equal(bh__st_write(p, e, n, NULL, NULL, 0), BH_OK); /* the names are f's */
+    bh__st_close(&f);
+    for (int i = 0; i < n; i++) free(bufs[i]);
+    free(bufs), free(e);
+}
+
 /* Q8 storage (bh_model_convert "Q8"): every matrix as int8 rows with an F16
  * scale, within half a step (max|row| / 254, the scale itself F16-rounded
  * up) of each weight; vectors within F16 rounding; the file at most 60% of
  * F16's; Q8 converts on (to F16, to Q8) with the int8 rows copied as they
- * are; bh_model_load refuses a broken row table. */
+ * are; bh_model_load refuses a row table of another shape, one without its
+ * scales and one whose values are not I8. */
 static void test_convert_q8(void **st)
 {
     (void)st;
@@ -352,6 +390,15 @@ static void test_convert_q8(void **st)
     assert_int_equal(bh_model_config_save(p, &c2), BH_OK);
     assert_int_equal(bh_model_load(dq, 0, &h), BH_EFORMAT);
     assert_non_null(strstr(bh_last_error(), "wte"));
+    /* a matrix's scales missing; its values stored as I32 */
+    assert_int_equal(bh_model_config_save(p, &c), BH_OK);
+    rewrite_weights(dq, "wpe.scale", "");
+    assert_int_equal(bh_model_load(dq, 0, &h), BH_EFORMAT);
+    assert_non_null(strstr(bh_last_error(), "wpe"));
+    assert_int_equal(bh_model_convert(dir, dq, "Q8"), BH_OK);
+    rewrite_weights(dq, "", "h.0.mlp.fc.w.q8");
+    assert_int_equal(bh_model_load(dq, 0, &h), BH_EFORMAT);
+    assert_non_null(strstr(bh_last_error(), "h.0.mlp.fc.w"));
     bh_model_free(m);
     bh_model_free(q);
     bh_model_free(q2);
