@@ -387,7 +387,7 @@ static void fuse_usage(FILE *f)
 {
     fprintf(f, "usage: bhasha fuse-ngrams --model DIR [--head NAME] --train FILE --dev FILE [--test FILE]\n"
                "         [--text-col COL] [--text-col2 COL] [--label-col COL] [--map OLD=NEW,...]\n"
-               "         [--bits B] [--epochs N] [--lr X] [--a A] [--l2 X] [--no-refit] [--threads N] --out DIR\n"
+               "         [--bits B] [--epochs N] [--lr X] [--a A] [--l2 X] [--nb] [--no-refit] [--threads N] --out DIR\n"
                "Adds an n-gram layer to a sentiment head of a fine-tuned model DIR (default: its first sequence\n"
                "head): a linear model over each text's hashed words, word bigrams and character 2-4-grams, fitted\n"
                "on top of the head's log-probabilities p: fused = softmax(A log p + W x + b). The encoder runs\n"
@@ -396,7 +396,11 @@ static void fuse_usage(FILE *f)
                "and the best pair by dev macro-F1 wins; it is then fitted again on train + dev (unless\n"
                "--no-refit; the dev scores are the train-only fits'). Writes DIR's copy with the fused head to --out\n"
                "(bhasha sentiment and annotate use it) and one JSON line: dev (and --test) macro-F1 of the head\n"
-               "alone, the n-gram layer alone (A = 0) and the fusion.\n");
+               "alone, the n-gram layer alone (A = 0) and the fusion.\n"
+               "--nb: W and b are a multinomial naive Bayes model's instead (per-class counts of the training\n"
+               "texts' n-grams, smoothing alpha in 0.1 1, log-probabilities centred over the classes and scaled\n"
+               "by B in 0.5 1 2 3 5 8), with A, alpha and B chosen on dev; the JSON line has \"nb\":{alpha,b}.\n"
+               "A head that already has an n-gram layer is read without it; the new layer replaces it.\n");
 }
 
 int cli_fuse_ngrams(int argc, char **argv)
@@ -413,6 +417,10 @@ int cli_fuse_ngrams(int argc, char **argv)
         }
         if (!strcmp(argv[i], "--no-refit")) {
             o.no_refit = 1;
+            continue;
+        }
+        if (!strcmp(argv[i], "--nb")) {
+            o.nb = 1;
             continue;
         }
         if (cli_opt(argc, argv, &i, "--model", &model) || cli_opt(argc, argv, &i, "--head", &head) ||
@@ -451,9 +459,11 @@ int cli_fuse_ngrams(int argc, char **argv)
     if (!st) {
         printf("{\"head\":");
         cli_json_string(stdout, bh_head_name(sh), strlen(bh_head_name(sh)));
-        printf(",\"train\":%ld,\"dev\":%ld,\"a\":%g,\"l2\":%g,\"dev_macro_f1\":{\"head\":%.2f,\"ngrams\":%.2f,"
-               "\"fused\":%.2f}",
-               r.n_train, r.n_dev, r.a, r.l2, r.dev_head, r.dev_ngrams, r.dev_fused);
+        printf(",\"train\":%ld,\"dev\":%ld,\"a\":%g", r.n_train, r.n_dev, r.a);
+        if (o.nb) printf(",\"nb\":{\"alpha\":%g,\"b\":%g}", r.l2, r.nb_b);
+        else printf(",\"l2\":%g", r.l2);
+        printf(",\"dev_macro_f1\":{\"head\":%.2f,\"ngrams\":%.2f,\"fused\":%.2f}", r.dev_head, r.dev_ngrams,
+               r.dev_fused);
         if (o.test)
             printf(",\"test\":%ld,\"test_macro_f1\":{\"head\":%.2f,\"ngrams\":%.2f,\"fused\":%.2f}", r.n_test,
                    r.test_head, r.test_ngrams, r.test_fused);

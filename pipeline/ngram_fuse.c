@@ -194,6 +194,62 @@ static bh_status fit(const split *tr, int C, int bits, double a, double l2, cons
     return BH_OK;
 }
 
+/* Per-class document counts of every table row: n[f * C + c] = the texts of
+ * class c in s whose features touch row f (once per text however often). */
+static bh_status nb_counts(const split *s, int C, int bits, double **n)
+{
+    size_t H = (size_t)1 << bits;
+    double *cnt = calloc(H * C, sizeof *cnt);
+    long *last = malloc(sizeof(long) * H);
+    if (!cnt || !last) {
+        free(cnt), free(last);
+        return bh__fail(BH_ENOMEM, "out of memory");
+    }
+    for (size_t f = 0; f < H; f++) last[f] = -1;
+    for (long i = 0; i < s->n; i++)
+        for (size_t k = s->off[i]; k < s->off[i + 1]; k++) {
+            uint32_t f = s->idx[k];
+            if (last[f] == i) continue;
+            last[f] = i;
+            cnt[(size_t)f * C + s->y[i]] += 1;
+        }
+    free(last);
+    *n = cnt;
+    return BH_OK;
+}
+
+/* Naive Bayes as the layer's weights: for the rows seen in s, theta[c][f] =
+ * (n_fc + alpha) / (sum over seen rows f' of n_f'c + alpha F) and W[f][c] =
+ * B (log theta[c][f] - its mean over the classes), other rows 0; b[c] = B
+ * log prior(c). The layer's inputs are the features' 1/sqrt(count) values,
+ * so a text's evidence is NB's divided by the square root of its length: B
+ * (chosen on dev) sets the scale. */
+static void fit_nb(const split *s, const double *n, int C, int bits, double alpha, double B, float *W, float *b)
+{
+    size_t H = (size_t)1 << bits;
+    double tot[BH__NGRAM_MAXC] = {0}, seen = 0, prior[BH__NGRAM_MAXC] = {0};
+    for (size_t f = 0; f < H; f++) {
+        double r = 0;
+        for (int c = 0; c < C; c++) tot[c] += n[f * C + c], r += n[f * C + c];
+        seen += r > 0;
+    }
+    for (long i = 0; i < s->n; i++) prior[s->y[i]] += 1;
+    for (size_t f = 0; f < H; f++) {
+        double r = 0, lt[BH__NGRAM_MAXC], mean = 0;
+        for (int c = 0; c < C; c++) r += n[f * C + c];
+        if (r == 0) {
+            for (int c = 0; c < C; c++) W[f * C + c] = 0;
+            continue;
+        }
+        for (int c = 0; c < C; c++) {
+            lt[c] = log((n[f * C + c] + alpha) / (tot[c] + alpha * seen));
+            mean += lt[c] / C;
+        }
+        for (int c = 0; c < C; c++) W[f * C + c] = (float)(B * (lt[c] - mean));
+    }
+    for (int c = 0; c < C; c++) b[c] = (float)(B * log((prior[c] + 1) / ((double)s->n + C)));
+}
+
 /* Macro-F1 (%) of the fused scores on s (a = encoder weight; W NULL = the head alone). */
 static bh_status macro_f1(const split *s, const bh_head *sh, const float *W, const float *b, double a, double *out)
 {
@@ -228,45 +284,77 @@ bh_status bh__ngram_fuse(bh__ft_model *fm, bh_head *sh, const bh__ngram_fuse_opt
     res->test_head = res->test_ngrams = res->test_fused = -1;
     int bits = o->bits ? o->bits : 18, C = bh_head_n_labels(sh);
     if (bits < 12 || bits > 24) return bh__fail(BH_EINVAL, "--bits %d (12..24)", bits);
+    if (C > BH__NGRAM_MAXC) return bh__fail(BH_EINVAL, "head %s has %d labels (at most %d)", bh_head_name(sh), C, BH__NGRAM_MAXC);
     double t0 = bh__ft_now();
     split tr = {0}, dv = {0}, ts = {0};
     size_t H = (size_t)1 << bits;
     float *W = malloc(sizeof(float) * H * C), *b = malloc(sizeof(float) * (size_t)C);
     float *bw = malloc(sizeof(float) * H * C), *bb = malloc(sizeof(float) * (size_t)C);
+    double *cnt = NULL;
+    bh_head *plain = NULL; /* a head that has a layer already: read without it (the layer is replaced) */
     bh_status st = W && b && bw && bb ? BH_OK : bh__fail(BH_ENOMEM, "out of memory");
-    if (!st) st = read_split(fm, sh, o, bits, o->train, &tr, t0);
-    if (!st) st = read_split(fm, sh, o, bits, o->dev, &dv, t0);
-    if (!st && o->test) st = read_split(fm, sh, o, bits, o->test, &ts, t0);
-    static const double as[] = {0, 0.5, 1}, l2s[] = {1e-4, 1e-3, 1e-2};
-    int na = o->fixed_a >= 0 ? 1 : 3, nl = o->fixed_l2 >= 0 ? 1 : 3;
+    int hb = bh_head_feat_bits(sh);
+    if (!st && hb) {
+        float *z = calloc(((size_t)1 << hb) * C + C, sizeof *z);
+        st = z ? bh_head_seq_set_ngrams(sh, hb, z, z, 1, &plain) : bh__fail(BH_ENOMEM, "out of memory");
+        free(z);
+    }
+    bh_head *base = plain ? plain : sh;
+    if (!st) st = read_split(fm, base, o, bits, o->train, &tr, t0);
+    if (!st) st = read_split(fm, base, o, bits, o->dev, &dv, t0);
+    if (!st && o->test) st = read_split(fm, base, o, bits, o->test, &ts, t0);
+    /* the grid: (a, l2) for the AdaGrad layer; (a, alpha, B) for naive Bayes */
+    static const double as[] = {0, 0.5, 1}, l2s[] = {1e-4, 1e-3, 1e-2}, alphas[] = {0.1, 1}, Bs[] = {0.5, 1, 2, 3, 5, 8};
+    int na = o->fixed_a >= 0 ? 1 : 3, nl = o->nb ? 2 : o->fixed_l2 >= 0 ? 1 : 3, nB = o->nb ? 6 : 1;
     double best = -1, best_ng = -1, ng_l2 = 0, f;
     if (!st) st = macro_f1(&dv, sh, NULL, NULL, 1, &res->dev_head);
+    if (!st && o->nb) st = nb_counts(&tr, C, bits, &cnt);
     for (int i = 0; !st && i < na; i++)
-        for (int j = 0; !st && j < nl; j++) {
-            double a = o->fixed_a >= 0 ? o->fixed_a : as[i], l2 = o->fixed_l2 >= 0 ? o->fixed_l2 : l2s[j];
-            if ((st = fit(&tr, C, bits, a, l2, o, W, b)) || (st = macro_f1(&dv, sh, W, b, a, &f))) break;
-            if (!o->quiet)
-                fprintf(stderr, "bhasha fuse-ngrams: a %g l2 %g: dev macro-F1 %.2f (%.0f s)\n", a, l2, f, bh__ft_now() - t0);
-            if (a == 0 && f > best_ng) best_ng = f, ng_l2 = l2;
-            if (f > best) {
-                best = f, res->a = a, res->l2 = l2;
-                memcpy(bw, W, sizeof(float) * H * C);
-                memcpy(bb, b, sizeof(float) * (size_t)C);
+        for (int j = 0; !st && j < nl; j++)
+            for (int k = 0; !st && k < nB; k++) {
+                double a = o->fixed_a >= 0 ? o->fixed_a : as[i], l2 = o->nb ? alphas[j] : o->fixed_l2 >= 0 ? o->fixed_l2 : l2s[j];
+                if (o->nb) fit_nb(&tr, cnt, C, bits, l2, Bs[k], W, b);
+                else if ((st = fit(&tr, C, bits, a, l2, o, W, b))) break;
+                if ((st = macro_f1(&dv, sh, W, b, a, &f))) break;
+                if (!o->quiet && o->nb)
+                    fprintf(stderr, "bhasha fuse-ngrams: a %g alpha %g B %g: dev macro-F1 %.2f (%.0f s)\n", a, l2, Bs[k], f,
+                            bh__ft_now() - t0);
+                else if (!o->quiet)
+                    fprintf(stderr, "bhasha fuse-ngrams: a %g l2 %g: dev macro-F1 %.2f (%.0f s)\n", a, l2, f, bh__ft_now() - t0);
+                if (a == 0 && f > best_ng) best_ng = f, ng_l2 = l2;
+                if (f > best) {
+                    best = f, res->a = a, res->l2 = l2, res->nb_b = o->nb ? Bs[k] : 0;
+                    memcpy(bw, W, sizeof(float) * H * C);
+                    memcpy(bb, b, sizeof(float) * (size_t)C);
+                }
             }
-        }
     res->dev_fused = best;
     res->dev_ngrams = best_ng;
-    /* the kept layer: the chosen pair again on train + dev (as the baselines
+    /* the kept layer: the chosen setting again on train + dev (as the baselines
      * are trained), unless no_refit; the n-gram layer alone likewise for its test score */
     split all = {0};
     const split *fin = &tr;
     if (!st && !o->no_refit && !(st = split_concat(&tr, &dv, C, &all))) fin = &all;
-    if (!st && fin != &tr) st = fit(fin, C, bits, res->a, res->l2, o, bw, bb);
+    if (!st && o->nb && fin != &tr) {
+        free(cnt);
+        cnt = NULL;
+        st = nb_counts(fin, C, bits, &cnt);
+    }
+    if (!st && fin != &tr) {
+        if (o->nb) fit_nb(fin, cnt, C, bits, res->l2, res->nb_b, bw, bb);
+        else st = fit(fin, C, bits, res->a, res->l2, o, bw, bb);
+    }
     if (!st && ts.n) {
         if (!(st = macro_f1(&ts, sh, NULL, NULL, 1, &res->test_head))) st = macro_f1(&ts, sh, bw, bb, res->a, &res->test_fused);
-        if (!st && best_ng >= 0 && !(st = fit(fin, C, bits, 0, ng_l2, o, W, b))) st = macro_f1(&ts, sh, W, b, 0, &res->test_ngrams);
+        if (!st && best_ng >= 0) {
+            if (o->nb) fit_nb(fin, cnt, C, bits, ng_l2, 1, W, b);
+            else st = fit(fin, C, bits, 0, ng_l2, o, W, b);
+            if (!st) st = macro_f1(&ts, sh, W, b, 0, &res->test_ngrams);
+        }
     }
     split_free(&all);
+    free(cnt);
+    bh_head_free(plain);
     if (!st) st = bh_head_seq_set_ngrams(sh, bits, bw, bb, (float)res->a, out);
     res->n_train = tr.n, res->n_dev = dv.n, res->n_test = ts.n;
     res->seconds = bh__ft_now() - t0;

@@ -23,8 +23,9 @@
 #             a feature CRF with word clusters (scripts/word_clusters.py on the
 #             raw training text and the NER training sentences) into ner_hi and
 #             ner_bn (bhasha crf fuse; then the CRF fitted again on train + dev
-#             at that weight), the n-gram layer into sentiment_bn and
-#             sentiment_hi (bhasha fuse-ngrams, refitted likewise)
+#             at that weight), an n-gram layer into sentiment_bn and
+#             sentiment_hi (bhasha fuse-ngrams, refitted likewise; the AdaGrad
+#             layer or naive Bayes, --nb, whichever dev prefers)
 #   grow      a twice as deep encoder (8 blocks) grown from the fine-tuned
 #             encoder of the fuse step (scripts/grow_encoder.py: each block
 #             followed by a copy of itself with zero output projections, so it
@@ -132,11 +133,26 @@ fuse_step() {
     [ -s "$W/ner/crf_bn_all.bin" ] || $BH crf train --train "$W/ner/rifat_train_dev.conll" --map TIM=O --bits 20 --clusters "$WC" --out "$W/ner/crf_bn_all.bin"
     $BH crf fuse --model "$W/fused_hi$X" --head ner_bn --crf "$W/ner/crf_bn_all.bin" --weight "$(weight "$W/fuse_bn$X.json")" \
         --dev "$W/ner/rifat_dev.conll" --test "$B" --map TIM=O --out "$W/fused_ner$X" | tee "$W/fuse_bn_all$X.json"
-    $BH fuse-ngrams --model "$W/fused_ner$X" --head sentiment_bn --train "$S/train.tsv" --dev "$S/dev.tsv" \
-        --test "$S/test.tsv" --out "$W/fused_bn$X" | tee "$W/fuse_sentiment_bn$X.json"
-    H=$W/sets/hi-hsac-amazon
-    $BH fuse-ngrams --model "$W/fused_bn$X" --head sentiment_hi --train "$H/train.tsv" --dev "$H/dev.tsv" \
-        --test "$H/test.tsv" --out "$W/fused$X" | tee "$W/fuse_sentiment_hi$X.json"
+    # each sentiment head: the AdaGrad n-gram layer and the naive Bayes one
+    # (--nb), the one with the better dev score kept
+    ngrams "$W/fused_ner$X" sentiment_bn "$S" "$W/fused_bn$X" "$W/fuse_sentiment_bn$X"
+    ngrams "$W/fused_bn$X" sentiment_hi "$W/sets/hi-hsac-amazon" "$W/fused$X" "$W/fuse_sentiment_hi$X"
+}
+# ngrams MODEL HEAD SET OUT REPORT: bhasha fuse-ngrams on HEAD of MODEL with
+# SET/{train,dev,test}.tsv, once with the AdaGrad layer (REPORT.json, OUT.ada)
+# and once with naive Bayes (REPORT_nb.json, OUT.nb); OUT is the one whose
+# fused dev macro-F1 is higher (AdaGrad on a tie)
+ngrams() {
+    $BH fuse-ngrams --model "$1" --head "$2" --train "$3/train.tsv" --dev "$3/dev.tsv" --test "$3/test.tsv" \
+        --out "$4.ada" | tee "$5.json"
+    $BH fuse-ngrams --nb --model "$1" --head "$2" --train "$3/train.tsv" --dev "$3/dev.tsv" --test "$3/test.tsv" \
+        --out "$4.nb" | tee "$5_nb.json"
+    devf() { sed 's/.*"dev_macro_f1":{[^}]*"fused":\([0-9.]*\)}.*/\1/' "$1"; }
+    k=ada
+    [ "$(awk -v a="$(devf "$5.json")" -v b="$(devf "$5_nb.json")" 'BEGIN { print (b > a) }')" = 1 ] && k=nb
+    echo "train_models: $2 keeps the $k n-gram layer" >&2
+    rm -rf "$4"
+    cp -r "$4.$k" "$4"
 }
 
 for step in $STEPS; do

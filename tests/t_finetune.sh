@@ -73,6 +73,20 @@ $BH fuse-ngrams --model "$D/s" --train "$D/train.tsv" --dev "$D/dev.tsv" --test 
     --bits 12 --no-refit --out "$D/sn3" > "$D/sn.json" 2> /dev/null
 is "fuse-ngrams --no-refit, A = 0: the fused score is the n-gram layer's" \
     "$?:$(sed -n 's/.*"test_macro_f1":{"head":[0-9.]*,"ngrams":\([0-9.]*\),"fused":\([0-9.]*\)}.*/\1 \2/p' "$D/sn.json" | awk '{print ($1 == $2)}')" "0:1"
+# naive Bayes weights instead of the AdaGrad fit: 3 x 2 x 6 settings tried on dev
+$BH fuse-ngrams --nb --model "$D/s" --train "$D/train.tsv" --dev "$D/dev.tsv" --test "$D/dev.tsv" --bits 12 \
+    --out "$D/snb" > "$D/snb.json" 2> "$D/snb.err"
+is "fuse-ngrams --nb: exit 0" "$?" "0"
+ok "fuse-ngrams --nb: the chosen smoothing and scale" grep -q '"a":[0-9.]*,"nb":{"alpha":[0-9.]*,"b":[0-9.]*}' "$D/snb.json"
+is "fuse-ngrams --nb: 36 settings on stderr" "$(grep -c 'alpha .* B .*dev macro-F1' "$D/snb.err")" "36"
+$BH sentiment --model "$D/snb" "$D/in.txt" > "$D/pred.jsonl" 2> "$D/err"
+is "fuse-ngrams --nb: bhasha sentiment runs it" "$?:$(sed -n '1p;3p' "$D/pred.jsonl" | cut -d'"' -f4 | tr '\n' ' ')" "0:pos neg "
+# a head that has a layer already is read without it: the same model as from the plain head
+$BH fuse-ngrams --nb --model "$D/sn" --train "$D/train.tsv" --dev "$D/dev.tsv" --test "$D/dev.tsv" --bits 12 \
+    --out "$D/snb2" > "$D/snb2.json" 2> /dev/null
+is "fuse-ngrams on a fused head: the head's own scores" "$(sed 's/,"seconds.*//; s/,"out".*//' "$D/snb2.json")" \
+    "$(sed 's/,"seconds.*//; s/,"out".*//' "$D/snb.json")"
+ok "fuse-ngrams on a fused head: the new layer replaces the old" cmp "$D/snb/model.safetensors" "$D/snb2/model.safetensors"
 printf 'text\tlabel\nভালো বই\tgreat\n' > "$D/odd.tsv"
 fails "fuse-ngrams: a label the head lacks" $BH fuse-ngrams --model "$D/s" --train "$D/odd.tsv" --dev "$D/dev.tsv" --bits 12 --out "$D/sx"
 $BH fuse-ngrams --model "$D/s" --train "$D/train.tsv" --out "$D/sx" 2> "$D/err"
