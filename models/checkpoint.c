@@ -195,10 +195,9 @@ bh_status bh_model_load(const char *dir, int flags, bh_model **out)
     for (int i = 0; i < m->ntensors; i++) {
         const bh__tensor *t = &m->tensors[i];
         const bh__st_tensor *s = bh__st_find(&m->st, t->name);
-        if (!s && t->ndim == 2 && bh__st_sparse_find(&m->st, t->name)) {
-            char rows[96];
-            snprintf(rows, sizeof rows, "%s.rows", t->name);
-            parts += bh__st_find(&m->st, rows) ? 2 : 1;
+        int np = s || t->ndim != 2 ? 0 : bh__st_sparse_find(&m->st, t->name);
+        if (np) {
+            parts += np - 1;
             contiguous = 0;
             continue;
         }
@@ -333,15 +332,14 @@ bh_status bh_model_convert(const char *in_dir, const char *out_dir, const char *
     size_t off = 0;
     for (int k = 0; k < f.ntensors; k++) {
         const bh__st_tensor *t = &f.t[order[k]];
+        /* the entry for t as it is (filled in below unless it goes sparse) */
+        e[ne].name = t->name;
+        e[ne].ndim = t->ndim;
+        e[ne].shape[0] = t->shape[0];
+        e[ne].shape[1] = t->ndim == 2 ? t->shape[1] : 0;
         if (sparse_part(&f, t)) { /* already int8 rows: kept as they are */
-            memset(&e[ne], 0, sizeof e[ne]);
-            e[ne].name = t->name;
-            e[ne].ndim = t->ndim;
-            e[ne].shape[0] = t->shape[0];
-            e[ne].shape[1] = t->ndim == 2 ? t->shape[1] : 0;
             e[ne].raw_dtype = t->dtype;
-            e[ne].raw = t->data;
-            ne++;
+            e[ne++].raw = t->data;
             continue;
         }
         bh__st_to_f32(t, buf + off);
@@ -361,13 +359,8 @@ bh_status bh_model_convert(const char *in_dir, const char *out_dir, const char *
             }
             ne += made;
         } else {
-            e[ne].name = t->name;
-            e[ne].ndim = t->ndim;
-            e[ne].shape[0] = t->shape[0];
-            e[ne].shape[1] = t->ndim == 2 ? t->shape[1] : 0;
             e[ne].data = buf + off;
-            e[ne].f16 = f16;
-            ne++;
+            e[ne++].f16 = f16;
         }
         off += (size_t)t->shape[0] * (size_t)(t->ndim == 2 ? t->shape[1] : 1);
     }

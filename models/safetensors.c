@@ -388,7 +388,8 @@ int bh__st_sparse_find(const bh__st_file *f, const char *name)
 {
     char names[3][96];
     sparse_names(name, names);
-    return bh__st_find(f, names[1]) && bh__st_find(f, names[2]);
+    if (!bh__st_find(f, names[1]) || !bh__st_find(f, names[2])) return 0;
+    return bh__st_find(f, names[0]) ? 3 : 2;
 }
 
 bh_status bh__st_sparse_read(const bh__st_file *f, const char *name, int64_t R, int64_t C, float *dst)

@@ -71,8 +71,9 @@ void bh__st_to_f32(const bh__st_tensor *t, float *dst);
  * instead of NAME itself; a row not listed is zero. bh_model_convert's
  * F16-Q8 stores the task heads' hashed tables (feature CRF, n-gram layer:
  * mostly zero rows) with a row index and only their non-zero rows, its Q8
- * every other matrix without one. bh__st_sparse_find returns 1 when f holds
- * NAME.q8 and NAME.scale; bh__st_sparse_read checks the parts against
+ * every other matrix without one. bh__st_sparse_find returns how many of
+ * the parts f holds when it has NAME.q8 and NAME.scale (3 with a row index,
+ * 2 without), else 0; bh__st_sparse_read checks the parts against
  * [R, C] (dtypes, shapes, row order and range: BH_EFORMAT naming the file
  * and tensor) and expands them into dst[R*C]. */
 int bh__st_sparse_find(const bh__st_file *f, const char *name);

@@ -460,7 +460,7 @@ int cli_fuse_ngrams(int argc, char **argv)
         printf("{\"head\":");
         cli_json_string(stdout, bh_head_name(sh), strlen(bh_head_name(sh)));
         printf(",\"train\":%ld,\"dev\":%ld,\"a\":%g", r.n_train, r.n_dev, r.a);
-        if (o.nb) printf(",\"nb\":{\"alpha\":%g,\"b\":%g}", r.l2, r.nb_b);
+        if (o.nb) printf(",\"nb\":{\"alpha\":%g,\"b\":%g}", r.nb_alpha, r.nb_b);
         else printf(",\"l2\":%g", r.l2);
         printf(",\"dev_macro_f1\":{\"head\":%.2f,\"ngrams\":%.2f,\"fused\":%.2f}", r.dev_head, r.dev_ngrams,
                r.dev_fused);

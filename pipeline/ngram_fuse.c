@@ -306,24 +306,26 @@ bh_status bh__ngram_fuse(bh__ft_model *fm, bh_head *sh, const bh__ngram_fuse_opt
     /* the grid: (a, l2) for the AdaGrad layer; (a, alpha, B) for naive Bayes */
     static const double as[] = {0, 0.5, 1}, l2s[] = {1e-4, 1e-3, 1e-2}, alphas[] = {0.1, 1}, Bs[] = {0.5, 1, 2, 3, 5, 8};
     int na = o->fixed_a >= 0 ? 1 : 3, nl = o->nb ? 2 : o->fixed_l2 >= 0 ? 1 : 3, nB = o->nb ? 6 : 1;
-    double best = -1, best_ng = -1, ng_l2 = 0, f;
+    double best = -1, best_ng = -1, ng_l2 = 0, f; /* ng_l2: the n-gram layer alone's l2 (NB: alpha) */
     if (!st) st = macro_f1(&dv, sh, NULL, NULL, 1, &res->dev_head);
     if (!st && o->nb) st = nb_counts(&tr, C, bits, &cnt);
     for (int i = 0; !st && i < na; i++)
         for (int j = 0; !st && j < nl; j++)
             for (int k = 0; !st && k < nB; k++) {
-                double a = o->fixed_a >= 0 ? o->fixed_a : as[i], l2 = o->nb ? alphas[j] : o->fixed_l2 >= 0 ? o->fixed_l2 : l2s[j];
-                if (o->nb) fit_nb(&tr, cnt, C, bits, l2, Bs[k], W, b);
+                double a = o->fixed_a >= 0 ? o->fixed_a : as[i];
+                double l2 = o->nb ? 0 : o->fixed_l2 >= 0 ? o->fixed_l2 : l2s[j], alpha = o->nb ? alphas[j] : 0;
+                double B = o->nb ? Bs[k] : 0;
+                if (o->nb) fit_nb(&tr, cnt, C, bits, alpha, B, W, b);
                 else if ((st = fit(&tr, C, bits, a, l2, o, W, b))) break;
                 if ((st = macro_f1(&dv, sh, W, b, a, &f))) break;
                 if (!o->quiet && o->nb)
-                    fprintf(stderr, "bhasha fuse-ngrams: a %g alpha %g B %g: dev macro-F1 %.2f (%.0f s)\n", a, l2, Bs[k], f,
+                    fprintf(stderr, "bhasha fuse-ngrams: a %g alpha %g B %g: dev macro-F1 %.2f (%.0f s)\n", a, alpha, B, f,
                             bh__ft_now() - t0);
                 else if (!o->quiet)
                     fprintf(stderr, "bhasha fuse-ngrams: a %g l2 %g: dev macro-F1 %.2f (%.0f s)\n", a, l2, f, bh__ft_now() - t0);
-                if (a == 0 && f > best_ng) best_ng = f, ng_l2 = l2;
+                if (a == 0 && f > best_ng) best_ng = f, ng_l2 = o->nb ? alpha : l2;
                 if (f > best) {
-                    best = f, res->a = a, res->l2 = l2, res->nb_b = o->nb ? Bs[k] : 0;
+                    best = f, res->a = a, res->l2 = l2, res->nb_alpha = alpha, res->nb_b = B;
                     memcpy(bw, W, sizeof(float) * H * C);
                     memcpy(bb, b, sizeof(float) * (size_t)C);
                 }
@@ -341,7 +343,7 @@ bh_status bh__ngram_fuse(bh__ft_model *fm, bh_head *sh, const bh__ngram_fuse_opt
         st = nb_counts(fin, C, bits, &cnt);
     }
     if (!st && fin != &tr) {
-        if (o->nb) fit_nb(fin, cnt, C, bits, res->l2, res->nb_b, bw, bb);
+        if (o->nb) fit_nb(fin, cnt, C, bits, res->nb_alpha, res->nb_b, bw, bb);
         else st = fit(fin, C, bits, res->a, res->l2, o, bw, bb);
     }
     if (!st && ts.n) {

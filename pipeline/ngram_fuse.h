@@ -36,8 +36,8 @@ typedef struct bh__ngram_fuse_options {
 
 typedef struct bh__ngram_fuse_result {
     long n_train, n_dev, n_test;
-    double a, l2;                   /* the chosen pair (naive Bayes: l2 holds the smoothing alpha) */
-    double nb_b;                    /* naive Bayes: the chosen scale B; 0 otherwise */
+    double a, l2;                   /* the chosen pair (AdaGrad; l2 0 with naive Bayes) */
+    double nb_alpha, nb_b;          /* naive Bayes: the chosen smoothing and scale B; 0 otherwise */
     double dev_head, dev_ngrams, dev_fused;    /* macro-F1 %: the head alone, the layer alone (a = 0), fused
                                                 * (train-only fits: dev chose with them) */
     double test_head, test_ngrams, test_fused; /* -1 without a test file */

@@ -10,8 +10,8 @@ own tensors are kept (task heads are dropped); everything is written as F32.
 
   python3 scripts/grow_encoder.py SRC_DIR OUT_DIR
 
-SRC_DIR: a bhasha model directory (config.json + model.safetensors, F32/F16
-tensors), e.g. assets/models/bhasha-bnhi. OUT_DIR gets config.json (SRC's with
+SRC_DIR: a bhasha model directory (config.json + model.safetensors, its
+encoder in F32 or F16: not Q8), e.g. assets/models/bhasha-bnhi. OUT_DIR gets config.json (SRC's with
 twice the layers, no task heads) and model.safetensors."""
 import json
 import os
@@ -34,7 +34,10 @@ def read_safetensors(path):
         if name == "__metadata__":
             continue
         if t["dtype"] not in DTYPES:
-            continue  # int8 head tables: not part of the encoder
+            if not name.startswith("head."):  # the heads' int8 tables are not the encoder's
+                sys.exit("grow_encoder: %s: tensor %s is %s (convert the model to F16 or F32 first)"
+                         % (path, name, t["dtype"]))
+            continue
         a, b = t["data_offsets"]
         out[name] = np.frombuffer(data[a:b], dtype=DTYPES[t["dtype"]]).reshape(t["shape"]).astype(np.float32)
     return out, header.get("__metadata__", {})

@@ -113,22 +113,22 @@ void bh_model_free(bh_model *m);
 
 /* Rewrites the model directory in_dir (config.json, model.safetensors with
  * any task heads, tokenizer.model when present) into out_dir with every float
- * tensor stored as dtype: "F16" (half the size) or "F32". Loading widens F16/BF16 to F32, so a converted model runs as
- * before up to F16 rounding (relative error <= 2^-11 per weight); only
- * BH_MODEL_MMAP's zero-copy path needs F32. "F16-Q8" is F16 except for the
- * task heads' hashed tables (head.NAME.feat.w: feature CRF and n-gram
- * weights), which keep only their non-zero rows, each as int8 with an F16
- * scale (error <= half a step of max|row|/127; format in
- * models/safetensors.h); bh_heads_load expands them. "Q8" stores every
- * other matrix (the encoder's or decoder's and the heads') as int8 rows too,
- * all of them, a scale per row (the embedding table: per piece; a linear
- * layer: per output), and the vectors (biases, norms) as F16: about half
- * the size of F16;
- * bh_model_load and bh_heads_load widen the rows to F32. out_dir is created
- * if needed, each file written atomically. Matrices already stored as int8
- * rows are copied unchanged (their scales as dtype), so an F16-Q8 model
- * converts to Q8. BH_EINVAL for another dtype, BH_EFORMAT for a tensor that
- * is neither float nor part of an int8-row table. */
+ * tensor stored as dtype: "F16" (half the size) or "F32". Loading widens
+ * F16/BF16 to F32, so a converted model runs as before up to F16 rounding
+ * (relative error <= 2^-11 per weight); only BH_MODEL_MMAP's zero-copy path
+ * needs F32. "F16-Q8" is F16 except for the task heads' hashed tables
+ * (head.NAME.feat.w: feature CRF and n-gram weights), which keep only their
+ * non-zero rows, each as int8 with an F16 scale (error <= half a step of
+ * max|row|/127; format in models/safetensors.h); bh_heads_load expands them.
+ * "Q8" stores every other matrix (the encoder's or decoder's and the heads')
+ * as int8 rows too, all of them, a scale per row (the embedding table: per
+ * piece; a linear layer: per output), and the vectors (biases, norms) as
+ * F16: about half the size of F16; bh_model_load and bh_heads_load widen the
+ * rows to F32. out_dir is created if needed, each file written atomically.
+ * Matrices already stored as int8 rows are copied unchanged (their scales as
+ * dtype), so an F16-Q8 model converts to Q8. BH_EINVAL for another dtype,
+ * BH_EFORMAT for a tensor that is neither float nor part of an int8-row
+ * table. */
 bh_status bh_model_convert(const char *in_dir, const char *out_dir, const char *dtype);
 
 /* Copies every parameter tensor of src into the tensor of the same name in
