@@ -12,8 +12,9 @@
 # runs with several seeds on the same encoders show the fine-tuning noise.
 # WORKDIR holds the prepared splits of scripts/train_models.sh's `sets` step
 # (WORKDIR/sets, WORKDIR/ner). The encoders come from `bhasha pretrain` runs
-# that differ only in --data (their logs, ENC.log/ENC.err beside them, give
-# the pretraining time). Writes WORKDIR/mono_multi.md; runs niced, 2 threads.
+# that differ only in --data (bench/pretrain_mono_multi.sh makes them; their
+# logs, ENC.log/ENC.err beside them, give the pretraining time). Writes
+# WORKDIR/mono_multi.md; runs niced, 2 threads.
 set -eu
 W=${1:?usage: bench_mono_multi.sh WORKDIR ENC_BN ENC_HI ENC_JOINT}
 EBN=${2:?} EHI=${3:?} EJ=${4:?}
@@ -44,8 +45,9 @@ hi() {
 # "test_score" of the k-th task, and the run's seconds, from a summary line
 score() { echo "$1" | tr '{' '\n' | grep '"head"' | sed -n "${2}p" | sed 's/.*"test_score":\([0-9.]*\).*/\1/'; }
 secs() { echo "$1" | sed 's/.*"seconds":\([0-9.]*\).*/\1/'; }
-# pretraining steps, from the run's own log (ENC.log beside ENC)
-pre() { grep -c '^step ' "$1.log" || true; }
+# pretraining steps, from the run's own log (ENC.log beside ENC: its last
+# "step N loss X" line, so a resumed run's repeated steps count once)
+pre() { sed -n 's/^step \([0-9]*\) .*/\1/p' "$1.log" | tail -n 1; }
 pct() { awk -v x="$1" 'BEGIN{printf "%.2f", 100 * x}'; }
 f2() { awk -v x="$1" 'BEGIN{printf "%.2f", x}'; }
 # a run's cells: its sentiment score, NER score, seconds; – for a run ONLY skipped
