@@ -337,14 +337,11 @@ bh_status bh__ngram_fuse(bh__ft_model *fm, bh_head *sh, const bh__ngram_fuse_opt
     split all = {0};
     const split *fin = &tr;
     if (!st && !o->no_refit && !(st = split_concat(&tr, &dv, C, &all))) fin = &all;
-    if (!st && o->nb && fin != &tr) {
+    if (!st && fin != &tr && !o->nb) st = fit(fin, C, bits, res->a, res->l2, o, bw, bb);
+    if (!st && fin != &tr && o->nb) { /* the counts again, over train + dev */
         free(cnt);
         cnt = NULL;
-        st = nb_counts(fin, C, bits, &cnt);
-    }
-    if (!st && fin != &tr) {
-        if (o->nb) fit_nb(fin, cnt, C, bits, res->nb_alpha, res->nb_b, bw, bb);
-        else st = fit(fin, C, bits, res->a, res->l2, o, bw, bb);
+        if (!(st = nb_counts(fin, C, bits, &cnt))) fit_nb(fin, cnt, C, bits, res->nb_alpha, res->nb_b, bw, bb);
     }
     if (!st && ts.n) {
         if (!(st = macro_f1(&ts, sh, NULL, NULL, 1, &res->test_head))) st = macro_f1(&ts, sh, bw, bb, res->a, &res->test_fused);
