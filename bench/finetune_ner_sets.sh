@@ -1,6 +1,6 @@
 #!/bin/sh
 # bench/finetune_ner_sets.sh — one NER model per set, the NER rows of the
-# README's "one model per set" columns: the pretrained encoder fine-tuned on
+# "one model per set" columns of the README's score table: the pretrained encoder fine-tuned on
 # one set alone (a head with a CRF, every epoch run, the best on dev), a
 # feature CRF trained on the same training split (2^20 hash rows), and the two
 # fused (bhasha crf fuse, the CRF's weight chosen on dev).
