@@ -1017,7 +1017,7 @@ bh_status bh_span_best(const float *lstart, const float *lend, const uint8_t *ct
     /* O(T * max_len): for each start, the best end within the cap */
     for (int s = 1; s < T; s++) {
         if (!ctx[s] || !isfinite(lstart[s])) continue;
-        int lim = max_len > 0 && s + max_len < T ? s + max_len : T;
+        int lim = max_len > 0 && max_len < T - s ? s + max_len : T;
         for (int e = s; e < lim; e++) {
             if (!ctx[e]) continue;
             float v = lstart[s] + lend[e];

@@ -25,11 +25,12 @@ static void finetune_qa_usage(FILE *f)
             "Files: SQuAD v1.1/v2.0 JSON, or JSON lines (*.jsonl) {\"id\",\"context\",\"question\",\n"
             "\"answers\":[{\"text\",\"answer_start\"}]} as bhasha corpus cloze writes (answer_start in code\n"
             "points). Sequences are [CLS] question [SEP] context [SEP]; contexts longer than one window of\n"
-            "--max-len pieces (default the encoder's max_len) are cut into windows sharing --stride pieces;\n"
-            "a window without the whole answer is trained to point at [CLS]. Questions are cut to\n"
-            "--max-query pieces, answers decoded up to --max-answer pieces. The dev metric is SQuAD F1\n"
-            "(percent); the best epoch is saved to DIR with the tokenizer. --sentence decodes (dev, test\n"
-            "and later bhasha qa) inside the context sentence that shares the most words with the question.\n"
+            "--max-len pieces (default the encoder's max_len) are cut into windows sharing --stride pieces\n"
+            "(at most half a window); a window without the whole answer is trained to point at [CLS].\n"
+            "Questions are cut to --max-query pieces, answers decoded up to --max-answer pieces. The dev\n"
+            "metric is SQuAD F1 (percent); the best epoch is saved to DIR with the tokenizer. --sentence\n"
+            "decodes (dev, test and later bhasha qa) inside the context sentence that shares the most words\n"
+            "with the question.\n"
             "Progress on stderr; 'epoch N loss X dev Y' lines and a JSON summary on stdout.\n");
 }
 

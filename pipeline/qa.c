@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -56,6 +57,7 @@ static void pieces_free(pieces *p)
 static bh_status pieces_push(pieces *p, int32_t id, size_t b, size_t e)
 {
     if (p->n == p->cap) {
+        if (p->cap > INT_MAX / 2) return bh__fail(BH_ELIMIT, "a context of more than %d pieces", p->cap);
         int nc = p->cap ? 2 * p->cap : 64;
         int32_t *ni = realloc(p->ids, sizeof(int32_t) * (size_t)nc);
         if (ni) p->ids = ni;
@@ -284,7 +286,7 @@ static bh_status encode_question(qtok *q, const qa_cfg *c, const char *question,
     bh_status st = encode_normalized(q, question, qlen, &n);
     if (st) return st;
     int cap = c->max_query < c->L - 4 ? c->max_query : c->L - 4; /* leaves one context piece */
-    x->nq = (int)q->tk.n < cap ? (int)q->tk.n : cap;
+    x->nq = q->tk.n < (size_t)cap ? (int)q->tk.n : cap;
     if (x->nq < 1) return bh__fail(BH_EINVAL, "the question has no pieces");
     free(x->q);
     if (!(x->q = malloc(sizeof(int32_t) * (size_t)x->nq))) return bh__fail(BH_ENOMEM, "out of memory");
@@ -306,12 +308,14 @@ static bh_status feat_push(qa_set *d, qa_feat f)
 }
 
 /* Windows of example xi: budget pieces each, consecutive ones sharing
- * c->stride; gold start/end where the window holds the whole answer. */
+ * c->stride pieces but at most half a window (a long question leaves a short
+ * window, and a stride near its length would make about one window per
+ * piece); gold start/end where the window holds the whole answer. */
 static bh_status make_windows(qa_set *d, long xi, const qa_cfg *c)
 {
     qa_ex *x = &d->ex[xi];
     int n = x->p.n, budget = c->L - x->nq - 3;
-    int step = budget - c->stride > 0 ? budget - c->stride : 1;
+    int step = budget - (c->stride < budget / 2 ? c->stride : budget / 2);
     /* answer pieces: the first that ends after its start, the last that begins before its end */
     int as = -1, ae = -1;
     if (x->ab >= 0) {
@@ -383,6 +387,12 @@ static bh_status add_example(qa_set *d, qtok *q, const qa_cfg *c, const char *id
     x->sb = -1, x->se = -1;
     if (c->sentence && (st = best_sentence(q, question, x))) return st;
     if (!x->p.n) return bh__fail(BH_EFORMAT, "the context has no pieces");
+    /* a chosen sentence that holds no whole piece (a sentence break inside
+     * a word) cannot hold an answer: the whole context then */
+    int whole = 0;
+    for (int k = 0; x->sb >= 0 && k < x->p.n && !whole; k++)
+        whole = x->p.e[k] > x->p.b[k] && (long)x->p.b[k] >= x->sb && (long)x->p.e[k] <= x->se;
+    if (x->sb >= 0 && !whole) x->sb = x->se = -1;
     return make_windows(d, d->n - 1, c);
 }
 
@@ -633,12 +643,14 @@ static bh_status fold_row(const qbatch *b, int i, const qa_set *d, const qa_feat
     int T = b->T, base = x->nq + 2;
     const float *ls = b->ls + (size_t)i * T, *le = b->le + (size_t)i * T;
     const uint8_t *allowed = b->allowed + (size_t)i * T;
-    uint8_t *ctx = malloc((size_t)T); /* allowed minus position 0 (and outside the chosen sentence) */
+    /* allowed minus position 0, pieces of no bytes (they would give an
+     * empty answer) and pieces outside the chosen sentence */
+    uint8_t *ctx = malloc((size_t)T);
     if (!ctx) return bh__fail(BH_ENOMEM, "out of memory");
     for (int t = 0; t < T; t++) {
         int k = f->w0 + t - base; /* the context piece at position t */
-        ctx[t] = t > 0 && allowed[t] &&
-                 (x->sb < 0 || (k >= 0 && k < x->p.n && (long)x->p.b[k] >= x->sb && (long)x->p.e[k] <= x->se));
+        ctx[t] = t > 0 && allowed[t] && k >= 0 && k < x->p.n && x->p.e[k] > x->p.b[k] &&
+                 (x->sb < 0 || ((long)x->p.b[k] >= x->sb && (long)x->p.e[k] <= x->se));
     }
     int s, e;
     float sc, ns;
@@ -672,9 +684,13 @@ static bh_status evaluate(bh_model *m, bh_head *h, const qa_set *d, const qtok *
     bh_status st = BH_OK;
     if (!ptr || !bx) st = bh__fail(BH_ENOMEM, "out of memory");
     for (long i = 0; !st && i < d->n; i++) bx[i] = (best){-INFINITY, INFINITY, -1, -1};
-    for (long i0 = 0; !st && i0 < d->nf; i0 += bsz) {
-        int B = (int)(d->nf - i0 < bsz ? d->nf - i0 : bsz);
-        for (int i = 0; i < B; i++) ptr[i] = &d->f[i0 + i];
+    /* only the windows bhasha qa runs (window_used), so that the dev score
+     * and its null-answer threshold are those of answering */
+    for (long j = 0; !st && j < d->nf;) {
+        int B = 0;
+        for (; j < d->nf && B < bsz; j++)
+            if (window_used(&d->ex[d->f[j].ex], &d->f[j])) ptr[B++] = &d->f[j];
+        if (!B) break;
         if ((st = qbatch_fill(&b, d, ptr, B, D, q->pad, q)) ||
             (st = bh_model_forward(m, b.ids, b.mask, B, b.T, b.hid, NULL)) ||
             (st = bh_head_span_logprobs(h, b.hid, b.allowed, B, b.T, D, b.ls, b.le)))

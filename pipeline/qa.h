@@ -15,7 +15,7 @@
  * normalized form changed length maps its pieces proportionally; its first
  * piece starts and its last ends exactly at the chunk's edges). Contexts
  * longer than one window are cut into windows of max_len - question - 3
- * pieces, consecutive windows sharing `stride` pieces.
+ * pieces, consecutive windows sharing `stride` pieces (at most half a window).
  *
  * Training targets: the answer's first and last pieces when the window holds
  * the whole answer, else position 0 ([CLS], "no answer here"). Decoding: the
@@ -40,7 +40,7 @@
  * class weights are not used) and the QA ones. */
 typedef struct bh__qa_options {
     bh__ft_options ft;
-    int stride;      /* pieces shared by consecutive context windows (default 32) */
+    int stride;      /* pieces shared by consecutive context windows, at most half a window (default 32) */
     int max_query;   /* question pieces kept (64) */
     int max_answer;  /* longest answer decoded, in pieces (30) */
     int null_answer; /* decoding may answer "no answer", SQuAD 2.0 (0) */

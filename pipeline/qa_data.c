@@ -98,10 +98,18 @@ static long wt_get(const wtab *t, const char *w, size_t n)
     return t->key[i] ? t->cnt[i] : 0;
 }
 
-static int cmp_long_desc(const void *a, const void *b)
+/* A word and its count, for ranking: the most frequent first, ties by the
+ * word's bytes, so that the `stopwords` most frequent words are exactly that
+ * many whatever the hash table's order. */
+typedef struct wcount {
+    const char *w;
+    long c;
+} wcount;
+
+static int cmp_wcount(const void *a, const void *b)
 {
-    long x = *(const long *)a, y = *(const long *)b;
-    return x < y ? 1 : x > y ? -1 : 0;
+    const wcount *x = a, *y = b;
+    return x->c < y->c ? 1 : x->c > y->c ? -1 : strcmp(x->w, y->w);
 }
 
 /* ----------------------------------------------------- sentences and words */
@@ -246,8 +254,7 @@ static double unif(uint64_t *r) { return (double)(bh_rng_next(r) >> 11) / 900719
 
 typedef struct gen {
     const bh__cloze_options *o;
-    const wtab *freq;
-    long stop_min; /* a word counted at least this often is a stopword */
+    const wtab *stop; /* count 1: a stopword (one of the most frequent words) */
     cand *c;
     int ccap;
     bh_buf ctx, q, id;
@@ -258,7 +265,7 @@ typedef struct gen {
 
 static int is_stop(const gen *g, const char *s, const span2 *w)
 {
-    return g->stop_min > 0 && wt_get(g->freq, s + w->b, w->e - w->b) >= g->stop_min;
+    return wt_get(g->stop, s + w->b, w->e - w->b) > 0;
 }
 
 /* Questions of one paragraph s[0..n). */
@@ -404,7 +411,7 @@ bh_status bh__cloze_generate(const char *const *files, int n, const bh__cloze_op
     bh_status st = BH_OK;
     bh_corpus_record rec;
     int k = 0;
-    /* pass 1: word counts, for the stopword threshold */
+    /* pass 1: word counts, for the stopwords */
     for (int f = 0; !st && f < n && o->stopwords; f++) {
         bh_corpus *r;
         if ((st = open_text(files[f], &r))) break;
@@ -416,20 +423,20 @@ bh_status bh__cloze_generate(const char *const *files, int n, const bh__cloze_op
         bh_corpus_free(r);
     }
     if (!st && o->stopwords && freq.n) {
-        long *c = malloc(sizeof(long) * freq.n);
+        /* the counts become flags: 1 for the `stopwords` most frequent words, 0 for the rest */
+        wcount *c = malloc(sizeof(wcount) * freq.n);
         if (!c) st = bh__fail(BH_ENOMEM, "out of memory");
         size_t m = 0;
         for (size_t i = 0; c && i < freq.cap; i++)
-            if (freq.key[i]) c[m++] = freq.cnt[i];
-        if (c) {
-            qsort(c, m, sizeof(long), cmp_long_desc);
-            g.stop_min = (size_t)o->stopwords <= m ? c[o->stopwords - 1] : 1;
-            if (o->stopwords == 0) g.stop_min = 0;
-        }
+            if (freq.key[i]) c[m++] = (wcount){freq.key[i], freq.cnt[i]};
+        if (c) qsort(c, m, sizeof(wcount), cmp_wcount);
+        for (size_t i = 0; c && i < freq.cap; i++) freq.cnt[i] = 0;
+        for (size_t i = 0; c && i < m && i < (size_t)o->stopwords; i++)
+            freq.cnt[wt_slot(&freq, c[i].w, strlen(c[i].w))] = 1;
         free(c);
     }
     g.o = o;
-    g.freq = &freq;
+    g.stop = &freq;
     g.emit = emit;
     g.ectx = ctx;
     g.st = stats;
@@ -473,14 +480,15 @@ bh_status bh__squad_split(const char *in, const char *dev_out, const char *test_
     json_t *out[2] = {json_object(), json_object()}, *arr[2] = {json_array(), json_array()};
     long cnt[4] = {0, 0, 0, 0};
     json_t *ver = json_object_get(root, "version");
-    for (int h = 0; h < 2; h++) {
-        if (ver) json_object_set(out[h], "version", ver);
-        json_object_set(out[h], "data", arr[h]);
-    }
     bh_status st = BH_OK;
+    for (int h = 0; h < 2; h++)
+        if (!out[h] || !arr[h] || (ver && json_object_set(out[h], "version", ver)) ||
+            json_object_set(out[h], "data", arr[h]))
+            st = bh__fail(BH_ENOMEM, "out of memory");
     size_t ai;
     json_t *art;
     json_array_foreach(data, ai, art) {
+        if (st) break;
         json_t *paras = json_object_get(art, "paragraphs");
         if (!json_is_array(paras)) {
             st = bh__fail(BH_EFORMAT, "%s: article %zu has no \"paragraphs\" array", in, ai);
@@ -493,16 +501,21 @@ bh_status bh__squad_split(const char *in, const char *dev_out, const char *test_
             char key[64];
             int kl = snprintf(key, sizeof key, "%zu/%zu", ai, pi);
             int h = (int)(fnv1a(key, (size_t)kl, FNV0) & 1); /* 0 = dev, 1 = test */
-            if (!part[h]) {
-                part[h] = json_deep_copy(art);
-                json_object_set_new(part[h], "paragraphs", json_array());
+            if (!part[h] && (!(part[h] = json_deep_copy(art)) ||
+                             json_object_set_new(part[h], "paragraphs", json_array()))) {
+                st = bh__fail(BH_ENOMEM, "out of memory");
+                break;
             }
-            json_array_append(json_object_get(part[h], "paragraphs"), para);
+            if (json_array_append(json_object_get(part[h], "paragraphs"), para)) {
+                st = bh__fail(BH_ENOMEM, "out of memory");
+                break;
+            }
             cnt[2 * h]++;
             cnt[2 * h + 1] += (long)json_array_size(json_object_get(para, "qas"));
         }
         for (int h = 0; h < 2; h++)
-            if (part[h]) json_array_append_new(arr[h], part[h]);
+            if (part[h] && !st && json_array_append(arr[h], part[h])) st = bh__fail(BH_ENOMEM, "out of memory");
+        for (int h = 0; h < 2; h++) json_decref(part[h]);
     }
     const char *paths[2] = {dev_out, test_out};
     for (int h = 0; !st && h < 2; h++)

@@ -154,6 +154,21 @@ $BH finetune --task qa --base "$D/enc.json" --tokenizer $TOK --train "$D/bad.jso
     > /dev/null 2> "$D/e"
 ok "finetune qa: a misplaced answer names the file and line" grep -q 'bad.jsonl line 1: answer "ब" is not at code point 0' "$D/e"
 
+# --- windows: a stride longer than a window shares half a window, not all
+# but one piece (which made one window per piece)
+ctx="$long"
+start=$(printf '%s' "${ctx%%पटना*}" | wc -m | tr -d ' ')
+printf '{"id":"w","context":"%s","question":"अमित कल शाम कहाँ गया ?","answers":[{"text":"पटना","answer_start":%s}]}\n' \
+    "$ctx" "$start" > "$D/long.jsonl"
+wins() { # STRIDE: the windows of the long context at --max-len 32
+    $BH finetune --task qa --base "$D/enc.json" --tokenizer $TOK --train "$D/long.jsonl" --dev "$D/dev.json" --out "$D/w$1" \
+        --epochs 1 --batch 4 --max-len 32 --stride "$1" --log-every 1000 2> /dev/null | sed -n 's/.*"windows":\([0-9]*\).*/\1/p'
+}
+w0=$(wins 0)
+w9=$(wins 65536)
+ok "qa windows: a stride past the window gives at most twice the windows of stride 0 ($w0, $w9)" \
+    test -n "$w0" -a -n "$w9" -a "$w0" -gt 1 -a "$w9" -le $((2 * w0))
+
 # --- cloze questions from raw text
 {
     echo "राम ने 1857 में किताब लिखी. उस किताब का नाम नीलकमल था. लोग कहते हैं कि राम ने नीलकमल 1857 में पूरी की. बाद में वह दिल्ली चला गया."
@@ -175,6 +190,11 @@ if [ $HAVE_JQ = 1 ]; then
 else
     skip "cloze: answers at their offsets" "no jq"
 fi
+# the stopwords are exactly the N most frequent words: here every word occurs
+# twice, and the 3 first by their bytes are the stopwords, not all of them
+printf 'क ख ग घ। ङ च छ ज। क ख ग घ। ङ च छ ज।\n' > "$D/tie.txt"
+$BH corpus cloze --seed 1 --stopwords 3 --per-paragraph 4 "$D/tie.txt" > "$D/tie.jsonl" 2> /dev/null
+ok "cloze: words tied with the last stopword are not stopwords" test "$(wc -l < "$D/tie.jsonl")" -ge 1
 $BH finetune --task qa --base "$D/enc.json" --tokenizer $TOK --train "$D/c1.jsonl" --dev "$D/dev.json" --out "$D/mc" \
     --epochs 1 --batch 4 --max-len 32 --log-every 1000 > /dev/null 2>&1
 is "cloze output trains directly" "$?" "0"

@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -593,6 +594,10 @@ static void test_span_grad_decode(void **state)
     assert_int_equal(e, 0);
     assert_int_equal(bh_span_best(ls, le, ctx, T, 0, 0, &a, &e, &sc, &ns), BH_OK);
     assert_int_equal(a, 4);
+    /* a cap far beyond the row (INT_MAX: no cap in practice) decodes as none */
+    assert_int_equal(bh_span_best(ls, le, ctx, T, INT_MAX, 0, &a, &e, &sc, &ns), BH_OK);
+    assert_int_equal(a, 4);
+    assert_int_equal(e, 5);
     /* log-probabilities: -inf outside the allowed positions, sum to 1 inside */
     float lp0[B * T], lp1[B * T];
     assert_int_equal(bh_head_span_logprobs(h, hid, al, B, T, D, lp0, lp1), BH_OK);
