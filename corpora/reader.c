@@ -52,19 +52,29 @@ static bh_status push_off(bh_corpus *r, size_t off)
 static bh_status arena_add(bh_corpus *r, const char *s, size_t n)
 {
     size_t off = r->arena.len;
-    if (bh_buf_append(&r->arena, s, n) || bh_buf_append(&r->arena, "", 1)) return BH_ENOMEM;
-    return push_off(r, off);
+    bh_status st = bh_buf_append(&r->arena, s, n);
+    if (!st) st = bh_buf_append(&r->arena, "", 1);
+    return st ? st : push_off(r, off);
+}
+
+/* Makes room for n token/tag pointers. Never leaves r->ptrs NULL, so that a record
+ * without tokens still gets valid (empty) arrays and `r->ptrs + n` is defined. */
+static bh_status ensure_ptrs(bh_corpus *r, size_t n)
+{
+    if (n <= r->ptrs_cap && r->ptrs) return BH_OK;
+    size_t cap = n ? n : 1;
+    const char **p = realloc(r->ptrs, cap * sizeof *p);
+    if (!p) return bh__fail(BH_ENOMEM, "token pointers");
+    r->ptrs = p;
+    r->ptrs_cap = cap;
+    return BH_OK;
 }
 
 /* Turns the recorded offsets into pointers (after the arena stopped growing). */
 static bh_status offs_to_ptrs(bh_corpus *r, const bh_buf *base, const size_t *offs, size_t n)
 {
-    if (n > r->ptrs_cap) {
-        const char **p = realloc(r->ptrs, n * sizeof *p);
-        if (!p) return bh__fail(BH_ENOMEM, "token pointers");
-        r->ptrs = p;
-        r->ptrs_cap = n;
-    }
+    bh_status st = ensure_ptrs(r, n);
+    if (st) return st;
     for (size_t i = 0; i < n; i++) r->ptrs[i] = base->data + offs[i];
     return BH_OK;
 }
@@ -72,9 +82,9 @@ static bh_status offs_to_ptrs(bh_corpus *r, const bh_buf *base, const size_t *of
 static bh_status set_str(bh_buf *b, const char *s, size_t n)
 {
     bh_buf_clear(b);
-    if (bh_buf_append(b, s, n)) return BH_ENOMEM;
-    if (!b->data && bh_buf_append(b, "", 0)) return BH_ENOMEM;
-    return BH_OK;
+    bh_status st = bh_buf_append(b, s, n);
+    if (!st && !b->data) st = bh_buf_append(b, "", 0);
+    return st;
 }
 
 static int is_blank(const char *s, size_t n)
@@ -95,15 +105,31 @@ static void reset_record(bh_corpus *r, bh_corpus_record *rec)
     r->n_offs = 0;
 }
 
-/* Reads a line; on failure marks the reader done (input-level errors always stop). */
+/* Reads a line (or hands out again the one read ahead, see `unread`); on failure
+ * marks the reader done (input-level errors always stop). */
 static int get_line(bh_corpus *r)
 {
+    if (r->unread) {
+        r->unread = 0;
+        return 1;
+    }
     int k = bh__src_line(&r->src, &r->line);
     if (k < 0) {
         r->done = 1;
         r->stop_err = k;
     }
     return k;
+}
+
+/* A record spanning lines (text block, CSV record with a quoted field over several
+ * lines, CoNLL/CoNLL-U sentence) grew past the size limit that bounds memory. Finding
+ * the next record would mean reading on without a bound, so this always stops, like
+ * a line over the limit does. */
+static int record_too_long(bh_corpus *r, long line, const char *what, const char *hint)
+{
+    r->done = 1;
+    r->stop_err = BH_ELIMIT;
+    return bh__fail(BH_ELIMIT, "%s:%ld: %s longer than %zu bytes%s", r->src.path, line, what, r->src.max_line, hint);
 }
 
 /* Converts n tags into r->conv (offsets r->conv_offs) when a scheme or label map is set.
@@ -135,11 +161,12 @@ static int convert_tags(bh_corpus *r, const char *const *tags, size_t n, const c
 static int next_text(bh_corpus *r, bh_corpus_record *rec)
 {
     int k;
+    bh_status st;
     bh_buf_clear(&r->text);
     if (!r->o.blocks) {
         while ((k = get_line(r)) == 1) {
             if (r->line.len == 0) continue;
-            if (set_str(&r->text, r->line.data, r->line.len)) return BH_ENOMEM;
+            if ((st = set_str(&r->text, r->line.data, r->line.len))) return st;
             rec->line = r->src.lineno;
             return 1;
         }
@@ -152,12 +179,9 @@ static int next_text(bh_corpus *r, bh_corpus_record *rec)
             continue;
         }
         if (!first) first = r->src.lineno;
-        else if (bh_buf_append(&r->text, "\n", 1)) return BH_ENOMEM;
-        if (r->text.len + r->line.len > r->src.max_line) {
-            r->o.on_error = BH_ON_ERROR_STOP; /* the rest of the document cannot be resynchronised */
-            return bh__corpus_problem(r, BH_ELIMIT, first, "document longer than %zu bytes", r->src.max_line);
-        }
-        if (bh_buf_append(&r->text, r->line.data, r->line.len)) return BH_ENOMEM;
+        else if ((st = bh_buf_append(&r->text, "\n", 1))) return st;
+        if (r->text.len + r->line.len > r->src.max_line) return record_too_long(r, first, "document", "");
+        if ((st = bh_buf_append(&r->text, r->line.data, r->line.len))) return st;
     }
     if (k < 0) return k;
     if (!first) return 0;
@@ -277,7 +301,8 @@ static int json_scalar(json_t *v, bh_buf *out)
 
 static int next_jsonl(bh_corpus *r, bh_corpus_record *rec)
 {
-    int k;
+    int k, e;
+    bh_status st;
     while ((k = get_line(r)) == 1) {
         if (is_blank(r->line.data, r->line.len)) continue;
         long ln = r->src.lineno;
@@ -285,7 +310,8 @@ static int next_jsonl(bh_corpus *r, bh_corpus_record *rec)
         json_error_t je;
         json_t *v = json_loadb(r->line.data, r->line.len, 0, &je);
         if (!v) {
-            if (bh__corpus_problem(r, BH_EFORMAT, ln, "invalid JSON at column %d: %s", je.column, je.text)) return -1;
+            if ((e = bh__corpus_problem(r, BH_EFORMAT, ln, "invalid JSON at column %d: %s", je.column, je.text)))
+                return e;
             continue;
         }
         const char *tf = r->o.text_field ? r->o.text_field : (json_is_array(v) ? "0" : "text");
@@ -294,18 +320,27 @@ static int next_jsonl(bh_corpus *r, bh_corpus_record *rec)
         if (ok <= 0) {
             json_decref(v);
             if (ok < 0) return BH_ENOMEM;
-            if (bh__corpus_problem(r, BH_ENOTFOUND, ln, "no text field \"%s\"", tf)) return -1;
+            if ((e = bh__corpus_problem(r, BH_ENOTFOUND, ln, "no text field \"%s\"", tf))) return e;
             continue;
         }
-        if (!r->text.data) bh_buf_append(&r->text, "", 0);
+        if (!r->text.data && (st = bh_buf_append(&r->text, "", 0))) {
+            json_decref(v);
+            return st;
+        }
         if (r->o.label_field) {
             json_t *l = json_pick(v, r->o.label_field);
-            if (!l || json_scalar(l, &r->label) <= 0) {
+            ok = l ? json_scalar(l, &r->label) : 0;
+            if (ok <= 0) {
                 json_decref(v);
-                if (bh__corpus_problem(r, BH_ENOTFOUND, ln, "no label field \"%s\"", r->o.label_field)) return -1;
+                if (ok < 0) return BH_ENOMEM;
+                if ((e = bh__corpus_problem(r, BH_ENOTFOUND, ln, "no label field \"%s\"", r->o.label_field)))
+                    return e;
                 continue;
             }
-            if (!r->label.data) bh_buf_append(&r->label, "", 0);
+            if (!r->label.data && (st = bh_buf_append(&r->label, "", 0))) {
+                json_decref(v);
+                return st;
+            }
             rec->label = r->label.data;
         }
         if (r->o.id_field) {
@@ -316,7 +351,7 @@ static int next_jsonl(bh_corpus *r, bh_corpus_record *rec)
             json_t *tg = json_pick(v, r->o.tags_field);
             if (!json_is_array(tg)) {
                 json_decref(v);
-                if (bh__corpus_problem(r, BH_ENOTFOUND, ln, "no tag array \"%s\"", r->o.tags_field)) return -1;
+                if ((e = bh__corpus_problem(r, BH_ENOTFOUND, ln, "no tag array \"%s\"", r->o.tags_field))) return e;
                 continue;
             }
             long nt = tokenize_punct(r, r->text.data, r->text.len);
@@ -327,30 +362,30 @@ static int next_jsonl(bh_corpus *r, bh_corpus_record *rec)
             size_t ntags = json_array_size(tg);
             if ((size_t)nt != ntags) {
                 json_decref(v);
-                if (bh__corpus_problem(r, BH_EFORMAT, ln, "%ld tokens after re-tokenising but %zu tags", nt,
-                                       ntags))
-                    return -1;
+                if ((e = bh__corpus_problem(r, BH_EFORMAT, ln, "%ld tokens after re-tokenising but %zu tags", nt,
+                                            ntags)))
+                    return e;
                 continue;
             }
             int bad = 0;
             for (size_t i = 0; i < ntags; i++) {
-                json_t *e = json_array_get(tg, i);
-                if (!json_is_string(e)) {
+                json_t *el = json_array_get(tg, i);
+                if (!json_is_string(el)) {
                     bad = 1;
                     break;
                 }
-                if (arena_add(r, json_string_value(e), json_string_length(e))) {
+                if ((st = arena_add(r, json_string_value(el), json_string_length(el)))) {
                     json_decref(v);
-                    return BH_ENOMEM;
+                    return st;
                 }
             }
             json_decref(v);
             if (bad) {
-                if (bh__corpus_problem(r, BH_EFORMAT, ln, "tag array holds a non-string")) return -1;
+                if ((e = bh__corpus_problem(r, BH_EFORMAT, ln, "tag array holds a non-string"))) return e;
                 continue;
             }
             size_t n = (size_t)nt;
-            if (offs_to_ptrs(r, &r->arena, r->offs, 2 * n)) return BH_ENOMEM;
+            if ((st = offs_to_ptrs(r, &r->arena, r->offs, 2 * n))) return st;
             rec->tokens = r->ptrs;
             rec->tags = r->ptrs + n;
             rec->n_tokens = n;
@@ -359,8 +394,8 @@ static int next_jsonl(bh_corpus *r, bh_corpus_record *rec)
                 size_t ei = 0;
                 int c = convert_tags(r, r->ptrs + n, n, &et, &ei);
                 if (c == -1000) {
-                    if (bh__corpus_problem(r, BH_EFORMAT, ln, "malformed tag \"%s\" (token %zu)", et, ei + 1))
-                        return -1;
+                    if ((e = bh__corpus_problem(r, BH_EFORMAT, ln, "malformed tag \"%s\" (token %zu)", et, ei + 1)))
+                        return e;
                     continue;
                 }
                 if (c < 0) return c;
@@ -378,8 +413,10 @@ static int next_jsonl(bh_corpus *r, bh_corpus_record *rec)
 /* ---- CSV / TSV (RFC 4180) ----------------------------------------------- */
 
 /* Parses one record (possibly several physical lines) into arena fields.
- * Returns number of fields (>0), 0 at end, -1000 record problem (already reported
- * through *why), or negative status. */
+ * Returns the number of fields (>0), 0 at end, -1000 for a record problem (*why says
+ * which), or a negative status (the reader has then stopped). A bad record is still
+ * read to its end, so that the next call starts at the next record and not inside
+ * a quoted field of this one. */
 static long csv_record(bh_corpus *r, const char **why, long *start_line)
 {
     char d = r->o.delimiter;
@@ -392,92 +429,85 @@ static long csv_record(bh_corpus *r, const char **why, long *start_line)
     bh_buf_clear(&r->arena);
     r->n_offs = 0;
     bh_buf field = {0};
-    long nf = 0;
+    bh_status st = BH_OK;
+    size_t rec_bytes = 0;
     int quoted = 0, in_q = 0, after_q = 0;
     *why = NULL;
     for (;;) {
         const char *s = r->line.data;
         size_t n = r->line.len;
-        if (memchr(s, 0, n)) {
+        rec_bytes += n;
+        if (rec_bytes > r->src.max_line) {
             bh_buf_free(&field);
-            *why = "NUL byte in record";
-            return -1000;
+            return record_too_long(r, *start_line, "record", " (a quoted field left open?)");
         }
-        for (size_t i = 0; i <= n; i++) {
+        if (!*why && memchr(s, 0, n)) *why = "NUL byte in record";
+        for (size_t i = 0; i <= n && !st; i++) {
             char c = i < n ? s[i] : '\n';
             if (in_q && c != '"' && i < n) { /* copy the run up to the next quote in one go */
                 const char *qq = memchr(s + i, '"', n - i);
                 size_t run = qq ? (size_t)(qq - (s + i)) : n - i;
-                if (bh_buf_append(&field, s + i, run)) goto nomem;
+                st = bh_buf_append(&field, s + i, run);
                 i += run - 1;
                 continue;
             }
             if (!in_q && c != d && c != '"' && c != '\n' && !after_q) { /* plain run up to the delimiter */
                 size_t j = i;
                 while (j < n && s[j] != d && s[j] != '"') j++;
-                if (bh_buf_append(&field, s + i, j - i)) goto nomem;
+                st = bh_buf_append(&field, s + i, j - i);
                 i = j - 1;
                 continue;
             }
             if (in_q) {
                 if (c == '"') {
                     if (i + 1 < n && s[i + 1] == '"') {
-                        if (bh_buf_append(&field, "\"", 1)) goto nomem;
+                        st = bh_buf_append(&field, "\"", 1);
                         i++;
                     } else {
                         in_q = 0;
                         after_q = 1;
                     }
-                } else if (bh_buf_append(&field, &c, 1)) {
-                    goto nomem;
+                } else {
+                    st = bh_buf_append(&field, &c, 1);
                 }
                 continue;
             }
             if (c == d || c == '\n') {
-                if (arena_add(r, field.data ? field.data : "", field.len)) goto nomem;
-                nf++;
+                st = arena_add(r, field.data ? field.data : "", field.len);
                 bh_buf_clear(&field);
                 quoted = after_q = 0;
                 if (c == '\n') break;
                 continue;
             }
             if (after_q) {
-                bh_buf_free(&field);
-                *why = "text after a closing quote";
-                return -1000;
+                /* the rest of the field is taken as it is (quotes included), so the
+                 * record ends at the end of this line unless a later field opens a quote */
+                if (!*why) *why = "text after a closing quote";
+                st = bh_buf_append(&field, &c, 1);
+                continue;
             }
             if (c == '"' && field.len == 0 && !quoted && !r->o.no_quotes) {
                 quoted = in_q = 1;
                 continue;
             }
-            if (bh_buf_append(&field, &c, 1)) goto nomem;
+            st = bh_buf_append(&field, &c, 1);
         }
-        if (!in_q) break;
+        if (st || !in_q) break;
         /* the quoted field goes on at the next physical line */
-        if (field.len > r->src.max_line) {
-            bh_buf_free(&field);
-            *why = "quoted field over the size limit (unclosed quote?)";
-            return -1000;
-        }
-        nf = 0;
         k = get_line(r);
         if (k < 0) {
             bh_buf_free(&field);
             return k;
         }
         if (k == 0) {
-            bh_buf_free(&field);
-            *why = "unclosed quote at end of file";
-            return -1000;
+            if (!*why) *why = "unclosed quote at end of file";
+            break;
         }
-        /* the newline itself was kept by the quoted-field branch; re-count the fields already stored before the newline */
-        nf = (long)r->n_offs;
+        rec_bytes++; /* the line break, kept in the field */
     }
     bh_buf_free(&field);
-    return nf;
-nomem:
-    bh_buf_free(&field);
-    return BH_ENOMEM;
+    if (st) return st;
+    return *why ? -1000 : (long)r->n_offs;
 }
 
 static int csv_column(bh_corpus *r, const char *want, int required, const char *what)
@@ -524,15 +554,16 @@ static int csv_fill(bh_corpus *r, bh_corpus_record *rec, long line)
 {
     const char *a = r->arena.data;
     const char *t = a + r->offs[r->col_text];
-    if (set_str(&r->text, t, strlen(t))) return BH_ENOMEM;
+    bh_status st = set_str(&r->text, t, strlen(t));
+    if (st) return st;
     if (r->col_text2 >= 0) {
         const char *t2 = a + r->offs[r->col_text2];
-        if (*t2 && r->text.len && bh_buf_append(&r->text, " ", 1)) return BH_ENOMEM;
-        if (bh_buf_append(&r->text, t2, strlen(t2))) return BH_ENOMEM;
+        if (*t2 && r->text.len && (st = bh_buf_append(&r->text, " ", 1))) return st;
+        if ((st = bh_buf_append(&r->text, t2, strlen(t2)))) return st;
     }
     if (r->col_label >= 0) {
         const char *l = a + r->offs[r->col_label];
-        if (set_str(&r->label, l, strlen(l))) return BH_ENOMEM;
+        if ((st = set_str(&r->label, l, strlen(l)))) return st;
         rec->label = r->label.data;
     }
     if (r->col_id >= 0) rec->id = a + r->offs[r->col_id];
@@ -550,15 +581,15 @@ static int next_csv(bh_corpus *r, bh_corpus_record *rec)
     for (;;) {
         const char *why;
         long line = 0;
+        int e;
         long nf = csv_record(r, &why, &line);
         if (nf == -1000) {
-            if (bh__corpus_problem(r, BH_EFORMAT, line, "%s", why)) return -1;
-            if (r->done) return 0;
+            if ((e = bh__corpus_problem(r, BH_EFORMAT, line, "%s", why))) return e;
             continue;
         }
         if (nf <= 0) return (int)nf;
         if (nf != r->ncols) {
-            if (bh__corpus_problem(r, BH_EFORMAT, line, "%ld fields, the header has %d", nf, r->ncols)) return -1;
+            if ((e = bh__corpus_problem(r, BH_EFORMAT, line, "%ld fields, the header has %d", nf, r->ncols))) return e;
             continue;
         }
         return csv_fill(r, rec, line);
@@ -567,45 +598,51 @@ static int next_csv(bh_corpus *r, bh_corpus_record *rec)
 
 /* ---- CoNLL token/tag ------------------------------------------------------ */
 
-/* Splits a line into columns (tab-separated if it has a tab, else runs of spaces).
- * Returns the count; col[] point into line (modified in place). */
-static int split_cols(char *s, size_t n, char **col, int maxc)
+/* Splits s[0..n) in place into columns: at every tab if the line has one, else at
+ * runs of spaces. Stores the first maxc column starts in col[] and the last one in
+ * *last, and returns how many columns there are, which may be more than maxc. */
+static size_t split_cols(char *s, size_t n, char **col, size_t maxc, char **last)
 {
-    int nc = 0;
+    size_t nc = 0;
+    char *p = s, *end = s + n;
+    *last = s;
     if (memchr(s, '\t', n)) {
-        char *p = s;
         for (;;) {
-            if (nc == maxc) return nc + 1;
-            col[nc++] = p;
-            char *t = strchr(p, '\t');
+            if (nc < maxc) col[nc] = p;
+            nc++;
+            *last = p;
+            char *t = memchr(p, '\t', (size_t)(end - p));
             if (!t) break;
             *t = 0;
             p = t + 1;
         }
         return nc;
     }
-    char *p = s;
-    while (*p) {
-        while (*p == ' ') p++;
-        if (!*p) break;
-        if (nc == maxc) return nc + 1;
-        col[nc++] = p;
-        while (*p && *p != ' ') p++;
-        if (*p) *p++ = 0;
+    while (p < end) {
+        while (p < end && *p == ' ') p++;
+        if (p == end) break;
+        if (nc < maxc) col[nc] = p;
+        nc++;
+        *last = p;
+        while (p < end && *p != ' ') p++;
+        if (p < end) *p++ = 0;
     }
     return nc;
 }
 
 static int next_conll(bh_corpus *r, bh_corpus_record *rec)
 {
-    int k;
+    int k, e;
+    bh_status st;
     for (;;) {
         reset_record(r, rec);
         long first = 0, bad_line = 0;
+        size_t rec_bytes = 0;
         char bad[160] = "";
         while ((k = get_line(r)) == 1) {
             char *s = r->line.data;
-            if (is_blank(s, r->line.len)) {
+            size_t n = r->line.len;
+            if (is_blank(s, n)) {
                 if (first) break;
                 continue;
             }
@@ -614,41 +651,35 @@ static int next_conll(bh_corpus *r, bh_corpus_record *rec)
                 continue;
             }
             if (!first) first = r->src.lineno;
+            rec_bytes += (rec_bytes ? 1 : 0) + n;
+            if (rec_bytes > r->src.max_line) return record_too_long(r, first, "sentence", " (blank lines missing?)");
             if (bad_line) continue; /* consume the rest of a bad sentence */
-            if (memchr(s, 0, r->line.len)) {
+            if (memchr(s, 0, n)) {
                 bad_line = r->src.lineno;
                 snprintf(bad, sizeof bad, "NUL byte");
                 continue;
             }
-            char *col[64];
-            int nc = split_cols(s, r->line.len, col, 64);
-            if (nc < 2) {
+            /* the tag is the last column: trailing blanks (a tab after the tag) must not make an empty one */
+            while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r')) s[--n] = 0;
+            char *tok = s, *tag;
+            if (split_cols(s, n, &tok, 1, &tag) < 2) {
                 bad_line = r->src.lineno;
-                snprintf(bad, sizeof bad, "no tag column (token \"%.60s\")", nc ? col[0] : "");
+                snprintf(bad, sizeof bad, "no tag column (token \"%.60s\")", tok);
                 continue;
             }
-            if (nc > 64) nc = 64;
-            const char *tag = col[nc - 1];
-            size_t tl = strlen(tag);
-            while (tl && (tag[tl - 1] == ' ' || tag[tl - 1] == '\r')) tl--;
-            if (tl == 0) {
-                bad_line = r->src.lineno;
-                snprintf(bad, sizeof bad, "empty tag (token \"%.60s\")", col[0]);
-                continue;
-            }
-            if (arena_add(r, col[0], strlen(col[0])) || arena_add(r, tag, tl)) return BH_ENOMEM;
+            if ((st = arena_add(r, tok, strlen(tok))) || (st = arena_add(r, tag, strlen(tag)))) return st;
         }
         if (k < 0) return k;
         if (!first) return 0;
         if (bad_line) {
-            if (bh__corpus_problem(r, BH_EFORMAT, bad_line, "%s", bad)) return -1;
+            if ((e = bh__corpus_problem(r, BH_EFORMAT, bad_line, "%s", bad))) return e;
             continue;
         }
         size_t n = r->n_offs / 2;
         /* offsets alternate token, tag: regroup as tokens then tags */
-        if (offs_to_ptrs(r, &r->arena, r->offs, 2 * n)) return BH_ENOMEM;
+        if ((st = offs_to_ptrs(r, &r->arena, r->offs, 2 * n))) return st;
         const char **tmp = malloc((2 * n + 1) * sizeof *tmp);
-        if (!tmp) return BH_ENOMEM;
+        if (!tmp) return bh__fail(BH_ENOMEM, "token pointers");
         for (size_t i = 0; i < n; i++) {
             tmp[i] = r->ptrs[2 * i];
             tmp[n + i] = r->ptrs[2 * i + 1];
@@ -656,15 +687,15 @@ static int next_conll(bh_corpus *r, bh_corpus_record *rec)
         memcpy(r->ptrs, tmp, 2 * n * sizeof *tmp);
         free(tmp);
         for (size_t i = 0; i < n; i++) {
-            if (i && bh_buf_append(&r->text, " ", 1)) return BH_ENOMEM;
-            if (bh_buf_append(&r->text, r->ptrs[i], strlen(r->ptrs[i]))) return BH_ENOMEM;
+            if (i && (st = bh_buf_append(&r->text, " ", 1))) return st;
+            if ((st = bh_buf_append(&r->text, r->ptrs[i], strlen(r->ptrs[i])))) return st;
         }
         if (r->o.scheme != BH_TAGS_ASIS || r->o.label_map) {
             const char *et = NULL;
             size_t ei = 0;
             int c = convert_tags(r, r->ptrs + n, n, &et, &ei);
             if (c == -1000) {
-                if (bh__corpus_problem(r, BH_EFORMAT, first + (long)ei, "malformed tag \"%s\"", et)) return -1;
+                if ((e = bh__corpus_problem(r, BH_EFORMAT, first + (long)ei, "malformed tag \"%s\"", et))) return e;
                 continue;
             }
             if (c < 0) return c;
@@ -696,36 +727,57 @@ static int conllu_kind(const char *id)
 
 static int next_conllu(bh_corpus *r, bh_corpus_record *rec)
 {
-    int k;
+    int k, e;
+    bh_status st;
     for (;;) {
         reset_record(r, rec);
         long first = 0, bad_line = 0;
         char bad[160] = "";
-        size_t nrows = 0, text_off = (size_t)-1, sid_off = (size_t)-1;
+        size_t nrows = 0, rec_bytes = 0;
+        int have_text = 0, have_sid = 0, seen_words = 0;
         while ((k = get_line(r)) == 1) {
             char *s = r->line.data;
-            if (is_blank(s, r->line.len)) {
+            size_t n = r->line.len;
+            if (is_blank(s, n)) {
                 if (first) break;
                 continue;
             }
+            if (s[0] == '#' && seen_words) {
+                /* comments only come before a sentence's word lines: this one starts the
+                 * next sentence (the blank line is missing, e.g. two files concatenated) */
+                r->unread = 1;
+                break;
+            }
             if (!first) first = r->src.lineno;
+            rec_bytes += (rec_bytes ? 1 : 0) + n;
+            if (rec_bytes > r->src.max_line) return record_too_long(r, first, "sentence", " (blank lines missing?)");
+            if (s[0] != '#') seen_words = 1;
             if (bad_line) continue;
+            if (memchr(s, 0, n)) {
+                bad_line = r->src.lineno;
+                snprintf(bad, sizeof bad, "NUL byte");
+                continue;
+            }
             if (s[0] == '#') {
                 if (strncmp(s, "# text = ", 9) == 0) {
-                    if (set_str(&r->text, s + 9, r->line.len - 9)) return BH_ENOMEM;
-                    text_off = 0;
+                    if ((st = set_str(&r->text, s + 9, n - 9))) return st;
+                    have_text = 1;
                 } else if (strncmp(s, "# sent_id = ", 12) == 0) {
-                    if (set_str(&r->id, s + 12, r->line.len - 12)) return BH_ENOMEM;
-                    sid_off = 0;
+                    if ((st = set_str(&r->id, s + 12, n - 12))) return st;
+                    have_sid = 1;
                 }
                 continue;
             }
-            char *col[11];
-            int has_tab = memchr(s, '\t', r->line.len) != NULL;
-            int nc = split_cols(s, r->line.len, col, 10);
+            char *col[10], *last;
+            int has_tab = memchr(s, '\t', n) != NULL;
+            size_t nc = split_cols(s, n, col, 10, &last);
             if (!has_tab || nc != 10) {
                 bad_line = r->src.lineno;
-                snprintf(bad, sizeof bad, "%d tab-separated columns, CoNLL-U needs 10", nc > 10 ? 11 : nc);
+                if (has_tab)
+                    snprintf(bad, sizeof bad, "%zu tab-separated columns, CoNLL-U needs 10", nc);
+                else
+                    snprintf(bad, sizeof bad, "no tab (%zu space-separated columns), CoNLL-U needs 10 tab-separated ones",
+                             nc);
                 continue;
             }
             int kind = conllu_kind(col[0]);
@@ -735,11 +787,11 @@ static int next_conllu(bh_corpus *r, bh_corpus_record *rec)
                 continue;
             }
             for (int c = 0; c < 10; c++)
-                if (arena_add(r, col[c], strlen(col[c]))) return BH_ENOMEM;
+                if ((st = arena_add(r, col[c], strlen(col[c])))) return st;
             if (nrows == r->rows_cap) {
                 size_t cap = r->rows_cap ? r->rows_cap * 2 : 64;
                 bh_conllu_row *p = realloc(r->rows, cap * sizeof *p);
-                if (!p) return BH_ENOMEM;
+                if (!p) return bh__fail(BH_ENOMEM, "CoNLL-U rows");
                 r->rows = p;
                 r->rows_cap = cap;
             }
@@ -748,11 +800,11 @@ static int next_conllu(bh_corpus *r, bh_corpus_record *rec)
         if (k < 0) return k;
         if (!first) return 0;
         if (bad_line) {
-            if (bh__corpus_problem(r, BH_EFORMAT, bad_line, "%s", bad)) return -1;
+            if ((e = bh__corpus_problem(r, BH_EFORMAT, bad_line, "%s", bad))) return e;
             continue;
         }
         if (nrows == 0) {
-            if (bh__corpus_problem(r, BH_EFORMAT, first, "sentence without any word line")) return -1;
+            if ((e = bh__corpus_problem(r, BH_EFORMAT, first, "sentence without any word line"))) return e;
             continue;
         }
         size_t nw = 0;
@@ -760,12 +812,7 @@ static int next_conllu(bh_corpus *r, bh_corpus_record *rec)
             for (int c = 0; c < 10; c++) r->rows[i].col[c] = r->arena.data + r->offs[i * 10 + c];
             if (r->rows[i].kind == 0) nw++;
         }
-        if (2 * nw > r->ptrs_cap) {
-            const char **p = realloc(r->ptrs, 2 * nw * sizeof *p);
-            if (!p) return BH_ENOMEM;
-            r->ptrs = p;
-            r->ptrs_cap = 2 * nw;
-        }
+        if ((st = ensure_ptrs(r, 2 * nw))) return st;
         size_t w = 0;
         for (size_t i = 0; i < nrows; i++)
             if (r->rows[i].kind == 0) {
@@ -773,13 +820,13 @@ static int next_conllu(bh_corpus *r, bh_corpus_record *rec)
                 r->ptrs[nw + w] = r->rows[i].col[3];
                 w++;
             }
-        if (text_off == (size_t)-1) {
+        if (!have_text) {
             for (size_t i = 0; i < nw; i++) {
-                if (i && bh_buf_append(&r->text, " ", 1)) return BH_ENOMEM;
-                if (bh_buf_append(&r->text, r->ptrs[i], strlen(r->ptrs[i]))) return BH_ENOMEM;
+                if (i && (st = bh_buf_append(&r->text, " ", 1))) return st;
+                if ((st = bh_buf_append(&r->text, r->ptrs[i], strlen(r->ptrs[i])))) return st;
             }
         }
-        if (sid_off != (size_t)-1) rec->id = r->id.data;
+        if (have_sid) rec->id = r->id.data;
         rec->rows = r->rows;
         rec->n_rows = nrows;
         rec->tokens = r->ptrs;
@@ -840,11 +887,22 @@ static long cp_to_byte(const char *s, size_t n, long cp)
 static int next_squad(bh_corpus *r, bh_corpus_record *rec)
 {
     json_t *data = json_object_get((json_t *)r->json, "data");
+    int e;
     for (;;) {
         reset_record(r, rec);
         json_t *art = json_array_get(data, r->art);
         if (!art) return 0;
         json_t *pars = json_object_get(art, "paragraphs");
+        if (!json_is_array(pars)) {
+            /* a whole article of questions would otherwise vanish without a word */
+            size_t a = r->art++;
+            r->par = r->qa = 0;
+            if ((e = bh__corpus_problem(r, BH_EFORMAT, 0, "data[%zu]: %s", a,
+                                        json_is_object(art) ? "article without a \"paragraphs\" array"
+                                                            : "article is not a JSON object")))
+                return e;
+            continue;
+        }
         json_t *par = json_array_get(pars, r->par);
         if (!par) {
             r->art++;
@@ -852,22 +910,31 @@ static int next_squad(bh_corpus *r, bh_corpus_record *rec)
             continue;
         }
         json_t *qas = json_object_get(par, "qas");
+        if (!json_is_array(qas)) {
+            size_t p = r->par++;
+            r->qa = 0;
+            if ((e = bh__corpus_problem(r, BH_EFORMAT, 0, "data[%zu].paragraphs[%zu]: %s", r->art, p,
+                                        json_is_object(par) ? "paragraph without a \"qas\" array"
+                                                            : "paragraph is not a JSON object")))
+                return e;
+            continue;
+        }
         json_t *q = json_array_get(qas, r->qa);
         if (!q) {
             r->par++;
             r->qa = 0;
             continue;
         }
-        r->qa++;
-        long qno = r->index + r->skipped + 1;
+        size_t qi = r->qa++;
         json_t *ctx = json_object_get(par, "context");
         json_t *qid = json_object_get(q, "id");
         json_t *qq = json_object_get(q, "question");
         json_t *ans = json_object_get(q, "answers");
         if (!json_is_string(ctx) || !json_is_string(qq) || !json_is_string(qid) || (ans && !json_is_array(ans))) {
-            if (bh__corpus_problem(r, BH_EFORMAT, 0, "question #%ld: missing context, id, question or answers",
-                                   qno))
-                return -1;
+            if ((e = bh__corpus_problem(r, BH_EFORMAT, 0,
+                                        "data[%zu].paragraphs[%zu].qas[%zu]: missing context, id, question or answers",
+                                        r->art, r->par, qi)))
+                return e;
             continue;
         }
         const char *cs = json_string_value(ctx);
@@ -876,7 +943,7 @@ static int next_squad(bh_corpus *r, bh_corpus_record *rec)
         size_t na = json_array_size(ans);
         if (na > r->answers_cap) {
             bh_squad_answer *p = realloc(r->answers, na * sizeof *p);
-            if (!p) return BH_ENOMEM;
+            if (!p) return bh__fail(BH_ENOMEM, "SQuAD answers");
             r->answers = p;
             r->answers_cap = na;
         }
@@ -1015,8 +1082,9 @@ int bh_corpus_next(bh_corpus *r, bh_corpus_record *rec)
     default: return bh__fail(BH_EINVAL, "bad format");
     }
     if (k < 0) {
+        /* k is the real status: a problem reported in stop mode returns its own code */
         r->done = 1;
-        if (r->stop_err == 0) r->stop_err = k == -1 ? BH_EFORMAT : k;
+        if (r->stop_err == 0) r->stop_err = k;
         return r->stop_err;
     }
     if (k == 0) {
@@ -1024,7 +1092,8 @@ int bh_corpus_next(bh_corpus *r, bh_corpus_record *rec)
         return 0;
     }
     if (!rec->text && r->o.format != BH_CORPUS_SQUAD) {
-        if (!r->text.data && bh_buf_append(&r->text, "", 0)) return BH_ENOMEM;
+        bh_status st = r->text.data ? BH_OK : bh_buf_append(&r->text, "", 0);
+        if (st) return st;
         rec->text = r->text.data;
         rec->text_len = r->text.len;
     }

@@ -12,6 +12,7 @@ struct bh_corpus {
     bh_corpus_options o;
     bh__src src;
     bh_buf line;
+    int unread;          /* `line` holds a line read ahead: the next line to hand out again */
     long index;
     long skipped;
     char *problems[BH__MAX_PROBLEMS];
@@ -34,14 +35,14 @@ struct bh_corpus {
     int ncols, col_text, col_text2, col_label, col_id;
     /* SQuAD */
     void *json;                         /* json_t root */
-    size_t art, par, qa;
+    size_t art, par, qa;                /* position: data[art].paragraphs[par].qas[qa] */
     /* MediaWiki */
     void *wiki;
 };
 
 /* Records a problem "PATH:LINE: message" (line 0 = no line). In skip mode returns 0
  * (the caller drops the record and goes on); in stop mode sets the error detail,
- * marks the reader stopped and returns `code`. */
+ * marks the reader stopped and returns `code`, which the caller returns as it is. */
 int bh__corpus_problem(bh_corpus *r, bh_status code, long line, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 4, 5)))

@@ -1,6 +1,7 @@
 /* corpora/stats.c — corpus statistics: documents, sentences, tokens, characters
  * by Unicode script (ICU), label/tag distribution, SQuAD paragraph/answer counts. */
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unicode/uscript.h>
@@ -149,21 +150,56 @@ static int cmp_lab(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
+/* jansson refuses object keys that are not valid UTF-8 (json_object_set_new then
+ * fails and the count would silently vanish), so such a label is written with each
+ * invalid byte as the four characters \xHH: nothing is lost and the bytes can be found. */
+static bh_status utf8_key(const char *l, bh_buf *out)
+{
+    bh_status st = BH_OK;
+    size_t n = strlen(l);
+    bh_buf_clear(out);
+    for (size_t i = 0; i < n && !st;) {
+        int32_t cp;
+        utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)l + i, (utf8proc_ssize_t)(n - i), &cp);
+        if (k > 0) {
+            st = bh_buf_append(out, l + i, (size_t)k);
+            i += (size_t)k;
+            continue;
+        }
+        char hex[8];
+        snprintf(hex, sizeof hex, "\\x%02X", (unsigned char)l[i]);
+        st = bh_buf_append(out, hex, 4);
+        i++;
+    }
+    if (!st && !out->data) st = bh_buf_append(out, "", 0);
+    return st;
+}
+
+/* Adds n to counts[key]. Two labels may share a key once escaped (the bytes FF and the
+ * text "\xFF"); their counts are then summed rather than one overwriting the other. */
+static int add_count(json_t *counts, const char *key, long long n)
+{
+    json_t *old = json_object_get(counts, key);
+    if (old) return json_integer_set(old, json_integer_value(old) + n);
+    return json_object_set_new(counts, key, json_integer(n));
+}
+
 bh_status bh_corpus_stats_json(const bh_corpus_stats *s, bh_buf *out)
 {
     if (!s || !out) return bh__fail(BH_EINVAL, "bh_corpus_stats_json: NULL argument");
     json_t *o = json_object();
     if (!o) return bh__fail(BH_ENOMEM, "stats json");
-    json_object_set_new(o, s->is_qa ? "questions" : "documents", json_integer(s->docs));
+    int bad = 0; /* a failed set (no memory) would otherwise drop a field from the output */
+    bad |= json_object_set_new(o, s->is_qa ? "questions" : "documents", json_integer(s->docs));
     if (s->is_qa) {
-        json_object_set_new(o, "paragraphs", json_integer(s->paragraphs));
-        json_object_set_new(o, "answers", json_integer(s->answers));
-        json_object_set_new(o, "unanswerable", json_integer(s->unanswerable));
+        bad |= json_object_set_new(o, "paragraphs", json_integer(s->paragraphs));
+        bad |= json_object_set_new(o, "answers", json_integer(s->answers));
+        bad |= json_object_set_new(o, "unanswerable", json_integer(s->unanswerable));
     }
-    json_object_set_new(o, "sentences", json_integer(s->sentences));
-    json_object_set_new(o, "tokens", json_integer(s->tokens));
-    json_object_set_new(o, "characters", json_integer(s->chars));
-    if (s->invalid_bytes) json_object_set_new(o, "invalid_utf8_bytes", json_integer(s->invalid_bytes));
+    bad |= json_object_set_new(o, "sentences", json_integer(s->sentences));
+    bad |= json_object_set_new(o, "tokens", json_integer(s->tokens));
+    bad |= json_object_set_new(o, "characters", json_integer(s->chars));
+    if (s->invalid_bytes) bad |= json_object_set_new(o, "invalid_utf8_bytes", json_integer(s->invalid_bytes));
     /* scripts, largest first */
     json_t *sc = json_object();
     int order[N_SCRIPTS], no = 0;
@@ -175,12 +211,12 @@ bh_status bh_corpus_stats_json(const bh_corpus_stats *s, bh_buf *out)
             order[b] = order[b - 1];
             order[b - 1] = t;
         }
-    for (int i = 0; i < no; i++) {
+    for (int i = 0; i < no && sc; i++) {
         const char *nm = uscript_getName((UScriptCode)order[i]);
-        json_object_set_new(sc, nm ? nm : "Unknown", json_integer(s->by_script[order[i]]));
+        bad |= json_object_set_new(sc, nm ? nm : "Unknown", json_integer(s->by_script[order[i]]));
     }
-    json_object_set_new(o, "characters_by_script", sc);
-    if (s->n_labels) {
+    bad |= json_object_set_new(o, "characters_by_script", sc);
+    if (s->n_labels && !bad) {
         lab *tmp = malloc((size_t)s->n_labels * sizeof *tmp);
         if (!tmp) {
             json_decref(o);
@@ -189,12 +225,17 @@ bh_status bh_corpus_stats_json(const bh_corpus_stats *s, bh_buf *out)
         memcpy(tmp, s->labels, (size_t)s->n_labels * sizeof *tmp);
         qsort(tmp, (size_t)s->n_labels, sizeof *tmp, cmp_lab);
         json_t *lj = json_object();
-        for (int i = 0; i < s->n_labels; i++) json_object_set_new(lj, tmp[i].name, json_integer(tmp[i].n));
-        if (s->other_labels) json_object_set_new(lj, "(other)", json_integer(s->other_labels));
+        bh_buf key = {0};
+        for (int i = 0; i < s->n_labels && lj && !bad; i++) {
+            if (utf8_key(tmp[i].name, &key)) bad = 1;
+            else bad |= add_count(lj, key.data, tmp[i].n);
+        }
+        if (s->other_labels && !bad) bad |= add_count(lj, "(other)", s->other_labels);
+        bh_buf_free(&key);
         free(tmp);
-        json_object_set_new(o, s->has_tags ? "tags" : "labels", lj);
+        bad |= json_object_set_new(o, s->has_tags ? "tags" : "labels", lj);
     }
-    char *d = json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT);
+    char *d = bad ? NULL : json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT);
     json_decref(o);
     if (!d) return bh__fail(BH_ENOMEM, "stats json");
     bh_status st = bh_buf_append(out, d, strlen(d));

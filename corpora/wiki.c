@@ -1,6 +1,7 @@
 /* corpora/wiki.c — MediaWiki XML export reader (libxml2 streaming xmlTextReader:
  * one <page> in memory at a time) and the wikitext-to-plain-text cleaner. */
 #include <libxml/xmlreader.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +52,12 @@ bh_status bh__wiki_open(bh_corpus *r)
     wiki_state *w = calloc(1, sizeof *w);
     if (!w) return bh__fail(BH_ENOMEM, "wiki reader");
     r->wiki = w;
-    w->rd = xmlReaderForIO(io_read, io_close, r, NULL, NULL, XML_PARSE_NONET);
+    /* Without XML_PARSE_HUGE libxml2 refuses text nodes over 10,000,000 bytes, so pages
+     * between that and max_record_bytes (64 MiB by default) would stop the reader. Our
+     * own page limit applies once libxml2 hands the text over; until then libxml2 holds
+     * the node itself, up to its hard cap of 1 GB. Entities are still not expanded
+     * (no XML_PARSE_NOENT), so entity bombs do not grow. */
+    w->rd = xmlReaderForIO(io_read, io_close, r, NULL, NULL, XML_PARSE_NONET | XML_PARSE_HUGE);
     if (!w->rd) return bh__fail(BH_ENOMEM, "libxml2 reader");
     xmlTextReaderSetErrorHandler(w->rd, on_error, w);
     return BH_OK;
@@ -67,23 +73,35 @@ void bh__wiki_free(bh_corpus *r)
     r->wiki = NULL;
 }
 
+/* Reads the current element's text into dst. Returns 0, 1 when it is over the size
+ * limit (dst is then left empty and not grown), or a negative status. */
 static int read_string(bh_corpus *r, bh_buf *dst)
 {
     wiki_state *w = r->wiki;
     xmlChar *s = xmlTextReaderReadString(w->rd);
     bh_buf_clear(dst);
-    if (!s) return bh_buf_append(dst, "", 0);
-    size_t n = strlen((const char *)s);
-    bh_status st = bh_buf_append(dst, s, n);
+    size_t n = s ? strlen((const char *)s) : 0;
+    int k = 1;
+    if (n <= r->src.max_line) k = bh_buf_append(dst, s ? (const char *)s : "", n);
     xmlFree(s);
-    if (!st && !dst->data) st = bh_buf_append(dst, "", 0);
-    return st;
+    return k;
+}
+
+/* Line of the current element. The parser's own line number runs ahead of the node
+ * handed out (it has read the next chunk already); the node's is exact but libxml2
+ * saturates it at 65535, and past that the parser's is the best there is. */
+static long page_start_line(xmlTextReaderPtr rd)
+{
+    xmlNodePtr node = xmlTextReaderCurrentNode(rd);
+    long line = node ? xmlGetLineNo(node) : -1;
+    return line > 0 && line < 65535 ? line : xmlTextReaderGetParserLineNumber(rd);
 }
 
 int bh__wiki_next(bh_corpus *r, bh_corpus_record *rec)
 {
     wiki_state *w = r->wiki;
-    int in_page = 0, page_depth = 0, redirect = 0, ns = 0, have_id = 0, in_rev = 0;
+    int in_page = 0, page_depth = 0, redirect = 0, ns = 0, have_id = 0, in_rev = 0, k;
+    const char *too_big = NULL; /* element of the current page over the size limit */
     long page_line = 0;
     int ret;
     while ((ret = xmlTextReaderRead(w->rd)) == 1) {
@@ -95,8 +113,9 @@ int bh__wiki_next(bh_corpus *r, bh_corpus_record *rec)
                 if (xmlTextReaderIsEmptyElement(w->rd)) continue;
                 in_page = 1;
                 page_depth = xmlTextReaderDepth(w->rd);
-                page_line = xmlTextReaderGetParserLineNumber(w->rd);
+                page_line = page_start_line(w->rd);
                 redirect = ns = have_id = in_rev = 0;
+                too_big = NULL;
                 bh_buf_clear(&r->title);
                 bh_buf_clear(&r->id);
                 bh_buf_clear(&w->raw);
@@ -105,36 +124,43 @@ int bh__wiki_next(bh_corpus *r, bh_corpus_record *rec)
             if (!in_page) continue;
             if (strcmp(name, "revision") == 0) in_rev = 1;
             else if (strcmp(name, "title") == 0) {
-                if (read_string(r, &r->title)) return BH_ENOMEM;
+                if ((k = read_string(r, &r->title)) < 0) return k;
+                if (k) too_big = "<title>";
             } else if (strcmp(name, "ns") == 0) {
                 bh_buf t = {0};
-                if (read_string(r, &t)) return BH_ENOMEM;
+                if ((k = read_string(r, &t)) < 0) return k;
+                if (k) too_big = "<ns>";
                 ns = atoi(t.data ? t.data : "0");
                 bh_buf_free(&t);
             } else if (strcmp(name, "id") == 0 && !in_rev && !have_id &&
                        xmlTextReaderDepth(w->rd) == page_depth + 1) {
-                if (read_string(r, &r->id)) return BH_ENOMEM;
+                if ((k = read_string(r, &r->id)) < 0) return k;
+                if (k) too_big = "<id>";
                 have_id = 1;
             } else if (strcmp(name, "redirect") == 0) {
                 redirect = 1;
             } else if (strcmp(name, "text") == 0 && in_rev) {
-                if (read_string(r, &w->raw)) return BH_ENOMEM;
-                if (w->raw.len > r->src.max_line)
-                    return bh__corpus_problem(r, BH_ELIMIT, page_line, "page text over %zu bytes", r->src.max_line)
-                               ? -1
-                               : -1;
+                if ((k = read_string(r, &w->raw)) < 0) return k;
+                if (k) too_big = "page text";
             }
         } else if (type == XML_READER_TYPE_END_ELEMENT && in_page && strcmp(name, "page") == 0) {
             in_page = 0;
             if (!r->o.wiki_all_namespaces && ns != 0) continue;
             if (!r->o.wiki_keep_redirects && redirect) continue;
+            if (too_big) {
+                /* the XML parser is still in step, so the page can be skipped like any bad record */
+                int e = bh__corpus_problem(r, BH_ELIMIT, page_line, "%s over %zu bytes", too_big, r->src.max_line);
+                if (e) return e;
+                continue;
+            }
+            bh_status st;
             bh_buf_clear(&r->text);
             if (r->o.wiki_raw) {
-                if (bh_buf_append(&r->text, w->raw.data ? w->raw.data : "", w->raw.len)) return BH_ENOMEM;
-            } else if (bh_wikitext_clean(w->raw.data ? w->raw.data : "", w->raw.len, &r->text)) {
-                return BH_ENOMEM;
+                if ((st = bh_buf_append(&r->text, w->raw.data ? w->raw.data : "", w->raw.len))) return st;
+            } else if ((st = bh_wikitext_clean(w->raw.data ? w->raw.data : "", w->raw.len, &r->text))) {
+                return st;
             }
-            if (!r->text.data && bh_buf_append(&r->text, "", 0)) return BH_ENOMEM;
+            if (!r->text.data && (st = bh_buf_append(&r->text, "", 0))) return st;
             rec->title = r->title.data;
             rec->id = r->id.data;
             rec->line = page_line;
@@ -202,6 +228,18 @@ static size_t find(const char *s, size_t n, size_t i, const char *lit)
     for (; i + k <= n; i++)
         if (memcmp(s + i, lit, k) == 0) return i;
     return n;
+}
+
+/* Index of the first c at or after i in s[0..n), or n. *memo keeps the last answer
+ * (SIZE_MAX before the first search): as i only grows, an answer not behind i still
+ * holds, so every byte is scanned at most once per character looked for. Searching
+ * afresh from each '<' or '[' instead would make text such as "<a<a<a..." quadratic. */
+static size_t next_char(const char *s, size_t n, size_t i, char c, size_t *memo)
+{
+    if (*memo != SIZE_MAX && *memo >= i) return *memo;
+    const char *p = i < n ? memchr(s + i, c, n - i) : NULL;
+    *memo = p ? (size_t)(p - s) : n;
+    return *memo;
 }
 
 static size_t find_ci(const char *s, size_t n, size_t i, const char *lit)
@@ -293,6 +331,7 @@ static int is_skip_tag(const char *s, size_t n, size_t i, const char **close)
 static bh_status clean_inline(const char *s, size_t n, bh_buf *o, int depth)
 {
     size_t i = 0;
+    size_t memo_gt = SIZE_MAX, memo_nl = SIZE_MAX, memo_rb = SIZE_MAX;
     bh_status st = BH_OK;
     while (i < n && !st) {
         char c = s[i];
@@ -320,8 +359,8 @@ static bh_status clean_inline(const char *s, size_t n, bh_buf *o, int depth)
             }
             if (i + 1 < n && (s[i + 1] == '/' || (s[i + 1] >= 'a' && s[i + 1] <= 'z') ||
                               (s[i + 1] >= 'A' && s[i + 1] <= 'Z'))) {
-                size_t gt = find(s, n, i, ">");
-                size_t nl = find(s, n, i, "\n");
+                size_t gt = next_char(s, n, i, '>', &memo_gt);
+                size_t nl = next_char(s, n, i, '\n', &memo_nl);
                 if (gt < n && gt < nl) {
                     if (starts_ci(s, n, i, "<br")) st = bh_buf_append(o, "\n", 1);
                     i = gt + 1;
@@ -357,8 +396,8 @@ static bh_status clean_inline(const char *s, size_t n, bh_buf *o, int depth)
             continue;
         } else if (c == '[' && (starts_ci(s, n, i + 1, "http://") || starts_ci(s, n, i + 1, "https://") ||
                                 starts(s, n, i + 1, "//") || starts_ci(s, n, i + 1, "ftp://"))) {
-            size_t e = find(s, n, i, "]");
-            size_t nl = find(s, n, i, "\n");
+            size_t e = next_char(s, n, i, ']', &memo_rb);
+            size_t nl = next_char(s, n, i, '\n', &memo_nl);
             if (e < n && e < nl) {
                 const char *sp = memchr(s + i, ' ', e - i);
                 if (sp && depth < 8) st = clean_inline(sp + 1, (size_t)(s + e - sp - 1), o, depth + 1);

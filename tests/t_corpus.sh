@@ -20,6 +20,29 @@ is "stats conll with scheme conversion" "$?" "0"
 "$BH" corpus stats $FX/broken.xml >/dev/null 2>"$tmp/err"
 is "broken XML: exit 1" "$?" "1"
 grep -q 'XML not well-formed: line 11' "$tmp/err"; is "broken XML: line reported" "$?" "0"
+
+# reader fixes: bad bytes, missing separators, odd columns, SQuAD structure, big wiki pages
+printf 'text,label\na,\377\nb,pos\n' > "$tmp/u8.csv"
+is "stats keeps a label that is not UTF-8, escaped" "$("$BH" corpus stats --label label "$tmp/u8.csv" | grep -o '"labels":{[^}]*}')" '"labels":{"pos":1,"\\xFF":1}'
+printf 'text,label\n"a\nb\000\nc",pos\nfine,neg\n' > "$tmp/nul.csv"
+out=$("$BH" corpus stats --label label --on-error skip "$tmp/nul.csv")
+is "CSV: NUL in a quoted field spanning lines drops that record only" "$(echo "$out" | grep -o '"documents":[0-9]*,.*"skipped":[0-9]*' | sed 's/,.*"skipped"/ skipped/')" '"documents":1 skipped:1'
+echo "$out" | grep -q 'nul.csv:2: NUL byte in record'; is "CSV: NUL reported at the record's line" "$?" "0"
+printf '# sent_id = a\n1\tA\tA\tX\t_\t_\t0\troot\t_\t_\n# sent_id = b\n1\tB\tB\tX\t_\t_\t0\troot\t_\t_\n2\tC\tC\tX\t_\t_\t1\tdep\t_\t_\n' > "$tmp/cat.conllu"
+is "CoNLL-U: a comment after word lines starts the next sentence" "$("$BH" corpus stats "$tmp/cat.conllu" | grep -o '"documents":[0-9]*,"sentences":[0-9]*,"tokens":[0-9]*')" '"documents":2,"sentences":2,"tokens":3'
+printf '1 a a X _ _ 0 root _ _\n' > "$tmp/sp.conllu"
+"$BH" corpus stats "$tmp/sp.conllu" >/dev/null 2>"$tmp/err"
+grep -q 'sp.conllu:1: no tab (10 space-separated columns)' "$tmp/err"; is "CoNLL-U: a space-separated line is called that" "$?" "0"
+{ printf 'tok'; i=0; while [ $i -lt 70 ]; do printf '\tx'; i=$((i+1)); done; printf '\tB-PER\nnext\tO\t\n'; } > "$tmp/wide.conll"
+is "CoNLL: the tag is the last column (70 columns, trailing tab)" "$("$BH" corpus stats --format conll "$tmp/wide.conll" | grep -o '"tags":{[^}]*},"skipped":[0-9]*')" '"tags":{"B-PER":1,"O":1},"skipped":0'
+printf '{"data":[{"title":"A"}]}' > "$tmp/nopar.json"
+"$BH" corpus stats "$tmp/nopar.json" >/dev/null 2>"$tmp/err"
+is "SQuAD: article without paragraphs stops: exit 1, one stderr line" "$?:$(wc -l <"$tmp/err" | tr -d ' ')" "1:1"
+grep -q 'nopar.json: data\[0\]: article without a "paragraphs" array' "$tmp/err"; is "SQuAD: the article is named" "$?" "0"
+{ printf '<mediawiki>\n<page><title>Big</title><ns>0</ns><id>1</id><revision><id>2</id><text>'
+  head -c 11000000 /dev/zero | tr '\0' x
+  printf '</text></revision></page>\n</mediawiki>\n'; } > "$tmp/big.xml"
+is "wiki: a page over 10,000,000 bytes is read" "$("$BH" corpus stats --raw "$tmp/big.xml" | grep -o '"documents":[0-9]*,"sentences":[0-9]*,"tokens":[0-9]*,"characters":[0-9]*')" '"documents":1,"sentences":1,"tokens":1,"characters":11000000'
 "$BH" corpus stats /nonexistent/file.txt 2>"$tmp/err"; is "missing file: exit 1" "$?" "1"
 "$BH" corpus stats --format nope $FX/text.txt 2>/dev/null; is "bad format name: exit 2" "$?" "2"
 "$BH" corpus encode x 2>"$tmp/err"; is "encode without --spm: exit 2" "$?" "2"

@@ -1,14 +1,18 @@
 /* tests/test_corpus.c — the streaming readers on the project's own fixtures
  * (tests/fixtures/corpora/), malformed inputs included, tag-scheme conversion,
- * the wikitext cleaner, gzip (whole and truncated) and the size limit. */
+ * the wikitext cleaner, gzip (whole and truncated), the size limit on lines and on
+ * records spanning lines, and an allocation failure reported as such. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -22,6 +26,23 @@ static bh_corpus *open_ok(const char *path, const bh_corpus_options *o)
     assert_int_equal(bh_corpus_open(path, o, &r), BH_OK);
     assert_non_null(r);
     return r;
+}
+
+/* A new scratch file (name in path[512]) holding data[0..n). */
+static void scratch(char *path, const void *data, size_t n)
+{
+    snprintf(path, 512, "%s/bh_corpus_testXXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : P_tmpdir);
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, data, n), (ssize_t)n);
+    close(fd);
+}
+
+/* True when `needle` occurs in the reader's i-th problem. */
+static int problem_has(const bh_corpus *r, long i, const char *needle)
+{
+    const char *p = bh_corpus_problem(r, i);
+    return p && strstr(p, needle);
 }
 
 static void test_text(void **state)
@@ -350,13 +371,434 @@ static void test_stats(void **state)
     bh_corpus_stats_free(s);
 }
 
+/* A NUL byte or a stray character inside a quoted field that spans lines: the bad
+ * record is read to its end, so its tail is not handed out as a record of its own. */
+static void test_csv_bad_multiline(void **state)
+{
+    (void)state;
+    static const char data[] = "text,label\n\"a\nb\0\nc\",pos\n\"x\"y,\"open\nstill\",neg\nfine,neg\n";
+    char path[512], where[560];
+    scratch(path, data, sizeof data - 1);
+    bh_corpus_options o = {0};
+    o.format = BH_CORPUS_CSV;
+    o.label_field = "label";
+    o.on_error = BH_ON_ERROR_SKIP;
+    bh_corpus *r = open_ok(path, &o);
+    bh_corpus_record rec;
+    assert_int_equal(bh_corpus_next(r, &rec), 1);
+    assert_string_equal(rec.text, "fine");
+    assert_int_equal(rec.line, 7);
+    assert_int_equal(bh_corpus_next(r, &rec), 0);
+    assert_int_equal(bh_corpus_skipped(r), 2);
+    snprintf(where, sizeof where, "%s:2: NUL byte in record", path);
+    assert_true(problem_has(r, 0, where));
+    snprintf(where, sizeof where, "%s:5: text after a closing quote", path);
+    assert_true(problem_has(r, 1, where));
+    bh_corpus_free(r);
+    o.on_error = BH_ON_ERROR_STOP;
+    r = open_ok(path, &o);
+    assert_int_equal(bh_corpus_next(r, &rec), BH_EFORMAT);
+    snprintf(where, sizeof where, "%s:2: NUL byte in record", path);
+    assert_non_null(strstr(bh_last_error(), where));
+    assert_int_equal(bh_corpus_next(r, &rec), BH_EFORMAT);
+    bh_corpus_free(r);
+    unlink(path);
+}
+
+/* Records spanning lines are held to max_record_bytes like lines are: memory must not
+ * grow with the file when a quote is left open or blank lines are missing. */
+static void test_record_limits(void **state)
+{
+    (void)state;
+    bh_buf b = {0};
+    char path[512], where[560];
+    bh_corpus_record rec;
+    bh_corpus_options o = {0};
+    o.max_record_bytes = 1000;
+    o.on_error = BH_ON_ERROR_SKIP; /* over the limit stops all the same */
+
+    const char *head = "text,label\n\"short\nfield\",pos\n\"a\n";
+    assert_int_equal(bh_buf_append(&b, head, strlen(head)), BH_OK);
+    for (int i = 0; i < 2000; i++) assert_int_equal(bh_buf_append(&b, "\",\"b\n", 5), BH_OK);
+    scratch(path, b.data, b.len);
+    o.format = BH_CORPUS_CSV;
+    o.label_field = "label";
+    bh_corpus *r = open_ok(path, &o);
+    assert_int_equal(bh_corpus_next(r, &rec), 1);
+    assert_string_equal(rec.text, "short\nfield");
+    assert_int_equal(bh_corpus_next(r, &rec), BH_ELIMIT);
+    snprintf(where, sizeof where, "%s:4: record longer than 1000 bytes", path);
+    assert_non_null(strstr(bh_last_error(), where));
+    assert_int_equal(bh_corpus_skipped(r), 0);
+    assert_int_equal(bh_corpus_next(r, &rec), BH_ELIMIT);
+    bh_corpus_free(r);
+    unlink(path);
+
+    bh_buf_clear(&b);
+    assert_int_equal(bh_buf_append(&b, "a\tO\n\n", 5), BH_OK);
+    for (int i = 0; i < 2000; i++) assert_int_equal(bh_buf_append(&b, "tok\tO\n", 6), BH_OK);
+    scratch(path, b.data, b.len);
+    o.format = BH_CORPUS_CONLL;
+    o.label_field = NULL;
+    r = open_ok(path, &o);
+    assert_int_equal(bh_corpus_next(r, &rec), 1);
+    assert_int_equal(rec.n_tokens, 1);
+    assert_int_equal(bh_corpus_next(r, &rec), BH_ELIMIT);
+    snprintf(where, sizeof where, "%s:3: sentence longer than 1000 bytes", path);
+    assert_non_null(strstr(bh_last_error(), where));
+    bh_corpus_free(r);
+    unlink(path);
+
+    bh_buf_clear(&b);
+    for (int i = 0; i < 200; i++) {
+        char row[64];
+        int k = snprintf(row, sizeof row, "%d\tw\tw\tX\t_\t_\t0\tdep\t_\t_\n", i + 1);
+        assert_int_equal(bh_buf_append(&b, row, (size_t)k), BH_OK);
+    }
+    scratch(path, b.data, b.len);
+    o.format = BH_CORPUS_CONLLU;
+    r = open_ok(path, &o);
+    assert_int_equal(bh_corpus_next(r, &rec), BH_ELIMIT);
+    snprintf(where, sizeof where, "%s:1: sentence longer than 1000 bytes", path);
+    assert_non_null(strstr(bh_last_error(), where));
+    bh_corpus_free(r);
+    unlink(path);
+    bh_buf_free(&b);
+}
+
+/* The tag is the last column however many there are, and a trailing tab does not
+ * make an empty one. */
+static void test_conll_columns(void **state)
+{
+    (void)state;
+    bh_buf b = {0};
+    assert_int_equal(bh_buf_append(&b, "tok", 3), BH_OK);
+    for (int i = 0; i < 70; i++) assert_int_equal(bh_buf_append(&b, "\tx", 2), BH_OK);
+    const char *tail = "\tB-PER\nnext\tO\t\nlast O  \n";
+    assert_int_equal(bh_buf_append(&b, tail, strlen(tail)), BH_OK);
+    char path[512];
+    scratch(path, b.data, b.len);
+    bh_buf_free(&b);
+    bh_corpus_options o = {0};
+    o.format = BH_CORPUS_CONLL;
+    bh_corpus *r = open_ok(path, &o);
+    bh_corpus_record rec;
+    assert_int_equal(bh_corpus_next(r, &rec), 1);
+    assert_int_equal(rec.n_tokens, 3);
+    assert_string_equal(rec.tokens[0], "tok");
+    assert_string_equal(rec.tags[0], "B-PER");
+    assert_string_equal(rec.tokens[1], "next");
+    assert_string_equal(rec.tags[1], "O");
+    assert_string_equal(rec.tags[2], "O");
+    assert_int_equal(bh_corpus_next(r, &rec), 0);
+    assert_int_equal(bh_corpus_skipped(r), 0);
+    bh_corpus_free(r);
+    unlink(path);
+}
+
+/* CoNLL-U: a comment after word lines starts a new sentence (two files concatenated
+ * without a blank line); NUL bytes and space-separated lines are reported by line; a
+ * sentence made of a range line only has no words but valid arrays. */
+static void test_conllu_edges(void **state)
+{
+    (void)state;
+    static const char data[] = "# sent_id = a\n# text = A B\n"
+                               "1\tA\tA\tX\t_\t_\t0\troot\t_\t_\n"
+                               "2\tB\tB\tY\t_\t_\t1\tdep\t_\t_\n"
+                               "# sent_id = b\n# text = C\n"
+                               "1\tC\tC\tZ\t_\t_\t0\troot\t_\t_\n"
+                               "\n"
+                               "1\tn\0l\tn\tX\t_\t_\t0\troot\t_\t_\n"
+                               "\n"
+                               "1 sp sp X _ _ 0 root _ _\n"
+                               "\n"
+                               "1-2\tab\t_\t_\t_\t_\t_\t_\t_\t_\n";
+    char path[512], where[560];
+    scratch(path, data, sizeof data - 1);
+    bh_corpus_options o = {0};
+    o.format = BH_CORPUS_CONLLU;
+    o.on_error = BH_ON_ERROR_SKIP;
+    bh_corpus *r = open_ok(path, &o);
+    bh_corpus_record rec;
+    assert_int_equal(bh_corpus_next(r, &rec), 1);
+    assert_string_equal(rec.id, "a");
+    assert_string_equal(rec.text, "A B");
+    assert_int_equal(rec.n_tokens, 2);
+    assert_int_equal(rec.line, 1);
+    assert_int_equal(bh_corpus_next(r, &rec), 1);
+    assert_string_equal(rec.id, "b");
+    assert_string_equal(rec.text, "C");
+    assert_int_equal(rec.n_tokens, 1);
+    assert_string_equal(rec.tags[0], "Z");
+    assert_int_equal(rec.line, 5);
+    assert_int_equal(bh_corpus_next(r, &rec), 1);
+    assert_int_equal(rec.n_rows, 1);
+    assert_int_equal(rec.rows[0].kind, 1);
+    assert_int_equal(rec.n_tokens, 0);
+    assert_non_null(rec.tokens);
+    assert_non_null(rec.tags);
+    assert_string_equal(rec.text, "");
+    assert_int_equal(bh_corpus_next(r, &rec), 0);
+    assert_int_equal(bh_corpus_skipped(r), 2);
+    snprintf(where, sizeof where, "%s:9: NUL byte", path);
+    assert_true(problem_has(r, 0, where));
+    snprintf(where, sizeof where, "%s:11: no tab (10 space-separated columns)", path);
+    assert_true(problem_has(r, 1, where));
+    bh_corpus_free(r);
+    unlink(path);
+}
+
+/* An empty JSONL NER record: zero tokens, but arrays a caller may index from. */
+static void test_jsonl_empty_tags(void **state)
+{
+    (void)state;
+    static const char data[] = "{\"text\":\"\",\"tags\":[]}\n{\"text\":\"a b\",\"tags\":[\"B-X\",\"O\"]}\n";
+    char path[512];
+    scratch(path, data, sizeof data - 1);
+    bh_corpus_options o = {0};
+    o.format = BH_CORPUS_JSONL;
+    o.tags_field = "tags";
+    o.scheme = BH_TAGS_IOBES;
+    bh_corpus *r = open_ok(path, &o);
+    bh_corpus_record rec;
+    assert_int_equal(bh_corpus_next(r, &rec), 1);
+    assert_int_equal(rec.n_tokens, 0);
+    assert_non_null(rec.tokens);
+    assert_non_null(rec.tags);
+    assert_int_equal(bh_corpus_next(r, &rec), 1);
+    assert_int_equal(rec.n_tokens, 2);
+    assert_string_equal(rec.tags[0], "S-X");
+    assert_int_equal(bh_corpus_next(r, &rec), 0);
+    bh_corpus_free(r);
+    unlink(path);
+}
+
+/* SQuAD articles and paragraphs without their arrays are problems named by their
+ * place in the file; empty arrays are fine. */
+static void test_squad_structure(void **state)
+{
+    (void)state;
+    static const char data[] =
+        "{\"data\":["
+        "{\"title\":\"A\",\"paragraphs\":[{\"context\":\"x\",\"qas\":[{\"id\":\"q1\",\"question\":\"?\",\"answers\":[]}]}]},"
+        "{\"title\":\"B\"},"
+        "5,"
+        "{\"title\":\"C\",\"paragraphs\":[]},"
+        "{\"title\":\"D\",\"paragraphs\":[{\"context\":\"y\"},\"bad\",{\"context\":\"z\",\"qas\":[]},"
+        "{\"context\":\"w\",\"qas\":[{\"id\":\"q2\",\"question\":\"?\",\"answers\":[]},{\"id\":\"q3\"}]}]}]}";
+    char path[512], where[560];
+    scratch(path, data, sizeof data - 1);
+    bh_corpus_options o = {0};
+    o.format = BH_CORPUS_SQUAD;
+    o.on_error = BH_ON_ERROR_SKIP;
+    bh_corpus *r = open_ok(path, &o);
+    bh_corpus_record rec;
+    assert_int_equal(bh_corpus_next(r, &rec), 1);
+    assert_string_equal(rec.id, "q1");
+    assert_int_equal(bh_corpus_next(r, &rec), 1);
+    assert_string_equal(rec.id, "q2");
+    assert_string_equal(rec.title, "D");
+    assert_int_equal(bh_corpus_next(r, &rec), 0);
+    assert_int_equal(bh_corpus_skipped(r), 5);
+    snprintf(where, sizeof where, "%s: data[1]: article without a \"paragraphs\" array", path);
+    assert_true(problem_has(r, 0, where));
+    assert_true(problem_has(r, 1, "data[2]: article is not a JSON object"));
+    assert_true(problem_has(r, 2, "data[4].paragraphs[0]: paragraph without a \"qas\" array"));
+    assert_true(problem_has(r, 3, "data[4].paragraphs[1]: paragraph is not a JSON object"));
+    assert_true(problem_has(r, 4, "data[4].paragraphs[3].qas[1]: missing context"));
+    bh_corpus_free(r);
+    o.on_error = BH_ON_ERROR_STOP;
+    r = open_ok(path, &o);
+    assert_int_equal(bh_corpus_next(r, &rec), 1);
+    assert_int_equal(bh_corpus_next(r, &rec), BH_EFORMAT);
+    assert_non_null(strstr(bh_last_error(), "data[1]: article without"));
+    bh_corpus_free(r);
+    unlink(path);
+}
+
+/* Wiki pages over the size limit are skipped like bad records (the XML parser stays
+ * in step), or stop with BH_ELIMIT; pages over libxml2's 10,000,000-byte text node
+ * default are read up to the reader's own limit. */
+static void test_wiki_limits(void **state)
+{
+    (void)state;
+    bh_buf b = {0};
+    const char *p1 = "<mediawiki>\n<page><title>Big</title><ns>0</ns><id>1</id>\n<revision><id>9</id><text>";
+    const char *p2 = "</text></revision></page>\n"
+                     "<page><title>Talk</title><ns>1</ns><id>2</id><revision><id>8</id><text>";
+    const char *p3 = "</text></revision></page>\n"
+                     "<page><title>Small</title><ns>0</ns><id>3</id><revision><id>7</id><text>ok</text></revision></page>\n"
+                     "</mediawiki>\n";
+    assert_int_equal(bh_buf_append(&b, p1, strlen(p1)), BH_OK);
+    for (int i = 0; i < 2000; i++) assert_int_equal(bh_buf_append(&b, "x", 1), BH_OK);
+    assert_int_equal(bh_buf_append(&b, p2, strlen(p2)), BH_OK);
+    for (int i = 0; i < 2000; i++) assert_int_equal(bh_buf_append(&b, "y", 1), BH_OK);
+    assert_int_equal(bh_buf_append(&b, p3, strlen(p3)), BH_OK);
+    char path[512], where[560];
+    scratch(path, b.data, b.len);
+    bh_corpus_options o = {0};
+    o.format = BH_CORPUS_WIKI;
+    o.max_record_bytes = 1000;
+    o.on_error = BH_ON_ERROR_SKIP;
+    bh_corpus *r = open_ok(path, &o);
+    bh_corpus_record rec;
+    assert_int_equal(bh_corpus_next(r, &rec), 1);
+    assert_string_equal(rec.title, "Small");
+    assert_int_equal(rec.line, 5); /* where its <page> starts, not where the parser has read to */
+    assert_int_equal(bh_corpus_next(r, &rec), 0);
+    assert_int_equal(bh_corpus_skipped(r), 1); /* the talk page is filtered, not a problem */
+    snprintf(where, sizeof where, "%s:2: page text over 1000 bytes", path);
+    assert_true(problem_has(r, 0, where));
+    bh_corpus_free(r);
+    o.on_error = BH_ON_ERROR_STOP;
+    r = open_ok(path, &o);
+    assert_int_equal(bh_corpus_next(r, &rec), BH_ELIMIT);
+    assert_non_null(strstr(bh_last_error(), where));
+    assert_int_equal(bh_corpus_next(r, &rec), BH_ELIMIT);
+    bh_corpus_free(r);
+    unlink(path);
+
+    /* 11,000,000 bytes of text, gzip-compressed to stay small on disk */
+    snprintf(path, sizeof path, "%s/bh_corpus_testXXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : P_tmpdir);
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    gzFile gz = gzopen(path, "wb");
+    assert_non_null(gz);
+    gzputs(gz, p1);
+    char chunk[10000];
+    memset(chunk, 'x', sizeof chunk);
+    for (int i = 0; i < 1100; i++) assert_int_equal(gzwrite(gz, chunk, sizeof chunk), (int)sizeof chunk);
+    gzputs(gz, p3);
+    gzclose(gz);
+    memset(&o, 0, sizeof o);
+    o.format = BH_CORPUS_WIKI;
+    o.wiki_raw = 1;
+    r = open_ok(path, &o);
+    assert_int_equal(bh_corpus_next(r, &rec), 1);
+    assert_string_equal(rec.title, "Big");
+    assert_int_equal(rec.text_len, 11000000);
+    assert_int_equal(bh_corpus_next(r, &rec), 1);
+    assert_string_equal(rec.title, "Small");
+    assert_int_equal(bh_corpus_next(r, &rec), 0);
+    bh_corpus_free(r);
+    unlink(path);
+    bh_buf_free(&b);
+}
+
+/* Cleaning stays linear on text where no tag or external link is ever closed. */
+static void test_wikitext_linear(void **state)
+{
+    (void)state;
+    static const char *const unit[] = {"<a", "[http://a", "<b\n"};
+    bh_buf in = {0}, out = {0};
+    for (size_t u = 0; u < sizeof unit / sizeof unit[0]; u++) {
+        size_t k = strlen(unit[u]);
+        bh_buf_clear(&in);
+        while (in.len < ((size_t)4 << 20)) assert_int_equal(bh_buf_append(&in, unit[u], k), BH_OK);
+        assert_int_equal(bh_wikitext_clean(in.data, in.len, &out), BH_OK);
+        /* nothing is markup here: the text comes back as it was (less the last line break) */
+        size_t want = unit[u][k - 1] == '\n' ? in.len - 1 : in.len;
+        assert_int_equal(out.len, want);
+        assert_memory_equal(out.data, in.data, want);
+    }
+    bh_buf_free(&in);
+    bh_buf_free(&out);
+}
+
+/* Labels and tags that are not valid UTF-8 stay in the statistics, escaped. */
+static void test_stats_bad_utf8(void **state)
+{
+    (void)state;
+    bh_corpus_stats *s;
+    assert_int_equal(bh_corpus_stats_new(&s), BH_OK);
+    static const char *const labels[] = {"pos", "\xff", "a\xc3", "\xff"};
+    bh_corpus_record rec;
+    for (int i = 0; i < 4; i++) {
+        memset(&rec, 0, sizeof rec);
+        rec.text = "x";
+        rec.text_len = 1;
+        rec.label = labels[i];
+        assert_int_equal(bh_corpus_stats_add(s, &rec), BH_OK);
+    }
+    bh_buf b = {0};
+    assert_int_equal(bh_corpus_stats_json(s, &b), BH_OK);
+    assert_non_null(strstr(b.data, "\"labels\":{\"\\\\xFF\":2,\"a\\\\xC3\":1,\"pos\":1}"));
+    bh_buf_free(&b);
+    bh_corpus_stats_free(s);
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define BH_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define BH_TEST_ASAN 1
+#endif
+#endif
+
+/* An allocation that fails comes back as BH_ENOMEM, not as a format error. The reader
+ * runs in a child whose address space is capped so that a 40 MiB line can be read
+ * but not copied into the record. Large blocks are made to come from mmap, so that
+ * heap space freed by the tests before cannot absorb them. (Skipped under
+ * AddressSanitizer, whose shadow memory does not fit under such a cap, and without
+ * glibc's mallopt.) */
+static void test_out_of_memory(void **state)
+{
+    (void)state;
+#if defined(BH_TEST_ASAN) || !defined(__GLIBC__)
+    skip();
+#else
+    char path[512];
+    snprintf(path, sizeof path, "%s/bh_corpus_testXXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : P_tmpdir);
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    gzFile gz = gzopen(path, "wb");
+    assert_non_null(gz);
+    char chunk[1 << 16];
+    memset(chunk, 'x', sizeof chunk);
+    for (int i = 0; i < 640; i++) assert_int_equal(gzwrite(gz, chunk, sizeof chunk), (int)sizeof chunk);
+    gzputs(gz, "\n");
+    gzclose(gz);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        bh_corpus_options o = {0};
+        o.format = BH_CORPUS_TEXT;
+        o.max_record_bytes = (size_t)1 << 30;
+        bh_corpus *r;
+        if (bh_corpus_open(path, &o, &r)) _exit(100);
+        mallopt(M_MMAP_THRESHOLD, 1 << 20);
+        long pages = 0;
+        FILE *f = fopen("/proc/self/statm", "r");
+        if (!f || fscanf(f, "%ld", &pages) != 1) _exit(101);
+        fclose(f);
+        struct rlimit rl;
+        rl.rlim_cur = rl.rlim_max = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + ((rlim_t)100 << 20);
+        if (setrlimit(RLIMIT_AS, &rl)) _exit(102);
+        bh_corpus_record rec;
+        int k = bh_corpus_next(r, &rec);
+        _exit(k == 1 ? 103 : -k);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    unlink(path);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), -BH_ENOMEM);
+#endif
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_text),   cmocka_unit_test(test_jsonl),  cmocka_unit_test(test_csv),
         cmocka_unit_test(test_conll),  cmocka_unit_test(test_tags),   cmocka_unit_test(test_conllu),
         cmocka_unit_test(test_squad),  cmocka_unit_test(test_wiki),   cmocka_unit_test(test_gzip_and_limits),
-        cmocka_unit_test(test_stats),
+        cmocka_unit_test(test_stats),  cmocka_unit_test(test_csv_bad_multiline), cmocka_unit_test(test_record_limits),
+        cmocka_unit_test(test_conll_columns), cmocka_unit_test(test_conllu_edges), cmocka_unit_test(test_jsonl_empty_tags),
+        cmocka_unit_test(test_squad_structure), cmocka_unit_test(test_wiki_limits), cmocka_unit_test(test_wikitext_linear),
+        cmocka_unit_test(test_stats_bad_utf8), cmocka_unit_test(test_out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,8 +5,10 @@
  * One interface for every format: bh_corpus_open() → bh_corpus_next() until it
  * returns 0 → bh_corpus_free(). Files are read through zlib, so `.gz` input is
  * decompressed transparently (and plain files read as they are); "-" is stdin.
- * Memory stays constant in the input size (one record at a time; the single
- * exception is SQuAD JSON, which is one JSON document and is parsed whole).
+ * Memory stays constant in the input size (one record of at most max_record_bytes
+ * at a time; the single exception is SQuAD JSON, which is one JSON document and is
+ * parsed whole). For MediaWiki XML, libxml2 holds a page's text before the
+ * limit can be checked, up to its own cap of 1 GB per text node.
  *
  * Memory: the reader owns every string a bh_corpus_record points to; they stay
  * valid until the next bh_corpus_next() or bh_corpus_free() on that reader.
@@ -14,12 +16,15 @@
  * hold NUL bytes (text).
  *
  * Errors: a bad record (CSV with an unclosed quote, CoNLL line without a tag
- * column, SQuAD answer whose offset does not match its context, ...) is a
- * "record problem". With BH_ON_ERROR_STOP the reader returns its error code and
- * the detail "FILE:LINE: what" via bh_last_error(); with BH_ON_ERROR_SKIP the
- * record is skipped, counted (bh_corpus_skipped) and the first problems kept
- * (bh_corpus_problem). Input-level failures (I/O, truncated gzip, XML that is
- * not well-formed, a line over the size limit) always stop.
+ * column, SQuAD article without paragraphs or answer whose offset does not match
+ * its context, wiki page over the size limit, ...) is a "record problem". A bad
+ * record is read to its end first, so the next record starts where it should.
+ * With BH_ON_ERROR_STOP the reader returns its error code and the detail
+ * "FILE:LINE: what" via bh_last_error(); with BH_ON_ERROR_SKIP the record is
+ * skipped, counted (bh_corpus_skipped) and the first problems kept
+ * (bh_corpus_problem). Input-level failures (I/O, truncated gzip, XML that is not
+ * well-formed, no memory, a line or a record spanning lines over the size limit:
+ * BH_ELIMIT) always stop.
  *
  * Thread-safety: a reader must be used by one thread at a time; different
  * readers are independent. The tag and statistics functions are reentrant. */
@@ -39,8 +44,8 @@ typedef enum bh_corpus_format {
     BH_CORPUS_TEXT,     /* one document per line (or per blank-line block, see blocks) */
     BH_CORPUS_JSONL,    /* one JSON value per line; text/label/tags picked by field */
     BH_CORPUS_CSV,      /* RFC 4180; delimiter ',' or '\t' */
-    BH_CORPUS_CONLL,    /* token<TAB|SPACE>...tag, blank line between sentences */
-    BH_CORPUS_CONLLU,   /* Universal Dependencies CoNLL-U */
+    BH_CORPUS_CONLL,    /* token<TAB|SPACE>...tag (the last column), blank line between sentences */
+    BH_CORPUS_CONLLU,   /* Universal Dependencies CoNLL-U; a comment line after word lines starts a new sentence */
     BH_CORPUS_SQUAD,    /* SQuAD v1.1 / v2.0 JSON: one record per question */
     BH_CORPUS_WIKI      /* MediaWiki XML export (pages-articles.xml[.gz]) */
 } bh_corpus_format;
@@ -74,7 +79,8 @@ typedef struct bh_corpus_options {
     int wiki_all_namespaces;    /* WIKI: 1 = every namespace (default: main namespace 0 only) */
     int wiki_keep_redirects;    /* WIKI: 1 = keep redirect pages */
     int wiki_raw;               /* WIKI: 1 = raw wikitext, 0 = cleaned plain text */
-    size_t max_record_bytes;    /* longest line/record accepted; 0 = 64 MiB */
+    size_t max_record_bytes;    /* longest line or record accepted (a CSV record over several lines, a text
+                                   block, a CoNLL/CoNLL-U sentence, a wiki page); 0 = 64 MiB */
 } bh_corpus_options;
 
 /* One CoNLL-U line. kind: 0 = word (ID n), 1 = multi-word token (ID n-m), 2 = empty node (ID n.m). */
@@ -162,7 +168,8 @@ bh_status bh_corpus_stats_new(bh_corpus_stats **out);
  * one sentence/question each; text is split at . ? ! । ॥ and newlines), its whitespace
  * tokens (or rec->tokens), its characters by Unicode script, and its label or tags. */
 bh_status bh_corpus_stats_add(bh_corpus_stats *s, const bh_corpus_record *rec);
-/* Writes the statistics as one JSON object into out (appended). */
+/* Writes the statistics as one JSON object into out (appended). A label or tag that
+ * is not valid UTF-8 is written with each invalid byte as \xHH. */
 bh_status bh_corpus_stats_json(const bh_corpus_stats *s, bh_buf *out);
 void bh_corpus_stats_free(bh_corpus_stats *s);
 
