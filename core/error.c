@@ -1,4 +1,5 @@
-/* core/error.c — status messages, the thread-local error detail, bh_buf (with JSON string output). */
+/* core/error.c — status messages, the thread-local error detail, bh_buf (with
+ * JSON string output and one-line text output, both valid UTF-8 whatever the input). */
 #include "core/error.h"
 
 #include <stdarg.h>
@@ -86,16 +87,50 @@ void bh_buf_free(bh_buf *b)
     b->len = b->cap = 0;
 }
 
+size_t bh__utf8_seq(const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    unsigned c = u[0];
+    if (c < 0x80) return 1;
+    size_t k = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    if (!k || n < k) return 0;
+    for (size_t i = 1; i < k; i++)
+        if ((u[i] & 0xC0) != 0x80) return 0;
+    if (c == 0xE0 && u[1] < 0xA0) return 0;  /* overlong */
+    if (c == 0xED && u[1] >= 0xA0) return 0; /* surrogate */
+    if (c == 0xF0 && u[1] < 0x90) return 0;  /* overlong */
+    if (c == 0xF4 && u[1] >= 0x90) return 0; /* above U+10FFFF */
+    return k;
+}
+
+static const char replacement[3] = {(char)0xEF, (char)0xBF, (char)0xBD}; /* U+FFFD */
+
 bh_status bh_buf_append_json(bh_buf *b, const char *s, size_t n)
 {
-    /* Worst case: every byte becomes \u00XX (6 bytes), plus the quotes. */
+    /* Worst case: every byte becomes \u00XX (6 bytes), plus the quotes; a
+     * repaired byte takes 3. */
     if (n > (SIZE_MAX - 2) / 6) return bh__fail(BH_ELIMIT, "bh_buf_append_json: string too long");
     bh_status st = bh_buf_reserve(b, 6 * n + 2);
     if (st) return st;
     char *o = b->data + b->len;
     *o++ = '"';
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n;) {
         unsigned char c = (unsigned char)s[i];
+        if (c >= 0x80) {
+            /* JSON text is UTF-8: a byte that starts no well-formed sequence
+             * becomes U+FFFD, one per byte, like bh_normalize's repair. */
+            size_t k = bh__utf8_seq(s + i, n - i);
+            if (k) {
+                memcpy(o, s + i, k);
+                o += k;
+                i += k;
+            } else {
+                memcpy(o, replacement, 3);
+                o += 3;
+                i++;
+            }
+            continue;
+        }
         if (c == '"' || c == '\\') {
             *o++ = '\\';
             *o++ = (char)c;
@@ -110,8 +145,43 @@ bh_status bh_buf_append_json(bh_buf *b, const char *s, size_t n)
         } else {
             *o++ = (char)c;
         }
+        i++;
     }
     *o++ = '"';
+    b->len = (size_t)(o - b->data);
+    b->data[b->len] = 0;
+    return BH_OK;
+}
+
+bh_status bh__buf_append_line(bh_buf *b, const char *s, size_t n)
+{
+    if (n > (SIZE_MAX - 1) / 3) return bh__fail(BH_ELIMIT, "bh__buf_append_line: string too long");
+    bh_status st = bh_buf_reserve(b, 3 * n);
+    if (st) return st;
+    char *o = b->data + b->len;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)s[i];
+        size_t k = c < 0x80 ? 1 : bh__utf8_seq(s + i, n - i);
+        if (!k) {
+            memcpy(o, replacement, 3);
+            o += 3;
+            i++;
+            continue;
+        }
+        /* Control characters, and the Unicode line and paragraph separators
+         * (U+0085, U+2028, U+2029) that readers splitting on Unicode line
+         * boundaries would also break at. */
+        int sep = c < 0x20 || c == 0x7F || (k == 2 && c == 0xC2 && (unsigned char)s[i + 1] == 0x85) ||
+                  (k == 3 && c == 0xE2 && (unsigned char)s[i + 1] == 0x80 &&
+                   ((unsigned char)s[i + 2] == 0xA8 || (unsigned char)s[i + 2] == 0xA9));
+        if (sep) {
+            *o++ = ' ';
+        } else {
+            memcpy(o, s + i, k);
+            o += k;
+        }
+        i += k;
+    }
     b->len = (size_t)(o - b->data);
     b->data[b->len] = 0;
     return BH_OK;

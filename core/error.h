@@ -14,4 +14,15 @@
 
 bh_status bh__fail(bh_status code, const char *fmt, ...) BH__PRINTF(2, 3);
 
+/* Length (1-4) of the well-formed UTF-8 sequence that starts s[0..n) (n > 0),
+ * or 0 when s[0] starts none: a stray continuation byte, an overlong form, a
+ * surrogate, a code point above U+10FFFF, or a sequence cut short. */
+size_t bh__utf8_seq(const char *s, size_t n);
+
+/* Appends s[0..n) as one line of valid UTF-8 text (a CoNLL-U comment value or
+ * field): control characters and the line/paragraph separators U+0085,
+ * U+2028 and U+2029 become spaces, each byte that starts no well-formed
+ * sequence becomes U+FFFD. */
+bh_status bh__buf_append_line(bh_buf *b, const char *s, size_t n);
+
 #endif

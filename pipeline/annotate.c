@@ -131,12 +131,11 @@ void bh_annotator_free(bh_annotator *a)
 }
 
 /* Loads the first inference context: checks the directory and its heads.
- * A stage without its head is dropped when every stage was asked for, an
- * error when it was named. */
-static bh_status open_models(bh_annotator *a, const char *dir)
+ * A stage without its head is dropped when every stage was asked for
+ * (lenient), an error when it was named. */
+static bh_status open_models(bh_annotator *a, const char *dir, int lenient)
 {
     unsigned want = a->o.stages & (BH_STAGE_SENTIMENT | BH_STAGE_NER);
-    int lenient = (a->o.stages & BH_STAGES_ALL) == BH_STAGES_ALL;
     if (!want) return BH_OK;
     if (!dir) {
         if (lenient) {
@@ -170,6 +169,9 @@ bh_status bh_annotator_new(const bh_annotator_options *opt, bh_annotator **out)
     if (!a) return bh__fail(BH_ENOMEM, "bh_annotator_new: out of memory");
     if (opt) a->o = *opt; else bh_annotator_options_default(&a->o);
     if (!a->o.stages) a->o.stages = BH_STAGES_ALL;
+    /* decided before normalize = 0 takes its stage away: that option does
+     * not turn the default "every stage" into a list of named stages */
+    int lenient = (a->o.stages & BH_STAGES_ALL) == BH_STAGES_ALL;
     if (!a->o.normalize) a->o.stages &= ~(unsigned)BH_STAGE_NORMALIZE;
     bh_status st = bh_segmenter_new(&a->seg);
     if (!st && a->o.translit_to != BH_SCRIPT_AUTO && (a->o.stages & BH_STAGE_TRANSLIT)) {
@@ -178,7 +180,7 @@ bh_status bh_annotator_new(const bh_annotator_options *opt, bh_annotator **out)
         to.to = a->o.translit_to;
         st = bh_translit_new(&to, &a->tr);
     }
-    if (!st) st = open_models(a, a->o.model_dir);
+    if (!st) st = open_models(a, a->o.model_dir, lenient);
     /* the model stages choose their heads by the text's language even when
        the "lang" field is not asked for */
     if (!st && a->o.langid_model && (a->o.stages & (BH_STAGE_LANGID | BH_STAGE_SENTIMENT | BH_STAGE_NER)))
@@ -339,14 +341,24 @@ static bh_status append_spans(bh_buf *out, const char *key, const bh_spans *sp, 
     return st;
 }
 
-/* Appends s[0..n) with tabs, CR and LF turned into spaces (CoNLL-U fields and comments are one line). */
-static bh_status append_flat(bh_buf *out, const char *s, size_t n)
+/* Appends a MISC value with the escapes UD defines for MISC values (those of
+ * SpacesAfter): \p for "|", which would split the attribute, \\ for "\", and
+ * \s for a space, which may not start or end the column. The value is made
+ * one line of valid UTF-8 first (core/error.h), so no other escape is needed. */
+static bh_status append_misc(bh_buf *out, const char *s, size_t n, bh_buf *tmp)
 {
-    bh_status st = bh_buf_reserve(out, n);
-    for (size_t i = 0; i < n && !st; i++) {
-        char c = s[i] == '\t' || s[i] == '\n' || s[i] == '\r' ? ' ' : s[i];
-        st = bh_buf_append(out, &c, 1);
+    bh_buf_clear(tmp);
+    bh_status st = bh__buf_append_line(tmp, s, n);
+    size_t run = 0;
+    for (size_t i = 0; i < tmp->len && !st; i++) {
+        char c = tmp->data[i];
+        const char *e = c == '|' ? "\\p" : c == '\\' ? "\\\\" : c == ' ' ? "\\s" : NULL;
+        if (!e) continue;
+        st = bh_buf_append(out, tmp->data + run, i - run);
+        if (!st) st = bh_buf_append(out, e, 2);
+        run = i + 1;
     }
+    if (!st) st = bh_buf_append(out, tmp->data + run, tmp->len - run);
     return st;
 }
 
@@ -354,13 +366,13 @@ static bh_status append_conllu(const bh_annotator *a, bh_buf *out, const char *n
                                const bh_spans *words, const char *lang, const model_out *mo)
 {
     bh_status st = BH_OK;
-    bh_buf tr = {0};
+    bh_buf tr = {0}, esc = {0};
     char num[64];
     size_t w = 0, en = 0; /* en: the next entity that may hold a word */
     for (size_t i = 0; i < sents->n && !st; i++) {
         const bh_span *s = &sents->v[i];
         st = bh_buf_append(out, "# text = ", 9);
-        if (!st) st = append_flat(out, nt + s->start, s->end - s->start);
+        if (!st) st = bh__buf_append_line(out, nt + s->start, s->end - s->start);
         if (!st && lang) {
             st = bh_buf_append(out, "\n# lang = ", 10);
             if (!st) st = bh_buf_append(out, lang, strlen(lang));
@@ -370,7 +382,7 @@ static bh_status append_conllu(const bh_annotator *a, bh_buf *out, const char *n
             int b = best_label(p, mo->C);
             const char *l = bh_head_label(mo->sh, b);
             st = bh_buf_append(out, "\n# sentiment = ", 15);
-            if (!st) st = append_flat(out, l, strlen(l));
+            if (!st) st = bh__buf_append_line(out, l, strlen(l));
             int k = snprintf(num, sizeof num, " %.4f", (double)p[b]);
             if (!st) st = bh_buf_append(out, num, (size_t)k);
         }
@@ -381,7 +393,7 @@ static bh_status append_conllu(const bh_annotator *a, bh_buf *out, const char *n
             const char *upos = t->kind == BH_TOK_PUNCT ? "PUNCT" : t->kind == BH_TOK_NUMBER ? "NUM" : "_";
             int k = snprintf(num, sizeof num, "%zu\t", id);
             st = bh_buf_append(out, num, (size_t)k);
-            if (!st) st = append_flat(out, nt + t->start, t->end - t->start);
+            if (!st) st = bh__buf_append_line(out, nt + t->start, t->end - t->start);
             k = snprintf(num, sizeof num, "\t_\t%s\t_\t_\t_\t_\t_\t", upos);
             if (!st) st = bh_buf_append(out, num, (size_t)k);
             int misc = 0;
@@ -394,14 +406,14 @@ static bh_status append_conllu(const bh_annotator *a, bh_buf *out, const char *n
                 const bh__ft_entity *e = &mo->ents[en];
                 st = bh_buf_append(out, misc ? "|NE=" : "NE=", misc ? 4 : 3);
                 if (!st) st = bh_buf_append(out, t->start == e->bstart ? "B-" : "I-", 2);
-                if (!st) st = append_flat(out, e->type, strlen(e->type));
+                if (!st) st = append_misc(out, e->type, strlen(e->type), &esc);
                 misc = 1;
             }
             if (!st && a->tr) {
                 bh_buf_clear(&tr);
                 st = bh_translit_run(a->tr, nt + t->start, t->end - t->start, &tr, NULL);
                 if (!st) st = bh_buf_append(out, misc ? "|Translit=" : "Translit=", misc ? 10 : 9);
-                if (!st) st = append_flat(out, tr.data ? tr.data : "", tr.len);
+                if (!st) st = append_misc(out, tr.data ? tr.data : "", tr.len, &esc);
                 misc = 1;
             }
             if (!st && !misc) st = bh_buf_append(out, "_", 1);
@@ -410,6 +422,7 @@ static bh_status append_conllu(const bh_annotator *a, bh_buf *out, const char *n
         if (!st) st = bh_buf_append(out, "\n", 1);
     }
     bh_buf_free(&tr);
+    bh_buf_free(&esc);
     return st;
 }
 
@@ -424,11 +437,13 @@ bh_status bh_annotate(const bh_annotator *a, const char *text, size_t len, bh_bu
     bh_norm_options no;
     bh_norm_options_default(&no);
     if (!(a->o.stages & BH_STAGE_NORMALIZE)) {
-        /* Only repair the encoding, so that the JSON stays valid UTF-8. */
+        /* bh_norm_options has no switch for NFC and the Indic spelling rules,
+         * so without the stage the text is still in canonical Unicode form
+         * (pipeline.h, "text"); only format stripping and lookalikes are off. */
         no.strip_format = 0;
         no.lookalikes = 0;
     }
-    /* "text" is the input with invalid UTF-8 repaired and nothing else changed. */
+    /* "text": the same canonical form, whatever the stage (pipeline.h). */
     bh_norm_options ro = no;
     ro.strip_format = 0;
     ro.lookalikes = 0;

@@ -9,6 +9,9 @@
  * output). Output is written and fdatasync'ed before the checkpoint that
  * covers it, so a checkpoint never claims output that is not on disk.
  *
+ * The file is JSON; a path or config that is not UTF-8 (file names are bytes)
+ * is stored as {"hex": "..."} instead of a string, so every name can resume.
+ *
  * Memory: a bh__ckpt owns its strings (config, input paths); bh__ckpt_clear frees them.
  * Thread-safety: plain data; functions are reentrant. */
 #ifndef BH_PIPELINE_CHECKPOINT_H

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -28,6 +29,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "core/error.h"
 #include "pipeline/checkpoint.h"
 #include "pipeline/cli.h"
 #include "pipeline/workers.h"
@@ -44,7 +46,9 @@ static const char usage[] =
     "  --to SCRIPT            transliteration target (latn, deva, beng, ...; none to omit), default latn\n"
     "  --langid-model PATH    language identification model (default: the shipped one); it also\n"
     "                         picks the model's heads by language when the langid stage is off\n"
-    "  --no-normalize         annotate the text as it is\n"
+    "  --no-normalize         no format-character stripping or lookalike mapping; the text is\n"
+    "                         still put in canonical Unicode form (invalid UTF-8 -> U+FFFD, NFC with\n"
+    "                         nukta letters as base + nukta, Indic spelling fixes), as \"text\" always is\n"
     "  --stages LIST          normalize,sentences,words,langid,translit,sentiment,ner (default all;\n"
     "                         sentiment and ner run when a model is found)\n"
     "  --model DIR            fine-tuned multi-task model for sentiment and ner (default: the shipped\n"
@@ -57,7 +61,10 @@ static const char usage[] =
     "  --input FILE...        input files (same as FILE arguments); .gz is read transparently\n"
     "  --output FILE          write here instead of stdout\n"
     "  --output-format F      json (default, one line per record) or conllu (\"# newdoc\" per record,\n"
-    "                         one block per sentence, one row per word)\n"
+    "                         one block per sentence, one row per word); a record without sentences\n"
+    "                         gives no document, and one that fails gives none either: its error goes\n"
+    "                         to stderr as \"bhasha annotate: record N (id ID): MESSAGE\" (N: the\n"
+    "                         record's number in the input, from 1; with --mpi, in the rank's share)\n"
     "  --threads N            annotation threads (default 1)\n"
     "  --precision P          f32 (default) or bf16: the encoder's products in bfloat16, about twice\n"
     "                         as fast on CPUs with AVX512-BF16 (scores move by about 1e-2)\n"
@@ -73,6 +80,18 @@ static const char usage[] =
 static volatile sig_atomic_t g_signal;
 
 static void on_signal(int sig) { g_signal = sig; }
+
+/* Blocks SIGINT and SIGTERM in the calling thread (saving its mask in *old)
+ * while it starts threads: they inherit the mask, so the signals go to the
+ * main thread, which may be waiting in read() on a pipe and must see EINTR. */
+static void block_stop_signals(sigset_t *old)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, old);
+}
 
 typedef struct seg {
     const char *path;
@@ -107,6 +126,7 @@ typedef struct src {
     size_t cap, beg, end;
     uint64_t pos;    /* stream offset of buf[beg] */
     int eof;
+    int done;        /* the corpus reader reached its end (its last skipped records may still be in hand) */
     long recs;       /* records taken from this segment */
     long skipped_seen;
     uint32_t crc;    /* running CRC of consumed input (whole run) */
@@ -118,6 +138,9 @@ static int fail_io(const char *what, const char *path)
     return 1;
 }
 
+/* Reads more input into s->buf: 1 when bytes came, 0 at the end, -1 on an
+ * error (reported), -2 when SIGINT/SIGTERM interrupted a read that was
+ * waiting for input (nothing reported: the run stops). */
 static int src_fill(src *s)
 {
     if (s->eof) return 0;
@@ -143,6 +166,7 @@ static int src_fill(src *s)
     if (s->gz) {
         k = gzread(s->gz, s->buf + s->end, (unsigned)(want > (1u << 30) ? (1u << 30) : want));
         if (k < 0) {
+            if (g_signal) return -2; /* a FIFO given as a file: zlib passes EINTR on */
             int e;
             const char *m = gzerror(s->gz, &e);
             fprintf(stderr, "bhasha annotate: read error on %s: %s\n", s->sg->path, m);
@@ -150,7 +174,8 @@ static int src_fill(src *s)
         }
     } else {
         do k = read(s->fd, s->buf + s->end, want);
-        while (k < 0 && errno == EINTR);
+        while (k < 0 && errno == EINTR && !g_signal);
+        if (k < 0 && errno == EINTR) return -2;
         if (k < 0) return -fail_io("read error on", s->sg->path);
     }
     if (k == 0) s->eof = 1;
@@ -204,7 +229,8 @@ static int src_open(src *s, const seg *sg, const job *j, uint32_t crc)
         s->regular = fstat(0, &st) == 0 && S_ISREG(st.st_mode);
     } else {
         s->gz = gzopen(sg->path, "rb");
-        if (!s->gz) return fail_io("cannot open", sg->path);
+        /* open() of a FIFO waits for a writer; a signal then is no error to report */
+        if (!s->gz) return errno == EINTR && g_signal ? 1 : fail_io("cannot open", sg->path);
         gzbuffer(s->gz, 256 * 1024);
         s->regular = 1;
     }
@@ -250,9 +276,12 @@ typedef struct rec {
 
 typedef struct chunk {
     bh_buf in, out;
+    bh_buf notes;      /* CoNLL-U: stderr lines for the records that failed */
     rec *r;
     int n, cap;
+    long first;        /* records of the run before this chunk (for messages) */
     long failed, skipped;
+    int oom;           /* work() could not grow a buffer: out is incomplete */
     uint64_t in_bytes;
     /* position after the chunk */
     int seg;
@@ -267,86 +296,113 @@ typedef struct wctx {
     int conllu;
 } wctx;
 
-static void append_error(bh_buf *o, const rec *r, const char *id, const char *msg, int conllu)
+/* {"id":..,"error":..,"bytes":..} (JSON output). */
+static bh_status append_error(bh_buf *o, const rec *r, const char *id, const char *msg)
 {
     char num[64];
-    if (conllu) {
-        /* The "# newdoc" line is already there. */
-        bh_buf_append(o, "# error = ", 10);
-        bh_buf_append(o, msg, strlen(msg));
-        bh_buf_append(o, "\n", 1);
-        return;
+    bh_status st = bh_buf_append(o, "{", 1);
+    if (!st && r->has_id) {
+        st = bh_buf_append(o, "\"id\":", 5);
+        if (!st) st = bh_buf_append_json(o, id, r->id_len);
+        if (!st) st = bh_buf_append(o, ",", 1);
     }
-    bh_buf_append(o, "{", 1);
-    if (r->has_id) {
-        bh_buf_append(o, "\"id\":", 5);
-        bh_buf_append_json(o, id, r->id_len);
-        bh_buf_append(o, ",", 1);
-    }
-    bh_buf_append(o, "\"error\":", 8);
-    bh_buf_append_json(o, msg, strlen(msg));
+    if (!st) st = bh_buf_append(o, "\"error\":", 8);
+    if (!st) st = bh_buf_append_json(o, msg, strlen(msg));
     int k = snprintf(num, sizeof num, ",\"bytes\":%llu}", (unsigned long long)r->bytes);
-    bh_buf_append(o, num, (size_t)k);
+    if (!st) st = bh_buf_append(o, num, (size_t)k);
+    return st;
 }
 
+/* One stderr line for a record that fails in CoNLL-U output, which has no
+ * place for it: a comment block without word lines would be read as part of
+ * the next sentence. */
+static bh_status append_note(bh_buf *o, long index, const rec *r, const char *id, const char *msg)
+{
+    char num[64];
+    int k = snprintf(num, sizeof num, "bhasha annotate: record %ld", index);
+    bh_status st = bh_buf_append(o, num, (size_t)k);
+    if (!st && r->has_id) {
+        st = bh_buf_append(o, " (id ", 5);
+        if (!st) st = bh__buf_append_line(o, id, r->id_len);
+        if (!st) st = bh_buf_append(o, ")", 1);
+    }
+    if (!st) st = bh_buf_append(o, ": ", 2);
+    if (!st) st = bh__buf_append_line(o, msg, strlen(msg));
+    if (!st) st = bh_buf_append(o, "\n", 1);
+    return st;
+}
+
+/* "STATUS: detail" of a failed bh_annotate (the detail is this thread's). */
+static void failure_message(char *msg, size_t cap, bh_status st)
+{
+    const char *d = bh_last_error();
+    snprintf(msg, cap, "%s%s%s", bh_errmsg(st), d && *d ? ": " : "", d ? d : "");
+}
+
+/* Annotates a chunk. A record that cannot be annotated becomes an error
+ * record (JSON) or a note for stderr (CoNLL-U); a buffer that cannot grow
+ * sets c->oom, and commit() stops the run, since the output would have a gap. */
 static void work(void *ctx, void *item)
 {
     const wctx *w = ctx;
     chunk *c = item;
     bh_buf tmp = {0};
     char msg[512];
+    bh_status st = BH_OK;
     bh_buf_clear(&c->out);
+    bh_buf_clear(&c->notes);
     c->failed = 0;
-    for (int i = 0; i < c->n; i++) {
+    c->oom = 0;
+    for (int i = 0; i < c->n && !st; i++) {
         const rec *r = &c->r[i];
         const char *id = c->in.data + r->id_off;
-        if (w->conllu) {
-            /* Every record opens a document, so records stay countable in CoNLL-U. */
-            bh_buf_append(&c->out, "# newdoc", 8);
-            if (r->has_id) {
-                bh_buf_append(&c->out, " id = ", 6);
-                bh_buf_append(&c->out, id, r->id_len);
-            }
-            bh_buf_append(&c->out, "\n", 1);
-        }
         size_t mark = c->out.len;
+        msg[0] = 0;
         if (r->kind == REC_OVERSIZE) {
             snprintf(msg, sizeof msg, "record of %llu bytes is over the limit (--max-record-bytes %zu)",
                      (unsigned long long)r->bytes, w->max_rec);
-            append_error(&c->out, r, id, msg, w->conllu);
             c->failed++;
         } else if (r->kind == REC_SKIPPED) {
             snprintf(msg, sizeof msg, "unreadable record: %.*s", (int)r->len, c->in.data + r->off);
-            append_error(&c->out, r, id, msg, w->conllu);
         } else if (w->conllu) {
-            bh_status st = bh_annotate(w->a, c->in.data + r->off, r->len, &c->out);
-            if (st) {
-                const char *d = bh_last_error();
-                snprintf(msg, sizeof msg, "%s%s%s", bh_errmsg(st), d && *d ? ": " : "", d ? d : "");
-                append_error(&c->out, r, id, msg, 1);
+            /* "# newdoc" opens the record's document; it is taken back when no
+             * sentence follows, since it would then belong to the next one. */
+            st = bh_buf_append(&c->out, "# newdoc", 8);
+            if (!st && r->has_id) {
+                st = bh_buf_append(&c->out, " id = ", 6);
+                if (!st) st = bh__buf_append_line(&c->out, id, r->id_len);
+            }
+            if (!st) st = bh_buf_append(&c->out, "\n", 1);
+            size_t body = c->out.len;
+            bh_status as = st ? BH_OK : bh_annotate(w->a, c->in.data + r->off, r->len, &c->out);
+            if (as) {
+                failure_message(msg, sizeof msg, as);
                 c->failed++;
+            }
+            if (!st && c->out.len == body) {
+                c->out.len = mark;
+                c->out.data[mark] = 0;
             }
         } else {
             bh_buf_clear(&tmp);
-            bh_status st = bh_annotate(w->a, c->in.data + r->off, r->len, &tmp);
-            if (!st && r->has_id) {
+            bh_status as = bh_annotate(w->a, c->in.data + r->off, r->len, &tmp);
+            if (as) {
+                failure_message(msg, sizeof msg, as);
+                c->failed++;
+            } else if (r->has_id) {
                 st = bh_buf_append(&c->out, "{\"id\":", 6);
                 if (!st) st = bh_buf_append_json(&c->out, id, r->id_len);
                 if (!st) st = bh_buf_append(&c->out, ",", 1);
                 if (!st) st = bh_buf_append(&c->out, tmp.data + 1, tmp.len - 1);
-            } else if (!st) {
+            } else {
                 st = bh_buf_append(&c->out, tmp.data, tmp.len);
             }
-            if (st) {
-                const char *d = bh_last_error();
-                snprintf(msg, sizeof msg, "%s%s%s", bh_errmsg(st), d && *d ? ": " : "", d ? d : "");
-                c->out.len = mark;
-                append_error(&c->out, r, id, msg, 0);
-                c->failed++;
-            }
         }
-        if (!w->conllu) bh_buf_append(&c->out, "\n", 1);
+        if (!st && msg[0])
+            st = w->conllu ? append_note(&c->notes, c->first + i + 1, r, id, msg) : append_error(&c->out, r, id, msg);
+        if (!st && !w->conllu) st = bh_buf_append(&c->out, "\n", 1);
     }
+    c->oom = st != BH_OK;
     bh_buf_free(&tmp);
 }
 
@@ -366,7 +422,9 @@ static rec *new_rec(chunk *c)
 
 /* Adds the next record to c (a corpus reader may add skipped ones before it).
  * Returns 1 when something was added, 0 at the end of the segment, -1 on a
- * fatal error. */
+ * fatal error, -2 when a signal interrupted a read (nothing added; the
+ * position may be inside the record). At the end of a corpus reader, the
+ * records it skipped last come with the 0, or with a 1 and s->done set. */
 static int read_record(src *s, chunk *c, size_t max_rec)
 {
     rec *r = new_rec(c);
@@ -374,7 +432,8 @@ static int read_record(src *s, chunk *c, size_t max_rec)
     if (s->cr) {
         bh_corpus_record cr;
         int k = bh_corpus_next(s->cr, &cr);
-        if (k < 0) return -cli_fail("annotate", k);
+        /* a read of stdin interrupted by SIGINT/SIGTERM fails the reader: no error to report */
+        if (k < 0) return g_signal ? -2 : -cli_fail("annotate", k);
         long sk = bh_corpus_skipped(s->cr);
         int added = 0;
         while (sk > s->skipped_seen) {
@@ -391,7 +450,10 @@ static int read_record(src *s, chunk *c, size_t max_rec)
             added = 1;
             if (!(r = new_rec(c))) return -cli_fail("annotate", BH_ENOMEM);
         }
-        if (k == 0) return added;
+        if (k == 0) {
+            s->done = 1;
+            return added;
+        }
         r->kind = REC_TEXT;
         r->bytes = cr.text_len;
         s->crc = (uint32_t)crc32(s->crc, (const Bytef *)cr.text, (uInt)cr.text_len);
@@ -418,7 +480,7 @@ static int read_record(src *s, chunk *c, size_t max_rec)
     if (s->pos >= s->sg->end) return 0;
     if (s->beg == s->end) {
         int f = src_fill(s);
-        if (f < 0) return -1;
+        if (f < 0) return f;
         if (f == 0) return 0;
     }
     uint64_t total = 0;
@@ -458,12 +520,12 @@ static int read_record(src *s, chunk *c, size_t max_rec)
             }
             scanned = 0;
             int f = src_fill(s);
-            if (f < 0) return -1;
+            if (f < 0) return f;
             continue;
         }
         scanned = have;
         int f = src_fill(s);
-        if (f < 0) return -1;
+        if (f < 0) return f;
         /* src_fill may have moved the data; `scanned` is relative to beg. */
     }
     s->recs++;
@@ -553,13 +615,22 @@ static void progress(run *R, int final)
 static int commit(run *R, chunk *c)
 {
     if (R->failed_write) return -1;
+    if (c->oom) {
+        /* Nothing of the chunk is written: the committed position stays a
+         * record boundary, and a checkpoint, if any, stays consistent. */
+        fprintf(stderr, "bhasha annotate: out of memory annotating records %ld-%ld; stopped after %ld records\n",
+                c->first + 1, c->first + c->n, R->ck.written);
+        R->failed_write = 1;
+        return -1;
+    }
     if (R->j->stream) {
         /* One write per record: each line is out as soon as it is annotated. */
         const char *p = c->out.data, *e = p + c->out.len;
         while (p < e) {
             const char *nl = memchr(p, '\n', (size_t)(e - p));
-            if (sink_write(&R->out, p, (size_t)(nl - p) + 1)) break;
-            p = nl + 1;
+            size_t k = nl ? (size_t)(nl - p) + 1 : (size_t)(e - p);
+            if (sink_write(&R->out, p, k)) break;
+            p += k;
         }
     } else {
         sink_write(&R->out, c->out.data ? c->out.data : "", c->out.len);
@@ -568,6 +639,7 @@ static int commit(run *R, chunk *c)
         R->failed_write = 1;
         return -1;
     }
+    if (c->notes.len) fwrite(c->notes.data, 1, c->notes.len, stderr);
     R->ck.read += c->n;
     R->ck.written += c->n;
     R->ck.failed += c->failed;
@@ -789,10 +861,14 @@ static int run_job(job *j, const bh_annotator *a, bh__ckpt *res)
     if (!rc) {
         chunks = calloc((size_t)depth + 1, sizeof *chunks);
         freel = calloc((size_t)depth + 1, sizeof *freel);
+        sigset_t old;
+        block_stop_signals(&old);
         if (!chunks || !freel || bh__wpool_new(j->threads, depth, work, &w, &pool)) rc = cli_fail("annotate", BH_ENOMEM);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
         for (int i = 0; !rc && i <= depth; i++) freel[nfree++] = &chunks[i];
     }
     uint32_t crc = R.ck.in_crc;
+    long next_rec = R.ck.read; /* records of the run (all runs, with --resume) read so far */
     for (int g = start_seg; !rc && g < j->nseg && !g_signal; g++) {
         if (!s_open && src_open(&s, &j->segs[g], j, crc)) {
             rc = 1;
@@ -809,22 +885,38 @@ static int run_job(job *j, const bh_annotator *a, bh__ckpt *res)
             }
             chunk *c = freel[--nfree];
             c->n = 0;
+            c->first = next_rec;
             c->skipped = 0;
             c->in_bytes = 0;
             bh_buf_clear(&c->in);
             /* Room for two records: a skipped one may come with the next. */
             while (c->n < CHUNK_RECS && c->in.len < CHUNK_BYTES && !g_signal) {
                 if (c->n && src_would_block(&s)) break;
+                uint64_t pos0 = s.pos;
+                long recs0 = s.recs;
+                uint32_t crc0 = s.crc;
                 int k = read_record(&s, c, j->max_rec);
+                if (k == -2) {
+                    /* A signal while waiting for input: the records read so far
+                     * are written, the position is the one before this record. */
+                    s.pos = pos0;
+                    s.recs = recs0;
+                    s.crc = crc0;
+                    break;
+                }
                 if (k < 0) {
                     rc = 1;
                     break;
                 }
-                if (k == 0) {
+                if (k == 0 || s.done) {
+                    /* s.done: the reader's last skipped records came with its
+                     * end; the position must be past the segment, or a resume
+                     * from this chunk would read them again. */
                     more = 0;
                     break;
                 }
             }
+            next_rec += c->n;
             c->seg = more ? g : g + 1;
             c->offset = more ? s.pos : 0;
             c->seg_records = more ? s.recs : 0;
@@ -863,6 +955,7 @@ static int run_job(job *j, const bh_annotator *a, bh__ckpt *res)
     for (int i = 0; chunks && i <= depth; i++) {
         bh_buf_free(&chunks[i].in);
         bh_buf_free(&chunks[i].out);
+        bh_buf_free(&chunks[i].notes);
         free(chunks[i].r);
     }
     free(chunks);
@@ -878,7 +971,8 @@ static int run_job(job *j, const bh_annotator *a, bh__ckpt *res)
         rc = 1;
     } else if (g_signal) {
         state = "interrupted";
-        if (!j->quiet || j->resume)
+        /* --stream promises nothing on stderr; the exit status says it */
+        if ((!j->quiet && !j->stream) || j->resume)
             fprintf(stderr, "bhasha annotate: %s after %ld records%s\n", g_signal == SIGINT ? "interrupted" : "terminated",
                     R.ck.written, j->resume ? "; rerun the same command with --resume to continue" : "");
         if (j->resume && !R.out.err && checkpoint(&R)) rc = 1;
@@ -1132,24 +1226,23 @@ int cli_annotate_run(int argc, char **argv, const cli_dist *dist)
     }
     if (!nfiles) files[nfiles++] = "-";
     if (j.stream) j.fmt = BH_CORPUS_TEXT;
+    /* Past the options (the same on every rank), a rank that fails still
+     * joins the gather below: the others wait in it. */
     if (!j.ao.langid_model && (j.ao.stages & BH_STAGE_LANGID)) {
-        if (cli_asset("langid/langid.bin", model, sizeof model)) {
-            free(files);
-            return cli_usage_error("annotate", "no language model found (%s); set BHASHA_DATA or --langid-model", model);
-        }
-        j.ao.langid_model = model;
+        if (cli_asset("langid/langid.bin", model, sizeof model))
+            rc = cli_usage_error("annotate", "no language model found (%s); set BHASHA_DATA or --langid-model", model);
+        else
+            j.ao.langid_model = model;
     }
     if (j.ao.model_dir && !strcmp(j.ao.model_dir, "none")) {
         j.ao.model_dir = NULL;
         j.ao.stages &= ~(unsigned)(BH_STAGE_SENTIMENT | BH_STAGE_NER);
-    } else if (!j.ao.model_dir && (j.ao.stages & (BH_STAGE_SENTIMENT | BH_STAGE_NER))) {
+    } else if (!rc && !j.ao.model_dir && (j.ao.stages & (BH_STAGE_SENTIMENT | BH_STAGE_NER))) {
         int named = (j.ao.stages & BH_STAGES_ALL) != BH_STAGES_ALL;
-        if (!cli_model_dir("bhasha-bnhi", mdir, sizeof mdir)) {
+        if (!cli_model_dir("bhasha-bnhi", mdir, sizeof mdir))
             j.ao.model_dir = mdir;
-        } else if (named) {
-            free(files);
-            return cli_usage_error("annotate", "the sentiment and ner stages need --model DIR (no shipped model found)");
-        }
+        else if (named)
+            rc = cli_usage_error("annotate", "the sentiment and ner stages need --model DIR (no shipped model found)");
     }
     /* a model with a head per language picks them by the text's language, langid stage or not */
     if (!j.ao.langid_model && j.ao.model_dir && (j.ao.stages & (BH_STAGE_SENTIMENT | BH_STAGE_NER)) &&
@@ -1158,48 +1251,52 @@ int cli_annotate_run(int argc, char **argv, const cli_dist *dist)
     j.co.format = j.fmt == BH_CORPUS_AUTO ? BH_CORPUS_AUTO : j.fmt;
     j.co.on_error = BH_ON_ERROR_SKIP;
     j.co.max_record_bytes = (size_t)64 << 20;
-    snprintf(j.config, sizeof j.config,
-             "stages=%s to=%s normalize=%d strict=%d max=%zu format=%d text=%s id=%s conllu=%d model=%s heads=%s "
-             "precision=%d",
-             stages,
-             j.ao.translit_to == BH_SCRIPT_AUTO ? "none" : bh_script_name(j.ao.translit_to), j.ao.normalize,
-             j.ao.strict_utf8, j.max_rec, (int)j.fmt, j.co.text_field ? j.co.text_field : "",
-             j.co.id_field ? j.co.id_field : "", j.ao.conllu, j.ao.langid_model ? j.ao.langid_model : "",
-             j.ao.model_dir ? j.ao.model_dir : "", j.ao.precision);
+    int cfg_len = snprintf(
+        j.config, sizeof j.config,
+        "stages=%s to=%s normalize=%d strict=%d max=%zu format=%d text=%s id=%s conllu=%d model=%s heads=%s "
+        "precision=%d",
+        stages, j.ao.translit_to == BH_SCRIPT_AUTO ? "none" : bh_script_name(j.ao.translit_to), j.ao.normalize,
+        j.ao.strict_utf8, j.max_rec, (int)j.fmt, j.co.text_field ? j.co.text_field : "",
+        j.co.id_field ? j.co.id_field : "", j.ao.conllu, j.ao.langid_model ? j.ao.langid_model : "",
+        j.ao.model_dir ? j.ao.model_dir : "", j.ao.precision);
+    /* a cut fingerprint could let --resume mix the output of two configurations */
+    if (!rc && (cfg_len < 0 || (size_t)cfg_len >= sizeof j.config))
+        rc = cli_usage_error("annotate", "the options are too long (%d bytes of names and paths)", cfg_len);
 
     int rank = dist ? dist->rank : 0, size = dist ? dist->size : 1;
-    if (plan(&j, files, nfiles, rank, size)) {
-        free(files);
-        free(j.segs);
-        return 1;
-    }
+    const char *output = j.output; /* without the part suffix */
     if (dist) {
         char suf[64];
         snprintf(suf, sizeof suf, ".part-%05d-of-%05d", rank, size);
         j.part_path = str_cat(j.output, suf);
         j.output = j.part_path;
         j.summary = NULL;
+        if (!j.part_path && !rc) rc = cli_fail("annotate", BH_ENOMEM);
     }
-    if (j.output && j.resume) j.ckpt = j.ckpt_buf = str_cat(j.output, ".ckpt");
-    if (j.output && !j.summary && !dist) j.summary = j.summary_buf = str_cat(j.output, ".summary.json");
+    if (!rc && plan(&j, files, nfiles, rank, size)) rc = 1;
+    if (!rc && j.output && j.resume && !(j.ckpt = j.ckpt_buf = str_cat(j.output, ".ckpt")))
+        rc = cli_fail("annotate", BH_ENOMEM);
+    if (!rc && j.output && !j.summary && !dist && !(j.summary = j.summary_buf = str_cat(j.output, ".summary.json")))
+        rc = cli_fail("annotate", BH_ENOMEM);
     j.progress = !j.quiet && !j.stream && isatty(2) && !dist;
 
     bh_annotator *a = NULL;
-    bh_status st = bh_annotator_new(&j.ao, &a);
     bh__ckpt res;
     memset(&res, 0, sizeof res);
-    if (st) {
-        rc = cli_fail("annotate", st);
-    } else {
+    if (!rc) {
         struct sigaction sa;
         memset(&sa, 0, sizeof sa);
-        sa.sa_handler = on_signal;
+        sa.sa_handler = on_signal; /* no SA_RESTART: a read() waiting on a pipe must return */
         sigemptyset(&sa.sa_mask);
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
         /* Over the file size limit, write() then fails with EFBIG instead of killing us. */
         signal(SIGXFSZ, SIG_IGN);
-        rc = run_job(&j, a, &res);
+        sigset_t old;
+        block_stop_signals(&old); /* the model stages may start threads */
+        bh_status st = bh_annotator_new(&j.ao, &a);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        rc = st ? cli_fail("annotate", st) : run_job(&j, a, &res);
     }
     bh_annotator_free(a);
     if (dist) {
@@ -1212,19 +1309,16 @@ int cli_annotate_run(int argc, char **argv, const cli_dist *dist)
         me.skipped = res.skipped;
         me.out_size = res.out_size;
         me.out_crc = res.out_crc;
-        snprintf(me.path, sizeof me.path, "%s", j.output);
+        snprintf(me.path, sizeof me.path, "%s", j.output ? j.output : "");
         if (rank == 0) all = calloc((size_t)size, sizeof *all);
         if (dist->gather(dist, &me, sizeof me, all)) {
             fprintf(stderr, "bhasha annotate: rank %d: MPI gather failed\n", rank);
             rc = 1;
         } else if (rank == 0) {
-            char *mp = str_cat(j.output, "");
-            char *dot = strstr(mp, ".part-");
-            if (dot) *dot = 0;
-            char *path = str_cat(mp, ".manifest.json");
-            if (!all || !path || write_manifest(&j, all, size, path)) rc = rc ? rc : 1;
+            char *path = str_cat(output, ".manifest.json");
+            if (!all || !path) rc = cli_fail("annotate", BH_ENOMEM);
+            else if (write_manifest(&j, all, size, path)) rc = rc ? rc : 1;
             free(path);
-            free(mp);
         }
         free(all);
     }

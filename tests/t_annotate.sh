@@ -1,9 +1,12 @@
 #!/bin/sh
 # tests/t_annotate.sh — `bhasha annotate` end to end: same output for 1 and 3
 # threads and for stdin, one line per record with error records for bad ones,
-# the JSON sidecar, --stream, --stages, and --resume: kill -9 at random moments
-# (the finished output must be byte-identical to an uninterrupted run), SIGTERM,
-# a full disk (ulimit -f), and refusing to resume on a changed or shrunk input.
+# output that is valid JSON (UTF-8) and valid CoNLL-U whatever the input bytes,
+# the JSON sidecar, --stream, --stages, SIGTERM while waiting on a pipe, and
+# --resume: kill -9 at random moments (the finished output must be
+# byte-identical to an uninterrupted run), a stop just after a file whose last
+# records the reader skipped, SIGTERM, a full disk (ulimit -f), a file name
+# that is not UTF-8, and refusing to resume on a changed or shrunk input.
 . tests/tap.sh
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -52,13 +55,55 @@ is "jsonl: 3 lines" "$(wc -l <"$tmp/docs.out" | tr -d ' ')" "3"
 is "jsonl: ids kept" "$(grep -c '^{"id":"d[12]","text"' "$tmp/docs.out")" "2"
 is "jsonl: malformed line -> error" "$(sed -n 2p "$tmp/docs.out" | grep -c '"error":"unreadable record')" "1"
 
-# CoNLL-U: one "# newdoc" per record, one block per sentence, one row per word.
+# Output is valid JSON whatever the bytes: ids and error messages with invalid
+# UTF-8 (a CSV id, a CoNLL-U ID column, a JSON error cut inside a character)
+# come out with U+FFFD.
+json_ok() { # FILE: every line parses (python3, which rejects invalid UTF-8, or else jq; 0 when neither is there)
+    if command -v python3 >/dev/null 2>&1; then
+        python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1], "rb")]' "$1" 2>/dev/null
+    elif command -v jq >/dev/null 2>&1; then
+        jq -c . "$1" >/dev/null 2>&1
+    fi
+}
+printf 'id,text\n\377x,আমি\n' >"$tmp/u.csv"
+printf '# text = x\n\377\tx\t_\t_\t_\t_\t_\t_\t_\t_\n\n' >"$tmp/u.conllu"
+printf '{%s\n' "$(i=0; while [ $i -lt 100 ]; do printf 'আ'; i=$((i + 1)); done)" >"$tmp/u.jsonl"
+"$BH" annotate --model none --quiet --id-field id "$tmp/u.csv" >"$tmp/u1.out"
+"$BH" annotate --model none --quiet "$tmp/u.conllu" "$tmp/u.jsonl" >"$tmp/u2.out"
+ok "invalid UTF-8 in a CSV id: valid JSON" json_ok "$tmp/u1.out"
+is "invalid UTF-8 in a CSV id: U+FFFD" "$(grep -c '^{"id":"�x"' "$tmp/u1.out")" "1"
+ok "invalid UTF-8 in error messages: valid JSON" json_ok "$tmp/u2.out"
+is "invalid UTF-8 in error messages: 2 error records" "$(grep -c '"error":"unreadable record' "$tmp/u2.out")" "2"
+if command -v iconv >/dev/null 2>&1; then
+    ok "annotate output is UTF-8" iconv -f UTF-8 -t UTF-8 "$tmp/u2.out"
+else
+    skip "annotate output is UTF-8" "no iconv"
+fi
+
+# CoNLL-U: one "# newdoc" per record with sentences, one block per sentence, one row per word.
 printf 'আমি বাংলায় গান গাই। তুমি কি শুনবে?\n\nनमस्ते 42\n' | "$BH" annotate --model none --quiet --output-format conllu --to none >"$tmp/c.conllu"
-is "conllu: a newdoc per record" "$(grep -c '^# newdoc$' "$tmp/c.conllu")" "3"
+is "conllu: a newdoc per record with sentences" "$(grep -c '^# newdoc$' "$tmp/c.conllu")" "2"
 is "conllu: 3 sentences" "$(grep -c '^# text = ' "$tmp/c.conllu")" "3"
 is "conllu: 10 columns on every row" "$(grep -v '^#' "$tmp/c.conllu" | grep . | awk -F'\t' 'NF != 10' | wc -l | tr -d ' ')" "0"
 is "conllu: number row" "$(grep -c '^2	42	_	NUM	' "$tmp/c.conllu")" "1"
 is "conllu: SpaceAfter=No before the danda" "$(grep -c '^4	গাই	.*SpaceAfter=No' "$tmp/c.conllu")" "1"
+# Records without sentences and failed ones give no document (their error on
+# stderr); ids are one line; "|" and "\" in MISC are escaped as UD does. The
+# repo's own CoNLL-U reader must read it all without a problem.
+printf '{"id":"a\\nb","text":"আমি"}\n{oops\n{"id":"d","text":"क|ख a\\\\b"}\n{"id":"e","text":""}\n{bad\n' >"$tmp/d.jsonl"
+"$BH" annotate --model none --quiet --no-normalize --id-field id --output-format conllu "$tmp/d.jsonl" >"$tmp/d.conllu" 2>"$tmp/d.err"
+is "conllu with bad records: exit 0" "$?" "0"
+is "conllu: a newdoc for each of the 2 records with sentences" "$(grep -c '^# newdoc' "$tmp/d.conllu")" "2"
+is "conllu: an id with a newline stays one line" "$(grep -c '^# newdoc id = a b$' "$tmp/d.conllu")" "1"
+"$BH" annotate --model none --quiet --id-field id --output-format conllu "$tmp/u.csv" >"$tmp/u.conllu.out"
+is "conllu: an id with invalid UTF-8 is repaired" "$(grep -c '^# newdoc id = �x$' "$tmp/u.conllu.out")" "1"
+is "conllu: failed records on stderr, one line each" \
+    "$(grep -c '^bhasha annotate: record [25]: unreadable record: ' "$tmp/d.err"):$(wc -l <"$tmp/d.err" | tr -d ' ')" "2:2"
+is "conllu: | escaped in MISC" "$(grep -c '	Translit=\\p$' "$tmp/d.conllu")" "1"
+is "conllu: \\ escaped in MISC" "$(grep -c '	SpaceAfter=No|Translit=\\\\$' "$tmp/d.conllu")" "1"
+"$BH" corpus stats "$tmp/d.conllu" >"$tmp/d.stats" 2>&1
+is "conllu: read back by the corpus reader" "$?" "0"
+ok "conllu: no problem when read back" grep -q '"sentences":3,.*"skipped":0' "$tmp/d.stats"
 
 # --stream: exactly one stdout line per input line, nothing on stderr.
 printf 'এক\n\nदो\000x\r\nশেষ' | "$BH" annotate --model none --stream --threads 2 >"$tmp/s.out" 2>"$tmp/s.err"
@@ -66,6 +111,28 @@ is "stream: 4 lines for 4 records" "$(wc -l <"$tmp/s.out" | tr -d ' ')" "4"
 is "stream: stderr empty" "$(wc -c <"$tmp/s.err" | tr -d ' ')" "0"
 "$BH" annotate --model none --stream "$tmp/in.txt" >/dev/null 2>&1
 is "stream with a file: usage error" "$?" "2"
+
+# SIGTERM while the run waits for input on a pipe (3 threads: the signal must
+# reach the reading thread): it stops at once, the record read before is
+# written, exit 143; with --stream, nothing on stderr.
+for mode in --quiet --stream; do
+    rm -f "$tmp/fifo" "$tmp/p.rc"
+    mkfifo "$tmp/fifo"
+    ( "$BH" annotate --model none $mode --threads 3 <"$tmp/fifo" >"$tmp/p.out" 2>"$tmp/p.err" &
+      echo $! >"$tmp/p.pid"; wait $!; echo $? >"$tmp/p.rc" ) &
+    exec 3>"$tmp/fifo"
+    printf 'আমি\n' >&3
+    sleep 1
+    kill -TERM "$(cat "$tmp/p.pid")"
+    i=0
+    while [ ! -s "$tmp/p.rc" ] && [ $i -lt 30 ]; do sleep 0.1; i=$((i + 1)); done
+    is "SIGTERM on a pipe ($mode): exits within 3 s" "$([ -s "$tmp/p.rc" ] && echo exited)" "exited"
+    exec 3>&-
+    wait
+    is "SIGTERM on a pipe ($mode): exit 143, the record written" \
+        "$(cat "$tmp/p.rc"):$(wc -l <"$tmp/p.out" | tr -d ' ')" "143:1"
+    is "SIGTERM on a pipe ($mode): stderr empty" "$(wc -c <"$tmp/p.err" | tr -d ' ')" "0"
+done
 
 # --resume: kill -9 at random moments, rerun the same command until it finishes.
 # (a variable, not a function: `kill $!` must reach bhasha itself, not a subshell)
@@ -108,6 +175,49 @@ is "full disk: exit 1" "$?" "1"
 is "full disk: one clear line" "$(grep -c 'cannot write.*checkpoint is consistent' "$tmp/full.err")" "1"
 $cmd
 ok "full disk then resume: byte-identical" cmp "$tmp/ref" "$tmp/r.jsonl"
+
+# A stop right after a file whose last record the reader skipped (63 good JSON
+# lines, a bad one, then a second file): the checkpoint must be past the skipped
+# record, or the resumed output has its error line twice. A full disk stops the
+# run deterministically there; kill -9 does it when it lands in time.
+i=0
+while [ $i -lt 63 ]; do printf '{"text":"আমি %d"}\n' $i; i=$((i + 1)); done >"$tmp/s1.jsonl"
+printf '{oops\n' >>"$tmp/s1.jsonl"
+i=0
+while [ $i -lt 3000 ]; do printf 'আমি বাংলায় গান গাই। '; i=$((i + 1)); done >"$tmp/s2.txt"
+printf '\nশেষ\n' >>"$tmp/s2.txt"
+"$BH" annotate --model none --quiet "$tmp/s1.jsonl" "$tmp/s2.txt" >"$tmp/sref"
+scmd="$BH annotate --model none --quiet --checkpoint-every 64 --input $tmp/s1.jsonl $tmp/s2.txt --output $tmp/s.jsonl --resume"
+rm -f "$tmp/s.jsonl" "$tmp/s.jsonl.ckpt"
+(ulimit -f 100; $scmd) 2>/dev/null
+is "skipped record last in a file: the stop is after it" "$(grep -c '"read": 64' "$tmp/s.jsonl.ckpt")" "1"
+$scmd
+ok "skipped record last in a file, resume: byte-identical" cmp "$tmp/sref" "$tmp/s.jsonl"
+rm -f "$tmp/s.jsonl" "$tmp/s.jsonl.ckpt"
+$scmd &
+pid=$!
+i=0
+while ! grep -q '"read": 64' "$tmp/s.jsonl.ckpt" 2>/dev/null && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+if grep -q '"done": true' "$tmp/s.jsonl.ckpt"; then
+    skip "skipped record last in a file, kill -9 and resume" "the run finished before the kill"
+else
+    $scmd
+    ok "skipped record last in a file, kill -9 and resume: byte-identical" cmp "$tmp/sref" "$tmp/s.jsonl"
+fi
+
+# A file name that is not UTF-8 (Latin-1 é): the checkpoint keeps its bytes, so
+# the run resumes (it used to lose the path and refuse every resume).
+lat=$(printf 'caf\351')
+cp "$tmp/in.txt" "$tmp/$lat.txt"
+lcmd="$BH annotate --model none --quiet --threads 2 --checkpoint-every 100 --input $tmp/$lat.txt --output $tmp/$lat.jsonl --resume"
+(ulimit -f 1000; $lcmd) 2>/dev/null
+$lcmd
+is "non-UTF-8 file name: resume exits 0" "$?" "0"
+ok "non-UTF-8 file name: resume byte-identical" cmp "$tmp/ref" "$tmp/$lat.jsonl"
+$lcmd
+is "non-UTF-8 file name: rerun of the finished job" "$?" "0"
 
 # Changed or shrunk input: refuse to resume.
 rm -f "$tmp/r.jsonl" "$tmp/r.jsonl.ckpt"

@@ -1,8 +1,11 @@
 #!/bin/sh
 # tests/t_annotate_mpi.sh — `mpirun -np 2 bhasha annotate --mpi` on loopback:
 # the parts concatenated equal the single-process output (several files, one of
-# them gzip, one JSON lines), the manifest counts and CRC agree, and a rank that
-# fails is reported as a missing part that --resume then completes.
+# them gzip, one JSON lines), the manifest counts and CRC agree, a rank that
+# fails is reported as a missing part that --resume then completes, a rank
+# that cannot even plan its share (an input it cannot open) does not hang the
+# others, and the manifest sits next to OUTPUT even when a folder of its path
+# holds ".part-".
 # Skipped where OpenMPI (mpirun) or build/bhasha-mpi is absent.
 . tests/tap.sh
 BHM=${BUILD:-build}/bhasha-mpi
@@ -57,6 +60,29 @@ is "resume: exit 0" "$?" "0"
 cat "$tmp/r.jsonl.part-00000-of-00002" "$tmp/r.jsonl.part-00001-of-00002" >"$tmp/cat2"
 ok "resume: parts concatenated == single-process output" cmp "$tmp/ref2" "$tmp/cat2"
 ok "resume: nothing missing" grep -q '"missing":\[\]' "$tmp/r.jsonl.manifest.json"
+
+# A rank that fails before annotating (here: an input it cannot open, a
+# relative path that only rank 0's working directory holds) still joins the
+# gather: the job ends, and the manifest lists the part as missing.
+BHA=$(cd "$(dirname "$BH")" && pwd)/bhasha
+mkdir "$tmp/w0" "$tmp/w1"
+cp examples/sample-bn.txt "$tmp/w0/in.txt"
+cp examples/sample-bn.txt "$tmp/w1/in.txt"
+cp examples/sample-hi.txt "$tmp/w0/only0.txt"
+popts="annotate --model none --mpi --quiet --langid-model $PWD/assets/langid/langid.bin --input in.txt only0.txt --output $tmp/p.jsonl"
+MPI1="mpirun -np 1 --oversubscribe --allow-run-as-root --mca btl self,tcp --mca btl_tcp_if_include lo"
+timeout 60 $MPI1 --wdir "$tmp/w0" "$BHA" $popts : -np 1 --wdir "$tmp/w1" "$BHA" $popts >"$tmp/log" 2>&1
+rc=$?
+is "a rank cannot plan: the job ends (no hang)" "$([ $rc -ne 124 ] && echo ended)" "ended"
+ok "a rank cannot plan: non-zero exit" test "$rc" -ne 0
+ok "a rank cannot plan: manifest lists part 1 missing" grep -q '"missing":\[1\]' "$tmp/p.jsonl.manifest.json"
+ok "a rank cannot plan: it says why" grep -q 'cannot open only0.txt' "$tmp/log"
+
+# ".part-" in a folder of the output path: the manifest is OUTPUT.manifest.json.
+mkdir "$tmp/x.part-1"
+$MPIRUN "$BH" annotate --model none --mpi --quiet --input "$tmp/d.txt" --output "$tmp/x.part-1/o.jsonl" >"$tmp/log" 2>&1
+is "output under x.part-1/: exit 0" "$?" "0"
+ok "output under x.part-1/: manifest next to the output" test -s "$tmp/x.part-1/o.jsonl.manifest.json"
 
 # A rank killed outright: mpirun stops the job; the same command with --resume
 # finishes every part from its own checkpoint, and the parts still match.

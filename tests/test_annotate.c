@@ -1,6 +1,7 @@
 /* tests/test_annotate.c — the annotation pipeline: stage lists, strict UTF-8
- * (a failure appends nothing), fields present per stage, CoNLL-U blocks, and
- * one annotator shared by several threads giving the single-thread result. */
+ * (a failure appends nothing), fields present per stage, CoNLL-U blocks and
+ * their escapes, the form of "text", and one annotator shared by several
+ * threads giving the single-thread result. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -111,6 +112,56 @@ static void test_conllu(void **state)
     bh_annotator_free(a);
 }
 
+/* CoNLL-U stays one field per column and one line per row whatever the text:
+ * MISC values escaped as UD does (\p, \\, \s), control characters in
+ * comments and FORM turned into spaces, invalid UTF-8 into U+FFFD. */
+static void test_conllu_escapes(void **state)
+{
+    (void)state;
+    bh_annotator_options o;
+    bh_annotator_options_default(&o);
+    o.conllu = 1;
+    o.normalize = 0; /* keeps "|" (no danda) and the vertical tab */
+    bh_annotator *a;
+    assert_int_equal(bh_annotator_new(&o, &a), BH_OK);
+    bh_buf out = {0};
+    const char t[] = "\xe0\xa6\x95|\xe0\xa6\x96 a\\b \xe0\xa6\x97\x0b\xe0\xa6\x98";
+    assert_int_equal(bh_annotate(a, t, sizeof t - 1, &out), BH_OK);
+    assert_non_null(strstr(out.data, "\t|\t_\tPUNCT\t_\t_\t_\t_\t_\tTranslit=\\p\n"));
+    assert_non_null(strstr(out.data, "\t\\\t_\tPUNCT\t_\t_\t_\t_\t_\tSpaceAfter=No|Translit=\\\\\n"));
+    assert_null(strchr(out.data, '\x0b'));
+    /* every line is a comment, a blank line or 10 tab-separated columns */
+    for (const char *p = out.data; *p;) {
+        const char *e = strchr(p, '\n');
+        assert_non_null(e);
+        int tabs = 0;
+        for (const char *q = p; q < e; q++) tabs += *q == '\t';
+        assert_true(*p == '#' || e == p || tabs == 9);
+        p = e + 1;
+    }
+    bh_buf_free(&out);
+    bh_annotator_free(a);
+}
+
+/* "text" is in canonical Unicode form with or without the normalize stage
+ * (pipeline.h): a precomposed nukta letter comes out as base + nukta. */
+static void test_text_form(void **state)
+{
+    (void)state;
+    bh_annotator_options o;
+    bh_annotator_options_default(&o);
+    o.normalize = 0;
+    o.stages = BH_STAGE_WORDS;
+    bh_annotator *a;
+    assert_int_equal(bh_annotator_new(&o, &a), BH_OK);
+    bh_buf out = {0};
+    assert_int_equal(bh_annotate(a, "\xe0\xa5\x98|", 4, &out), BH_OK); /* U+0958 */
+    assert_non_null(strstr(out.data, "\"text\":\"\xe0\xa4\x95\xe0\xa4\xbc|\""));
+    assert_non_null(strstr(out.data, "\"normalized\":\"\xe0\xa4\x95\xe0\xa4\xbc|\""));
+    bh_buf_free(&out);
+    bh_annotator_free(a);
+}
+
 typedef struct shared {
     const bh_annotator *a;
     const char *want;
@@ -164,6 +215,8 @@ int main(void)
         cmocka_unit_test(test_stage_fields),
         cmocka_unit_test(test_strict_utf8),
         cmocka_unit_test(test_conllu),
+        cmocka_unit_test(test_conllu_escapes),
+        cmocka_unit_test(test_text_form),
         cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,4 +1,5 @@
-/* tests/test_core.c — status codes, error detail, bh_buf. */
+/* tests/test_core.c — status codes, error detail, bh_buf, JSON strings and
+ * one-line text that are valid UTF-8 whatever the input bytes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -34,11 +35,63 @@ static void test_buf(void **state)
     assert_null(b.data);
 }
 
+/* s[0..n) through bh_buf_append_json must give exactly want (quotes included). */
+static void json_is(const char *s, size_t n, const char *want)
+{
+    bh_buf b = {0};
+    assert_int_equal(bh_buf_append_json(&b, s, n), BH_OK);
+    assert_int_equal(b.len, strlen(want));
+    assert_memory_equal(b.data, want, b.len);
+    bh_buf_free(&b);
+}
+
+#define FFFD "\xef\xbf\xbd"
+
+static void test_json_utf8(void **state)
+{
+    (void)state;
+    json_is("a\"b\\c\n\t\r\x01\x7f", 10, "\"a\\\"b\\\\c\\n\\t\\r\\u0001\\u007f\"");
+    /* well-formed UTF-8 of every length is copied */
+    json_is("\xc3\xa9\xe0\xa6\x95\xf0\x9f\x98\x80", 9, "\"\xc3\xa9\xe0\xa6\x95\xf0\x9f\x98\x80\"");
+    /* each byte that starts no well-formed sequence becomes one U+FFFD */
+    json_is("\xff", 1, "\"" FFFD "\"");
+    json_is("x\xe0\xa6", 3, "\"x" FFFD FFFD "\"");                 /* cut short */
+    json_is("\xc0\xaf", 2, "\"" FFFD FFFD "\"");                   /* overlong */
+    json_is("\xe0\x80\xaf", 3, "\"" FFFD FFFD FFFD "\"");          /* overlong */
+    json_is("\xed\xa0\x80", 3, "\"" FFFD FFFD FFFD "\"");          /* surrogate */
+    json_is("\xf4\x90\x80\x80", 4, "\"" FFFD FFFD FFFD FFFD "\""); /* above U+10FFFF */
+    json_is("\xe0\xa6\x95\xa6", 4, "\"\xe0\xa6\x95" FFFD "\"");     /* stray continuation byte */
+    json_is("\xe0\"", 2, "\"" FFFD "\\\"\"");                       /* a quote is not a continuation */
+    assert_int_equal(bh__utf8_seq("\xf0\x9f\x98\x80", 4), 4);
+    assert_int_equal(bh__utf8_seq("\xf0\x9f\x98\x80", 3), 0);
+    assert_int_equal(bh__utf8_seq("\xef\xbf\xbd", 3), 3);
+    assert_int_equal(bh__utf8_seq("\x80", 1), 0);
+    /* a long run of bad bytes (3 output bytes each) */
+    char many[300];
+    memset(many, 0xff, sizeof many);
+    bh_buf b = {0};
+    assert_int_equal(bh_buf_append_json(&b, many, sizeof many), BH_OK);
+    assert_int_equal(b.len, 2 + 3 * sizeof many);
+    bh_buf_free(&b);
+}
+
+static void test_line(void **state)
+{
+    (void)state;
+    bh_buf b = {0};
+    const char in[] = "a\tb\nc\rd\x0b\x7f\xc2\x85\xe2\x80\xa8\xe2\x80\xa9" "e\xff\xe0\xa6\x95";
+    assert_int_equal(bh__buf_append_line(&b, in, sizeof in - 1), BH_OK);
+    assert_string_equal(b.data, "a b c d" "     " "e" FFFD "\xe0\xa6\x95");
+    bh_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_errmsg),
         cmocka_unit_test(test_buf),
+        cmocka_unit_test(test_json_utf8),
+        cmocka_unit_test(test_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -64,7 +64,9 @@ void bh_buf_clear(bh_buf *b);
 void bh_buf_free(bh_buf *b);
 
 /* Appends s[0..n) as a JSON string literal, quotes included: " \ and control
- * characters escaped, other bytes copied (so valid UTF-8 stays valid). */
+ * characters escaped, well-formed UTF-8 copied, and each byte that starts no
+ * well-formed UTF-8 sequence replaced by U+FFFD, so the result is always
+ * valid JSON whatever the bytes. */
 bh_status bh_buf_append_json(bh_buf *b, const char *s, size_t n);
 
 #ifdef __cplusplus

@@ -40,7 +40,9 @@ typedef struct bh_annotator_options {
                                  for "ner_LANG" / "ner" / the first token head). Without a
                                  langid_model every text gets "sentiment" / the first head. */
     bh_script translit_to;    /* target script of the "translit" field; BH_SCRIPT_AUTO: no field */
-    int normalize;            /* 1 (default): normalize before every other stage (0 = drop BH_STAGE_NORMALIZE) */
+    int normalize;            /* 1 (default): normalize before every other stage (0 = drop
+                                 BH_STAGE_NORMALIZE: the stages then see "text", which is not
+                                 the input as is, see bh_annotate) */
     unsigned stages;          /* BH_STAGE_* bits; 0 = BH_STAGES_ALL. With every bit set, a stage
                                  whose model or target is missing is left out; a sentiment or
                                  ner stage asked for by name without its head in model_dir is
@@ -71,7 +73,7 @@ void bh_annotator_free(bh_annotator *a);
 
 /* Annotates text[0..len) and APPENDS one JSON object (no newline) to out
  * (schema version 1; the model stages add "schema": 1 and their fields):
- *   {"text": input (invalid UTF-8 repaired), "normalized": ..., "lang": "bn",
+ *   {"text": ..., "normalized": ..., "lang": "bn",
  *    "lang_score": 0.98, "sentences": [{"start": b, "end": b, "text": ...,
  *      "sentiment": {"label": "positive", "score": 0.91}}],
  *    "words": [{"start": b, "end": b, "text": ..., "kind": "word"}],
@@ -80,6 +82,14 @@ void bh_annotator_free(bh_annotator *a);
  *    "sentiment": {"label": "positive", "score": 0.88},
  *    "entities": [{"type": "PER", "start": b, "end": b, "char_start": c,
  *      "char_end": c, "text": ..., "score": 0.97}]}
+ * "text" is the input in canonical Unicode form, with or without the
+ * normalize stage: bh_normalize() with strip_format and lookalikes off, i.e.
+ * invalid UTF-8 repaired to U+FFFD, NFC with nukta letters as base + nukta
+ * (U+0958 gives U+0915 U+093C), and the Indic spelling rules 2-7 of README
+ * "Normalization rules" (vowels typed in pieces, visual-order vowel signs,
+ * mis-ordered marks, old encodings of atomic letters, noise joiners); control
+ * and format characters and lookalikes stay as typed. "normalized" adds the
+ * rest of bh_normalize()'s defaults.
  * Offsets "start"/"end" are bytes into "normalized", "char_*" code points.
  * The text's sentiment is its sentences' label probabilities averaged by
  * their byte lengths; entities are found sentence by sentence (the encoder
@@ -89,8 +99,11 @@ void bh_annotator_free(bh_annotator *a);
  * "# sentiment = LABEL SCORE"; one row per word: ID FORM _ UPOS (PUNCT, NUM
  * or _) _ _ _ _ _ MISC with SpaceAfter=No, Translit=... and NE=B-PER /
  * NE=I-PER; a blank line after each block; nothing for a text without
- * sentences). Fields of stages that are off are omitted ("normalized"
- * equals the repaired text when normalize is off).
+ * sentences). Comment values and FORM are one line of valid UTF-8 (control
+ * characters and U+0085/U+2028/U+2029 become spaces, invalid bytes U+FFFD);
+ * MISC values use UD's MISC escapes (those of SpacesAfter): \p for "|", \\
+ * for "\", \s for a space. Fields of stages that are off are omitted
+ * ("normalized" equals "text" when normalize is off).
  * On failure nothing is appended (out keeps its length). Thread-safe (see above). */
 bh_status bh_annotate(const bh_annotator *a, const char *text, size_t len, bh_buf *out);
 
