@@ -3,12 +3,21 @@
  * (see eval/crf_baseline.h). */
 #include "eval/crf_baseline.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
 
 typedef bh_status (*sentence_fn)(void *ctx, const char *const *tokens, const char *const *tags, size_t n);
+
+/* st again, its detail prefixed with the file and line. */
+static bh_status line_fail(bh_status st, const char *path, long line)
+{
+    char detail[256]; /* bh_last_error() is the buffer bh__fail writes */
+    snprintf(detail, sizeof detail, "%s", bh_last_error());
+    return bh__fail(st, "%s line %ld: %s", path, line, detail);
+}
 
 /* Reads `path` sentence by sentence; calls fn with repaired, converted tags. */
 static bh_status each_sentence(const char *path, const bh__crf_data *d, sentence_fn fn, void *ctx, long *sentences,
@@ -62,13 +71,13 @@ static bh_status each_sentence(const char *path, const bh__crf_data *d, sentence
         for (size_t i = 0; i < n; i++) tags[i] = fixed.data + offs[i];
         if (d->scheme != BH_TAGS_ASIS || d->label_map) {
             if ((st = bh_tags_convert(tags, n, d->scheme, d->label_map, &conv, offs))) {
-                st = bh__fail(st, "%s line %ld: %s", path, rec.line, bh_last_error());
+                st = line_fail(st, path, rec.line);
                 break;
             }
             for (size_t i = 0; i < n; i++) tags[i] = conv.data + offs[i];
         }
         if ((st = fn(ctx, rec.tokens, tags, n))) {
-            st = bh__fail(st, "%s line %ld: %s", path, rec.line, bh_last_error());
+            st = line_fail(st, path, rec.line);
             break;
         }
         count++;

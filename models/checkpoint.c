@@ -197,6 +197,9 @@ bh_status bh_model_load(const char *dir, int flags, bh_model **out)
         const bh__st_tensor *s = bh__st_find(&m->st, t->name);
         int np = s || t->ndim != 2 ? 0 : bh__st_sparse_find(&m->st, t->name);
         if (np) {
+            /* checked before the parameters are allocated: a row-index table's
+               size is not bounded by the file's */
+            if ((st = bh__st_sparse_check(&m->st, t->name, t->shape[0], t->shape[1]))) goto done;
             parts += np - 1;
             contiguous = 0;
             continue;
@@ -222,9 +225,15 @@ bh_status bh_model_load(const char *dir, int flags, bh_model **out)
         st = bh__fail(BH_EFORMAT, "%s: %d tensors, config %s needs %d", wp, own - parts, cp, m->ntensors);
         goto done;
     }
+    /* Weights that are NaN or infinite make every output NaN: refused with
+     * the tensor named, mapped or widened alike. */
     if ((flags & BH_MODEL_MMAP) && contiguous) {
         m->params = (float *)((unsigned char *)m->st.map + m->st.data_start);
         m->mapped = 1;
+        for (int i = 0; i < m->ntensors; i++) {
+            const bh__tensor *t = &m->tensors[i];
+            if ((st = bh__st_check_finite(BH_EFORMAT, wp, t->name, m->params + t->off, t->n))) goto done;
+        }
     } else {
         m->params = malloc(m->nparams * sizeof(float));
         if (!m->params) {
@@ -236,6 +245,7 @@ bh_status bh_model_load(const char *dir, int flags, bh_model **out)
             const bh__st_tensor *s = bh__st_find(&m->st, t->name);
             if (s) {
                 bh__st_to_f32(s, m->params + t->off);
+                if ((st = bh__st_check_finite(BH_EFORMAT, wp, t->name, m->params + t->off, t->n))) goto done;
                 continue;
             }
             if ((st = bh__st_sparse_read(&m->st, t->name, t->shape[0], t->shape[1], m->params + t->off))) goto done;
@@ -267,6 +277,78 @@ static int sparse_part(const bh__st_file *f, const bh__st_tensor *t)
     memcpy(base, t->name, k);
     base[k] = 0;
     return bh__st_sparse_find(f, base);
+}
+
+/* in_dir/name -> out_dir/name, atomically. */
+static bh_status copy_beside(const char *in_dir, const char *out_dir, const char *name)
+{
+    char *from = join(in_dir, name), *to = join(out_dir, name);
+    bh_status st = from && to ? bh__atomic_copy(from, to) : bh__fail(BH_ENOMEM, "out of memory");
+    free(from), free(to);
+    return st;
+}
+
+/* Copies every file of in_dir that a string of v (finetune.json, walked
+ * whole) names: the tokenizer, a fused head's word clusters, whatever a
+ * later setting adds. Only a plain name of a regular file beside it counts,
+ * never a path; a string that names nothing there (a task, a metric) is
+ * not a file. seen holds the names already copied, and those convert
+ * writes itself, which a setting must not replace. */
+static bh_status copy_named(json_t *v, const char *in_dir, const char *out_dir, json_t *seen)
+{
+    bh_status st = BH_OK;
+    if (json_is_array(v)) {
+        for (size_t i = 0; !st && i < json_array_size(v); i++)
+            st = copy_named(json_array_get(v, i), in_dir, out_dir, seen);
+        return st;
+    }
+    if (json_is_object(v)) {
+        const char *k;
+        json_t *x;
+        json_object_foreach(v, k, x) {
+            if ((st = copy_named(x, in_dir, out_dir, seen))) break;
+        }
+        return st;
+    }
+    const char *name = json_string_value(v);
+    if (!name || !*name || strlen(name) != json_string_length(v) || strchr(name, '/') || json_object_get(seen, name))
+        return BH_OK;
+    char *from = join(in_dir, name);
+    if (!from) return bh__fail(BH_ENOMEM, "out of memory");
+    struct stat sb;
+    int file = stat(from, &sb) == 0 && S_ISREG(sb.st_mode);
+    free(from);
+    if (!file) return BH_OK;
+    if (json_object_set_new(seen, name, json_true())) return bh__fail(BH_ENOMEM, "out of memory");
+    return copy_beside(in_dir, out_dir, name);
+}
+
+/* in_dir's finetune.json (the fine-tuning run's settings: QA windows, the
+ * fused heads' weights) and the files it names, when it has one. */
+static bh_status copy_settings(const char *in_dir, const char *out_dir)
+{
+    char *path = join(in_dir, "finetune.json");
+    if (!path) return bh__fail(BH_ENOMEM, "out of memory");
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        free(path);
+        return BH_OK;
+    }
+    json_error_t je;
+    json_t *j = json_load_file(path, 0, &je), *seen = json_object(); /* as the readers of it load it */
+    bh_status st = BH_OK;
+    if (!j) st = bh__fail(BH_EFORMAT, "%s line %d: %s", path, je.line, je.text);
+    else if (!seen) st = bh__fail(BH_ENOMEM, "out of memory");
+    const char *own[] = {"model.safetensors", "config.json", "finetune.json", "tokenizer.model"};
+    for (size_t i = 0; !st && i < sizeof own / sizeof *own; i++)
+        if (json_object_set_new(seen, own[i], json_true())) st = bh__fail(BH_ENOMEM, "out of memory");
+    if (!st) st = copy_named(j, in_dir, out_dir, seen);
+    /* last, so that it never names a file not yet there */
+    if (!st) st = copy_beside(in_dir, out_dir, "finetune.json");
+    json_decref(j);
+    json_decref(seen);
+    free(path);
+    return st;
 }
 
 bh_status bh_model_convert(const char *in_dir, const char *out_dir, const char *dtype)
@@ -343,6 +425,11 @@ bh_status bh_model_convert(const char *in_dir, const char *out_dir, const char *
             continue;
         }
         bh__st_to_f32(t, buf + off);
+        size_t cnt = (size_t)t->shape[0] * (size_t)(t->ndim == 2 ? t->shape[1] : 1);
+        if ((st = bh__st_check_finite(BH_ENUMERIC, wi, t->name, buf + off, cnt))) {
+            free(order);
+            goto done;
+        }
         size_t ln = strlen(t->name);
         /* the hashed tables of task heads (head.NAME.feat.w) go sparse (their
          * non-zero rows and a row index); with Q8 every other matrix becomes
@@ -354,15 +441,22 @@ bh_status bh_model_convert(const char *in_dir, const char *out_dir, const char *
                                     (int32_t **)&parts[np], (int8_t **)&parts[np + 1], (float **)&parts[np + 2]);
             np += 3;
             if (st) {
+                char detail[256]; /* bh_last_error() is the buffer bh__fail writes */
+                snprintf(detail, sizeof detail, "%s", bh_last_error());
+                st = bh__fail(st, "%s: %s", wi, detail);
                 free(order);
                 goto done;
             }
             ne += made;
         } else {
+            if (f16 && (st = bh__st_check_f16(wi, t->name, buf + off, cnt))) {
+                free(order);
+                goto done;
+            }
             e[ne].data = buf + off;
             e[ne++].f16 = f16;
         }
-        off += (size_t)t->shape[0] * (size_t)(t->ndim == 2 ? t->shape[1] : 1);
+        off += cnt;
     }
     free(order);
     for (int i = 0; i < f.nmeta; i++) mk[i] = f.meta_keys[i], mv[i] = f.meta_vals[i];
@@ -370,6 +464,7 @@ bh_status bh_model_convert(const char *in_dir, const char *out_dir, const char *
     if ((st = bh__atomic_copy(ci, co))) goto done;
     st = bh__atomic_copy(ti, to);
     if (st == BH_ENOTFOUND) st = BH_OK; /* a model without its tokenizer stays one */
+    if (!st) st = copy_settings(in_dir, out_dir);
 done:
     bh__st_close(&f);
     for (int i = 0; parts && i < np; i++) free(parts[i]);

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <zlib.h>
 
@@ -428,6 +429,17 @@ typedef struct {
     uLong crc;
 } rd;
 
+/* Bytes of r's file after the read position, or UINT64_MAX when it is not a
+ * regular file (its size unknown): what a length read from the file may
+ * claim before anything is allocated for it. */
+static uint64_t left(rd *r)
+{
+    struct stat sb;
+    long pos = ftell(r->f);
+    if (pos < 0 || fstat(fileno(r->f), &sb) != 0 || !S_ISREG(sb.st_mode)) return UINT64_MAX;
+    return (uint64_t)sb.st_size > (uint64_t)pos ? (uint64_t)sb.st_size - (uint64_t)pos : 0;
+}
+
 static int get(rd *r, void *p, size_t n)
 {
     char *c = p;
@@ -482,7 +494,17 @@ bh_status bh_crf_tagger_load(const char *path, bh_crf_tagger **out)
     size_t L = t->L, H = (size_t)1 << hdr[1];
     if ((st = bh_crf_new(L, &t->crf))) goto done;
     if ((st = bh_crf_mask_tags(t->crf, (const char *const *)t->labels, L))) {
-        st = bh__fail(BH_EFORMAT, "%s: bad label set (%s)", path, bh_last_error());
+        char detail[256]; /* bh_last_error() is the buffer bh__fail writes */
+        snprintf(detail, sizeof detail, "%s", bh_last_error());
+        st = bh__fail(BH_EFORMAT, "%s: bad label set (%s)", path, detail);
+        goto done;
+    }
+    /* the weights (up to 2^24 x 256: 16 GiB) must be in the file, with the
+       checksum after them, before they are allocated */
+    uint64_t need = (uint64_t)bh_crf_n_params(t->crf) * sizeof(double) + (uint64_t)H * L * sizeof *t->w + 4;
+    if (left(&r) < need) {
+        st = bh__fail(BH_EFORMAT, "%s: truncated (%zu labels and 2^%u hash rows need %llu more bytes)", path, L,
+                      hdr[1], (unsigned long long)need);
         goto done;
     }
     t->w = malloc(H * L * sizeof *t->w);
@@ -498,7 +520,8 @@ bh_status bh_crf_tagger_load(const char *path, bh_crf_tagger **out)
     if (hdr[0] == 2) { /* the word clusters' text */
         uint32_t n;
         char *text = NULL;
-        if (get(&r, &n, 4) || n > (1u << 28) || !(text = malloc((size_t)n + 1)) || get(&r, text, n)) {
+        if (get(&r, &n, 4) || n > (1u << 28) || left(&r) < (uint64_t)n + 4 || !(text = malloc((size_t)n + 1)) ||
+            get(&r, text, n)) {
             free(text);
             st = bh__fail(BH_EFORMAT, "%s: truncated or oversized word clusters", path);
             goto done;

@@ -1112,8 +1112,13 @@ void bh_heads_free(bh_head **heads, int n)
     free(heads);
 }
 
-/* One "task_heads" entry -> a new head (weights still zero / random). */
-static bh_status head_from_json(const char *path, const char *name, json_t *o, bh_head **out)
+/* One "task_heads" entry -> a new head (weights still zero / random). Every
+ * key must be one the kind has (as head_json writes them: a misspelt
+ * option would drop what it stands for), booleans JSON booleans, integers
+ * in range; dim must be the encoder's D, and a feature table stored as
+ * int8 rows in f fit the reader's cap, both before the head is allocated. */
+static bh_status head_from_json(const char *path, const char *name, json_t *o, int D, const bh__st_file *f,
+                                bh_head **out)
 {
     json_t *kind = json_object_get(o, "kind"), *dim = json_object_get(o, "dim"), *labels = json_object_get(o, "labels");
     if (!json_is_object(o) || !json_is_string(kind) || !json_is_integer(dim) || !json_is_array(labels) ||
@@ -1125,9 +1130,44 @@ static bh_status head_from_json(const char *path, const char *name, json_t *o, b
     else if (!strcmp(k, "token")) c.kind = BH_HEAD_TOKEN;
     else if (!strcmp(k, "span")) c.kind = BH_HEAD_SPAN;
     else return bh__fail(BH_EFORMAT, "%s: task head %s: unknown kind \"%.40s\"", path, name, k);
+    const char *key;
+    json_t *v;
+    json_object_foreach(o, key, v) {
+        int known = !strcmp(key, "kind") || !strcmp(key, "dim") || !strcmp(key, "labels") ||
+                    (c.kind == BH_HEAD_SEQUENCE && (!strcmp(key, "pool") || !strcmp(key, "dense"))) ||
+                    (c.kind == BH_HEAD_TOKEN && !strcmp(key, "crf")) ||
+                    (c.kind != BH_HEAD_SPAN && !strcmp(key, "feat_bits"));
+        if (!known)
+            return bh__fail(BH_EFORMAT, "%s: task head %s: unknown key \"%.40s\" for a %s head", path, name, key, k);
+        if ((!strcmp(key, "dense") || !strcmp(key, "crf")) && !json_is_boolean(v))
+            return bh__fail(BH_EFORMAT, "%s: task head %s: \"%s\" must be true or false", path, name, key);
+    }
+    if (json_integer_value(dim) < 1 || json_integer_value(dim) > 65536)
+        return bh__fail(BH_EFORMAT, "%s: task head %s: \"dim\" must be 1..65536", path, name);
     c.name = name;
     c.dim = (int)json_integer_value(dim);
+    if (c.dim != D) return bh__fail(BH_ESHAPE, "%s: task head %s has dim %d, the encoder %d", path, name, c.dim, D);
     c.n_labels = (int)json_array_size(labels);
+    json_t *pool = json_object_get(o, "pool");
+    if (pool && !(json_is_string(pool) && (!strcmp(json_string_value(pool), "mean") ||
+                                           !strcmp(json_string_value(pool), "cls"))))
+        return bh__fail(BH_EFORMAT, "%s: task head %s: \"pool\" must be \"mean\" or \"cls\"", path, name);
+    c.pool = pool && !strcmp(json_string_value(pool), "cls") ? BH_POOL_CLS : BH_POOL_MEAN;
+    c.dense = json_is_true(json_object_get(o, "dense"));
+    c.crf = json_is_true(json_object_get(o, "crf"));
+    json_t *fb = json_object_get(o, "feat_bits");
+    if (fb && (!json_is_integer(fb) || (json_integer_value(fb) != 0 &&
+                                        (json_integer_value(fb) < 12 || json_integer_value(fb) > 24))))
+        return bh__fail(BH_EFORMAT, "%s: task head %s: \"feat_bits\" must be 0 or 12..24", path, name);
+    c.feat_bits = fb ? (int)json_integer_value(fb) : 0;
+    if (c.feat_bits) {
+        char tn[80];
+        snprintf(tn, sizeof tn, "head.%s.feat.w", name);
+        bh_status st = bh__st_find(f, tn) || !bh__st_sparse_find(f, tn)
+                           ? BH_OK
+                           : bh__st_sparse_check(f, tn, (int64_t)1 << c.feat_bits, c.n_labels);
+        if (st) return st;
+    }
     const char **lv = calloc((size_t)c.n_labels, sizeof *lv);
     if (!lv) return bh__fail(BH_ENOMEM, "out of memory");
     for (int i = 0; i < c.n_labels; i++) {
@@ -1139,21 +1179,6 @@ static bh_status head_from_json(const char *path, const char *name, json_t *o, b
         lv[i] = json_string_value(s);
     }
     c.labels = lv;
-    json_t *pool = json_object_get(o, "pool");
-    if (pool && !(json_is_string(pool) && (!strcmp(json_string_value(pool), "mean") ||
-                                           !strcmp(json_string_value(pool), "cls")))) {
-        free(lv);
-        return bh__fail(BH_EFORMAT, "%s: task head %s: \"pool\" must be \"mean\" or \"cls\"", path, name);
-    }
-    c.pool = pool && !strcmp(json_string_value(pool), "cls") ? BH_POOL_CLS : BH_POOL_MEAN;
-    c.dense = json_is_true(json_object_get(o, "dense"));
-    c.crf = json_is_true(json_object_get(o, "crf"));
-    json_t *fb = json_object_get(o, "feat_bits");
-    if (fb && !json_is_integer(fb)) {
-        free(lv);
-        return bh__fail(BH_EFORMAT, "%s: task head %s: \"feat_bits\" must be an integer", path, name);
-    }
-    c.feat_bits = fb ? (int)json_integer_value(fb) : 0;
     bh_status st = bh_head_new(&c, 0, out);
     free(lv);
     if (st) {
@@ -1178,25 +1203,24 @@ bh_status bh_heads_load(const char *dir, bh_head ***heads, int *n)
     json_t *root = json_load_file(cp, JSON_REJECT_DUPLICATES, NULL);
     json_t *th = json_object_get(root, "task_heads");
     bh_head **v = NULL;
+    char *used = NULL; /* [f.ntensors]: 1 for the file tensors a head reads */
     int cnt = 0;
     bh__st_file f = {0};
-    if (!th) goto done; /* an encoder without heads */
-    size_t nh = json_object_size(th);
-    v = calloc(nh + 1, sizeof *v);
-    if (!v) {
+    size_t nh = json_object_size(th); /* 0: an encoder without heads (*heads stays NULL) */
+    if (nh && !(v = calloc(nh, sizeof *v))) {
         st = bh__fail(BH_ENOMEM, "out of memory");
         goto done;
     }
     if ((st = bh__st_open(wp, &f))) goto done;
+    if (!(used = calloc((size_t)f.ntensors + 1, 1))) {
+        st = bh__fail(BH_ENOMEM, "out of memory");
+        goto done;
+    }
     const char *name;
     json_t *o;
     json_object_foreach(th, name, o) {
-        if ((st = head_from_json(cp, name, o, &v[cnt]))) goto done;
+        if ((st = head_from_json(cp, name, o, mc.dim, &f, &v[cnt]))) goto done;
         bh_head *h = v[cnt++];
-        if (h->D != mc.dim) {
-            st = bh__fail(BH_ESHAPE, "%s: task head %s has dim %d, the encoder %d", cp, name, h->D, mc.dim);
-            goto done;
-        }
         for (int t = 0; t < h->ntensors; t++) {
             const bh__tensor *ht = &h->tensors[t];
             char tn[80];
@@ -1204,6 +1228,13 @@ bh_status bh_heads_load(const char *dir, bh_head ***heads, int *n)
             const bh__st_tensor *s = bh__st_find(&f, tn);
             if (!s && ht->ndim == 2 && bh__st_sparse_find(&f, tn)) { /* bh_model_convert's F16-Q8 tables */
                 if ((st = bh__st_sparse_read(&f, tn, ht->shape[0], ht->shape[1], h->params + ht->off))) goto done;
+                static const char *const part[] = {"rows", "q8", "scale"};
+                for (int i = 0; i < 3; i++) {
+                    char pn[96];
+                    snprintf(pn, sizeof pn, "%s.%s", tn, part[i]);
+                    const bh__st_tensor *p = bh__st_find(&f, pn);
+                    if (p) used[p - f.t] = 1;
+                }
                 continue;
             }
             if (!s) {
@@ -1219,9 +1250,19 @@ bh_status bh_heads_load(const char *dir, bh_head ***heads, int *n)
                 goto done;
             }
             bh__st_to_f32(s, h->params + ht->off);
+            if ((st = bh__st_check_finite(BH_EFORMAT, wp, tn, h->params + ht->off, ht->n))) goto done;
+            used[s - f.t] = 1;
         }
     }
+    /* a head tensor no head reads: a config edited or written for other
+       weights (a misspelt key would have been refused above) */
+    for (int i = 0; i < f.ntensors; i++)
+        if (!used[i] && !strncmp(f.t[i].name, "head.", 5)) {
+            st = bh__fail(BH_EFORMAT, "%s: tensor %s belongs to no task head of %s", wp, f.t[i].name, cp);
+            goto done;
+        }
 done:
+    free(used);
     bh__st_close(&f);
     json_decref(root);
     if (st) {

@@ -40,10 +40,12 @@ void bh__st_close(bh__st_file *f)
     memset(f, 0, sizeof *f);
 }
 
+/* by offset, then size: the order does not depend on qsort's for ties */
 static int cmp_off(const void *a, const void *b)
 {
     const bh__st_tensor *x = a, *y = b;
-    return x->offset < y->offset ? -1 : x->offset > y->offset;
+    if (x->offset != y->offset) return x->offset < y->offset ? -1 : 1;
+    return x->nbytes < y->nbytes ? -1 : x->nbytes > y->nbytes;
 }
 
 static bh_status parse_meta(bh__st_file *f, json_t *meta)
@@ -188,7 +190,11 @@ bh_status bh__st_open(const char *path, bh__st_file *f)
         }
         if (st) goto done;
     }
-    /* Tensors must not overlap (a lying header could alias two parameters). */
+    /* Tensors must not overlap (a lying header could alias two parameters).
+     * A tensor of zero bytes aliases nothing wherever its offset points, so
+     * it takes no part: each tensor is checked against the last non-empty
+     * one before it (in offset order an overlap with any earlier tensor is
+     * one with that tensor, or was found at an earlier step). */
     bh__st_tensor *sorted = malloc((size_t)(f->ntensors ? f->ntensors : 1) * sizeof *sorted);
     if (!sorted) {
         st = bh__fail(BH_ENOMEM, "%s: out of memory", path);
@@ -196,12 +202,15 @@ bh_status bh__st_open(const char *path, bh__st_file *f)
     }
     memcpy(sorted, f->t, (size_t)f->ntensors * sizeof *sorted);
     qsort(sorted, (size_t)f->ntensors, sizeof *sorted, cmp_off);
-    for (int i = 1; i < f->ntensors; i++)
-        if (sorted[i].offset < sorted[i - 1].offset + sorted[i - 1].nbytes) {
-            st = bh__fail(BH_EFORMAT, "%s: tensors %s and %s overlap", path, sorted[i - 1].name,
-                          sorted[i].name);
+    const bh__st_tensor *last = NULL;
+    for (int i = 0; i < f->ntensors; i++) {
+        if (!sorted[i].nbytes) continue;
+        if (last && sorted[i].offset < last->offset + last->nbytes) {
+            st = bh__fail(BH_EFORMAT, "%s: tensors %s and %s overlap", path, last->name, sorted[i].name);
             break;
         }
+        last = &sorted[i];
+    }
     free(sorted);
 done:
     json_decref(root);
@@ -369,6 +378,23 @@ void bh__st_to_f32(const bh__st_tensor *t, float *dst)
     }
 }
 
+bh_status bh__st_check_finite(bh_status code, const char *path, const char *name, const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i]))
+            return bh__fail(code, "%s: tensor %s: element %zu is %s", path, name, i, isnan(x[i]) ? "NaN" : "infinite");
+    return BH_OK;
+}
+
+bh_status bh__st_check_f16(const char *path, const char *name, const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((f32_to_f16(x[i]) & 0x7c00u) == 0x7c00u) /* rounds to an infinity (or is one) */
+            return bh__fail(BH_ELIMIT, "%s: tensor %s: element %zu is %g, beyond F16's range (|x| <= %d); keep it F32",
+                            path, name, i, (double)x[i], BH__ST_F16_MAX);
+    return BH_OK;
+}
+
 static size_t entry_size(const bh__st_entry *e)
 {
     if (e->raw) return !strcmp(e->raw_dtype, "I8") ? 1 : 4;
@@ -392,41 +418,102 @@ int bh__st_sparse_find(const bh__st_file *f, const char *name)
     return bh__st_find(f, names[0]) ? 3 : 2;
 }
 
+/* The parts of table name (NULL where absent) checked against [R, C]: the
+ * row count N in *N. */
+static bh_status sparse_parts(const bh__st_file *f, const char *name, int64_t R, int64_t C, char (*names)[96],
+                              const bh__st_tensor **rows, const bh__st_tensor **q8, const bh__st_tensor **scale,
+                              int64_t *N)
+{
+    sparse_names(name, names);
+    *rows = bh__st_find(f, names[0]), *q8 = bh__st_find(f, names[1]), *scale = bh__st_find(f, names[2]);
+    if (!*q8 || !*scale) return bh__fail(BH_EFORMAT, "%s: tensor %s is missing", f->path, name);
+    /* without a row index every row is stored, in order */
+    int64_t n = !*rows ? R : (*rows)->ndim == 1 ? (*rows)->shape[0] : -1;
+    if (*rows && (strcmp((*rows)->dtype, "I32") || n < 0 || n > R))
+        return bh__fail(BH_EFORMAT, "%s: tensor %s: %s [%d dims] is not I32 [N <= %lld]", f->path, names[0],
+                        (*rows)->dtype, (*rows)->ndim, (long long)R);
+    if (strcmp((*q8)->dtype, "I8") || (*q8)->ndim != 2 || (*q8)->shape[0] != n || (*q8)->shape[1] != C)
+        return bh__fail(BH_EFORMAT, "%s: tensor %s: needs I8 [%lld,%lld]", f->path, names[1], (long long)n,
+                        (long long)C);
+    if (!bh__st_is_float(*scale) || (*scale)->ndim != 1 || (*scale)->shape[0] != n)
+        return bh__fail(BH_EFORMAT, "%s: tensor %s: needs a float tensor [%lld]", f->path, names[2], (long long)n);
+    /* with a row index the file holds only the rows listed: the table's
+       size is bounded by the cap, not by the file */
+    if (*rows && R * C > BH__ST_SPARSE_MAX)
+        return bh__fail(BH_ELIMIT, "%s: tensor %s: [%lld,%lld] with a row index is more than %lld values", f->path, name,
+                        (long long)R, (long long)C, (long long)BH__ST_SPARSE_MAX);
+    *N = n;
+    return BH_OK;
+}
+
+bh_status bh__st_sparse_check(const bh__st_file *f, const char *name, int64_t R, int64_t C)
+{
+    char names[3][96];
+    const bh__st_tensor *rows, *q8, *scale;
+    int64_t N;
+    return sparse_parts(f, name, R, C, names, &rows, &q8, &scale, &N);
+}
+
 bh_status bh__st_sparse_read(const bh__st_file *f, const char *name, int64_t R, int64_t C, float *dst)
 {
     char names[3][96];
-    sparse_names(name, names);
-    const bh__st_tensor *rows = bh__st_find(f, names[0]), *q8 = bh__st_find(f, names[1]),
-                        *scale = bh__st_find(f, names[2]);
-    if (!q8 || !scale) return bh__fail(BH_EFORMAT, "%s: tensor %s is missing", f->path, name);
-    /* without a row index every row is stored, in order */
-    int64_t N = !rows ? R : rows->ndim == 1 ? rows->shape[0] : -1;
-    if (rows && (strcmp(rows->dtype, "I32") || N < 0 || N > R))
-        return bh__fail(BH_EFORMAT, "%s: tensor %s: %s [%d dims] is not I32 [N <= %lld]", f->path, names[0],
-                        rows->dtype, rows->ndim, (long long)R);
-    if (strcmp(q8->dtype, "I8") || q8->ndim != 2 || q8->shape[0] != N || q8->shape[1] != C)
-        return bh__fail(BH_EFORMAT, "%s: tensor %s: needs I8 [%lld,%lld]", f->path, names[1], (long long)N,
-                        (long long)C);
-    if (!bh__st_is_float(scale) || scale->ndim != 1 || scale->shape[0] != N)
-        return bh__fail(BH_EFORMAT, "%s: tensor %s: needs a float tensor [%lld]", f->path, names[2], (long long)N);
+    const bh__st_tensor *rows, *q8, *scale;
+    int64_t N;
+    bh_status st = sparse_parts(f, name, R, C, names, &rows, &q8, &scale, &N);
+    if (st) return st;
     float *sc = malloc(((size_t)N + 1) * sizeof *sc);
     if (!sc) return bh__fail(BH_ENOMEM, "%s: out of memory", f->path);
     bh__st_to_f32(scale, sc);
     memset(dst, 0, (size_t)R * (size_t)C * sizeof *dst);
     int64_t prev = -1;
-    for (int64_t i = 0; i < N; i++) {
+    for (int64_t i = 0; i < N && !st; i++) {
         const unsigned char *p = rows ? rows->data + 4 * i : NULL;
         int64_t r = !p ? i : (int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
         if (r <= prev || r >= R) {
-            free(sc);
-            return bh__fail(BH_EFORMAT, "%s: tensor %s: entry %lld is row %lld (rows must increase, below %lld)",
-                            f->path, names[0], (long long)i, (long long)r, (long long)R);
+            st = bh__fail(BH_EFORMAT, "%s: tensor %s: entry %lld is row %lld (rows must increase, below %lld)",
+                          f->path, names[0], (long long)i, (long long)r, (long long)R);
+            break;
         }
         prev = r;
+        /* an F32 scale (a converted copy) can be finite and still too large
+           for 127 times it: the products are what must be finite */
+        if (!isfinite(sc[i])) {
+            st = bh__fail(BH_EFORMAT, "%s: tensor %s: element %lld is %s", f->path, names[2], (long long)i,
+                          isnan(sc[i]) ? "NaN" : "infinite");
+            break;
+        }
         const signed char *q = (const signed char *)q8->data + i * C;
-        for (int64_t c = 0; c < C; c++) dst[r * C + c] = (float)q[c] * sc[i];
+        for (int64_t c = 0; c < C; c++) {
+            float v = (float)q[c] * sc[i];
+            if (!isfinite(v)) {
+                st = bh__fail(BH_EFORMAT, "%s: tensor %s: element %lld (%g) times %d is infinite", f->path, names[2],
+                              (long long)i, (double)sc[i], (int)q[c]);
+                break;
+            }
+            dst[r * C + c] = v;
+        }
     }
     free(sc);
+    return st;
+}
+
+/* max |x[0..C)| of row r of table name, into *m: BH_ENUMERIC for a value that
+ * is not finite, BH_ELIMIT for a max the F16 scale cannot cover (the scale
+ * is max / 127 rounded up, at most F16's 65504). Both passes of
+ * bh__st_sparse_make use it, so they keep the same rows. */
+static bh_status row_max(const char *name, const float *x, int64_t r, int64_t C, float *m)
+{
+    float v = 0;
+    for (int64_t c = 0; c < C; c++) {
+        if (!isfinite(x[c]))
+            return bh__fail(BH_ENUMERIC, "tensor %s: row %lld column %lld is %s", name, (long long)r, (long long)c,
+                            isnan(x[c]) ? "NaN" : "infinite");
+        v = fabsf(x[c]) > v ? fabsf(x[c]) : v;
+    }
+    if (v > (float)BH__ST_F16_MAX * 127.0f)
+        return bh__fail(BH_ELIMIT, "tensor %s: row %lld: max |value| %g is beyond int8 rows' range (127 * %d); "
+                        "keep it F32", name, (long long)r, (double)v, BH__ST_F16_MAX);
+    *m = v;
     return BH_OK;
 }
 
@@ -435,13 +522,16 @@ bh_status bh__st_sparse_make(const char *name, const float *table, int64_t R, in
                              float **scale)
 {
     *rows = NULL, *q8 = NULL, *scale = NULL;
+    if (!every_row && R * C > BH__ST_SPARSE_MAX) /* what bh__st_sparse_read would refuse */
+        return bh__fail(BH_ELIMIT, "tensor %s: [%lld,%lld] with a row index is more than %lld values", name, (long long)R,
+                        (long long)C, (long long)BH__ST_SPARSE_MAX);
     int64_t N = 0;
-    for (int64_t r = 0; r < R; r++)
-        for (int64_t c = 0; c < C; c++)
-            if (every_row || table[r * C + c] != 0.0f) {
-                N++;
-                break;
-            }
+    float m;
+    for (int64_t r = 0; r < R; r++) {
+        bh_status st = row_max(name, table + r * C, r, C, &m);
+        if (st) return st;
+        N += every_row || m > 0;
+    }
     *rows = malloc(((size_t)N + 1) * sizeof **rows);
     *q8 = malloc((size_t)N * (size_t)C + 1);
     *scale = malloc(((size_t)N + 1) * sizeof **scale);
@@ -453,9 +543,9 @@ bh_status bh__st_sparse_make(const char *name, const float *table, int64_t R, in
     int64_t n = 0;
     for (int64_t r = 0; r < R; r++) {
         const float *x = table + r * C;
-        float m = 0;
-        for (int64_t c = 0; c < C; c++) m = fabsf(x[c]) > m ? fabsf(x[c]) : m;
+        row_max(name, x, r, C, &m); /* succeeded in the first pass */
         if (m == 0 && !every_row) continue;
+        (*rows)[n] = (int32_t)r;
         if (m == 0) { /* a zero row kept in place: scale 0 */
             (*scale)[n] = 0;
             memset(*q8 + n * C, 0, (size_t)C);
@@ -464,11 +554,10 @@ bh_status bh__st_sparse_make(const char *name, const float *table, int64_t R, in
         }
         /* the scale as F16 will store it, rounded up if rounding made it
          * smaller (so that |x / scale| <= 127): q * scale is then within
-         * half a step of x */
+         * half a step of x; row_max keeps it finite */
         uint16_t hs = f32_to_f16(m / 127.0f);
         if (f16_to_f32(hs) * 127.0f < m) hs++;
         float s = f16_to_f32(hs);
-        (*rows)[n] = (int32_t)r;
         (*scale)[n] = s;
         for (int64_t c = 0; c < C; c++) {
             float q = roundf(x[c] / s);

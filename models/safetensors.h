@@ -63,6 +63,14 @@ int bh__st_is_float(const bh__st_tensor *t);
 /* Converts t's elements (F32, F16 or BF16) to dst[count] floats. */
 void bh__st_to_f32(const bh__st_tensor *t, float *dst);
 
+#define BH__ST_F16_MAX 65504 /* the largest finite F16 */
+/* code (BH_EFORMAT reading a model, BH_ENUMERIC converting one) naming path,
+ * tensor name and the element when x[0..n) holds a NaN or an infinity. */
+bh_status bh__st_check_finite(bh_status code, const char *path, const char *name, const float *x, size_t n);
+/* BH_ELIMIT naming path, tensor name and the element when a value of
+ * x[0..n) would be written as an F16 infinity (|x| past 65504 rounded). */
+bh_status bh__st_check_f16(const char *path, const char *name, const float *x, size_t n);
+
 /* Int8 rows. A weight matrix NAME [R, C] may be stored as
  *   NAME.rows   I32 [N]      the rows stored, strictly increasing, < R;
  *                            absent: every row, in order (N = R)
@@ -73,16 +81,30 @@ void bh__st_to_f32(const bh__st_tensor *t, float *dst);
  * mostly zero rows) with a row index and only their non-zero rows, its Q8
  * every other matrix without one. bh__st_sparse_find returns how many of
  * the parts f holds when it has NAME.q8 and NAME.scale (3 with a row index,
- * 2 without), else 0; bh__st_sparse_read checks the parts against
- * [R, C] (dtypes, shapes, row order and range: BH_EFORMAT naming the file
- * and tensor) and expands them into dst[R*C]. */
+ * 2 without), else 0; bh__st_sparse_check checks the parts against
+ * [R, C] (dtypes, shapes: BH_EFORMAT naming the file and tensor; a table
+ * with a row index larger than BH__ST_SPARSE_MAX values: BH_ELIMIT), so a
+ * caller can check before it allocates the table; bh__st_sparse_read checks
+ * the same, the row order and range, and that every value is finite
+ * (BH_EFORMAT), and expands them into dst[R*C]. */
 int bh__st_sparse_find(const bh__st_file *f, const char *name);
+bh_status bh__st_sparse_check(const bh__st_file *f, const char *name, int64_t R, int64_t C);
 bh_status bh__st_sparse_read(const bh__st_file *f, const char *name, int64_t R, int64_t C, float *dst);
+/* The most values R * C a table with a row index may hold. Such a file
+ * stores only the rows it lists, so its size says nothing of [R, C]; the cap
+ * keeps a small file from making a reader fill tens of GiB. The largest
+ * table written this way: 2^24 rows (feat_bits <= 24) of 256 labels (a CRF
+ * tagger's most), 16 GiB as F32. Tables without a row index store every
+ * row, so the file itself bounds them. */
+#define BH__ST_SPARSE_MAX ((int64_t)1 << 32)
 /* The entries that store table[R, C] in that form: fills e[0..*ne) (2 with
  * every_row: every row kept, no row index; otherwise 3: the non-zero rows
  * and their index), named NAME.rows/.q8/.scale (the names written into the
  * caller's names[0..2]) and pointing at *rows, *q8 and *scale, which are
- * allocated here and freed by the caller (free()). */
+ * allocated here and freed by the caller (free()). BH_ENUMERIC naming the
+ * tensor, row and column for a value that is not finite; BH_ELIMIT for a row
+ * whose max |value| an F16 scale cannot cover (above 127 * 65504) and for a
+ * table with a row index larger than BH__ST_SPARSE_MAX. */
 bh_status bh__st_sparse_make(const char *name, const float *table, int64_t R, int64_t C, int every_row,
                              bh__st_entry e[3], int *ne, char (*names)[96], int32_t **rows, int8_t **q8,
                              float **scale);

@@ -63,6 +63,34 @@ int bh__wc_lookup(const bh_word_clusters *wc, const char *w, size_t n, uint16_t 
     return 0;
 }
 
+/* Doubles the table (a power of two, at least twice the words). It grows
+ * with the words it holds, not with the lines of the text: a text of empty
+ * lines or of one word repeated stays small. */
+static bh_status grow(bh_word_clusters *wc)
+{
+    size_t cap = wc->cap ? 2 * wc->cap : 1024;
+    uint64_t *keys = calloc(cap, sizeof *keys);
+    uint16_t *ids = malloc(cap * BH__WC_MAX * sizeof *ids);
+    if (!keys || !ids) {
+        free(keys);
+        free(ids);
+        return bh__fail(BH_ENOMEM, "word clusters: a table of %zu words", wc->n);
+    }
+    for (size_t j = 0; j < wc->cap; j++) {
+        if (!wc->keys[j]) continue;
+        size_t i = wc->keys[j] & (cap - 1);
+        while (keys[i]) i = (i + 1) & (cap - 1);
+        keys[i] = wc->keys[j];
+        memcpy(ids + i * (size_t)wc->levels, wc->ids + j * (size_t)wc->levels, sizeof *ids * (size_t)wc->levels);
+    }
+    free(wc->keys);
+    free(wc->ids);
+    wc->keys = keys;
+    wc->ids = ids;
+    wc->cap = cap;
+    return BH_OK;
+}
+
 /* One id column: decimal 0..65534. */
 static int parse_id(const char *s, size_t n, uint16_t *id)
 {
@@ -83,16 +111,10 @@ bh_status bh__wc_parse(const char *text, size_t len, const char *what, bh_word_c
     *out = NULL;
     if (len > MAX_TEXT) return bh__fail(BH_ELIMIT, "%s: %zu bytes of word clusters (at most %zu)", what, len, MAX_TEXT);
     if (memchr(text, 0, len)) return bh__fail(BH_EFORMAT, "%s: a NUL byte in the word clusters", what);
-    size_t lines = 0;
-    for (size_t i = 0; i < len; i++) lines += text[i] == '\n';
     bh_word_clusters *wc = calloc(1, sizeof *wc);
     if (!wc) return bh__fail(BH_ENOMEM, "word clusters");
-    wc->cap = 16;
-    while (wc->cap < 2 * (lines + 1)) wc->cap *= 2;
-    wc->keys = calloc(wc->cap, sizeof *wc->keys);
-    wc->ids = malloc(wc->cap * BH__WC_MAX * sizeof *wc->ids);
     wc->text = malloc(len + 1);
-    bh_status st = wc->keys && wc->ids && wc->text ? BH_OK : bh__fail(BH_ENOMEM, "word clusters: %zu lines", lines);
+    bh_status st = wc->text ? grow(wc) : bh__fail(BH_ENOMEM, "word clusters: %zu bytes", len);
     if (!st) {
         memcpy(wc->text, text, len);
         wc->text[len] = 0;
@@ -137,6 +159,7 @@ bh_status bh__wc_parse(const char *text, size_t len, const char *what, bh_word_c
         }
         uint64_t k = key_of(lw, strlen(lw));
         free(lw);
+        if (2 * (wc->n + 1) > wc->cap && (st = grow(wc))) break;
         size_t i = k & (wc->cap - 1);
         while (wc->keys[i] && wc->keys[i] != k) i = (i + 1) & (wc->cap - 1);
         if (wc->keys[i]) continue; /* the word again (or its lower-case twin): the first line wins */

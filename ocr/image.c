@@ -142,8 +142,11 @@ bh_status bh_image_load(const char *path, bh_image *out)
     fclose(f);
     bh_status st = bh_image_decode(buf, len, out);
     free(buf);
-    if (st != BH_OK)
-        return bh__fail(st, "%s: %s", path, bh_last_error());
+    if (st != BH_OK) {
+        char detail[256]; /* bh_last_error() is the buffer bh__fail writes */
+        snprintf(detail, sizeof detail, "%s", bh_last_error());
+        return bh__fail(st, "%s: %s", path, detail);
+    }
     return BH_OK;
 }
 

@@ -585,7 +585,9 @@ bh_status bh_digits_load(const char *path, bh_digits_model **out)
     m->info[il] = 0;
     st = m->ops->load(data + r.off, (size_t)plen, m->d, &m->impl);
     if (st) {
-        st = bh__fail(st, "%s: %s", path, bh_last_error());
+        char detail[256]; /* bh_last_error() is the buffer bh__fail writes */
+        snprintf(detail, sizeof detail, "%s", bh_last_error());
+        st = bh__fail(st, "%s: %s", path, detail);
         goto fail;
     }
     free(data);

@@ -747,7 +747,11 @@ int cli_model(int argc, char **argv)
                             "its weights stored as F16 (half the size) or F32; loading widens them.\n"
                             "f16-q8: F16, and the task heads' hashed feature tables keep only their\n"
                             "non-zero rows, as int8 with a scale per row. q8: every matrix as int8\n"
-                            "rows with an F16 scale each (about half of F16), vectors as F16.\n");
+                            "rows with an F16 scale each (about half of F16), vectors as F16.\n"
+                            "config.json, tokenizer.model, finetune.json and the files finetune.json\n"
+                            "names (a fused head's word clusters) are copied beside the weights.\n"
+                            "A NaN or infinite weight, or one the dtype cannot hold (F16: past 65504),\n"
+                            "fails naming the tensor.\n");
             return 0;
         }
         return cli_usage_error(cmd, "usage: bhasha model convert --in DIR --out DIR [--dtype f16|f16-q8|q8|f32]");

@@ -54,14 +54,58 @@ if [ -f assets/spm/bn.model ]; then
 else
     skip "whole-word MLM with a SentencePiece model" "assets/spm/bn.model missing"
 fi
-# NaN in the weights: training stops with the step number, the checkpoint stays
+# A NaN weight (wte[0]): the checkpoint is refused when read, naming the tensor
 cp -r "$D/b" "$D/n"
 hl=$(od -An -tu4 -N4 "$D/n/model.safetensors" | tr -d ' ')
 printf '\000\000\300\177' | dd of="$D/n/model.safetensors" bs=1 seek=$((8 + hl)) conv=notrunc 2>/dev/null
-cp "$D/n/model.safetensors" "$D/n.before"
 $BH pretrain $TR --out "$D/n" --resume --steps 70 >/dev/null 2>"$D/err"
+is "a NaN weight: resume refuses it in one line naming the tensor" \
+    "$?:$(wc -l < "$D/err" | tr -d ' '):$(grep -c 'model.safetensors: tensor wte: element 0 is NaN' "$D/err")" "1:1:1"
+# model convert: a NaN is BH_ENUMERIC naming the tensor, and nothing is written
+$BH model convert --in "$D/n" --out "$D/nc" --dtype q8 > /dev/null 2> "$D/err"
+is "convert: a NaN weight is one error line naming the tensor" \
+    "$?:$(wc -l < "$D/err" | tr -d ' '):$(grep -c 'NaN or Inf in a computation: .*tensor wte: element 0 is NaN' "$D/err")" "1:1:1"
+ok "convert: nothing written for it" test ! -e "$D/nc/model.safetensors"
+# 3e38 instead: finite, so the weights load, and the loss overflows: training
+# stops with the step number, the checkpoint stays
+cp -r "$D/b" "$D/n2"
+printf '\346\261\141\177' | dd of="$D/n2/model.safetensors" bs=1 seek=$((8 + hl)) conv=notrunc 2>/dev/null
+cp "$D/n2/model.safetensors" "$D/n.before"
+$BH pretrain $TR --out "$D/n2" --resume --steps 70 >/dev/null 2>"$D/err"
 is "NaN loss stops training" "$?:$(grep -c 'step 61: loss is nan' "$D/err")" "1:1"
-ok "last good checkpoint intact" cmp "$D/n/model.safetensors" "$D/n.before"
+ok "last good checkpoint intact" cmp "$D/n2/model.safetensors" "$D/n.before"
+# ... and F16 cannot hold it: convert to f16 names the tensor, f32 keeps it
+$BH model convert --in "$D/n2" --out "$D/nc" --dtype f16 > /dev/null 2> "$D/err"
+is "convert f16: a weight past 65504 is one error line naming the tensor" \
+    "$?:$(wc -l < "$D/err" | tr -d ' '):$(grep -c "size limit exceeded: .*tensor wte: element 0 is 3e+38, beyond F16's range" "$D/err")" "1:1:1"
+ok "convert f32: the same weights pass" $BH model convert --in "$D/n2" --out "$D/nc" --dtype f32
+# The shipped fused model converted keeps its fine-tuning settings
+# (finetune.json) and the word clusters they name, so it tags exactly as
+# before; the QA model keeps its window and sentence settings.
+M=assets/models
+if [ -f "$M/bhasha-bnhi/finetune.json" ] && [ -f "$M/bhasha-qa-hi/finetune.json" ]; then
+    printf 'শেখ হাসিনা ঢাকায় ফিরেছেন। রবীন্দ্রনাথ ঠাকুর কলকাতায় জন্মগ্রহণ করেন।\nनरेंद्र मोदी ने दिल्ली में भाषण दिया। सचिन तेंदुलकर मुंबई में रहते हैं।\n' > "$D/ner.txt"
+    $BH ner --model "$M/bhasha-bnhi" < "$D/ner.txt" > "$D/ner0.jsonl" 2> /dev/null
+    is "the shipped fused model finds entities in both lines" "$(grep -c '^{"entities":\[{' "$D/ner0.jsonl")" "2"
+    for dt in f16-q8 f32; do
+        $BH model convert --in "$M/bhasha-bnhi" --out "$D/bnhi-$dt" --dtype $dt 2> "$D/err"
+        is "convert the fused model to $dt: exit 0" "$?" "0"
+        ok "convert $dt: finetune.json kept" cmp -s "$M/bhasha-bnhi/finetune.json" "$D/bnhi-$dt/finetune.json"
+        ok "convert $dt: the word clusters it names kept" cmp -s "$M/bhasha-bnhi/word_clusters.tsv" "$D/bnhi-$dt/word_clusters.tsv"
+        $BH ner --model "$D/bnhi-$dt" < "$D/ner.txt" > "$D/ner1.jsonl" 2> /dev/null
+        is "convert $dt: the same entities and scores" "$(cat "$D/ner1.jsonl")" "$(cat "$D/ner0.jsonl")"
+    done
+    printf '%s\n' '{"context":"ताजमहल आगरा शहर में है। यह सफेद संगमरमर से बना है। शाहजहाँ ने इसे बनवाया था।","question":"ताजमहल किसने बनवाया?"}' \
+        '{"context":"भारत की राजधानी नई दिल्ली है। मुंबई सबसे बड़ा शहर है।","question":"भारत का सबसे बड़ा शहर कौन सा है?"}' > "$D/q.jsonl"
+    $BH qa --model "$M/bhasha-qa-hi" < "$D/q.jsonl" > "$D/qa0.jsonl" 2> /dev/null
+    is "the shipped QA model answers both" "$(grep -c '^{"answer":"[^"]' "$D/qa0.jsonl")" "2"
+    $BH model convert --in "$M/bhasha-qa-hi" --out "$D/qa" --dtype q8 2> "$D/err"
+    ok "convert the QA model: finetune.json kept" cmp -s "$M/bhasha-qa-hi/finetune.json" "$D/qa/finetune.json"
+    $BH qa --model "$D/qa" < "$D/q.jsonl" > "$D/qa1.jsonl" 2> /dev/null
+    is "convert the QA model: the same answers" "$(cat "$D/qa1.jsonl")" "$(cat "$D/qa0.jsonl")"
+else
+    skip "convert keeps finetune.json" "$M/bhasha-bnhi or $M/bhasha-qa-hi missing"
+fi
 # bad input: one line on stderr, non-zero status
 head -c 100 $SH > "$D/trunc.tok"
 $BH pretrain --arch decoder --config "$D/dec.json" --data "$D/trunc.tok" --out "$D/c" --steps 5 --batch 8 --seq 15 >/dev/null 2>"$D/err"

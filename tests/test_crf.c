@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "bhasha.h"
 #include "tests/build_dir.h"
@@ -616,6 +617,121 @@ static void test_cluster_tagger(void **state)
     assert_int_equal(bh_crf_tagger_set_clusters(NULL, NULL), BH_EINVAL);
 }
 
+/* A tagger file as bh_crf_tagger_save lays it out: magic, {version, hash
+ * bits, labels}, each label (length, bytes), then body[0..nbody) as given
+ * (no checksum: these files fail before it is read). */
+static void write_tagger(const char *path, uint32_t version, uint32_t bits, const char *const *labels, uint32_t n,
+                         const void *body, size_t nbody)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    uint32_t hdr[3] = {version, bits, n};
+    fwrite("BHCRFTG1", 1, 8, f);
+    fwrite(hdr, 4, 3, f);
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t len = (uint32_t)strlen(labels[i]);
+        fwrite(&len, 4, 1, f);
+        fwrite(labels[i], 1, len, f);
+    }
+    if (nbody) fwrite(body, 1, nbody, f);
+    fclose(f);
+}
+
+/* Hostile tagger files: a label set the CRF refuses (the message keeps the
+ * CRF's detail whole: it was once formatted into the buffer it was read
+ * from); a header that asks for 2^24 x 256 weights (16 GiB) the file does
+ * not hold, refused before they are allocated; a word cluster text longer
+ * than what is left of the file. */
+static void test_tagger_hostile(void **state)
+{
+    (void)state;
+    char path[256], want[600];
+    test_build_path(path, sizeof path, "tests/crf_hostile.bin");
+    const char *bad[] = {"B-"};
+    bh_crf *crf;
+    assert_int_equal(bh_crf_new(1, &crf), BH_OK);
+    assert_int_equal(bh_crf_mask_tags(crf, bad, 1), BH_EFORMAT);
+    snprintf(want, sizeof want, "%s: bad label set (%s)", path, bh_last_error());
+    bh_crf_free(crf);
+    write_tagger(path, 1, 12, bad, 1, NULL, 0);
+    bh_crf_tagger *t = (bh_crf_tagger *)1;
+    assert_int_equal(bh_crf_tagger_load(path, &t), BH_EFORMAT);
+    assert_string_equal(bh_last_error(), want);
+    assert_null(t);
+    /* O, B-T0, I-T0, ..., B-T127: 256 labels, the most a tagger has */
+    char names[256][16];
+    const char *labels[256];
+    labels[0] = "O";
+    for (int i = 1; i < 256; i++) {
+        snprintf(names[i], sizeof names[i], "%c-T%d", i % 2 ? 'B' : 'I', (i - 1) / 2);
+        labels[i] = names[i];
+    }
+    double params[256 * 256 + 2 * 256] = {0};
+    write_tagger(path, 1, 24, labels, 256, params, sizeof params);
+    assert_int_equal(bh_crf_tagger_load(path, &t), BH_EFORMAT);
+    assert_non_null(strstr(bh_last_error(), "crf_hostile.bin: truncated (256 labels and 2^24 hash rows need 17180397572 more bytes)"));
+    assert_null(t);
+    /* version 2, one label, 2^12 rows of weights, then a cluster text of
+       2^28 - 1 bytes that is not there */
+    size_t nbody = 3 * sizeof(double) + 4096 * sizeof(float) + 4;
+    unsigned char *body = calloc(1, nbody);
+    uint32_t len = (1u << 28) - 1;
+    memcpy(body + nbody - 4, &len, 4);
+    write_tagger(path, 2, 12, labels, 1, body, nbody);
+    assert_int_equal(bh_crf_tagger_load(path, &t), BH_EFORMAT);
+    assert_non_null(strstr(bh_last_error(), "truncated or oversized word clusters"));
+    free(body);
+    remove(path);
+}
+
+/* Lowers the soft data limit to what the process uses now plus extra bytes
+ * and returns the old limit: an allocation the input does not justify
+ * then fails instead of taking the machine's memory. */
+static struct rlimit limit_data(size_t extra)
+{
+    struct rlimit old, lim;
+    assert_int_equal(getrlimit(RLIMIT_DATA, &old), 0);
+    long kb = -1;
+    char line[256];
+    FILE *f = fopen("/proc/self/status", "r");
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmData:", 7)) kb = strtol(line + 7, NULL, 10);
+    if (f) fclose(f);
+    lim = old;
+    if (kb >= 0) lim.rlim_cur = (rlim_t)kb * 1024 + extra;
+    if (old.rlim_max != RLIM_INFINITY && lim.rlim_cur > old.rlim_max) lim.rlim_cur = old.rlim_max;
+    assert_int_equal(setrlimit(RLIMIT_DATA, &lim), 0);
+    return old;
+}
+
+/* 2^24 empty lines and one word: the table is sized by its words, not its
+ * lines (once 2^25 slots, 512 MB), so it loads within 200 MB more than the
+ * process holds. */
+static void test_clusters_lines(void **state)
+{
+    (void)state;
+    char path[256];
+    test_build_path(path, sizeof path, "tests/wc_lines.tsv");
+    size_t n = (size_t)1 << 24;
+    char *text = malloc(n + 8);
+    assert_non_null(text);
+    memset(text, '\n', n);
+    memcpy(text + n, "Ami\t7\n", 6);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, n + 6, f), n + 6);
+    fclose(f);
+    free(text);
+    bh_word_clusters *wc = NULL;
+    struct rlimit old = limit_data((size_t)200 << 20);
+    bh_status st = bh_word_clusters_load(path, &wc);
+    assert_int_equal(setrlimit(RLIMIT_DATA, &old), 0);
+    remove(path);
+    assert_int_equal(st, BH_OK);
+    assert_int_equal(bh_word_clusters_size(wc), 1);
+    bh_word_clusters_free(wc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -623,7 +739,8 @@ int main(void)
         cmocka_unit_test(test_brute_force), cmocka_unit_test(test_constraints),
         cmocka_unit_test(test_bad_input),   cmocka_unit_test(test_tagger),
         cmocka_unit_test(test_clusters_file), cmocka_unit_test(test_cluster_features),
-        cmocka_unit_test(test_cluster_tagger),
+        cmocka_unit_test(test_cluster_tagger), cmocka_unit_test(test_tagger_hostile),
+        cmocka_unit_test(test_clusters_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,13 +6,16 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bhasha/heads.h"
 #include "bhasha/model.h"
 #include "models/safetensors.h"
 #include "tests/build_dir.h"
@@ -77,6 +80,33 @@ static void test_safetensors_hostile(void **st)
         assert_non_null(strstr(bh_last_error(), "h.safetensors"));
         bh__st_close(&f);
     }
+    /* a tensor of zero bytes aliases nothing: at the start of another (in
+       either order of the header), inside another, two at one offset */
+    static const char *empty[] = {
+        "{\"z\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]},"
+        "\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}",
+        "{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},"
+        "\"z\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}}",
+        "{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},"
+        "\"z\":{\"dtype\":\"I8\",\"shape\":[0,3],\"data_offsets\":[8,8]}}",
+        "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+        "\"y\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[8,8]},"
+        "\"z\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[8,8]},"
+        "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]}}",
+    };
+    for (size_t i = 0; i < sizeof empty / sizeof *empty; i++) {
+        write_st(p, empty[i], 16);
+        assert_int_equal(bh__st_open(p, &f), BH_OK);
+        bh__st_close(&f);
+    }
+    /* ... and takes no part: the overlap after it is still found */
+    write_st(p,
+             "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+             "\"z\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[4,4]},"
+             "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}",
+             16);
+    assert_int_equal(bh__st_open(p, &f), BH_EFORMAT);
+    assert_non_null(strstr(bh_last_error(), "tensors a and b overlap"));
     /* header length larger than the file, and a file shorter than 8 bytes */
     unsigned char lie[16] = {0xff, 0xff, 0, 0, 0, 0, 0, 0, '{', '}'};
     write_bytes(p, lie, 10);
@@ -219,6 +249,106 @@ static void test_sparse_tables(void **st)
     assert_int_equal(bh__st_sparse_read(&f, "tab", R + 1, C, got), BH_EFORMAT);
     bh__st_close(&f);
     free(rows), free(q8), free(scale);
+    unlink(p);
+}
+
+/* What int8 rows cannot hold: a NaN or an infinity (BH_ENUMERIC naming the
+ * tensor, row and column; a NaN in a row of zeros once counted the row and
+ * then skipped it, leaving a row of the output unwritten), a row whose max
+ * needs an F16 scale past 65504 (BH_ELIMIT); a max just inside the range
+ * keeps every row, in place. */
+static void test_sparse_values(void **st)
+{
+    (void)st;
+    enum { R = 4, C = 2 };
+    float t[R * C] = {0};
+    bh__st_entry e[3];
+    char names[3][96];
+    int32_t *rows;
+    int8_t *q8;
+    float *scale;
+    int ne;
+    for (int every = 0; every < 2; every++) {
+        t[1 * C + 1] = NAN; /* row 1: zero but for the NaN */
+        assert_int_equal(bh__st_sparse_make("tab", t, R, C, every, e, &ne, names, &rows, &q8, &scale), BH_ENUMERIC);
+        assert_non_null(strstr(bh_last_error(), "tensor tab: row 1 column 1 is NaN"));
+        assert_null(rows);
+        t[1 * C + 1] = -INFINITY;
+        assert_int_equal(bh__st_sparse_make("tab", t, R, C, every, e, &ne, names, &rows, &q8, &scale), BH_ENUMERIC);
+        assert_non_null(strstr(bh_last_error(), "row 1 column 1 is infinite"));
+        t[1 * C + 1] = 0;
+        t[2 * C] = 65504.0f * 127.0f * 1.001f; /* its F16 scale would be infinite */
+        assert_int_equal(bh__st_sparse_make("tab", t, R, C, every, e, &ne, names, &rows, &q8, &scale), BH_ELIMIT);
+        assert_non_null(strstr(bh_last_error(), "tensor tab: row 2"));
+        t[2 * C] = 65504.0f * 127.0f; /* the largest: scale 65504 */
+        t[3 * C + 1] = -1e-30f;       /* a row far below F16's smallest step */
+        assert_int_equal(bh__st_sparse_make("tab", t, R, C, every, e, &ne, names, &rows, &q8, &scale), BH_OK);
+        assert_int_equal(e[0].shape[0], every ? R : 2);
+        assert_true(scale[every ? 2 : 0] == 65504.0f && q8[(every ? 2 : 0) * C] == 127);
+        assert_true(scale[every ? 3 : 1] > 0 && isfinite(scale[every ? 3 : 1]));
+        if (!every) assert_true(rows[0] == 2 && rows[1] == 3);
+        free(rows), free(q8), free(scale);
+        memset(t, 0, sizeof t);
+    }
+}
+
+/* The stored form as a reader sees it: a table with a row index holds only
+ * the rows it lists, so [R, C] is capped (BH_ELIMIT before dst is
+ * touched); a scale that is not finite, or an F32 one whose products are
+ * not (a converted copy), is BH_EFORMAT naming the scales. */
+static void test_sparse_read_limits(void **st)
+{
+    (void)st;
+    char p[256];
+    path(p, "sparse_lim.safetensors");
+    int32_t rows[1] = {0};
+    int8_t q8[257] = {0};
+    float scale[1] = {1};
+    bh__st_entry e[3] = {
+        {.name = "tab.rows", .ndim = 1, .shape = {0, 0}, .raw_dtype = "I32", .raw = rows},
+        {.name = "tab.q8", .ndim = 2, .shape = {0, 257}, .raw_dtype = "I8", .raw = q8},
+        {.name = "tab.scale", .ndim = 1, .shape = {0, 0}, .data = scale, .f16 = 1},
+    };
+    assert_int_equal(bh__st_write(p, e, 3, NULL, NULL, 0), BH_OK);
+    bh__st_file f;
+    assert_int_equal(bh__st_open(p, &f), BH_OK);
+    assert_int_equal(bh__st_sparse_check(&f, "tab", (int64_t)1 << 24, 257), BH_ELIMIT);
+    assert_non_null(strstr(bh_last_error(), "tensor tab: [16777216,257] with a row index is more than 4294967296"));
+    float dummy[1];
+    assert_int_equal(bh__st_sparse_read(&f, "tab", (int64_t)1 << 24, 257, dummy), BH_ELIMIT);
+    assert_int_equal(bh__st_sparse_check(&f, "tab", (int64_t)1 << 24, 256), BH_EFORMAT); /* q8 is [0, 257] */
+    bh__st_close(&f);
+    e[1].shape[1] = 256;
+    assert_int_equal(bh__st_write(p, e, 3, NULL, NULL, 0), BH_OK);
+    assert_int_equal(bh__st_open(p, &f), BH_OK);
+    assert_int_equal(bh__st_sparse_check(&f, "tab", (int64_t)1 << 24, 256), BH_OK); /* the cap itself */
+    bh__st_close(&f);
+    /* one row, its scale NaN (F16), then 1e38 (F32): 127 times it overflows */
+    enum { C = 3 };
+    int8_t v[C] = {1, -127, 0};
+    float got[2 * C];
+    e[0].shape[0] = 1, e[1].shape[0] = 1, e[1].shape[1] = C, e[2].shape[0] = 1;
+    e[1].raw = v;
+    scale[0] = NAN;
+    assert_int_equal(bh__st_write(p, e, 3, NULL, NULL, 0), BH_OK);
+    assert_int_equal(bh__st_open(p, &f), BH_OK);
+    assert_int_equal(bh__st_sparse_read(&f, "tab", 2, C, got), BH_EFORMAT);
+    assert_non_null(strstr(bh_last_error(), "tensor tab.scale: element 0 is NaN"));
+    bh__st_close(&f);
+    scale[0] = 1e38f;
+    e[2].f16 = 0;
+    assert_int_equal(bh__st_write(p, e, 3, NULL, NULL, 0), BH_OK);
+    assert_int_equal(bh__st_open(p, &f), BH_OK);
+    assert_int_equal(bh__st_sparse_read(&f, "tab", 2, C, got), BH_EFORMAT);
+    assert_non_null(strstr(bh_last_error(), "tensor tab.scale: element 0"));
+    assert_non_null(strstr(bh_last_error(), "is infinite"));
+    bh__st_close(&f);
+    scale[0] = 0.5f; /* and a good one */
+    assert_int_equal(bh__st_write(p, e, 3, NULL, NULL, 0), BH_OK);
+    assert_int_equal(bh__st_open(p, &f), BH_OK);
+    assert_int_equal(bh__st_sparse_read(&f, "tab", 2, C, got), BH_OK);
+    assert_true(got[0] == 0.5f && got[1] == -63.5f && got[2] == 0 && got[3] == 0);
+    bh__st_close(&f);
     unlink(p);
 }
 
@@ -410,6 +540,394 @@ static void test_convert_q8(void **st)
         unlink(p);
         rmdir(sub[i]);
     }
+}
+
+/* dir's model.safetensors written again with every tensor as F16 and
+ * element k of the tensor named name set to v (what convert would refuse) */
+static void rewrite_f16(const char *dir, const char *name, int k, float v)
+{
+    char p[300];
+    snprintf(p, sizeof p, "%s/model.safetensors", dir);
+    bh__st_file f;
+    assert_int_equal(bh__st_open(p, &f), BH_OK);
+    bh__st_entry *e = calloc((size_t)f.ntensors, sizeof *e);
+    float **bufs = calloc((size_t)f.ntensors, sizeof *bufs);
+    for (int i = 0; i < f.ntensors; i++) {
+        const bh__st_tensor *t = &f.t[i];
+        size_t cnt = (size_t)t->shape[0] * (size_t)(t->ndim == 2 ? t->shape[1] : 1);
+        bufs[i] = malloc(cnt * sizeof **bufs);
+        bh__st_to_f32(t, bufs[i]);
+        if (!strcmp(t->name, name)) bufs[i][k] = v;
+        e[i].name = t->name, e[i].ndim = t->ndim, e[i].shape[0] = t->shape[0];
+        e[i].shape[1] = t->ndim == 2 ? t->shape[1] : 0;
+        e[i].data = bufs[i], e[i].f16 = 1;
+    }
+    assert_int_equal(bh__st_write(p, e, f.ntensors, NULL, NULL, 0), BH_OK);
+    for (int i = 0; i < f.ntensors; i++) free(bufs[i]);
+    free(bufs), free(e);
+    bh__st_close(&f);
+}
+
+/* Weights that are not finite, and values a dtype cannot hold: convert
+ * refuses them naming the tensor (BH_ENUMERIC: NaN, infinity; BH_ELIMIT:
+ * past F16's 65504, a row past 127 * 65504 for int8 rows) and writes
+ * nothing; loading refuses a NaN or infinite weight (BH_EFORMAT), mapped
+ * or widened from F16. */
+static void test_convert_values(void **st)
+{
+    (void)st;
+    char dir[256], out[256], p[300];
+    path(dir, "cvv");
+    path(out, "cvv_out");
+    bh_model_config c = tiny(BH_ARCH_DECODER);
+    bh_model *m, *x = NULL;
+    bh_tensor_info wpe, ln;
+    assert_int_equal(bh_model_new(&c, 7, &m), BH_OK);
+    assert_int_equal(bh_model_tensor(m, 1, &wpe), BH_OK);
+    assert_string_equal(wpe.name, "wpe");
+    assert_int_equal(bh_model_tensor(m, 2, &ln), BH_OK);
+    assert_int_equal(ln.ndim, 1);
+    float keep = wpe.data[3];
+    static const char *const all[] = {"f16", "f32", "f16-q8", "q8"};
+    wpe.data[3] = NAN;
+    assert_int_equal(bh_model_save(m, dir), BH_OK);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(bh_model_convert(dir, out, all[i]), BH_ENUMERIC);
+        assert_non_null(strstr(bh_last_error(), "tensor wpe: element 3 is NaN"));
+    }
+    snprintf(p, sizeof p, "%s/model.safetensors", out);
+    assert_int_not_equal(access(p, F_OK), 0);
+    assert_int_equal(bh_model_load(dir, 0, &x), BH_EFORMAT);
+    assert_non_null(strstr(bh_last_error(), "cvv/model.safetensors: tensor wpe: element 3 is NaN"));
+    assert_int_equal(bh_model_load(dir, BH_MODEL_MMAP, &x), BH_EFORMAT);
+    assert_non_null(strstr(bh_last_error(), "tensor wpe: element 3 is NaN"));
+    assert_null(x);
+    wpe.data[3] = keep;
+    ln.data[5] = -INFINITY;
+    assert_int_equal(bh_model_save(m, dir), BH_OK);
+    assert_int_equal(bh_model_convert(dir, out, "q8"), BH_ENUMERIC);
+    assert_non_null(strstr(bh_last_error(), "tensor h.0.ln1.w: element 5 is infinite"));
+    assert_int_equal(bh_model_load(dir, BH_MODEL_MMAP, &x), BH_EFORMAT);
+    assert_non_null(strstr(bh_last_error(), "tensor h.0.ln1.w: element 5 is infinite"));
+    ln.data[5] = 1;
+    /* 70000: beyond F16, within int8 rows (the vectors are F16 there too) */
+    wpe.data[3] = 70000;
+    assert_int_equal(bh_model_save(m, dir), BH_OK);
+    assert_int_equal(bh_model_convert(dir, out, "f16"), BH_ELIMIT);
+    assert_non_null(strstr(bh_last_error(), "tensor wpe: element 3 is 70000, beyond F16's range"));
+    assert_int_equal(bh_model_convert(dir, out, "f16-q8"), BH_ELIMIT);
+    assert_int_equal(bh_model_convert(dir, out, "f32"), BH_OK);
+    assert_int_equal(bh_model_convert(dir, out, "q8"), BH_OK);
+    assert_int_equal(bh_model_load(out, 0, &x), BH_OK);
+    bh_tensor_info got;
+    assert_int_equal(bh_model_tensor(x, 1, &got), BH_OK);
+    assert_true(fabsf(got.data[3] - 70000) <= 70000.0f / 254 * 1.01f);
+    bh_model_free(x);
+    x = NULL;
+    wpe.data[3] = 65519; /* rounds to F16's 65504, not to infinity */
+    assert_int_equal(bh_model_save(m, dir), BH_OK);
+    assert_int_equal(bh_model_convert(dir, out, "f16"), BH_OK);
+    wpe.data[3] = 1e7f; /* an F16 scale of 1e7 / 127 is infinite */
+    assert_int_equal(bh_model_save(m, dir), BH_OK);
+    assert_int_equal(bh_model_convert(dir, out, "q8"), BH_ELIMIT);
+    assert_non_null(strstr(bh_last_error(), "cvv/model.safetensors: tensor wpe: row 0: max |value| 1e+07"));
+    ln.data[0] = 70000;
+    wpe.data[3] = keep;
+    assert_int_equal(bh_model_save(m, dir), BH_OK);
+    assert_int_equal(bh_model_convert(dir, out, "q8"), BH_ELIMIT);
+    assert_non_null(strstr(bh_last_error(), "tensor h.0.ln1.w: element 0 is 70000"));
+    ln.data[0] = 1;
+    /* an F16 infinity written by another tool: refused when widened */
+    assert_int_equal(bh_model_save(m, dir), BH_OK);
+    rewrite_f16(dir, "h.0.ln1.w", 4, INFINITY);
+    assert_int_equal(bh_model_load(dir, BH_MODEL_MMAP, &x), BH_EFORMAT);
+    assert_non_null(strstr(bh_last_error(), "tensor h.0.ln1.w: element 4 is infinite"));
+    rewrite_f16(dir, "h.0.ln1.w", 4, 1);
+    assert_int_equal(bh_model_load(dir, 0, &x), BH_OK);
+    bh_model_free(x);
+    bh_model_free(m);
+}
+
+static void write_text(const char *p, const char *text) { write_bytes(p, text, strlen(text)); }
+
+/* 1 when the files a and b hold the same bytes */
+static int same_file(const char *a, const char *b)
+{
+    FILE *f = fopen(a, "rb"), *g = fopen(b, "rb");
+    int same = f && g;
+    while (same) {
+        int x = fgetc(f), y = fgetc(g);
+        same = x == y;
+        if (x == EOF) break;
+    }
+    if (f) fclose(f);
+    if (g) fclose(g);
+    return same;
+}
+
+/* convert keeps the fine-tuning settings: finetune.json and each file of
+ * the directory it names (a fused head's word clusters, named twice; the
+ * tokenizer it names), never a path (a name with '/'), never a file convert
+ * writes itself, nothing for a name that is no file there; a finetune.json
+ * that is not JSON fails naming it. */
+static void test_convert_settings(void **st)
+{
+    (void)st;
+    char dir[256], out[256], p[300], q[300];
+    path(dir, "cvs");
+    path(out, "cvs_out");
+    bh_model_config c = tiny(BH_ARCH_ENCODER);
+    c.mask_id = 4;
+    bh_model *m;
+    assert_int_equal(bh_model_new(&c, 2, &m), BH_OK);
+    assert_int_equal(bh_model_save(m, dir), BH_OK);
+    bh_model_free(m);
+    const char *settings =
+        "{\"task\": \"ner\", \"tokenizer\": \"tok.model\",\n"
+        " \"fused_crf\": {\"a\": {\"weight\": 1.5, \"word_clusters\": \"wc.tsv\"}, \"b\": {\"word_clusters\": \"wc.tsv\"}},\n"
+        " \"other\": [\"sub/x.tsv\", \"model.safetensors\", \"config.json\", \"missing.tsv\", \"sub\", \"..\"]}\n";
+    snprintf(p, sizeof p, "%s/finetune.json", dir);
+    write_text(p, settings);
+    snprintf(p, sizeof p, "%s/wc.tsv", dir);
+    write_text(p, "ami\t1\t2\ntumi\t1\t3\n");
+    snprintf(p, sizeof p, "%s/tok.model", dir);
+    write_text(p, "a tokenizer");
+    snprintf(p, sizeof p, "%s/sub", dir);
+    assert_int_equal(mkdir(p, 0755), 0);
+    snprintf(p, sizeof p, "%s/sub/x.tsv", dir);
+    write_text(p, "x");
+    assert_int_equal(bh_model_convert(dir, out, "f16"), BH_OK);
+    static const char *const copied[] = {"finetune.json", "wc.tsv", "tok.model", "config.json"};
+    for (int i = 0; i < 4; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, copied[i]);
+        snprintf(q, sizeof q, "%s/%s", out, copied[i]);
+        assert_true(same_file(p, q));
+    }
+    snprintf(q, sizeof q, "%s/sub", out);
+    assert_int_not_equal(access(q, F_OK), 0);
+    snprintf(q, sizeof q, "%s/missing.tsv", out);
+    assert_int_not_equal(access(q, F_OK), 0);
+    snprintf(q, sizeof q, "%s/model.safetensors", out); /* the converted weights, not the F32 original */
+    bh__st_file f;
+    assert_int_equal(bh__st_open(q, &f), BH_OK);
+    assert_string_equal(f.t[0].dtype, "F16");
+    bh__st_close(&f);
+    /* settings that are not JSON */
+    snprintf(p, sizeof p, "%s/finetune.json", dir);
+    write_text(p, "{\"task\": ");
+    assert_int_equal(bh_model_convert(dir, out, "f16"), BH_EFORMAT);
+    assert_non_null(strstr(bh_last_error(), "cvs/finetune.json line"));
+    unlink(p);
+    assert_int_equal(bh_model_convert(dir, out, "f32"), BH_OK); /* none: nothing more to copy */
+}
+
+/* Lowers the soft data limit to what the process uses now plus extra
+ * bytes and returns the old limit (for restore_data): a regression that
+ * allocates and fills gigabytes then fails with BH_ENOMEM instead of
+ * taking the machine's memory. */
+static struct rlimit limit_data(size_t extra)
+{
+    struct rlimit old, lim;
+    assert_int_equal(getrlimit(RLIMIT_DATA, &old), 0);
+    long kb = -1;
+    char line[256];
+    FILE *f = fopen("/proc/self/status", "r");
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmData:", 7)) kb = strtol(line + 7, NULL, 10);
+    if (f) fclose(f);
+    lim = old;
+    if (kb >= 0) lim.rlim_cur = (rlim_t)kb * 1024 + extra;
+    if (old.rlim_max != RLIM_INFINITY && lim.rlim_cur > old.rlim_max) lim.rlim_cur = old.rlim_max;
+    assert_int_equal(setrlimit(RLIMIT_DATA, &lim), 0);
+    return old;
+}
+
+static void restore_data(const struct rlimit *old) { assert_int_equal(setrlimit(RLIMIT_DATA, old), 0); }
+
+/* dir's model.safetensors written again without the tensor named drop and
+ * with the tensors extra[0..n) after the others */
+static void add_tensors(const char *dir, const char *drop, const bh__st_entry *extra, int n)
+{
+    char p[300];
+    snprintf(p, sizeof p, "%s/model.safetensors", dir);
+    bh__st_file f;
+    assert_int_equal(bh__st_open(p, &f), BH_OK);
+    bh__st_entry *e = calloc((size_t)f.ntensors + (size_t)n, sizeof *e);
+    void **bufs = calloc((size_t)f.ntensors + 1, sizeof *bufs);
+    int k = 0;
+    for (int i = 0; i < f.ntensors; i++) {
+        const bh__st_tensor *t = &f.t[i];
+        if (!strcmp(t->name, drop)) continue;
+        e[k].name = t->name, e[k].ndim = t->ndim, e[k].shape[0] = t->shape[0];
+        e[k].shape[1] = t->ndim == 2 ? t->shape[1] : 0;
+        bufs[k] = malloc(t->nbytes + 4);
+        if (bh__st_is_float(t)) {
+            bh__st_to_f32(t, bufs[k]);
+            e[k].data = bufs[k];
+        } else {
+            memcpy(bufs[k], t->data, t->nbytes);
+            e[k].raw_dtype = t->dtype, e[k].raw = bufs[k];
+        }
+        k++;
+    }
+    for (int i = 0; i < n; i++) e[k + i] = extra[i];
+    assert_int_equal(bh__st_write(p, e, k + n, NULL, NULL, 0), BH_OK);
+    for (int i = 0; i < k; i++) free(bufs[i]);
+    free(bufs), free(e);
+    bh__st_close(&f);
+}
+
+/* The three parts of an int8-row table NAME with a row index and no rows:
+ * valid for any [R, C] with C = cols. */
+static void empty_rows(bh__st_entry e[3], char (*names)[96], const char *name, int cols)
+{
+    static int32_t rows[1];
+    static int8_t q8[1];
+    static float scale[1];
+    snprintf(names[0], 96, "%s.rows", name);
+    snprintf(names[1], 96, "%s.q8", name);
+    snprintf(names[2], 96, "%s.scale", name);
+    memset(e, 0, 3 * sizeof *e);
+    e[0].name = names[0], e[0].ndim = 1, e[0].raw_dtype = "I32", e[0].raw = rows;
+    e[1].name = names[1], e[1].ndim = 2, e[1].shape[1] = cols, e[1].raw_dtype = "I8", e[1].raw = q8;
+    e[2].name = names[2], e[2].ndim = 1, e[2].data = scale, e[2].f16 = 1;
+}
+
+/* A small file that asks for a huge table: a 20-row config made 2^24 rows
+ * whose int8 rows list none, 17 GiB as floats; refused (BH_ELIMIT naming the
+ * tensor) before the parameters are allocated. */
+static void test_sparse_huge(void **st)
+{
+    (void)st;
+    char dir[256], p[300], names[3][96];
+    path(dir, "huge");
+    bh_model_config c = tiny(BH_ARCH_ENCODER);
+    c.dim = 264, c.heads = 1, c.ffn = 8, c.mask_id = 4;
+    bh_model *m;
+    assert_int_equal(bh_model_new(&c, 1, &m), BH_OK);
+    assert_int_equal(bh_model_save(m, dir), BH_OK);
+    bh_model_free(m);
+    m = NULL;
+    bh__st_entry e[3];
+    empty_rows(e, names, "wte", c.dim);
+    add_tensors(dir, "wte", e, 3);
+    c.vocab = 1 << 24;
+    snprintf(p, sizeof p, "%s/config.json", dir);
+    assert_int_equal(bh_model_config_save(p, &c), BH_OK);
+    struct rlimit old = limit_data((size_t)1 << 30);
+    bh_status s1 = bh_model_load(dir, 0, &m), s2 = bh_model_load(dir, BH_MODEL_MMAP, &m);
+    restore_data(&old);
+    assert_int_equal(s1, BH_ELIMIT);
+    assert_int_equal(s2, BH_ELIMIT);
+    assert_non_null(strstr(bh_last_error(), "tensor wte: [16777216,264] with a row index is more than 4294967296 values"));
+    assert_null(m);
+}
+
+/* dir/config.json's task head name: key set to the JSON text value (NULL:
+ * the key removed; key NULL: the head removed; name NULL: every head) */
+static void edit_head(const char *dir, const char *name, const char *key, const char *value)
+{
+    char p[300];
+    snprintf(p, sizeof p, "%s/config.json", dir);
+    json_t *root = json_load_file(p, 0, NULL), *th = json_object_get(root, "task_heads");
+    assert_non_null(th);
+    if (!name) json_object_del(root, "task_heads");
+    else if (!key) json_object_del(th, name);
+    else if (!value) json_object_del(json_object_get(th, name), key);
+    else json_object_set_new(json_object_get(th, name), key, json_loads(value, JSON_DECODE_ANY, NULL));
+    assert_int_equal(json_dump_file(root, p, JSON_INDENT(2) | JSON_PRESERVE_ORDER), 0);
+    json_decref(root);
+}
+
+/* The task heads' config: only the keys of the head's kind, booleans that
+ * are JSON booleans, integers in range (not cast: 2^32 + 8 is not 8), the
+ * encoder's dim; every head.* tensor of the file read by a head; weights
+ * finite; a feature table stored as int8 rows within the cap before the
+ * head is allocated. */
+static void test_heads_config(void **st)
+{
+    (void)st;
+    char dir[256], names[3][96];
+    path(dir, "hc");
+    bh_model_config c = tiny(BH_ARCH_ENCODER);
+    c.mask_id = 4;
+    bh_model *m;
+    assert_int_equal(bh_model_new(&c, 1, &m), BH_OK);
+    static const char *const sent[] = {"neg", "neu", "pos"}, *const tags[] = {"O", "B-X", "I-X"};
+    bh_head_config cs = {BH_HEAD_SEQUENCE, "s", c.dim, 3, sent, BH_POOL_MEAN, 1, 0, 0};
+    bh_head_config ct = {BH_HEAD_TOKEN, "t", c.dim, 3, tags, BH_POOL_MEAN, 0, 1, 0};
+    bh_head *hs[2];
+    assert_int_equal(bh_head_new(&cs, 1, &hs[0]), BH_OK);
+    assert_int_equal(bh_head_new(&ct, 2, &hs[1]), BH_OK);
+    assert_int_equal(bh_model_save_heads(m, hs, 2, dir), BH_OK);
+    bh_head **got = NULL;
+    int n;
+    assert_int_equal(bh_heads_load(dir, &got, &n), BH_OK);
+    assert_int_equal(n, 2);
+    bh_heads_free(got, n);
+    static const struct {
+        const char *head, *key, *value;
+        bh_status want;
+        const char *msg;
+    } bad[] = {
+        {"t", "crf", "1", BH_EFORMAT, "task head t: \"crf\" must be true or false"},
+        {"s", "dense", "\"true\"", BH_EFORMAT, "task head s: \"dense\" must be true or false"},
+        {"t", "featbits", "12", BH_EFORMAT, "task head t: unknown key \"featbits\" for a token head"},
+        {"s", "crf", "false", BH_EFORMAT, "task head s: unknown key \"crf\" for a sequence head"},
+        {"t", "pool", "\"cls\"", BH_EFORMAT, "unknown key \"pool\" for a token head"},
+        {"s", "dim", "4294967304", BH_EFORMAT, "task head s: \"dim\" must be 1..65536"},
+        {"t", "feat_bits", "4294967308", BH_EFORMAT, "task head t: \"feat_bits\" must be 0 or 12..24"},
+        {"t", "feat_bits", "11", BH_EFORMAT, "\"feat_bits\" must be 0 or 12..24"},
+        {"s", "dim", "16", BH_ESHAPE, "task head s has dim 16, the encoder 8"},
+        {"t", NULL, NULL, BH_EFORMAT, "hc/model.safetensors: tensor head.t.out.w belongs to no task head of"},
+        {NULL, NULL, NULL, BH_EFORMAT, "tensor head.s.dense.w belongs to no task head"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_equal(bh_model_save_heads(m, hs, 2, dir), BH_OK);
+        edit_head(dir, bad[i].head, bad[i].key, bad[i].value);
+        got = (bh_head **)1;
+        assert_int_equal(bh_heads_load(dir, &got, &n), bad[i].want);
+        assert_non_null(strstr(bh_last_error(), bad[i].msg));
+        assert_null(got);
+    }
+    /* what head_json writes, and a 0 for no feature table, still load */
+    assert_int_equal(bh_model_save_heads(m, hs, 2, dir), BH_OK);
+    edit_head(dir, "t", "feat_bits", "0");
+    edit_head(dir, "s", "dense", "true");
+    assert_int_equal(bh_heads_load(dir, &got, &n), BH_OK);
+    assert_int_equal(n, 2);
+    bh_heads_free(got, n);
+    /* a NaN weight */
+    bh_tensor_info ti;
+    assert_int_equal(bh_head_tensor(hs[1], 2, &ti), BH_OK);
+    assert_string_equal(ti.name, "crf.trans");
+    ti.data[1] = NAN;
+    assert_int_equal(bh_model_save_heads(m, hs, 2, dir), BH_OK);
+    assert_int_equal(bh_heads_load(dir, &got, &n), BH_EFORMAT);
+    assert_non_null(strstr(bh_last_error(), "tensor head.t.crf.trans: element 1 is NaN"));
+    ti.data[1] = 0;
+    bh_head_free(hs[0]);
+    bh_head_free(hs[1]);
+    /* a 257-label head given a 2^24-row feature table as int8 rows that
+       list no row: 17 GiB asked for by a few bytes */
+    const char *many[257];
+    char lab[257][16];
+    for (int i = 0; i < 257; i++) snprintf(lab[i], sizeof lab[i], "L%d", i), many[i] = lab[i];
+    bh_head_config cb = {BH_HEAD_TOKEN, "big", c.dim, 257, many, BH_POOL_MEAN, 0, 0, 0};
+    bh_head *big;
+    assert_int_equal(bh_head_new(&cb, 3, &big), BH_OK);
+    assert_int_equal(bh_model_save_heads(m, &big, 1, dir), BH_OK);
+    bh_head_free(big);
+    edit_head(dir, "big", "feat_bits", "24");
+    bh__st_entry e[3];
+    empty_rows(e, names, "head.big.feat.w", 257);
+    add_tensors(dir, "", e, 3);
+    struct rlimit old = limit_data((size_t)1 << 30);
+    bh_status s = bh_heads_load(dir, &got, &n);
+    restore_data(&old);
+    assert_int_equal(s, BH_ELIMIT);
+    assert_non_null(strstr(bh_last_error(), "tensor head.big.feat.w: [16777216,257] with a row index"));
+    bh_model_free(m);
 }
 
 /* half-float encoding at its edges: round to nearest even, subnormals,
@@ -799,6 +1317,9 @@ int main(void)
     bh_blas_set_threads(1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_safetensors_hostile), cmocka_unit_test(test_sparse_tables), cmocka_unit_test(test_checkpoint_roundtrip),
+        cmocka_unit_test(test_sparse_values),       cmocka_unit_test(test_sparse_read_limits),
+        cmocka_unit_test(test_convert_values),      cmocka_unit_test(test_convert_settings),
+        cmocka_unit_test(test_sparse_huge),         cmocka_unit_test(test_heads_config),
         cmocka_unit_test(test_convert_and_warm_start), cmocka_unit_test(test_convert_q8), cmocka_unit_test(test_f16_edges),
         cmocka_unit_test(test_optim_state),         cmocka_unit_test(test_shards),
         cmocka_unit_test(test_mlm_mask),            cmocka_unit_test(test_mlm_words),

@@ -222,8 +222,12 @@ bh_status bh_span_best(const float *lstart, const float *lend, const uint8_t *ct
 bh_status bh_model_save_heads(const bh_model *m, bh_head *const *heads, int n, const char *dir);
 
 /* Loads every head stored in DIR (in the order of "task_heads"); *heads is
- * a malloc'ed array (NULL when n is 0) freed with bh_heads_free. Each tensor
- * is checked (present, F32, shape); BH_EFORMAT names the file and tensor. */
+ * a malloc'ed array (NULL when n is 0) freed with bh_heads_free. Each head's
+ * config is checked (only the keys its kind has, "dense" and "crf" JSON
+ * booleans, dim the encoder's, feat_bits 0 or 12..24: BH_EFORMAT naming the
+ * head) and each tensor (present, a float or int8-row tensor of its shape,
+ * every value finite); BH_EFORMAT names the file and tensor, also for a
+ * "head.*" tensor of the file that no head reads. */
 bh_status bh_heads_load(const char *dir, bh_head ***heads, int *n);
 void bh_heads_free(bh_head **heads, int n);
 

@@ -102,7 +102,9 @@ enum { BH_MODEL_MMAP = 1 /* read-only weights mapped from the file */ };
 /* Loads DIR/config.json and DIR/model.safetensors. Every tensor is checked
  * against the config (name, shape, a float dtype: F32, F16, BF16, or int8
  * rows as bh_model_convert writes them) and the file size; all but F32 are
- * widened to F32 in memory. */
+ * widened to F32 in memory. A weight that is NaN or infinite is BH_EFORMAT
+ * naming the tensor; an int8-row table with a row index larger than the
+ * reader's cap (2^32 values) is BH_ELIMIT. */
 bh_status bh_model_load(const char *dir, int flags, bh_model **out);
 
 /* Writes DIR/config.json and DIR/model.safetensors atomically (temporary
@@ -112,7 +114,9 @@ bh_status bh_model_save(const bh_model *m, const char *dir);
 void bh_model_free(bh_model *m);
 
 /* Rewrites the model directory in_dir (config.json, model.safetensors with
- * any task heads, tokenizer.model when present) into out_dir with every float
+ * any task heads, tokenizer.model when present, finetune.json when present
+ * with every file of in_dir it names: a fused head's word clusters, the
+ * tokenizer) into out_dir with every float
  * tensor stored as dtype: "F16" (half the size) or "F32". Loading widens
  * F16/BF16 to F32, so a converted model runs as before up to F16 rounding
  * (relative error <= 2^-11 per weight); only BH_MODEL_MMAP's zero-copy path
@@ -128,7 +132,10 @@ void bh_model_free(bh_model *m);
  * Matrices already stored as int8 rows are copied unchanged (their scales as
  * dtype), so an F16-Q8 model converts to Q8. BH_EINVAL for another dtype,
  * BH_EFORMAT for a tensor that is neither float nor part of an int8-row
- * table. */
+ * table (or a finetune.json that is not JSON), BH_ENUMERIC naming the tensor
+ * for a NaN or infinite weight, BH_ELIMIT naming it for a value the dtype
+ * cannot hold (F16: an |x| that rounds past 65504; int8 rows: a row's max
+ * |x| above 127 * 65504, its scale being F16). */
 bh_status bh_model_convert(const char *in_dir, const char *out_dir, const char *dtype);
 
 /* Copies every parameter tensor of src into the tensor of the same name in
