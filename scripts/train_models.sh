@@ -248,10 +248,9 @@ PY
     ;;
 ship)
     mkdir -p assets/models
+    # convert copies finetune.json and the files it names (the word clusters) too
     $BH model convert --in "$W/fused" --out assets/models/bhasha-bnhi --dtype f16-q8
-    cp "$W/fused/finetune.json" "$W/fused/word_clusters.tsv" assets/models/bhasha-bnhi/
     $BH model convert --in "$W/qa" --out assets/models/bhasha-qa-hi --dtype q8
-    cp "$W/qa/finetune.json" assets/models/bhasha-qa-hi/ 2>/dev/null || true
     $BH model convert --in "$W/dec2" --out assets/models/bhasha-gen-bnhi --dtype q8
     du -sh assets/models/*
     ;;
