@@ -132,6 +132,40 @@ static void test_bad_input(void **state)
     bh_langid_free(m);
 }
 
+/* NUL and the other control characters, C1 controls and U+200B separate
+ * words exactly as a space does, also for the shipped model, which normalizes
+ * text first (normalization alone would drop them and join the words). */
+static void test_separators(void **state)
+{
+    (void)state;
+    bh_langid *m = NULL;
+    assert_int_equal(bh_langid_load(MODEL, &m), BH_OK);
+    static const char *const seps[] = {"\x00", "\x01", "\x1f", "\x7f", "\xc2\x80", "\xc2\x9f", "\xe2\x80\x8b"};
+    static const char *const texts[][2] = {
+        {"\xe0\xa4\xaf\xe0\xa4\xb9", "\xe0\xa4\x95\xe0\xa4\xbf\xe0\xa4\xa4\xe0\xa4\xbe\xe0\xa4\xac"}, /* यह किताब */
+        {"\xe0\xa6\x86\xe0\xa6\xae\xe0\xa6\xbf", "\xe0\xa6\x97\xe0\xa6\xbe\xe0\xa6\xa8"},                 /* আমি গান */
+        {"this", "is"},
+    };
+    for (size_t t = 0; t < sizeof texts / sizeof texts[0]; t++) {
+        char a[64], b[64];
+        int na = snprintf(a, sizeof a, "%s %s", texts[t][0], texts[t][1]);
+        bh_langid_result ra, rb;
+        assert_int_equal(bh_langid_identify(m, a, (size_t)na, &ra), BH_OK);
+        for (size_t k = 0; k < sizeof seps / sizeof seps[0]; k++) {
+            size_t l0 = strlen(texts[t][0]), ls = k ? strlen(seps[k]) : 1, l1 = strlen(texts[t][1]);
+            memcpy(b, texts[t][0], l0);
+            memcpy(b + l0, seps[k], ls);
+            memcpy(b + l0 + ls, texts[t][1], l1);
+            assert_int_equal(bh_langid_identify(m, b, l0 + ls + l1, &rb), BH_OK);
+            assert_string_equal(rb.lang, ra.lang);
+            if (rb.prob != ra.prob || rb.score != ra.score)
+                fail_msg("text %zu, separator %zu: %.6f %.6f, with a space %.6f %.6f", t, k, (double)rb.prob,
+                         (double)rb.score, (double)ra.prob, (double)ra.score);
+        }
+    }
+    bh_langid_free(m);
+}
+
 static void test_mixed_script_score(void **state)
 {
     (void)state;
@@ -327,6 +361,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_shipped_model),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_separators),
         cmocka_unit_test(test_mixed_script_score),
         cmocka_unit_test(test_script_of),
         cmocka_unit_test(test_train_roundtrip),

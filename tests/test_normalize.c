@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <utf8proc.h>
 
 #include "bhasha.h"
@@ -118,6 +119,12 @@ static void test_prebase_visual_order(void **state)
     CHECK(L(0x09BF, 0x0995, 0x09CD, 0x09B7), L(0x0995, 0x09CD, 0x09B7, 0x09BF)); /* ি ক্ষ -> ক্ষি */
     CHECK(L(0x0020, 0x09C7, 0x09AF, 0x09BC), L(0x0020, 0x09AF, 0x09BC, 0x09C7)); /* after a space */
     CHECK(L(0x0995, 0x09BF), L(0x0995, 0x09BF));                         /* already logical: unchanged */
+    /* A joiner kept between a consonant and its sign (non-ligated form) does
+     * not make the sign look unattached: it stays where it is. */
+    CHECK(L(0x0915, 0x200C, 0x093F, 0x0924), L(0x0915, 0x200C, 0x093F, 0x0924)); /* क‌ित */
+    CHECK(L(0x0995, 0x200C, 0x09BF, 0x09A4), L(0x0995, 0x200C, 0x09BF, 0x09A4)); /* ক‌িত */
+    CHECK(L(0x0928, 0x200D, 0x093F, 0x092E), L(0x0928, 0x200D, 0x093F, 0x092E)); /* न‍िम */
+    CHECK(L(0x200C, 0x093F, 0x0915), L(0x0915, 0x093F));                         /* a noise joiner is still dropped */
 }
 
 static void test_mark_order(void **state)
@@ -209,6 +216,11 @@ static void test_digits(void **state)
     CHECKO(&o, L('4', ' ', 0x0928, 0x092E), L(0x096A, ' ', 0x0928, 0x092E)); /* before any letter: first script */
     CHECKO(&o, L('4', '2'), L('4', '2'));                                    /* no Indic script at all */
     CHECKO(&o, L(0x0928, ' ', '1', ' ', 0x0995, ' ', '2'), L(0x0928, ' ', 0x0967, ' ', 0x0995, ' ', 0x09E8));
+    /* digits inside a Latin word stay ASCII: only runs of an Indic script convert */
+    CHECKO(&o, L(0x0939, 0x093F, ' ', 'W', 'i', 'n', '1', '0'), L(0x0939, 0x093F, ' ', 'W', 'i', 'n', '1', '0'));
+    CHECKO(&o, L('C', 'O', 'V', '-', '1', '9', ' ', 0x0915), L('C', 'O', 'V', '-', '1', '9', ' ', 0x0915));
+    CHECKO(&o, L(0x0915, 'x', '1', 0x0916, '2'), L(0x0915, 'x', '1', 0x0916, 0x0968));
+    CHECKO(&o, L(0x0915, '-', '1'), L(0x0915, '-', 0x0967)); /* punctuation is looked past */
 }
 
 static void test_whitespace_and_format(void **state)
@@ -226,6 +238,12 @@ static void test_whitespace_and_format(void **state)
     bh_norm_options_default(&o);
     o.strip_format = 0;
     CHECKO(&o, L('a', 0x00AD, 'b'), L('a', 0x00AD, 'b'));
+    /* U+2000 and U+2001 are canonical singletons: NFC has U+2002 and U+2003 */
+    CHECKO(&o, L('a', 0x2000, 'b', ' ', 0x2001, 'c'), L('a', 0x2002, 'b', ' ', 0x2003, 'c'));
+    CHECK(L('a', 0x2000, 'b', '\r', 0x2001, 'c'), L('a', 0x2002, 'b', ' ', 0x2003, 'c'));
+    CHECK(L(0x0915, 0x2001, 0x2000, 0x0916), L(0x0915, 0x2003, 0x2002, 0x0916));
+    o.fold_whitespace = 1;
+    CHECKO(&o, L('a', 0x2000, 'b'), L('a', ' ', 'b'));
 }
 
 static void test_nfc_elsewhere(void **state)
@@ -327,6 +345,163 @@ static void test_long_line(void **state)
     bh_buf_free(&out);
 }
 
+/* Builds (cps repeated reps times) + tail, END-terminated lists, as UTF-8 into *len bytes. */
+static char *build(const int32_t *head, const int32_t *unit, size_t reps, const int32_t *tail, size_t *len)
+{
+    char one[64];
+    size_t hl = enc(head, one), ul = enc(unit, one), tl = enc(tail, one);
+    char *s = malloc(hl + reps * ul + tl + 1);
+    assert_non_null(s);
+    size_t n = enc(head, s);
+    for (size_t i = 0; i < reps; i++) n += enc(unit, s + n);
+    n += enc(tail, s + n);
+    *len = n;
+    return s;
+}
+
+/* Normalizes text, checks that a second pass changes nothing and that the
+ * fast path agrees with the full path; returns the result and its seconds. */
+static bh_buf norm_twice(const char *s, size_t n, const bh_norm_options *o, double *secs)
+{
+    bh_buf out = {0}, again = {0}, slow = {0};
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(bh_normalize(s, n, o, &out, NULL), BH_OK);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (secs) *secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    assert_int_equal(bh_normalize(out.data, out.len, o, &again, NULL), BH_OK);
+    assert_int_equal(again.len, out.len);
+    assert_memory_equal(again.data, out.data, out.len);
+    assert_int_equal(bh__normalize_ex(s, n, o, &slow, NULL, 1), BH_OK);
+    assert_int_equal(slow.len, out.len);
+    assert_memory_equal(slow.data, out.data, out.len);
+    bh_buf_free(&again);
+    bh_buf_free(&slow);
+    return out;
+}
+
+/* A word longer than the 64 KiB chunk limit is cut, but where the cut falls
+ * must not change the result: the rules that look at the previous or next
+ * code point (colon -> visarga, S -> avagraha, pre-base signs) see across it,
+ * and dropping bytes before it (control characters) in a first pass, which
+ * moves it in a second, changes nothing. */
+static void test_long_word_cut(void **state)
+{
+    (void)state;
+    /* nothing, 8 control characters (dropped in the first pass, which moves
+     * the 64 KiB mark in the second) or 8 letters before the word's body */
+    static const int32_t heads[][9] = {{END}, {1, 1, 1, 1, 1, 1, 1, 1, END}, {'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x', END}};
+    static const int32_t units[][3] = {{0x0906, END}, {0x0915, 0x093E, END}, {'a', END}, {0x0915, 0x094D, END}};
+    /* tails and what they become after a Devanagari letter */
+    static const int32_t tails[][2][8] = {
+        {{0x0926, 0x0941, ':', 0x0916, END}, {0x0926, 0x0941, 0x0903, 0x0916, END}},         /* दु:ख -> दुःख */
+        {{0x0938, 0x094B, 'S', 0x0939, END}, {0x0938, 0x094B, 0x093D, 0x0939, END}},         /* सोSह -> सोऽह */
+        {{0x0915, 0x0964, 0x0964, 0x0916, END}, {0x0915, 0x0965, 0x0916, END}},              /* ।। -> ॥ */
+        {{0x0915, '|', '|', 0x0916, END}, {0x0915, 0x0965, 0x0916, END}},                    /* || -> ॥ */
+        {{0x09C7, 0x0995, 0x09BE, END}, {0x0995, 0x09CB, END}},                              /* ে ক া -> কো */
+        {{0x0905, 0x093E, 0x0915, 0x093F, 0x093C, END}, {0x0906, 0x0915, 0x093C, 0x093F, END}}, /* अ ा, क ि ़ */
+    };
+    for (size_t h = 0; h < sizeof heads / sizeof heads[0]; h++)
+        for (size_t u = 0; u < sizeof units / sizeof units[0]; u++)
+            for (size_t t = 0; t < sizeof tails / sizeof tails[0]; t++) {
+                /* the tail right at the 64 KiB mark, a little before and after it */
+                char unit[16];
+                size_t ul = enc(units[u], unit);
+                for (size_t reps = 65536 / ul - 3; reps < 65536 / ul + 4; reps += 3) {
+                    size_t n;
+                    char *s = build(heads[h], units[u], reps, tails[t][0], &n);
+                    bh_buf out = norm_twice(s, n, NULL, NULL);
+                    char want[64];
+                    size_t wl = enc(tails[t][1], want);
+                    /* the tail's rules applied as they are in a short word */
+                    assert_true(out.len >= wl);
+                    if (memcmp(out.data + out.len - wl, want, wl) != 0)
+                        fail_msg("tail %zu after %zu units of %zu not normalized", t, reps, u);
+                    bh_buf_free(&out);
+                    free(s);
+                }
+            }
+    /* the reviewer's case: 8 x U+0001, 21842 x आ, दु:ख */
+    size_t n;
+    char *s = build((const int32_t[]){1, 1, 1, 1, 1, 1, 1, 1, END}, (const int32_t[]){0x0906, END}, 21842,
+                    (const int32_t[]){0x0926, 0x0941, ':', 0x0916, END}, &n);
+    bh_norm_options o;
+    bh_norm_options_default(&o);
+    for (int mode = 0; mode < 3; mode++) {
+        o.digits = (bh_digits)mode;
+        bh_buf out = norm_twice(s, n, &o, NULL);
+        assert_int_equal(out.len, 21842 * 3 + 12);
+        assert_memory_equal(out.data + out.len - 12, "\xe0\xa4\xa6\xe0\xa5\x81\xe0\xa4\x83\xe0\xa4\x96", 12);
+        bh_buf_free(&out);
+    }
+    free(s);
+    /* native digits look back over the whole word, across cuts */
+    o.digits = BH_DIGITS_NATIVE;
+    s = build((const int32_t[]){0x0915, ' ', 'W', END}, (const int32_t[]){'-', END}, 200000, (const int32_t[]){'1', END}, &n);
+    bh_buf out = norm_twice(s, n, &o, NULL);
+    assert_int_equal(out.data[out.len - 1], '1');
+    bh_buf_free(&out);
+    free(s);
+    s = build((const int32_t[]){0x0995, END}, (const int32_t[]){'-', END}, 200000, (const int32_t[]){'1', END}, &n);
+    out = norm_twice(s, n, &o, NULL);
+    assert_memory_equal(out.data + out.len - 3, "\xe0\xa7\xa7", 3);
+    bh_buf_free(&out);
+    free(s);
+}
+
+/* Input made to be slow (every rule that removes or moves code points, in
+ * one word of about 1 MB) still takes linear time, and the result is stable. */
+static void test_adversarial_runs(void **state)
+{
+    (void)state;
+    static const struct { int32_t head[4], unit[4]; size_t reps; int32_t unit2[4]; size_t reps2; } cases[] = {
+        {{END}, {'a', 0x200D, END}, 250000, {END}, 0},                 /* noise joiners */
+        {{'a', END}, {0x0301, 0x0316, END}, 100000, {END}, 0},         /* one run of marks to sort */
+        {{END}, {0x0964, END}, 333333, {END}, 0},                      /* dandas pairing up */
+        {{0x0915, END}, {'|', END}, 1000000, {END}, 0},                /* pipes after Indic */
+        {{END}, {0x0915, 0x094D, 0x200D, END}, 110000, {END}, 0},      /* kept joiners */
+        {{END}, {0x09A4, 0x09CD, 0x200D, END}, 110000, {END}, 0},      /* khanda ta (removals) */
+        {{END}, {0x0905, 0x093E, END}, 160000, {END}, 0},              /* vowel pieces (removals) */
+        {{0x0915, END}, {0x0902, END}, 165000, {0x093E, END}, 165000}, /* signs to move before marks */
+        {{0x0915, END}, {0x093F, END}, 165000, {0x093C, END}, 165000}, /* nuktas to move before signs */
+        {{END}, {0x093F, END}, 330000, {END}, 0},                      /* pre-base signs */
+        {{0x093F, END}, {0x0915, 0x094D, END}, 160000, {END}, 0},      /* one long cluster */
+        {{END}, {0x094D, END}, 330000, {END}, 0},                      /* viramas (non-starters) */
+        {{END}, {0x0915, ':', END}, 250000, {END}, 0},                 /* colons in a word */
+        {{END}, {'S', END}, 1000000, {END}, 0},
+        {{END}, {0x00AD, 'b', END}, 330000, {END}, 0},                 /* dropped format characters */
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        size_t n1, n2;
+        char *s1 = build(cases[c].head, cases[c].unit, cases[c].reps, (const int32_t[]){END}, &n1);
+        char *s2 = build((const int32_t[]){END}, cases[c].unit2, cases[c].reps2, (const int32_t[]){END}, &n2);
+        char *s = realloc(s1, n1 + n2 + 1);
+        assert_non_null(s);
+        memcpy(s + n1, s2, n2 + 1);
+        free(s2);
+        double secs;
+        bh_buf out = norm_twice(s, n1 + n2, NULL, &secs);
+        if (secs > 5.0) fail_msg("case %zu: %.1f s for %zu bytes", c, secs, n1 + n2);
+        if (c == 0) {
+            assert_int_equal(out.len, 250000);
+            for (size_t i = 0; i < out.len; i++) assert_int_equal(out.data[i], 'a');
+        } else if (c == 2) {
+            assert_int_equal(out.len, 3 * (333333 / 2 + 1));
+            for (size_t i = 0; i + 3 < out.len; i += 3) assert_memory_equal(out.data + i, "\xe0\xa5\xa5", 3);
+            assert_memory_equal(out.data + out.len - 3, "\xe0\xa5\xa4", 3);
+        }
+        /* the result is NFC (a CGJ breaks up runs of more than 30 marks) */
+        utf8proc_uint8_t *nfc = NULL;
+        utf8proc_ssize_t m = utf8proc_map((const utf8proc_uint8_t *)out.data, (utf8proc_ssize_t)out.len, &nfc,
+                                          UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+        assert_int_equal(m, (utf8proc_ssize_t)out.len);
+        assert_memory_equal(nfc, out.data, out.len);
+        free(nfc);
+        bh_buf_free(&out);
+        free(s);
+    }
+}
+
 /* Random strings over a pool of every character class: the fast path agrees
  * with the full path, the output is NFC, and normalizing twice changes nothing. */
 static void test_random_fast_equals_slow(void **state)
@@ -401,6 +576,8 @@ int main(void)
         cmocka_unit_test(test_real_text_is_fixed_point),
         cmocka_unit_test(test_long_line),
         cmocka_unit_test(test_random_fast_equals_slow),
+        cmocka_unit_test(test_long_word_cut),
+        cmocka_unit_test(test_adversarial_runs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

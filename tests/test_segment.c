@@ -175,6 +175,25 @@ static void test_api(void **state)
     bh_segmenter_free(NULL);
 }
 
+/* A line break always ends a sentence, whichever the line break is. */
+static void test_line_breaks(void **state)
+{
+    (void)state;
+    static const char *const breaks[] = {"\n", "\r\n", "\v", "\f", "\xc2\x85", "\xe2\x80\xa8", "\xe2\x80\xa9"};
+    bh_spans sp = {0};
+    for (size_t k = 0; k < sizeof breaks / sizeof breaks[0]; k++) {
+        char t[128];
+        int n = snprintf(t, sizeof t, "আজ বৃষ্টি%sকাল রোদ", breaks[k]);
+        assert_int_equal(bh_segment(G, BH_SEG_SENTENCE, t, (size_t)n, &sp), BH_OK);
+        if (sp.n != 2) fail_msg("line break %zu: %zu sentences", k, sp.n);
+        assert_int_equal(sp.v[0].end, strlen("আজ বৃষ্টি"));
+        assert_int_equal(sp.v[1].start, (size_t)n - strlen("কাল রোদ"));
+    }
+    assert_int_equal(bh_segment(G, BH_SEG_SENTENCE, "a\xc2\xa0" "b", 4, &sp), BH_OK); /* NBSP is no line break */
+    assert_int_equal(sp.n, 1);
+    bh_spans_free(&sp);
+}
+
 /* Code-point level checks of the joiner and mark rules (written out, since
  * joiners are invisible). */
 static void test_akshara_codepoints(void **state)
@@ -592,6 +611,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_api),
+        cmocka_unit_test(test_line_breaks),
         cmocka_unit_test(test_words_fixture),
         cmocka_unit_test(test_sentences_fixture),
         cmocka_unit_test(test_akshara_fixture),

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bhasha.h"
@@ -210,6 +212,78 @@ static void test_batch_threads(void **state)
     }
 }
 
+/* AddressSanitizer's shadow memory needs the address space that
+ * test_batch_thread_limits takes away. */
+#if defined(__SANITIZE_ADDRESS__)
+#define ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ASAN 1
+#endif
+#endif
+
+#ifndef ASAN
+/* Virtual memory in use by this process, in bytes (0 if unknown). */
+static size_t vm_size(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f) return 0;
+    char line[256];
+    size_t kb = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmSize: %zu kB", &kb) == 1) break;
+    fclose(f);
+    return kb << 10;
+}
+#endif
+
+/* A huge thread count is capped, and threads that cannot be created leave
+ * their share to the calling thread instead of ending the process. */
+static void test_batch_thread_limits(void **state)
+{
+    (void)state;
+    enum { N = 2000 };
+    static const char *texts[N];
+    static size_t lens[N];
+    static bh_tokens one[N], many[N];
+    const char *pool[] = {"আমি বাংলায় গান গাই।", "मैं हिंदी में गाना गाता हूँ।", "", "Hello, World!", "\xff\xfe"};
+    for (int i = 0; i < N; i++) {
+        texts[i] = pool[i % 5];
+        lens[i] = strlen(texts[i]);
+    }
+    assert_int_equal(bh_spm_encode_batch(g_m, texts, lens, N, 1, 1, one), BH_OK);
+    assert_int_equal(bh_spm_encode_batch(g_m, texts, lens, N, 0x7fffffff, 1, many), BH_OK);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(one[i].n, many[i].n);
+        if (one[i].n) assert_memory_equal(one[i].ids, many[i].ids, one[i].n * sizeof(int32_t));
+        bh_tokens_free(&many[i]);
+    }
+#ifndef ASAN
+    /* In a child whose address space leaves room for a few thread stacks only,
+     * creating the 64 threads fails part way. */
+    size_t vm = vm_size();
+    if (vm) {
+        fflush(NULL);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            struct rlimit r = {vm + (40u << 20), vm + (40u << 20)};
+            if (setrlimit(RLIMIT_AS, &r)) _exit(3);
+            if (bh_spm_encode_batch(g_m, texts, lens, N, 64, 1, many) != BH_OK) _exit(1);
+            for (int i = 0; i < N; i++)
+                if (one[i].n != many[i].n || (one[i].n && memcmp(one[i].ids, many[i].ids, one[i].n * sizeof(int32_t))))
+                    _exit(2);
+            _exit(0);
+        }
+        int status = 0;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        if (!WIFEXITED(status)) fail_msg("child ended by signal %d", WIFSIGNALED(status) ? WTERMSIG(status) : -1);
+        assert_int_equal(WEXITSTATUS(status), 0);
+    }
+#endif
+    for (int i = 0; i < N; i++) bh_tokens_free(&one[i]);
+}
+
 static void test_odd_text(void **state)
 {
     (void)state;
@@ -315,7 +389,7 @@ int main(void)
         cmocka_unit_test(test_char_offsets),       cmocka_unit_test(test_sample),
         cmocka_unit_test(test_batch_threads),      cmocka_unit_test(test_odd_text),
         cmocka_unit_test(test_decode_bad_ids),     cmocka_unit_test(test_bad_model_files),
-        cmocka_unit_test(test_train_errors),
+        cmocka_unit_test(test_train_errors),       cmocka_unit_test(test_batch_thread_limits),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -141,12 +141,48 @@ static void test_batch_errors(void **state)
     bh_tokenizer_free(t);
 }
 
+/* Byte offsets to code point offsets: an invalid byte is one code point, also
+ * inside a truncated sequence (a lead byte and valid continuation bytes). */
+static void test_char_offsets_invalid(void **state)
+{
+    (void)state;
+    static const struct { const char *s; size_t len, chars; } cases[] = {
+        {"\xe0\xa4\x20\x61", 4, 4},     /* truncated 3-byte sequence, space, a */
+        {"\xf0\x9f\x98", 3, 3},          /* truncated 4-byte sequence */
+        {"\xf0\x9f\x98\x80\xe0\xa4\x95", 7, 2}, /* U+1F600 U+0915 */
+        {"\xed\xa0\x80", 3, 3},          /* surrogate */
+        {"\xe0\x80\xaf", 3, 3},          /* overlong */
+        {"a\xff\xc2", 3, 3},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        /* one token per byte, and one over the whole text */
+        int32_t ids[9] = {0};
+        size_t b[9], e[9], n = cases[c].len;
+        for (size_t k = 0; k < n; k++) {
+            b[k] = k;
+            e[k] = k + 1;
+        }
+        b[n] = 0;
+        e[n] = n;
+        bh_tokens t = {ids, b, e, n + 1, 9};
+        assert_int_equal(bh_tokens_to_char_offsets(cases[c].s, n, &t), BH_OK);
+        assert_int_equal(t.begin[n], 0);
+        assert_int_equal(t.end[n], cases[c].chars);
+        if (cases[c].chars == n)
+            for (size_t k = 0; k < n; k++) {
+                assert_int_equal(t.begin[k], k);
+                assert_int_equal(t.end[k], k + 1);
+            }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_detect_and_specials), cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_encode_one),          cmocka_unit_test(test_batch_wordpiece),
         cmocka_unit_test(test_batch_spm),           cmocka_unit_test(test_batch_errors),
+        cmocka_unit_test(test_char_offsets_invalid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

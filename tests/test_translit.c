@@ -245,6 +245,11 @@ static void test_from_latin(void **s)
     conv(L, TAML, 0, CP('s', 'a', 0x1E41), CP(0xBB8, 0xB82));              /* exact ṁ -> ஂ */
     conv(L, DEVA, 0, CP('x', '1', ' ', 0x915), CP('x', '1', ' ', 0x915));  /* other text kept */
     conv(L, DEVA, 0, CP('r', 0x101, 'm', 'a', '\'', '\'', ' '), CP(0x930, 0x93E, 0x92E, '\'', ' '));
+    /* a vowel sign the target lacks is copied as written, not dropped */
+    conv(L, TAML, 0, CP('k', 'l', 0x325), CP(0xB95, 'l', 0x325));                   /* kl̥ -> கl̥ */
+    conv(L, TAML, 0, CP('k', 'l', 0x325, 0x304, ' ', 'k', 'a'), CP(0xB95, 'l', 0x325, 0x304, ' ', 0xB95));
+    conv(L, GURU, 0, CP('k', 'L', 0x325, 'a'), CP(0xA15, 'L', 0x325, 0xA05));       /* as typed */
+    conv(L, DEVA, 0, CP('k', 'l', 0x325), CP(0x915, 0x962));                        /* Devanagari has it */
 }
 
 /* ---- script -> script ---- */
@@ -393,6 +398,16 @@ static void test_api(void **s)
     assert_int_equal(rep, 3);
     assert_int_equal(b.len, 2 + 3 + 1 + 3 + 3);
     assert_memory_equal(b.data, "ka\xEF\xBF\xBD\0\xEF\xBF\xBD\xEF\xBF\xBD", b.len);
+    bh_buf_free(&b);
+    bh_translit_free(t);
+    /* Latin to Latin too: valid text unchanged, invalid bytes repaired and counted */
+    t = mk(L, L, 0);
+    const char lat[] = "k\xC4\x81\xFF\x00\xE0\xA4\x95\xED\xA0\x80\xE0\xA4";
+    assert_int_equal(bh_translit_run(t, lat, sizeof lat - 1, &b, &rep), BH_OK);
+    assert_int_equal(rep, 6);
+    const char want[] = "k\xC4\x81\xEF\xBF\xBD\x00\xE0\xA4\x95\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD";
+    assert_int_equal(b.len, sizeof want - 1);
+    assert_memory_equal(b.data, want, b.len);
     bh_buf_free(&b);
     bh_translit_free(t);
 }

@@ -453,7 +453,11 @@ bh_status bh_langid_load(const char *path, bh_langid **out)
     fclose(f);
     if (!st) {
         st = bh_langid_load_mem(b.data, b.len, out);
-        if (st) bh__fail(st, "%s: %s", path, bh_last_error());
+        if (st) {
+            char detail[256]; /* bh_last_error() is the buffer bh__fail writes */
+            snprintf(detail, sizeof detail, "%s", bh_last_error());
+            bh__fail(st, "%s: %s", path, detail);
+        }
     }
     bh_buf_free(&b);
     return st;
@@ -590,6 +594,42 @@ static void identify_text(const bh_langid *m, const char *text, size_t len, bh_l
     res->score = (float)(p[arg] * (double)counts[best] / (double)total);
 }
 
+/* Length of a character at s[i] that separates words but that bh_normalize()
+ * drops (NUL and the other control characters but the white space ones, C1
+ * controls but NEL, U+200B), 0 for any other. */
+static size_t dropped_separator(const unsigned char *s, size_t len, size_t i)
+{
+    unsigned c = s[i];
+    if ((c < 0x20 && !is_space_byte((unsigned char)c)) || c == 0x7F) return 1;
+    if (c == 0xC2 && i + 1 < len && s[i + 1] >= 0x80 && s[i + 1] <= 0x9F && s[i + 1] != 0x85) return 2;
+    if (c == 0xE2 && i + 2 < len && s[i + 1] == 0x80 && s[i + 2] == 0x8B) return 3;
+    return 0;
+}
+
+/* bh_normalize() for a normalizing model. The characters dropped_separator()
+ * finds separate words, as they do for a model that does not normalize, but
+ * bh_normalize() would drop them and join the words around them: they become
+ * spaces first. Text without them (nearly all) is normalized as it is, with no
+ * copy, so its scores are those the model was trained and evaluated with. */
+static bh_status lid_normalize(const char *text, size_t len, bh_buf *out)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    size_t i = 0;
+    while (i < len && !dropped_separator(s, len, i)) i++;
+    if (i == len) return bh_normalize(text, len, NULL, out, NULL);
+    char *t = malloc(len);
+    if (!t) return bh__fail(BH_ENOMEM, "langid: out of memory");
+    memcpy(t, text, len);
+    while (i < len) {
+        size_t k = dropped_separator(s, len, i);
+        if (k) memset(t + i, ' ', k);
+        i += k ? k : 1;
+    }
+    bh_status st = bh_normalize(t, len, NULL, out, NULL);
+    free(t);
+    return st;
+}
+
 bh_status bh_langid_identify(const bh_langid *m, const char *text, size_t len, bh_langid_result *res)
 {
     if (!m || !res || (!text && len)) return bh__fail(BH_EINVAL, "bh_langid_identify: NULL argument");
@@ -602,7 +642,7 @@ bh_status bh_langid_identify(const bh_langid *m, const char *text, size_t len, b
         return BH_OK;
     }
     bh_buf b = {0};
-    bh_status st = bh_normalize(text, len, NULL, &b, NULL);
+    bh_status st = lid_normalize(text, len, &b);
     if (!st) identify_text(m, b.data ? b.data : "", b.len, res);
     bh_buf_free(&b);
     return st;
@@ -703,7 +743,10 @@ bh_status bh_langid_trainer_add(bh_langid_trainer *t, const char *lang, const ch
     size_t slen = len;
     bh_status st;
     if (t->o.normalize) {
-        if ((st = bh_normalize(text, len, NULL, &norm, NULL))) return st;
+        if ((st = lid_normalize(text, len, &norm))) {
+            bh_buf_free(&norm); /* a failed bh_normalize() may have grown it */
+            return st;
+        }
         src = norm.data ? norm.data : "";
         slen = norm.len;
     }

@@ -31,9 +31,31 @@
 #define DDANDA 0x0965
 #define REPLACEMENT 0xFFFD
 
-/* Chunks longer than this are cut at a safe point so that memory stays bounded
- * on a 100 MB line without spaces. */
+/* A chunk (a word) longer than CHUNK_SOFT_MAX bytes is cut at the first
+ * boundary past that that no rule looks across (cut_safe()), so that memory
+ * stays bounded on a 100 MB line without spaces and the result does not
+ * depend on where the cut falls (a second pass, cutting elsewhere, changes
+ * nothing). Where no such boundary comes within CHUNK_HARD_MAX bytes (runs of
+ * marks, dandas or joiners made to defeat it), the chunk is cut anyway and the
+ * end of its result after the last code point that starts a unit (at most
+ * CARRY_MAX code points) is normalized again together with the next piece.
+ * Every piece of such a word takes the full path. */
 #define CHUNK_SOFT_MAX 65536
+#define CHUNK_HARD_MAX (2 * CHUNK_SOFT_MAX)
+#define CARRY_MAX 256
+
+/* Unicode's stream-safe format (UAX #15): a run of more non-starters than this
+ * gets a combining grapheme joiner after every NONSTARTER_MAX of them, so that
+ * canonical ordering stays linear. Indic vowel signs and viramas (starters to
+ * Unicode) count too, so that a forced cut finds a CGJ to resume at in a run
+ * of them (see carry_from()); modifiers, which clean text repeats, neither
+ * count nor end a run. No real text has such runs. */
+#define NONSTARTER_MAX 30
+#define CGJ 0x034F
+
+/* rule_mark_order moves a mark across at most this many marks (real text has
+ * one or two), which keeps it linear on runs made to defeat it. */
+#define MARK_RUN_MAX 32
 
 typedef struct cpvec {
     int32_t *v;
@@ -47,8 +69,12 @@ typedef struct norm {
     int32_t ctx;        /* last code point written that is not white space */
     int ctx_script;     /* script of the last Indic letter written, -1 if none (kept for native digits) */
     int first_script;   /* first Indic script in the whole text (for native digits), -1 if none */
+    int word_script;    /* native digits: digit_context() of the last letter written in this word, -2 if none */
+    int word_cut;       /* the last piece through the full path ended at a cut inside a word */
     int pending_space;  /* fold_whitespace: a space is owed before the next chunk */
     cpvec a, b;         /* scratch for the slow path */
+    cpvec carry;        /* normalized code points held back at a forced cut, not yet written */
+    int32_t cut_next;   /* the code point after a forced cut */
 } norm;
 
 void bh_norm_options_default(bh_norm_options *opt)
@@ -165,6 +191,110 @@ static inline int is_indic_letter_or_mark(int32_t cp)
     return c != BH__IC_NONE && c != BH__IC_DIGIT && c != BH__IC_PUNCT;
 }
 
+/* The letter a digit search stops at (BH_DIGITS_NATIVE): the script of an
+ * Indic letter or mark, -1 for a letter of any other script, -2 for anything
+ * else (digits, punctuation, the Indic blocks' symbols), which it looks past. */
+static int digit_context(int32_t cp)
+{
+    if (bh__indic_script(cp) >= 0) return is_indic_letter_or_mark(cp) ? bh__indic_script(cp) : -2;
+    if (cp < 0x80) return ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z') ? -1 : -2;
+    int cat = utf8proc_get_property(cp)->category;
+    return cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_LO ? -1 : -2;
+}
+
+/* Can a code point outside ASCII and the Indic blocks be dropped or combine
+ * with its neighbours? Joiners, control and format characters, Hangul vowel
+ * and trailing consonant jamo (composed algorithmically). */
+static int other_is_sticky(int32_t cp, const utf8proc_property_t *p)
+{
+    return is_joiner(cp) || (cp >= 0x1160 && cp <= 0x11FF) || p->category == UTF8PROC_CATEGORY_CC ||
+           p->category == UTF8PROC_CATEGORY_CF;
+}
+
+/* Does nothing before cp reach into it? It is a starter (also the first code
+ * point of its decomposition) that composes with nothing before it, is not
+ * dropped, and is no Indic sign, no danda (pairs with the one before) and no
+ * typed lookalike (: S | look at their neighbours). */
+static int starts_unit(int32_t cp)
+{
+    if (cp < 0x80) return cp >= 0x20 && cp != 0x7F && cp != ':' && cp != 'S' && cp != '|';
+    if (bh__indic_script(cp) >= 0) {
+        int c = bh__indic_class(cp);
+        return (c <= BH__IC_INDEP || c == BH__IC_DIGIT || c == BH__IC_PUNCT || c == BH__IC_NUKTA_LETTER) &&
+               cp != DANDA;
+    }
+    const utf8proc_property_t *p = utf8proc_get_property(cp);
+    if (p->combining_class || (p->comb_index != UINT16_MAX && (p->comb_index & 0x8000)) || other_is_sticky(cp, p))
+        return 0;
+    if (p->decomp_seqindex != UINT16_MAX && p->decomp_type == 0) {
+        int32_t d[8];
+        int bound = 0;
+        utf8proc_ssize_t m = utf8proc_decompose_char(cp, d, 8, UTF8PROC_DECOMPOSE, &bound);
+        return m >= 1 && m <= 8 && d[0] != cp && starts_unit(d[0]);
+    }
+    return 1;
+}
+
+/* Is the boundary between code points a and b one that no rule looks across,
+ * so that normalizing the text on each side of it separately gives what
+ * normalizing it whole gives? b must start a unit; a must not be dropped, be
+ * a lookalike or a danda; a pre-base vowel sign or a virama looks ahead to the
+ * next consonant. Conservative: it only has to hold often in real text. */
+static int cut_safe(int32_t a, int32_t b)
+{
+    if (!starts_unit(b)) return 0;
+    if (a < 0x80) {
+        if (a < 0x20 || a == 0x7F || a == ':' || a == 'S' || a == '|') return 0;
+    } else if (bh__indic_script(a) >= 0) {
+        int ac = bh__indic_class(a), bc = bh__indic_class(b);
+        if (a == DANDA) return 0;
+        if ((ac == BH__IC_PREBASE || ac == BH__IC_VIRAMA) && (bc == BH__IC_CONS || bc == BH__IC_NUKTA_LETTER)) return 0;
+    } else if (other_is_sticky(a, utf8proc_get_property(a))) {
+        return 0;
+    }
+    return 1;
+}
+
+/* Is a chunk cut before cp, `at` bytes into it (prev the code point before)?
+ * 0: no; 1: at a boundary no rule looks across; 2: a forced cut, which does
+ * not put a joiner at either side of it (the joiner rule would drop it for
+ * want of a neighbour, see carry_from()). */
+static int cut_kind(int32_t prev, int32_t cp, size_t at)
+{
+    if (at <= CHUNK_SOFT_MAX) return 0;
+    if (cut_safe(prev, cp)) return 1;
+    if (at > CHUNK_HARD_MAX && ((!is_joiner(prev) && !is_joiner(cp)) || at > 2 * CHUNK_HARD_MAX)) return 2;
+    return 0;
+}
+
+/* Where a word (a chunk) starting at s[start] and longer than CHUNK_SOFT_MAX
+ * bytes is cut: at the first boundary past the soft limit where cut_kind()
+ * allows it (its kind goes to *cut, the code point after it to *next), else
+ * where the word ends (at white space or len; *cut = 0). */
+static __attribute__((noinline, cold)) size_t word_cut(const unsigned char *s, size_t start, size_t len, int *cut,
+                                                       int32_t *next)
+{
+    int32_t prev = ' ', cp;
+    size_t i = start;
+    *cut = 0;
+    while (i < len && !is_ascii_space(s[i])) {
+        size_t k = utf8_decode(s + i, len - i, &cp);
+        if (!k) {
+            k = 1;
+            cp = REPLACEMENT;
+        } else if (is_unicode_space(cp)) {
+            break;
+        }
+        if (i - start > CHUNK_SOFT_MAX && (*cut = cut_kind(prev, cp, i - start))) {
+            *next = cp;
+            break;
+        }
+        prev = cp;
+        i += k;
+    }
+    return i;
+}
+
 /* ---- the fast-path test --------------------------------------------------- */
 
 /* Returns 0 when a non-ASCII code point, given its predecessor, is certainly
@@ -270,13 +400,6 @@ static bh_status cpvec_reserve(cpvec *v, size_t n)
     return BH_OK;
 }
 
-/* Removes v[i]. */
-static void cp_remove(cpvec *v, size_t i)
-{
-    memmove(v->v + i, v->v + i + 1, (v->n - i - 1) * sizeof *v->v);
-    v->n--;
-}
-
 /* Moves v[from] to index `to` (to < from), shifting the ones between right. */
 static void cp_move_left(cpvec *v, size_t from, size_t to)
 {
@@ -285,10 +408,66 @@ static void cp_move_left(cpvec *v, size_t from, size_t to)
     v->v[to] = c;
 }
 
-/* Stable sort of every run of non-starters by combining class (Unicode's
- * canonical ordering algorithm). Runs are short, so insertion sort. */
-static void canonical_order(cpvec *v)
+/* How cp counts in a run of marks: 1 (non-starter, Indic vowel sign, virama,
+ * other Indic mark), 0 (Indic modifier: neither counts nor ends a run), -1
+ * (ends a run). */
+static int mark_weight(int32_t cp, int ccc)
 {
+    if (ccc) return 1;
+    int c = bh__indic_class(cp);
+    if (c == BH__IC_MOD) return 0;
+    return c == BH__IC_VSIGN || c == BH__IC_PREBASE || c == BH__IC_VIRAMA || c == BH__IC_OMARK ? 1 : -1;
+}
+
+/* Puts a CGJ before every mark that would make a run of more than
+ * NONSTARTER_MAX (the stream-safe format), building the result in N->a. */
+static bh_status stream_safe(norm *N)
+{
+    cpvec *a = &N->a, *b = &N->b;
+    bh_status st;
+    if ((st = cpvec_reserve(a, b->n + b->n / NONSTARTER_MAX + 1))) return st;
+    size_t w = 0, run = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        int m = mark_weight(b->v[i], utf8proc_get_property(b->v[i])->combining_class);
+        if (m < 0) {
+            run = 0;
+        } else if (m && ++run > NONSTARTER_MAX) {
+            a->v[w++] = CGJ;
+            run = 1;
+        }
+        a->v[w++] = b->v[i];
+    }
+    if ((st = cpvec_reserve(b, w))) return st;
+    memcpy(b->v, a->v, w * sizeof *b->v);
+    b->n = w;
+    return BH_OK;
+}
+
+/* Does v hold a run of more than NONSTARTER_MAX marks? */
+static int has_long_run(const cpvec *v)
+{
+    size_t run = 0;
+    for (size_t i = 0; i < v->n; i++) {
+        int32_t c = v->v[i];
+        int ci = utf8proc_get_property(c)->combining_class;
+        int m = ci || (c >= BH__INDIC_FIRST && c <= BH__INDIC_LAST) ? mark_weight(c, ci) : -1;
+        if (m < 0) run = 0;
+        else if (m && ++run > NONSTARTER_MAX) return 1;
+    }
+    return 0;
+}
+
+/* Stable sort of every run of non-starters of N->b by combining class
+ * (Unicode's canonical ordering algorithm). Runs are short, so insertion sort;
+ * runs of marks longer than NONSTARTER_MAX are first broken up by
+ * stream_safe() (text of fewer code points has none). */
+static bh_status canonical_order(norm *N)
+{
+    cpvec *v = &N->b;
+    if (v->n > NONSTARTER_MAX && has_long_run(v)) {
+        bh_status st = stream_safe(N);
+        if (st) return st;
+    }
     for (size_t i = 1; i < v->n; i++) {
         int ci = utf8proc_get_property(v->v[i])->combining_class;
         if (!ci) continue;
@@ -302,6 +481,7 @@ static void canonical_order(cpvec *v)
         }
         v->v[j] = c;
     }
+    return BH_OK;
 }
 
 /* ---- Indic rules (on NFD text) ------------------------------------------------ */
@@ -316,20 +496,33 @@ static int rule_atomic_letters(cpvec *v)
         {0x0D32, 0x0D7D}, {0x0D33, 0x0D7E}, {0x0D15, 0x0D7F}, /* ല ള ക */
     };
     int changed = 0;
-    for (size_t i = 0; i + 2 < v->n; i++) {
-        if (v->v[i + 2] != ZWJ || bh__indic_class(v->v[i + 1]) != BH__IC_VIRAMA ||
-            bh__indic_script(v->v[i + 1]) != bh__indic_script(v->v[i]))
-            continue;
-        for (size_t k = 0; k < sizeof map / sizeof map[0]; k++)
-            if (v->v[i] == map[k][0]) {
-                v->v[i] = map[k][1];
-                cp_remove(v, i + 1);
-                cp_remove(v, i + 1);
+    size_t r = 0;
+    while (r + 2 < v->n && v->v[r + 2] != ZWJ) r++;
+    size_t w = r; /* removals compact v in one pass */
+    while (r < v->n) {
+        int32_t c = v->v[r];
+        if (r + 2 < v->n && v->v[r + 2] == ZWJ && bh__indic_class(v->v[r + 1]) == BH__IC_VIRAMA &&
+            bh__indic_script(v->v[r + 1]) == bh__indic_script(c)) {
+            size_t k = 0;
+            while (k < sizeof map / sizeof map[0] && map[k][0] != c) k++;
+            if (k < sizeof map / sizeof map[0]) {
+                v->v[w++] = map[k][1];
+                r += 3;
                 changed = 1;
-                break;
+                continue;
             }
+        }
+        v->v[w++] = c;
+        r++;
     }
+    v->n = w;
     return changed;
+}
+
+/* Is v[k] (k may be past the end) of class cls in script? */
+static inline int is_at(const cpvec *v, size_t k, int cls, int script)
+{
+    return k < v->n && bh__indic_class(v->v[k]) == cls && bh__indic_script(v->v[k]) == script;
 }
 
 /* A pre-base vowel sign typed before its consonant (visual order, as legacy
@@ -341,17 +534,23 @@ static int rule_prebase_order(cpvec *v)
     for (size_t i = 0; i + 1 < v->n; i++) {
         if (bh__indic_class(v->v[i]) != BH__IC_PREBASE) continue;
         int script = bh__indic_script(v->v[i]);
-        if (i > 0 && bh__indic_script(v->v[i - 1]) == script && is_indic_letter_or_mark(v->v[i - 1])) continue;
+        if (i > 0) {
+            /* A joiner the joiner rule kept sits between a letter and its sign (क‌ि). */
+            size_t p = is_joiner(v->v[i - 1]) && i > 1 ? i - 2 : i - 1;
+            if (bh__indic_script(v->v[p]) == script && is_indic_letter_or_mark(v->v[p])) continue;
+        }
         if (bh__indic_class(v->v[i + 1]) != BH__IC_CONS || bh__indic_script(v->v[i + 1]) != script) continue;
-        /* cluster: C N? ( virama joiner? C N? )* */
+        /* cluster: C N? ( virama joiner? C N? )*, all of the sign's script (a
+         * cluster running on into another script would take the sign further
+         * on every pass) */
         size_t j = i + 2;
-        if (j < v->n && bh__indic_class(v->v[j]) == BH__IC_NUKTA) j++;
+        if (is_at(v, j, BH__IC_NUKTA, script)) j++;
         for (;;) {
             size_t k = j;
-            if (k < v->n && bh__indic_class(v->v[k]) == BH__IC_VIRAMA) k++; else break;
+            if (is_at(v, k, BH__IC_VIRAMA, script)) k++; else break;
             if (k < v->n && is_joiner(v->v[k])) k++;
-            if (k < v->n && bh__indic_class(v->v[k]) == BH__IC_CONS) k++; else break;
-            if (k < v->n && bh__indic_class(v->v[k]) == BH__IC_NUKTA) k++;
+            if (is_at(v, k, BH__IC_CONS, script)) k++; else break;
+            if (is_at(v, k, BH__IC_NUKTA, script)) k++;
             j = k;
         }
         int32_t sign = v->v[i];
@@ -396,17 +595,22 @@ static int rule_vowel_pieces(cpvec *v)
         {0x0D12, 0x0D57, 0x0D14},
     };
     int changed = 0;
-    for (size_t i = 0; i + 1 < v->n; i++) {
-        if (bh__indic_class(v->v[i]) != BH__IC_INDEP) continue;
-        for (size_t k = 0; k < sizeof pieces / sizeof pieces[0]; k++)
-            if (v->v[i] == pieces[k][0] && v->v[i + 1] == pieces[k][1]) {
-                v->v[i] = pieces[k][2];
-                cp_remove(v, i + 1);
-                changed = 1;
-                k = (size_t)-1; /* the new letter may combine again */
-                if (i + 1 >= v->n) break;
-            }
+    size_t r = 0;
+    while (r < v->n && bh__indic_class(v->v[r]) != BH__IC_INDEP) r++;
+    size_t w = r; /* removals compact v in one pass */
+    while (r < v->n) {
+        int32_t c = v->v[r++];
+        if (bh__indic_class(c) == BH__IC_INDEP)
+            for (size_t k = 0; r < v->n && k < sizeof pieces / sizeof pieces[0]; k++)
+                if (c == pieces[k][0] && v->v[r] == pieces[k][1]) {
+                    c = pieces[k][2];
+                    r++;
+                    changed = 1;
+                    k = (size_t)-1; /* the new letter may combine again */
+                }
+        v->v[w++] = c;
     }
+    v->n = w;
     return changed;
 }
 
@@ -421,14 +625,18 @@ static int rule_mark_order(cpvec *v)
         int script = bh__indic_script(v->v[i]);
         if (cls == BH__IC_NUKTA) {
             size_t k = i;
-            while (k > 0 && is_vsign(bh__indic_class(v->v[k - 1])) && bh__indic_script(v->v[k - 1]) == script) k--;
+            while (k > 0 && i - k < MARK_RUN_MAX && is_vsign(bh__indic_class(v->v[k - 1])) &&
+                   bh__indic_script(v->v[k - 1]) == script)
+                k--;
             if (k < i && k > 0 && bh__indic_class(v->v[k - 1]) == BH__IC_CONS && bh__indic_script(v->v[k - 1]) == script) {
                 cp_move_left(v, i, k);
                 changed = 1;
             }
         } else if (is_vsign(cls)) {
             size_t k = i;
-            while (k > 0 && bh__indic_class(v->v[k - 1]) == BH__IC_MOD && bh__indic_script(v->v[k - 1]) == script) k--;
+            while (k > 0 && i - k < MARK_RUN_MAX && bh__indic_class(v->v[k - 1]) == BH__IC_MOD &&
+                   bh__indic_script(v->v[k - 1]) == script)
+                k--;
             if (k < i && k > 0 && bh__indic_script(v->v[k - 1]) == script) {
                 int pc = bh__indic_class(v->v[k - 1]);
                 if (is_base(pc) || is_vsign(pc)) {
@@ -464,16 +672,25 @@ static int joiner_meaningful(int32_t prev, int32_t next)
 static int rule_joiners(cpvec *v)
 {
     int changed = 0;
-    for (size_t i = 0; i < v->n;) {
-        if (!is_joiner(v->v[i])) { i++; continue; }
-        int last = i + 1 == v->n, next_joiner = !last && is_joiner(v->v[i + 1]);
-        /* After a virama a joiner is kept even at the end of a word (শহীদুল্লাহ্‌). */
-        int keep = i > 0 && !next_joiner &&
-                   (bh__indic_class(v->v[i - 1]) == BH__IC_VIRAMA || (!last && joiner_meaningful(v->v[i - 1], v->v[i + 1])));
-        if (keep) { i++; continue; }
-        cp_remove(v, i);
-        changed = 1;
+    size_t r = 0;
+    while (r < v->n && !is_joiner(v->v[r])) r++;
+    size_t w = r; /* removals compact v in one pass: v[w - 1] is the code point before v[r] */
+    for (; r < v->n; r++) {
+        int32_t c = v->v[r];
+        if (is_joiner(c)) {
+            int last = r + 1 == v->n, next_joiner = !last && is_joiner(v->v[r + 1]);
+            /* After a virama a joiner is kept even at the end of a word (শহীদুল্লাহ্‌). */
+            int keep = w > 0 && !next_joiner &&
+                       (bh__indic_class(v->v[w - 1]) == BH__IC_VIRAMA ||
+                        (!last && joiner_meaningful(v->v[w - 1], v->v[r + 1])));
+            if (!keep) {
+                changed = 1;
+                continue;
+            }
+        }
+        v->v[w++] = c;
     }
+    v->n = w;
     return changed;
 }
 
@@ -494,35 +711,47 @@ static int visarga_can_follow(int32_t prev)
 static int rule_lookalikes(cpvec *v, int32_t ctx)
 {
     int changed = 0;
-    for (size_t i = 0; i < v->n; i++) {
+    size_t r = 0;
+    while (r < v->n && v->v[r] != '|' && v->v[r] != ':' && v->v[r] != 'S') r++;
+    size_t w = r; /* removals compact v in one pass: v[w - 1] is the code point before v[r] */
+    for (; r < v->n; r++) {
         /* Only the pipe looks past the chunk (a danda is often typed after a space). */
-        int32_t c = v->v[i], prev = i ? v->v[i - 1] : 0, next = i + 1 < v->n ? v->v[i + 1] : 0;
-        if (c == '|' && bh__indic_script(i ? prev : ctx) >= 0) {
+        int32_t c = v->v[r], prev = w ? v->v[w - 1] : 0, next = r + 1 < v->n ? v->v[r + 1] : 0;
+        if (c == '|' && bh__indic_script(w ? prev : ctx) >= 0) {
             int dbl = next == '|';
-            int32_t after = i + 1 + (size_t)dbl < v->n ? v->v[i + 1 + dbl] : 0;
-            if (is_ascii_alnum(after)) continue;
-            v->v[i] = dbl ? DDANDA : DANDA;
-            if (dbl) cp_remove(v, i + 1);
-            changed = 1;
+            int32_t after = r + 1 + (size_t)dbl < v->n ? v->v[r + 1 + dbl] : 0;
+            if (!is_ascii_alnum(after)) {
+                c = dbl ? DDANDA : DANDA;
+                r += (size_t)dbl;
+                changed = 1;
+            }
         } else if (c == ':' && visarga_can_follow(prev)) {
             int s = bh__indic_script(prev), nc = bh__indic_class(next);
             if (bh__indic_script(next) == s && (nc == BH__IC_CONS || nc == BH__IC_INDEP)) {
-                v->v[i] = bh__indic_cp(s, 0x03);
+                c = bh__indic_cp(s, 0x03);
                 changed = 1;
             }
         } else if (c == 'S' && bh__indic_script(prev) == BH__DEVA && is_indic_letter_or_mark(prev) &&
                    bh__indic_script(next) == BH__DEVA && is_indic_letter_or_mark(next)) {
-            v->v[i] = 0x093D;
+            c = 0x093D;
             changed = 1;
         }
+        v->v[w++] = c;
     }
+    v->n = w;
     /* After the pipes are dandas: two dandas make a double danda. */
-    for (size_t i = 0; i + 1 < v->n; i++)
-        if (v->v[i] == DANDA && v->v[i + 1] == DANDA) {
-            v->v[i] = DDANDA;
-            cp_remove(v, i + 1);
+    r = 0;
+    while (r < v->n && v->v[r] != DANDA) r++;
+    for (w = r; r < v->n; r++) {
+        if (v->v[r] == DANDA && r + 1 < v->n && v->v[r + 1] == DANDA) {
+            v->v[w++] = DDANDA;
+            r++;
             changed = 1;
+            continue;
         }
+        v->v[w++] = v->v[r];
+    }
+    v->n = w;
     return changed;
 }
 
@@ -531,6 +760,10 @@ static int rule_lookalikes(cpvec *v, int32_t ctx)
 static int rule_digits(norm *N, cpvec *v)
 {
     int changed = 0;
+    /* Before any letter in this chunk: the word's letters written before it
+     * (a long word is normalized in pieces), else the last Indic letter
+     * written, else the text's first Indic script. */
+    int s = N->word_script != -2 ? N->word_script : N->ctx_script >= 0 ? N->ctx_script : N->first_script;
     for (size_t i = 0; i < v->n; i++) {
         int32_t c = v->v[i];
         if (N->o.digits == BH_DIGITS_ASCII) {
@@ -541,16 +774,17 @@ static int rule_digits(norm *N, cpvec *v)
                 v->v[i] = '0' + (c & 15);
                 changed = 1;
             }
-        } else if (N->o.digits == BH_DIGITS_NATIVE && c >= '0' && c <= '9') {
-            int s = N->ctx_script >= 0 ? N->ctx_script : N->first_script;
-            for (size_t k = i; k-- > 0;)
-                if (is_indic_letter_or_mark(v->v[k])) {
-                    s = bh__indic_script(v->v[k]);
-                    break;
+        } else if (N->o.digits == BH_DIGITS_NATIVE) {
+            /* The script of the nearest letter before the digit, in one forward
+             * pass: a letter of another script (Windows10) stops the search. */
+            if (c >= '0' && c <= '9') {
+                if (s >= 0) {
+                    v->v[i] = bh__indic_cp(s, 0x66 + (c - '0'));
+                    changed = 1;
                 }
-            if (s >= 0) {
-                v->v[i] = bh__indic_cp(s, 0x66 + (c - '0'));
-                changed = 1;
+            } else {
+                int d = digit_context(c);
+                if (d != -2) s = d;
             }
         }
     }
@@ -572,13 +806,75 @@ static void note_written(norm *N, int32_t cp)
     if (bh__indic_script(cp) >= 0 && is_indic_letter_or_mark(cp)) N->ctx_script = bh__indic_script(cp);
 }
 
-/* The slow path for one chunk s[0..n). */
-static bh_status normalize_chunk(norm *N, const unsigned char *s, size_t n)
+/* Where the code points held back at a forced cut begin: at the last code
+ * point among the final CARRY_MAX of v that starts a unit, or v->n (nothing
+ * held back) when there is none. The code points before it were normalized
+ * seeing it and what follows; it and those after it, normalized without what
+ * follows, are normalized again with the next piece (they need no left
+ * context; what the rules did to them without right context is undone by
+ * normalizing again, except dropping a joiner that came last, which the cut
+ * avoids). Without such a code point, a weaker choice; without that, the next
+ * piece starts without context: the cut keeps joiners, which need it most,
+ * away from it. */
+static size_t carry_from(const cpvec *v)
+{
+    size_t low = v->n > CARRY_MAX ? v->n - CARRY_MAX : 1;
+    for (size_t k = v->n; k-- > low;)
+        if (starts_unit(v->v[k])) return k;
+    /* None (a run of Indic modifiers, say): at least keep some context for
+     * the next piece, from a code point that no rule takes back to the
+     * emitted one before it (a joiner, a lookalike, a pre-base sign would be;
+     * a non-starter would be sorted or composed with it). */
+    for (size_t k = v->n; k-- > low;) {
+        int32_t c = v->v[k];
+        const utf8proc_property_t *p = utf8proc_get_property(c);
+        if (!p->combining_class && !(p->comb_index != UINT16_MAX && (p->comb_index & 0x8000)) &&
+            !is_joiner(c) && !(c >= 0x1160 && c <= 0x11FF) && c != ':' && c != 'S' && c != '|' &&
+            bh__indic_class(c) != BH__IC_PREBASE)
+            return k;
+    }
+    return v->n;
+}
+
+/* At a forced cut with nothing held back, last is the last code point that
+ * goes out: if NFC would sort or compose it with the next piece's first code
+ * point (N->cut_next), the next piece starts with a CGJ, which keeps the
+ * result NFC. */
+static bh_status guard_junction(norm *N, int32_t last)
+{
+    utf8proc_uint8_t pair[16];
+    utf8proc_ssize_t n = utf8proc_encode_char(last, pair);
+    n += utf8proc_encode_char(N->cut_next, pair + n);
+    pair[n] = 0;
+    utf8proc_uint8_t *nfc = utf8proc_NFC(pair);
+    if (!nfc) return bh__fail(BH_ENOMEM, "bh_normalize: out of memory");
+    int same = !strcmp((const char *)nfc, (const char *)pair);
+    free(nfc);
+    if (same) return BH_OK;
+    bh_status st = cpvec_reserve(&N->carry, 1);
+    if (st) return st;
+    N->carry.v[0] = CGJ;
+    N->carry.n = 1;
+    return BH_OK;
+}
+
+/* The slow path for one piece s[0..n) of a chunk, after the code points held
+ * back from the piece before; cut: the piece ends at a cut (see
+ * CHUNK_SOFT_MAX), 2 for a forced one, where the end of the result goes to
+ * N->carry instead of the output. Kept out of line: the fast path's loop
+ * runs faster without it. */
+static __attribute__((noinline)) bh_status normalize_chunk(norm *N, const unsigned char *s, size_t n, int cut)
 {
     bh_status st;
     cpvec *a = &N->a, *b = &N->b;
-    if ((st = cpvec_reserve(a, n))) return st;
-    a->n = 0;
+    /* Every piece of a cut word takes this path (see the chunk loop), so the
+     * native-digit state of the word before this piece is known. */
+    if (!N->word_cut) N->word_script = -2;
+    N->word_cut = cut != 0;
+    if ((st = cpvec_reserve(a, N->carry.n + n))) return st;
+    if (N->carry.n) memcpy(a->v, N->carry.v, N->carry.n * sizeof *a->v);
+    a->n = N->carry.n;
+    N->carry.n = 0;
     for (size_t i = 0; i < n;) {
         int32_t cp;
         size_t k = utf8_decode(s + i, n - i, &cp);
@@ -603,7 +899,7 @@ static bh_status normalize_chunk(norm *N, const unsigned char *s, size_t n)
         if (m < 0 || m > 8) return bh__fail(BH_EINTERNAL, "bh_normalize: decomposition of U+%04X failed", (unsigned)a->v[i]);
         b->n += (size_t)m;
     }
-    canonical_order(b);
+    if ((st = canonical_order(N))) return st;
 
     /* Joiners first: dropping a noise joiner can bring marks together that
      * the ordering rules then see. */
@@ -618,22 +914,35 @@ static bh_status normalize_chunk(norm *N, const unsigned char *s, size_t n)
         if (N->o.digits != BH_DIGITS_KEEP) changed |= rule_digits(N, b);
         if (N->o.lookalikes) changed |= rule_lookalikes(b, N->ctx);
         if (!changed) break;
-        canonical_order(b);
+        if ((st = canonical_order(N))) return st;
     }
     if (b->n) {
         utf8proc_ssize_t m = utf8proc_normalize_utf32(b->v, (utf8proc_ssize_t)b->n, UTF8PROC_COMPOSE | UTF8PROC_STABLE);
         if (m < 0) return bh__fail(BH_EINTERNAL, "bh_normalize: composition failed");
         b->n = (size_t)m;
     }
-    if (!b->n) return BH_OK;
+    size_t keep = cut == 2 ? carry_from(b) : b->n;
+    if (keep < b->n) {
+        if ((st = cpvec_reserve(&N->carry, b->n - keep))) return st;
+        memcpy(N->carry.v, b->v + keep, (b->n - keep) * sizeof *b->v);
+        N->carry.n = b->n - keep;
+    } else if (cut == 2 && b->n && (st = guard_junction(N, b->v[b->n - 1]))) {
+        return st;
+    }
+    if (!keep) return BH_OK;
 
     if ((st = emit_space_if_owed(N))) return st;
-    if ((st = bh_buf_reserve(N->out, b->n * 4))) return st;
+    if ((st = bh_buf_reserve(N->out, keep * 4))) return st;
     unsigned char *o = (unsigned char *)N->out->data + N->out->len;
-    for (size_t i = 0; i < b->n; i++) {
+    for (size_t i = 0; i < keep; i++) {
         o += utf8proc_encode_char(b->v[i], o);
         note_written(N, b->v[i]);
     }
+    if (N->o.digits == BH_DIGITS_NATIVE)
+        for (size_t i = 0; i < keep; i++) {
+            int d = digit_context(b->v[i]);
+            if (d != -2) N->word_script = d;
+        }
     N->out->len = (size_t)((char *)o - N->out->data);
     N->out->data[N->out->len] = 0;
     return BH_OK;
@@ -653,15 +962,20 @@ static int first_indic_script(const unsigned char *s, size_t n)
 }
 
 /* Copies a run of white space s[0..n) (fold_whitespace off). Vertical tab,
- * form feed and carriage return become spaces when format stripping is on. */
+ * form feed and carriage return become spaces when format stripping is on;
+ * U+2000 and U+2001 become U+2002 and U+2003, as NFC has it (canonical
+ * singletons). */
 static bh_status copy_space(norm *N, const unsigned char *s, size_t n)
 {
     size_t start = N->out->len;
     bh_status st = bh_buf_append(N->out, s, n);
-    if (st || !N->o.strip_format) return st;
+    if (st) return st;
+    unsigned char *o = (unsigned char *)N->out->data;
     for (size_t i = start; i < N->out->len; i++) {
-        char c = N->out->data[i];
-        if (c == '\v' || c == '\f' || c == '\r') N->out->data[i] = ' ';
+        unsigned c = o[i];
+        if ((c == '\v' || c == '\f' || c == '\r') && N->o.strip_format) o[i] = ' ';
+        /* the run holds only white space: E2 80 80/81 is U+2000/U+2001 */
+        if (c == 0xE2 && i + 2 < N->out->len && o[i + 1] == 0x80 && (o[i + 2] == 0x80 || o[i + 2] == 0x81)) o[i + 2] += 2;
     }
     return BH_OK;
 }
@@ -683,6 +997,7 @@ bh_status bh__normalize_ex(const char *text, size_t len, const bh_norm_options *
         return bh__fail(BH_EINVAL, "bh_normalize: unknown digit mode %d", (int)N.o.digits);
     N.out = out;
     N.ctx_script = -1;
+    N.word_script = -2;
     N.first_script = N.o.digits == BH_DIGITS_NATIVE ? first_indic_script((const unsigned char *)text, len) : -1;
     if (bh_buf_reserve(out, len)) return BH_ENOMEM;
 
@@ -693,6 +1008,7 @@ bh_status bh__normalize_ex(const char *text, size_t len, const bh_norm_options *
      * out in one copy, so clean text costs one memcpy per slow chunk, not one
      * call per word. */
     size_t i = 0, pend = 0, base_len = out->len;
+    int slow_next = force_slow; /* the next piece takes the full path */
 #define FLUSH(upto)                                                                \
     do {                                                                           \
         if ((upto) > pend) {                                                       \
@@ -714,23 +1030,27 @@ bh_status bh__normalize_ex(const char *text, size_t len, const bh_norm_options *
             int32_t cp;
             unsigned lead = i < len ? s[i] : 0;
             size_t k = lead == 0xC2 || (lead >= 0xE1 && lead <= 0xE3) ? utf8_decode(s + i, len - i, &cp) : 0;
-            if (k > 1 && is_unicode_space(cp)) { i += k; continue; }
+            if (k > 1 && is_unicode_space(cp)) {
+                ws_change |= (cp == 0x2000 || cp == 0x2001) << 1; /* NFC maps them to U+2002, U+2003 */
+                i += k;
+                continue;
+            }
             break;
         }
         if (i > ws && N.o.fold_whitespace) {
             FLUSH(ws);
             N.pending_space = out->len > base_len;
             pend = i;
-        } else if (i > ws && ws_change && N.o.strip_format) {
+        } else if (i > ws && ((ws_change & 2) || (ws_change && N.o.strip_format))) {
             FLUSH(ws);
             if ((st = copy_space(&N, s + ws, i - ws))) goto done;
             pend = i;
         }
         if (i >= len) break;
 
-        /* A chunk: up to the next white space, or cut at a safe point when long. */
+        /* A chunk: up to the next white space, or cut when long (see CHUNK_SOFT_MAX). */
         size_t start = i, fix_at[8];
-        int work = force_slow, nfix = 0, script = N.ctx_script;
+        int work = slow_next, nfix = 0, script = N.ctx_script, cut;
         int32_t prev = ' ', cp = 0; /* marks at a chunk's start are not attached to anything */
         int pcls = BH__IC_NONE;     /* class of prev */
         while (i < len) {
@@ -768,16 +1088,26 @@ bh_status bh__normalize_ex(const char *text, size_t len, const bh_norm_options *
                     if (!work) work = needs_work_other(&N, cp);
                 }
             }
-            if (i - start > CHUNK_SOFT_MAX && (cp < 0x80 || bh__indic_class(cp) == BH__IC_CONS) &&
-                bh__indic_class(prev) != BH__IC_VIRAMA && !is_joiner(prev))
-                break;
             prev = cp;
             pcls = BH__IC_NONE;
             i += k;
+            if (__builtin_expect(i - start > CHUNK_SOFT_MAX, 0)) break;
+        }
+        if (__builtin_expect(i - start > CHUNK_SOFT_MAX, 0)) {
+            /* A long word: every piece of it takes the full path (held-back
+             * code points and, with native digits, N.word_script need the
+             * piece before; and a piece is not scanned up to the end of a
+             * long run again and again). */
+            i = word_cut(s, start, len, &cut, &N.cut_next);
+            work = 1;
+            slow_next = force_slow || cut;
+        } else {
+            cut = 0;
+            slow_next = force_slow;
         }
         if (work) {
             FLUSH(start);
-            if ((st = normalize_chunk(&N, s + start, i - start))) goto done;
+            if ((st = normalize_chunk(&N, s + start, i - start, cut))) goto done;
             pend = i;
         } else {
             for (int f = 0; f < nfix; f++) {
@@ -799,6 +1129,7 @@ bh_status bh__normalize_ex(const char *text, size_t len, const bh_norm_options *
 done:
     free(N.a.v);
     free(N.b.v);
+    free(N.carry.v);
     if (stats) *stats = N.st;
     return st;
 }

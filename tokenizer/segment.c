@@ -655,12 +655,14 @@ static inline int quote_kind(const uint8_t *s, const bh_span *t)
     return Q_NONE;
 }
 
-/* Does the gap s[a..b) between two tokens hold a line break? */
+/* Does the gap s[a..b) between two tokens hold a line break (LF, CR, VT, FF,
+ * NEL U+0085, LS U+2028, PS U+2029)? */
 static inline int gap_breaks(const uint8_t *s, size_t a, size_t b)
 {
     for (size_t i = a; i < b; i++) {
         uint8_t c = s[i];
         if (c == '\n' || c == '\r' || c == 0x0B || c == 0x0C) return 1;
+        if (c == 0xC2 && i + 1 < b && s[i + 1] == 0x85) return 1;
         if (c == 0xE2 && i + 2 < b && s[i + 1] == 0x80 && (s[i + 2] == 0xA8 || s[i + 2] == 0xA9)) return 1;
     }
     return 0;

@@ -474,7 +474,10 @@ bh_status bh_spm_encode_batch(const bh_spm *m, const char *const *texts, const s
         bh_status st = check_text(m, texts[i], lens[i], &outs[i], "bh_spm_encode_batch");
         if (st) return st;
     }
+    // At most 64 threads (as bh_tokenizer_encode_batch): a huge count would
+    // only spend time and memory creating threads.
     if (nthreads < 1) nthreads = 1;
+    if (nthreads > 64) nthreads = 64;
     if ((size_t)nthreads > n) nthreads = n ? (int)n : 1;
     // Chunk c of 16 texts goes to worker c % nthreads: a fixed owner per
     // index, so when a caller reuses outs[] across calls each ids array is
@@ -487,7 +490,14 @@ bh_status bh_spm_encode_batch(const bh_spm *m, const char *const *texts, const s
         bh_status st = BH_OK;
         char msg[512] = {0};
     };
-    std::vector<Fail> fails((size_t)nthreads);
+    std::vector<Fail> fails;
+    std::vector<std::thread> pool;
+    try {
+        fails.resize((size_t)nthreads);
+        pool.reserve((size_t)nthreads - 1);
+    } catch (...) {
+        return from_exception("bh_spm_encode_batch");
+    }
     auto work = [&](int w) {
         const size_t chunk = 16;
         for (size_t b = (size_t)w * chunk; b < n; b += (size_t)nthreads * chunk) {
@@ -508,14 +518,18 @@ bh_status bh_spm_encode_batch(const bh_spm *m, const char *const *texts, const s
             }
         }
     };
+    // A thread that cannot be created (std::system_error) must not unwind past
+    // the running ones (destroying a joinable std::thread terminates): the
+    // calling thread does the share of every worker that did not start.
+    int started = 1;
     try {
-        std::vector<std::thread> pool;
-        for (int w = 1; w < nthreads; w++) pool.emplace_back(work, w);
-        work(0);
-        for (auto &t : pool) t.join();
+        for (; started < nthreads; started++) pool.emplace_back(work, started);
     } catch (...) {
-        return from_exception("bh_spm_encode_batch");
+        // the workers from `started` on run below, on this thread
     }
+    for (int w = started; w < nthreads; w++) work(w);
+    work(0);
+    for (auto &t : pool) t.join();
     const Fail *first = nullptr;
     for (const Fail &f : fails)
         if (f.st && (!first || f.at < first->at)) first = &f;

@@ -846,8 +846,10 @@ static void read_latin(rd *r)
         }
         if (v2 >= 0 && t->keys[v2].kind == K_VOWEL) {
             if (t->keys[v2].id != 0x05) {
+                /* the Latin vowel is what is copied to a target without the sign (Tamil l̥) */
                 tok *s = push(r);
-                s->kind = K_SIGN; s->id = t->keys[v2].id; s->raw = ""; s->rawlen = 0;
+                s->kind = K_SIGN; s->id = t->keys[v2].id;
+                s->raw = (const char *)p; s->rawlen = (uint8_t)(l2 > 255 ? 255 : l2);
             }
             p += l2;
         } else {
@@ -1080,6 +1082,30 @@ static void write_latin(const bh_translit *t, rd *r, out *o)
     }
 }
 
+/* Latin to Latin: the text unchanged, but for invalid UTF-8, repaired and
+ * counted as on every other path. */
+static void copy_repaired(rd *r, out *o)
+{
+    const unsigned char *p = r->p, *run = p;
+    while (p < r->end) {
+        if (*p < 0x80) {
+            p++;
+            continue;
+        }
+        int n, bad;
+        dec(p, r->end, &n, &bad);
+        if (bad) {
+            put(o, (const char *)run, (size_t)(p - run));
+            put(o, FFFD, 3);
+            r->repairs++;
+            run = p + 1;
+        }
+        p += n;
+    }
+    put(o, (const char *)run, (size_t)(p - run));
+    r->p = p;
+}
+
 bh_status bh_translit_run(const bh_translit *t, const char *text, size_t len,
                           bh_buf *out_, size_t *utf8_repairs)
 {
@@ -1094,7 +1120,7 @@ bh_status bh_translit_run(const bh_translit *t, const char *text, size_t len,
     r.end = r.p + len;
     r.latin = t->opt.from == BH_SCRIPT_LATN;
     if (t->tgt < 0 && r.latin) {
-        put(&o, text, len);       /* Latin to Latin: unchanged */
+        copy_repaired(&r, &o);
     } else if (t->tgt < 0) {
         write_latin(t, &r, &o);
     } else {

@@ -3,8 +3,11 @@
  * bh_normalize() maps text to bhasha's canonical form: NFC, except that nukta
  * letters are kept as base + U+093C/U+09BC (see README "Normalization rules"),
  * two-part vowel signs composed, mis-ordered marks fixed, lookalikes mapped,
- * noise joiners dropped, invalid UTF-8 repaired to U+FFFD. The result is
- * appended to a caller-owned bh_buf. Pure function: thread-safe. */
+ * noise joiners dropped, invalid UTF-8 repaired to U+FFFD. A run of more than
+ * 30 combining marks or Indic vowel signs (no real text has one) gets a
+ * U+034F COMBINING GRAPHEME JOINER after every 30, as Unicode's stream-safe
+ * format (UAX #15) does, which keeps the time linear. The result is appended
+ * to a caller-owned bh_buf. Pure function: thread-safe. */
 #ifndef BHASHA_NORMALIZE_H
 #define BHASHA_NORMALIZE_H
 

@@ -88,9 +88,11 @@ bh_status bh_spm_sample(const bh_spm *m, const char *text, size_t len, int nbest
                         float alpha, bh_tokens *out);
 /* Decodes ids back to text, APPENDED to out. Out-of-range ids give BH_EINVAL. */
 bh_status bh_spm_decode(const bh_spm *m, const int32_t *ids, size_t n, bh_buf *out);
-/* Encodes n texts on up to nthreads threads (<= 0: 1). outs[i] receives text
- * i (as bh_spm_encode when with_offsets, else as bh_spm_encode_ids). On failure
- * the first failing text's status is returned; other outputs are unspecified. */
+/* Encodes n texts on up to nthreads threads (<= 0: 1; at most 64; where a
+ * thread cannot be created, the calling thread does its share). outs[i]
+ * receives text i (as bh_spm_encode when with_offsets, else as
+ * bh_spm_encode_ids). On failure the first failing text's status is returned;
+ * other outputs are unspecified. */
 bh_status bh_spm_encode_batch(const bh_spm *m, const char *const *texts, const size_t *lens,
                               size_t n, int nthreads, int with_offsets, bh_tokens *outs);
 
