@@ -16,10 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "bhasha.h"
 #include "tests/build_dir.h"
+#include "tests/data_limit.h"
 
 static void near(double got, double want, double tol, const char *what, size_t i)
 {
@@ -684,26 +684,6 @@ static void test_tagger_hostile(void **state)
     remove(path);
 }
 
-/* Lowers the soft data limit to what the process uses now plus extra bytes
- * and returns the old limit: an allocation the input does not justify
- * then fails instead of taking the machine's memory. */
-static struct rlimit limit_data(size_t extra)
-{
-    struct rlimit old, lim;
-    assert_int_equal(getrlimit(RLIMIT_DATA, &old), 0);
-    long kb = -1;
-    char line[256];
-    FILE *f = fopen("/proc/self/status", "r");
-    while (f && fgets(line, sizeof line, f))
-        if (!strncmp(line, "VmData:", 7)) kb = strtol(line + 7, NULL, 10);
-    if (f) fclose(f);
-    lim = old;
-    if (kb >= 0) lim.rlim_cur = (rlim_t)kb * 1024 + extra;
-    if (old.rlim_max != RLIM_INFINITY && lim.rlim_cur > old.rlim_max) lim.rlim_cur = old.rlim_max;
-    assert_int_equal(setrlimit(RLIMIT_DATA, &lim), 0);
-    return old;
-}
-
 /* 2^24 empty lines and one word: the table is sized by its words, not its
  * lines (once 2^25 slots, 512 MB), so it loads within 200 MB more than the
  * process holds. */
@@ -723,9 +703,9 @@ static void test_clusters_lines(void **state)
     fclose(f);
     free(text);
     bh_word_clusters *wc = NULL;
-    struct rlimit old = limit_data((size_t)200 << 20);
+    struct rlimit old = test_limit_data((size_t)200 << 20);
     bh_status st = bh_word_clusters_load(path, &wc);
-    assert_int_equal(setrlimit(RLIMIT_DATA, &old), 0);
+    test_restore_data(&old);
     remove(path);
     assert_int_equal(st, BH_OK);
     assert_int_equal(bh_word_clusters_size(wc), 1);

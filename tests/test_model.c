@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,6 +18,7 @@
 #include "bhasha/model.h"
 #include "models/safetensors.h"
 #include "tests/build_dir.h"
+#include "tests/data_limit.h"
 #include "tests/int8_rows.h"
 
 static char tmpdir[64];
@@ -721,29 +721,6 @@ static void test_convert_settings(void **st)
     assert_int_equal(bh_model_convert(dir, out, "f32"), BH_OK); /* none: nothing more to copy */
 }
 
-/* Lowers the soft data limit to what the process uses now plus extra
- * bytes and returns the old limit (for restore_data): a regression that
- * allocates and fills gigabytes then fails with BH_ENOMEM instead of
- * taking the machine's memory. */
-static struct rlimit limit_data(size_t extra)
-{
-    struct rlimit old, lim;
-    assert_int_equal(getrlimit(RLIMIT_DATA, &old), 0);
-    long kb = -1;
-    char line[256];
-    FILE *f = fopen("/proc/self/status", "r");
-    while (f && fgets(line, sizeof line, f))
-        if (!strncmp(line, "VmData:", 7)) kb = strtol(line + 7, NULL, 10);
-    if (f) fclose(f);
-    lim = old;
-    if (kb >= 0) lim.rlim_cur = (rlim_t)kb * 1024 + extra;
-    if (old.rlim_max != RLIM_INFINITY && lim.rlim_cur > old.rlim_max) lim.rlim_cur = old.rlim_max;
-    assert_int_equal(setrlimit(RLIMIT_DATA, &lim), 0);
-    return old;
-}
-
-static void restore_data(const struct rlimit *old) { assert_int_equal(setrlimit(RLIMIT_DATA, old), 0); }
-
 /* dir's model.safetensors written again without the tensor named drop and
  * with the tensors extra[0..n) after the others */
 static void add_tensors(const char *dir, const char *drop, const bh__st_entry *extra, int n)
@@ -814,9 +791,9 @@ static void test_sparse_huge(void **st)
     c.vocab = 1 << 24;
     snprintf(p, sizeof p, "%s/config.json", dir);
     assert_int_equal(bh_model_config_save(p, &c), BH_OK);
-    struct rlimit old = limit_data((size_t)1 << 30);
+    struct rlimit old = test_limit_data((size_t)1 << 30);
     bh_status s1 = bh_model_load(dir, 0, &m), s2 = bh_model_load(dir, BH_MODEL_MMAP, &m);
-    restore_data(&old);
+    test_restore_data(&old);
     assert_int_equal(s1, BH_ELIMIT);
     assert_int_equal(s2, BH_ELIMIT);
     assert_non_null(strstr(bh_last_error(), "tensor wte: [16777216,264] with a row index is more than 4294967296 values"));
@@ -922,9 +899,9 @@ static void test_heads_config(void **st)
     bh__st_entry e[3];
     empty_rows(e, names, "head.big.feat.w", 257);
     add_tensors(dir, "", e, 3);
-    struct rlimit old = limit_data((size_t)1 << 30);
+    struct rlimit old = test_limit_data((size_t)1 << 30);
     bh_status s = bh_heads_load(dir, &got, &n);
-    restore_data(&old);
+    test_restore_data(&old);
     assert_int_equal(s, BH_ELIMIT);
     assert_non_null(strstr(bh_last_error(), "tensor head.big.feat.w: [16777216,257] with a row index"));
     bh_model_free(m);
