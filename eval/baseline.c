@@ -69,7 +69,13 @@ bh_status bh__nb_add(bh__nb *m, const char *text, size_t n, const char *label)
         if (m->nc == MAX_CLASSES) return bh__fail(BH_ELIMIT, "more than %d classes", MAX_CLASSES);
         m->names[c] = strdup(label);
         m->counts[c] = calloc(NB_SIZE, sizeof(float));
-        if (!m->names[c] || !m->counts[c]) return bh__fail(BH_ENOMEM, "nb");
+        if (!m->names[c] || !m->counts[c]) {
+            free(m->names[c]); /* the slot is not counted in nc, so nothing else frees them */
+            free(m->counts[c]);
+            m->names[c] = NULL;
+            m->counts[c] = NULL;
+            return bh__fail(BH_ENOMEM, "nb");
+        }
         m->nc++;
     }
     if (features(m, text, n)) return bh__fail(BH_ENOMEM, "nb");

@@ -227,10 +227,26 @@ static size_t ngrams(const uint64_t *u, size_t len, int n, uint64_t *out)
 
 static uint64_t hash_bytes(const char *s, size_t n) { return bh__fnv1a64(1469598103934665603ULL, s, n); }
 
-/* Tokenises with 13a into unit hashes. */
+/* Length of s without its trailing white space (Python's str.rstrip). */
+static size_t rstrip_len(const char *s, size_t n)
+{
+    while (n > 0) {
+        size_t k = n - 1; /* the last code point starts at k */
+        while (k > 0 && n - k < 4 && ((unsigned char)s[k] & 0xC0) == 0x80) k--;
+        utf8proc_int32_t c;
+        if (utf8proc_iterate((const utf8proc_uint8_t *)s + k, (utf8proc_ssize_t)(n - k), &c) != (utf8proc_ssize_t)(n - k) ||
+            !is_py_space(c))
+            break;
+        n = k;
+    }
+    return n;
+}
+
+/* Tokenises with 13a into unit hashes; the segment is rstripped first, as
+ * sacreBLEU's BLEU does before its tokenizer (so "foo-\n" keeps its "-"). */
 static int token_units(const char *s, bh_buf *tok, uint64_t **u, size_t *cap, size_t *len)
 {
-    if (bh_tokenize_13a(s, strlen(s), tok)) return -1;
+    if (bh_tokenize_13a(s, rstrip_len(s, strlen(s)), tok)) return -1;
     *len = 0;
     const char *p = tok->data;
     while (p && *p) {

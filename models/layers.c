@@ -591,11 +591,14 @@ static void xent_part(void *vc, int i0, int i1, int tid)
         float *row = c->logits + (size_t)i * V;
         float mx = row[0];
         for (int j = 1; j < V; j++) mx = row[j] > mx ? row[j] : mx;
+        int t = c->targets[i];
+        float lt = row[t] - mx; /* the target's logit, shifted: log(softmax) = lt - log(sum) */
         exp_shift(row, V, mx);
         float sum = 0.0f;
         for (int j = 0; j < V; j++) sum += row[j];
-        int t = c->targets[i];
-        c->nll[i] = -(double)logf(row[t] / sum);
+        /* not -log(exp(lt) / sum), which is inf once exp(lt) underflows (a
+         * target about 90 below the best logit) though the loss is finite */
+        c->nll[i] = (double)logf(sum) - (double)lt;
         /* dlogits = scale * (softmax - onehot) */
         float inv = c->scale / sum;
         for (int j = 0; j < V; j++) row[j] *= inv;

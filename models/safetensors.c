@@ -316,6 +316,18 @@ bh_status bh__atomic_copy(const char *from, const char *to)
     return bh__atomic_commit(&a);
 }
 
+bh_status bh__atomic_write_json(const json_t *j, const char *path, size_t flags)
+{
+    bh__atomic a;
+    bh_status st = bh__atomic_open(&a, path);
+    if (st) return st;
+    if (json_dumpf(j, a.f, flags) != 0 || fputc('\n', a.f) == EOF) {
+        bh__atomic_abort(&a);
+        return bh__fail(BH_EIO, "cannot write %s", path);
+    }
+    return bh__atomic_commit(&a);
+}
+
 /* IEEE 754 binary16 <-> binary32. The encoder rounds to nearest even and
  * keeps infinities, NaN (quiet) and subnormals. */
 static uint16_t f32_to_f16(float f)

@@ -12,6 +12,7 @@
 #ifndef BH_MODELS_SAFETENSORS_H
 #define BH_MODELS_SAFETENSORS_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -127,5 +128,9 @@ void bh__atomic_abort(bh__atomic *a);
 /* Copies the file from to the file to atomically (tokenizers, configs next to
  * weights). BH_ENOTFOUND when from does not exist, BH_EIO on other errors. */
 bh_status bh__atomic_copy(const char *from, const char *to);
+/* Writes the JSON value j (json_dumpf's flags) and a newline to path
+ * atomically, so that a crash leaves the old file or the new one, never a
+ * part (finetune.json beside the weights it describes). */
+bh_status bh__atomic_write_json(const json_t *j, const char *path, size_t flags);
 
 #endif

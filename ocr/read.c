@@ -129,7 +129,9 @@ bh_status bh_digits_read(const bh_digits_model *m, const uint8_t *px, int w, int
         heights[i] = cs[i].y1 - cs[i].y0 + 1;
     qsort(heights, (size_t)nc, sizeof(int), cmp_int);
     int medh = heights[nc / 2];
-    crop = malloc(np);
+    /* the largest piece: the whole image plus its margin (mg <= h / 8 + 1) on every side */
+    size_t mgmax = (size_t)h / 8 + 1;
+    crop = malloc(((size_t)w + 2 * mgmax) * ((size_t)h + 2 * mgmax));
     if (!crop) {
         st = bh__fail(BH_ENOMEM, "read: crop");
         goto out;
@@ -145,6 +147,8 @@ bh_status bh_digits_read(const bh_digits_model *m, const uint8_t *px, int w, int
             parts = 1;
         if (parts > 8)
             parts = 8;
+        if (parts > cw) /* a piece at least one column wide */
+            parts = cw;
         for (int p = 0; p < parts && found < MAX_DIGITS; p++) {
             int x0 = cs[i].x0 + cw * p / parts, x1 = cs[i].x0 + cw * (p + 1) / parts - 1;
             int y0 = cs[i].y0, y1 = cs[i].y1;

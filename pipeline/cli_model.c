@@ -71,7 +71,8 @@ static void pretrain_usage(void)
             "         [--tokenizer T.model] [--steps 1000] [--batch 16] [--seq 128] [--lr 5e-4]\n"
             "         [--warmup 100] [--sched cosine|linear|constant] [--wd 0.01] [--clip 1.0]\n"
             "         [--accum 1] [--seed 1] [--threads 1] [--save-every 100] [--log-every 10]\n"
-            "         [--sep ID] [--mask-rate 0.15] [--special ID,ID,...] [--resume]\n"
+            "         [--sep ID] [--mask-rate 0.15] [--special ID,ID,...: never masked; with padding,\n"
+            "          --sep and [MASK], below the ids that random replacements are drawn from] [--resume]\n"
             "         [--init DIR: start from the weights of the model in DIR (same tensor shapes;\n"
             "          e.g. a pre-LN encoder from a decoder), with a fresh optimizer and step 0]\n"
             "         [--stop-after N (checkpoint and stop at step N, as if interrupted)]\n"
@@ -437,11 +438,15 @@ setup_done:
         if (r0) fprintf(stderr, "bhasha %s: the ranks loaded different training states from %s\n", cmd, out);
         goto done;
     }
-    int32_t special[66];
+    /* never a masking target nor a random replacement: --special, padding,
+     * the separator and [MASK] itself (random replacements are drawn above
+     * the largest of these ids) */
+    int32_t special[67];
     int nsp = t.nspecial;
     memcpy(special, t.special, sizeof(int32_t) * (size_t)nsp);
     if (c->pad_id >= 0) special[nsp++] = c->pad_id;
     if (t.sep >= 0) special[nsp++] = t.sep;
+    if (c->mask_id >= 0) special[nsp++] = c->mask_id;
     int first_normal = 0;
     for (int k = 0; k < nsp; k++) first_normal = special[k] + 1 > first_normal ? special[k] + 1 : first_normal;
     if (r0 && dist && B % size == 0)

@@ -1076,9 +1076,9 @@ static bh_status save_best(const bh__ft_options *o, bh_model *m, const ftask *t,
     json_object_set_new(j, "tasks", tasks);
     char path[4096];
     snprintf(path, sizeof path, "%s/finetune.json", o->out);
-    int bad = json_dump_file(j, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0;
+    st = bh__atomic_write_json(j, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(j);
-    return bad ? bh__fail(BH_EIO, "cannot write %s", path) : BH_OK;
+    return st;
 }
 
 bh_status bh__finetune(const bh__ft_options *o, bh__ft_result *res)
@@ -1944,7 +1944,7 @@ bh_status bh__ft_save_fused(const bh__ft_model *fm, const char *src, const bh_he
             if (json_is_object(h)) json_object_set_new(h, "word_clusters", json_string(BH__FT_CLUSTERS_FILE));
         }
         snprintf(to, sizeof to, "%s/finetune.json", out);
-        if (json_dump_file(j, to, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) st = bh__fail(BH_EIO, "cannot write %s", to);
+        st = bh__atomic_write_json(j, to, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     }
     json_decref(j);
     return st;

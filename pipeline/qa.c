@@ -762,9 +762,9 @@ static bh_status save_best(const bh__ft_options *o, const qa_cfg *c, bh_model *m
     json_object_set_new(j, "dev", json_real(dev));
     char path[4096];
     snprintf(path, sizeof path, "%s/finetune.json", o->out);
-    int bad = json_dump_file(j, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0;
+    st = bh__atomic_write_json(j, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(j);
-    return bad ? bh__fail(BH_EIO, "cannot write %s", path) : BH_OK;
+    return st;
 }
 
 bh_status bh__qa_finetune(const bh__qa_options *qo, bh__qa_result *qres)

@@ -246,6 +246,11 @@ static void test_mt(void **state)
     /* identical text scores 100 */
     assert_int_equal(bh_bleu_corpus((const char *const *)r, (const char *const *)r, nr, &bl), BH_OK);
     near(bl.score, 100.0, 1e-9, "BLEU self");
+    /* the segment is rstripped before 13a, as in sacreBLEU: "foo-\n" keeps
+     * its hyphen (13a drops a hyphen before a newline inside a segment) */
+    const char *hy[1] = {"a b c d foo-\n"}, *rf[1] = {"a b c d foo-"};
+    assert_int_equal(bh_bleu_corpus(hy, rf, 1, &bl), BH_OK);
+    near(bl.score, 100.0, 1e-9, "BLEU, trailing newline");
     free_lines(h, nh);
     free_lines(r, nr);
 }

@@ -302,6 +302,17 @@ static void test_xent(void **st)
     assert_true(e <= 1e-3);
 }
 
+/* A target far below the best logit: its probability underflows to 0 in
+ * float, but the loss (the logit gap) is finite. */
+static void test_xent_far_target(void **st)
+{
+    (void)st;
+    float h[1] = {1.0f}, wte[2] = {0.0f, 200.0f}, scratch[2];
+    int32_t t[1] = {0};
+    double sum = bh__xent_fused(NULL, h, wte, t, 1, 1, 2, 1.0f, NULL, NULL, scratch, 1);
+    assert_true(isfinite(sum) && fabs(sum - 200.0) < 1e-3);
+}
+
 /* --------------------------------------------------------------- dropout */
 
 static void test_dropout(void **st)
@@ -392,7 +403,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_linear),    cmocka_unit_test(test_layernorm),
         cmocka_unit_test(test_gelu),      cmocka_unit_test(test_attention),
-        cmocka_unit_test(test_embedding), cmocka_unit_test(test_xent),
+        cmocka_unit_test(test_embedding), cmocka_unit_test(test_xent), cmocka_unit_test(test_xent_far_target),
         cmocka_unit_test(test_dropout),   cmocka_unit_test(test_model_grad),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

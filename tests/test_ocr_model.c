@@ -304,6 +304,20 @@ static void test_read_line(void **state)
     memset(img.px, 255, (size_t)img.w * img.h);
     assert_int_equal(bh_digits_read(m, img.px, img.w, img.h, boxes, 8, &n), BH_OK);
     assert_int_equal(n, 0);
+    /* a piece as large as the image (a tight crop): its crop with margins is
+     * larger than the image (ASan caught the write past it) */
+    uint8_t tight[16];
+    memset(tight, 255, sizeof tight);
+    for (int y = 0; y < 4; y++) tight[y * 4] = 0;
+    assert_int_equal(bh_digits_read(m, tight, 4, 4, boxes, 8, &n), BH_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(boxes[0].h, 4);
+    /* a dash one pixel tall: split into pieces, none narrower than a column */
+    uint8_t dash[5 * 12];
+    memset(dash, 255, sizeof dash);
+    for (int x = 4; x < 8; x++) dash[2 * 12 + x] = 0;
+    assert_int_equal(bh_digits_read(m, dash, 12, 5, boxes, 8, &n), BH_OK);
+    for (int i = 0; i < n && i < 8; i++) assert_true(boxes[i].w >= 1);
     bh_image_free(&img);
     bh_digits_model_free(m);
 }
