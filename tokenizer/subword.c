@@ -56,36 +56,16 @@ void bh_tokens_free(bh_tokens *t)
     memset(t, 0, sizeof *t);
 }
 
-/* Length of the UTF-8 sequence at s[0..n) (n > 0): that of a valid code point,
- * else 1. As everywhere in bhasha an invalid byte is a code point of its own,
- * so a truncated sequence (E0 A4, F0 9F 98) counts one per byte. */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-    size_t len;
-    if (c < 0x80) return 1;
-    if (c >= 0xC2 && c <= 0xDF) len = 2;
-    else if (c >= 0xE0 && c <= 0xEF) len = 3;
-    else if (c >= 0xF0 && c <= 0xF4) len = 4;
-    else return 1;
-    if (n < len) return 1;
-    for (size_t k = 1; k < len; k++)
-        if ((s[k] & 0xC0) != 0x80) return 1;
-    if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xF0 && s[1] < 0x90)) return 1;  /* overlong */
-    if ((c == 0xED && s[1] >= 0xA0) || (c == 0xF4 && s[1] >= 0x90)) return 1; /* surrogate, > U+10FFFF */
-    return len;
-}
-
 bh_status bh_tokens_to_char_offsets(const char *text, size_t len, bh_tokens *t)
 {
     if (!t || (!text && len)) return bh__fail(BH_EINVAL, "bh_tokens_to_char_offsets: NULL argument");
     /* map[b] = code points before byte b (a byte inside a sequence maps like its start) */
     size_t *map = malloc((len + 1) * sizeof *map);
     if (!map) return bh__fail(BH_ENOMEM, "bh_tokens_to_char_offsets: out of memory");
-    const unsigned char *s = (const unsigned char *)text;
     size_t i = 0, chars = 0;
     while (i < len) {
-        size_t k = utf8_seq_len(s + i, len - i);
+        size_t k = bh__utf8_seq(text + i, len - i);
+        if (!k) k = 1; /* as everywhere in bhasha, an invalid byte is a code point of its own */
         for (size_t b = i; b < i + k; b++) map[b] = chars;
         i += k;
         chars++;
