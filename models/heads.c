@@ -1285,5 +1285,12 @@ bh_status bh_optim_new_head(const bh_head *h, const bh_optim_config *c, bh_optim
 bh_status bh_optim_step_head(bh_optim *o, bh_head *h)
 {
     if (!o || !h) return bh__fail(BH_EINVAL, "bh_optim_step_head: NULL argument");
-    return bh__optim_update(o, h->tensors, h->ntensors, h->nparams, h->params, h->grads, NULL);
+    return bh__optim_update(o, h->tensors, h->ntensors, h->nparams, h->params, h->grads, NULL, -1);
+}
+
+bh_status bh_optim_step_head_at(bh_optim *o, bh_head *h, long s)
+{
+    if (!o || !h) return bh__fail(BH_EINVAL, "bh_optim_step_head_at: NULL argument");
+    if (s < 0) return bh__fail(BH_EINVAL, "bh_optim_step_head_at: negative step %ld", s);
+    return bh__optim_update(o, h->tensors, h->ntensors, h->nparams, h->params, h->grads, NULL, s);
 }

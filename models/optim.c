@@ -82,11 +82,13 @@ void bh_optim_free(bh_optim *o)
 long bh_optim_steps(const bh_optim *o) { return o ? o->step : 0; }
 
 bh_status bh__optim_update(bh_optim *o, const bh__tensor *tensors, int nt, size_t nparams, float *params,
-                           const float *grads, const uint8_t *frozen)
+                           const float *grads, const uint8_t *frozen, long sched_step)
 {
     if (nparams != o->n || nt != o->ntensors)
         return bh__fail(BH_ESHAPE, "bh_optim_step: optimizer built for another model");
-    float lr = bh_optim_lr(&o->c, o->step);
+    /* the schedule runs on the caller's step when given; Adam's bias
+     * correction always counts this optimizer's own updates */
+    float lr = bh_optim_lr(&o->c, sched_step >= 0 ? sched_step : o->step);
     o->step++;
     float b1 = o->c.beta1, b2 = o->c.beta2;
     float bc1 = 1.0f - powf(b1, (float)o->step), bc2 = 1.0f - powf(b2, (float)o->step);
@@ -113,7 +115,7 @@ bh_status bh_optim_step(bh_optim *o, bh_model *m)
 {
     if (!o || !m) return bh__fail(BH_EINVAL, "bh_optim_step: NULL argument");
     if (!m->grads || m->mapped) return bh__fail(BH_EINVAL, "bh_optim_step: model has no gradients");
-    return bh__optim_update(o, m->tensors, m->ntensors, m->nparams, m->params, m->grads, m->frozen);
+    return bh__optim_update(o, m->tensors, m->ntensors, m->nparams, m->params, m->grads, m->frozen, -1);
 }
 
 bh_status bh_optim_save(const bh_optim *o, const char *path, const char *extra)

@@ -125,10 +125,12 @@ bh_status bh__model_save_ext(const bh_model *m, const char *dir, const bh__st_en
 
 /* AdamW over any parameter array laid out by `tensors` (models/optim.c):
  * bh_optim_new / bh_optim_step for the model, the bh_head variants for task
- * heads. frozen (per tensor, may be NULL) skips tensors entirely. */
+ * heads. frozen (per tensor, may be NULL) skips tensors entirely. The
+ * learning rate is the schedule's at sched_step, or at the optimizer's own
+ * step count when sched_step < 0. */
 bh_status bh__optim_new_tensors(const bh__tensor *tensors, int nt, size_t nparams, const bh_optim_config *c,
                                 bh_optim **out);
 bh_status bh__optim_update(bh_optim *o, const bh__tensor *tensors, int nt, size_t nparams, float *params,
-                           const float *grads, const uint8_t *frozen);
+                           const float *grads, const uint8_t *frozen, long sched_step);
 
 #endif

@@ -843,7 +843,10 @@ bh_status bh__ft_update(const bh__ft_options *o, const bh_optim_config *oc, long
     if (!isfinite(*norm)) return bh__fail(BH_ENUMERIC, "step %ld: gradient norm is %f", step + 1, (double)*norm);
     *lr = bh_optim_lr(oc, step);
     bh_status st = bh_optim_step(om, m);
-    return st ? st : bh_optim_step_head(oh, h);
+    /* the head at the run's step, not its own: in a multi-task run a task's
+     * head steps on that task's batches only, and counting those alone kept
+     * a small task's head in the warm-up for the whole run */
+    return st ? st : bh_optim_step_head_at(oh, h, step);
 }
 
 void bh__ft_shuffle(long *order, long n, uint64_t *rng)

@@ -942,6 +942,58 @@ static void test_optim_learns(void **state)
     bh_head_free(h);
 }
 
+/* one AdamW step of a fresh head (seed 2) on fixed features; returns the loss after it */
+static float loss_after_step(const bh_optim_config *oc, long at)
+{
+    int B = 16, T = 1, D = 4;
+    uint64_t s = 10;
+    float hid[64], l = 0;
+    int32_t y[16];
+    fill(hid, 64, 1.0f, &s);
+    for (int b = 0; b < B; b++) y[b] = hid[b * D] > 0 ? 2 : 0;
+    bh_head_config c = {BH_HEAD_SEQUENCE, "s", D, 3, SENT, BH_POOL_CLS, 1, 0, 0};
+    bh_head *h;
+    bh_optim *o;
+    assert_int_equal(bh_head_new(&c, 2, &h), BH_OK);
+    assert_int_equal(bh_optim_new_head(h, oc, &o), BH_OK);
+    assert_int_equal(bh_head_seq_loss(h, hid, NULL, B, T, D, y, NULL, 1.0f, &l, NULL), BH_OK);
+    assert_int_equal(at < 0 ? bh_optim_step_head(o, h) : bh_optim_step_head_at(o, h, at), BH_OK);
+    bh_head_zero_grad(h);
+    assert_int_equal(bh_head_seq_loss(h, hid, NULL, B, T, D, y, NULL, 1.0f, &l, NULL), BH_OK);
+    assert_int_equal(bh_optim_steps(o), 1);
+    bh_optim_free(o);
+    bh_head_free(h);
+    return l;
+}
+
+static void test_optim_step_at(void **state)
+{
+    (void)state;
+    /* a head updated on some steps only follows the run's schedule: its
+     * first update at run step 9 of a 10-step warm-up is at the full rate
+     * (a constant-rate head's), not at the first warm-up step's tenth */
+    bh_optim_config warm, full, tenth;
+    bh_optim_config_default(&warm);
+    warm.lr = 0.5f;
+    warm.warmup = 10;
+    full = warm;
+    full.warmup = 0;
+    tenth = full;
+    tenth.lr = 0.05f;
+    float at9 = loss_after_step(&warm, 9), own = loss_after_step(&warm, -1);
+    assert_float_equal(at9, loss_after_step(&full, -1), 1e-6);
+    assert_float_equal(own, loss_after_step(&tenth, -1), 1e-6);
+    assert_float_equal(loss_after_step(&warm, 0), own, 1e-6);
+    assert_true(fabsf(at9 - own) > 1e-3f);
+    bh_optim *o;
+    bh_head *h = seq_head(4, BH_POOL_CLS, 0, "s");
+    assert_int_equal(bh_optim_new_head(h, &warm, &o), BH_OK);
+    assert_int_equal(bh_optim_step_head_at(o, h, -1), BH_EINVAL);
+    assert_int_equal(bh_optim_step_head_at(NULL, h, 0), BH_EINVAL);
+    bh_optim_free(o);
+    bh_head_free(h);
+}
+
 /* ------------------------------------------------------------ bad input */
 
 static void test_errors(void **state)
@@ -1028,6 +1080,7 @@ int main(void)
         cmocka_unit_test(test_save_load),
         cmocka_unit_test(test_convert_q8),
         cmocka_unit_test(test_optim_learns),
+        cmocka_unit_test(test_optim_step_at),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -238,6 +238,13 @@ void bh_heads_free(bh_head **heads, int n);
 bh_status bh_optim_new_head(const bh_head *h, const bh_optim_config *c, bh_optim **out);
 bh_status bh_optim_step_head(bh_optim *o, bh_head *h);
 
+/* As bh_optim_step_head, at the learning rate of schedule step s (0-based)
+ * instead of the head's own step count; Adam's bias correction still counts
+ * the head's own updates. For a head that is updated on some steps only (one
+ * task of a multi-task run): its learning rate then follows the schedule of
+ * the shared encoder, whose optimizer steps on every batch. BH_EINVAL if s < 0. */
+bh_status bh_optim_step_head_at(bh_optim *o, bh_head *h, long s);
+
 #ifdef __cplusplus
 }
 #endif
