@@ -1641,6 +1641,7 @@ static bh_status run_words(bh__ft_model *fm, const char *text, size_t len, int *
  * encoded as in training (sentiment alone; w0 = w1 = -1). */
 typedef struct run_row {
     int item, w0, w1, T;
+    int own0, own1; /* the words [own0, own1) whose tags this row gives (overlapping chunks) */
 } run_row;
 
 /* Rows, their ids and first-piece flags [R, stride], the words of all texts. */
@@ -1699,7 +1700,7 @@ static bh_status plan_row(run_plan *p, int item, int w0, int w1)
         if (!r || !ids || !f) return bh__fail(BH_ENOMEM, "out of memory");
         p->cap = nc;
     }
-    p->rows[p->n] = (run_row){item, w0, w1, 0};
+    p->rows[p->n] = (run_row){item, w0, w1, 0, w0, w1};
     return BH_OK;
 }
 
@@ -1732,9 +1733,12 @@ static bh_status run_group(bh__ft_model *fm, bh_head *sh, bh_head *nh, const run
         if (!pr) return bh__fail(BH_ENOMEM, "out of memory");
         st = bh_head_seq_predict(sh, fm->b.hid, mask, G, T, D, pr);
         for (int g = 0; !st && g < G; g++) {
+            /* a chunk counts by its length, scaled to the share of its words it owns */
             const run_row *rw = &p->rows[ix[g]];
-            for (int j = 0; j < C; j++) probs[(size_t)rw->item * C + j] += pr[(size_t)g * C + j] * (float)rw->T;
-            wsum[rw->item] += (float)rw->T;
+            float wt = (float)rw->T;
+            if (rw->w1 > rw->w0) wt *= (float)(rw->own1 - rw->own0) / (float)(rw->w1 - rw->w0);
+            for (int j = 0; j < C; j++) probs[(size_t)rw->item * C + j] += pr[(size_t)g * C + j] * wt;
+            wsum[rw->item] += wt;
         }
         free(pr);
         if (st) return st;
@@ -1756,11 +1760,14 @@ static bh_status run_group(bh__ft_model *fm, bh_head *sh, bh_head *nh, const run
         if ((st = bh_head_token_predict_feats(nh, fm->b.hid, fm->b.first, fb, G, T, D, fm->b.y, sc))) return st;
         for (int g = 0; g < G; g++) {
             const run_row *rw = &p->rows[ix[g]];
-            int w = p->wfirst[rw->item] + rw->w0;
+            int w = rw->w0, base = p->wfirst[rw->item];
             for (int t = 0; t < T && rw->w0 >= 0; t++)
                 if (fm->b.first[(size_t)g * T + t]) {
-                    fm->wtag[w] = fm->b.y[(size_t)g * T + t];
-                    fm->wscore[w++] = sc[(size_t)g * T + t];
+                    if (w >= rw->own0 && w < rw->own1) {
+                        fm->wtag[base + w] = fm->b.y[(size_t)g * T + t];
+                        fm->wscore[base + w] = sc[(size_t)g * T + t];
+                    }
+                    w++;
                 }
         }
     }
@@ -1844,13 +1851,22 @@ bh_status bh__ft_run_many(bh__ft_model *fm, bh_head *sh, bh_head *nh, const char
                 p.words = v, p.wcap = nc;
             }
             memcpy(p.words + p.nw, fm->words.v, sizeof *p.words * (size_t)nw);
-            for (int w0 = 0; !st && w0 < nw;) {
-                int w1 = chunk_end(&fm->e, w0, nw, budget);
+            /* a text longer than one chunk: chunks that overlap by half, each
+             * word tagged by the chunk where it lies nearest the middle, so
+             * that no word is tagged at a cut without context on both sides
+             * and an entity across a cut is seen whole */
+            for (int w0 = 0, own0 = 0; !st && w0 < nw;) {
+                int w1 = chunk_end(&fm->e, w0, nw, budget), next = nw, own1 = nw;
+                if (w1 < nw) {
+                    next = w0 + (w1 - w0 + 1) / 2;
+                    own1 = (next + w1) / 2 > own0 ? (next + w1) / 2 : own0;
+                }
                 if ((st = plan_row(&p, i, w0, w1))) break;
+                p.rows[p.n].own0 = own0, p.rows[p.n].own1 = own1;
                 p.rows[p.n].T = chunk_ids(&fm->e, w0, w1, budget, NULL, p.ids + (size_t)p.n * p.stride, NULL,
                                           p.first + (size_t)p.n * p.stride);
                 p.n++;
-                w0 = w1;
+                w0 = next, own0 = own1;
             }
             p.nw += nw;
         } else if (sh) {
