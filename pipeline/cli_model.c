@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <zlib.h>
 
 #include "models/safetensors.h"
 #include "pipeline/cli.h"
@@ -184,14 +185,33 @@ static uint8_t *word_starts(const char *spm_path, int vocab, bh_status *st)
     return ws;
 }
 
+/* CRC-32 of every weight's bytes. A checkpoint is two files, each written
+ * atomically but not both at once: the optimizer state, written second,
+ * names the weights it goes with, so that --resume refuses a pair torn by a
+ * run stopped between the two writes instead of training on from it. */
+static uint32_t weights_crc(const bh_model *m)
+{
+    uLong c = crc32(0L, Z_NULL, 0);
+    bh_tensor_info ti;
+    for (int i = 0; bh_model_tensor(m, i, &ti) == BH_OK; i++) {
+        const Bytef *p = (const Bytef *)ti.data;
+        size_t n = sizeof(float) * (size_t)ti.shape[0] * (size_t)(ti.ndim == 2 ? ti.shape[1] : 1);
+        for (size_t k; n; n -= k, p += k) {
+            k = n < (1u << 30) ? n : (1u << 30);
+            c = crc32(c, p, (uInt)k);
+        }
+    }
+    return (uint32_t)c;
+}
+
 static int save_all(const char *cmd, bh_model *m, bh_optim *o, const char *out, long step,
                     uint64_t rng, bh_shard_reader *r)
 {
-    char pos[160], extra[320], path[4096];
+    char pos[160], extra[360], path[4096];
     bh_status st = bh_shard_reader_tell(r, pos, sizeof pos);
     if (st) return cli_fail(cmd, st);
-    snprintf(extra, sizeof extra, "{\"step\":%ld,\"rng\":\"%llu\",\"data\":\"%s\"}", step,
-             (unsigned long long)rng, pos);
+    snprintf(extra, sizeof extra, "{\"step\":%ld,\"rng\":\"%llu\",\"data\":\"%s\",\"weights_crc32\":%lu}", step,
+             (unsigned long long)rng, pos, (unsigned long)weights_crc(m));
     snprintf(path, sizeof path, "%s/optim.safetensors", out);
     if ((st = bh_model_save(m, out)) || (st = bh_optim_save(o, path, extra))) return cli_fail(cmd, st);
     return 0;
@@ -387,6 +407,16 @@ int cli_pretrain_run(int argc, char **argv, const cli_dist *dist)
         if (!json_is_integer(js) || !json_is_string(jr) || !json_is_string(jd)) {
             json_decref(j);
             fprintf(stderr, "bhasha %s: %s: training state missing from the metadata\n", cmd, path);
+            goto setup_done;
+        }
+        /* absent from checkpoints older than the check */
+        json_t *jc = json_object_get(j, "weights_crc32");
+        if (jc && (!json_is_integer(jc) || (uint32_t)json_integer_value(jc) != weights_crc(m))) {
+            json_decref(j);
+            fprintf(stderr,
+                    "bhasha %s: %s: the weights are not those this optimizer state was saved with (the run stopped "
+                    "between the two files of a checkpoint); start again from the weights with --init %s\n",
+                    cmd, path, out);
             goto setup_done;
         }
         step = (long)json_integer_value(js);
