@@ -436,14 +436,10 @@ bh_status bh_annotate(const bh_annotator *a, const char *text, size_t len, bh_bu
     model_out mo = {0};
     bh_norm_options no;
     bh_norm_options_default(&no);
-    if (!(a->o.stages & BH_STAGE_NORMALIZE)) {
-        /* bh_norm_options has no switch for NFC and the Indic spelling rules,
-         * so without the stage the text is still in canonical Unicode form
-         * (pipeline.h, "text"); only format stripping and lookalikes are off. */
-        no.strip_format = 0;
-        no.lookalikes = 0;
-    }
-    /* "text": the same canonical form, whatever the stage (pipeline.h). */
+    /* without the stage the text is read as given, invalid UTF-8 repaired,
+     * so that offsets index the input (pipeline.h) */
+    if (!(a->o.stages & BH_STAGE_NORMALIZE)) no.canonical = 0;
+    /* "text": the canonical form with the stage, the repaired input without */
     bh_norm_options ro = no;
     ro.strip_format = 0;
     ro.lookalikes = 0;

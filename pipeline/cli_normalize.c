@@ -10,6 +10,7 @@ static const char usage[] =
     "  --fold-space                collapse white space runs to one space, trim\n"
     "  --keep-format               keep control and format characters\n"
     "  --no-lookalikes             do not map | : S typed for danda, visarga, avagraha\n"
+    "  --repair-only               only replace each byte of invalid UTF-8 by U+FFFD (the options above are ignored)\n"
     "  --strict                    exit 1 if any line had invalid UTF-8 or NUL bytes\n";
 
 /* Problems are reported for the first few lines only, then counted. */
@@ -34,6 +35,7 @@ int cli_normalize(int argc, char **argv)
         } else if (!strcmp(argv[i], "--fold-space")) o.fold_whitespace = 1;
         else if (!strcmp(argv[i], "--keep-format")) o.strip_format = 0;
         else if (!strcmp(argv[i], "--no-lookalikes")) o.lookalikes = 0;
+        else if (!strcmp(argv[i], "--repair-only")) o.canonical = 0;
         else if (!strcmp(argv[i], "--strict")) strict = 1;
         else if (argv[i][0] == '-' && argv[i][1]) return cli_usage_error("normalize", "unknown option %s (see --help)", argv[i]);
         else files[nfiles++] = argv[i];
@@ -54,7 +56,7 @@ int cli_normalize(int argc, char **argv)
             if (st.utf8_repairs || st.nul_bytes) {
                 if (++bad_lines <= REPORT_MAX)
                     fprintf(stderr, "bhasha normalize: %s:%ld: %zu invalid UTF-8 sequence(s) replaced by U+FFFD, %zu NUL byte(s)%s\n",
-                            files[f], in.lineno, st.utf8_repairs, st.nul_bytes, o.strip_format ? " removed" : "");
+                            files[f], in.lineno, st.utf8_repairs, st.nul_bytes, o.strip_format && o.canonical ? " removed" : "");
             }
             if (out.len) fwrite(out.data, 1, out.len, stdout);
             if (in.had_newline) putchar('\n');

@@ -33,6 +33,9 @@ is "huge line: unchanged (already canonical)" "$(cmp -s "$tmp/huge" "$tmp/hugeou
 is "--digits ascii" "$(printf '১২৩ १२\n' | $BH normalize --digits ascii)" "123 12"
 is "--digits native" "$(printf 'সাল 2024\n' | $BH normalize --digits native)" "সাল ২০২৪"
 is "--fold-space" "$(printf '  a \t  b  \n' | $BH normalize --fold-space)" "a b"
+is "--repair-only: the line as given but for the invalid byte" \
+   "$(printf 'দু:খ|  \340\245\230\377\n' | $BH normalize --repair-only --fold-space 2> /dev/null | od -An -tx1 | tr -d ' \n')" \
+   "e0a6a6e0a7813ae0a6967c2020e0a598efbfbd0a"
 $BH normalize --digits roman < /dev/null 2> "$tmp/err"
 is "bad option value: exit 2" "$?" "2"
 is "bad option value: one line" "$(wc -l < "$tmp/err")" "1"

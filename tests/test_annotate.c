@@ -143,21 +143,31 @@ static void test_conllu_escapes(void **state)
     bh_annotator_free(a);
 }
 
-/* "text" is in canonical Unicode form with or without the normalize stage
- * (pipeline.h): a precomposed nukta letter comes out as base + nukta. */
+/* With the normalize stage "text" is in canonical Unicode form (a precomposed
+ * nukta letter comes out as base + nukta) and "normalized" maps lookalikes;
+ * without it both are the input as given, invalid UTF-8 repaired (pipeline.h). */
 static void test_text_form(void **state)
 {
     (void)state;
     bh_annotator_options o;
     bh_annotator_options_default(&o);
-    o.normalize = 0;
-    o.stages = BH_STAGE_WORDS;
+    o.stages = BH_STAGE_NORMALIZE | BH_STAGE_WORDS;
     bh_annotator *a;
     assert_int_equal(bh_annotator_new(&o, &a), BH_OK);
     bh_buf out = {0};
-    assert_int_equal(bh_annotate(a, "\xe0\xa5\x98|", 4, &out), BH_OK); /* U+0958 */
-    assert_non_null(strstr(out.data, "\"text\":\"\xe0\xa4\x95\xe0\xa4\xbc|\""));
-    assert_non_null(strstr(out.data, "\"normalized\":\"\xe0\xa4\x95\xe0\xa4\xbc|\""));
+    const char in[] = "\xe0\xa5\x98 |\xff"; /* U+0958, a "|" typed for a danda, a stray byte */
+    assert_int_equal(bh_annotate(a, in, strlen(in), &out), BH_OK);
+    assert_non_null(strstr(out.data, "\"text\":\"\xe0\xa4\x95\xe0\xa4\xbc |\xef\xbf\xbd\""));
+    assert_non_null(strstr(out.data, "\"normalized\":\"\xe0\xa4\x95\xe0\xa4\xbc \xe0\xa5\xa4\xef\xbf\xbd\""));
+    bh_annotator_free(a);
+    o.normalize = 0;
+    assert_int_equal(bh_annotator_new(&o, &a), BH_OK);
+    bh_buf_clear(&out);
+    assert_int_equal(bh_annotate(a, in, strlen(in), &out), BH_OK);
+    assert_non_null(strstr(out.data, "\"text\":\"\xe0\xa5\x98 |\xef\xbf\xbd\""));
+    assert_non_null(strstr(out.data, "\"normalized\":\"\xe0\xa5\x98 |\xef\xbf\xbd\""));
+    /* the second word starts at byte 4 of the input */
+    assert_non_null(strstr(out.data, "{\"start\":4,\"end\":5,\"text\":\"|\""));
     bh_buf_free(&out);
     bh_annotator_free(a);
 }

@@ -281,6 +281,20 @@ static void test_invalid_utf8(void **state)
     bh_buf out = {0};
     assert_int_equal(bh_normalize("ab\0c\0", 5, NULL, &out, &st), BH_OK);
     assert_int_equal(st.nul_bytes, 2);
+    /* repair only: the same repairs, every other byte as given (a precomposed
+     * nukta letter, a "|", a format character, a NUL, a visual-order vowel sign) */
+    bh_norm_options o;
+    bh_norm_options_default(&o);
+    o.canonical = 0;
+    o.fold_whitespace = 1;
+    static const char in[] = "\xe0\xa5\x98  |\xe2\x80\x8b\0\xe0\xa6\xbf\xe0\xa6\x95\xff\xe0\xa4";
+    static const char want[] = "\xe0\xa5\x98  |\xe2\x80\x8b\0\xe0\xa6\xbf\xe0\xa6\x95\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd";
+    bh_buf_clear(&out);
+    assert_int_equal(bh_normalize(in, sizeof in - 1, &o, &out, &st), BH_OK);
+    assert_int_equal(out.len, sizeof want - 1);
+    assert_memory_equal(out.data, want, out.len);
+    assert_int_equal(st.utf8_repairs, 3);
+    assert_int_equal(st.nul_bytes, 1);
     bh_buf_free(&out);
 }
 

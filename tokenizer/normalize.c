@@ -84,6 +84,7 @@ void bh_norm_options_default(bh_norm_options *opt)
     opt->fold_whitespace = 0;
     opt->strip_format = 1;
     opt->lookalikes = 1;
+    opt->canonical = 1;
 }
 
 /* ---- UTF-8 ---------------------------------------------------------------- */
@@ -986,6 +987,29 @@ bh_status bh_normalize(const char *text, size_t len, const bh_norm_options *opt,
     return bh__normalize_ex(text, len, opt, out, stats, 0);
 }
 
+/* canonical = 0: valid UTF-8 is copied in runs, each invalid byte becomes U+FFFD. */
+static bh_status repair_only(const unsigned char *s, size_t len, bh_buf *out, bh_norm_stats *stats)
+{
+    bh_norm_stats ns = {0};
+    if (bh_buf_reserve(out, len)) return BH_ENOMEM;
+    size_t i = 0, pend = 0;
+    while (i < len) {
+        int32_t cp;
+        size_t k = utf8_decode(s + i, len - i, &cp);
+        if (k) {
+            ns.nul_bytes += cp == 0;
+            i += k;
+            continue;
+        }
+        if (bh_buf_append(out, s + pend, i - pend) || bh_buf_append(out, "\xEF\xBF\xBD", 3)) return BH_ENOMEM;
+        ns.utf8_repairs++;
+        pend = ++i;
+    }
+    if (bh_buf_append(out, s + pend, len - pend)) return BH_ENOMEM;
+    if (stats) *stats = ns;
+    return BH_OK;
+}
+
 bh_status bh__normalize_ex(const char *text, size_t len, const bh_norm_options *opt, bh_buf *out,
                            bh_norm_stats *stats, int force_slow)
 {
@@ -995,6 +1019,7 @@ bh_status bh__normalize_ex(const char *text, size_t len, const bh_norm_options *
     if (opt) N.o = *opt; else bh_norm_options_default(&N.o);
     if (N.o.digits < BH_DIGITS_KEEP || N.o.digits > BH_DIGITS_NATIVE)
         return bh__fail(BH_EINVAL, "bh_normalize: unknown digit mode %d", (int)N.o.digits);
+    if (!N.o.canonical) return repair_only((const unsigned char *)text, len, out, stats);
     N.out = out;
     N.ctx_script = -1;
     N.word_script = -2;

@@ -28,6 +28,9 @@ typedef struct bh_norm_options {
     int fold_whitespace;    /* 1: runs of white space -> one U+0020, trimmed (default 0) */
     int strip_format;       /* 1: drop control and format characters except meaningful ZWJ/ZWNJ (default 1) */
     int lookalikes;         /* 1: map typed lookalikes (| -> danda, : -> visarga in words, ...) (default 1) */
+    int canonical;          /* 1: the canonical form above (default); 0: repair only: the text as
+                               given, each byte of invalid UTF-8 replaced by U+FFFD, every other
+                               byte kept (NUL included, counted); the options above are ignored */
 } bh_norm_options;
 
 typedef struct bh_norm_stats {

@@ -82,14 +82,16 @@ void bh_annotator_free(bh_annotator *a);
  *    "sentiment": {"label": "positive", "score": 0.88},
  *    "entities": [{"type": "PER", "start": b, "end": b, "char_start": c,
  *      "char_end": c, "text": ..., "score": 0.97}]}
- * "text" is the input in canonical Unicode form, with or without the
- * normalize stage: bh_normalize() with strip_format and lookalikes off, i.e.
- * invalid UTF-8 repaired to U+FFFD, NFC with nukta letters as base + nukta
- * (U+0958 gives U+0915 U+093C), and the Indic spelling rules 2-7 of README
- * "Normalization rules" (vowels typed in pieces, visual-order vowel signs,
- * mis-ordered marks, old encodings of atomic letters, noise joiners); control
- * and format characters and lookalikes stay as typed. "normalized" adds the
- * rest of bh_normalize()'s defaults.
+ * With the normalize stage, "text" is the input in canonical Unicode form:
+ * bh_normalize() with strip_format and lookalikes off, i.e. invalid UTF-8
+ * repaired to U+FFFD, NFC with nukta letters as base + nukta (U+0958 gives
+ * U+0915 U+093C), and the Indic spelling rules 2-7 of README "Normalization
+ * rules" (vowels typed in pieces, visual-order vowel signs, mis-ordered marks,
+ * old encodings of atomic letters, noise joiners); control and format
+ * characters and lookalikes stay as typed. "normalized" adds the rest of
+ * bh_normalize()'s defaults. Without the stage, "text" is the input as given
+ * with only each byte of invalid UTF-8 replaced by U+FFFD (bh_normalize()'s
+ * canonical = 0), and every offset indexes it.
  * Offsets "start"/"end" are bytes into "normalized", "char_*" code points.
  * The text's sentiment is its sentences' label probabilities averaged by
  * their byte lengths; entities are found sentence by sentence (the encoder
