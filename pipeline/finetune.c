@@ -199,6 +199,25 @@ static int chunk_end(const enc *e, int w0, int nw, int budget)
     return w;
 }
 
+/* The chunk of words that starts at w0: sets *w1 (its end) and *own1 (the end
+ * of the words it tags, which start at own0) and returns the next chunk's
+ * start. Without overlap, chunks meet end to end. With it, consecutive chunks
+ * share half their words and a shared word belongs to the chunk where it
+ * lies nearer the middle, so that no word is tagged at a cut without context
+ * on both sides and an entity across a cut is seen whole (for tagging; a
+ * training set is read end to end, every word once). */
+static int chunk_step(const enc *e, int w0, int own0, int nw, int budget, int overlap, int *w1, int *own1)
+{
+    *w1 = chunk_end(e, w0, nw, budget);
+    if (*w1 >= nw || !overlap) {
+        *own1 = *w1;
+        return *w1;
+    }
+    int next = w0 + (*w1 - w0 + 1) / 2, mid = (next + *w1) / 2;
+    *own1 = mid > own0 ? mid : own0;
+    return next;
+}
+
 /* Writes [CLS] pieces of words [w0, w1) [SEP] into ids; lab (may be NULL)
  * gets wlab[w] on each word's first piece and IGNORE elsewhere; first (may be
  * NULL) marks the first pieces. Returns the length. */
@@ -247,6 +266,7 @@ typedef struct example {
     int label;     /* sentiment */
     long sent;     /* ner: sentence index */
     int word0, nwords;
+    int own0, own1;  /* ner: the words [own0, own1) this chunk tags (a chunk of dev or test text overlaps) */
     uint32_t *feats; /* ner with word features: [nwords, BH_CRF_NFEAT] */
 } example;
 
@@ -462,7 +482,9 @@ static bh_status ner_labels(const bh__ft_options *o, const char *path, strlist *
     return st;
 }
 
-static bh_status read_ner(const bh__ft_options *o, const char *path, enc *e, const strlist *labels, dataset *d)
+/* overlap: chunks of a long sentence overlap (dev and test; chunk_step) */
+static bh_status read_ner(const bh__ft_options *o, const char *path, enc *e, const strlist *labels, int overlap,
+                          dataset *d)
 {
     bh_corpus_options co;
     bh_status st = reader_options(o, path, &co);
@@ -536,8 +558,8 @@ static bh_status read_ner(const bh__ft_options *o, const char *path, enc *e, con
             fb = nf;
         }
         if (feats && (st = bh_crf_word_features(rec.tokens, n, NULL, fb))) break;
-        for (int w0 = 0; !st && w0 < (int)n;) {
-            int w1 = chunk_end(e, w0, (int)n, budget);
+        for (int w0 = 0, own0 = 0; !st && w0 < (int)n;) {
+            int w1, own1, next = chunk_step(e, w0, own0, (int)n, budget, overlap, &w1, &own1);
             /* a chunk that starts inside an entity starts it: I-X -> B-X
              * (the CRF's constraint mask forbids I-X first); gold keeps I-X */
             int32_t keep = g[w0];
@@ -554,6 +576,8 @@ static bh_status read_ner(const bh__ft_options *o, const char *path, enc *e, con
             x.sent = sent;
             x.word0 = w0;
             x.nwords = w1 - w0;
+            x.own0 = own0;
+            x.own1 = own1;
             st = ds_push(d, ids, lab, len, x);
             if (!st && feats) {
                 example *px = &d->ex[d->n - 1];
@@ -561,7 +585,8 @@ static bh_status read_ner(const bh__ft_options *o, const char *path, enc *e, con
                     st = bh__fail(BH_ENOMEM, "out of memory");
                 else memcpy(px->feats, fb + (size_t)w0 * K, sizeof(uint32_t) * K * (size_t)(w1 - w0));
             }
-            w0 = w1;
+            w0 = next;
+            own0 = own1;
         }
     }
     if (!st && k < 0) st = k;
@@ -730,7 +755,10 @@ static bh_status evaluate(bh_model *m, bh_head *h, const dataset *d, int bsz, in
             for (int i = 0; i < B; i++) {
                 int w = ptr[i]->word0;
                 for (int t = 0; t < b.T; t++)
-                    if (b.first[(size_t)i * b.T + t]) wp[ptr[i]->sent][w++] = tags[(size_t)i * b.T + t];
+                    if (b.first[(size_t)i * b.T + t]) {
+                        if (w >= ptr[i]->own0 && w < ptr[i]->own1) wp[ptr[i]->sent][w] = tags[(size_t)i * b.T + t];
+                        w++;
+                    }
             }
         }
     }
@@ -1011,9 +1039,9 @@ static bh_status ftask_open(ftask *t, enc *e, const bh_model_config *mc)
         if ((st = ner_labels(o, o->train, &t->labels))) return st;
         if (!t->labels.n) return bh__fail(BH_EFORMAT, "%s: no sentences", o->train);
         qsort(t->labels.v, (size_t)t->labels.n, sizeof(char *), cmp_str);
-        if ((st = read_ner(o, o->train, e, &t->labels, &t->tr)) || (st = read_ner(o, o->dev, e, &t->labels, &t->dv)))
+        if ((st = read_ner(o, o->train, e, &t->labels, 0, &t->tr)) || (st = read_ner(o, o->dev, e, &t->labels, 1, &t->dv)))
             return st;
-        if (o->test && (st = read_ner(o, o->test, e, &t->labels, &t->ts))) return st;
+        if (o->test && (st = read_ner(o, o->test, e, &t->labels, 1, &t->ts))) return st;
     }
     const char *name = o->head_name ? o->head_name : t->ner ? "ner" : "sentiment";
     bh_head_config hc = {t->ner ? BH_HEAD_TOKEN : BH_HEAD_SEQUENCE, name, mc->dim, t->labels.n,
@@ -1851,16 +1879,9 @@ bh_status bh__ft_run_many(bh__ft_model *fm, bh_head *sh, bh_head *nh, const char
                 p.words = v, p.wcap = nc;
             }
             memcpy(p.words + p.nw, fm->words.v, sizeof *p.words * (size_t)nw);
-            /* a text longer than one chunk: chunks that overlap by half, each
-             * word tagged by the chunk where it lies nearest the middle, so
-             * that no word is tagged at a cut without context on both sides
-             * and an entity across a cut is seen whole */
+            /* a text longer than one chunk: chunks that overlap (chunk_step) */
             for (int w0 = 0, own0 = 0; !st && w0 < nw;) {
-                int w1 = chunk_end(&fm->e, w0, nw, budget), next = nw, own1 = nw;
-                if (w1 < nw) {
-                    next = w0 + (w1 - w0 + 1) / 2;
-                    own1 = (next + w1) / 2 > own0 ? (next + w1) / 2 : own0;
-                }
+                int w1, own1, next = chunk_step(&fm->e, w0, own0, nw, budget, 1, &w1, &own1);
                 if ((st = plan_row(&p, i, w0, w1))) break;
                 p.rows[p.n].own0 = own0, p.rows[p.n].own1 = own1;
                 p.rows[p.n].T = chunk_ids(&fm->e, w0, w1, budget, NULL, p.ids + (size_t)p.n * p.stride, NULL,
