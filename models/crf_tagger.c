@@ -30,6 +30,7 @@ _Static_assert(BH_CRF_NFEAT == BH__NER_NFEAT, "crf.h and ner_features.h disagree
 
 #define K BH__NER_NFEAT
 #define MAX_LABELS 256
+#define MAX_LABEL_LEN 256 /* bytes of a label name; the file format's bound */
 
 struct bh_crf_tagger {
     size_t L;
@@ -129,6 +130,9 @@ bh_status bh_crf_tagger_add(bh_crf_tagger *t, const char *const *tokens, const c
         char p, q;
         const char *ty, *pty;
         if (!tags[i] || !tokens[i]) return bh__fail(BH_EINVAL, "bh_crf_tagger_add: NULL token or tag %zu", i);
+        if (strlen(tags[i]) > MAX_LABEL_LEN)
+            return bh__fail(BH_ELIMIT, "bh_crf_tagger_add: tag %zu \"%.40s...\" is longer than %d bytes", i, tags[i],
+                            MAX_LABEL_LEN);
         if (split_tag(tags[i], &p, &ty)) return bh__fail(BH_EFORMAT, "bh_crf_tagger_add: tag %zu \"%.40s\" is malformed", i, tags[i]);
         if (p == 'I' || p == 'E') {
             int ok = i > 0 && !split_tag(tags[i - 1], &q, &pty) && (q == 'B' || q == 'I') && !strcmp(ty, pty);
@@ -137,18 +141,22 @@ bh_status bh_crf_tagger_add(bh_crf_tagger *t, const char *const *tokens, const c
                                 tags[i]);
         }
     }
+    /* labels this sentence brings are dropped again if it is refused: a label
+     * without a sentence would still shape the CRF's mask and take a slot */
+    size_t L0 = t->L;
+    bh_status st = BH_OK;
     int32_t *ids = malloc(n * sizeof *ids);
     if (!ids) return bh__fail(BH_ENOMEM, "bh_crf_tagger_add");
     for (size_t i = 0; i < n; i++) {
         int id = label_id(t, tags[i]);
         if (id < 0) {
             if (t->L == MAX_LABELS) {
-                free(ids);
-                return bh__fail(BH_ELIMIT, "bh_crf_tagger_add: more than %d labels", MAX_LABELS);
+                st = bh__fail(BH_ELIMIT, "bh_crf_tagger_add: more than %d labels", MAX_LABELS);
+                goto done;
             }
             if (!(t->labels[t->L] = strdup(tags[i]))) {
-                free(ids);
-                return bh__fail(BH_ENOMEM, "bh_crf_tagger_add");
+                st = bh__fail(BH_ENOMEM, "bh_crf_tagger_add");
+                goto done;
             }
             id = (int)t->L++;
         }
@@ -162,8 +170,8 @@ bh_status bh_crf_tagger_add(bh_crf_tagger *t, const char *const *tokens, const c
         int32_t *g = f ? realloc(t->tags, cap * sizeof *g) : NULL;
         if (g) t->tags = g;
         if (!f || !g) {
-            free(ids);
-            return bh__fail(BH_ENOMEM, "bh_crf_tagger_add: %zu tokens", cap);
+            st = bh__fail(BH_ENOMEM, "bh_crf_tagger_add: %zu tokens", cap);
+            goto done;
         }
         t->tokcap = cap;
     }
@@ -171,22 +179,20 @@ bh_status bh_crf_tagger_add(bh_crf_tagger *t, const char *const *tokens, const c
         size_t cap = t->sentcap ? 2 * t->sentcap : 256;
         size_t *l = realloc(t->lens, cap * sizeof *l);
         if (!l) {
-            free(ids);
-            return bh__fail(BH_ENOMEM, "bh_crf_tagger_add");
+            st = bh__fail(BH_ENOMEM, "bh_crf_tagger_add");
+            goto done;
         }
         t->lens = l;
         t->sentcap = cap;
     }
-    bh_status st = bh__ner_features(tokens, n, t->wc, t->feats + t->ntok * K);
-    if (st) {
-        free(ids);
-        return st;
-    }
+    if ((st = bh__ner_features(tokens, n, t->wc, t->feats + t->ntok * K))) goto done;
     memcpy(t->tags + t->ntok, ids, n * sizeof *ids);
-    free(ids);
     t->ntok += n;
     t->lens[t->nsent++] = n;
-    return BH_OK;
+done:
+    free(ids);
+    while (st && t->L > L0) free(t->labels[--t->L]);
+    return st;
 }
 
 /* Emissions e[T, L] = sum over the token's features of the bucket's weights. */
@@ -231,32 +237,40 @@ bh_status bh_crf_tagger_train(bh_crf_tagger *t, const bh_crf_tagger_options *opt
         return bh__fail(BH_EINVAL, "bh_crf_tagger_train: trained with hash_bits %d, asked %d", t->bits, bits);
     int epochs = o.epochs > 0 ? o.epochs : 5;
     double lr = o.lr > 0 ? o.lr : 0.1, l2 = o.l2 == 0 ? 1e-6 : o.l2 < 0 ? 0 : o.l2;
-    size_t L = t->L, H = (size_t)1 << bits;
+    size_t L = t->L, H = (size_t)1 << bits, np = L * L + 2 * L, T = 0;
     uint32_t hmask = (uint32_t)(H - 1);
     bh_status st = BH_OK;
-    if (!t->crf) {
-        if ((st = bh_crf_new(L, &t->crf))) return st;
-        if ((st = bh_crf_mask_tags(t->crf, (const char *const *)t->labels, L))) return st;
-        t->w = calloc(H * L, sizeof *t->w);
-        if (!t->w) return bh__fail(BH_ENOMEM, "bh_crf_tagger_train: %zu weights", H * L);
+    int avg = !o.no_average;
+    float *raw = NULL, *G = NULL;
+    double *U = NULL, *Praw = NULL, *Up = NULL, *Gp = NULL, *dp = NULL, *e = NULL, *de = NULL;
+    size_t *order = NULL, *start = NULL;
+    /* A first training that fails makes the tagger untrained again (see done):
+     * a CRF without weights, or weights no step has made, must not pass for a
+     * trained model. */
+    int fresh = !t->crf;
+    if (fresh) {
+        if ((st = bh_crf_new(L, &t->crf)) || (st = bh_crf_mask_tags(t->crf, (const char *const *)t->labels, L)))
+            goto done;
+        if (!(t->w = calloc(H * L, sizeof *t->w))) {
+            st = bh__fail(BH_ENOMEM, "bh_crf_tagger_train: %zu weights", H * L);
+            goto done;
+        }
         t->bits = bits;
     }
-    size_t np = bh_crf_n_params(t->crf), T = 0;
     for (size_t s = 0; s < t->nsent; s++)
         if (t->lens[s] > T) T = t->lens[s];
     /* Training runs on raw weights (the tagger's w holds their running average,
      * refreshed after each epoch). Averaging uses the lazy form
      * avg = raw - U / c with U += c * update at step c, so a step costs only
      * the weights it touches. */
-    int avg = !o.no_average;
-    float *raw = avg ? malloc(H * L * sizeof *raw) : t->w;
-    double *U = avg ? calloc(H * L, sizeof *U) : NULL;
-    double *Praw = avg ? malloc(np * sizeof *Praw) : NULL, *Up = avg ? calloc(np, sizeof *Up) : NULL;
-    float *G = calloc(H * L, sizeof *G);         /* AdaGrad accumulators of w */
-    double *Gp = calloc(np, sizeof *Gp);          /* ... of the CRF parameters */
-    double *dp = malloc(np * sizeof *dp);
-    double *e = malloc(T * L * sizeof *e), *de = malloc(T * L * sizeof *de);
-    size_t *order = malloc(t->nsent * sizeof *order), *start = malloc(t->nsent * sizeof *start);
+    raw = avg ? malloc(H * L * sizeof *raw) : t->w;
+    U = avg ? calloc(H * L, sizeof *U) : NULL;
+    Praw = avg ? malloc(np * sizeof *Praw) : NULL, Up = avg ? calloc(np, sizeof *Up) : NULL;
+    G = calloc(H * L, sizeof *G);   /* AdaGrad accumulators of w */
+    Gp = calloc(np, sizeof *Gp);    /* ... of the CRF parameters */
+    dp = malloc(np * sizeof *dp);
+    e = malloc(T * L * sizeof *e), de = malloc(T * L * sizeof *de);
+    order = malloc(t->nsent * sizeof *order), start = malloc(t->nsent * sizeof *start);
     if (!G || !Gp || !dp || !e || !de || !order || !start || !raw || (avg && (!U || !Praw || !Up))) {
         st = bh__fail(BH_ENOMEM, "bh_crf_tagger_train");
         goto done;
@@ -328,6 +342,13 @@ bh_status bh_crf_tagger_train(bh_crf_tagger *t, const bh_crf_tagger_options *opt
     }
 done:
     if (avg) free(raw);
+    if (st && fresh) {
+        bh_crf_free(t->crf);
+        t->crf = NULL;
+        free(t->w);
+        t->w = NULL;
+        t->bits = 0;
+    }
     free(U);
     free(Praw);
     free(Up);
@@ -475,7 +496,7 @@ bh_status bh_crf_tagger_load(const char *path, bh_crf_tagger **out)
     if ((st = bh_crf_tagger_new(&t))) goto done;
     for (uint32_t i = 0; i < hdr[2]; i++) {
         uint32_t n;
-        if (get(&r, &n, 4) || n == 0 || n > 256) {
+        if (get(&r, &n, 4) || n == 0 || n > MAX_LABEL_LEN) {
             st = bh__fail(BH_EFORMAT, "%s: bad label %u", path, i);
             goto done;
         }

@@ -684,6 +684,104 @@ static void test_tagger_hostile(void **state)
     remove(path);
 }
 
+/* A first training whose label set the CRF refuses ({B-X, E-X}: no label may
+ * both start and end a sentence) leaves the tagger untrained and whole: it
+ * once kept the half-built CRF without weights, and training again read the
+ * missing weights. */
+static void test_tagger_refused_labels(void **state)
+{
+    (void)state;
+    static const char *toks[] = {"a", "b"}, *tags[] = {"B-X", "E-X"};
+    const char *out[2];
+    for (int avg = 0; avg < 2; avg++) {
+        bh_crf_tagger *t;
+        assert_int_equal(bh_crf_tagger_new(&t), BH_OK);
+        assert_int_equal(bh_crf_tagger_add(t, toks, tags, 2), BH_OK);
+        bh_crf_tagger_options o = {0};
+        o.hash_bits = 12;
+        o.epochs = 1;
+        o.no_average = !avg;
+        assert_int_equal(bh_crf_tagger_train(t, &o), BH_EINVAL);
+        assert_int_equal(bh_crf_tagger_train(t, &o), BH_EINVAL);
+        assert_int_equal(bh_crf_tagger_tag(t, toks, 2, out), BH_EINVAL);
+        assert_int_equal(bh_crf_tagger_add(t, toks, tags, 2), BH_OK); /* still untrained */
+        bh_crf_tagger_free(t);
+    }
+    /* BIO and IOBES mixed: the mask (IOBES, for S-Y) breaks the first
+       sentence's gold tags during training; no zero weights pass for a model */
+    static const char *bio[] = {"B-X", "O"}, *single[] = {"S-Y"};
+    bh_crf_tagger *t;
+    assert_int_equal(bh_crf_tagger_new(&t), BH_OK);
+    assert_int_equal(bh_crf_tagger_add(t, toks, bio, 2), BH_OK);
+    assert_int_equal(bh_crf_tagger_add(t, toks, single, 1), BH_OK);
+    bh_crf_tagger_options o = {0};
+    o.hash_bits = 12;
+    o.epochs = 1;
+    assert_int_equal(bh_crf_tagger_train(t, &o), BH_EINVAL);
+    assert_int_equal(bh_crf_tagger_tag(t, toks, 2, out), BH_EINVAL);
+    char path[256];
+    test_build_path(path, sizeof path, "tests/crf_refused.bin");
+    assert_int_equal(bh_crf_tagger_save(t, path), BH_EINVAL);
+    bh_crf_tagger_free(t);
+}
+
+/* A sentence refused for the label limit adds none of its labels: the
+ * labels it brought before the limit once stayed, with no sentence. */
+static void test_tagger_label_limit(void **state)
+{
+    (void)state;
+    char names[255][16];
+    const char *toks[255], *tags[255];
+    for (int i = 0; i < 255; i++) {
+        snprintf(names[i], sizeof names[i], "B-T%d", i);
+        tags[i] = names[i];
+        toks[i] = "w";
+    }
+    bh_crf_tagger *t;
+    assert_int_equal(bh_crf_tagger_new(&t), BH_OK);
+    assert_int_equal(bh_crf_tagger_add(t, toks, tags, 255), BH_OK);
+    assert_int_equal(bh_crf_tagger_n_labels(t), 255);
+    const char *more[] = {"B-NEW1", "B-NEW2"};
+    assert_int_equal(bh_crf_tagger_add(t, toks, more, 2), BH_ELIMIT);
+    assert_int_equal(bh_crf_tagger_n_labels(t), 255);
+    assert_null(bh_crf_tagger_label(t, 255));
+    const char *one[] = {"B-NEW1", "O"};
+    assert_int_equal(bh_crf_tagger_add(t, toks, one, 2), BH_ELIMIT);
+    assert_int_equal(bh_crf_tagger_n_labels(t), 255);
+    bh_crf_tagger_free(t);
+}
+
+/* A tag longer than a tagger file can hold is refused when it is added: it
+ * was once trained and saved into a file that bh_crf_tagger_load rejects. */
+static void test_tagger_long_label(void **state)
+{
+    (void)state;
+    char longtag[300];
+    memset(longtag, 'A', sizeof longtag - 1);
+    longtag[0] = 'B', longtag[1] = '-', longtag[sizeof longtag - 1] = 0;
+    const char *toks[] = {"a", "b"}, *tags[] = {longtag, "O"}, *fits[] = {"B-X", "O"};
+    bh_crf_tagger *t;
+    assert_int_equal(bh_crf_tagger_new(&t), BH_OK);
+    assert_int_equal(bh_crf_tagger_add(t, toks, tags, 2), BH_ELIMIT);
+    assert_int_equal(bh_crf_tagger_n_labels(t), 0);
+    longtag[256] = 0; /* 256 bytes: the longest a file holds */
+    assert_int_equal(bh_crf_tagger_add(t, toks, tags, 2), BH_OK);
+    assert_int_equal(bh_crf_tagger_add(t, toks, fits, 2), BH_OK);
+    bh_crf_tagger_options o = {0};
+    o.hash_bits = 12;
+    o.epochs = 1;
+    assert_int_equal(bh_crf_tagger_train(t, &o), BH_OK);
+    char path[256];
+    test_build_path(path, sizeof path, "tests/crf_long_label.bin");
+    assert_int_equal(bh_crf_tagger_save(t, path), BH_OK);
+    bh_crf_tagger *u = NULL;
+    assert_int_equal(bh_crf_tagger_load(path, &u), BH_OK);
+    assert_string_equal(bh_crf_tagger_label(u, 0), longtag);
+    bh_crf_tagger_free(u);
+    bh_crf_tagger_free(t);
+    remove(path);
+}
+
 /* 2^24 empty lines and one word: the table is sized by its words, not its
  * lines (once 2^25 slots, 512 MB), so it loads within 200 MB more than the
  * process holds. */
@@ -720,7 +818,8 @@ int main(void)
         cmocka_unit_test(test_bad_input),   cmocka_unit_test(test_tagger),
         cmocka_unit_test(test_clusters_file), cmocka_unit_test(test_cluster_features),
         cmocka_unit_test(test_cluster_tagger), cmocka_unit_test(test_tagger_hostile),
-        cmocka_unit_test(test_clusters_lines),
+        cmocka_unit_test(test_clusters_lines), cmocka_unit_test(test_tagger_refused_labels),
+        cmocka_unit_test(test_tagger_label_limit), cmocka_unit_test(test_tagger_long_label),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -123,13 +123,17 @@ void bh_crf_tagger_free(bh_crf_tagger *t);
 
 /* Adds one training sentence of n >= 1 tokens with its tags (copied). Tags are
  * used as given (convert the scheme first, e.g. with bh_tags_convert): a
- * malformed tag is BH_EFORMAT, an I-X that continues no entity BH_EINVAL.
- * Refused (BH_EINVAL) once the tagger is trained or loaded: its label set is fixed. */
+ * malformed tag is BH_EFORMAT, an I-X that continues no entity BH_EINVAL; a
+ * tag over 256 bytes, or a 257th label, BH_ELIMIT. A refused sentence adds
+ * nothing, not even its new labels. Refused (BH_EINVAL) once the tagger is
+ * trained or loaded: its label set is fixed. */
 bh_status bh_crf_tagger_add(bh_crf_tagger *t, const char *const *tokens, const char *const *tags, size_t n);
 
 /* Trains on the sentences added (opt may be NULL = defaults). Training again
- * continues from the current weights. BH_EINVAL with no sentences,
- * BH_ENUMERIC if the loss becomes NaN. */
+ * continues from the current weights. BH_EINVAL with no sentences, or when
+ * the label set allows no one-token sentence (e.g. only B-X and E-X),
+ * BH_ENUMERIC if the loss becomes NaN. A first training that fails leaves
+ * the tagger untrained. */
 bh_status bh_crf_tagger_train(bh_crf_tagger *t, const bh_crf_tagger_options *opt);
 
 /* Tags n tokens: tags[i] points to a label string owned by the tagger (valid
