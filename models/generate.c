@@ -84,8 +84,9 @@ bh_status bh_gen_feed(bh_gen *g, const int32_t *ids, int n, float *logits)
     bh_model *m = g->m;
     const bh_model_config *c = &m->c;
     int D = c->dim, F = c->ffn, H = c->heads, hd = D / H, T = c->max_len, V = c->vocab;
-    if (g->pos + n > T)
-        return bh__fail(BH_ELIMIT, "generation: context of %d tokens exceeds max_len %d", g->pos + n, T);
+    /* n > T - pos, not pos + n > T: a huge n must not wrap the sum around */
+    if (n > T - g->pos)
+        return bh__fail(BH_ELIMIT, "generation: context of %lld tokens exceeds max_len %d", (long long)g->pos + n, T);
     for (int i = 0; i < n; i++)
         if (ids[i] < 0 || ids[i] >= V)
             return bh__fail(BH_EINVAL, "generation: token id %d out of range [0,%d)", ids[i], V);

@@ -102,19 +102,28 @@ void bh_shard_reader_free(bh_shard_reader *r)
     free(r);
 }
 
+/* Opens shard i at its first record. On an error r keeps the shard it had
+ * open, so that a failed advance or seek leaves a reader that can be used
+ * (or freed) rather than one without a file. */
 static bh_status open_shard(bh_shard_reader *r, int i)
 {
-    if (r->f) fclose(r->f);
-    r->cur = i;
-    r->f = fopen(r->paths[i], "rb");
-    if (!r->f) return bh__fail(BH_ENOTFOUND, "shard %s: %s", r->paths[i], strerror(errno));
+    FILE *f = fopen(r->paths[i], "rb");
+    if (!f) return bh__fail(BH_ENOTFOUND, "shard %s: %s", r->paths[i], strerror(errno));
     unsigned char h[16];
-    if (fread(h, 1, 16, r->f) != 16 || memcmp(h, MAGIC, 8))
+    if (fread(h, 1, 16, f) != 16 || memcmp(h, MAGIC, 8)) {
+        fclose(f);
         return bh__fail(BH_EFORMAT, "shard %s: not a token shard (bad magic)", r->paths[i]);
+    }
+    long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    if (size < 16 || fseek(f, 16, SEEK_SET) != 0) {
+        fclose(f);
+        return bh__fail(BH_EIO, "shard %s: cannot find its size", r->paths[i]);
+    }
+    if (r->f) fclose(r->f);
+    r->f = f;
+    r->cur = i;
     r->vocab = get_u32(h + 8);
-    fseek(r->f, 0, SEEK_END);
-    r->size = ftell(r->f);
-    fseek(r->f, 16, SEEK_SET);
+    r->size = size;
     r->rec_off = 16;
     r->rec_len = 0;
     r->rec_pos = 0;
@@ -194,12 +203,9 @@ static bh_status advance(bh_shard_reader *r)
         }
         if (++tries > r->npaths + 1)
             return bh__fail(BH_EFORMAT, "shards hold no tokens");
-        int next = r->cur + 1;
-        if (next == r->npaths) {
-            next = 0;
-            r->epoch++;
-        }
+        int next = r->cur + 1 == r->npaths ? 0 : r->cur + 1;
         if ((st = open_shard(r, next))) return st;
+        if (next == 0) r->epoch++; /* after the open: a retry after an error counts it once */
     }
 }
 
@@ -263,13 +269,21 @@ bh_status bh_shard_reader_seek(bh_shard_reader *r, const char *pos)
     if (!r || !pos || sscanf(pos, "%d %ld %u %d %ld", &cur, &off, &rp, &sep, &epoch) != 5 || cur < 0 ||
         cur >= r->npaths || off < 16)
         return bh__fail(BH_EFORMAT, "shard position \"%s\" is invalid", pos ? pos : "");
-    bh_status st = open_shard(r, cur);
+    /* the position is checked on a copy: a bad one leaves r where it was */
+    bh_shard_reader t = *r;
+    t.f = NULL;
+    bh_status st = open_shard(&t, cur);
     if (st) return st;
-    r->rec_off = off;
+    t.rec_off = off;
     int got;
-    if ((st = read_record_header(r, &got))) return st;
-    if (!got || rp > r->rec_len)
-        return bh__fail(BH_EFORMAT, "shard position \"%s\" is past the end of %s", pos, r->paths[cur]);
+    if (!(st = read_record_header(&t, &got)) && (!got || rp > t.rec_len))
+        st = bh__fail(BH_EFORMAT, "shard position \"%s\" is past the end of %s", pos, r->paths[cur]);
+    if (st) {
+        fclose(t.f);
+        return st;
+    }
+    if (r->f) fclose(r->f);
+    *r = t;
     r->rec_pos = rp;
     r->sep_pending = sep != 0;
     r->epoch = epoch;

@@ -52,11 +52,15 @@ bh_status bh__text_features(const char *s, size_t n, int cmin, int cmax, uint32_
             continue;
         }
         size_t st = i, ncp = 0, offs[256];
+        /* offs[ncp] ends the last character kept, not the word: the n-grams
+         * that end there must not take in the rest of a longer word */
         while (i < n && word_char(s + i, n - i, &step)) {
-            if (ncp < 255) offs[ncp++] = i;
+            if (ncp < 255) {
+                offs[ncp++] = i;
+                offs[ncp] = i + step;
+            }
             i += step;
         }
-        offs[ncp] = i;
         uint64_t w = fnv(s + st, i - st, 1469598103934665603ULL);
         if (push(out, len, cap, w)) return bh__fail(BH_ENOMEM, "out of memory");
         if (prev && push(out, len, cap, w * 31 + prev * 7 + 1)) return bh__fail(BH_ENOMEM, "out of memory");

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/error.h"
 #include "pipeline/cli.h"
 #include "pipeline/ngram_fuse.h"
 #include "bhasha/langid.h"
@@ -314,18 +315,21 @@ static int run_task(int argc, char **argv, bh__ft_task task)
     bh__ft_entity *ents = NULL;
     size_t ne = 0, cap = 0;
     long problems = 0;
-    float probs[256];
-    if (kind == BH_HEAD_SEQUENCE && bh_head_n_labels(h) > 256) {
-        bh_langid_free(lid);
-        bh__ft_free(fm);
-        return cli_usage_error(cmd, "a sentiment head with more than 256 labels");
-    }
+    /* sized for each line's head: a per-language head may have more labels
+     * than the first one */
+    float *probs = NULL;
+    int nprobs = 0;
     while (cli_lines_next(&r)) {
         st = BH_OK;
         if (lid) {
             bh_langid_result lr;
             st = bh_langid_identify(lid, r.line, r.len, &lr);
             if (!st) h = bh__ft_find_head(fm, kind, lr.lang);
+        }
+        if (!st && task == BH__FT_SENTIMENT && bh_head_n_labels(h) > nprobs) {
+            float *p = realloc(probs, sizeof *p * (size_t)bh_head_n_labels(h));
+            if (p) probs = p, nprobs = bh_head_n_labels(h);
+            else st = bh__fail(BH_ENOMEM, "out of memory");
         }
         if (!st && task == BH__FT_SENTIMENT) {
             st = bh__ft_run(fm, h, NULL, r.line, r.len, probs, NULL, NULL, NULL);
@@ -334,6 +338,7 @@ static int run_task(int argc, char **argv, bh__ft_task task)
                 if ((!only || in_list(only, bh_head_label(h, j))) && (label < 0 || probs[j] > probs[label])) label = j;
             if (!st && label < 0) {
                 int rc = cli_usage_error(cmd, "--labels %s: none is a label of head %s", only, bh_head_name(h));
+                free(probs);
                 free(ents);
                 bh_langid_free(lid);
                 bh__ft_free(fm);
@@ -375,6 +380,7 @@ static int run_task(int argc, char **argv, bh__ft_task task)
         }
     }
     cli_lines_close(&r);
+    free(probs);
     free(ents);
     bh_langid_free(lid);
     bh__ft_free(fm);

@@ -247,6 +247,19 @@ ok "  ... names the missing head" grep -q 'has no ner head' "$D/err"
 $BH annotate --model "$D/s" "$D/docs.txt" > "$D/ann_s.jsonl" 2> /dev/null
 ok "annotate: stages=all with a sentiment-only model leaves NER out" sh -c "grep -q '\"heads\":{\"sentiment\":\"sentiment\"}' $D/ann_s.jsonl && ! grep -q entities $D/ann_s.jsonl"
 fails "annotate: a model directory that does not exist" $BH annotate --model "$D/nothing" --stages ner "$D/docs.txt"
+# --- sentiment heads per language with different label counts: each line's
+# head sizes its probabilities (300 labels after a head of 2)
+printf 'text\tlabel\n' > "$D/many.tsv"
+for i in $(seq 1 300); do printf 'राम ने कहा %d\tl%03d\n' "$i" "$i"; done >> "$D/many.tsv"
+$BH $FT --task sentiment --head sentiment_bn --train "$D/train.tsv" --dev "$D/dev.tsv" --epochs 1 \
+    --also "task=sentiment;head=sentiment_hi;train=$D/many.tsv;dev=$D/many.tsv" --out "$D/ml" > /dev/null 2>&1
+is "sentiment heads of 2 and 300 labels: finetune exits 0" "$?" "0"
+printf 'মিনা বলল বইটা খুব ভালো\nराम ने कहा कि वह कल दिल्ली जाएगा और वहाँ अपने दोस्तों से मिलेगा\n' > "$D/in2.txt"
+$BH sentiment --model "$D/ml" --probs "$D/in2.txt" > "$D/ml.jsonl" 2> "$D/err"
+is "per-language heads: exit 0, the Bengali head, then the Hindi head's 300 probabilities" \
+    "$?:$(sed -n 1p "$D/ml.jsonl" | grep -c '^{"label":"\(pos\|neg\)"'):$(sed -n 2p "$D/ml.jsonl" | grep -o '"l[0-9]*":' | wc -l | tr -d ' ')" "0:1:300"
+$BH sentiment --model "$D/ml" --head sentiment_hi "$D/in2.txt" > "$D/ml.jsonl" 2> "$D/err"
+is "--head with 300 labels: exit 0, one line per line" "$?:$(grep -c '^{"label":"l[0-9]*","score":[0-9.]*}$' "$D/ml.jsonl")" "0:2"
 fails "--also without dev" $BH $FT --task sentiment --train "$D/train.tsv" --dev "$D/dev.tsv" --out "$D/x" --also "task=ner;train=$D/train.conll"
 fails "--also with an unknown key" $BH $FT --task sentiment --train "$D/train.tsv" --dev "$D/dev.tsv" --out "$D/x" --also "task=ner;tran=x;dev=y"
 fails "two heads with one name" $BH $FT --task sentiment --train "$D/train.tsv" --dev "$D/dev.tsv" --out "$D/x" --epochs 1 --also "task=sentiment;train=$D/train.tsv;dev=$D/dev.tsv"

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "bhasha.h"
+#include "models/text_features.h"
 #include "tests/int8_rows.h"
 
 #define FD_H 5e-3f
@@ -1062,6 +1063,36 @@ static void test_errors(void **state)
     bh_head_free(t);
 }
 
+/* The n-gram layer's input (models/text_features.c) counts the first 255
+ * characters of a word: a word longer than that has the character n-grams of
+ * its first 255 (only its word hash sees the rest). */
+static void test_text_features_long_word(void **state)
+{
+    (void)state;
+    char a[301], b[301];
+    memset(a, 'a', 300);
+    memset(b, 'a', 300);
+    memset(b + 255, 'b', 45);
+    a[300] = b[300] = 0;
+    uint32_t *fa = NULL, *fb = NULL, *f1 = NULL;
+    size_t na = 0, ca = 0, nb = 0, cb = 0, n1 = 0, c1 = 0;
+    assert_int_equal(bh__text_features(a, 300, 1, 3, &fa, &na, &ca), BH_OK);
+    assert_int_equal(bh__text_features(b, 300, 1, 3, &fb, &nb, &cb), BH_OK);
+    assert_int_equal(bh__text_features("a", 1, 1, 1, &f1, &n1, &c1), BH_OK);
+    /* the word, then 255 + 254 + 253 character n-grams */
+    assert_int_equal(na, 1 + 255 + 254 + 253);
+    assert_int_equal(nb, na);
+    assert_int_not_equal(fa[0], fb[0]);
+    assert_memory_equal(fa + 1, fb + 1, (na - 1) * sizeof *fa);
+    /* the 255th unigram is "a", like the first */
+    assert_int_equal(n1, 2);
+    assert_int_equal(fa[1], f1[1]);
+    assert_int_equal(fa[255], f1[1]);
+    free(fa);
+    free(fb);
+    free(f1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1072,6 +1103,7 @@ int main(void)
         cmocka_unit_test(test_token_grad_features),
         cmocka_unit_test(test_fuse_crf),
         cmocka_unit_test(test_seq_ngrams),
+        cmocka_unit_test(test_text_features_long_word),
         cmocka_unit_test(test_span_grad_decode),
         cmocka_unit_test(test_end_to_end),
         cmocka_unit_test(test_pooling_padding),

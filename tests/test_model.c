@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1054,6 +1055,43 @@ static void test_shards(void **st)
     assert_int_equal(bh_shard_reader_open(paths + 1, 1, -1, &r), BH_EFORMAT);
 }
 
+/* A failed seek leaves the reader where it was, and a shard that cannot be
+ * opened is an error on every call, never a reader without a file. */
+static void test_shard_errors(void **st)
+{
+    (void)st;
+    char p1[256], p2[256];
+    path(p1, "c.tok");
+    path(p2, "d.tok");
+    bh_shard_writer *w;
+    int32_t d1[] = {1, 2, 3}, d2[] = {4, 5}, d3[] = {6, 7};
+    assert_int_equal(bh_shard_writer_open(p1, 10, &w), BH_OK);
+    assert_int_equal(bh_shard_writer_add(w, d1, 3), BH_OK);
+    assert_int_equal(bh_shard_writer_add(w, d2, 2), BH_OK);
+    assert_int_equal(bh_shard_writer_close(w), BH_OK);
+    assert_int_equal(bh_shard_writer_open(p2, 10, &w), BH_OK);
+    assert_int_equal(bh_shard_writer_add(w, d3, 2), BH_OK);
+    assert_int_equal(bh_shard_writer_close(w), BH_OK);
+    const char *paths[] = {p1, p2};
+    bh_shard_reader *r;
+    assert_int_equal(bh_shard_reader_open(paths, 2, 0, &r), BH_OK);
+    int32_t out[8];
+    assert_int_equal(bh_shard_reader_next(r, out, 2), BH_OK);
+    /* the second record (byte 32) holds 2 tokens, not 9 */
+    assert_int_equal(bh_shard_reader_seek(r, "0 32 9 1 0"), BH_EFORMAT);
+    assert_int_equal(bh_shard_reader_next(r, out, 1), BH_OK);
+    assert_int_equal(out[0], 3);
+    assert_int_equal(unlink(p2), 0);
+    assert_int_equal(bh_shard_reader_seek(r, "1 16 0 1 0"), BH_ENOTFOUND);
+    assert_int_equal(bh_shard_reader_next(r, out, 4), BH_OK);
+    int32_t want[] = {0, 4, 5, 0};
+    assert_memory_equal(out, want, sizeof want);
+    assert_int_equal(bh_shard_reader_next(r, out, 1), BH_ENOTFOUND);
+    assert_int_equal(bh_shard_reader_next(r, out, 1), BH_ENOTFOUND);
+    bh_shard_reader_free(r);
+    unlink(p1);
+}
+
 static void test_mlm_mask(void **st)
 {
     (void)st;
@@ -1142,6 +1180,29 @@ static void test_sample(void **st)
         memcpy(lg, base, sizeof lg);
         assert_int_equal(bh_sample(lg, 5, &c, NULL, 0, &rng), 1);
     }
+}
+
+/* The KV cache refuses a feed past max_len, however large n is (pos + n
+ * must not wrap around and let n tokens be read). */
+static void test_gen_limits(void **st)
+{
+    (void)st;
+    bh_model_config c = tiny(BH_ARCH_DECODER);
+    bh_model *m;
+    assert_int_equal(bh_model_new(&c, 2, &m), BH_OK);
+    bh_gen *g;
+    assert_int_equal(bh_gen_new(m, &g), BH_OK);
+    int32_t ids[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    float lg[20];
+    assert_int_equal(bh_gen_feed(g, ids, 1, lg), BH_OK);
+    assert_int_equal(bh_gen_feed(g, ids, INT_MAX, lg), BH_ELIMIT);
+    assert_int_equal(bh_gen_feed(g, ids, INT_MAX - 1, NULL), BH_ELIMIT);
+    assert_int_equal(bh_gen_pos(g), 1);
+    assert_int_equal(bh_gen_feed(g, ids, 8, lg), BH_ELIMIT);
+    assert_int_equal(bh_gen_feed(g, ids, 7, lg), BH_OK);
+    assert_int_equal(bh_gen_pos(g), 8);
+    bh_gen_free(g);
+    bh_model_free(m);
 }
 
 static void test_determinism(void **st)
@@ -1299,8 +1360,9 @@ int main(void)
         cmocka_unit_test(test_sparse_huge),         cmocka_unit_test(test_heads_config),
         cmocka_unit_test(test_convert_and_warm_start), cmocka_unit_test(test_convert_q8), cmocka_unit_test(test_f16_edges),
         cmocka_unit_test(test_optim_state),         cmocka_unit_test(test_shards),
+        cmocka_unit_test(test_shard_errors),
         cmocka_unit_test(test_mlm_mask),            cmocka_unit_test(test_mlm_words),
-        cmocka_unit_test(test_sample),
+        cmocka_unit_test(test_sample),              cmocka_unit_test(test_gen_limits),
         cmocka_unit_test(test_determinism),         cmocka_unit_test(test_blas),
         cmocka_unit_test(test_train_parts),         cmocka_unit_test(test_forward_parts),
     };
