@@ -26,7 +26,8 @@ struct bh_corpus_stats {
     int n_labels;
     long long other_labels;
     int has_labels, has_tags, is_qa;
-    const char *last_ctx;
+    const char *last_ctx; /* context of the last SQuAD question, and that record's index */
+    long last_index;
 };
 
 bh_status bh_corpus_stats_new(bh_corpus_stats **out)
@@ -114,11 +115,15 @@ bh_status bh_corpus_stats_add(bh_corpus_stats *s, const bh_corpus_record *rec)
     s->docs++;
     if (rec->question) {
         s->is_qa = 1;
-        if (rec->text != s->last_ctx) {
+        /* Questions of one paragraph share its context pointer, but once a reader is
+         * freed another reader (the next file of a total) may put a different
+         * context at the same address: its index then starts over, not rising. */
+        if (!s->last_ctx || rec->text != s->last_ctx || rec->index <= s->last_index) {
             s->paragraphs++;
             s->last_ctx = rec->text;
             scan_text(s, rec->text, rec->text_len, 1, 0);
         }
+        s->last_index = rec->index;
         scan_text(s, rec->question, strlen(rec->question), 1, 1);
         s->answers += (long long)rec->n_answers;
         if (rec->is_impossible || rec->n_answers == 0) s->unanswerable++;

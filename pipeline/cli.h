@@ -64,6 +64,8 @@ int cli_finish_lines(const char *cmd, int rc, long problems, long report_max, in
  * it was there, so output can mirror input exactly. */
 typedef struct cli_lines {
     FILE *f;
+    const char *cmd, *path; /* for the read error message */
+    int failed;             /* a read error ended the input */
     char *line;
     size_t cap;
     size_t len;
@@ -72,9 +74,12 @@ typedef struct cli_lines {
 } cli_lines;
 /* Opens path ("-" or NULL for stdin). Returns 0 or prints an error and returns 1. */
 int cli_lines_open(cli_lines *r, const char *cmd, const char *path);
-/* Returns 1 when a line was read, 0 at end of input. */
+/* Returns 1 when a line was read, 0 at end of input. A read error (a directory,
+ * an I/O error) also ends the input; it is reported on stderr (one line) and
+ * cli_lines_close returns 1, so that a cut-short input is not a success. */
 int cli_lines_next(cli_lines *r);
-void cli_lines_close(cli_lines *r);
+/* Closes the input (not stdin); returns 1 if a read error ended it, else 0. */
+int cli_lines_close(cli_lines *r);
 
 /* Reads a whole file (or stdin for "-") into memory. Returns 0 or prints and returns 1. */
 int cli_read_file(const char *cmd, const char *path, bh_buf *out);

@@ -198,9 +198,11 @@ static int hset_add(hset *s, uint64_t h)
 }
 
 /* bhasha's normalisation (bh_normalize: NFC with the Indic rules, format characters
- * dropped, whitespace folded), then letters counted in / out of the target script.
+ * dropped, whitespace folded), then characters (code points, what --min-chars
+ * counts) and letters in / out of the target script counted.
  * Returns -1 when the input was not valid UTF-8 (it is repaired, but dropped here). */
-static int clean_text(const char *s, size_t n, bh_buf *out, int want_script, long *in_script, long *letters)
+static int clean_text(const char *s, size_t n, bh_buf *out, int want_script, long *chars, long *in_script,
+                      long *letters)
 {
     bh_norm_options no;
     bh_norm_options_default(&no);
@@ -208,7 +210,7 @@ static int clean_text(const char *s, size_t n, bh_buf *out, int want_script, lon
     no.strip_format = 1;
     bh_norm_stats ns = {0};
     bh_buf_clear(out);
-    *in_script = *letters = 0;
+    *chars = *in_script = *letters = 0;
     if (bh_normalize(s, n, &no, out, &ns) || ns.utf8_repairs) return -1;
     if (!out->data) bh_buf_append(out, "", 0);
     for (size_t i = 0; i < out->len;) {
@@ -216,6 +218,7 @@ static int clean_text(const char *s, size_t n, bh_buf *out, int want_script, lon
         utf8proc_ssize_t m = utf8proc_iterate((const utf8proc_uint8_t *)out->data + i, (utf8proc_ssize_t)(out->len - i), &cp);
         if (m <= 0) return -1;
         i += (size_t)m;
+        (*chars)++;
         utf8proc_category_t cat = utf8proc_category(cp);
         if (cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_ME) {
             (*letters)++;
@@ -275,8 +278,8 @@ static int cmd_clean(int argc, char **argv)
     bh_corpus_record rec;
     int k;
     while ((k = bh_corpus_next(r, &rec)) == 1) {
-        long ins, let;
-        if (clean_text(rec.text, rec.text_len, &out, want, &ins, &let) < 0) {
+        long nch, ins, let;
+        if (clean_text(rec.text, rec.text_len, &out, want, &nch, &ins, &let) < 0) {
             if (!ex_utf8) ex_utf8 = rec.line;
             d_utf8++;
             continue;
@@ -285,7 +288,7 @@ static int cmd_clean(int argc, char **argv)
             d_empty++;
             continue;
         }
-        if ((long)out.len < min_chars) {
+        if (nch < min_chars) {
             d_short++;
             continue;
         }
@@ -317,25 +320,36 @@ static int cmd_clean(int argc, char **argv)
     free(seen.t);
     bh_buf_free(&out);
     bh_langid_free(lid);
-    if (k < 0) {
+    if (k < 0 || st) {
         bh_corpus_free(r);
-        return cli_fail(CMD, k);
+        return cli_fail(CMD, k < 0 ? k : st);
+    }
+    /* a full disk must not pass for a clean corpus that happens to be short */
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        bh_corpus_free(r);
+        fprintf(stderr, "bhasha %s: write error\n", CMD);
+        return 1;
     }
     FILE *rf = report ? fopen(report, "w") : stderr;
     if (!rf) {
         bh_corpus_free(r);
         return cli_usage_error(CMD, "cannot write %s", report);
     }
+    fprintf(rf, "{\"file\":");
+    cli_json_string(rf, file, strlen(file));
     fprintf(rf,
-            "{\"file\":\"%s\",\"kept\":%ld,\"dropped\":{\"empty\":%ld,\"too_short\":%ld,\"invalid_utf8\":%ld,"
+            ",\"kept\":%ld,\"dropped\":{\"empty\":%ld,\"too_short\":%ld,\"invalid_utf8\":%ld,"
             "\"duplicate\":%ld,\"other_language\":%ld},\"language_check\":\"%s\",\"first_line\":{\"invalid_utf8\":%ld,\"duplicate\":%ld,"
             "\"other_language\":%ld}",
-            file, kept, d_empty, d_short, d_utf8, d_dup, d_lang,
+            kept, d_empty, d_short, d_utf8, d_dup, d_lang,
             !lang ? "none" : lid ? "script share + langid model" : "script share", ex_utf8, ex_dup, ex_lang);
     print_problems(rf, r);
     fprintf(rf, "}\n");
-    if (report) fclose(rf);
     bh_corpus_free(r);
+    if (report && (ferror(rf) | fclose(rf))) {
+        fprintf(stderr, "bhasha %s: write error on %s\n", CMD, report);
+        return 1;
+    }
     return 0;
 }
 
@@ -495,7 +509,8 @@ static int cmd_encode(int argc, char **argv)
         else if (cli_opt(argc, argv, &i, "--shard-tokens", &v)) shard_tokens = v ? atoll(v) : 0;
         else if (cli_opt(argc, argv, &i, "--no-normalize", NULL)) normalize = 0;
         else if (argv[i][0] == '-' && argv[i][1]) return cli_usage_error(CMD, "unknown option %s", argv[i]);
-        else if (nf < 256) files[nf++] = argv[i];
+        else if (nf == 256) return cli_usage_error(CMD, "too many files");
+        else files[nf++] = argv[i];
     }
     if (!model || !prefix || !nf) return cli_usage_error(CMD, "encode needs --spm MODEL --out PREFIX FILE...");
     if (shard_tokens <= 0) return cli_usage_error(CMD, "--shard-tokens must be positive");

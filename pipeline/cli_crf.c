@@ -190,7 +190,7 @@ static int crf_tag(int argc, char **argv)
         putchar('\n');
     }
 done:
-    cli_lines_close(&r);
+    if (cli_lines_close(&r) && !rc) rc = 1;
     free(tok);
     free(tags);
     bh_crf_tagger_free(t);

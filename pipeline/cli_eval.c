@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/error.h"
 #include "eval/baseline.h"
 #include "eval/svg.h"
 #include "pipeline/cli.h"
@@ -259,7 +260,7 @@ static int eval_ner_file(eopts *e, bh_ner_mode mode)
         }
         if (sl_push(&g, f[nf - 2]) || sl_push(&p, f[nf - 1])) st = BH_ENOMEM;
     }
-    cli_lines_close(&l);
+    if (cli_lines_close(&l) && !rc) rc = 1;
     sl_free(&g);
     sl_free(&p);
     if (!rc && st) rc = cli_fail(CMD, st);
@@ -411,8 +412,7 @@ static int read_text_lines(const char *path, slist *out)
             cli_lines_close(&l);
             return cli_fail(CMD, BH_ENOMEM);
         }
-    cli_lines_close(&l);
-    return 0;
+    return cli_lines_close(&l);
 }
 
 static int eval_mt(eopts *e)
@@ -1271,7 +1271,7 @@ static int suite_langid(const suite_ctx *cx, json_t *b, const char *dir, result 
             st = bh_langid_identify(m, l.line ? l.line : "", l.len, &lr);
             if (!st && (sl_push(&gold, json_string_value(lv)) || sl_push(&pred, lr.lang))) st = BH_ENOMEM;
         }
-        cli_lines_close(&l);
+        if (cli_lines_close(&l) && !st) st = bh__fail(BH_EIO, "read error in the %s file", json_string_value(lv));
     }
     bh_class_report *r = NULL;
     if (!st && gold.n) st = bh_eval_classification((const char *const *)gold.v, (const char *const *)pred.v, gold.n, &r);

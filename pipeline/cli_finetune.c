@@ -379,12 +379,12 @@ static int run_task(int argc, char **argv, bh__ft_task task)
             fputs("}\n", stdout);
         }
     }
-    cli_lines_close(&r);
+    int rc = cli_lines_close(&r);
     free(probs);
     free(ents);
     bh_langid_free(lid);
     bh__ft_free(fm);
-    return cli_finish_lines(cmd, 0, problems, 10, strict, "errors");
+    return cli_finish_lines(cmd, rc, problems, 10, strict, "errors");
 }
 
 /* ------------------------------------------------------------ fuse-ngrams */

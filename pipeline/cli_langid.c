@@ -122,7 +122,7 @@ static int lid_identify(int argc, char **argv)
         }
         printf("%s\t%.4f%s", res.lang, (double)res.score, r.had_newline ? "\n" : "");
     }
-    cli_lines_close(&r);
+    if (cli_lines_close(&r) && !rc) rc = 1;
     bh_langid_free(m);
     return cli_finish_lines("langid", rc, problems, 20, strict, "invalid UTF-8 or NUL bytes");
 }
@@ -243,7 +243,7 @@ static int lid_train(int argc, char **argv)
             }
             nsamples++;
         }
-        cli_lines_close(&r);
+        if (cli_lines_close(&r) && !rc) rc = 1;
     }
     bh_langid *m = NULL;
     if (!rc) {
@@ -327,7 +327,7 @@ static int lid_eval(int argc, char **argv)
         if (p == nl && nl < EVAL_MAX_LANGS) memcpy(codes[nl++], res.lang, strlen(res.lang) + 1);
         if (g < EVAL_MAX_LANGS) conf[g][p < EVAL_MAX_LANGS ? p : EVAL_MAX_LANGS]++;
     }
-    cli_lines_close(&r);
+    if (cli_lines_close(&r) && !rc) rc = 1;
     bh_langid_free(m);
     if (rc) return rc;
     size_t all = 0, right = 0;

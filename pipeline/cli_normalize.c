@@ -61,7 +61,7 @@ int cli_normalize(int argc, char **argv)
             if (out.len) fwrite(out.data, 1, out.len, stdout);
             if (in.had_newline) putchar('\n');
         }
-        cli_lines_close(&in);
+        if (cli_lines_close(&in) && !rc) rc = 1;
     }
     bh_buf_free(&out);
     return cli_finish_lines("normalize", rc, bad_lines, REPORT_MAX, strict, "invalid UTF-8 or NUL bytes");

@@ -196,9 +196,9 @@ int cli_qa(int argc, char **argv)
         }
         json_decref(o);
     }
-    cli_lines_close(&r);
+    int rc = cli_lines_close(&r);
     bh__qa_free(qm);
-    return cli_finish_lines(cmd, 0, problems, 10, strict, "errors");
+    return cli_finish_lines(cmd, rc, problems, 10, strict, "errors");
 }
 
 /* ------------------------------------------------ corpus cloze / squad-split */

@@ -80,7 +80,7 @@ int cli_translit(int argc, char **argv)
             if (out.len) fwrite(out.data, 1, out.len, stdout);
             if (in.had_newline) putchar('\n');
         }
-        cli_lines_close(&in);
+        if (cli_lines_close(&in) && !rc) rc = 1;
     }
     bh_buf_free(&out);
     bh_buf_free(&nb);

@@ -44,6 +44,8 @@ int cli_finish_lines(const char *cmd, int rc, long problems, long report_max, in
 int cli_lines_open(cli_lines *r, const char *cmd, const char *path)
 {
     memset(r, 0, sizeof *r);
+    r->cmd = cmd;
+    r->path = path && strcmp(path, "-") != 0 ? path : "stdin";
     if (!path || strcmp(path, "-") == 0) {
         r->f = stdin;
         return 0;
@@ -59,7 +61,13 @@ int cli_lines_open(cli_lines *r, const char *cmd, const char *path)
 int cli_lines_next(cli_lines *r)
 {
     ssize_t n = getline(&r->line, &r->cap, r->f);
-    if (n < 0) return 0;
+    if (n < 0) {
+        if (ferror(r->f)) {
+            fprintf(stderr, "bhasha %s: read error on %s after line %ld\n", r->cmd, r->path, r->lineno);
+            r->failed = 1;
+        }
+        return 0;
+    }
     r->lineno++;
     r->had_newline = 0;
     if (n > 0 && r->line[n - 1] == '\n') {
@@ -72,11 +80,13 @@ int cli_lines_next(cli_lines *r)
     return 1;
 }
 
-void cli_lines_close(cli_lines *r)
+int cli_lines_close(cli_lines *r)
 {
+    int failed = r->failed;
     if (r->f && r->f != stdin) fclose(r->f);
     free(r->line);
     memset(r, 0, sizeof *r);
+    return failed;
 }
 
 int cli_read_file(const char *cmd, const char *path, bh_buf *out)

@@ -65,6 +65,28 @@ else
     skip "clean --lang bn drops Assamese with the langid model" "assets/langid/langid.bin absent"
 fi
 
+printf 'আজ\nভালো দিন\n' > "$tmp/mc.txt"
+is "clean --min-chars counts characters, not bytes" "$("$BH" corpus clean --min-chars 3 "$tmp/mc.txt" 2>/dev/null)" "ভালো দিন"
+cp "$tmp/mc.txt" "$tmp/q\"x.txt"
+"$BH" corpus clean --report "$tmp/q.json" "$tmp/q\"x.txt" >/dev/null
+grep -qF 'q\"x.txt","kept":2' "$tmp/q.json"; is "clean report: the file name is a JSON string" "$?" "0"
+if [ -w /dev/full ]; then
+    "$BH" corpus clean "$tmp/mc.txt" >/dev/full 2>"$tmp/err"
+    is "clean: a failed write of the kept lines is exit 1" "$?:$(grep -c 'write error' "$tmp/err")" "1:1"
+    "$BH" corpus clean --report /dev/full "$tmp/mc.txt" >/dev/null 2>"$tmp/err"
+    is "clean: a failed write of the report is exit 1" "$?:$(grep -c 'write error' "$tmp/err")" "1:1"
+else
+    skip "clean: a failed write of the kept lines is exit 1" "no /dev/full"
+    skip "clean: a failed write of the report is exit 1" "no /dev/full"
+fi
+"$BH" corpus encode --spm x --out "$tmp/e" $(i=0; while [ $i -lt 257 ]; do printf '%s ' "$tmp/mc.txt"; i=$((i+1)); done) 2>"$tmp/err"
+is "encode: more than 256 files is a usage error, not silently fewer" "$?:$(grep -c 'too many files' "$tmp/err")" "2:1"
+# the CLI's shared line reader: a read error is not the end of the input
+"$BH" normalize "$tmp" >/dev/null 2>"$tmp/err"
+is "line reader: a directory as input is exit 1 with one read error line" "$?:$(grep -c 'read error' "$tmp/err")" "1:1"
+cp $FX/squad.json "$tmp/sq1.json"; cp $FX/squad.json "$tmp/sq2.json"
+is "stats total over two SQuAD files counts both files' paragraphs" "$("$BH" corpus stats --on-error skip "$tmp/sq1.json" "$tmp/sq2.json" | tail -1 | grep -o '"questions":[0-9]*,"paragraphs":[0-9]*')" '"questions":6,"paragraphs":2'
+
 i=0; : > "$tmp/s.tsv"; printf 'id\ttext\tlabel\n' > "$tmp/s.tsv"
 while [ $i -lt 100 ]; do l=pos; [ $((i % 4)) -eq 0 ] && l=neg; printf '%d\tdoc %d\t%s\n' $i $i $l >> "$tmp/s.tsv"; i=$((i+1)); done
 "$BH" corpus split --label label --seed 7 --out "$tmp/a" "$tmp/s.tsv" > "$tmp/sp1"

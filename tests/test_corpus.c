@@ -728,6 +728,32 @@ static void test_stats_bad_utf8(void **state)
     bh_corpus_stats_free(s);
 }
 
+/* Questions of one paragraph share its context pointer; a second reader (the next
+ * file of a total) may reuse that address for its own first paragraph, and the
+ * record index starting over must still count it. */
+static void test_stats_squad_paragraphs(void **state)
+{
+    (void)state;
+    bh_corpus_stats *s;
+    assert_int_equal(bh_corpus_stats_new(&s), BH_OK);
+    static const char ctx[] = "ক খ।";
+    static const long index[] = {0, 1, 0, 1};
+    bh_corpus_record rec;
+    for (int i = 0; i < 4; i++) {
+        memset(&rec, 0, sizeof rec);
+        rec.index = index[i];
+        rec.text = ctx;
+        rec.text_len = strlen(ctx);
+        rec.question = "q";
+        assert_int_equal(bh_corpus_stats_add(s, &rec), BH_OK);
+    }
+    bh_buf b = {0};
+    assert_int_equal(bh_corpus_stats_json(s, &b), BH_OK);
+    assert_non_null(strstr(b.data, "\"questions\":4,\"paragraphs\":2,"));
+    bh_buf_free(&b);
+    bh_corpus_stats_free(s);
+}
+
 #if defined(__SANITIZE_ADDRESS__)
 #define BH_TEST_ASAN 1
 #elif defined(__has_feature)
@@ -798,7 +824,8 @@ int main(void)
         cmocka_unit_test(test_stats),  cmocka_unit_test(test_csv_bad_multiline), cmocka_unit_test(test_record_limits),
         cmocka_unit_test(test_conll_columns), cmocka_unit_test(test_conllu_edges), cmocka_unit_test(test_jsonl_empty_tags),
         cmocka_unit_test(test_squad_structure), cmocka_unit_test(test_wiki_limits), cmocka_unit_test(test_wikitext_linear),
-        cmocka_unit_test(test_stats_bad_utf8), cmocka_unit_test(test_out_of_memory),
+        cmocka_unit_test(test_stats_bad_utf8), cmocka_unit_test(test_stats_squad_paragraphs),
+        cmocka_unit_test(test_out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
