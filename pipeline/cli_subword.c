@@ -78,6 +78,19 @@ static int sw_finish(const char *cmd, const sw_err *e)
     return 1;
 }
 
+/* Closes the single input of a command and ends it. getline() stops the same
+ * way at end of input and on a read error (EISDIR for a folder, EIO), so
+ * without the ferror() check a failed read would pass for a shorter input. */
+static int sw_end(const char *cmd, sw_lines *in, const char *path, const sw_err *e)
+{
+    int bad = ferror(in->f) != 0;
+    sw_close(in);
+    if (!bad) return sw_finish(cmd, e);
+    fflush(stdout);
+    fprintf(stderr, "bhasha %s: read error on %s\n", cmd, path);
+    return 1;
+}
+
 static void put_int(bh_buf *o, long v)
 {
     char tmp[24];
@@ -480,15 +493,17 @@ static int spm_encode(int argc, char **argv)
 static int spm_decode(int argc, char **argv)
 {
     const char *cmd = "spm decode";
-    const char *model = NULL, *file = "-", *v;
+    const char *model = NULL, *file = NULL, *v;
     int pieces = 0, rc = 0;
     for (int i = 1; i < argc && !rc; i++) {
         if (cli_opt(argc, argv, &i, "--model", &v)) model = v;
         else if (cli_opt(argc, argv, &i, "--ids", NULL)) pieces = 0;
         else if (cli_opt(argc, argv, &i, "--pieces", NULL)) pieces = 1;
         else if (argv[i][0] == '-' && argv[i][1]) rc = cli_usage_error(cmd, "unknown option '%s'", argv[i]);
+        else if (file) rc = cli_usage_error(cmd, "one FILE only (got '%s' and '%s')", file, argv[i]);
         else file = argv[i];
     }
+    if (!file) file = "-";
     if (!rc && !model) rc = cli_usage_error(cmd, "usage: bhasha spm decode --model M.model [--ids|--pieces] [FILE]");
     bh_spm *m = NULL;
     if (!rc) {
@@ -527,16 +542,22 @@ static int spm_decode(int argc, char **argv)
             if (pieces) {
                 ids[n++] = bh_spm_piece_to_id(m, w, (size_t)(s - w));
             } else {
-                char tmp[16];
+                /* The word is parsed where it lies, NUL-terminated for the
+                 * moment: a copy into a fixed buffer would cut a long word
+                 * ("000...042") into a different, valid id. s is at most
+                 * in.line + in.len, inside getline's buffer. A NUL inside the
+                 * word would end the number early, so such a word is no id. */
                 long id;
                 size_t wl = (size_t)(s - w);
-                if (wl >= sizeof tmp) wl = sizeof tmp - 1;
-                memcpy(tmp, w, wl);
-                tmp[wl] = 0;
-                if (!parse_long(tmp, 0, bh_spm_vocab_size(m) - 1, &id)) {
+                char save = *s;
+                *s = 0;
+                int ok = !memchr(w, 0, wl) && parse_long(w, 0, bh_spm_vocab_size(m) - 1, &id);
+                *s = save;
+                if (!ok) {
                     st = BH_EINVAL;
-                    char msg[64];
-                    snprintf(msg, sizeof msg, "'%s' is not an id of this model", tmp);
+                    char msg[96];
+                    snprintf(msg, sizeof msg, "'%.*s%s' is not an id of this model", wl > 32 ? 32 : (int)wl, w,
+                             wl > 32 ? "..." : "");
                     /* keep the message as the line's detail */
                     sw_err tmp_err = {st, in.lineno, {0}};
                     snprintf(tmp_err.detail, sizeof tmp_err.detail, "%s", msg);
@@ -555,8 +576,7 @@ static int spm_decode(int argc, char **argv)
         bh_buf_append(&out, "\n", 1);
         fwrite(out.data, 1, out.len, stdout);
     }
-    sw_close(&in);
-    rc = sw_finish(cmd, &err);
+    rc = sw_end(cmd, &in, file, &err);
     free(ids);
     bh_buf_free(&out);
     bh_spm_free(m);
@@ -598,7 +618,7 @@ int cli_wordpiece(int argc, char **argv)
     argv++;
     bh_wordpiece_options o;
     bh_wordpiece_options_default(&o);
-    const char *vocab = NULL, *file = "-", *v;
+    const char *vocab = NULL, *file = NULL, *v;
     int fmt = OUT_IDS, special = 0, rc = 0;
     for (int i = 1; i < argc && !rc; i++) {
         if (cli_opt(argc, argv, &i, "--vocab", &v)) vocab = v;
@@ -611,8 +631,10 @@ int cli_wordpiece(int argc, char **argv)
         else if (cli_opt(argc, argv, &i, "--no-split-cjk", NULL)) o.split_cjk = 0;
         else if (cli_opt(argc, argv, &i, "--special", NULL)) special = 1;
         else if (argv[i][0] == '-' && argv[i][1]) rc = cli_usage_error(cmd, "unknown option '%s'", argv[i]);
+        else if (file) rc = cli_usage_error(cmd, "one FILE only (got '%s' and '%s')", file, argv[i]);
         else file = argv[i];
     }
+    if (!file) file = "-";
     if (!rc && !vocab) rc = cli_usage_error(cmd, "usage: bhasha wordpiece encode --vocab vocab.txt [options] [FILE]");
     bh_wordpiece *w = NULL;
     if (!rc) {
@@ -650,8 +672,7 @@ int cli_wordpiece(int argc, char **argv)
         bh_buf_append(&out, "\n", 1);
         fwrite(out.data, 1, out.len, stdout);
     }
-    sw_close(&in);
-    rc = sw_finish(cmd, &err);
+    rc = sw_end(cmd, &in, file, &err);
     bh_tokens_free(&t);
     bh_buf_free(&out);
     bh_wordpiece_free(w);

@@ -118,4 +118,22 @@ printf 'ok\n\377\n\nfine\n' | "$BH" wordpiece encode --vocab $V >"$T/wp.out" 2>"
 is "wordpiece invalid UTF-8: exit 1, 4 lines out, one error line" "$?:$(lines "$T/wp.out"):$(lines "$T/err")" "1:4:1"
 echo "আমি" | "$BH" wordpiece encode --vocab $V --special --tokens >"$T/wp.out"
 is "wordpiece --special adds [CLS] and [SEP]" "$(cut -d' ' -f1 "$T/wp.out"):$(awk '{print $NF}' "$T/wp.out")" "[CLS]:[SEP]"
+
+# --- read errors and extra operands are failures, not shorter input
+"$BH" wordpiece encode --vocab $V "$T" >"$T/wp.out" 2>"$T/err"
+is "wordpiece encode of a folder: exit 1, one stderr line" "$?:$(lines "$T/err")" "1:1"
+echo "1 2" | "$BH" spm decode --model assets/spm/bnhi.model "$T" >"$T/dec" 2>"$T/err"
+is "spm decode of a folder: exit 1, one stderr line" "$?:$(lines "$T/err")" "1:1"
+printf 'আমি\n' >"$T/one.txt"
+"$BH" wordpiece encode --vocab $V "$T/one.txt" "$T/one.txt" >"$T/wp.out" 2>"$T/err"
+is "wordpiece encode of two FILEs: usage error, no output" "$?:$(lines "$T/wp.out"):$(lines "$T/err")" "2:0:1"
+echo "1 2" >"$T/ids.txt"
+"$BH" spm decode --model assets/spm/bnhi.model "$T/ids.txt" "$T/ids.txt" >"$T/dec" 2>"$T/err"
+is "spm decode of two FILEs: usage error, no output" "$?:$(lines "$T/dec"):$(lines "$T/err")" "2:0:1"
+# an id written with many leading zeros is that id, not a cut-off prefix of it
+want=$(echo "42 7" | "$BH" spm decode --model assets/spm/bnhi.model)
+got=$(echo "000000000000000000042 0000000000000000000000007" | "$BH" spm decode --model assets/spm/bnhi.model)
+is "spm decode of ids with leading zeros" "$got" "$want"
+printf '4\0002\n' | "$BH" spm decode --model assets/spm/bnhi.model >"$T/dec" 2>"$T/err"
+is "spm decode: an id with a NUL byte is no id" "$?:$(lines "$T/dec")" "1:1"
 done_testing
