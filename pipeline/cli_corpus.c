@@ -1,5 +1,6 @@
 /* pipeline/cli_corpus.c — `bhasha corpus stats|clean|split|encode`: the corpus
  * readers (bhasha/corpus.h) on the command line. */
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -388,10 +389,12 @@ static int cmd_split(int argc, char **argv)
     if (seed < 0) return cli_usage_error(CMD, "split needs --seed N (N >= 0) so that it is reproducible");
     if (strcmp(file, "-") == 0) return cli_usage_error(CMD, "split reads its input twice: give a file, not stdin");
     double rat[3] = {0, 0, 0};
-    if (sscanf(ratios, "%lf,%lf,%lf", &rat[0], &rat[1], &rat[2]) < 2 || rat[0] < 0 || rat[1] < 0 || rat[2] < 0)
+    /* !(x >= 0): a NaN fails it too, and inf is refused by the sum's check */
+    if (sscanf(ratios, "%lf,%lf,%lf", &rat[0], &rat[1], &rat[2]) < 2 || !(rat[0] >= 0) || !(rat[1] >= 0) ||
+        !(rat[2] >= 0))
         return cli_usage_error(CMD, "--ratios: like 0.8,0.1,0.1");
     double tot = rat[0] + rat[1] + rat[2];
-    if (tot <= 0) return cli_usage_error(CMD, "--ratios sum to 0");
+    if (tot <= 0 || !isfinite(tot)) return cli_usage_error(CMD, "--ratios must sum to a positive finite number");
     /* pass 1: labels per record (strata) */
     bh_corpus *r;
     bh_status st = bh_corpus_open(file, &c.o, &r);

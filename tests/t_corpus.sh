@@ -98,6 +98,8 @@ is "split is stratified (train has 20 of 25 neg)" "$(grep -c 'neg$' "$tmp/a.trai
 "$BH" corpus split --label label --seed 8 --out "$tmp/c" "$tmp/s.tsv" > /dev/null
 cmp -s "$tmp/a.train.tsv" "$tmp/c.train.tsv"; is "another seed, another split" "$?" "1"
 "$BH" corpus split --label label --out "$tmp/d" "$tmp/s.tsv" 2>/dev/null; is "split without --seed: exit 2" "$?" "2"
+"$BH" corpus split --seed 1 --ratios nan,0.1,0.1 --out "$tmp/d" "$tmp/s.tsv" 2>"$tmp/err"
+is "split --ratios with a NaN: a usage error" "$?:$(wc -l < "$tmp/err" | tr -d ' ')" "2:1"
 
 D=${BH_SHARED:-../shared}/data
 if [ ! -d "$D" ]; then
