@@ -684,6 +684,15 @@ static void test_tagger_hostile(void **state)
     remove(path);
 }
 
+/* Options for a quick training: one epoch over a small table. */
+static bh_crf_tagger_options one_epoch(void)
+{
+    bh_crf_tagger_options o = {0};
+    o.hash_bits = 12;
+    o.epochs = 1;
+    return o;
+}
+
 /* A first training whose label set the CRF refuses ({B-X, E-X}: no label may
  * both start and end a sentence) leaves the tagger untrained and whole: it
  * once kept the half-built CRF without weights, and training again read the
@@ -697,9 +706,7 @@ static void test_tagger_refused_labels(void **state)
         bh_crf_tagger *t;
         assert_int_equal(bh_crf_tagger_new(&t), BH_OK);
         assert_int_equal(bh_crf_tagger_add(t, toks, tags, 2), BH_OK);
-        bh_crf_tagger_options o = {0};
-        o.hash_bits = 12;
-        o.epochs = 1;
+        bh_crf_tagger_options o = one_epoch();
         o.no_average = !avg;
         assert_int_equal(bh_crf_tagger_train(t, &o), BH_EINVAL);
         assert_int_equal(bh_crf_tagger_train(t, &o), BH_EINVAL);
@@ -714,9 +721,7 @@ static void test_tagger_refused_labels(void **state)
     assert_int_equal(bh_crf_tagger_new(&t), BH_OK);
     assert_int_equal(bh_crf_tagger_add(t, toks, bio, 2), BH_OK);
     assert_int_equal(bh_crf_tagger_add(t, toks, single, 1), BH_OK);
-    bh_crf_tagger_options o = {0};
-    o.hash_bits = 12;
-    o.epochs = 1;
+    bh_crf_tagger_options o = one_epoch();
     assert_int_equal(bh_crf_tagger_train(t, &o), BH_EINVAL);
     assert_int_equal(bh_crf_tagger_tag(t, toks, 2, out), BH_EINVAL);
     char path[256];
@@ -767,9 +772,7 @@ static void test_tagger_long_label(void **state)
     longtag[256] = 0; /* 256 bytes: the longest a file holds */
     assert_int_equal(bh_crf_tagger_add(t, toks, tags, 2), BH_OK);
     assert_int_equal(bh_crf_tagger_add(t, toks, fits, 2), BH_OK);
-    bh_crf_tagger_options o = {0};
-    o.hash_bits = 12;
-    o.epochs = 1;
+    bh_crf_tagger_options o = one_epoch();
     assert_int_equal(bh_crf_tagger_train(t, &o), BH_OK);
     char path[256];
     test_build_path(path, sizeof path, "tests/crf_long_label.bin");
