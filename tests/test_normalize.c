@@ -295,6 +295,10 @@ static void test_invalid_utf8(void **state)
     assert_memory_equal(out.data, want, out.len);
     assert_int_equal(st.utf8_repairs, 3);
     assert_int_equal(st.nul_bytes, 1);
+    bh_buf_clear(&out);
+    assert_int_equal(bh_normalize(NULL, 0, &o, &out, &st), BH_OK);
+    assert_int_equal(out.len, 0);
+    assert_int_equal(st.utf8_repairs, 0);
     bh_buf_free(&out);
 }
 

@@ -992,6 +992,8 @@ static bh_status repair_only(const unsigned char *s, size_t len, bh_buf *out, bh
 {
     bh_norm_stats ns = {0};
     if (bh_buf_reserve(out, len)) return BH_ENOMEM;
+    if (stats) *stats = ns;
+    if (!len) return BH_OK; /* text may be NULL */
     size_t i = 0, pend = 0;
     while (i < len) {
         int32_t cp;
