@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "bhasha/eval.h"
+#include "bhasha/segment.h"
 #include "core/error.h"
 #include "models/text_features.h"
 
@@ -223,27 +224,17 @@ static int has_word(const char *set, const char *w, size_t wl)
     return 0;
 }
 
-bh_status bh__qa_overlap(const char *context, const char *question, bh_buf *out)
+bh_status bh__qa_overlap(const bh_segmenter *seg, const char *context, const char *question, bh_buf *out)
 {
     bh_buf q = {0}, s = {0};
-    bh_status st = bh_squad_normalize(question, strlen(question), &q);
+    bh_spans sents = {0};
     size_t n = strlen(context), best_a = 0, best_b = n;
     int best = -1;
-    size_t a = 0;
-    while (!st && a < n) {
-        size_t b = a;
-        while (b < n) { /* sentence end: . ? ! or danda followed by space/end */
-            if (context[b] == '.' || context[b] == '?' || context[b] == '!') {
-                b++;
-                break;
-            }
-            if (b + 3 <= n && (unsigned char)context[b] == 0xE0 && (unsigned char)context[b + 1] == 0xA5 &&
-                ((unsigned char)context[b + 2] == 0xA4 || (unsigned char)context[b + 2] == 0xA5)) {
-                b += 3;
-                break;
-            }
-            b++;
-        }
+    /* the segmenter's sentences, so that "3.14" or "ড." do not end one */
+    bh_status st = bh_squad_normalize(question, strlen(question), &q);
+    if (!st) st = bh_segment(seg, BH_SEG_SENTENCE, context, n, &sents);
+    for (size_t i = 0; !st && i < sents.n; i++) {
+        size_t a = sents.v[i].start, b = sents.v[i].end;
         st = bh_squad_normalize(context + a, b - a, &s);
         int score = 0;
         const char *p = s.data;
@@ -259,11 +250,10 @@ bh_status bh__qa_overlap(const char *context, const char *question, bh_buf *out)
             best_a = a;
             best_b = b;
         }
-        a = b;
-        while (a < n && context[a] == ' ') a++;
     }
     bh_buf_free(&q);
     bh_buf_free(&s);
+    bh_spans_free(&sents);
     if (st) return st;
     return bh_buf_append(out, context + best_a, best_b - best_a);
 }

@@ -7,6 +7,7 @@
 #define BH_EVAL_BASELINE_H
 
 #include "bhasha/core.h"
+#include "bhasha/segment.h"
 
 typedef struct bh__nb bh__nb;
 bh_status bh__nb_new(bh__nb **out);
@@ -23,7 +24,9 @@ bh_status bh__tagger_add(bh__tagger *t, const char *const *tokens, const char *c
 bh_status bh__tagger_predict(bh__tagger *t, const char *const *tokens, size_t n, const char **tags);
 void bh__tagger_free(bh__tagger *t);
 
-/* QA: the context sentence sharing most normalised words with the question (appended to out). */
-bh_status bh__qa_overlap(const char *context, const char *question, bh_buf *out);
+/* QA: the context sentence (as seg splits it) sharing most normalised words with
+ * the question, the first on ties, appended to out; the whole context when it
+ * has no sentence. */
+bh_status bh__qa_overlap(const bh_segmenter *seg, const char *context, const char *question, bh_buf *out);
 
 #endif

@@ -961,8 +961,10 @@ static int suite_qa(const suite_ctx *cx, json_t *b, const char *dir, result *res
     entry_opts(b, &o);
     char *test = data_path(dir, jstr(b, "test"));
     bh_corpus *r = NULL;
+    bh_segmenter *seg = NULL;
     bh_status st = bh_corpus_open(test, &o, &r);
     free(test);
+    if (!st) st = bh_segmenter_new(&seg);
     bh_corpus_record rec;
     int k = 0;
     double em = 0, f1 = 0;
@@ -971,7 +973,7 @@ static int suite_qa(const suite_ctx *cx, json_t *b, const char *dir, result *res
     const char *golds[64];
     while (!st && (k = bh_corpus_next(r, &rec)) == 1) {
         bh_buf_clear(&ans);
-        st = bh__qa_overlap(rec.text, rec.question, &ans);
+        st = bh__qa_overlap(seg, rec.text, rec.question, &ans);
         size_t ng = rec.n_answers < 64 ? rec.n_answers : 64;
         for (size_t i = 0; i < ng; i++) golds[i] = rec.answers[i].text;
         double a = 0, c = 0;
@@ -982,6 +984,7 @@ static int suite_qa(const suite_ctx *cx, json_t *b, const char *dir, result *res
     }
     long skipped = r ? bh_corpus_skipped(r) : 0;
     bh_corpus_free(r);
+    bh_segmenter_free(seg);
     bh_buf_free(&ans);
     if (!st && k < 0) st = k;
     if (st || n == 0) {

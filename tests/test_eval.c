@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "bhasha.h"
+#include "eval/baseline.h"
 
 #define FIX "tests/fixtures/eval/"
 
@@ -272,6 +273,33 @@ static void test_perplexity(void **state)
     free_lines(l, n);
 }
 
+/* The word-overlap QA baseline answers with one whole sentence of the
+ * context, split by the project's segmenter: a decimal point or an
+ * abbreviation's period does not end a sentence. */
+static void test_qa_overlap(void **state)
+{
+    (void)state;
+    bh_segmenter *seg = NULL;
+    assert_int_equal(bh_segmenter_new(&seg), BH_OK);
+    bh_buf out = {0};
+    const char *ctx = "The value of pi is about 3.14 and it never ends. Dr. Rao wrote a book about circles.";
+    assert_int_equal(bh__qa_overlap(seg, ctx, "What is the value of pi?", &out), BH_OK);
+    assert_string_equal(out.data, "The value of pi is about 3.14 and it never ends.");
+    bh_buf_clear(&out);
+    assert_int_equal(bh__qa_overlap(seg, ctx, "Who wrote a book about circles?", &out), BH_OK);
+    assert_string_equal(out.data, "Dr. Rao wrote a book about circles.");
+    bh_buf_clear(&out);
+    const char *hi = "भारत की राजधानी नई दिल्ली है। मुंबई सबसे बड़ा शहर है।";
+    assert_int_equal(bh__qa_overlap(seg, hi, "सबसे बड़ा शहर कौन सा है?", &out), BH_OK);
+    assert_string_equal(out.data, "मुंबई सबसे बड़ा शहर है।");
+    bh_buf_clear(&out);
+    /* no sentence at all: the whole (blank) context */
+    assert_int_equal(bh__qa_overlap(seg, "  ", "why?", &out), BH_OK);
+    assert_string_equal(out.data, "  ");
+    bh_buf_free(&out);
+    bh_segmenter_free(seg);
+}
+
 int main(void)
 {
     json_error_t je;
@@ -284,6 +312,7 @@ int main(void)
         cmocka_unit_test(test_classification), cmocka_unit_test(test_ner_conlleval),
         cmocka_unit_test(test_ner_strict),     cmocka_unit_test(test_squad),
         cmocka_unit_test(test_mt),             cmocka_unit_test(test_perplexity),
+        cmocka_unit_test(test_qa_overlap),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     json_decref(golden);
