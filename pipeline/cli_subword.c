@@ -52,11 +52,13 @@ static void sw_close(sw_lines *r)
     memset(r, 0, sizeof *r);
 }
 
-/* Remembers the first per-line failure; the command ends with it. */
+/* Remembers the first per-line failure; the command ends with it. path names
+ * the input it came from when a command reads several (NULL otherwise). */
 typedef struct {
     bh_status st;
     long lineno;
     char detail[512];
+    const char *path;
 } sw_err;
 
 static void sw_note(sw_err *e, bh_status st, long lineno)
@@ -74,7 +76,8 @@ static int sw_finish(const char *cmd, const sw_err *e)
         return 1;
     }
     if (!e->st) return 0;
-    fprintf(stderr, "bhasha %s: line %ld: %s: %s\n", cmd, e->lineno, bh_errmsg(e->st), e->detail);
+    if (e->path) fprintf(stderr, "bhasha %s: %s: line %ld: %s: %s\n", cmd, e->path, e->lineno, bh_errmsg(e->st), e->detail);
+    else fprintf(stderr, "bhasha %s: line %ld: %s: %s\n", cmd, e->lineno, bh_errmsg(e->st), e->detail);
     return 1;
 }
 
@@ -358,7 +361,9 @@ static void *pipe_worker(void *arg)
 static int spm_encode_threaded(const char *cmd, const bh_spm *m, sw_lines *in, int fmt, int normalize,
                                int nthreads, sw_err *err)
 {
-    enc_pipe p = {.in = in, .m = m, .fmt = fmt, .normalize = normalize, .err = err};
+    /* this input's own record: "lowest line wins" compares lines of one file */
+    sw_err mine = {0};
+    enc_pipe p = {.in = in, .m = m, .fmt = fmt, .normalize = normalize, .err = &mine};
     enc_worker *ws = calloc((size_t)nthreads, sizeof *ws);
     pthread_t *tids = calloc((size_t)nthreads, sizeof *tids);
     int rc = 0, started = 0;
@@ -397,6 +402,7 @@ static int spm_encode_threaded(const char *cmd, const bh_spm *m, sw_lines *in, i
     }
     free(ws);
     free(tids);
+    if (mine.st && !err->st) *err = mine;
     return rc;
 }
 
@@ -476,6 +482,7 @@ static int spm_encode(int argc, char **argv)
             fprintf(stderr, "bhasha %s: read error on %s\n", cmd, files[f]);
             rc = 1;
         }
+        if (err.st && !err.path && nf > 1) err.path = strcmp(files[f], "-") ? files[f] : "stdin";
         sw_close(&in);
     }
     if (!rc) rc = sw_finish(cmd, &err);
@@ -559,7 +566,7 @@ static int spm_decode(int argc, char **argv)
                     snprintf(msg, sizeof msg, "'%.*s%s' is not an id of this model", wl > 32 ? 32 : (int)wl, w,
                              wl > 32 ? "..." : "");
                     /* keep the message as the line's detail */
-                    sw_err tmp_err = {st, in.lineno, {0}};
+                    sw_err tmp_err = {st, in.lineno, {0}, NULL};
                     snprintf(tmp_err.detail, sizeof tmp_err.detail, "%s", msg);
                     if (!err.st) err = tmp_err;
                     break;
