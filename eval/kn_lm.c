@@ -49,24 +49,28 @@ static uint64_t kn_hash(uint64_t x)
     return x ^ (x >> 31);
 }
 
-static bh_status kn_table_init(kn_table *t, size_t cap)
-{
-    t->keys = malloc(cap * sizeof *t->keys);
-    t->a = calloc(cap, sizeof *t->a);
-    t->b = calloc(cap, sizeof *t->b);
-    if (!t->keys || !t->a || !t->b) return bh__fail(BH_ENOMEM, "kn_lm: cannot allocate a table of %zu entries", cap);
-    memset(t->keys, 0xff, cap * sizeof *t->keys);
-    t->cap = cap;
-    t->n = 0;
-    return BH_OK;
-}
-
 static void kn_table_free(kn_table *t)
 {
     free(t->keys);
     free(t->a);
     free(t->b);
     memset(t, 0, sizeof *t);
+}
+
+/* t is overwritten, not freed; on failure it is left empty, holding nothing. */
+static bh_status kn_table_init(kn_table *t, size_t cap)
+{
+    t->keys = malloc(cap * sizeof *t->keys);
+    t->a = calloc(cap, sizeof *t->a);
+    t->b = calloc(cap, sizeof *t->b);
+    if (!t->keys || !t->a || !t->b) {
+        kn_table_free(t);
+        return bh__fail(BH_ENOMEM, "kn_lm: cannot allocate a table of %zu entries", cap);
+    }
+    memset(t->keys, 0xff, cap * sizeof *t->keys);
+    t->cap = cap;
+    t->n = 0;
+    return BH_OK;
 }
 
 /* Slot of key, or the empty slot where it would go. cap is a power of 2. */
@@ -81,10 +85,7 @@ static bh_status kn_grow(kn_table *t)
 {
     kn_table nt;
     bh_status st = kn_table_init(&nt, t->cap ? t->cap * 2 : 1024);
-    if (st) {
-        kn_table_free(&nt);
-        return st;
-    }
+    if (st) return st;
     for (size_t i = 0; i < t->cap; i++) {
         if (t->keys[i] == KN_EMPTY) continue;
         size_t j = kn_slot(&nt, t->keys[i]);
@@ -200,6 +201,11 @@ static bh_status kn_contexts(bh_kn_lm *lm, int k)
             size_t s;
             bh_status st = kn_upsert(&lm->ctx[k], gt->keys[i] >> 16, &s);
             if (st) return st;
+            /* 32-bit sums keep the table small; only a corpus with over 4G
+             * tokens after one context reaches the limit */
+            if (c > UINT32_MAX - lm->ctx[k].a[s])
+                return bh__fail(BH_ELIMIT, "bh_kn_lm_finish: more than %u counts follow one context of order %d",
+                                UINT32_MAX, k);
             lm->ctx[k].a[s] += c;
             lm->ctx[k].b[s]++;
         } else {
@@ -212,12 +218,20 @@ static bh_status kn_contexts(bh_kn_lm *lm, int k)
     return BH_OK;
 }
 
-bh_status bh_kn_lm_finish(bh_kn_lm *lm)
+/* Drops everything finish derives from the raw top-order counts. */
+static void kn_clear_derived(bh_kn_lm *lm)
 {
-    if (!lm) return bh__fail(BH_EINVAL, "bh_kn_lm_finish: NULL argument");
-    if (lm->finished) return BH_OK;
+    for (int k = 0; k <= BH_KN_MAX_ORDER; k++) {
+        if (k != lm->order) kn_table_free(&lm->grams[k]);
+        kn_table_free(&lm->ctx[k]);
+        lm->disc[k] = 0;
+    }
+    lm->uni_total = lm->uni_types = 0;
+}
+
+static bh_status kn_derive(bh_kn_lm *lm)
+{
     int N = lm->order;
-    if (!lm->grams[N].n) return bh__fail(BH_EINVAL, "bh_kn_lm_finish: no training tokens");
     /* continuation counts, top down: each distinct (k+1)-gram x.g adds one
      * left neighbour to its suffix k-gram g */
     for (int k = N - 1; k >= 1; k--) {
@@ -236,8 +250,22 @@ bh_status bh_kn_lm_finish(bh_kn_lm *lm)
         bh_status st = kn_contexts(lm, k);
         if (st) return st;
     }
-    lm->finished = 1;
     return BH_OK;
+}
+
+bh_status bh_kn_lm_finish(bh_kn_lm *lm)
+{
+    if (!lm) return bh__fail(BH_EINVAL, "bh_kn_lm_finish: NULL argument");
+    if (lm->finished) return BH_OK;
+    if (!lm->grams[lm->order].n) return bh__fail(BH_EINVAL, "bh_kn_lm_finish: no training tokens");
+    /* the derived tables and sums accumulate, so a call after a failed one
+     * (out of memory part-way) must not build on what that one left */
+    kn_clear_derived(lm);
+    bh_status st = kn_derive(lm);
+    /* and a failure gives its memory back at once, not at bh_kn_lm_free */
+    if (st) kn_clear_derived(lm);
+    else lm->finished = 1;
+    return st;
 }
 
 bh_status bh_kn_lm_logprob(const bh_kn_lm *lm, const int32_t *ctx, size_t nctx, int32_t w, double *out)

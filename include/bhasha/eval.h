@@ -104,7 +104,10 @@ bh_status bh_kn_lm_new(int order, int vocab, bh_kn_lm **out);
 void bh_kn_lm_free(bh_kn_lm *lm);
 /* Counts the n-grams of one document ids[0..n). */
 bh_status bh_kn_lm_add(bh_kn_lm *lm, const int32_t *ids, size_t n);
-/* Computes continuation counts, context sums and discounts; no more adds. */
+/* Computes continuation counts, context sums and discounts; no more adds.
+ * BH_ENOMEM, or BH_ELIMIT when over 2^32-1 counts follow one context, leave
+ * the model as it was before the call (derived tables freed), so finish may
+ * be called again, e.g. once memory is available. */
 bh_status bh_kn_lm_finish(bh_kn_lm *lm);
 /* *out = natural log P(w | ctx[0..nctx)), ctx = the document's preceding ids
  * (only the last order-1 are used; fewer means the document's start). */
