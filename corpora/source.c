@@ -67,6 +67,8 @@ static int fill(bh__src *s)
     s->end = (size_t)n;
     if (!s->started) {
         s->started = 1;
+        /* gzread keeps reading until the buffer is full, the input ends or it fails,
+         * so a BOM is never split across two reads */
         if (n >= 3 && s->buf[0] == 0xEF && s->buf[1] == 0xBB && s->buf[2] == 0xBF) s->pos = 3;
     }
     s->bytes += n;
@@ -82,6 +84,9 @@ int bh__src_line(bh__src *s, bh_buf *line)
             int f = fill(s);
             if (f < 0) return f;
             if (f == 0) break;
+            /* a first buffer holding only the BOM has nothing to take: taking zero bytes
+             * from it would make an input of just a BOM one empty line */
+            if (s->pos >= s->end) continue;
         }
         unsigned char *p = s->buf + s->pos;
         size_t avail = s->end - s->pos;

@@ -179,6 +179,8 @@ typedef struct {
     int id;
 } cand;
 
+/* A total order only without NaN, which bh_sample ensures: qsort with an
+ * inconsistent comparator is undefined. */
 static int cmp_cand(const void *a, const void *b)
 {
     const cand *x = a, *y = b;
@@ -200,15 +202,23 @@ int bh_sample(float *logits, int V, const bh_sample_config *c, const int32_t *hi
             if (logits[t] > 0.0f) logits[t] /= c->repetition_penalty;
             else logits[t] *= c->repetition_penalty;
         }
+    /* NaN (a diverged model) counts as -inf: never above any other logit,
+     * so the first maximum is well defined and no NaN reaches the weights */
     int best = 0;
-    for (int i = 1; i < V; i++)
+    for (int i = 0; i < V; i++) {
+        if (isnan(logits[i])) logits[i] = -INFINITY;
         if (logits[i] > logits[best]) best = i;
+    }
     if (!(c->temperature > 0.0f)) return best;
+    /* +inf outweighs every finite logit at any temperature (and +inf - +inf
+     * would be NaN); all -inf leaves nothing to weigh, so token 0 */
+    if (isinf(logits[best])) return best;
     cand *cs = malloc((size_t)V * sizeof *cs);
     if (!cs) return best;
     float mx = logits[best];
     for (int i = 0; i < V; i++) {
-        cs[i].p = expf((logits[i] - mx) / c->temperature);
+        /* -inf weighs 0 even at an infinite temperature (-inf / inf is NaN) */
+        cs[i].p = logits[i] == -INFINITY ? 0.0f : expf((logits[i] - mx) / c->temperature);
         cs[i].id = i;
     }
     qsort(cs, (size_t)V, sizeof *cs, cmp_cand);

@@ -276,7 +276,11 @@ bh_status bh_shard_reader_seek(bh_shard_reader *r, const char *pos)
     if (st) return st;
     t.rec_off = off;
     int got;
-    if (!(st = read_record_header(&t, &got)) && (!got || rp > t.rec_len))
+    /* Besides a place in a record, tell gives the end of a shard, with nothing pending,
+     * while the reader has not yet moved on from it: an empty first shard before the
+     * first read, or a shard whose successor failed to open. The next read moves on
+     * from there just as it would have. */
+    if (!(st = read_record_header(&t, &got)) && (got ? rp > t.rec_len : rp || sep || off != t.size))
         st = bh__fail(BH_EFORMAT, "shard position \"%s\" is past the end of %s", pos, r->paths[cur]);
     if (st) {
         fclose(t.f);

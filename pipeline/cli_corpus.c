@@ -475,13 +475,21 @@ static int cmd_split(int argc, char **argv)
         }
     }
     bh_corpus_free(r);
-    for (int p = 0; p < 3; p++) fclose(out[p]);
+    /* a full disk shows up at the flush in fclose at the latest: the split is then
+     * incomplete, and must not pass for done */
+    int bad = -1;
+    for (int p = 0; p < 3; p++)
+        if ((ferror(out[p]) | fclose(out[p])) && bad < 0) bad = p;
     for (int L = 0; L < nlab; L++) free(names[L]);
     free(names);
     free(lab);
     free(part);
     free(idx);
     if (k < 0) return cli_fail(CMD, k);
+    if (bad >= 0) {
+        fprintf(stderr, "bhasha %s: write error on %s.%s.%s\n", CMD, prefix, pn[bad], ext);
+        return 1;
+    }
     printf("{\"records\":%ld,\"strata\":%d,\"train\":%ld,\"dev\":%ld,\"test\":%ld,\"seed\":%lld}\n", n, nlab,
            cnt[0], cnt[1], cnt[2], seed);
     return 0;

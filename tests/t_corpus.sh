@@ -100,6 +100,14 @@ cmp -s "$tmp/a.train.tsv" "$tmp/c.train.tsv"; is "another seed, another split" "
 "$BH" corpus split --label label --out "$tmp/d" "$tmp/s.tsv" 2>/dev/null; is "split without --seed: exit 2" "$?" "2"
 "$BH" corpus split --seed 1 --ratios nan,0.1,0.1 --out "$tmp/d" "$tmp/s.tsv" 2>"$tmp/err"
 is "split --ratios with a NaN: a usage error" "$?:$(wc -l < "$tmp/err" | tr -d ' ')" "2:1"
+if [ -w /dev/full ]; then
+    # the outputs are PREFIX.train|dev|test.EXT: a link points one of them at /dev/full
+    ln -s /dev/full "$tmp/full.dev.tsv"
+    "$BH" corpus split --label label --seed 7 --out "$tmp/full" "$tmp/s.tsv" >"$tmp/out" 2>"$tmp/err"
+    is "split: a failed write of an output is exit 1, one line naming it, no summary" "$?:$(wc -l <"$tmp/err" | tr -d ' '):$(grep -c 'write error on .*full\.dev\.tsv' "$tmp/err"):$(wc -c <"$tmp/out" | tr -d ' ')" "1:1:1:0"
+else
+    skip "split: a failed write of an output is exit 1, one line naming it, no summary" "no /dev/full"
+fi
 
 D=${BH_SHARED:-../shared}/data
 if [ ! -d "$D" ]; then

@@ -1092,6 +1092,57 @@ static void test_shard_errors(void **st)
     unlink(p1);
 }
 
+/* A told position resumes exactly wherever the reader stands: before the first read
+ * with an empty first shard (the reader then stands at that shard's end), at the end
+ * of a record before an empty middle shard, inside a record; with and without a
+ * separator, and the epoch count comes back too. */
+static void test_shard_tell_empty(void **st)
+{
+    (void)st;
+    static const char *const names[4] = {"e1.tok", "f.tok", "e2.tok", "g.tok"};
+    char p[4][256];
+    const char *paths[4];
+    int32_t a[] = {1, 2, 3}, b[] = {4, 5};
+    for (int i = 0; i < 4; i++) {
+        path(p[i], names[i]);
+        paths[i] = p[i];
+        bh_shard_writer *w;
+        assert_int_equal(bh_shard_writer_open(p[i], 10, &w), BH_OK);
+        if (i == 1) assert_int_equal(bh_shard_writer_add(w, a, 3), BH_OK);
+        if (i == 3) assert_int_equal(bh_shard_writer_add(w, b, 2), BH_OK);
+        assert_int_equal(bh_shard_writer_close(w), BH_OK);
+    }
+    for (int sep = -1; sep <= 0; sep++) {
+        int32_t want[14];
+        int nw = 0;
+        for (int e = 0; e < 2; e++) {
+            for (int i = 0; i < 3; i++) want[nw++] = a[i];
+            if (sep == 0) want[nw++] = 0;
+            for (int i = 0; i < 2; i++) want[nw++] = b[i];
+            if (sep == 0) want[nw++] = 0;
+        }
+        int epoch = nw / 2;
+        for (int k = 0; k <= epoch; k++) {
+            bh_shard_reader *r;
+            int32_t out[14], again[14];
+            char pos[128], end1[128], end2[128];
+            assert_int_equal(bh_shard_reader_open(paths, 4, sep, &r), BH_OK);
+            if (k) assert_int_equal(bh_shard_reader_next(r, out, k), BH_OK);
+            assert_int_equal(bh_shard_reader_tell(r, pos, sizeof pos), BH_OK);
+            assert_int_equal(bh_shard_reader_next(r, out, epoch), BH_OK);
+            assert_memory_equal(out, want + k, epoch * sizeof *out);
+            assert_int_equal(bh_shard_reader_tell(r, end1, sizeof end1), BH_OK);
+            assert_int_equal(bh_shard_reader_seek(r, pos), BH_OK);
+            assert_int_equal(bh_shard_reader_next(r, again, epoch), BH_OK);
+            assert_memory_equal(again, want + k, epoch * sizeof *again);
+            assert_int_equal(bh_shard_reader_tell(r, end2, sizeof end2), BH_OK);
+            assert_string_equal(end1, end2);
+            bh_shard_reader_free(r);
+        }
+    }
+    for (int i = 0; i < 4; i++) unlink(p[i]);
+}
+
 static void test_mlm_mask(void **st)
 {
     (void)st;
@@ -1179,6 +1230,70 @@ static void test_sample(void **st)
     for (int i = 0; i < 200; i++) {
         memcpy(lg, base, sizeof lg);
         assert_int_equal(bh_sample(lg, 5, &c, NULL, 0, &rng), 1);
+    }
+}
+
+/* Non-finite logits: NaN counts as -inf, whatever its position (the first
+ * one included, which the argmax starts from); +inf wins at any temperature;
+ * all -inf or NaN gives token 0. With NaN among finite logits, sampling draws
+ * exactly what it draws with -inf in their place. */
+static void test_sample_nonfinite(void **st)
+{
+    (void)st;
+    bh_sample_config c;
+    bh_sample_config_default(&c);
+    uint64_t rng = 3;
+    const float nan = NAN, inf = INFINITY;
+    float lg[6];
+    const float with_nan[6] = {nan, 3.0f, nan, 2.9f, -inf, 1.0f};
+    const float with_ninf[6] = {-inf, 3.0f, -inf, 2.9f, -inf, 1.0f};
+    const float with_inf[6] = {1.0f, nan, inf, 3.0f, inf, -inf};
+    const float all_nan[3] = {nan, nan, nan}, mixed[3] = {-inf, nan, -inf};
+    const float nan_top[3] = {nan, -1.0f, nan};
+    for (int t = 0; t < 2; t++) {
+        c.temperature = t ? 1.0f : 0.0f;
+        c.top_k = t ? 2 : 0;
+        c.top_p = t ? 0.9f : 1.0f;
+        memcpy(lg, with_inf, sizeof with_inf);
+        assert_int_equal(bh_sample(lg, 6, &c, NULL, 0, &rng), 2);
+        memcpy(lg, all_nan, sizeof all_nan);
+        assert_int_equal(bh_sample(lg, 3, &c, NULL, 0, &rng), 0);
+        memcpy(lg, mixed, sizeof mixed);
+        assert_int_equal(bh_sample(lg, 3, &c, NULL, 0, &rng), 0);
+        memcpy(lg, nan_top, sizeof nan_top);
+        assert_int_equal(bh_sample(lg, 3, &c, NULL, 0, &rng), 1);
+    }
+    c.temperature = 0.0f;
+    c.top_k = 0;
+    c.top_p = 1.0f;
+    memcpy(lg, with_nan, sizeof lg);
+    assert_int_equal(bh_sample(lg, 6, &c, NULL, 0, &rng), 1);
+    assert_true(isinf(lg[0]) && lg[0] < 0 && isinf(lg[2]) && lg[2] < 0);
+    /* the repetition penalty leaves NaN and infinities as they are */
+    int32_t hist[] = {0, 2, 4};
+    c.repetition_penalty = 2.0f;
+    memcpy(lg, with_inf, sizeof lg);
+    assert_int_equal(bh_sample(lg, 6, &c, hist, 3, &rng), 2);
+    memcpy(lg, with_nan, sizeof lg);
+    assert_int_equal(bh_sample(lg, 6, &c, hist, 3, &rng), 1);
+    c.repetition_penalty = 1.0f;
+    c.temperature = 0.7f;
+    const int ks[] = {0, 2, 0}, ps[] = {100, 100, 95};
+    for (int v = 0; v < 3; v++) {
+        c.top_k = ks[v];
+        c.top_p = ps[v] / 100.0f;
+        uint64_t r1 = 9, r2 = 9;
+        int counts[6] = {0};
+        for (int i = 0; i < 500; i++) {
+            float a[6], b[6];
+            memcpy(a, with_nan, sizeof a);
+            memcpy(b, with_ninf, sizeof b);
+            int pa = bh_sample(a, 6, &c, NULL, 0, &r1);
+            assert_int_equal(pa, bh_sample(b, 6, &c, NULL, 0, &r2));
+            counts[pa]++;
+        }
+        assert_int_equal(counts[0] + counts[2] + counts[4], 0);
+        assert_true(counts[1] > 0 && counts[3] > 0);
     }
 }
 
@@ -1360,9 +1475,10 @@ int main(void)
         cmocka_unit_test(test_sparse_huge),         cmocka_unit_test(test_heads_config),
         cmocka_unit_test(test_convert_and_warm_start), cmocka_unit_test(test_convert_q8), cmocka_unit_test(test_f16_edges),
         cmocka_unit_test(test_optim_state),         cmocka_unit_test(test_shards),
-        cmocka_unit_test(test_shard_errors),
+        cmocka_unit_test(test_shard_errors), cmocka_unit_test(test_shard_tell_empty),
         cmocka_unit_test(test_mlm_mask),            cmocka_unit_test(test_mlm_words),
-        cmocka_unit_test(test_sample),              cmocka_unit_test(test_gen_limits),
+        cmocka_unit_test(test_sample),              cmocka_unit_test(test_sample_nonfinite),
+        cmocka_unit_test(test_gen_limits),
         cmocka_unit_test(test_determinism),         cmocka_unit_test(test_blas),
         cmocka_unit_test(test_train_parts),         cmocka_unit_test(test_forward_parts),
     };

@@ -359,7 +359,10 @@ void bh_sample_config_default(bh_sample_config *c);
 
 /* Picks the next token from logits [V] (modified in place). history [nh] are
  * the tokens seen so far (for the repetition penalty). *rng is a 64-bit state,
- * advanced. Thread-safe. */
+ * advanced. Thread-safe. Non-finite logits: NaN is treated as -inf (and
+ * overwritten with it), so never picked while any logit is above -inf; if the
+ * largest logit is +inf, the first +inf token is picked, at any temperature;
+ * if every logit is -inf or NaN, token 0. */
 int bh_sample(float *logits, int V, const bh_sample_config *c,
               const int32_t *history, int nh, uint64_t *rng);
 
