@@ -14,7 +14,10 @@
 # (WORKDIR/sets, WORKDIR/ner). The encoders come from `bhasha pretrain` runs
 # that differ only in --data (bench/pretrain_mono_multi.sh makes them; their
 # logs, ENC.log/ENC.err beside them, give the pretraining time). Writes
-# WORKDIR/mono_multi.md; runs niced, 2 threads.
+# WORKDIR/mono_multi.md; runs niced, 2 threads. Each fine-tune keeps its
+# summary line in WORKDIR/mm/RUN_eEPOCHS_sSEED.summary and a later call with
+# the same EPOCHS and SEED reuses it, so a table can be filled one run at a
+# time (e.g. the joint encoder's runs while the Hindi-only one still trains).
 set -eu
 W=${1:?usage: bench_mono_multi.sh WORKDIR ENC_BN ENC_HI ENC_JOINT}
 EBN=${2:?} EHI=${3:?} EJ=${4:?}
@@ -54,15 +57,24 @@ f2() { awk -v x="$1" 'BEGIN{printf "%.2f", x}'; }
 sen() { if [ -n "$1" ]; then pct "$(score "$1" 1)"; else echo –; fi; }
 ner() { if [ -n "$1" ]; then f2 "$(score "$1" 2)"; else echo –; fi; }
 sec() { if [ -n "$1" ]; then secs "$1"; else echo –; fi; }
+# run LANG ENCODER NAME: one fine-tune's summary line, reused when kept
+run() {
+    o=$W/mm/$3_e${EPOCHS:-2}_s${SEED:-1}
+    if [ ! -s "$o.summary" ]; then
+        $1 "$2" "$o" > "$o.summary.tmp"
+        mv "$o.summary.tmp" "$o.summary"
+    fi
+    cat "$o.summary"
+}
 mkdir -p "$W/mm"
 r_bn_bn= r_j_bn= r_hi_hi= r_j_hi=
 if [ "${ONLY:-bn}" = bn ]; then
-    r_bn_bn=$(bn "$EBN" "$W/mm/bn_bn")
-    r_j_bn=$(bn "$EJ" "$W/mm/joint_bn")
+    r_bn_bn=$(run bn "$EBN" bn_bn)
+    r_j_bn=$(run bn "$EJ" joint_bn)
 fi
 if [ "${ONLY:-hi}" = hi ]; then
-    r_hi_hi=$(hi "$EHI" "$W/mm/hi_hi")
-    r_j_hi=$(hi "$EJ" "$W/mm/joint_hi")
+    r_hi_hi=$(run hi "$EHI" hi_hi)
+    r_j_hi=$(run hi "$EJ" joint_hi)
 fi
 {
     echo "| encoder (pretraining data) | pretraining steps | bn sentiment macro-F1 | bn NER F1 | hi sentiment macro-F1 | hi NER F1 | fine-tuning s |"
