@@ -225,38 +225,23 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-bh_status bh_crf_tagger_train(bh_crf_tagger *t, const bh_crf_tagger_options *opt)
+/* One training run of o->epochs passes from the tagger's current weights (t->w
+ * and the CRF's parameters), shuffled by seed. Epochs are reported to the
+ * progress callback as run * epochs + epoch of runs * epochs, with the seconds
+ * since t0; *stopped is set when it asks to stop. */
+static bh_status train_run(bh_crf_tagger *t, const bh_crf_tagger_options *opt, uint64_t seed, int run, int runs,
+                           double t0, int *stopped)
 {
-    if (!t) return bh__fail(BH_EINVAL, "bh_crf_tagger_train: NULL tagger");
-    if (!t->nsent) return bh__fail(BH_EINVAL, "bh_crf_tagger_train: no training sentences");
-    bh_crf_tagger_options o = {0};
-    if (opt) o = *opt;
-    int bits = o.hash_bits ? o.hash_bits : 18;
-    if (bits < 12 || bits > 24) return bh__fail(BH_EINVAL, "bh_crf_tagger_train: hash_bits %d (12..24)", bits);
-    if (t->bits && t->bits != bits)
-        return bh__fail(BH_EINVAL, "bh_crf_tagger_train: trained with hash_bits %d, asked %d", t->bits, bits);
+    bh_crf_tagger_options o = *opt;
     int epochs = o.epochs > 0 ? o.epochs : 5;
     double lr = o.lr > 0 ? o.lr : 0.1, l2 = o.l2 == 0 ? 1e-6 : o.l2 < 0 ? 0 : o.l2;
-    size_t L = t->L, H = (size_t)1 << bits, np = L * L + 2 * L, T = 0;
+    size_t L = t->L, H = (size_t)1 << t->bits, np = L * L + 2 * L, T = 0;
     uint32_t hmask = (uint32_t)(H - 1);
     bh_status st = BH_OK;
     int avg = !o.no_average;
     float *raw = NULL, *G = NULL;
     double *U = NULL, *Praw = NULL, *Up = NULL, *Gp = NULL, *dp = NULL, *e = NULL, *de = NULL;
     size_t *order = NULL, *start = NULL;
-    /* A first training that fails makes the tagger untrained again (see done):
-     * a CRF without weights, or weights no step has made, must not pass for a
-     * trained model. */
-    int fresh = !t->crf;
-    if (fresh) {
-        if ((st = bh_crf_new(L, &t->crf)) || (st = bh_crf_mask_tags(t->crf, (const char *const *)t->labels, L)))
-            goto done;
-        if (!(t->w = calloc(H * L, sizeof *t->w))) {
-            st = bh__fail(BH_ENOMEM, "bh_crf_tagger_train: %zu weights", H * L);
-            goto done;
-        }
-        t->bits = bits;
-    }
     for (size_t s = 0; s < t->nsent; s++)
         if (t->lens[s] > T) T = t->lens[s];
     /* Training runs on raw weights (the tagger's w holds their running average,
@@ -280,8 +265,8 @@ bh_status bh_crf_tagger_train(bh_crf_tagger *t, const bh_crf_tagger_options *opt
         start[s] = off;
         off += t->lens[s];
     }
-    uint64_t rs = o.seed;
-    double t0 = now(), c = 0; /* steps taken so far */
+    uint64_t rs = seed;
+    double c = 0; /* steps taken so far */
     double *P = avg ? Praw : bh_crf_params(t->crf);
     if (avg) {
         memcpy(raw, t->w, H * L * sizeof *raw);
@@ -338,17 +323,13 @@ bh_status bh_crf_tagger_train(bh_crf_tagger *t, const bh_crf_tagger_options *opt
             st = bh__fail(BH_ENUMERIC, "bh_crf_tagger_train: loss is %g in epoch %d", loss, ep);
             goto done;
         }
-        if (o.progress && o.progress(o.ctx, ep, epochs, loss, now() - t0)) break;
+        if (o.progress && o.progress(o.ctx, run * epochs + ep, runs * epochs, loss, now() - t0)) {
+            *stopped = 1;
+            break;
+        }
     }
 done:
     if (avg) free(raw);
-    if (st && fresh) {
-        bh_crf_free(t->crf);
-        t->crf = NULL;
-        free(t->w);
-        t->w = NULL;
-        t->bits = 0;
-    }
     free(U);
     free(Praw);
     free(Up);
@@ -359,6 +340,80 @@ done:
     free(de);
     free(order);
     free(start);
+    return st;
+}
+
+bh_status bh_crf_tagger_train(bh_crf_tagger *t, const bh_crf_tagger_options *opt)
+{
+    if (!t) return bh__fail(BH_EINVAL, "bh_crf_tagger_train: NULL tagger");
+    if (!t->nsent) return bh__fail(BH_EINVAL, "bh_crf_tagger_train: no training sentences");
+    bh_crf_tagger_options o = {0};
+    if (opt) o = *opt;
+    int bits = o.hash_bits ? o.hash_bits : 18;
+    if (bits < 12 || bits > 24) return bh__fail(BH_EINVAL, "bh_crf_tagger_train: hash_bits %d (12..24)", bits);
+    if (t->bits && t->bits != bits)
+        return bh__fail(BH_EINVAL, "bh_crf_tagger_train: trained with hash_bits %d, asked %d", t->bits, bits);
+    if (o.runs < 0 || o.runs > 1000) return bh__fail(BH_EINVAL, "bh_crf_tagger_train: runs %d (0..1000)", o.runs);
+    int runs = o.runs > 1 ? o.runs : 1, stopped = 0;
+    size_t L = t->L, H = (size_t)1 << bits, np = L * L + 2 * L;
+    bh_status st = BH_OK;
+    float *w0 = NULL, *wm = NULL;
+    double *P = NULL, *P0 = NULL, *Pm = NULL;
+    /* A first training that fails makes the tagger untrained again (see done):
+     * a CRF without weights, or weights no step has made, must not pass for a
+     * trained model. */
+    int fresh = !t->crf;
+    if (fresh) {
+        if ((st = bh_crf_new(L, &t->crf)) || (st = bh_crf_mask_tags(t->crf, (const char *const *)t->labels, L)))
+            goto done;
+        if (!(t->w = calloc(H * L, sizeof *t->w))) {
+            st = bh__fail(BH_ENOMEM, "bh_crf_tagger_train: %zu weights", H * L);
+            goto done;
+        }
+        t->bits = bits;
+    }
+    if (runs == 1) {
+        st = train_run(t, &o, o.seed, 0, 1, now(), &stopped);
+        goto done;
+    }
+    /* Several runs from the same start in different orders, their final
+     * weights averaged: one model of the same size, with less of the noise
+     * that the order of the updates leaves in a single run. w0/P0: the start;
+     * wm/Pm: the running mean. */
+    P = bh_crf_params(t->crf);
+    w0 = malloc(H * L * sizeof *w0), wm = malloc(H * L * sizeof *wm);
+    P0 = malloc(np * sizeof *P0), Pm = malloc(np * sizeof *Pm);
+    if (!w0 || !wm || !P0 || !Pm) {
+        st = bh__fail(BH_ENOMEM, "bh_crf_tagger_train: %d runs of %zu weights", runs, H * L);
+        goto done;
+    }
+    memcpy(w0, t->w, H * L * sizeof *w0);
+    memcpy(P0, P, np * sizeof *P0);
+    int done_runs = 0;
+    double t0 = now();
+    for (int r = 0; r < runs && !stopped; r++) {
+        memcpy(t->w, w0, H * L * sizeof *w0);
+        memcpy(P, P0, np * sizeof *P0);
+        if ((st = train_run(t, &o, o.seed + (uint64_t)r, r, runs, t0, &stopped))) break;
+        done_runs++;
+        for (size_t i = 0; i < H * L; i++) wm[i] = r ? wm[i] + (t->w[i] - wm[i]) / (float)done_runs : t->w[i];
+        for (size_t i = 0; i < np; i++) Pm[i] = r ? Pm[i] + (P[i] - Pm[i]) / done_runs : P[i];
+    }
+    /* a failed run leaves the weights as they were before this call */
+    memcpy(t->w, st ? w0 : wm, H * L * sizeof *w0);
+    memcpy(P, st ? P0 : Pm, np * sizeof *P0);
+done:
+    if (st && fresh) {
+        bh_crf_free(t->crf);
+        t->crf = NULL;
+        free(t->w);
+        t->w = NULL;
+        t->bits = 0;
+    }
+    free(w0);
+    free(wm);
+    free(P0);
+    free(Pm);
     return st;
 }
 

@@ -15,7 +15,8 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: bhasha crf train --train FILE --out MODEL [--dev FILE] [--scheme bio|iobes] [--map MAP]\n"
             "                        [--text KEY --tags KEY (*.jsonl)]\n"
-            "                        [--epochs N] [--bits B] [--lr X] [--l2 X] [--seed N] [--clusters FILE]\n"
+            "                        [--epochs N] [--bits B] [--lr X] [--l2 X] [--seed N] [--runs K]\n"
+            "                        [--clusters FILE]\n"
             "       bhasha crf tag --model MODEL [FILE]\n"
             "       bhasha crf eval --model MODEL --test FILE [--scheme bio|iobes] [--map MAP] [--pred OUT]\n"
             "       bhasha crf fuse --model DIR [--head NAME] --crf MODEL --dev FILE [--test FILE] [--map MAP]\n"
@@ -27,7 +28,9 @@ static void usage(FILE *f)
             "converted to --scheme (default bio) and renamed by --map (e.g. NEP=PER,NEL=LOC,NEO=ORG,NEN=O).\n"
             "train: progress per epoch on stderr, a JSON summary on stdout; --clusters: a word cluster table\n"
             "(word<TAB>id<TAB>... lines, scripts/word_clusters.py) adds the clusters of each word and of its\n"
-            "neighbours to the features and is saved in MODEL. tag: one sentence per line,\n"
+            "neighbours to the features and is saved in MODEL; --runs K trains K times from the same start\n"
+            "in K shuffled orders (seeds N..N+K-1) and saves the mean of their weights (K times the time).\n"
+            "tag: one sentence per line,\n"
             "whitespace-separated tokens in; token<TAB>tag lines out, a blank line after each sentence.\n"
             "eval: conlleval entity scores as one JSON object; --pred writes token gold predicted lines.\n"
             "fuse: the CRF MODEL fused into the NER head of a fine-tuned model DIR (bhasha finetune --task ner;\n"
@@ -43,13 +46,19 @@ typedef struct {
     const char *dev;
     const bh__crf_data *d;
     int failed;
+    int runs, epochs; /* with runs > 1 each line names its run and the epoch in it */
 } progress_ctx;
 
 static int on_epoch(void *ctx, int epoch, int epochs, double loss, double seconds)
 {
     progress_ctx *p = ctx;
-    fprintf(stderr, "bhasha crf: epoch %d/%d loss %.4f %.1f s (%.1f s/epoch, ETA %.0f s)", epoch, epochs, loss, seconds,
-            seconds / epoch, seconds / epoch * (epochs - epoch));
+    if (p->runs > 1)
+        fprintf(stderr, "bhasha crf: run %d/%d epoch %d/%d", (epoch - 1) / p->epochs + 1, p->runs,
+                (epoch - 1) % p->epochs + 1, p->epochs);
+    else
+        fprintf(stderr, "bhasha crf: epoch %d/%d", epoch, epochs);
+    fprintf(stderr, " loss %.4f %.1f s (%.1f s/epoch, ETA %.0f s)", loss, seconds, seconds / epoch,
+            seconds / epoch * (epochs - epoch));
     if (p->dev) {
         bh_ner_report *r = NULL;
         if (bh__crf_eval_conll(p->t, p->dev, p->d, NULL, &r, NULL, NULL) == BH_OK)
@@ -90,6 +99,8 @@ static int crf_train(int argc, char **argv)
             if (o.l2 == 0) o.l2 = -1;
         } else if (cli_opt(argc, argv, &i, "--seed", &v)) {
             o.seed = strtoull(v, NULL, 10);
+        } else if (cli_opt(argc, argv, &i, "--runs", &v)) {
+            if ((o.runs = atoi(v)) < 1 || o.runs > 1000) return cli_usage_error(cmd, "--runs must be 1..1000");
         } else {
             return cli_usage_error(cmd, "unknown or incomplete option %s (bhasha crf --help)", argv[i]);
         }
@@ -114,7 +125,7 @@ static int crf_train(int argc, char **argv)
     }
     fprintf(stderr, "bhasha crf: %ld training sentences (%ld skipped by the reader), %zu labels\n", n, skipped,
             bh_crf_tagger_n_labels(t));
-    progress_ctx p = {t, dev, &d, 0};
+    progress_ctx p = {t, dev, &d, 0, o.runs, o.epochs > 0 ? o.epochs : 5};
     o.progress = on_epoch;
     o.ctx = &p;
     st = bh_crf_tagger_train(t, &o);
@@ -122,6 +133,12 @@ static int crf_train(int argc, char **argv)
     if (!st && p.failed) {
         bh_ner_report *r = NULL;
         st = bh__crf_eval_conll(t, dev, &d, NULL, &r, NULL, NULL);
+        bh_ner_report_free(r);
+    }
+    if (!st && dev && o.runs > 1) { /* the lines above scored each run alone */
+        bh_ner_report *r = NULL;
+        if (!(st = bh__crf_eval_conll(t, dev, &d, NULL, &r, NULL, NULL)))
+            fprintf(stderr, "bhasha crf: the mean of the %d runs: dev F1 %.2f\n", o.runs, r->f1);
         bh_ner_report_free(r);
     }
     if (!st) st = bh_crf_tagger_save(t, out);

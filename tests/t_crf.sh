@@ -22,6 +22,13 @@ is "train: 5 sentences, none skipped" "$(grep -o '"sentences":[0-9]*,"skipped":[
 ok "train: progress per epoch on stderr" grep -q "epoch 15/15 loss" "$tmp/train.err"
 "$BH" crf train --train $FX/tiny.conll --map $MAP --epochs 15 --bits 12 --seed 3 --out "$tmp/m2.bin" >/dev/null 2>&1
 ok "train: same seed, same model bytes" cmp -s "$tmp/m.bin" "$tmp/m2.bin"
+# --runs: the runs are named in the progress, the mean scored on --dev at the end
+"$BH" crf train --train $FX/tiny.conll --dev $FX/tiny.conll --map $MAP --epochs 3 --bits 12 --runs 2 --out "$tmp/r.bin" \
+    >/dev/null 2>"$tmp/runs.err"
+is "train --runs 2: exit 0, 2 x 3 epochs, the mean's dev F1" \
+    "$?:$(grep -c '^bhasha crf: run [12]/2 epoch [123]/3 loss' "$tmp/runs.err"):$(grep -c '^bhasha crf: the mean of the 2 runs: dev F1' "$tmp/runs.err")" "0:6:1"
+"$BH" crf train --train $FX/tiny.conll --runs 0 --out "$tmp/r0.bin" >/dev/null 2>"$tmp/err"
+is "train --runs 0: usage error, nothing written" "$?:$(test -e "$tmp/r0.bin" && echo written)" "2:"
 "$BH" crf eval --model "$tmp/m.bin" --test $FX/tiny.conll --map $MAP --pred "$tmp/pred" >"$tmp/eval.json"
 is "eval exits 0" "$?" "0"
 is "eval: training data is learned (F1 100)" "$(grep -o '"f1":[0-9.]*' "$tmp/eval.json" | head -1)" '"f1":100.00'

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "bhasha.h"
+#include "models/crf_tagger.h"
 #include "tests/build_dir.h"
 #include "tests/data_limit.h"
 
@@ -784,6 +785,111 @@ static void test_tagger_long_label(void **state)
     bh_crf_tagger_free(t);
     remove(path);
 }
+/* A tagger on the three fixture sentences, three times over. */
+static bh_crf_tagger *fixture_tagger(void)
+{
+    bh_crf_tagger *t;
+    assert_int_equal(bh_crf_tagger_new(&t), BH_OK);
+    for (int r = 0; r < 3; r++) {
+        assert_int_equal(bh_crf_tagger_add(t, S1, T1, 4), BH_OK);
+        assert_int_equal(bh_crf_tagger_add(t, S2, T2, 5), BH_OK);
+        assert_int_equal(bh_crf_tagger_add(t, S3, T3, 5), BH_OK);
+    }
+    return t;
+}
+
+/* Trains a fixture tagger with o, at seed and epochs, in one run. */
+static bh_crf_tagger *trained(bh_crf_tagger_options o, uint64_t seed, int epochs)
+{
+    bh_crf_tagger *t = fixture_tagger();
+    o.seed = seed;
+    o.epochs = epochs;
+    o.runs = 1;
+    o.progress = NULL;
+    assert_int_equal(bh_crf_tagger_train(t, &o), BH_OK);
+    return t;
+}
+
+/* Checks that t's weights and CRF parameters are the mean of those of m[0..k). */
+static void assert_mean(const bh_crf_tagger *t, bh_crf_tagger *const *m, int k)
+{
+    int bits;
+    const float *w, *wr;
+    const double *p, *pr;
+    assert_int_equal(bh__crf_tagger_parts(t, &bits, &w, &p), BH_OK);
+    size_t L = bh_crf_tagger_n_labels(t), nw = ((size_t)1 << bits) * L, np = L * L + 2 * L;
+    for (size_t i = 0; i < nw + np; i++) {
+        double mean = 0;
+        for (int r = 0; r < k; r++) {
+            assert_int_equal(bh__crf_tagger_parts(m[r], &bits, &wr, &pr), BH_OK);
+            mean += (i < nw ? wr[i] : pr[i - nw]) / k;
+        }
+        near(i < nw ? w[i] : p[i - nw], mean, 1e-5, "mean of the runs", i);
+    }
+}
+
+static int stop_at_3(void *ctx, int epoch, int epochs, double loss, double seconds)
+{
+    on_epoch(ctx, epoch, epochs, loss, seconds);
+    return ((loss_log *)ctx)->calls == 3;
+}
+
+/* runs = K: the mean of the K single runs with seeds seed..seed+K-1, epochs
+ * counted on across the runs; stopping early keeps the mean of the runs so
+ * far; a bad K is refused before anything is trained. */
+static void test_tagger_runs(void **state)
+{
+    (void)state;
+    bh_crf_tagger_options o = one_epoch();
+    bh_crf_tagger *one[3];
+    for (int r = 0; r < 3; r++) one[r] = trained(o, 7 + (uint64_t)r, 2);
+    loss_log log = {0, 0, 0};
+    bh_crf_tagger *t = fixture_tagger();
+    o.seed = 7;
+    o.epochs = 2;
+    o.runs = 3;
+    o.progress = on_epoch;
+    o.ctx = &log;
+    assert_int_equal(bh_crf_tagger_train(t, &o), BH_OK);
+    assert_int_equal(log.calls, 6);
+    assert_mean(t, one, 3);
+    const char *a[5], *b[5];
+    assert_int_equal(bh_crf_tagger_tag(t, S2, 5, a), BH_OK);
+    for (int i = 0; i < 5; i++) assert_string_equal(a[i], T2[i]);
+    bh_crf_tagger_free(t);
+    /* the seeds make different runs, so the mean is no single one of them */
+    assert_int_equal(bh_crf_tagger_tag(one[0], S3, 5, a), BH_OK);
+    assert_int_equal(bh_crf_tagger_tag(one[1], S3, 5, b), BH_OK);
+    int bits;
+    const float *w0, *w1;
+    const double *p;
+    assert_int_equal(bh__crf_tagger_parts(one[0], &bits, &w0, &p), BH_OK);
+    assert_int_equal(bh__crf_tagger_parts(one[1], &bits, &w1, &p), BH_OK);
+    assert_memory_not_equal(w0, w1, ((size_t)1 << bits) * sizeof *w0);
+    for (int r = 0; r < 3; r++) bh_crf_tagger_free(one[r]);
+
+    /* stopped after the second run's first epoch: the mean of run 1 (2 epochs)
+     * and that epoch (the weights are averaged after every epoch) */
+    bh_crf_tagger *part[2] = {trained(o, 7, 2), trained(o, 8, 1)};
+    log = (loss_log){0, 0, 0};
+    o.progress = stop_at_3;
+    t = fixture_tagger();
+    assert_int_equal(bh_crf_tagger_train(t, &o), BH_OK);
+    assert_int_equal(log.calls, 3);
+    assert_mean(t, part, 2);
+    bh_crf_tagger_free(part[0]);
+    bh_crf_tagger_free(part[1]);
+    bh_crf_tagger_free(t);
+
+    t = fixture_tagger();
+    o.runs = -1;
+    assert_int_equal(bh_crf_tagger_train(t, &o), BH_EINVAL);
+    o.runs = 1001;
+    assert_int_equal(bh_crf_tagger_train(t, &o), BH_EINVAL);
+    assert_int_equal(bh_crf_tagger_tag(t, S1, 4, a), BH_EINVAL); /* still untrained */
+    bh_crf_tagger_free(t);
+}
+
 
 /* 2^24 empty lines and one word: the table is sized by its words, not its
  * lines (once 2^25 slots, 512 MB), so it loads within 200 MB more than the
@@ -823,6 +929,7 @@ int main(void)
         cmocka_unit_test(test_cluster_tagger), cmocka_unit_test(test_tagger_hostile),
         cmocka_unit_test(test_clusters_lines), cmocka_unit_test(test_tagger_refused_labels),
         cmocka_unit_test(test_tagger_label_limit), cmocka_unit_test(test_tagger_long_label),
+        cmocka_unit_test(test_tagger_runs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

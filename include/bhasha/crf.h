@@ -111,8 +111,14 @@ typedef struct bh_crf_tagger_options {
     uint64_t seed;      /* shuffling seed (training is deterministic for a seed) */
     int no_average;     /* 1 = keep the last weights; 0 = average the weights over
                            all steps so far (more robust on unseen text) */
-    /* Called after each epoch (may be NULL): mean NLL per sentence, seconds so far.
-     * Returning nonzero stops training early (the model keeps its weights). */
+    int runs;           /* 0 or 1 = one run; K > 1 (up to 1000) = K runs from the same
+                           start, shuffled by seed, seed + 1, ..., whose final weights
+                           are averaged: the same size of model, less dependent on
+                           the order of the updates; K times the training time */
+    /* Called after each epoch (may be NULL): mean NLL per sentence, seconds so far;
+     * with runs, epochs count on across runs (run r's epoch e is
+     * r * epochs + e of runs * epochs). Returning nonzero stops training early:
+     * the model keeps its weights (the mean of the runs so far). */
     int (*progress)(void *ctx, int epoch, int epochs, double loss, double seconds);
     void *ctx;
 } bh_crf_tagger_options;
