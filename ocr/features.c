@@ -238,6 +238,11 @@ bh_status bh_gabor_kernel(double frequency, double theta, double bandwidth, int 
     double b2 = pow(2.0, bandwidth);
     double pre = 1.0 / M_PI * sqrt(log(2.0) / 2.0) * (b2 + 1) / (b2 - 1);
     double sx = pre / frequency, sy = sx;
+    /* an infinite frequency or a bandwidth above ~1024 (2^b overflows) gives
+     * a sigma of 0 or NaN, which fmax below would not catch */
+    if (!(sx > 0) || !isfinite(sx))
+        return bh__fail(BH_EINVAL, "gabor: frequency %g / bandwidth %g give no kernel", frequency,
+                        bandwidth);
     double ct = cos(theta), st = sin(theta);
     double ax = fmax(fmax(fabs(3 * sx * ct), fabs(3 * sy * st)), 1);
     double ay = fmax(fmax(fabs(3 * sy * ct), fabs(3 * sx * st)), 1);

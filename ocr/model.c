@@ -225,6 +225,12 @@ bh_status bh_digits_train_features(const float *X, const uint8_t *y, int n, int 
     }
     if (classes < 2)
         return bh__fail(BH_EINVAL, "digits: training data has only one class");
+    /* One NaN or infinity would make its column's mean and scale NaN and so
+     * poison every later prediction (or every KNN/SVM distance to its row). */
+    for (size_t i = 0; i < (size_t)n * d; i++)
+        if (!isfinite(X[i]))
+            return bh__fail(BH_EINVAL, "digits: feature %zu of row %zu is not finite",
+                            i % (size_t)d, i / (size_t)d);
     bh_digits_model *m = calloc(1, sizeof *m);
     if (!m)
         return bh__fail(BH_ENOMEM, "digits: model");

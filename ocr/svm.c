@@ -493,6 +493,11 @@ static bh_status svm_train_impl(const float *X, const uint8_t *y, int n, int d,
         int per = o->augment > 0 && n % (o->augment + 1) == 0 ? o->augment + 1 : 1;
         int n0 = n / per;
         int m = o->svm_grid_n > 0 && o->svm_grid_n < n0 ? o->svm_grid_n : n0;
+        /* libsvm's 3-fold CV on fewer than 3 rows drops to fewer folds with a
+         * warning on stderr, and on 1 row trains on an empty fold, which
+         * writes past a zero-size allocation */
+        if (m < 3)
+            return bh__fail(BH_EINVAL, "svm: grid search needs at least 3 rows, got %d", m);
         struct svm_node **sr = malloc(sizeof *sr * (size_t)m), *sn = NULL;
         double *sy = malloc(sizeof(double) * (size_t)m), *pred = malloc(sizeof(double) * (size_t)m);
         int *idx = malloc(sizeof(int) * (size_t)m);

@@ -33,6 +33,8 @@ head -c 100 "$tmp/s.bhd" >"$tmp/cut.bhd"
 "$BH" digits train --data $FX/strokes --classifier cnn --out "$tmp/x" 2>/dev/null; is "unknown classifier refused" "$?" "1"
 "$BH" digits train --data $FX/strokes --features sift --out "$tmp/x" 2>/dev/null; is "unknown feature refused" "$?" "1"
 "$BH" digits eval --model "$tmp/s.bhd" --data $FX --split trunc --quiet 2>/dev/null; is "truncated IDX refused" "$?" "1"
+"$BH" digits train --data $FX/strokes --grid-search --limit 2 --out "$tmp/x" --quiet 2>"$tmp/err"
+is "grid search on 2 images: exit 1, one stderr line" "$?:$(wc -l <"$tmp/err" | tr -d ' ')" "1:1"
 for c in knn rf gbdt; do
     ok "train $c" "$BH" digits train --data $FX/strokes --classifier $c --trees 20 --out "$tmp/$c.bhd" --quiet
     is "$c predicts the 3" "$("$BH" digits predict --model "$tmp/$c.bhd" $FX/d3.png | cut -f2)" "3"

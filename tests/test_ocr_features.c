@@ -202,6 +202,10 @@ static void test_bad_params(void **state)
     int ky, kx;
     assert_int_equal(bh_gabor_kernel(0, 0, 1, &ky, &kx, NULL, NULL), BH_EINVAL);
     assert_int_equal(bh_gabor_kernel(0.001, 0, 1, &ky, &kx, NULL, NULL), BH_EINVAL);
+    /* sigma 0 or NaN: a kernel of NaNs, not an error, before */
+    assert_int_equal(bh_gabor_kernel(INFINITY, 0, 1, &ky, &kx, NULL, NULL), BH_EINVAL);
+    assert_int_equal(bh_gabor_kernel(0.25, 0, 2000, &ky, &kx, NULL, NULL), BH_EINVAL);
+    assert_int_equal(bh_gabor_filter(img, 4, 4, 0.25, 0, 2000, out, out + 16), BH_EINVAL);
 }
 
 static void test_feature_vector(void **state)

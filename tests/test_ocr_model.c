@@ -259,10 +259,118 @@ static void test_bad_training(void **state)
     o.knn_k = 10;
     assert_int_equal(bh_digits_train_features(X, y, 4, 1296, &p, &f, &o, &m), BH_EINVAL);
     assert_null(m);
+    /* a NaN or an infinity would poison the scaler of a model trained on it */
+    o.knn_k = 3;
+    y[0] = 0;
+    X[7] = NAN;
+    assert_int_equal(bh_digits_train_features(X, y, 4, 1296, &p, &f, &o, &m), BH_EINVAL);
+    X[7] = INFINITY;
+    assert_int_equal(bh_digits_train_features(X, y, 4, 1296, &p, &f, &o, &m), BH_EINVAL);
+    assert_null(m);
+    X[7] = 0;
+    /* SVM grid search on fewer than 3 rows: libsvm would train on an empty fold */
+    bh_train_defaults(&o, BH_CLF_SVM);
+    o.svm_grid = 1;
+    for (int g = 1; g <= 2; g++) {
+        o.svm_grid_n = g;
+        assert_int_equal(bh_digits_train_features(X, y, 4, 1296, &p, &f, &o, &m), BH_EINVAL);
+        assert_null(m);
+    }
     bh_clf_kind k;
     assert_int_equal(bh_clf_parse("cnn", &k), BH_EINVAL);
     assert_int_equal(bh_clf_parse("gbdt", &k), BH_OK);
     assert_int_equal(k, BH_CLF_GBDT);
+}
+
+/* Writes head[0..hlen) (a model file up to its payload) then payload[0..plen)
+ * with the payload length fixed, and loads it. */
+static bh_status load_with_payload(const char *path, const unsigned char *head, size_t hlen,
+                                   const unsigned char *payload, size_t plen)
+{
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    fwrite(head, 1, hlen - 8, fp);
+    for (int i = 0; i < 8; i++)
+        fputc((int)((uint64_t)plen >> (8 * i)) & 0xff, fp);
+    fwrite(payload, 1, plen, fp);
+    fclose(fp);
+    bh_digits_model *m = NULL;
+    bh_status st = bh_digits_load(path, &m);
+    if (st == BH_OK) { /* what crashed before: prediction through the damaged trees */
+        float *X = calloc(1296, sizeof(float));
+        uint8_t lab;
+        bh_digits_predict_features(m, X, 1, 1296, &lab, NULL);
+        free(X);
+    }
+    bh_digits_model_free(m);
+    return st;
+}
+
+static unsigned char *find_bytes(unsigned char *buf, size_t n, const char *s)
+{
+    size_t k = strlen(s);
+    for (size_t i = 0; i + k <= n; i++)
+        if (!memcmp(buf + i, s, k))
+            return buf + i;
+    return NULL;
+}
+
+/* xgboost's UBJSON reader and predictor trust the payload: damaged counts,
+ * nesting, child links, split features or tree parameters made the process
+ * read out of bounds or overflow its stack. Each must fail with BH_EFORMAT. */
+static void test_damaged_xgb_payload(void **state)
+{
+    (void)state;
+    bh_prep_opts p;
+    bh_prep_defaults(&p);
+    bh_feat_spec f;
+    bh_feat_defaults(&f, BH_FEAT_HOG);
+    bh_train_opts o;
+    bh_train_defaults(&o, BH_CLF_GBDT);
+    o.trees = 2;
+    bh_digits_model *m = NULL;
+    assert_int_equal(bh_digits_train(&train, &p, &f, &o, &m), BH_OK);
+    char path[512];
+    test_build_path(path, sizeof path, "ocr_xgbXXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(bh_digits_save(m, path), BH_OK);
+    bh_digits_model_free(m);
+    FILE *fp = fopen(path, "rb");
+    static unsigned char buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof buf, fp);
+    fclose(fp);
+    unsigned char *pl = find_bytes(buf, n, "{L\0\0\0\0\0\0\0\7learner");
+    assert_non_null(pl);
+    size_t hlen = (size_t)(pl - buf), plen = n - hlen;
+    unsigned char *cp = malloc(plen);
+    assert_int_equal(load_with_payload(path, buf, hlen, pl, plen), BH_OK);
+    /* 1: a renamed num_trees key; 2: the root's left child far outside the
+     * tree; 3: a split on feature 2^31-1; 4: a string length past the end */
+    const char *at[4] = {"num_trees", "left_children[$l#L", "split_indices[$l#L", "SL"};
+    for (int c = 0; c < 4; c++) {
+        memcpy(cp, pl, plen);
+        unsigned char *q = find_bytes(cp, plen, at[c]);
+        assert_non_null(q);
+        if (c == 0)
+            q[5] = 'u';
+        else if (c < 3)
+            memcpy(q + strlen(at[c]) + 8, c == 1 ? "\0\0\x10\0" : "\x7f\xff\xff\xff", 4);
+        else
+            q[3] = 1; /* 2^48 bytes */
+        assert_int_equal(load_with_payload(path, buf, hlen, cp, plen), BH_EFORMAT);
+    }
+    /* 5: arrays nested a million deep under a key */
+    size_t deep = 1000000;
+    unsigned char *nest = malloc(deep + 16);
+    memcpy(nest, "{L\0\0\0\0\0\0\0\1x", 11);
+    memset(nest + 11, '[', deep);
+    nest[11 + deep] = '}';
+    assert_int_equal(load_with_payload(path, buf, hlen, nest, deep + 12), BH_EFORMAT);
+    free(nest);
+    free(cp);
+    unlink(path);
 }
 
 static void test_score(void **state)
@@ -330,7 +438,7 @@ int main(void)
         cmocka_unit_test(test_svm_combined), cmocka_unit_test(test_knn_lbp),
         cmocka_unit_test(test_svm_grid_and_linear), cmocka_unit_test(test_foreign_files),
         cmocka_unit_test(test_bad_training), cmocka_unit_test(test_score),
-        cmocka_unit_test(test_read_line),
+        cmocka_unit_test(test_read_line),    cmocka_unit_test(test_damaged_xgb_payload),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -163,7 +163,8 @@ bh_status bh_lbp_uniform(const double *img, int h, int w, int P, double R, doubl
 /* Complex Gabor kernel equal to skimage.filters.gabor_kernel(frequency, theta,
  * bandwidth, n_stds=3): returns its half sizes (kernel is (2*ky+1) x (2*kx+1)).
  * re/im may be NULL to query the size; otherwise they receive the kernel.
- * Errors: BH_EINVAL (frequency <= 0, bandwidth <= 0, kernel wider than 255). */
+ * Errors: BH_EINVAL (frequency <= 0 or infinite, bandwidth <= 0 or so large
+ * that 2^bandwidth overflows, kernel wider than 255). */
 bh_status bh_gabor_kernel(double frequency, double theta, double bandwidth,
                           int *ky, int *kx, double *re, double *im);
 /* Real and imaginary responses, equal to skimage.filters.gabor(img, frequency,
@@ -233,7 +234,7 @@ typedef struct bh_train_opts {
     int svm_grid;       /* 1 = pick C and gamma by 3-fold CV on up to svm_grid_n samples
                            (with augment > 0: of the original rows only, rows laid out
                            as bh_digits_featurize_augmented writes them) */
-    int svm_grid_n;     /* default 4000 */
+    int svm_grid_n;     /* default 4000; the search needs at least 3 samples */
     int trees;          /* RF trees (default 200) / GBDT rounds (default 150) */
     int max_depth;      /* default 0: RF 14, GBDT 6 */
     double eta;         /* GBDT learning rate, default 0.3 */
@@ -268,7 +269,8 @@ bh_status bh_digits_train(const bh_digit_set *set, const bh_prep_opts *prep,
                           bh_digits_model **out);
 /* Same on precomputed feature rows X[n][d] (already preprocessed), for
  * callers that reuse features across classifiers. The model remembers
- * prep/feat so that image prediction applies the same pipeline. */
+ * prep/feat so that image prediction applies the same pipeline. Every value
+ * must be finite (NaN or infinity: BH_EINVAL). */
 bh_status bh_digits_train_features(const float *X, const uint8_t *y, int n, int d,
                                    const bh_prep_opts *prep, const bh_feat_spec *feat,
                                    const bh_train_opts *opts, bh_digits_model **out);
@@ -322,7 +324,8 @@ const char *bh_digits_model_info(const bh_digits_model *m);
 bh_status bh_digits_save(const bh_digits_model *m, const char *path);
 /* Loads a model saved by bh_digits_save; every length and count is checked
  * against the file size, so a truncated file or a file of another kind (a
- * libsvm text model, an xgboost JSON) fails with BH_EFORMAT. */
+ * libsvm text model, an xgboost JSON) fails with BH_EFORMAT; so does an RF/GBDT
+ * section whose structure or trees xgboost could not safely read. */
 bh_status bh_digits_load(const char *path, bh_digits_model **out);
 
 /* ------------------------------------------------------------- metrics */
