@@ -15,12 +15,12 @@ static const cli_command commands[] = {
     {"segment", cli_segment, "split into sentences, words, aksharas or graphemes"},
     {"translit", cli_translit, "convert between Indic scripts and ISO 15919 Latin"},
     {"langid", cli_langid, "identify the language of each line"},
-    {"annotate", cli_annotate, "normalize, segment, identify and transliterate, as JSON lines"},
+    {"annotate", cli_annotate, "sentences, words, language, sentiment, entities of documents (JSON lines, CoNLL-U)"},
     {"spm", cli_spm, "SentencePiece: train, encode, decode"},
     {"wordpiece", cli_wordpiece, "BERT WordPiece encoding"},
     {"pretrain", cli_pretrain, "pretrain a transformer encoder or decoder"},
     {"generate", cli_generate, "generate text with a decoder"},
-    {"model", cli_model, "model files: convert weights to F16 for shipping"},
+    {"model", cli_model, "model files: convert weights for shipping (F16, int8 rows)"},
     {"bench", cli_bench, "engine speed: bhasha bench model, one JSON line"},
     {"finetune", cli_finetune_tasks, "fine-tune an encoder with a sentiment, NER or QA head"},
     {"sentiment", cli_sentiment, "sentiment of each line with a fine-tuned model, as JSON lines"},
@@ -37,8 +37,8 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: bhasha COMMAND [OPTIONS] (bhasha COMMAND --help for details)\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
-    fprintf(out, "  %-10s %s\n", "version", "print the version");
+        fprintf(out, "  %-11s %s\n", commands[i].name, commands[i].help);
+    fprintf(out, "  %-11s %s\n", "version", "print the version");
 }
 
 int main(int argc, char **argv)
