@@ -228,15 +228,35 @@ typedef struct qa_cfg {
     int sentence; /* answers only inside the context sentence that shares most words with the question */
 } qa_cfg;
 
+/* The words v[0..n) of text, each normalized as the model sees it (when the
+ * tokenizer's settings say so), one after the other in b: word k is
+ * b->data[off[k], off[k + 1]). */
+static bh_status norm_words(const qtok *q, const char *text, const bh_span *v, size_t n, bh_buf *b, size_t *off)
+{
+    bh_status st = BH_OK;
+    for (size_t k = 0; !st && k < n; k++) {
+        off[k] = b->len;
+        const char *w = text + v[k].start;
+        size_t len = v[k].end - v[k].start;
+        st = q->normalize ? bh_normalize(w, len, NULL, b, NULL) : bh_buf_append(b, w, len);
+    }
+    off[n] = b->len;
+    return st;
+}
+
 /* x->sb, x->se: the sentence of the context with the highest sum, over the
  * question's distinct words it contains, of log(1 + sentences / sentences
  * containing the word) (rare words count more; punctuation is not a word);
  * the first such sentence on ties, the whole context when none shares a word.
- * O(question words x (context words + sentences)), so a long context stays cheap. */
+ * Words are compared normalized, so that canonically equal spellings (a
+ * precomposed or a decomposed nukta letter, a dropped joiner) match, as they
+ * do for the model. O(question words x (context words + sentences)), so a
+ * long context stays cheap. */
 static bh_status best_sentence(qtok *q, const char *question, qa_ex *x)
 {
     bh_status st = q->seg ? BH_OK : bh_segmenter_new(&q->seg);
     bh_spans qw = {0};
+    bh_buf qb = {0}, cb = {0}; /* normalized question and context words */
     if (!st) st = bh_segment_sentences_words(q->seg, x->ctx, x->clen, &q->sents, &q->words);
     if (!st) st = bh_segment(q->seg, BH_SEG_WORD, question, strlen(question), &qw);
     x->sb = 0, x->se = (long)x->clen;
@@ -244,7 +264,9 @@ static bh_status best_sentence(qtok *q, const char *question, qa_ex *x)
     double *score = st ? NULL : calloc(ns + 1, sizeof *score);
     size_t *sid = st ? NULL : malloc(sizeof *sid * (nw + 1)); /* the sentence of each context word */
     unsigned char *hit = st ? NULL : malloc(ns + 1);
-    if (!st && (!score || !sid || !hit)) st = bh__fail(BH_ENOMEM, "out of memory");
+    size_t *qo = st ? NULL : malloc(sizeof *qo * (qw.n + 1)), *co = st ? NULL : malloc(sizeof *co * (nw + 1));
+    if (!st && (!score || !sid || !hit || !qo || !co)) st = bh__fail(BH_ENOMEM, "out of memory");
+    if (!st && !(st = norm_words(q, question, qw.v, qw.n, &qb, qo))) st = norm_words(q, x->ctx, q->words.v, nw, &cb, co);
     for (size_t k = 0, i = 0; !st && k < nw; k++) {
         while (i + 1 < ns && q->sents.v[i].end <= q->words.v[k].start) i++;
         sid[k] = i;
@@ -252,17 +274,16 @@ static bh_status best_sentence(qtok *q, const char *question, qa_ex *x)
     for (size_t k = 0; !st && ns && k < qw.n; k++) {
         const bh_span *w = &qw.v[k];
         if (w->kind == BH_TOK_PUNCT || w->kind == BH_TOK_OTHER) continue;
-        const char *ws = question + w->start;
-        size_t n = w->end - w->start, df = 0;
+        size_t n = qo[k + 1] - qo[k], df = 0;
+        if (!n) continue; /* nothing left after normalization (a lone joiner) */
+        const char *ws = qb.data + qo[k];
         int dup = 0; /* each distinct question word once */
         for (size_t j = 0; j < k && !dup; j++)
-            dup = qw.v[j].end - qw.v[j].start == n && !memcmp(question + qw.v[j].start, ws, n);
+            dup = qo[j + 1] - qo[j] == n && !memcmp(qb.data + qo[j], ws, n);
         if (dup) continue;
         memset(hit, 0, ns);
-        for (size_t c = 0; c < nw; c++) {
-            const bh_span *cw = &q->words.v[c];
-            if (cw->end - cw->start == n && !memcmp(x->ctx + cw->start, ws, n) && !hit[sid[c]]) hit[sid[c]] = 1, df++;
-        }
+        for (size_t c = 0; c < nw; c++)
+            if (co[c + 1] - co[c] == n && !memcmp(cb.data + co[c], ws, n) && !hit[sid[c]]) hit[sid[c]] = 1, df++;
         if (!df) continue;
         double idf = log(1.0 + (double)ns / (double)df);
         for (size_t i = 0; i < ns; i++)
@@ -275,6 +296,10 @@ static bh_status best_sentence(qtok *q, const char *question, qa_ex *x)
     free(score);
     free(sid);
     free(hit);
+    free(qo);
+    free(co);
+    bh_buf_free(&qb);
+    bh_buf_free(&cb);
     bh_spans_free(&qw);
     return st;
 }

@@ -70,8 +70,9 @@ void bh__qa_free(bh__qa_model *qm);
 /* The encoder's inference precision (bh_model_set_precision). */
 bh_status bh__qa_set_precision(bh__qa_model *qm, bh_precision p);
 /* on: answers only inside the context sentence that shares the most (rare)
- * words with the question (bh_segment sentences and words; each shared word
- * counts log(1 + sentences / sentences containing it)); the whole context
+ * words with the question (bh_segment sentences and words, compared after
+ * normalization as the model sees them; each shared word counts
+ * log(1 + sentences / sentences containing it)); the whole context
  * when none shares a word. Also set by "sentence": true in finetune.json. */
 bh_status bh__qa_set_sentence(bh__qa_model *qm, int on);
 

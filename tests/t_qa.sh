@@ -118,6 +118,17 @@ if [ $HAVE_JQ = 1 ]; then
 else
     skip "qa --sentence: the answer's sentence" "no jq"
 fi
+# --sentence compares words as the model sees them (normalized): a question
+# with precomposed nukta letters (U+095B U+095E) picks the same sentence of a
+# context that spells them decomposed (ज + ़, फ + ़), and so the same answer
+zd=$(printf '\340\244\234\340\244\274\340\244\253\340\244\274\340\244\260')
+zp=$(printf '\340\245\233\340\245\236\340\244\260')
+for q in "$zd" "$zp"; do
+    printf '{"context":"राम दिल्ली में रहता था। %s लखनऊ में रहता था।","question":"%s कहाँ रहता था ?"}\n' "$zd" "$q"
+done > "$D/nukta.jsonl"
+$BH qa --model "$D/m" --sentence "$D/nukta.jsonl" > "$D/nukta.out" 2> /dev/null
+is "qa --sentence: a precomposed nukta in the question matches the decomposed one in the context" \
+    "$?:$(sed 's/"score":.*//' "$D/nukta.out" | sort -u | wc -l | tr -d ' ')" "0:1"
 # whole grapheme clusters: no answer starts with a vowel sign, virama or nukta
 # (the tail of the word before) or ends inside a cluster, whatever span the
 # model picks (the shipped model, on words full of vowel signs; the rule
