@@ -285,6 +285,18 @@ static json_t *json_pick(json_t *v, const char *field)
     return NULL;
 }
 
+/* The shortest "%g" text that reads back as d, with ".0" when it looks like an
+ * integer (as Python's repr writes it): "%.17g" alone turns a label 2.3 into
+ * "2.2999999999999998" and 1.0 into "1", which no longer match the file. */
+static void real_text(double d, char *tmp, size_t n)
+{
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(tmp, n, "%.*g", prec, d);
+        if (strtod(tmp, NULL) == d) break;
+    }
+    if (strspn(tmp, "-0123456789") == strlen(tmp)) strncat(tmp, ".0", n - strlen(tmp) - 1);
+}
+
 /* A JSON scalar as text: strings as they are, numbers/bools printed. */
 static int json_scalar(json_t *v, bh_buf *out)
 {
@@ -292,7 +304,7 @@ static int json_scalar(json_t *v, bh_buf *out)
     bh_buf_clear(out);
     if (json_is_string(v)) return bh_buf_append(out, json_string_value(v), json_string_length(v)) ? -1 : 1;
     if (json_is_integer(v)) snprintf(tmp, sizeof tmp, "%lld", (long long)json_integer_value(v));
-    else if (json_is_real(v)) snprintf(tmp, sizeof tmp, "%.17g", json_real_value(v));
+    else if (json_is_real(v)) real_text(json_real_value(v), tmp, sizeof tmp);
     else if (json_is_true(v)) snprintf(tmp, sizeof tmp, "true");
     else if (json_is_false(v)) snprintf(tmp, sizeof tmp, "false");
     else return 0;
@@ -516,8 +528,17 @@ static int csv_column(bh_corpus *r, const char *want, int required, const char *
     char *end;
     long idx = strtol(want, &end, 10);
     if (!r->o.no_header) {
-        for (size_t i = 0; i < r->n_offs; i++)
-            if (strcmp(r->arena.data + r->offs[i], want) == 0) return (int)i;
+        int found = -1;
+        for (size_t i = 0; i < r->n_offs; i++) {
+            if (strcmp(r->arena.data + r->offs[i], want) != 0) continue;
+            /* taking the first of two columns of that name would be a silent guess
+             * (Python's DictReader takes the last one) */
+            if (found >= 0)
+                return bh__fail(BH_EINVAL, "%s: %s column \"%s\" is in the header twice (columns %d and %zu): "
+                                "give its index", r->src.path, what, want, found, i);
+            found = (int)i;
+        }
+        if (found >= 0) return found;
     }
     if (*want && !*end && idx >= 0 && idx < r->ncols) return (int)idx;
     return bh__fail(BH_ENOTFOUND, "%s: no %s column \"%s\"", r->src.path, what, want);
@@ -528,8 +549,19 @@ static bh_status csv_header(bh_corpus *r)
     const char *why;
     long line;
     long nf = csv_record(r, &why, &line);
+    /* without a header the first row is a record like any other: a bad one is a
+     * record problem (skipped in skip mode), not a reason to refuse the file */
+    while (nf == -1000 && r->o.no_header) {
+        int e = bh__corpus_problem(r, BH_EFORMAT, line, "%s", why);
+        if (e) return e;
+        nf = csv_record(r, &why, &line);
+    }
     if (nf == -1000) return bh__fail(BH_EFORMAT, "%s:%ld: header: %s", r->src.path, line, why);
     if (nf < 0) return (bh_status)nf;
+    if (nf == 0 && r->skipped) { /* every row was bad: nothing to read, the problems say why */
+        r->done = 1;
+        return BH_OK;
+    }
     if (nf == 0) return bh__fail(BH_EFORMAT, "%s: empty file", r->src.path);
     r->ncols = (int)nf;
     int c = csv_column(r, r->o.text_field ? r->o.text_field : "text", 1, "text");

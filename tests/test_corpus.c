@@ -862,6 +862,87 @@ static void test_out_of_memory(void **state)
 #endif
 }
 
+/* A JSON number as a label or text reads as written: the shortest form that gives the
+ * same double back, so 2.3 stays "2.3" (not "2.2999999999999998") and 1.0 stays "1.0". */
+static void test_jsonl_numbers(void **state)
+{
+    (void)state;
+    char path[512];
+    const char data[] = "{\"text\":0.1,\"label\":2.3}\n{\"text\":-0.0,\"label\":1.0}\n"
+                        "{\"text\":5e-324,\"label\":7}\n";
+    scratch(path, data, sizeof data - 1);
+    bh_corpus_options o = {0};
+    o.format = BH_CORPUS_JSONL;
+    o.label_field = "label";
+    bh_corpus *r = open_ok(path, &o);
+    bh_corpus_record rec;
+    const char *want[][2] = {{"0.1", "2.3"}, {"-0.0", "1.0"}, {"5e-324", "7"}};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(bh_corpus_next(r, &rec), 1);
+        assert_string_equal(rec.text, want[i][0]);
+        assert_string_equal(rec.label, want[i][1]);
+    }
+    assert_int_equal(bh_corpus_next(r, &rec), 0);
+    bh_corpus_free(r);
+    unlink(path);
+}
+
+/* A column name the header holds twice is refused rather than resolved to one of them
+ * without a word; its index still selects it. Without a header the first row is data:
+ * a bad one is a record problem like any other row, not a reason to refuse the file. */
+static void test_csv_header_edges(void **state)
+{
+    (void)state;
+    char path[512];
+    const char dup[] = "text,text,label\n1,2,x\n";
+    scratch(path, dup, sizeof dup - 1);
+    bh_corpus_options o = {0};
+    o.format = BH_CORPUS_CSV;
+    o.label_field = "label";
+    bh_corpus *r = NULL;
+    assert_int_equal(bh_corpus_open(path, &o, &r), BH_EINVAL);
+    assert_null(r);
+    assert_non_null(strstr(bh_last_error(), "in the header twice"));
+    o.text_field = "1";
+    r = open_ok(path, &o);
+    bh_corpus_record rec;
+    assert_int_equal(bh_corpus_next(r, &rec), 1);
+    assert_string_equal(rec.text, "2");
+    bh_corpus_free(r);
+    unlink(path);
+
+    const char bad_first[] = "\"a\"x,1\nb,2\n";
+    scratch(path, bad_first, sizeof bad_first - 1);
+    memset(&o, 0, sizeof o);
+    o.format = BH_CORPUS_CSV;
+    o.no_header = 1;
+    o.text_field = "0";
+    o.label_field = "1";
+    o.on_error = BH_ON_ERROR_SKIP;
+    r = open_ok(path, &o);
+    assert_int_equal(bh_corpus_next(r, &rec), 1);
+    assert_string_equal(rec.text, "b");
+    assert_string_equal(rec.label, "2");
+    assert_int_equal(rec.line, 2);
+    assert_int_equal(bh_corpus_next(r, &rec), 0);
+    assert_int_equal(bh_corpus_skipped(r), 1);
+    assert_true(problem_has(r, 0, ":1: text after a closing quote"));
+    bh_corpus_free(r);
+    o.on_error = BH_ON_ERROR_STOP;
+    assert_int_equal(bh_corpus_open(path, &o, &r), BH_EFORMAT);
+    assert_non_null(strstr(bh_last_error(), ":1: text after a closing quote"));
+    unlink(path);
+
+    const char all_bad[] = "\"a\"x,1\n";
+    scratch(path, all_bad, sizeof all_bad - 1);
+    o.on_error = BH_ON_ERROR_SKIP;
+    r = open_ok(path, &o);
+    assert_int_equal(bh_corpus_next(r, &rec), 0);
+    assert_int_equal(bh_corpus_skipped(r), 1);
+    bh_corpus_free(r);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -873,6 +954,7 @@ int main(void)
         cmocka_unit_test(test_squad_structure), cmocka_unit_test(test_wiki_limits), cmocka_unit_test(test_wikitext_linear),
         cmocka_unit_test(test_stats_bad_utf8), cmocka_unit_test(test_stats_squad_paragraphs),
         cmocka_unit_test(test_bom_only),       cmocka_unit_test(test_out_of_memory),
+        cmocka_unit_test(test_jsonl_numbers),  cmocka_unit_test(test_csv_header_edges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

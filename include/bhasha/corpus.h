@@ -67,9 +67,11 @@ typedef struct bh_corpus_options {
     bh_on_error on_error;
     int blocks;                 /* TEXT: 1 = documents are blocks separated by blank lines */
     char delimiter;             /* CSV: ',' or '\t'; 0 = '\t' for *.tsv*, else ',' */
-    int no_header;              /* CSV: 1 = the first row is data, columns by index only */
+    int no_header;              /* CSV: 1 = the first row is data (a bad one is a record problem), columns by index only */
     int no_quotes;              /* CSV: 1 = '"' is an ordinary character (TSV written without quoting) */
-    const char *text_field;     /* CSV column (name or 0-based index) / JSONL key or array index; default "text" (CSV: "text", JSONL: "text") */
+    const char *text_field;     /* CSV column (name or 0-based index; a name the header holds twice is BH_EINVAL) /
+                                   JSONL key or array index; default "text". A JSON number reads as its shortest form
+                                   ("2.3", "1.0"), true/false as "true"/"false" (label and id fields alike) */
     const char *text_field2;    /* CSV: optional second text column joined with " " (e.g. title + body) */
     const char *label_field;    /* CSV column / JSONL key holding the class label; NULL = none */
     const char *id_field;       /* CSV column / JSONL key holding an id; NULL = none */
