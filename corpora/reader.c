@@ -662,6 +662,18 @@ static size_t split_cols(char *s, size_t n, char **col, size_t maxc, char **last
     return nc;
 }
 
+/* A metadata line before a sentence's tokens: MultiCoNER's "# id <uuid>
+ * domain=bn" or a CoNLL-U style "# key = value". A token "#" has one tag
+ * column ("#<TAB>O", "# _ _ O"), so neither shape is a token line. */
+static int conll_comment(const char *s, size_t n)
+{
+    if (n < 4 || s[0] != '#' || s[1] != ' ') return 0;
+    if (n > 5 && s[2] == 'i' && s[3] == 'd' && (s[4] == ' ' || s[4] == '\t')) return 1;
+    size_t k = 2;
+    while (k < n && s[k] != ' ' && s[k] != '\t' && s[k] != '=') k++;
+    return k > 2 && k + 2 < n && s[k] == ' ' && s[k + 1] == '=' && s[k + 2] == ' ';
+}
+
 static int next_conll(bh_corpus *r, bh_corpus_record *rec)
 {
     int k, e;
@@ -682,6 +694,7 @@ static int next_conll(bh_corpus *r, bh_corpus_record *rec)
                 if (first) break;
                 continue;
             }
+            if (!first && conll_comment(s, n)) continue;
             if (!first) first = r->src.lineno;
             rec_bytes += (rec_bytes ? 1 : 0) + n;
             if (rec_bytes > r->src.max_line) return record_too_long(r, first, "sentence", " (blank lines missing?)");

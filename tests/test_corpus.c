@@ -497,6 +497,42 @@ static void test_conll_columns(void **state)
     unlink(path);
 }
 
+/* Metadata lines before a CoNLL sentence (MultiCoNER's "# id ...", CoNLL-U
+ * style "# text = ...") are skipped; a token "#" is still a token, at a
+ * sentence's start or inside it, and the record's line is its first token's. */
+static void test_conll_comments(void **state)
+{
+    (void)state;
+    const char *data = "# id 5d0d1f6e-0c5b\tdomain=bn\n"
+                       "রহিম _ _ B-PER\nঢাকায় _ _ B-LOC\n\n"
+                       "# sent_id = 2\n# text = # ভালো\n"
+                       "#\tO\nভালো\tO\n\n"
+                       "এটা O\n# O\n";
+    char path[512];
+    scratch(path, data, strlen(data));
+    bh_corpus_options o = {0};
+    o.format = BH_CORPUS_CONLL;
+    bh_corpus *r = open_ok(path, &o);
+    bh_corpus_record rec;
+    assert_int_equal(bh_corpus_next(r, &rec), 1);
+    assert_int_equal(rec.n_tokens, 2);
+    assert_string_equal(rec.tokens[0], "রহিম");
+    assert_string_equal(rec.tags[1], "B-LOC");
+    assert_int_equal(rec.line, 2);
+    assert_int_equal(bh_corpus_next(r, &rec), 1);
+    assert_int_equal(rec.n_tokens, 2);
+    assert_string_equal(rec.tokens[0], "#");
+    assert_string_equal(rec.text, "# ভালো");
+    assert_int_equal(rec.line, 7);
+    assert_int_equal(bh_corpus_next(r, &rec), 1);
+    assert_int_equal(rec.n_tokens, 2);
+    assert_string_equal(rec.tokens[1], "#");
+    assert_int_equal(bh_corpus_next(r, &rec), 0);
+    assert_int_equal(bh_corpus_skipped(r), 0);
+    bh_corpus_free(r);
+    unlink(path);
+}
+
 /* CoNLL-U: a comment after word lines starts a new sentence (two files concatenated
  * without a blank line); NUL bytes and space-separated lines are reported by line; a
  * sentence made of a range line only has no words but valid arrays. */
@@ -950,7 +986,8 @@ int main(void)
         cmocka_unit_test(test_conll),  cmocka_unit_test(test_tags),   cmocka_unit_test(test_conllu),
         cmocka_unit_test(test_squad),  cmocka_unit_test(test_wiki),   cmocka_unit_test(test_gzip_and_limits),
         cmocka_unit_test(test_stats),  cmocka_unit_test(test_csv_bad_multiline), cmocka_unit_test(test_record_limits),
-        cmocka_unit_test(test_conll_columns), cmocka_unit_test(test_conllu_edges), cmocka_unit_test(test_jsonl_empty_tags),
+        cmocka_unit_test(test_conll_columns), cmocka_unit_test(test_conll_comments),
+        cmocka_unit_test(test_conllu_edges), cmocka_unit_test(test_jsonl_empty_tags),
         cmocka_unit_test(test_squad_structure), cmocka_unit_test(test_wiki_limits), cmocka_unit_test(test_wikitext_linear),
         cmocka_unit_test(test_stats_bad_utf8), cmocka_unit_test(test_stats_squad_paragraphs),
         cmocka_unit_test(test_bom_only),       cmocka_unit_test(test_out_of_memory),

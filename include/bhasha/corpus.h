@@ -44,7 +44,9 @@ typedef enum bh_corpus_format {
     BH_CORPUS_TEXT,     /* one document per line (or per blank-line block, see blocks) */
     BH_CORPUS_JSONL,    /* one JSON value per line; text/label/tags picked by field */
     BH_CORPUS_CSV,      /* RFC 4180; delimiter ',' or '\t' */
-    BH_CORPUS_CONLL,    /* token<TAB|SPACE>...tag (the last column), blank line between sentences */
+    BH_CORPUS_CONLL,    /* token<TAB|SPACE>...tag (the last column), blank line between sentences;
+                           -DOCSTART- lines and, before a sentence, "# id ..." (MultiCoNER) and
+                           "# key = value" lines are skipped */
     BH_CORPUS_CONLLU,   /* Universal Dependencies CoNLL-U; a comment line after word lines starts a new sentence */
     BH_CORPUS_SQUAD,    /* SQuAD v1.1 / v2.0 JSON: one record per question */
     BH_CORPUS_WIKI      /* MediaWiki XML export (pages-articles.xml[.gz]) */
