@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unicode/uchar.h>
 #include <utf8proc.h>
 
 #include "bhasha/corpus.h"
@@ -638,26 +639,75 @@ static int window_used(const qa_ex *x, const qa_feat *f)
     return x->sb < 0 || (f->w1 > f->w0 && (long)x->p.e[f->w1 - 1] > x->sb && (long)x->p.b[f->w0] < x->se);
 }
 
+/* The start of the code point that ends at byte i of ctx (i > 0): at most 3
+ * continuation bytes back. */
+static long cp_before(const char *ctx, long i)
+{
+    long p = i - 1;
+    while (p > 0 && i - p < 4 && ((unsigned char)ctx[p] & 0xC0) == 0x80) p--;
+    return p;
+}
+
+/* The code point that ends at byte i of ctx (i > 0) in *cp, its start in *p;
+ * 0 for a bad sequence. */
+static int decode_before(const char *ctx, long i, long *p, utf8proc_int32_t *cp)
+{
+    *p = cp_before(ctx, i);
+    return utf8proc_iterate((const utf8proc_uint8_t *)ctx + *p, i - *p, cp) == i - *p;
+}
+
+/* Whether consonant b joins the virama before it into a conjunct (Unicode
+ * 15.1's GB9c, which utf8proc 2.8 and ICU 72 predate): b is a consonant
+ * and a is a virama (combining class 9) of the same Indic block (the blocks
+ * from Devanagari to Malayalam are each 128 code points, aligned). Tamil is
+ * left out: its virama (pulli) is visible and forms no conjunct but for
+ * க்ஷ, so there a virama ends the cluster as before. */
+static int joins_conjunct(utf8proc_int32_t a, utf8proc_int32_t b)
+{
+    return b >= 0x0900 && b <= 0x0D7F && !(b >= 0x0B80 && b <= 0x0BFF) && (a >> 7) == (b >> 7) &&
+           u_getCombiningClass(a) == 9 && u_getIntPropertyValue(b, UCHAR_INDIC_SYLLABIC_CATEGORY) == U_INSC_CONSONANT;
+}
+
 /* Whether ctx[i] (i < n) continues the grapheme cluster of the code point
- * before it, by utf8proc's grapheme break rule (the one bh_segment's grapheme
- * units follow): a vowel sign, virama, nukta or joiner does. *len gets the
- * length of the code point at i in bytes (1 for a bad byte). */
+ * before it: by utf8proc's grapheme break rule (the one bh_segment's
+ * grapheme units follow) a vowel sign, virama, nukta or joiner does, and a
+ * consonant after a virama (a ZWJ or ZWNJ may sit between them) does as
+ * well, so that a conjunct such as the "क्ष" of "अक्षर" is one cluster.
+ * *len gets the length of the code point at i in bytes (1 for a bad byte). */
 static int continues_cluster(const char *ctx, long i, long n, long *len)
 {
     utf8proc_int32_t a, b;
     utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)ctx + i, n - i, &b);
     *len = k > 0 ? (long)k : 1;
-    long p = i - 1; /* the code point before i starts at p */
-    while (p > 0 && i - p < 4 && ((unsigned char)ctx[p] & 0xC0) == 0x80) p--;
-    return k > 0 && i > 0 && utf8proc_iterate((const utf8proc_uint8_t *)ctx + p, i - p, &a) == i - p &&
-           !utf8proc_grapheme_break(a, b);
+    long p;
+    if (k <= 0 || i <= 0 || !decode_before(ctx, i, &p, &a)) return 0;
+    if (!utf8proc_grapheme_break(a, b)) return 1;
+    if (a == 0x200D || a == 0x200C) { /* the virama is the code point before the joiner */
+        if (p <= 0 || !decode_before(ctx, p, &p, &a)) return 0;
+    }
+    return joins_conjunct(a, b);
+}
+
+/* Whether ctx[i] (i < n) is white space (White_Space: ASCII white space, the
+ * no-break, thin and other space separators, line and paragraph separators);
+ * *len as for continues_cluster. */
+static int space_at(const char *ctx, long i, long n, long *len)
+{
+    utf8proc_int32_t c;
+    utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)ctx + i, n - i, &c);
+    *len = k > 0 ? (long)k : 1;
+    return k > 0 && u_isUWhiteSpace(c);
 }
 
 void bh__qa_whole_clusters(const char *ctx, long n, long *bs, long *be)
 {
-    long s = *bs, len;
-    while (s < *be && (continues_cluster(ctx, s, n, &len) || (ctx[s] && strchr(" \t\r\n", ctx[s])))) s += len;
+    long s = *bs, len, p;
+    while (s < *be && (continues_cluster(ctx, s, n, &len) || space_at(ctx, s, n, &len))) s += len;
     if (s < *be) *bs = s;
+    /* white space at the end: pieces never hold ASCII white space (chunks
+     * are cut at it), but a chunk's pieces can cover a no-break or thin
+     * space inside it; one code point is always kept */
+    while (*be > *bs && (p = cp_before(ctx, *be)) > *bs && space_at(ctx, p, n, &len)) *be = p;
     while (*be < n && continues_cluster(ctx, *be, n, &len)) *be += len;
 }
 
@@ -1012,6 +1062,15 @@ bh_status bh__qa_load(const char *dir, int threads, bh__qa_model **out)
         goto fail;
     }
     int L = bh_model_get_config(qm->m)->max_len;
+    /* a window needs [CLS], a question piece, [SEP], a context piece and
+     * [SEP]; with less, no question fits (the cap L - 4 is below one, and
+     * below zero it turns huge as a size_t, so the whole question is kept,
+     * the window's budget is negative and make_windows never ends) */
+    if (L < 5) {
+        st = bh__fail(BH_EFORMAT, "%s: max_len %d leaves no room for a question and a context piece (at least 5)", dir,
+                      L);
+        goto fail;
+    }
     qm->c = (qa_cfg){L, 32, 64, 30, 0, 0};
     int normalize = 1;
     const char *tokname = "tokenizer.model";

@@ -190,12 +190,72 @@ static void test_whole_clusters(void **st)
     assert_int_equal(be, 9);
 }
 
+/* the span c[bs0, be0) of c widened or narrowed by bh__qa_whole_clusters is
+ * the one that starts at the first occurrence of s and holds len(w) bytes */
+static void check_span(const char *c, long bs0, long be0, const char *s, const char *w)
+{
+    long bs = bs0, be = be0;
+    bh__qa_whole_clusters(c, (long)strlen(c), &bs, &be);
+    assert_int_equal(bs, strstr(c, s) - c);
+    assert_int_equal(be, bs + (long)strlen(w));
+}
+
+/* conjuncts are whole clusters (Unicode 15.1's GB9c, which utf8proc 2.8
+ * lacks): an answer ends after a conjunct's last consonant and its marks, not
+ * on a half letter, and one that starts inside a conjunct starts after it, as
+ * one that starts on a vowel sign does */
+static void test_conjunct_clusters(void **st)
+{
+    (void)st;
+    const char *c = "अक्षर परीक्षा अस्त्र क्\u200dष சக்கரம்";
+    long k = (long)(strstr(c, "अक्षर") - c);
+    /* "अक्" (ending on the virama) takes the "ष" */
+    check_span(c, k, k + (long)strlen("अक्"), "अक्षर", "अक्ष");
+    /* ending before the virama: the virama and the consonant after it */
+    check_span(c, k, k + (long)strlen("अक"), "अक्षर", "अक्ष");
+    /* the conjunct's vowel sign comes along */
+    k = (long)(strstr(c, "परीक्षा") - c);
+    check_span(c, k, k + (long)strlen("परीक्"), "परीक्षा", "परीक्षा");
+    /* three consonants, two viramas */
+    k = (long)(strstr(c, "अस्त्र") - c);
+    check_span(c, k, k + (long)strlen("अस्"), "अस्त्र", "अस्त्र");
+    check_span(c, k, k + (long)strlen("अस्त्"), "अस्त्र", "अस्त्र");
+    /* a ZWJ between the virama and the consonant (an explicit half form) */
+    k = (long)(strstr(c, "क्\u200dष") - c);
+    check_span(c, k, k + (long)strlen("क्\u200d"), "क्\u200dष", "क्\u200dष");
+    /* a start on the "ष" of "अक्षर" moves past the conjunct: "र" */
+    k = (long)(strstr(c, "अक्षर") - c);
+    check_span(c, k + (long)strlen("अक्"), k + (long)strlen("अक्षर"), "र ", "र");
+    /* nothing but the second consonant: kept */
+    check_span(c, k + (long)strlen("अक्"), k + (long)strlen("अक्ष"), "ष", "ष");
+    /* Tamil's pulli is visible and forms no conjunct: "சக்" stays */
+    k = (long)(strstr(c, "சக்கரம்") - c);
+    check_span(c, k, k + (long)strlen("சக்"), "சக்கரம்", "சக்");
+}
+
+/* white space beyond ASCII (no-break, thin space) is trimmed at both ends */
+static void test_unicode_space(void **st)
+{
+    (void)st;
+    const char *c = "इसे\u00a0शाहजहाँ\u2009ने\u00a0 बनवाया";
+    long k = (long)(strstr(c, "\u00a0शाहजहाँ") - c);
+    check_span(c, k, k + (long)strlen("\u00a0शाहजहाँ\u2009"), "शाहजहाँ", "शाहजहाँ");
+    /* from the "े" of "इसे" through the no-break space */
+    check_span(c, (long)strlen("इस"), k + (long)strlen("\u00a0शाहजहाँ"), "शाहजहाँ", "शाहजहाँ");
+    k = (long)(strstr(c, "ने") - c);
+    check_span(c, k, k + (long)strlen("ने\u00a0 "), "ने", "ने");
+    /* nothing but white space: one code point is kept */
+    k = (long)(strstr(c, "\u2009") - c);
+    check_span(c, k, k + (long)strlen("\u2009"), "\u2009", "\u2009");
+}
+
 int main(void)
 {
     test_build_path(dir, sizeof dir, "tmp_tasks_XXXXXX");
     if (!mkdtemp(dir)) return 1;
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_tasks), cmocka_unit_test(test_shipped_qa),
-                                       cmocka_unit_test(test_whole_clusters)};
+                                       cmocka_unit_test(test_whole_clusters), cmocka_unit_test(test_conjunct_clusters),
+                                       cmocka_unit_test(test_unicode_space)};
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
