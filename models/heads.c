@@ -532,7 +532,10 @@ bh_status bh_ngram_features(const char *text, size_t len, int bits, uint32_t **i
     uint32_t *f = NULL;
     size_t m = 0, cap = 0;
     bh_status st = bh__text_features(text, len, BH_NGRAM_CMIN, BH_NGRAM_CMAX, &f, &m, &cap);
-    if (st) return st;
+    if (st) { /* out of memory part way: f holds what was pushed before */
+        free(f);
+        return st;
+    }
     float *v = malloc(sizeof(float) * (m + 1));
     if (!v) {
         free(f);

@@ -90,8 +90,10 @@ static bh_status read_split(bh__ft_model *fm, bh_head *sh, const bh__ngram_fuse_
         }
         if (!st) {
             s->off[s->n] = s->nf;
-            memcpy(s->idx + s->nf, fi, sizeof *fi * m);
-            memcpy(s->val + s->nf, fv, sizeof *fv * m);
+            if (m) { /* a text without words has none, and fi (and s->idx) may be NULL: memcpy's UB */
+                memcpy(s->idx + s->nf, fi, sizeof *fi * m);
+                memcpy(s->val + s->nf, fv, sizeof *fv * m);
+            }
             s->nf += m;
             s->y[s->n++] = y;
             s->off[s->n] = s->nf;
