@@ -175,7 +175,10 @@ sed 's/"max_len": *32/"max_len": 3/' "$D/m/config.json" > "$D/m3/config.json"
 LC_ALL=C sed '1s/"wpe":{"dtype":"F32","shape":\[32,16\],"data_offsets":\[1024000,1026048\]}/"wpe":{"dtype":"F32","shape":[3, 16],"data_offsets":[1024000,1024192]}/' \
     "$D/m/model.safetensors" > "$D/m3/model.safetensors"
 if grep -q '"max_len": 3' "$D/m3/config.json" && ! cmp -s "$D/m/model.safetensors" "$D/m3/model.safetensors"; then
-    (ulimit -v 4000000 2> /dev/null; head -1 "$D/in.jsonl" | $BH qa --model "$D/m3" > /dev/null 2> "$D/e")
+    # the address-space cap keeps a regression from eating the machine; not
+    # under AddressSanitizer, whose shadow memory alone is far above it
+    ([ "${BUILD:-build}" = build-asan ] || ulimit -v 4000000 2> /dev/null
+     head -1 "$D/in.jsonl" | timeout 120 $BH qa --model "$D/m3" > /dev/null 2> "$D/e")
     is "qa: a model with max_len 3 is refused with one line" "$?:$(grep -c 'max_len 3' "$D/e")" "1:1"
 else
     skip "qa: a model with max_len 3 is refused" "the tiny model's layout changed"
