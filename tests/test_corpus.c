@@ -18,6 +18,7 @@
 
 #include "bhasha.h"
 #include "corpora/source.h"
+#include "tests/asan.h"
 
 #define FIX "tests/fixtures/corpora/"
 
@@ -790,14 +791,6 @@ static void test_stats_squad_paragraphs(void **state)
     bh_buf_free(&b);
     bh_corpus_stats_free(s);
 }
-
-#if defined(__SANITIZE_ADDRESS__)
-#define BH_TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define BH_TEST_ASAN 1
-#endif
-#endif
 
 /* An input of just a UTF-8 BOM holds no line, plain or gzipped, and a BOM before the
  * first line shifts no line number. Every reader skips empty lines, so a phantom empty

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "bhasha/eval.h"
+#include "tests/asan.h"
 
 static double lp(const bh_kn_lm *lm, const int32_t *ctx, size_t n, int32_t w)
 {
@@ -117,14 +118,6 @@ static void test_errors(void **state)
     bh_kn_lm_free(lm);
     bh_kn_lm_free(NULL);
 }
-
-#if defined(__SANITIZE_ADDRESS__)
-#define BH_TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define BH_TEST_ASAN 1
-#endif
-#endif
 
 #if !defined(BH_TEST_ASAN) && defined(__GLIBC__)
 /* Bytes of address space in use. */

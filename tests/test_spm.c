@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "bhasha.h"
+#include "tests/asan.h"
 
 #define FIXTEXT "tests/fixtures/subword/wp_text.txt"
 
@@ -220,15 +221,7 @@ static void test_batch_threads(void **state)
 
 /* AddressSanitizer's shadow memory needs the address space that
  * test_batch_thread_limits takes away. */
-#if defined(__SANITIZE_ADDRESS__)
-#define ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define ASAN 1
-#endif
-#endif
-
-#ifndef ASAN
+#ifndef BH_TEST_ASAN
 /* Virtual memory in use by this process, in bytes (0 if unknown). */
 static size_t vm_size(void)
 {
@@ -263,7 +256,7 @@ static void test_batch_thread_limits(void **state)
         same_ids(&one[i], &many[i]);
         bh_tokens_free(&many[i]);
     }
-#ifndef ASAN
+#ifndef BH_TEST_ASAN
     /* In a child whose address space leaves room for a few thread stacks only,
      * creating the 64 threads fails part way. */
     size_t vm = vm_size();
