@@ -310,6 +310,12 @@ static bh_status predict_rows(const bh_digits_model *m, const float *X, int n, i
         return bh__fail(BH_ESHAPE, "digits: features have %d columns, model expects %d", d, m->d);
     if (n == 0)
         return BH_OK;
+    /* A NaN makes every KNN/SVM distance to its row NaN and sends it down an
+     * arbitrary side of each tree split: a label that means nothing. */
+    for (size_t i = 0; i < (size_t)n * d; i++)
+        if (!isfinite(X[i]))
+            return bh__fail(BH_EINVAL, "digits: feature %zu of row %zu is not finite", i % (size_t)d,
+                            i / (size_t)d);
     if (!m->mean)
         return m->ops->predict(m->impl, X, n, d, labels, scores, proba);
     /* standardize in chunks to bound the copy */

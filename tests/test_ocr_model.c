@@ -276,6 +276,19 @@ static void test_bad_training(void **state)
         assert_int_equal(bh_digits_train_features(X, y, 4, 1296, &p, &f, &o, &m), BH_EINVAL);
         assert_null(m);
     }
+    /* the same at prediction: a NaN row gets no label that means nothing */
+    bh_train_defaults(&o, BH_CLF_KNN);
+    o.knn_k = 3;
+    assert_int_equal(bh_digits_train_features(X, y, 4, 1296, &p, &f, &o, &m), BH_OK);
+    uint8_t lab[2];
+    float proba[10];
+    assert_int_equal(bh_digits_predict_features(m, X, 1, 1296, lab, NULL), BH_OK);
+    X[1296 + 5] = NAN;
+    assert_int_equal(bh_digits_predict_features(m, X, 2, 1296, lab, NULL), BH_EINVAL);
+    assert_int_equal(bh_digits_predict_proba(m, X + 1296, 1, 1296, proba), BH_EINVAL);
+    X[1296 + 5] = 0;
+    bh_digits_model_free(m);
+    m = NULL;
     bh_clf_kind k;
     assert_int_equal(bh_clf_parse("cnn", &k), BH_EINVAL);
     assert_int_equal(bh_clf_parse("gbdt", &k), BH_OK);

@@ -283,7 +283,8 @@ void bh_digits_model_free(bh_digits_model *m);
 bh_status bh_digits_predict(const bh_digits_model *m, const uint8_t *px, int w, int h,
                             int *label, float *score);
 /* Predicts n feature rows X[n][d] (d must equal the model's dimension) into
- * labels[n] and (optional) scores[n]. */
+ * labels[n] and (optional) scores[n]. A NaN or infinite feature is BH_EINVAL
+ * (as for bh_digits_predict_proba). */
 bh_status bh_digits_predict_features(const bh_digits_model *m, const float *X, int n, int d,
                                      uint8_t *labels, float *scores);
 /* Class scores of n feature rows: proba[n][10], each row summing to 1 (0 for
