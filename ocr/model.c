@@ -190,6 +190,16 @@ bh_status bh_digits_featurize(const bh_digit_set *set, const bh_prep_opts *prep,
     return bh_digits_featurize_augmented(set, prep, feat, 0, 0, NULL, X, NULL, d, progress, ctx);
 }
 
+/* BH_EINVAL, naming the first one, when a value of X[n][d] is NaN or infinite. */
+static bh_status check_finite(const float *X, int n, int d)
+{
+    for (size_t i = 0; i < (size_t)n * d; i++)
+        if (!isfinite(X[i]))
+            return bh__fail(BH_EINVAL, "digits: feature %zu of row %zu is not finite", i % (size_t)d,
+                            i / (size_t)d);
+    return BH_OK;
+}
+
 static void standardize(const bh_digits_model *m, float *X, int n)
 {
     if (!m->mean)
@@ -227,10 +237,9 @@ bh_status bh_digits_train_features(const float *X, const uint8_t *y, int n, int 
         return bh__fail(BH_EINVAL, "digits: training data has only one class");
     /* One NaN or infinity would make its column's mean and scale NaN and so
      * poison every later prediction (or every KNN/SVM distance to its row). */
-    for (size_t i = 0; i < (size_t)n * d; i++)
-        if (!isfinite(X[i]))
-            return bh__fail(BH_EINVAL, "digits: feature %zu of row %zu is not finite",
-                            i % (size_t)d, i / (size_t)d);
+    bh_status fst = check_finite(X, n, d);
+    if (fst)
+        return fst;
     bh_digits_model *m = calloc(1, sizeof *m);
     if (!m)
         return bh__fail(BH_ENOMEM, "digits: model");
@@ -312,10 +321,9 @@ static bh_status predict_rows(const bh_digits_model *m, const float *X, int n, i
         return BH_OK;
     /* A NaN makes every KNN/SVM distance to its row NaN and sends it down an
      * arbitrary side of each tree split: a label that means nothing. */
-    for (size_t i = 0; i < (size_t)n * d; i++)
-        if (!isfinite(X[i]))
-            return bh__fail(BH_EINVAL, "digits: feature %zu of row %zu is not finite", i % (size_t)d,
-                            i / (size_t)d);
+    bh_status fst = check_finite(X, n, d);
+    if (fst)
+        return fst;
     if (!m->mean)
         return m->ops->predict(m->impl, X, n, d, labels, scores, proba);
     /* standardize in chunks to bound the copy */

@@ -196,15 +196,22 @@ static int ubj_skip(size_t n, size_t *off, uint64_t k)
     return 0;
 }
 
+/* Big-endian reads of 4 and 8 bytes. */
+static int64_t ubj_be(const uint8_t *p, int bytes)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < bytes; i++)
+        v = v << 8 | p[i];
+    return bytes == 4 ? (int64_t)(int32_t)(uint32_t)v : (int64_t)v;
+}
+
 /* 'L' + big-endian int64 count, which must not exceed the bytes left
  * (every counted item takes at least one byte; negative counts are huge). */
 static int ubj_count(const uint8_t *p, size_t n, size_t *off, uint64_t *len)
 {
     if (n - *off < 9 || p[*off] != 'L')
         return -1;
-    uint64_t v = 0;
-    for (int i = 1; i <= 8; i++)
-        v = v << 8 | p[*off + i];
+    uint64_t v = (uint64_t)ubj_be(p + *off + 1, 8);
     *off += 9;
     *len = v;
     return v > n - *off ? -1 : 0;
@@ -287,15 +294,6 @@ static size_t ubj_get(const uint8_t *p, size_t n, size_t obj, const char *key)
             return UBJ_NONE;
     }
     return UBJ_NONE;
-}
-
-/* Big-endian reads of 4 and 8 bytes. */
-static int64_t ubj_be(const uint8_t *p, int bytes)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < bytes; i++)
-        v = v << 8 | p[i];
-    return bytes == 4 ? (int64_t)(int32_t)(uint32_t)v : (int64_t)v;
 }
 
 /* An integer scalar at *off (any width), advancing past it. */

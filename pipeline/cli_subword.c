@@ -76,8 +76,8 @@ static int sw_finish(const char *cmd, const sw_err *e)
         return 1;
     }
     if (!e->st) return 0;
-    if (e->path) fprintf(stderr, "bhasha %s: %s: line %ld: %s: %s\n", cmd, e->path, e->lineno, bh_errmsg(e->st), e->detail);
-    else fprintf(stderr, "bhasha %s: line %ld: %s: %s\n", cmd, e->lineno, bh_errmsg(e->st), e->detail);
+    fprintf(stderr, "bhasha %s: %s%sline %ld: %s: %s\n", cmd, e->path ? e->path : "", e->path ? ": " : "", e->lineno,
+            bh_errmsg(e->st), e->detail);
     return 1;
 }
 
