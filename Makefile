@@ -4,6 +4,7 @@
 #   make demo       install, build, run the main job on bundled sample text
 #   make asan       build and run the tests under AddressSanitizer + UBSan
 #   make bench      benchmarks against the named peers (needs ../shared/data)
+#   make fuzz       libFuzzer targets (clang) over the loaders and the text layer, FUZZ_TIME s each
 #   make install PREFIX=/usr/local
 
 VERSION  := 0.1.0
@@ -44,7 +45,7 @@ STATIC   := $(BUILD)/libbhasha.a
 SHARED   := $(BUILD)/libbhasha.so.$(VERSION)
 CLI      := $(BUILD)/bhasha
 
-.PHONY: all deps check tests demo asan bench install uninstall clean golden
+.PHONY: all deps check tests demo asan bench fuzz install uninstall clean golden
 all: $(STATIC) $(BUILD)/libbhasha.so $(CLI)
 
 # V=1 shows the full commands.
@@ -121,6 +122,25 @@ asan:
 bench: all $(BENCH_BIN)
 	@BUILD=$(BUILD) sh bench/run.sh
 
+# Fuzzing (clang's libFuzzer + ASan + UBSan): the library is built once more in
+# build-fuzz with coverage hooks; each target in tests/fuzz/ starts from seeds made
+# from the test fixtures and shipped files (tests/fuzz/run.sh) and runs FUZZ_TIME
+# seconds. A crash stops it and leaves the input in build-fuzz/crashes/.
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize=vptr,function -fno-sanitize-recover=undefined \
+            -fsanitize-recover=pointer-overflow,nonnull-attribute -fno-omit-frame-pointer
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_TIME ?= 60
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(STATIC)
+	@mkdir -p $(dir $@)
+	@$(if $(V),,echo "  LD    $@")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(STATIC) $(LIBS)
+
+fuzz:
+	@sh scripts/deps.sh scripts/debian-packages.txt scripts/debian-packages-fuzz.txt
+	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang CXX=clang++ OPT=-O1 \
+	    SAN="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/fuzz/%)
+	@BUILD=build-fuzz FUZZ_TIME=$(FUZZ_TIME) sh tests/fuzz/run.sh
+
 golden:
 	@sh tests/ref/golden.sh
 
@@ -145,6 +165,6 @@ uninstall:
 	    $(DESTDIR)$(PREFIX)/bin/bhasha $(DESTDIR)$(PREFIX)/bin/bhasha-mpi $(DESTDIR)$(PREFIX)/share/bhasha
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

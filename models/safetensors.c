@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/f16.h"
 
 #define ST_MAX_HEADER (64u << 20) /* a header larger than this is not a model */
 
@@ -328,44 +329,6 @@ bh_status bh__atomic_write_json(const json_t *j, const char *path, size_t flags)
     return bh__atomic_commit(&a);
 }
 
-/* IEEE 754 binary16 <-> binary32. The encoder rounds to nearest even and
- * keeps infinities, NaN (quiet) and subnormals. */
-static uint16_t f32_to_f16(float f)
-{
-    uint32_t x;
-    memcpy(&x, &f, 4);
-    uint32_t sign = (x >> 16) & 0x8000u, ax = x & 0x7fffffffu;
-    if (ax >= 0x7f800000u) return (uint16_t)(sign | 0x7c00u | (ax > 0x7f800000u ? 0x200u : 0)); /* Inf, NaN */
-    if (ax >= 0x477ff000u) return (uint16_t)(sign | 0x7c00u); /* rounds past 65504: Inf */
-    if (ax < 0x38800000u) {                                   /* below 2^-14: subnormal or zero */
-        if (ax < 0x33000000u) return (uint16_t)sign;          /* below half the smallest subnormal */
-        uint32_t mant = (ax & 0x7fffffu) | 0x800000u;
-        int shift = 126 - (int)(ax >> 23); /* 14..24 */
-        uint32_t h = mant >> shift, rem = mant & ((1u << shift) - 1), half = 1u << (shift - 1);
-        if (rem > half || (rem == half && (h & 1))) h++;
-        return (uint16_t)(sign | h);
-    }
-    uint32_t h = ((ax >> 13) - (112u << 10)), rem = ax & 0x1fffu; /* rebias 127 -> 15 */
-    if (rem > 0x1000u || (rem == 0x1000u && (h & 1))) h++;
-    return (uint16_t)(sign | h);
-}
-
-static float f16_to_f32(uint16_t h)
-{
-    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1f, m = h & 0x3ffu, x;
-    if (e == 0x1f) x = sign | 0x7f800000u | (m << 13);
-    else if (e) x = sign | ((e + 112u) << 23) | (m << 13);
-    else if (!m) x = sign;
-    else { /* subnormal: normalize */
-        int k = 0;
-        while (!(m & 0x400u)) m <<= 1, k++;
-        x = sign | ((uint32_t)(113 - k) << 23) | ((m & 0x3ffu) << 13);
-    }
-    float f;
-    memcpy(&f, &x, 4);
-    return f;
-}
-
 int bh__st_is_float(const bh__st_tensor *t)
 {
     return !strcmp(t->dtype, "F32") || !strcmp(t->dtype, "F16") || !strcmp(t->dtype, "BF16");
@@ -385,7 +348,7 @@ void bh__st_to_f32(const bh__st_tensor *t, float *dst)
             uint32_t x = (uint32_t)h << 16;
             memcpy(&dst[i], &x, 4);
         } else {
-            dst[i] = f16_to_f32(h);
+            dst[i] = bh__f16_to_f32(h);
         }
     }
 }
@@ -401,7 +364,7 @@ bh_status bh__st_check_finite(bh_status code, const char *path, const char *name
 bh_status bh__st_check_f16(const char *path, const char *name, const float *x, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if ((f32_to_f16(x[i]) & 0x7c00u) == 0x7c00u) /* rounds to an infinity (or is one) */
+        if ((bh__f32_to_f16(x[i]) & 0x7c00u) == 0x7c00u) /* rounds to an infinity (or is one) */
             return bh__fail(BH_ELIMIT, "%s: tensor %s: element %zu is %g, beyond F16's range (|x| <= %d); keep it F32",
                             path, name, i, (double)x[i], BH__ST_F16_MAX);
     return BH_OK;
@@ -567,9 +530,9 @@ bh_status bh__st_sparse_make(const char *name, const float *table, int64_t R, in
         /* the scale as F16 will store it, rounded up if rounding made it
          * smaller (so that |x / scale| <= 127): q * scale is then within
          * half a step of x; row_max keeps it finite */
-        uint16_t hs = f32_to_f16(m / 127.0f);
-        if (f16_to_f32(hs) * 127.0f < m) hs++;
-        float s = f16_to_f32(hs);
+        uint16_t hs = bh__f32_to_f16(m / 127.0f);
+        if (bh__f16_to_f32(hs) * 127.0f < m) hs++;
+        float s = bh__f16_to_f32(hs);
         (*scale)[n] = s;
         for (int64_t c = 0; c < C; c++) {
             float q = roundf(x[c] / s);
@@ -637,7 +600,7 @@ bh_status bh__st_write(const char *path, const bh__st_entry *e, int n,
             if (fwrite(e[i].raw, entry_size(&e[i]), count, a.f) != count) break;
         } else if (e[i].f16) {
             for (size_t k = 0; k < count; k++) {
-                uint16_t h = f32_to_f16(e[i].data[k]);
+                uint16_t h = bh__f32_to_f16(e[i].data[k]);
                 unsigned char b[2] = {(unsigned char)h, (unsigned char)(h >> 8)};
                 fwrite(b, 1, 2, a.f);
             }

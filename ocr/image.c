@@ -37,6 +37,63 @@
 #include <stb/stb_image.h>
 #pragma GCC diagnostic pop
 
+/* stb_image 2.27 (the copy Debian 12 ships) trusts the code counts of a JPEG
+ * Huffman table: a DHT segment declaring more than 256 codes in one table
+ * writes past its 257-entry arrays. A valid table has at most 256 codes (one
+ * per byte value), so the file is corrupt and is refused before stb reads it.
+ * The walk goes over the marker segments by their lengths, as stb does, and
+ * through entropy-coded data to the next marker (0xFF followed by a byte other
+ * than 0x00, 0xFF or a restart marker); stb reads DHT tables the same way,
+ * continuing past a segment's end while its length says more tables follow
+ * (bytes past the end of the file read as 0). Returns 0 for a bad table. */
+static int jpeg_huffman_ok(const uint8_t *d, size_t n)
+{
+    if (n < 4 || d[0] != 0xFF || d[1] != 0xD8) return 1; /* not a JPEG: nothing to check */
+    size_t i = 2;
+    while (i + 1 < n) {
+        if (d[i] != 0xFF || d[i + 1] == 0x00 || d[i + 1] == 0xFF || (d[i + 1] >= 0xD0 && d[i + 1] <= 0xD7)) {
+            i++; /* entropy-coded data, a stuffed zero, fill or a restart marker */
+            continue;
+        }
+        unsigned m = d[i + 1];
+        if (m == 0xD9) return 1; /* end of image */
+        if (i + 4 > n) return 1;
+        long len = (long)(d[i + 2] << 8 | d[i + 3]);
+        if (m == 0xC4) {
+            size_t p = i + 4;
+            long left = len - 2;
+            while (left > 0) {
+                p++; /* table class and id */
+                long codes = 0;
+                for (int k = 0; k < 16; k++, p++) codes += p < n ? d[p] : 0;
+                if (codes > 256) return 0;
+                p += (size_t)codes;
+                left -= 17 + codes;
+            }
+        }
+        i += 2 + (size_t)len;
+    }
+    return 1;
+}
+
+/* stb_image grows its buffer for PNG image data to each IDAT chunk's declared
+ * length before it reads the chunk, so a 100-byte file declaring a 2 GB chunk
+ * makes it allocate 2 GB and then fail for lack of data. A chunk longer than
+ * what is left of the file fails either way; it is refused here first.
+ * Returns 0 for such a chunk. */
+static int png_chunks_ok(const uint8_t *d, size_t n)
+{
+    static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    if (n < 8 || memcmp(d, sig, 8) != 0) return 1; /* not a PNG: nothing to check */
+    for (size_t p = 8; p + 8 <= n;) {
+        uint32_t len = (uint32_t)d[p] << 24 | (uint32_t)d[p + 1] << 16 | (uint32_t)d[p + 2] << 8 | d[p + 3];
+        if (!memcmp(d + p + 4, "IEND", 4)) return 1; /* stb reads no further */
+        if ((uint64_t)len + 12 > n - p) return 0;
+        p += (size_t)len + 12;
+    }
+    return 1;
+}
+
 void bh_image_free(bh_image *img)
 {
     if (!img)
@@ -54,6 +111,10 @@ bh_status bh_image_decode(const uint8_t *data, size_t n, bh_image *out)
         return bh__fail(BH_EFORMAT, "image: empty file");
     if (n > INT_MAX)
         return bh__fail(BH_ELIMIT, "image: file of %zu bytes is too large", n);
+    if (!jpeg_huffman_ok(data, n))
+        return bh__fail(BH_EFORMAT, "image: corrupt JPEG (a Huffman table with more than 256 codes)");
+    if (!png_chunks_ok(data, n))
+        return bh__fail(BH_EFORMAT, "image: corrupt PNG (a chunk runs past the end of the file)");
     int w = 0, h = 0, comp = 0;
     if (!stbi_info_from_memory(data, (int)n, &w, &h, &comp))
         return bh__fail(BH_EFORMAT, "image: not a readable PNG/JPEG/BMP/PNM/TGA/GIF (%s)",

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 
 #include "core/error.h"
+#include "core/f16.h"
 #include "ocr/classifier.h"
 
 typedef struct svm {
@@ -97,9 +98,7 @@ static struct svm_node *make_nodes(const float *X, int n, int d, struct svm_node
  * loaded models predict identically). */
 static void put_f16(bh_buf *b, bh_status *st, float f)
 {
-    _Float16 h = (_Float16)f;
-    uint16_t u;
-    memcpy(&u, &h, 2);
+    uint16_t u = bh__f32_to_f16(f);
     unsigned char c[2] = {(unsigned char)(u & 0xff), (unsigned char)(u >> 8)};
     bh__put(b, st, c, 2);
 }
@@ -108,10 +107,7 @@ static float get_f16(bh__rd *r)
 {
     unsigned char c[2] = {0, 0};
     bh__get(r, c, 2);
-    uint16_t u = (uint16_t)(c[0] | (c[1] << 8));
-    _Float16 h;
-    memcpy(&h, &u, 2);
-    return (float)h;
+    return bh__f16_to_f32((uint16_t)(c[0] | (c[1] << 8)));
 }
 
 static bh_status svm_save(const void *impl, bh_buf *out)

@@ -1151,7 +1151,7 @@ bh_status bh__finetune(const bh__ft_options *o, bh__ft_result *res)
     o = &oo;
     if ((st = enc_open(&e, o->tokenizer, o->normalize, mc))) goto done;
 
-    long spe = 0, maxhp = 0, ntr = 0;
+    long spe = 0, maxhp = 0;
     for (int k = 0; k < K; k++) {
         ftask *t = &tk[k];
         t->o = *o;
@@ -1173,7 +1173,6 @@ bh_status bh__finetune(const bh__ft_options *o, bh__ft_result *res)
                 goto done;
             }
         spe += t->nb;
-        ntr += t->tr.n;
         if ((long)head_params(t->h) > maxhp) maxhp = (long)head_params(t->h);
         res->task_dev[k] = res->task_test[k] = -1;
         snprintf(res->task_head[k], sizeof res->task_head[k], "%s", bh_head_name(t->h));

@@ -1,10 +1,11 @@
 #!/bin/sh
-# Installs the Debian packages in scripts/debian-packages.txt that are missing.
+# Installs the Debian packages named in the given lists (default:
+# scripts/debian-packages.txt) that are missing.
 # Idempotent: runs apt only when something is missing. Needs root (or sudo) then.
 set -eu
-list="$(dirname "$0")/debian-packages.txt"
+[ $# -gt 0 ] || set -- "$(dirname "$0")/debian-packages.txt"
 missing=""
-for p in $(grep -v '^#' "$list"); do
+for p in $(cat "$@" | grep -v '^#'); do
     st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
     [ "$st" = installed ] || missing="$missing $p"
 done

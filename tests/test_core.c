@@ -9,6 +9,7 @@
 
 #include "bhasha.h"
 #include "core/error.h"
+#include "core/f16.h"
 
 static void test_errmsg(void **state)
 {
@@ -75,6 +76,58 @@ static void test_json_utf8(void **state)
     bh_buf_free(&b);
 }
 
+/* The software half-float conversions against the compiler's _Float16 (GCC on
+ * x86-64 has it): every half value widened, and floats around every half
+ * value and tie, the special values and a sweep of the whole float range
+ * narrowed (round to nearest even, subnormals, overflow to infinity). */
+static void test_f16(void **state)
+{
+    (void)state;
+#ifdef __FLT16_MANT_DIG__
+    for (uint32_t u = 0; u < 65536; u++) {
+        _Float16 h;
+        uint16_t hu = (uint16_t)u;
+        memcpy(&h, &hu, 2);
+        float want = (float)h, got = bh__f16_to_f32(hu);
+        if (want != want) {
+            assert_true(got != got);
+            continue;
+        }
+        uint32_t a, b;
+        memcpy(&a, &want, 4);
+        memcpy(&b, &got, 4);
+        assert_int_equal(a, b);
+    }
+    for (uint64_t x = 0; x < 0x100000000ull; x += 4093) {
+        for (int d = -2; d <= 2; d++) {
+            uint32_t bits = (uint32_t)(x + (uint64_t)(int64_t)d);
+            float f;
+            memcpy(&f, &bits, 4);
+            _Float16 h = (_Float16)f;
+            uint16_t want;
+            memcpy(&want, &h, 2);
+            uint16_t got = bh__f32_to_f16(f);
+            if (f != f) assert_int_equal(got & 0x7c00u, 0x7c00u);
+            else assert_int_equal(got, want);
+        }
+    }
+    /* exact ties between neighbouring halves: the mantissa bit below the kept ones set */
+    for (uint32_t e = 100; e < 145; e++)
+        for (uint32_t m = 0; m < 0x800000u; m += 0x1000u) {
+            uint32_t bits = (e << 23) | m;
+            float f;
+            memcpy(&f, &bits, 4);
+            _Float16 h = (_Float16)f;
+            uint16_t want;
+            memcpy(&want, &h, 2);
+            assert_int_equal(bh__f32_to_f16(f), want);
+            assert_int_equal(bh__f32_to_f16(-f), want | 0x8000u);
+        }
+#else
+    skip();
+#endif
+}
+
 static void test_line(void **state)
 {
     (void)state;
@@ -92,6 +145,7 @@ int main(void)
         cmocka_unit_test(test_buf),
         cmocka_unit_test(test_json_utf8),
         cmocka_unit_test(test_line),
+        cmocka_unit_test(test_f16),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

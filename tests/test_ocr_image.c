@@ -85,6 +85,54 @@ static void test_bad_images(void **state)
     assert_int_equal(bh_image_decode(junk, 4, &img), BH_EFORMAT);
 }
 
+static uint8_t *slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    static uint8_t buf[1 << 16];
+    *n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    uint8_t *d = malloc(*n);
+    assert_non_null(d);
+    memcpy(d, buf, *n);
+    return d;
+}
+
+/* Files that make stb_image overrun a table or allocate gigabytes are refused
+ * before stb reads them (found by make fuzz). */
+static void test_hostile_images(void **state)
+{
+    (void)state;
+    size_t n;
+    bh_image img;
+    /* JPEG: a Huffman table declaring 16 x 200 codes (at most 256 are valid) */
+    uint8_t *d = slurp(FX "d3.jpg", &n);
+    assert_int_equal(bh_image_decode(d, n, &img), BH_OK);
+    bh_image_free(&img);
+    size_t i = 2;
+    while (i + 4 < n && !(d[i] == 0xFF && d[i + 1] == 0xC4)) i += 2 + (size_t)(d[i + 2] << 8 | d[i + 3]);
+    assert_true(i + 21 < n);
+    for (int k = 0; k < 16; k++) d[i + 5 + k] = 200;
+    assert_int_equal(bh_image_decode(d, n, &img), BH_EFORMAT);
+    assert_non_null(strstr(bh_last_error(), "Huffman"));
+    assert_null(img.px);
+    free(d);
+    /* PNG: the first IDAT chunk says 2 GB in a file of a few hundred bytes */
+    d = slurp(FX "d3.png", &n);
+    i = 8;
+    while (i + 8 < n && memcmp(d + i + 4, "IDAT", 4))
+        i += 12 + (size_t)((uint32_t)d[i] << 24 | (uint32_t)d[i + 1] << 16 | (uint32_t)d[i + 2] << 8 | d[i + 3]);
+    assert_true(i + 8 < n);
+    d[i] = 0x7f;
+    assert_int_equal(bh_image_decode(d, n, &img), BH_EFORMAT);
+    assert_non_null(strstr(bh_last_error(), "chunk"));
+    /* the same file cut inside its last chunk (IEND) still decodes, as stb reads no CRC there */
+    d[i] = 0;
+    assert_int_equal(bh_image_decode(d, n - 4, &img), BH_OK);
+    bh_image_free(&img);
+    free(d);
+}
+
 static void test_idx(void **state)
 {
     (void)state;
@@ -192,7 +240,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_formats), cmocka_unit_test(test_same_pixels),
-        cmocka_unit_test(test_bad_images), cmocka_unit_test(test_idx),
+        cmocka_unit_test(test_bad_images),
+        cmocka_unit_test(test_hostile_images), cmocka_unit_test(test_idx),
         cmocka_unit_test(test_otsu),    cmocka_unit_test(test_prep),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1022,7 +1022,7 @@ bh_status bh_langid_trainer_fit(bh_langid_trainer *t, bh_langid_progress progres
         }
         if (progress) progress(ctx, ep, o->epochs, 1.0, nloss ? loss / (double)nloss : 0);
     }
-quantize:
+quantize:; /* a label must precede a statement, not a declaration (C11) */
     /* Quantize: scale maps the largest |weight| to 127; the temperature is
      * folded into scale and biases. */
     double temp = o->temperature > 0 ? o->temperature : o->naive_bayes == 1 ? nb_temp : 1.0;
