@@ -125,7 +125,8 @@ bench: all $(BENCH_BIN)
 # Fuzzing (clang's libFuzzer + ASan + UBSan): the library is built once more in
 # build-fuzz with coverage hooks; each target in tests/fuzz/ starts from seeds made
 # from the test fixtures and shipped files (tests/fuzz/run.sh) and runs FUZZ_TIME
-# seconds. A crash stops it and leaves the input in build-fuzz/crashes/.
+# seconds (FUZZ_RUNS=N: N inputs from a fixed seed instead). A crash stops it and
+# leaves the input in build-fuzz/crashes/.
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize=vptr,function -fno-sanitize-recover=undefined \
             -fsanitize-recover=pointer-overflow,nonnull-attribute -fno-omit-frame-pointer
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
@@ -139,7 +140,7 @@ fuzz:
 	@sh scripts/deps.sh scripts/debian-packages.txt scripts/debian-packages-fuzz.txt
 	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang CXX=clang++ OPT=-O1 \
 	    SAN="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/fuzz/%)
-	@BUILD=build-fuzz FUZZ_TIME=$(FUZZ_TIME) sh tests/fuzz/run.sh
+	@BUILD=build-fuzz FUZZ_TIME=$(FUZZ_TIME) FUZZ_RUNS=$(FUZZ_RUNS) sh tests/fuzz/run.sh
 
 golden:
 	@sh tests/ref/golden.sh

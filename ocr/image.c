@@ -1,4 +1,4 @@
-/* ocr/image.c — image decoding (stb_image, memory only) and IDX digit sets.
+/* ocr/image.c — image decoding (stb_image, memory only; binary PGM/PPM by hand) and IDX digit sets.
  * Decoded pixels are owned by the returned bh_image / bh_digit_set. Sizes are
  * checked from headers before any pixel allocation. */
 #include <limits.h>
@@ -20,7 +20,6 @@
 #define STBI_ONLY_PNG
 #define STBI_ONLY_JPEG
 #define STBI_ONLY_BMP
-#define STBI_ONLY_PNM
 #define STBI_ONLY_TGA
 #define STBI_ONLY_GIF
 #define STBI_MAX_DIMENSIONS 65536
@@ -94,6 +93,74 @@ static int png_chunks_ok(const uint8_t *d, size_t n)
     return 1;
 }
 
+/* ITU-R BT.601 luma of an 8-bit RGB pixel, rounded. */
+static unsigned luma(unsigned r, unsigned g, unsigned b)
+{
+    return (299u * r + 587u * g + 114u * b + 500u) / 1000u;
+}
+
+/* Reads one decimal header field of a PNM file at *p, after white space and
+ * '#' comments. Returns -1 when there is none or it exceeds 65535 * 65536. */
+static long pnm_field(const uint8_t *d, size_t n, size_t *p)
+{
+    for (;;) {
+        while (*p < n && (d[*p] == ' ' || d[*p] == '\t' || d[*p] == '\n' || d[*p] == '\r' || d[*p] == '\v' ||
+                          d[*p] == '\f'))
+            (*p)++;
+        if (*p < n && d[*p] == '#') {
+            while (*p < n && d[*p] != '\n') (*p)++;
+            continue;
+        }
+        break;
+    }
+    long v = -1;
+    while (*p < n && d[*p] >= '0' && d[*p] <= '9') {
+        v = (v < 0 ? 0 : v) * 10 + (d[*p] - '0');
+        if (v > 65535L * 65536L) return -1;
+        (*p)++;
+    }
+    return v;
+}
+
+/* Binary PGM and PPM (P5, P6) are decoded here, not by stb_image 2.27: it
+ * ignores maxval (a PGM with maxval 15 came out almost black), reads 16-bit
+ * samples in the wrong byte order and then converts them past the end of its
+ * buffer. Samples (1 byte, or 2 big-endian bytes when maxval > 255) are scaled
+ * to 0..255 by maxval; colour becomes luma. */
+static bh_status pnm_decode(const uint8_t *d, size_t n, bh_image *out)
+{
+    int ch = d[1] == '5' ? 1 : 3;
+    size_t p = 2;
+    long w = pnm_field(d, n, &p), h = pnm_field(d, n, &p), maxval = pnm_field(d, n, &p);
+    if (w < 0 || h < 0 || maxval < 0 || p >= n || !(d[p] == ' ' || d[p] == '\t' || d[p] == '\n' || d[p] == '\r'))
+        return bh__fail(BH_EFORMAT, "image: corrupt PNM header");
+    p++; /* the one white-space byte before the samples */
+    if (w == 0 || h == 0) return bh__fail(BH_EFORMAT, "image: zero-sized image (%ldx%ld)", w, h);
+    if (maxval < 1 || maxval > 65535) return bh__fail(BH_EFORMAT, "image: PNM maxval %ld is not 1..65535", maxval);
+    if ((uint64_t)w * (uint64_t)h > BH_IMAGE_MAX_PIXELS)
+        return bh__fail(BH_ELIMIT, "image: %ldx%ld exceeds the limit of %u pixels", w, h, BH_IMAGE_MAX_PIXELS);
+    size_t np = (size_t)w * (size_t)h, bps = maxval > 255 ? 2 : 1;
+    if (n - p < np * (size_t)ch * bps)
+        return bh__fail(BH_EFORMAT, "image: truncated PNM (%zu bytes of samples, %zu needed)", n - p,
+                        np * (size_t)ch * bps);
+    uint8_t *px = malloc(np);
+    if (!px) return bh__fail(BH_ENOMEM, "image: %zu bytes", np);
+    const uint8_t *s = d + p;
+    for (size_t i = 0; i < np; i++) {
+        unsigned v[3];
+        for (int c = 0; c < ch; c++, s += bps) {
+            unsigned x = bps == 2 ? (unsigned)(s[0] << 8 | s[1]) : s[0];
+            if (x > (unsigned)maxval) x = (unsigned)maxval; /* out of range: white */
+            v[c] = (unsigned)((x * 255u * 2u + (unsigned)maxval) / (2u * (unsigned)maxval));
+        }
+        px[i] = (uint8_t)(ch == 1 ? v[0] : luma(v[0], v[1], v[2]));
+    }
+    out->w = (int)w;
+    out->h = (int)h;
+    out->px = px;
+    return BH_OK;
+}
+
 void bh_image_free(bh_image *img)
 {
     if (!img)
@@ -111,6 +178,8 @@ bh_status bh_image_decode(const uint8_t *data, size_t n, bh_image *out)
         return bh__fail(BH_EFORMAT, "image: empty file");
     if (n > INT_MAX)
         return bh__fail(BH_ELIMIT, "image: file of %zu bytes is too large", n);
+    if (n >= 2 && data[0] == 'P' && (data[1] == '5' || data[1] == '6'))
+        return pnm_decode(data, n, out);
     if (!jpeg_huffman_ok(data, n))
         return bh__fail(BH_EFORMAT, "image: corrupt JPEG (a Huffman table with more than 256 codes)");
     if (!png_chunks_ok(data, n))
@@ -148,7 +217,7 @@ bh_status bh_image_decode(const uint8_t *data, size_t n, bh_image *out)
             g = p[0];
             a = p[1];
         } else {
-            g = (299u * p[0] + 587u * p[1] + 114u * p[2] + 500u) / 1000u;
+            g = luma(p[0], p[1], p[2]);
             a = p[3];
         }
         /* over white: g*a + 255*(255-a), rounded */

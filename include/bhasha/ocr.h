@@ -38,8 +38,9 @@ typedef struct bh_image {
     uint8_t *px; /* w*h bytes, owned by the struct */
 } bh_image;
 
-/* Decodes PNG (8- or 16-bit; 16-bit is reduced to 8), JPEG, BMP, PGM/PPM, TGA
- * or GIF (first frame) from memory into grayscale (ITU-R BT.601 luma). Pixels
+/* Decodes PNG (8- or 16-bit; 16-bit is reduced to 8), JPEG, BMP, binary
+ * PGM/PPM (P5/P6, any maxval up to 65535, scaled to 0..255), TGA or GIF
+ * (first frame) from memory into grayscale (ITU-R BT.601 luma). Pixels
  * with alpha are composited over white. Errors: BH_EFORMAT (corrupt, truncated,
  * zero-sized), BH_ELIMIT (more than BH_IMAGE_MAX_PIXELS), BH_ENOMEM.
  * On failure *out is zeroed. */

@@ -1,5 +1,7 @@
 #!/bin/sh
-# Runs every libFuzzer target of $BUILD/fuzz for FUZZ_TIME seconds (make fuzz).
+# Runs every libFuzzer target of $BUILD/fuzz for FUZZ_TIME seconds (make fuzz),
+# or, with FUZZ_RUNS set, for that many inputs from a fixed random seed (the
+# same inputs every time: what CI runs).
 # Seeds: the test fixtures (each with the selector byte its target reads first)
 # and, for fuzz_models, the files the target writes itself. The corpus each run
 # grows is kept in $BUILD/corpus/TARGET, so later runs go on from it; a crash,
@@ -28,6 +30,9 @@ seed() {
 }
 
 seed fuzz_text - $FX/text/* $FX/segment/* $FX/translit/* $FX/langid/*
+seed fuzz_annotate 0 examples/*.txt
+seed fuzz_annotate 1 $FX/text/sample.txt
+printf '\000ताजमहल किसने बनवाया?\nताजमहल को शाहजहाँ ने बनवाया था। यह आगरा में है।' > "$seeds/fuzz_annotate/qa"
 seed fuzz_image - $FX/ocr/*.png $FX/ocr/*.jpg $FX/ocr/*.bmp $FX/ocr/*.pgm
 rm -f "$seeds/fuzz_image/huge_20000.png"
 C=$FX/corpora
@@ -51,8 +56,15 @@ for bin in "$BUILD"/fuzz/fuzz_*; do
     corpus="$BUILD/corpus/$tgt"
     mkdir -p "$corpus"
     [ "$tgt" != fuzz_models ] || BH_FUZZ_SEEDS="$seeds/fuzz_models" "$bin" -runs=0 "$seeds/fuzz_models" >/dev/null 2>&1
-    echo "fuzz: $tgt for ${T}s"
-    if ! "$bin" -max_total_time="$T" -timeout=10 -max_len=2000000 -print_final_stats=1 \
+    if [ -n "${FUZZ_RUNS:-}" ]; then
+        limit="-runs=$FUZZ_RUNS -seed=1"
+        echo "fuzz: $tgt, $FUZZ_RUNS inputs"
+    else
+        limit="-max_total_time=$T"
+        echo "fuzz: $tgt for ${T}s"
+    fi
+    # shellcheck disable=SC2086
+    if ! "$bin" $limit -timeout=10 -max_len=2000000 -print_final_stats=1 \
         -artifact_prefix="$BUILD/crashes/$tgt-" "$corpus" "$seeds/$tgt" >"$BUILD/$tgt.log" 2>&1; then
         echo "fuzz: $tgt FAILED, see $BUILD/$tgt.log and $BUILD/crashes/"
         status=1
