@@ -43,7 +43,8 @@ typedef enum bh_corpus_format {
     BH_CORPUS_AUTO = 0, /* from the file name: .jsonl .csv .tsv .conllu .json .xml, else text */
     BH_CORPUS_TEXT,     /* one document per line (or per blank-line block, see blocks) */
     BH_CORPUS_JSONL,    /* one JSON value per line; text/label/tags picked by field */
-    BH_CORPUS_CSV,      /* RFC 4180; delimiter ',' or '\t' */
+    BH_CORPUS_CSV,      /* RFC 4180; delimiter ',' or '\t'; a line break inside a quoted field
+                           (LF or CRLF) is kept as one "\n" */
     BH_CORPUS_CONLL,    /* token<TAB|SPACE>...tag (the last column), blank line between sentences;
                            -DOCSTART- lines and, before a sentence, "# id ..." (MultiCoNER) and
                            "# key = value" lines are skipped */

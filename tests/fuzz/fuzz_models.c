@@ -4,7 +4,8 @@
  *   NER (CRF, feature table) and a QA head, loaded by bh_model_load and
  *   bh_heads_load; 2 its finetune.json, loaded by bh_task_model_load;
  *   3 a language-ID model; 4 a SentencePiece model; 5 a WordPiece vocab;
- *   6 a CRF tagger; 7 word clusters; 8 a digit recognizer.
+ *   6 a CRF tagger; 7 word clusters; 8 a digit recognizer; 9 a token shard,
+ *   read for 64 windows; 10 the tiny encoder's optimizer state.
  * With BH_FUZZ_SEEDS=DIR set, the start-up writes one valid file of each kind
  * (selector byte first) into DIR: the seed corpus. */
 #include "fuzz.h"
@@ -13,7 +14,8 @@
 
 static char dir[] = "/tmp/bhasha-fuzz-XXXXXX";
 static char path_cfg[64], path_st[64], path_ft[64];
-static bh_buf seed_cfg, seed_st, seed_ft, seed_crf, seed_digits;
+static bh_buf seed_cfg, seed_st, seed_ft, seed_crf, seed_digits, seed_shard, seed_optim;
+static bh_model *tiny;
 
 static void die(const char *what)
 {
@@ -121,12 +123,29 @@ static void make_crf(void)
     if (bh_digits_save(dm, p)) die("digits save");
     bh_digits_model_free(dm);
     slurp(p, &seed_digits);
+
+    snprintf(p, sizeof p, "%s/seed.shard", dir);
+    bh_shard_writer *sw;
+    static const int32_t doc[5] = {5, 6, 7, 8, 9};
+    if (bh_shard_writer_open(p, 16000, &sw) || bh_shard_writer_add(sw, doc, 5) || bh_shard_writer_add(sw, doc, 3) ||
+        bh_shard_writer_close(sw))
+        die("shard");
+    slurp(p, &seed_shard);
+
+    if (bh_model_load(dir, 0, &tiny)) die("tiny model");
+    bh_optim_config oc;
+    bh_optim_config_default(&oc);
+    bh_optim *opt;
+    snprintf(p, sizeof p, "%s/seed.optim", dir);
+    if (bh_optim_new(tiny, &oc, &opt) || bh_optim_save(opt, p, "{\"step\": 1}")) die("optimizer");
+    bh_optim_free(opt);
+    slurp(p, &seed_optim);
 }
 
 static void cleanup(void)
 {
     static const char *files[] = {"config.json", "model.safetensors", "finetune.json", "tokenizer.model",
-                                  "seed.crf", "seed.bhd"};
+                                  "seed.crf", "seed.bhd", "seed.shard", "seed.optim"};
     char p[4096];
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         snprintf(p, sizeof p, "%s/%s", dir, files[i]);
@@ -163,6 +182,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         write_seed(seeds, 6, "crf", seed_crf.data, seed_crf.len);
         write_seed(seeds, 7, "clusters", clusters, sizeof clusters - 1);
         write_seed(seeds, 8, "digits", seed_digits.data, seed_digits.len);
+        write_seed(seeds, 9, "shard", seed_shard.data, seed_shard.len);
+        write_seed(seeds, 10, "optim", seed_optim.data, seed_optim.len);
         bh_buf_free(&b);
     }
     return 0;
@@ -185,7 +206,7 @@ static void load_dir(void)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 {
     if (n < 1) return 0;
-    int sel = data[0] % 9;
+    int sel = data[0] % 11;
     const uint8_t *d = data + 1;
     size_t len = n - 1;
     char p[64];
@@ -238,6 +259,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
                 bh_crf_tagger_tag(t, w, 3, tags);
                 bh_crf_tagger_free(t);
             }
+        } else if (sel == 9) {
+            bh_shard_reader *r = NULL;
+            const char *paths[1] = {p};
+            if (bh_shard_reader_open(paths, 1, 2, &r) == BH_OK) {
+                int32_t win[8];
+                char pos[128];
+                for (int k = 0; k < 64 && bh_shard_reader_next(r, win, 8) == BH_OK; k++)
+                    if (bh_shard_reader_tell(r, pos, sizeof pos) || bh_shard_reader_seek(r, pos)) die("shard tell/seek");
+                bh_shard_reader_free(r);
+            }
+        } else if (sel == 10) {
+            bh_optim_config oc;
+            bh_optim_config_default(&oc);
+            bh_optim *o = NULL;
+            char *extra = NULL;
+            if (bh_optim_new(tiny, &oc, &o)) die("optimizer");
+            (void)bh_optim_load(o, p, &extra);
+            free(extra);
+            bh_optim_free(o);
         } else if (sel == 7) {
             bh_word_clusters *wc = NULL;
             if (bh_word_clusters_load(p, &wc) == BH_OK) bh_word_clusters_free(wc);

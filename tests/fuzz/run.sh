@@ -23,16 +23,17 @@ seed() {
     mkdir -p "$seeds/$tgt"
     for f in "$@"; do
         [ -f "$f" ] || continue
-        out="$seeds/$tgt/$(basename "$f")"
-        if [ "$sel" = - ]; then cp "$f" "$out"
-        else { printf "\\$(printf %03o "$sel")"; cat "$f"; } > "$out"; fi
+        if [ "$sel" = - ]; then cp "$f" "$seeds/$tgt/"
+        else { printf "\\$(printf %03o "$sel")"; cat "$f"; } > "$seeds/$tgt/$sel-$(basename "$f")"; fi
     done
 }
 
 seed fuzz_text - $FX/text/* $FX/segment/* $FX/translit/* $FX/langid/*
 seed fuzz_annotate 0 examples/*.txt
 seed fuzz_annotate 1 $FX/text/sample.txt
-printf '\000ताजमहल किसने बनवाया?\nताजमहल को शाहजहाँ ने बनवाया था। यह आगरा में है।' > "$seeds/fuzz_annotate/qa"
+seed fuzz_annotate 8 examples/sample-bn.txt
+seed fuzz_annotate 16 examples/sample-hi.txt
+printf '\030ताजमहल किसने बनवाया?\nताजमहल को शाहजहाँ ने बनवाया था। यह आगरा में है।' > "$seeds/fuzz_annotate/qa"
 seed fuzz_image - $FX/ocr/*.png $FX/ocr/*.jpg $FX/ocr/*.bmp $FX/ocr/*.pgm
 rm -f "$seeds/fuzz_image/huge_20000.png"
 C=$FX/corpora
