@@ -110,9 +110,12 @@ double cli_now(void);
 /* True when argv[i] == name; then *val = argv[i+1] (advancing *i) for options with values. */
 int cli_opt(int argc, char **argv, int *i, const char *name, const char **val);
 
-/* *out = v as a number in [lo, hi]; otherwise a usage error naming opt
- * (returns its exit status, 2). */
+/* *out = v as a number in [lo, hi] (the whole of v: "12x" is not 12);
+ * otherwise a usage error naming opt, printed unless cmd is NULL (the other
+ * MPI ranks of a command), and its exit status, 2. */
 int cli_number(const char *cmd, const char *opt, const char *v, double lo, double hi, double *out);
+/* The same for a decimal unsigned 64-bit value (seeds). */
+int cli_u64(const char *cmd, const char *opt, const char *v, uint64_t *out);
 
 /* Progress callbacks of the fine-tuning commands: a log line to stderr, and
  * "epoch N loss X dev Y" to stdout (flushed). */

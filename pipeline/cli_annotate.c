@@ -1191,11 +1191,13 @@ int cli_annotate_run(int argc, char **argv, const cli_dist *dist)
             if (bh_precision_parse(v, &prec)) rc = cli_usage_error("annotate", "%s", bh_last_error());
             j.ao.precision = prec;
         } else if (cli_opt(argc, argv, &i, "--threads", &v)) {
-            j.threads = atoi(v);
-            if (j.threads < 1 || j.threads > 256) rc = cli_usage_error("annotate", "--threads: 1..256");
+            double x;
+            if (cli_number("annotate", "--threads", v, 1, 256, &x)) rc = 2;
+            else j.threads = (int)x;
         } else if (cli_opt(argc, argv, &i, "--checkpoint-every", &v)) {
-            j.ckpt_every = atol(v);
-            if (j.ckpt_every < 1) rc = cli_usage_error("annotate", "--checkpoint-every: a positive number of records");
+            double x;
+            if (cli_number("annotate", "--checkpoint-every", v, 1, 1e15, &x)) rc = 2;
+            else j.ckpt_every = (long)x;
         } else if (!strcmp(argv[i], "--resume")) {
             j.resume = 1;
         } else if (!strcmp(argv[i], "--stream")) {

@@ -246,8 +246,13 @@ static int cmd_clean(int argc, char **argv)
         if (k) continue;
         if (cli_opt(argc, argv, &i, "--lang", &v)) lang = v;
         else if (cli_opt(argc, argv, &i, "--report", &v)) report = v;
-        else if (cli_opt(argc, argv, &i, "--min-chars", &v)) min_chars = v ? atol(v) : 1;
-        else if (cli_opt(argc, argv, &i, "--min-script", &v)) min_frac = v ? atof(v) : 0.5;
+        else if (cli_opt(argc, argv, &i, "--min-chars", &v)) {
+            double x;
+            if (cli_number(CMD, "--min-chars", v, 0, 1e15, &x)) return 2;
+            min_chars = (long)x;
+        } else if (cli_opt(argc, argv, &i, "--min-script", &v)) {
+            if (cli_number(CMD, "--min-script", v, 0, 1, &min_frac)) return 2;
+        }
         else if (strcmp(argv[i], "--no-langid") == 0) no_langid = 1;
         else if (argv[i][0] == '-' && argv[i][1]) return cli_usage_error(CMD, "unknown option %s", argv[i]);
         else file = argv[i];

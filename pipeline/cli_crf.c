@@ -82,25 +82,28 @@ static int crf_train(int argc, char **argv)
     const char *cmd = "crf train", *train = NULL, *dev = NULL, *out = NULL, *scheme = NULL, *clusters = NULL, *v;
     bh__crf_data d = {BH_TAGS_BIO, NULL, NULL, NULL};
     bh_crf_tagger_options o = {0};
+    double x;
     for (int i = 1; i < argc; i++) {
         if (cli_opt(argc, argv, &i, "--train", &train) || cli_opt(argc, argv, &i, "--dev", &dev) ||
             cli_opt(argc, argv, &i, "--out", &out) || cli_opt(argc, argv, &i, "--scheme", &scheme) ||
             cli_opt(argc, argv, &i, "--map", &d.label_map) || cli_opt(argc, argv, &i, "--clusters", &clusters) ||
             cli_opt(argc, argv, &i, "--text", &d.text_field) || cli_opt(argc, argv, &i, "--tags", &d.tags_field)) {
         } else if (cli_opt(argc, argv, &i, "--epochs", &v)) {
-            if ((o.epochs = atoi(v)) <= 0) return cli_usage_error(cmd, "--epochs must be positive");
+            if (cli_number(cmd, "--epochs", v, 1, 1e6, &x)) return 2;
+            o.epochs = (int)x;
         } else if (cli_opt(argc, argv, &i, "--bits", &v)) {
-            o.hash_bits = atoi(v);
-            if (o.hash_bits < 12 || o.hash_bits > 24) return cli_usage_error(cmd, "--bits must be 12..24");
+            if (cli_number(cmd, "--bits", v, 12, 24, &x)) return 2;
+            o.hash_bits = (int)x;
         } else if (cli_opt(argc, argv, &i, "--lr", &v)) {
-            if (!((o.lr = atof(v)) > 0)) return cli_usage_error(cmd, "--lr must be positive");
+            if (cli_number(cmd, "--lr", v, 1e-12, 1e6, &o.lr)) return 2;
         } else if (cli_opt(argc, argv, &i, "--l2", &v)) {
-            o.l2 = atof(v);
+            if (cli_number(cmd, "--l2", v, 0, 1e6, &o.l2)) return 2;
             if (o.l2 == 0) o.l2 = -1;
         } else if (cli_opt(argc, argv, &i, "--seed", &v)) {
-            o.seed = strtoull(v, NULL, 10);
+            if (cli_u64(cmd, "--seed", v, &o.seed)) return 2;
         } else if (cli_opt(argc, argv, &i, "--runs", &v)) {
-            if ((o.runs = atoi(v)) < 1 || o.runs > 1000) return cli_usage_error(cmd, "--runs must be 1..1000");
+            if (cli_number(cmd, "--runs", v, 1, 1000, &x)) return 2;
+            o.runs = (int)x;
         } else {
             return cli_usage_error(cmd, "unknown or incomplete option %s (bhasha crf --help)", argv[i]);
         }

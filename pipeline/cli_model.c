@@ -270,6 +270,7 @@ int cli_pretrain_run(int argc, char **argv, const cli_dist *dist)
     int resume = 0, mpi = 0;
     int rank = dist ? dist->rank : 0, size = dist ? dist->size : 1, r0 = rank == 0;
     train_opts t = {1000, 0, 16, 128, 1, 1, 100, 10, -1, 1.0f, 0.15f, 1, {0}, 0, 8, NULL};
+    double x;
     int whole_word = 0;
     bh_precision prec = BH_PRECISION_F32;
     uint8_t *ws = NULL;
@@ -296,31 +297,44 @@ int cli_pretrain_run(int argc, char **argv, const cli_dist *dist)
             mpi = 1;
         } else if (cli_opt(argc, argv, &i, "--precision", &v)) {
             if (bh_precision_parse(v, &prec)) return USAGE("%s", bh_last_error());
-        } else if (cli_opt(argc, argv, &i, "--steps", &v)) t.steps = atol(v);
-        else if (cli_opt(argc, argv, &i, "--stop-after", &v)) t.stop_after = atol(v);
-        else if (cli_opt(argc, argv, &i, "--valid-batches", &v)) t.valid_batches = atoi(v);
-        else if (cli_opt(argc, argv, &i, "--batch", &v)) t.batch = atoi(v);
-        else if (cli_opt(argc, argv, &i, "--seq", &v)) t.seq = atoi(v);
-        else if (cli_opt(argc, argv, &i, "--accum", &v)) t.accum = atoi(v);
-        else if (cli_opt(argc, argv, &i, "--threads", &v)) t.threads = atoi(v);
-        else if (cli_opt(argc, argv, &i, "--save-every", &v)) t.save_every = atoi(v);
-        else if (cli_opt(argc, argv, &i, "--log-every", &v)) t.log_every = atoi(v);
-        else if (cli_opt(argc, argv, &i, "--sep", &v)) t.sep = atoi(v);
-        else if (cli_opt(argc, argv, &i, "--clip", &v)) t.clip = (float)atof(v);
-        else if (cli_opt(argc, argv, &i, "--mask-rate", &v)) t.mask_rate = (float)atof(v);
-        else if (cli_opt(argc, argv, &i, "--seed", &v)) t.seed = strtoull(v, NULL, 10);
-        else if (cli_opt(argc, argv, &i, "--lr", &v)) oc.lr = (float)atof(v);
-        else if (cli_opt(argc, argv, &i, "--wd", &v)) oc.weight_decay = (float)atof(v);
-        else if (cli_opt(argc, argv, &i, "--warmup", &v)) oc.warmup = atoi(v);
-        else if (cli_opt(argc, argv, &i, "--sched", &v)) {
+        }
+#define PNUM(name, lo, hi, dst, type)                                                          \
+    else if (cli_opt(argc, argv, &i, name, &v)) {                                              \
+        if (cli_number(r0 ? cmd : NULL, name, v, lo, hi, &x)) return 2;                        \
+        dst = (type)x;                                                                         \
+    }
+        PNUM("--steps", 1, 1e12, t.steps, long)
+        PNUM("--stop-after", 0, 1e12, t.stop_after, long)
+        PNUM("--valid-batches", 0, 1e9, t.valid_batches, int)
+        PNUM("--batch", 1, 65536, t.batch, int)
+        PNUM("--seq", 2, 65536, t.seq, int)
+        PNUM("--accum", 1, 65536, t.accum, int)
+        PNUM("--threads", 1, 1024, t.threads, int)
+        PNUM("--save-every", 1, 1e9, t.save_every, int)
+        PNUM("--log-every", 1, 1e9, t.log_every, int)
+        PNUM("--sep", -1, INT32_MAX, t.sep, int)
+        PNUM("--clip", 0, 1e9, t.clip, float)
+        PNUM("--mask-rate", 0, 1, t.mask_rate, float)
+        PNUM("--lr", 0, 1e3, oc.lr, float)
+        PNUM("--wd", 0, 1e3, oc.weight_decay, float)
+        PNUM("--warmup", 0, 1e9, oc.warmup, int)
+#undef PNUM
+        else if (cli_opt(argc, argv, &i, "--seed", &v)) {
+            if (cli_u64(r0 ? cmd : NULL, "--seed", v, &t.seed)) return 2;
+        } else if (cli_opt(argc, argv, &i, "--sched", &v)) {
             if (!strcmp(v, "cosine")) oc.sched = BH_SCHED_COSINE;
             else if (!strcmp(v, "linear")) oc.sched = BH_SCHED_LINEAR;
             else if (!strcmp(v, "constant")) oc.sched = BH_SCHED_CONSTANT;
             else return USAGE("--sched must be cosine, linear or constant");
         } else if (cli_opt(argc, argv, &i, "--special", &v)) {
             char *s = strdup(v), *save = NULL;
-            for (char *p = strtok_r(s, ",", &save); p && t.nspecial < 64; p = strtok_r(NULL, ",", &save))
-                t.special[t.nspecial++] = atoi(p);
+            for (char *p = strtok_r(s, ",", &save); p && t.nspecial < 64; p = strtok_r(NULL, ",", &save)) {
+                if (cli_number(r0 ? cmd : NULL, "--special", p, 0, INT32_MAX, &x)) {
+                    free(s);
+                    return 2;
+                }
+                t.special[t.nspecial++] = (int)x;
+            }
             free(s);
         } else {
             return USAGE("unknown option '%s' (try --help)", argv[i]);
@@ -636,6 +650,7 @@ int cli_generate(int argc, char **argv)
 {
     const char *cmd = argv[0], *model = NULL, *prompt = NULL, *idstr = NULL, *tok = NULL, *v;
     int max_new = 64, threads = 1, eos = -1, normalize = 1;
+    double x;
     bh_precision prec = BH_PRECISION_F32;
     uint64_t seed = 1;
     char mdir[4096];
@@ -647,17 +662,25 @@ int cli_generate(int argc, char **argv)
             return 0;
         } else if (cli_opt(argc, argv, &i, "--model", &model) || cli_opt(argc, argv, &i, "--prompt", &prompt) ||
                    cli_opt(argc, argv, &i, "--ids", &idstr) || cli_opt(argc, argv, &i, "--tokenizer", &tok)) {
-        } else if (cli_opt(argc, argv, &i, "--max-new", &v)) max_new = atoi(v);
-        else if (cli_opt(argc, argv, &i, "--threads", &v)) threads = atoi(v);
+        }
+#define GNUM(name, lo, hi, dst, type)                                                          \
+    else if (cli_opt(argc, argv, &i, name, &v)) {                                              \
+        if (cli_number(cmd, name, v, lo, hi, &x)) return 2;                                    \
+        dst = (type)x;                                                                         \
+    }
+        GNUM("--max-new", 0, 1e9, max_new, int)
+        GNUM("--threads", 1, 1024, threads, int)
+        GNUM("--eos", -1, INT32_MAX, eos, int)
+        GNUM("--temperature", 0, 1e6, sc.temperature, float)
+        GNUM("--top-k", 0, INT32_MAX, sc.top_k, int)
+        GNUM("--top-p", 0, 1, sc.top_p, float)
+        GNUM("--repetition-penalty", 0, 1e6, sc.repetition_penalty, float)
+#undef GNUM
         else if (cli_opt(argc, argv, &i, "--precision", &v)) {
             if (bh_precision_parse(v, &prec)) return cli_usage_error(cmd, "%s", bh_last_error());
-        } else if (cli_opt(argc, argv, &i, "--eos", &v)) eos = atoi(v);
-        else if (cli_opt(argc, argv, &i, "--seed", &v)) seed = strtoull(v, NULL, 10);
-        else if (cli_opt(argc, argv, &i, "--temperature", &v)) sc.temperature = (float)atof(v);
-        else if (cli_opt(argc, argv, &i, "--top-k", &v)) sc.top_k = atoi(v);
-        else if (cli_opt(argc, argv, &i, "--top-p", &v)) sc.top_p = (float)atof(v);
-        else if (cli_opt(argc, argv, &i, "--repetition-penalty", &v)) sc.repetition_penalty = (float)atof(v);
-        else if (!strcmp(argv[i], "--no-normalize")) normalize = 0;
+        } else if (cli_opt(argc, argv, &i, "--seed", &v)) {
+            if (cli_u64(cmd, "--seed", v, &seed)) return 2;
+        } else if (!strcmp(argv[i], "--no-normalize")) normalize = 0;
         else return cli_usage_error(cmd, "unknown option '%s' (try --help)", argv[i]);
     }
     if (!model && !cli_model_dir("bhasha-gen-bnhi", mdir, sizeof mdir)) model = mdir;
@@ -683,6 +706,10 @@ int cli_generate(int argc, char **argv)
     const bh_model_config *c = bh_model_get_config(m);
     if (c->arch != BH_ARCH_DECODER) {
         rc = cli_usage_error(cmd, "%s is an encoder; generation needs a decoder", model);
+        goto done;
+    }
+    if (eos >= c->vocab) {
+        rc = cli_usage_error(cmd, "--eos %d is not a token id (the vocabulary has %d)", eos, c->vocab);
         goto done;
     }
     seq = malloc(sizeof(int32_t) * (size_t)c->max_len);
@@ -711,7 +738,14 @@ int cli_generate(int argc, char **argv)
         for (size_t i = 0; i < tk.n && n < c->max_len; i++) seq[n++] = tk.ids[i];
     } else {
         char *s = strdup(idstr), *save = NULL;
-        for (char *p = strtok_r(s, " ,", &save); p && n < c->max_len; p = strtok_r(NULL, " ,", &save)) seq[n++] = atoi(p);
+        for (char *p = strtok_r(s, " ,", &save); p && n < c->max_len; p = strtok_r(NULL, " ,", &save)) {
+            if (cli_number(cmd, "--ids", p, 0, c->vocab - 1, &x)) {
+                free(s);
+                rc = 2;
+                goto done;
+            }
+            seq[n++] = (int32_t)x;
+        }
         free(s);
     }
     if (n == 0) {

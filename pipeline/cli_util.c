@@ -214,8 +214,19 @@ int cli_number(const char *cmd, const char *opt, const char *v, double lo, doubl
     errno = 0;
     double x = strtod(v, &end);
     if (errno || !end || *end || end == v || !(x >= lo && x <= hi))
-        return cli_usage_error(cmd, "%s %s: expected a number in [%g, %g]", opt, v, lo, hi);
+        return cmd ? cli_usage_error(cmd, "%s %s: expected a number in [%g, %g]", opt, v, lo, hi) : 2;
     *out = x;
+    return 0;
+}
+
+int cli_u64(const char *cmd, const char *opt, const char *v, uint64_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (errno || !end || *end || end == v || *v == '-' || *v == '+' || *v == ' ')
+        return cmd ? cli_usage_error(cmd, "%s %s: expected a whole number in [0, 2^64)", opt, v) : 2;
+    *out = (uint64_t)x;
     return 0;
 }
 

@@ -29,6 +29,10 @@ is "train --runs 2: exit 0, 2 x 3 epochs, the mean's dev F1" \
     "$?:$(grep -c '^bhasha crf: run [12]/2 epoch [123]/3 loss' "$tmp/runs.err"):$(grep -c '^bhasha crf: the mean of the 2 runs: dev F1' "$tmp/runs.err")" "0:6:1"
 "$BH" crf train --train $FX/tiny.conll --runs 0 --out "$tmp/r0.bin" >/dev/null 2>"$tmp/err"
 is "train --runs 0: usage error, nothing written" "$?:$(test -e "$tmp/r0.bin" && echo written)" "2:"
+"$BH" crf train --train $FX/tiny.conll --epochs 2x --out "$tmp/r0.bin" >/dev/null 2>"$tmp/err"
+is "train --epochs 2x: usage error (was read as 2)" "$?:$(grep -c -- '--epochs 2x' "$tmp/err")" "2:1"
+"$BH" crf train --train $FX/tiny.conll --seed one --out "$tmp/r0.bin" >/dev/null 2>"$tmp/err"
+is "train --seed one: usage error (was read as 0)" "$?:$(test -e "$tmp/r0.bin" && echo written)" "2:"
 "$BH" crf eval --model "$tmp/m.bin" --test $FX/tiny.conll --map $MAP --pred "$tmp/pred" >"$tmp/eval.json"
 is "eval exits 0" "$?" "0"
 is "eval: training data is learned (F1 100)" "$(grep -o '"f1":[0-9.]*' "$tmp/eval.json" | head -1)" '"f1":100.00'

@@ -129,9 +129,20 @@ head -c 3000 "$D/a/model.safetensors" > "$D/a/m2" && mv "$D/a/m2" "$D/a/model.sa
 $BH generate --model "$D/a" --ids "5 6" >/dev/null 2>"$D/err"
 is "truncated checkpoint fails" "$?:$(wc -l < "$D/err" | tr -d ' ')" "1:1"
 $BH generate --model "$D/b" --ids "5 99" >/dev/null 2>"$D/err"
-is "out-of-range prompt id fails" "$?:$(wc -l < "$D/err" | tr -d ' ')" "1:1"
+is "out-of-range prompt id: usage error" "$?:$(wc -l < "$D/err" | tr -d ' ')" "2:1"
 $BH generate --model "$D/e" --ids "5 6" >/dev/null 2>"$D/err"
 is "generate refuses an encoder" "$?" "2"
+# numbers are read whole: "abc" or "3x" was taken as 0 or 3 before
+$BH generate --model "$D/b" --ids "5 abc" >/dev/null 2>"$D/err"
+is "generate: a prompt id that is not a number is a usage error" "$?:$(grep -c -- '--ids abc' "$D/err")" "2:1"
+$BH generate --model "$D/b" --ids "5" --max-new 3x >/dev/null 2>"$D/err"
+is "generate: --max-new 3x is a usage error" "$?:$(wc -l < "$D/err" | tr -d ' ')" "2:1"
+$BH generate --model "$D/b" --ids "5" --eos 32 >/dev/null 2>"$D/err"
+is "generate: an --eos past the vocabulary is a usage error" "$?:$(grep -c 'not a token id' "$D/err")" "2:1"
+$BH pretrain --arch decoder --config "$D/bad.json" --data $SH --out "$D/c" --batch 8x >/dev/null 2>"$D/err"
+is "pretrain: --batch 8x is a usage error" "$?:$(grep -c -- '--batch 8x' "$D/err")" "2:1"
+$BH pretrain --arch decoder --config "$D/bad.json" --data $SH --out "$D/c" --seed -3 >/dev/null 2>"$D/err"
+is "pretrain: a negative --seed is a usage error" "$?:$(wc -l < "$D/err" | tr -d ' ')" "2:1"
 # bhasha bench model: one JSON line per workload; bad options fail with one line
 out=$($BH bench model --arch encoder --config "$D/enc.json" --batch 2 --seq 8 --reps 1)
 is "bench model: one JSON line" "$(echo "$out" | grep -c '^{"bench":"[^"]*","mode":"infer".*"tok_s":[0-9]')" "1"
