@@ -128,7 +128,7 @@ bench: all $(BENCH_BIN)
 # seconds (FUZZ_RUNS=N: N inputs from a fixed seed instead). A crash stops it and
 # leaves the input in build-fuzz/crashes/.
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize=vptr,function -fno-sanitize-recover=undefined \
-            -fsanitize-recover=pointer-overflow,nonnull-attribute -fno-omit-frame-pointer
+            -fsanitize-recover=pointer-overflow,nonnull-attribute,shift -fno-omit-frame-pointer
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_TIME ?= 60
 $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(STATIC)

@@ -40,15 +40,18 @@
  * Huffman table: a DHT segment declaring more than 256 codes in one table
  * writes past its 257-entry arrays. A valid table has at most 256 codes (one
  * per byte value), so the file is corrupt and is refused before stb reads it.
- * The walk goes over the marker segments by their lengths, as stb does, and
+ * The walk starts at the start-of-image marker (after any 0xFF fill bytes, as
+ * stb accepts), goes over the marker segments by their lengths, as stb does, and
  * through entropy-coded data to the next marker (0xFF followed by a byte other
  * than 0x00, 0xFF or a restart marker); stb reads DHT tables the same way,
  * continuing past a segment's end while its length says more tables follow
  * (bytes past the end of the file read as 0). Returns 0 for a bad table. */
 static int jpeg_huffman_ok(const uint8_t *d, size_t n)
 {
-    if (n < 4 || d[0] != 0xFF || d[1] != 0xD8) return 1; /* not a JPEG: nothing to check */
-    size_t i = 2;
+    size_t i = 0;
+    while (i < n && d[i] == 0xFF) i++; /* stb takes any number of 0xFF before a marker code */
+    if (i == 0 || i >= n || d[i] != 0xD8) return 1; /* no start-of-image marker: not a JPEG */
+    i++;
     while (i + 1 < n) {
         if (d[i] != 0xFF || d[i + 1] == 0x00 || d[i + 1] == 0xFF || (d[i + 1] >= 0xD0 && d[i + 1] <= 0xD7)) {
             i++; /* entropy-coded data, a stuffed zero, fill or a restart marker */

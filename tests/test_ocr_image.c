@@ -118,6 +118,14 @@ static void test_hostile_images(void **state)
     assert_int_equal(bh_image_decode(d, n, &img), BH_EFORMAT);
     assert_non_null(strstr(bh_last_error(), "Huffman"));
     assert_null(img.px);
+    /* the same behind 0xFF fill bytes, which stb skips before the start-of-image marker */
+    uint8_t *f = malloc(n + 3);
+    assert_non_null(f);
+    memset(f, 0xFF, 3);
+    memcpy(f + 3, d, n);
+    assert_int_equal(bh_image_decode(f, n + 3, &img), BH_EFORMAT);
+    assert_non_null(strstr(bh_last_error(), "Huffman"));
+    free(f);
     free(d);
     /* PNG: the first IDAT chunk says 2 GB in a file of a few hundred bytes */
     d = slurp(FX "d3.png", &n);

@@ -48,7 +48,7 @@ seed fuzz_corpus 7 $C/wiki.xml $C/broken.xml
 mkdir -p "$seeds/fuzz_models"
 
 # The suppressions apply to the recoverable checks only (pointer-overflow,
-# nonnull-attribute);
+# nonnull-attribute, shift);
 # halt_on_error keeps every other report fatal.
 export UBSAN_OPTIONS="suppressions=tests/fuzz/ubsan.supp:halt_on_error=1:print_stacktrace=1"
 status=0
