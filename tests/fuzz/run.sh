@@ -47,9 +47,8 @@ seed fuzz_corpus 6 $C/squad.json
 seed fuzz_corpus 7 $C/wiki.xml $C/broken.xml
 mkdir -p "$seeds/fuzz_models"
 
-# The suppressions apply to the recoverable checks only (pointer-overflow,
-# nonnull-attribute, shift);
-# halt_on_error keeps every other report fatal.
+# The suppressions apply to the checks built as recoverable (pointer-overflow,
+# nonnull-attribute, shift); halt_on_error keeps every other report fatal.
 export UBSAN_OPTIONS="suppressions=tests/fuzz/ubsan.supp:halt_on_error=1:print_stacktrace=1"
 status=0
 for bin in "$BUILD"/fuzz/fuzz_*; do
@@ -67,7 +66,8 @@ for bin in "$BUILD"/fuzz/fuzz_*; do
     # shellcheck disable=SC2086
     if ! "$bin" $limit -timeout=10 -max_len=2000000 -print_final_stats=1 \
         -artifact_prefix="$BUILD/crashes/$tgt-" "$corpus" "$seeds/$tgt" >"$BUILD/$tgt.log" 2>&1; then
-        echo "fuzz: $tgt FAILED, see $BUILD/$tgt.log and $BUILD/crashes/"
+        echo "fuzz: $tgt FAILED; the report (all of it in $BUILD/$tgt.log, the input in $BUILD/crashes/):"
+        grep -v '^#' "$BUILD/$tgt.log" | grep -v '^INFO:' | tail -n 40
         status=1
     fi
     grep -E "^stat::number_of_executed_units|^stat::new_units_added" "$BUILD/$tgt.log" | tr '\n' ' '
