@@ -117,6 +117,16 @@ int cli_number(const char *cmd, const char *opt, const char *v, double lo, doubl
 /* The same for a decimal unsigned 64-bit value (seeds). */
 int cli_u64(const char *cmd, const char *opt, const char *v, uint64_t *out);
 
+/* One numeric option as a link of an if / else-if chain over argv[i]: when
+ * argv[i] is NAME, its value goes through cli_number (range [LO, HI]) into DST
+ * as TYPE, and the caller returns 2 on a bad value. Needs argc, argv, i, a
+ * const char *v and a double x in scope. */
+#define CLI_NUM(cmd, name, lo, hi, dst, type)                                                  \
+    else if (cli_opt(argc, argv, &i, name, &v)) {                                              \
+        if (cli_number(cmd, name, v, lo, hi, &x)) return 2;                                    \
+        dst = (type)x;                                                                         \
+    }
+
 /* Progress callbacks of the fine-tuning commands: a log line to stderr, and
  * "epoch N loss X dev Y" to stdout (flushed). */
 void cli_train_log(void *ctx, const char *line);

@@ -152,11 +152,7 @@ int cli_finetune_run(int argc, char **argv, const cli_dist *dist)
                 return cli_usage_error(cmd, "--on-error skip|stop");
             o.skip_bad = !strcmp(argv[++i], "skip");
         }
-#define NUM(name, lo, hi, dst, type)                                   \
-    else if (cli_opt(argc, argv, &i, name, &v)) {                      \
-        if (cli_number(cmd, name, v, lo, hi, &x)) return 2;                   \
-        dst = (type)x;                                                 \
-    }
+#define NUM(name, lo, hi, dst, type) CLI_NUM(cmd, name, lo, hi, dst, type)
         NUM("--epochs", 1, 100000, o.epochs, int)
         NUM("--batch", 1, 65536, o.batch, int)
         NUM("--seq", 3, 65536, o.seq, int)

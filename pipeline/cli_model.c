@@ -298,11 +298,7 @@ int cli_pretrain_run(int argc, char **argv, const cli_dist *dist)
         } else if (cli_opt(argc, argv, &i, "--precision", &v)) {
             if (bh_precision_parse(v, &prec)) return USAGE("%s", bh_last_error());
         }
-#define PNUM(name, lo, hi, dst, type)                                                          \
-    else if (cli_opt(argc, argv, &i, name, &v)) {                                              \
-        if (cli_number(r0 ? cmd : NULL, name, v, lo, hi, &x)) return 2;                        \
-        dst = (type)x;                                                                         \
-    }
+#define PNUM(name, lo, hi, dst, type) CLI_NUM(r0 ? cmd : NULL, name, lo, hi, dst, type)
         PNUM("--steps", 1, 1e12, t.steps, long)
         PNUM("--stop-after", 0, 1e12, t.stop_after, long)
         PNUM("--valid-batches", 0, 1e9, t.valid_batches, int)
@@ -663,11 +659,7 @@ int cli_generate(int argc, char **argv)
         } else if (cli_opt(argc, argv, &i, "--model", &model) || cli_opt(argc, argv, &i, "--prompt", &prompt) ||
                    cli_opt(argc, argv, &i, "--ids", &idstr) || cli_opt(argc, argv, &i, "--tokenizer", &tok)) {
         }
-#define GNUM(name, lo, hi, dst, type)                                                          \
-    else if (cli_opt(argc, argv, &i, name, &v)) {                                              \
-        if (cli_number(cmd, name, v, lo, hi, &x)) return 2;                                    \
-        dst = (type)x;                                                                         \
-    }
+#define GNUM(name, lo, hi, dst, type) CLI_NUM(cmd, name, lo, hi, dst, type)
         GNUM("--max-new", 0, 1e9, max_new, int)
         GNUM("--threads", 1, 1024, threads, int)
         GNUM("--eos", -1, INT32_MAX, eos, int)

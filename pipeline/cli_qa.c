@@ -58,11 +58,7 @@ static int finetune_qa(int argc, char **argv)
         else if (cli_opt(argc, argv, &i, "--precision", &v)) {
             if (bh_precision_parse(v, &o->precision)) return cli_usage_error(cmd, "%s", bh_last_error());
         }
-#define NUM(name, lo, hi, dst, type)                                   \
-    else if (cli_opt(argc, argv, &i, name, &v)) {                      \
-        if (cli_number(cmd, name, v, lo, hi, &x)) return 2;                   \
-        dst = (type)x;                                                 \
-    }
+#define NUM(name, lo, hi, dst, type) CLI_NUM(cmd, name, lo, hi, dst, type)
         NUM("--epochs", 1, 100000, o->epochs, int)
         NUM("--batch", 1, 65536, o->batch, int)
         NUM("--seq", 8, 65536, o->seq, int)
