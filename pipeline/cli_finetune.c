@@ -161,7 +161,9 @@ int cli_finetune_run(int argc, char **argv, const cli_dist *dist)
         NUM("--freeze-layers", 0, 1024, o.freeze_layers, int)
         NUM("--threads", 1, 1024, o.threads, int)
         NUM("--log-every", 1, 1e9, o.log_every, int)
-        NUM("--seed", 0, 1.8e19, o.seed, uint64_t)
+        else if (cli_opt(argc, argv, &i, "--seed", &v)) {
+            if (cli_u64(cmd, "--seed", v, &o.seed)) return 2;
+        }
         NUM("--lr", 1e-12, 10, o.lr, float)
         NUM("--wd", 0, 10, o.weight_decay, float)
         NUM("--clip", 0, 1e9, o.clip, float)

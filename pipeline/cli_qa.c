@@ -71,7 +71,9 @@ static int finetune_qa(int argc, char **argv)
         NUM("--freeze-layers", 0, 1024, o->freeze_layers, int)
         NUM("--threads", 1, 1024, o->threads, int)
         NUM("--log-every", 1, 1e9, o->log_every, int)
-        NUM("--seed", 0, 1.8e19, o->seed, uint64_t)
+        else if (cli_opt(argc, argv, &i, "--seed", &v)) {
+            if (cli_u64(cmd, "--seed", v, &o->seed)) return 2;
+        }
         NUM("--lr", 1e-12, 10, o->lr, float)
         NUM("--wd", 0, 10, o->weight_decay, float)
         NUM("--clip", 0, 1e9, o->clip, float)
@@ -248,7 +250,13 @@ int cli_corpus_cloze(int argc, char **argv)
         dst = (type)x;                                                 \
         continue;                                                      \
     }
-        NUM("--seed", 0, 1.8e19, o.seed, uint64_t)
+        if (cli_opt(argc, argv, &i, "--seed", &v)) {
+            if (cli_u64(cmd, "--seed", v, &o.seed)) {
+                free(files);
+                return 2;
+            }
+            continue;
+        }
         NUM("--max", 0, 1e12, o.max_questions, long)
         NUM("--per-paragraph", 1, 1e6, o.per_paragraph, int)
         NUM("--context-chars", 1, 1e8, o.context_chars, int)
