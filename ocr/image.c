@@ -102,14 +102,18 @@ static unsigned luma(unsigned r, unsigned g, unsigned b)
     return (299u * r + 587u * g + 114u * b + 500u) / 1000u;
 }
 
+/* White space as the PNM header defines it. */
+static int pnm_space(uint8_t c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
 /* Reads one decimal header field of a PNM file at *p, after white space and
  * '#' comments. Returns -1 when there is none or it exceeds 65535 * 65536. */
 static long pnm_field(const uint8_t *d, size_t n, size_t *p)
 {
     for (;;) {
-        while (*p < n && (d[*p] == ' ' || d[*p] == '\t' || d[*p] == '\n' || d[*p] == '\r' || d[*p] == '\v' ||
-                          d[*p] == '\f'))
-            (*p)++;
+        while (*p < n && pnm_space(d[*p])) (*p)++;
         if (*p < n && d[*p] == '#') {
             while (*p < n && d[*p] != '\n') (*p)++;
             continue;
@@ -135,7 +139,7 @@ static bh_status pnm_decode(const uint8_t *d, size_t n, bh_image *out)
     int ch = d[1] == '5' ? 1 : 3;
     size_t p = 2;
     long w = pnm_field(d, n, &p), h = pnm_field(d, n, &p), maxval = pnm_field(d, n, &p);
-    if (w < 0 || h < 0 || maxval < 0 || p >= n || !(d[p] == ' ' || d[p] == '\t' || d[p] == '\n' || d[p] == '\r'))
+    if (w < 0 || h < 0 || maxval < 0 || p >= n || !pnm_space(d[p]))
         return bh__fail(BH_EFORMAT, "image: corrupt PNM header");
     p++; /* the one white-space byte before the samples */
     if (w == 0 || h == 0) return bh__fail(BH_EFORMAT, "image: zero-sized image (%ldx%ld)", w, h);

@@ -2,6 +2,7 @@
 #include "pipeline/cli.h"
 #include "pipeline/cli_dist.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -224,7 +225,7 @@ int cli_u64(const char *cmd, const char *opt, const char *v, uint64_t *out)
     char *end = NULL;
     errno = 0;
     unsigned long long x = strtoull(v, &end, 10);
-    if (errno || !end || *end || end == v || *v == '-' || *v == '+' || *v == ' ')
+    if (errno || !end || *end || !isdigit((unsigned char)*v))
         return cmd ? cli_usage_error(cmd, "%s %s: expected a whole number in [0, 2^64)", opt, v) : 2;
     *out = (uint64_t)x;
     return 0;

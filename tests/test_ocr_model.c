@@ -208,19 +208,26 @@ static void test_knn_lbp(void **state)
     roundtrip(BH_CLF_KNN, "lbp", 0.5);
 }
 
-static void test_svm_grid_and_linear(void **state)
+/* A model of the given options on HOG features of the fixture training set. */
+static bh_digits_model *train_hog(const bh_train_opts *o)
 {
-    (void)state;
     bh_prep_opts p;
     bh_prep_defaults(&p);
     bh_feat_spec f;
     bh_feat_defaults(&f, BH_FEAT_HOG);
+    bh_digits_model *m = NULL;
+    assert_int_equal(bh_digits_train(&train, &p, &f, o, &m), BH_OK);
+    return m;
+}
+
+static void test_svm_grid_and_linear(void **state)
+{
+    (void)state;
     bh_train_opts o;
     bh_train_defaults(&o, BH_CLF_SVM);
     o.svm_grid = 1;
     o.svm_linear = 1;
-    bh_digits_model *m = NULL;
-    assert_int_equal(bh_digits_train(&train, &p, &f, &o, &m), BH_OK);
+    bh_digits_model *m = train_hog(&o);
     uint8_t pred[60];
     assert_true(accuracy_of(m, pred, NULL) >= 0.9);
     assert_non_null(strstr(bh_digits_model_info(m), "cv3="));
@@ -334,15 +341,10 @@ static unsigned char *find_bytes(unsigned char *buf, size_t n, const char *s)
 static void test_damaged_xgb_payload(void **state)
 {
     (void)state;
-    bh_prep_opts p;
-    bh_prep_defaults(&p);
-    bh_feat_spec f;
-    bh_feat_defaults(&f, BH_FEAT_HOG);
     bh_train_opts o;
     bh_train_defaults(&o, BH_CLF_GBDT);
     o.trees = 2;
-    bh_digits_model *m = NULL;
-    assert_int_equal(bh_digits_train(&train, &p, &f, &o, &m), BH_OK);
+    bh_digits_model *m = train_hog(&o);
     char path[512];
     test_build_path(path, sizeof path, "ocr_xgbXXXXXX");
     int fd = mkstemp(path);
@@ -403,14 +405,9 @@ static void test_score(void **state)
 static void test_read_line(void **state)
 {
     (void)state;
-    bh_prep_opts p;
-    bh_prep_defaults(&p);
-    bh_feat_spec f;
-    bh_feat_defaults(&f, BH_FEAT_HOG);
     bh_train_opts o;
     bh_train_defaults(&o, BH_CLF_SVM);
-    bh_digits_model *m = NULL;
-    assert_int_equal(bh_digits_train(&train, &p, &f, &o, &m), BH_OK);
+    bh_digits_model *m = train_hog(&o);
     bh_image img;
     assert_int_equal(bh_image_load(FX "line_456.png", &img), BH_OK);
     bh_digit_box boxes[8];

@@ -35,6 +35,15 @@ static inline int fuzz_memfile(const uint8_t *data, size_t n, char *path, size_t
     return fd;
 }
 
+/* A broken contract (a call that failed on content it must accept, an output
+ * outside its input): prints what and the library's last error, then aborts,
+ * which libFuzzer reports as a crash with the input saved. */
+static inline void fuzz_die(const char *what)
+{
+    fprintf(stderr, "fuzz: %s: %s\n", what, bh_last_error());
+    abort();
+}
+
 /* A file of the repository (the shipped models), found from the working
  * directory the target runs in: the repository root, as `make fuzz` runs it. */
 static inline const char *fuzz_asset(const char *rel)

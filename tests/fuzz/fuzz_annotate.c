@@ -11,12 +11,6 @@
 static bh_annotator *ann[8];
 static bh_task_model *tasks, *qa;
 
-static void die(const char *what)
-{
-    fprintf(stderr, "fuzz_annotate: %s: %s\n", what, bh_last_error());
-    abort();
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
@@ -29,10 +23,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         o.conllu = i & 1;
         o.normalize = (i >> 1) & 1;
         o.strict_utf8 = (i >> 2) & 1;
-        if (bh_annotator_new(&o, &ann[i])) die("annotator");
+        if (bh_annotator_new(&o, &ann[i])) fuzz_die("annotator");
     }
-    if (bh_task_model_load(fuzz_asset("assets/models/bhasha-bnhi"), 1, &tasks)) die("task model");
-    if (bh_task_model_load(fuzz_asset("assets/models/bhasha-qa-hi"), 1, &qa)) die("QA model");
+    if (bh_task_model_load(fuzz_asset("assets/models/bhasha-bnhi"), 1, &tasks)) fuzz_die("task model");
+    if (bh_task_model_load(fuzz_asset("assets/models/bhasha-qa-hi"), 1, &qa)) fuzz_die("QA model");
     return 0;
 }
 
@@ -47,28 +41,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
     if (call == 0) {
         bh_buf out = {0};
         st = bh_annotate(ann[sel], t, len, &out);
-        if (st != BH_OK && !(st == BH_EUTF8 && (sel & 4))) die("annotate");
-        if (st == BH_OK && out.len == 0 && !(sel & 1)) die("annotate wrote nothing");
+        if (st != BH_OK && !(st == BH_EUTF8 && (sel & 4))) fuzz_die("annotate");
+        if (st == BH_OK && out.len == 0 && !(sel & 1)) fuzz_die("annotate wrote nothing");
         bh_buf_free(&out);
     } else if (call < 3) {
         const char *lang = call == 1 ? "bn" : "hi";
         bh_sentiment_result sr;
         bh_entity *ents = NULL;
         size_t ne = 0, cap = 0;
-        if (bh_task_sentiment(tasks, lang, t, len, &sr)) die("sentiment");
-        if (bh_task_ner(tasks, lang, t, len, &ents, &ne, &cap)) die("ner");
+        if (bh_task_sentiment(tasks, lang, t, len, &sr)) fuzz_die("sentiment");
+        if (bh_task_ner(tasks, lang, t, len, &ents, &ne, &cap)) fuzz_die("ner");
         for (size_t k = 0; k < ne; k++)
-            if (ents[k].byte_start >= ents[k].byte_end || ents[k].byte_end > len) die("entity out of the text");
+            if (ents[k].byte_start >= ents[k].byte_end || ents[k].byte_end > len) fuzz_die("entity out of the text");
         free(ents);
     } else {
         const char *nl = memchr(t, '\n', len);
         size_t ql = nl ? (size_t)(nl - t) : len;
         const char *ctx = nl ? nl + 1 : t + len;
+        size_t cl = (size_t)(t + len - ctx);
         bh_answer a;
-        st = bh_task_qa(qa, ctx, len - ql - (nl != NULL), t, ql, &a);
-        if (st != BH_OK && st != BH_EINVAL) die("qa");
-        if (st == BH_OK && (a.byte_start > a.byte_end || a.byte_end > len - ql - (nl != NULL)))
-            die("answer out of the context");
+        st = bh_task_qa(qa, ctx, cl, t, ql, &a);
+        if (st != BH_OK && st != BH_EINVAL) fuzz_die("qa");
+        if (st == BH_OK && (a.byte_start > a.byte_end || a.byte_end > cl)) fuzz_die("answer out of the context");
     }
     return 0;
 }

@@ -17,27 +17,21 @@ static char path_cfg[64], path_st[64], path_ft[64];
 static bh_buf seed_cfg, seed_st, seed_ft, seed_crf, seed_digits, seed_shard, seed_optim;
 static bh_model *tiny;
 
-static void die(const char *what)
-{
-    fprintf(stderr, "fuzz_models: %s: %s\n", what, bh_last_error());
-    abort();
-}
-
 static void slurp(const char *path, bh_buf *out)
 {
     FILE *f = fopen(path, "rb");
-    if (!f) die(path);
+    if (!f) fuzz_die(path);
     char b[65536];
     size_t k;
     while ((k = fread(b, 1, sizeof b, f)) > 0)
-        if (bh_buf_append(out, b, k)) die("memory");
+        if (bh_buf_append(out, b, k)) fuzz_die("memory");
     fclose(f);
 }
 
 static void spill(const char *path, const void *data, size_t n)
 {
     FILE *f = fopen(path, "wb");
-    if (!f || fwrite(data, 1, n, f) != n || fclose(f)) die(path);
+    if (!f || fwrite(data, 1, n, f) != n || fclose(f)) fuzz_die(path);
 }
 
 static void write_seed(const char *seeds, int sel, const char *name, const void *data, size_t n)
@@ -45,7 +39,7 @@ static void write_seed(const char *seeds, int sel, const char *name, const void 
     char p[4096];
     snprintf(p, sizeof p, "%s/%s", seeds, name);
     FILE *f = fopen(p, "wb");
-    if (!f || fputc(sel, f) == EOF || fwrite(data, 1, n, f) != n || fclose(f)) die(p);
+    if (!f || fputc(sel, f) == EOF || fwrite(data, 1, n, f) != n || fclose(f)) fuzz_die(p);
 }
 
 /* The tiny multi-task checkpoint the first three selectors vary. */
@@ -62,7 +56,7 @@ static void make_model(void)
     c.pad_id = 3;
     c.mask_id = 4;
     bh_model *m;
-    if (bh_model_new(&c, 1, &m)) die("model");
+    if (bh_model_new(&c, 1, &m)) fuzz_die("model");
     static const char *sent[] = {"negative", "positive"};
     static const char *ner[] = {"O", "B-PER", "I-PER"};
     bh_head_config hc[3] = {
@@ -71,8 +65,8 @@ static void make_model(void)
         {.kind = BH_HEAD_SPAN, .name = "qa", .dim = 8}};
     bh_head *h[3];
     for (int i = 0; i < 3; i++)
-        if (bh_head_new(&hc[i], 1, &h[i])) die("head");
-    if (bh_model_save_heads(m, h, 3, dir)) die("save");
+        if (bh_head_new(&hc[i], 1, &h[i])) fuzz_die("head");
+    if (bh_model_save_heads(m, h, 3, dir)) fuzz_die("save");
     for (int i = 0; i < 3; i++) bh_head_free(h[i]);
     bh_model_free(m);
     static const char ft[] = "{\"task\":\"qa\",\"head\":\"qa\",\"tokenizer\":\"tokenizer.model\",\"normalize\":true,"
@@ -80,7 +74,7 @@ static void make_model(void)
     spill(path_ft, ft, sizeof ft - 1);
     char tok[4096], abs[4096];
     snprintf(tok, sizeof tok, "%s/tokenizer.model", dir);
-    if (!realpath(fuzz_asset("assets/spm/bnhi.model"), abs) || symlink(abs, tok)) die("tokenizer link");
+    if (!realpath(fuzz_asset("assets/spm/bnhi.model"), abs) || symlink(abs, tok)) fuzz_die("tokenizer link");
     slurp(path_cfg, &seed_cfg);
     slurp(path_st, &seed_st);
     bh_buf_append(&seed_ft, ft, sizeof ft - 1);
@@ -91,25 +85,25 @@ static void make_crf(void)
     static const char *toks[2][3] = {{"রহিম", "ঢাকায়", "যান"}, {"राम", "दिल्ली", "गया"}};
     static const char *tags[2][3] = {{"B-PER", "B-LOC", "O"}, {"B-PER", "B-LOC", "O"}};
     bh_crf_tagger *t;
-    if (bh_crf_tagger_new(&t)) die("crf");
+    if (bh_crf_tagger_new(&t)) fuzz_die("crf");
     for (int i = 0; i < 2; i++)
-        if (bh_crf_tagger_add(t, toks[i], tags[i], 3)) die("crf add");
+        if (bh_crf_tagger_add(t, toks[i], tags[i], 3)) fuzz_die("crf add");
     bh_crf_tagger_options o = {.hash_bits = 12, .epochs = 1};
-    if (bh_crf_tagger_train(t, &o)) die("crf train");
+    if (bh_crf_tagger_train(t, &o)) fuzz_die("crf train");
     char p[4096];
     snprintf(p, sizeof p, "%s/seed.crf", dir);
-    if (bh_crf_tagger_save(t, p)) die("crf save");
+    if (bh_crf_tagger_save(t, p)) fuzz_die("crf save");
     bh_crf_tagger_free(t);
     slurp(p, &seed_crf);
 
     bh_prep_opts po;
     bh_prep_defaults(&po);
     bh_feat_spec fs;
-    if (bh_feat_parse("hog", &fs)) die("features");
+    if (bh_feat_parse("hog", &fs)) fuzz_die("features");
     int d = (int)bh_feat_size(&fs, po.size);
     float *X = calloc((size_t)12 * (size_t)d, sizeof *X);
     uint8_t y[12];
-    if (!X) die("memory");
+    if (!X) fuzz_die("memory");
     for (int i = 0; i < 12; i++) {
         y[i] = (uint8_t)(i % 3);
         for (int j = 0; j < d; j++) X[(size_t)i * (size_t)d + (size_t)j] = (float)((i * 7 + j * 3) % 5) + y[i];
@@ -117,10 +111,10 @@ static void make_crf(void)
     bh_train_opts to;
     bh_train_defaults(&to, BH_CLF_KNN);
     bh_digits_model *dm;
-    if (bh_digits_train_features(X, y, 12, d, &po, &fs, &to, &dm)) die("digits");
+    if (bh_digits_train_features(X, y, 12, d, &po, &fs, &to, &dm)) fuzz_die("digits");
     free(X);
     snprintf(p, sizeof p, "%s/seed.bhd", dir);
-    if (bh_digits_save(dm, p)) die("digits save");
+    if (bh_digits_save(dm, p)) fuzz_die("digits save");
     bh_digits_model_free(dm);
     slurp(p, &seed_digits);
 
@@ -129,15 +123,15 @@ static void make_crf(void)
     static const int32_t doc[5] = {5, 6, 7, 8, 9};
     if (bh_shard_writer_open(p, 16000, &sw) || bh_shard_writer_add(sw, doc, 5) || bh_shard_writer_add(sw, doc, 3) ||
         bh_shard_writer_close(sw))
-        die("shard");
+        fuzz_die("shard");
     slurp(p, &seed_shard);
 
-    if (bh_model_load(dir, 0, &tiny)) die("tiny model");
+    if (bh_model_load(dir, 0, &tiny)) fuzz_die("tiny model");
     bh_optim_config oc;
     bh_optim_config_default(&oc);
     bh_optim *opt;
     snprintf(p, sizeof p, "%s/seed.optim", dir);
-    if (bh_optim_new(tiny, &oc, &opt) || bh_optim_save(opt, p, "{\"step\": 1}")) die("optimizer");
+    if (bh_optim_new(tiny, &oc, &opt) || bh_optim_save(opt, p, "{\"step\": 1}")) fuzz_die("optimizer");
     bh_optim_free(opt);
     slurp(p, &seed_optim);
 }
@@ -158,7 +152,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    if (!mkdtemp(dir)) die("temporary directory");
+    if (!mkdtemp(dir)) fuzz_die("temporary directory");
     atexit(cleanup);
     snprintf(path_cfg, sizeof path_cfg, "%s/config.json", dir);
     snprintf(path_st, sizeof path_st, "%s/model.safetensors", dir);
@@ -266,7 +260,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
                 int32_t win[8];
                 char pos[128];
                 for (int k = 0; k < 64 && bh_shard_reader_next(r, win, 8) == BH_OK; k++)
-                    if (bh_shard_reader_tell(r, pos, sizeof pos) || bh_shard_reader_seek(r, pos)) die("shard tell/seek");
+                    if (bh_shard_reader_tell(r, pos, sizeof pos) || bh_shard_reader_seek(r, pos)) fuzz_die("shard tell/seek");
                 bh_shard_reader_free(r);
             }
         } else if (sel == 10) {
@@ -274,7 +268,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
             bh_optim_config_default(&oc);
             bh_optim *o = NULL;
             char *extra = NULL;
-            if (bh_optim_new(tiny, &oc, &o)) die("optimizer");
+            if (bh_optim_new(tiny, &oc, &o)) fuzz_die("optimizer");
             (void)bh_optim_load(o, p, &extra);
             free(extra);
             bh_optim_free(o);

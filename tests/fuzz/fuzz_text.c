@@ -10,12 +10,6 @@ static bh_langid *lid;
 static bh_spm *spm;
 static bh_wordpiece *wp;
 
-static void die(const char *what)
-{
-    fprintf(stderr, "fuzz_text: %s: %s\n", what, bh_last_error());
-    abort();
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
@@ -23,29 +17,29 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     static const bh_script pairs[4][2] = {
         {BH_SCRIPT_AUTO, BH_SCRIPT_LATN}, {BH_SCRIPT_LATN, BH_SCRIPT_DEVA},
         {BH_SCRIPT_DEVA, BH_SCRIPT_BENG}, {BH_SCRIPT_AUTO, BH_SCRIPT_TAML}};
-    if (bh_segmenter_new(&seg)) die("segmenter");
+    if (bh_segmenter_new(&seg)) fuzz_die("segmenter");
     for (int i = 0; i < 4; i++) {
         bh_translit_options o;
         bh_translit_options_default(&o);
         o.from = pairs[i][0];
         o.to = pairs[i][1];
         o.ascii_digits = i & 1;
-        if (bh_translit_new(&o, &tl[i])) die("translit");
+        if (bh_translit_new(&o, &tl[i])) fuzz_die("translit");
     }
-    if (bh_langid_load(fuzz_asset("assets/langid/langid.bin"), &lid)) die("langid");
-    if (bh_spm_load(fuzz_asset("assets/spm/bnhi.model"), &spm)) die("spm");
+    if (bh_langid_load(fuzz_asset("assets/langid/langid.bin"), &lid)) fuzz_die("langid");
+    if (bh_spm_load(fuzz_asset("assets/spm/bnhi.model"), &spm)) fuzz_die("spm");
     static const char vocab[] = "[UNK]\n[CLS]\nক\n##া\nকা\nহ\n##ি\nন\n##্দ\nদ\na\n##b\n,\n";
     bh_wordpiece_options wo;
     bh_wordpiece_options_default(&wo);
     wo.lower_case = 1;
     wo.strip_accents = -1;
-    if (bh_wordpiece_load_bytes(vocab, sizeof vocab - 1, &wo, &wp)) die("wordpiece");
+    if (bh_wordpiece_load_bytes(vocab, sizeof vocab - 1, &wo, &wp)) fuzz_die("wordpiece");
     return 0;
 }
 
 static void must(bh_status st, const char *what)
 {
-    if (st != BH_OK) die(what);
+    if (st != BH_OK) fuzz_die(what);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
@@ -64,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
     for (int u = BH_SEG_SENTENCE; u <= BH_SEG_GRAPHEME; u++) {
         must(bh_segment(seg, (bh_seg_unit)u, t, n, &sp), "segment");
         for (size_t i = 0; i < sp.n; i++)
-            if (sp.v[i].start > sp.v[i].end || sp.v[i].end > n) die("span out of the text");
+            if (sp.v[i].start > sp.v[i].end || sp.v[i].end > n) fuzz_die("span out of the text");
     }
     must(bh_segment_sentences_words(seg, t, n, &sp, &words), "sentences+words");
 
@@ -80,7 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
     bh_buf_clear(&out);
     must(bh_spm_decode(spm, tok.ids, tok.n, &out), "spm decode");
     bh_status st = bh_wordpiece_encode(wp, t, n, &tok);
-    if (st != BH_OK && st != BH_EUTF8) die("wordpiece");
+    if (st != BH_OK && st != BH_EUTF8) fuzz_die("wordpiece");
 
     bh_tokens_free(&tok);
     bh_spans_free(&sp);
