@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,6 +219,12 @@ int cli_number(const char *cmd, const char *opt, const char *v, double lo, doubl
         return cmd ? cli_usage_error(cmd, "%s %s: expected a number in [%g, %g]", opt, v, lo, hi) : 2;
     *out = x;
     return 0;
+}
+
+int cli_whole(const char *cmd, const char *opt, const char *v, double x)
+{
+    if (x == floor(x)) return 0;
+    return cmd ? cli_usage_error(cmd, "%s %s: expected a whole number", opt, v) : 2;
 }
 
 int cli_u64(const char *cmd, const char *opt, const char *v, uint64_t *out)

@@ -31,6 +31,8 @@ is "train --runs 2: exit 0, 2 x 3 epochs, the mean's dev F1" \
 is "train --runs 0: usage error, nothing written" "$?:$(test -e "$tmp/r0.bin" && echo written)" "2:"
 "$BH" crf train --train $FX/tiny.conll --epochs 2x --out "$tmp/r0.bin" >/dev/null 2>"$tmp/err"
 is "train --epochs 2x: usage error (was read as 2)" "$?:$(grep -c -- '--epochs 2x' "$tmp/err")" "2:1"
+"$BH" crf train --train $FX/tiny.conll --runs 1.5 --out "$tmp/r0.bin" >/dev/null 2>"$tmp/err"
+is "train --runs 1.5: usage error (was read as 1)" "$?:$(grep -c -- '--runs 1.5: expected a whole number' "$tmp/err")" "2:1"
 "$BH" crf train --train $FX/tiny.conll --seed one --out "$tmp/r0.bin" >/dev/null 2>"$tmp/err"
 is "train --seed one: usage error (was read as 0)" "$?:$(test -e "$tmp/r0.bin" && echo written)" "2:"
 "$BH" crf eval --model "$tmp/m.bin" --test $FX/tiny.conll --map $MAP --pred "$tmp/pred" >"$tmp/eval.json"
