@@ -17,7 +17,8 @@ static void finetune_qa_usage(FILE *f)
     fprintf(f,
             "usage: bhasha finetune --task qa --base ENCODER --train SQUAD.json|CLOZE.jsonl --dev SQUAD.json\n"
             "         --tokenizer T.model --out DIR [--test SQUAD.json] [--max-len N] [--stride 32]\n"
-            "         [--max-query 64] [--max-answer 30] [--null-answer] [--sentence] [--epochs 3] [--lr 1e-4]\n"
+            "         [--max-query 64] [--max-answer 30] [--null-answer] [--sentence] [--echo-penalty X]\n"
+            "         [--type-penalty X] [--epochs 3] [--lr 1e-4]\n"
             "         [--batch 16] [--warmup STEPS (default 10%% of all)] [--patience 2] [--freeze-layers K]\n"
             "         [--dropout P] [--wd 0.01] [--clip 1] [--no-normalize] [--threads 1] [--seed 1]\n"
             "         [--precision f32|bf16 (as for the other tasks)]\n"
@@ -30,7 +31,8 @@ static void finetune_qa_usage(FILE *f)
             "Questions are cut to --max-query pieces, answers decoded up to --max-answer pieces. The dev\n"
             "metric is SQuAD F1 (percent); the best epoch is saved to DIR with the tokenizer. --sentence\n"
             "decodes (dev, test and later bhasha qa) inside the context sentence that shares the most words\n"
-            "with the question.\n"
+            "with the question. --echo-penalty and --type-penalty are the answer priors of decoding (see\n"
+            "bhasha qa --help), saved in finetune.json.\n"
             "Progress on stderr; 'epoch N loss X dev Y' lines and a JSON summary on stdout.\n");
 }
 
@@ -66,6 +68,8 @@ static int finetune_qa(int argc, char **argv)
         NUM("--stride", 0, 65536, qo.stride, int)
         NUM("--max-query", 1, 65536, qo.max_query, int)
         NUM("--max-answer", 1, 65536, qo.max_answer, int)
+        NUM("--echo-penalty", 0, 1000, qo.echo_penalty, double)
+        NUM("--type-penalty", 0, 1000, qo.type_penalty, double)
         NUM("--warmup", 0, 1e9, o->warmup, int)
         NUM("--patience", 0, 100000, o->patience, int)
         NUM("--freeze-layers", 0, 1024, o->freeze_layers, int)
@@ -115,7 +119,7 @@ int cli_finetune_tasks(int argc, char **argv)
 static int qa_usage(FILE *f)
 {
     fprintf(f, "usage: bhasha qa [--model DIR (default: the shipped Hindi model)] [--threads 1] [--strict]\n"
-               "         [--sentence | --no-sentence] [FILE]\n"
+               "         [--sentence | --no-sentence] [--echo-penalty X] [--type-penalty X] [FILE]\n"
                "Reads JSON lines {\"context\":\"...\",\"question\":\"...\"} (FILE or stdin; an \"id\" is echoed)\n"
                "and writes one JSON line per input line: {\"answer\":\"...\",\"start\":S,\"end\":E,\"score\":P}\n"
                "(start/end: code point offsets into the original context, [start, end); score: p(start) p(end)\n"
@@ -124,7 +128,13 @@ static int qa_usage(FILE *f)
                "than its question). DIR: a directory written by bhasha finetune --task qa.\n"
                "--sentence: answers only inside the context sentence that shares the most words with the\n"
                "question (rarer words count more), as \"sentence\": true in DIR/finetune.json sets it;\n"
-               "--no-sentence: the whole context.\n");
+               "--no-sentence: the whole context. Answers are whole words.\n"
+               "Answer priors (as \"echo_penalty\" and \"type_penalty\" in finetune.json set them; 0 = off),\n"
+               "subtracted from a span's log p(start) + log p(end): --echo-penalty X for a span made only of\n"
+               "words of the question and punctuation (an answer does not repeat the question);\n"
+               "--type-penalty X for a span that does not start with a number\n"
+               "when the question asks how many (कितने, কত), or with a number or month when it asks when\n"
+               "(कब, किस वर्ष, কবে).\n");
     return 0;
 }
 
@@ -132,10 +142,18 @@ int cli_qa(int argc, char **argv)
 {
     const char *cmd = argv[0], *model = NULL, *in = NULL;
     int threads = 1, strict = 0, sentence = -1;
+    double echo = -1, type = -1; /* -1: as the model's finetune.json says */
     bh_precision prec = BH_PRECISION_F32;
     for (int i = 1; i < argc; i++) {
+        const char *v;
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return qa_usage(stdout);
         if (cli_opt(argc, argv, &i, "--model", &model)) continue;
+        if (cli_opt(argc, argv, &i, "--echo-penalty", &v) || cli_opt(argc, argv, &i, "--type-penalty", &v)) {
+            const char *name = argv[i - 1];
+            double *dst = !strcmp(name, "--echo-penalty") ? &echo : &type;
+            if (cli_number(cmd, name, v, 0, 1000, dst)) return 2;
+            continue;
+        }
         if (!strcmp(argv[i], "--sentence") || !strcmp(argv[i], "--no-sentence")) {
             sentence = !strcmp(argv[i], "--sentence");
             continue;
@@ -154,7 +172,8 @@ int cli_qa(int argc, char **argv)
     bh__qa_model *qm;
     bh_status st = bh__qa_load(model, threads, &qm);
     if (!st && ((prec != BH_PRECISION_F32 && (st = bh__qa_set_precision(qm, prec))) ||
-                (sentence >= 0 && (st = bh__qa_set_sentence(qm, sentence)))))
+                (sentence >= 0 && (st = bh__qa_set_sentence(qm, sentence))) ||
+                ((echo >= 0 || type >= 0) && (st = bh__qa_set_priors(qm, echo, type)))))
         bh__qa_free(qm);
     if (st) return cli_fail(cmd, st);
     cli_lines r;
@@ -243,7 +262,7 @@ int cli_corpus_cloze(int argc, char **argv)
         if (cli_opt(argc, argv, &i, "--out", &out) || cli_opt(argc, argv, &i, "--blank", &o.blank)) continue;
 #define NUM(name, lo, hi, dst, type)                                   \
     if (cli_opt(argc, argv, &i, name, &v)) {                           \
-        if (cli_number(cmd, name, v, lo, hi, &x)) {                           \
+        if (cli_number(cmd, name, v, lo, hi, &x) || ((type)0.5 == 0 && cli_whole(cmd, name, v, x))) { \
             free(files);                                               \
             return 2;                                                  \
         }                                                              \

@@ -38,6 +38,8 @@ typedef struct qtok {
     int normalize;
     bh_tokens tk;
     bh_buf nb;
+    bh_buf lex;     /* the answer-type words (QA_LEX), normalized as the model sees them, one after the other */
+    size_t *lexo;   /* entry k is lex.data[lexo[k], lexo[k + 1]) */
 } qtok;
 
 /* Pieces of a context: ids [n], bytes [b, e) of the original text. */
@@ -105,6 +107,8 @@ static void qtok_close(qtok *q)
     bh_tokenizer_free(q->tok);
     bh_tokens_free(&q->tk);
     bh_buf_free(&q->nb);
+    bh_buf_free(&q->lex);
+    free(q->lexo);
     memset(q, 0, sizeof *q);
 }
 
@@ -189,6 +193,8 @@ typedef struct qa_ex {
     int32_t *q;      /* question pieces */
     int nq;
     pieces p;        /* context pieces */
+    uint8_t *pf;     /* with answer priors: QA_ECHO / QA_NUM / QA_DATE of each context piece */
+    int want;        /* with answer priors: the answer type the question asks for (QA_WANT_*) */
 } qa_ex;
 
 /* One window: pieces [w0, w1) of example ex; gold positions in the sequence. */
@@ -213,6 +219,7 @@ static void ex_free(qa_ex *x)
     for (int i = 0; i < x->ngold; i++) free(x->golds[i]);
     free(x->golds);
     free(x->q);
+    free(x->pf);
     pieces_free(&x->p);
 }
 
@@ -227,6 +234,9 @@ static void set_free(qa_set *d)
 typedef struct qa_cfg {
     int L, stride, max_query, max_answer, null_answer;
     int sentence; /* answers only inside the context sentence that shares most words with the question */
+    float echo_penalty; /* subtracted from a span that only repeats question words (0: off) */
+    float type_penalty; /* subtracted from a span that does not start with a number when the question asks
+                         * "how many", or with a number or month when it asks "when" (0: off) */
 } qa_cfg;
 
 /* The words v[0..n) of text, each normalized as the model sees it (when the
@@ -245,34 +255,163 @@ static bh_status norm_words(const qtok *q, const char *text, const bh_span *v, s
     return st;
 }
 
-/* x->sb, x->se: the sentence of the context with the highest sum, over the
- * question's distinct words it contains, of log(1 + sentences / sentences
- * containing the word) (rare words count more; punctuation is not a word);
- * the first such sentence on ties, the whole context when none shares a word.
+/* ----------------------------------------------------------- answer priors */
+
+/* Words that say what kind of answer a question wants, and which context
+ * words can be one. Hindi and Bangla; compared after normalization. */
+enum { QA_HOWMANY = 1, QA_WHEN, QA_WHICH, QA_TIMEUNIT, QA_NUMWORD, QA_MONTH };
+static const struct {
+    const char *w;
+    unsigned char cls;
+} QA_LEX[] = {
+    {"कितने", QA_HOWMANY}, {"कितनी", QA_HOWMANY}, {"कितना", QA_HOWMANY}, {"कितनों", QA_HOWMANY},
+    {"কত", QA_HOWMANY}, {"কতজন", QA_HOWMANY}, {"কতটি", QA_HOWMANY}, {"কয়টি", QA_HOWMANY}, {"কতগুলো", QA_HOWMANY},
+    {"कब", QA_WHEN}, {"কবে", QA_WHEN},
+    {"किस", QA_WHICH}, {"किन", QA_WHICH}, {"कौन", QA_WHICH}, {"কোন", QA_WHICH}, {"কত", QA_WHICH},
+    {"वर्ष", QA_TIMEUNIT}, {"वर्षों", QA_TIMEUNIT}, {"साल", QA_TIMEUNIT}, {"सन", QA_TIMEUNIT},
+    {"तारीख", QA_TIMEUNIT}, {"तारीख़", QA_TIMEUNIT}, {"तिथि", QA_TIMEUNIT}, {"महीने", QA_TIMEUNIT},
+    {"सदी", QA_TIMEUNIT}, {"शताब्दी", QA_TIMEUNIT}, {"दशक", QA_TIMEUNIT},
+    {"সালে", QA_TIMEUNIT}, {"সাল", QA_TIMEUNIT}, {"বছর", QA_TIMEUNIT}, {"তারিখে", QA_TIMEUNIT},
+    {"শতাব্দীতে", QA_TIMEUNIT}, {"মাসে", QA_TIMEUNIT},
+    {"एक", QA_NUMWORD}, {"दो", QA_NUMWORD}, {"तीन", QA_NUMWORD}, {"चार", QA_NUMWORD}, {"पांच", QA_NUMWORD},
+    {"पाँच", QA_NUMWORD}, {"छह", QA_NUMWORD}, {"छः", QA_NUMWORD}, {"सात", QA_NUMWORD}, {"आठ", QA_NUMWORD},
+    {"नौ", QA_NUMWORD}, {"दस", QA_NUMWORD}, {"बीस", QA_NUMWORD}, {"सौ", QA_NUMWORD}, {"हजार", QA_NUMWORD},
+    {"हज़ार", QA_NUMWORD}, {"लाख", QA_NUMWORD}, {"करोड़", QA_NUMWORD}, {"अरब", QA_NUMWORD},
+    {"दर्जन", QA_NUMWORD}, {"दर्जनों", QA_NUMWORD}, {"सैकड़ों", QA_NUMWORD}, {"हजारों", QA_NUMWORD},
+    {"हज़ारों", QA_NUMWORD}, {"लाखों", QA_NUMWORD}, {"करोड़ों", QA_NUMWORD}, {"आधा", QA_NUMWORD},
+    {"डेढ़", QA_NUMWORD}, {"ढाई", QA_NUMWORD}, {"दोनों", QA_NUMWORD},
+    {"ग्यारह", QA_NUMWORD}, {"बारह", QA_NUMWORD}, {"तेरह", QA_NUMWORD}, {"चौदह", QA_NUMWORD}, {"पंद्रह", QA_NUMWORD},
+    {"सोलह", QA_NUMWORD}, {"सत्रह", QA_NUMWORD}, {"अठारह", QA_NUMWORD}, {"उन्नीस", QA_NUMWORD}, {"तीस", QA_NUMWORD},
+    {"चालीस", QA_NUMWORD}, {"पचास", QA_NUMWORD}, {"साठ", QA_NUMWORD}, {"सत्तर", QA_NUMWORD}, {"अस्सी", QA_NUMWORD},
+    {"नब्बे", QA_NUMWORD}, {"पच्चीस", QA_NUMWORD}, {"बाईस", QA_NUMWORD},
+    {"এক", QA_NUMWORD}, {"দুই", QA_NUMWORD}, {"তিন", QA_NUMWORD}, {"চার", QA_NUMWORD}, {"পাঁচ", QA_NUMWORD},
+    {"ছয়", QA_NUMWORD}, {"সাত", QA_NUMWORD}, {"আট", QA_NUMWORD}, {"নয়", QA_NUMWORD}, {"দশ", QA_NUMWORD},
+    {"শত", QA_NUMWORD}, {"হাজার", QA_NUMWORD}, {"লাখ", QA_NUMWORD}, {"কোটি", QA_NUMWORD},
+    {"বিশ", QA_NUMWORD}, {"ত্রিশ", QA_NUMWORD}, {"চল্লিশ", QA_NUMWORD}, {"পঞ্চাশ", QA_NUMWORD}, {"ষাট", QA_NUMWORD},
+    {"সত্তর", QA_NUMWORD}, {"আশি", QA_NUMWORD}, {"নব্বই", QA_NUMWORD},
+    {"जनवरी", QA_MONTH}, {"फरवरी", QA_MONTH}, {"फ़रवरी", QA_MONTH}, {"मार्च", QA_MONTH}, {"अप्रैल", QA_MONTH},
+    {"मई", QA_MONTH}, {"जून", QA_MONTH}, {"जुलाई", QA_MONTH}, {"अगस्त", QA_MONTH}, {"सितंबर", QA_MONTH},
+    {"सितम्बर", QA_MONTH}, {"अक्टूबर", QA_MONTH}, {"अक्तूबर", QA_MONTH}, {"नवंबर", QA_MONTH},
+    {"नवम्बर", QA_MONTH}, {"दिसंबर", QA_MONTH}, {"दिसम्बर", QA_MONTH}, {"सदी", QA_MONTH},
+    {"शताब्दी", QA_MONTH}, {"दशक", QA_MONTH}, {"ईस्वी", QA_MONTH},
+    {"জানুয়ারি", QA_MONTH}, {"ফেব্রুয়ারি", QA_MONTH}, {"মার্চ", QA_MONTH}, {"এপ্রিল", QA_MONTH},
+    {"মে", QA_MONTH}, {"জুন", QA_MONTH}, {"জুলাই", QA_MONTH}, {"আগস্ট", QA_MONTH},
+    {"সেপ্টেম্বর", QA_MONTH}, {"অক্টোবর", QA_MONTH}, {"নভেম্বর", QA_MONTH}, {"ডিসেম্বর", QA_MONTH},
+    {"শতাব্দী", QA_MONTH}, {"দশক", QA_MONTH},
+};
+#define QA_NLEX (sizeof QA_LEX / sizeof QA_LEX[0])
+
+/* Piece flags and the answer types a question can want. */
+enum { QA_ECHO = 1, QA_NUM = 2, QA_DATE = 4 };
+enum { QA_WANT_ANY, QA_WANT_NUM, QA_WANT_DATE };
+
+/* Normalizes QA_LEX into q->lex once, as the words it is compared with. */
+static bh_status lex_ready(qtok *q)
+{
+    if (q->lexo) return BH_OK;
+    size_t *o = malloc(sizeof *o * (QA_NLEX + 1));
+    if (!o) return bh__fail(BH_ENOMEM, "out of memory");
+    bh_status st = BH_OK;
+    for (size_t k = 0; !st && k < QA_NLEX; k++) {
+        o[k] = q->lex.len;
+        const char *w = QA_LEX[k].w;
+        st = q->normalize ? bh_normalize(w, strlen(w), NULL, &q->lex, NULL) : bh_buf_append(&q->lex, w, strlen(w));
+    }
+    o[QA_NLEX] = q->lex.len;
+    if (st) {
+        free(o);
+        return st;
+    }
+    q->lexo = o;
+    return BH_OK;
+}
+
+/* The classes of the normalized word w[0..n) in QA_LEX, as a bit set (1 << cls). */
+static unsigned lex_classes(const qtok *q, const char *w, size_t n)
+{
+    unsigned m = 0;
+    for (size_t k = 0; k < QA_NLEX; k++)
+        if (q->lexo[k + 1] - q->lexo[k] == n && !memcmp(q->lex.data + q->lexo[k], w, n)) m |= 1u << QA_LEX[k].cls;
+    return m;
+}
+
+static int has_digit(const char *w, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        utf8proc_int32_t c;
+        utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)w + i, (utf8proc_ssize_t)(n - i), &c);
+        if (k < 1) return 0;
+        if (utf8proc_category(c) == UTF8PROC_CATEGORY_ND) return 1;
+        i += (size_t)k;
+    }
+    return 0;
+}
+
+/* The answer type that question words qw (normalized, word k at
+ * qb[qo[k], qo[k + 1])) ask for: a number ("कितने"), a date ("कब", "किस
+ * वर्ष"), or anything. */
+static int question_wants(const qtok *q, const char *qb, const size_t *qo, size_t nq)
+{
+    for (size_t k = 0; k < nq; k++) {
+        unsigned m = lex_classes(q, qb + qo[k], qo[k + 1] - qo[k]);
+        if (m & (1u << QA_HOWMANY)) return QA_WANT_NUM;
+        if (m & (1u << QA_WHEN)) return QA_WANT_DATE;
+        if ((m & (1u << QA_WHICH)) && k + 1 < nq && (lex_classes(q, qb + qo[k + 1], qo[k + 2] - qo[k + 1]) & (1u << QA_TIMEUNIT)))
+            return QA_WANT_DATE;
+    }
+    return QA_WANT_ANY;
+}
+
+/* Reads the question against x's context, in two uses that share the
+ * segmentation and the normalized words:
+ *
+ * with c->sentence, x->sb, x->se: the sentence of the context with the
+ * highest sum, over the question's distinct words it contains, of log(1 +
+ * sentences / sentences containing the word) (rare words count more;
+ * punctuation is not a word); the first such sentence on ties, the whole
+ * context when none shares a word;
+ *
+ * with answer priors (c->echo_penalty or c->type_penalty), x->want and
+ * x->pf: each context piece is QA_ECHO when every word it overlaps is
+ * punctuation or a word of the question (a span of such pieces only repeats
+ * the question), QA_NUM when a word it overlaps holds a digit of any script
+ * or is a number word, QA_DATE when it is QA_NUM or a month or era word.
+ *
  * Words are compared normalized, so that canonically equal spellings (a
  * precomposed or a decomposed nukta letter, a dropped joiner) match, as they
  * do for the model. O(question words x (context words + sentences)), so a
  * long context stays cheap. */
-static bh_status best_sentence(qtok *q, const char *question, qa_ex *x)
+static bh_status read_question(qtok *q, const qa_cfg *c, const char *question, qa_ex *x)
 {
+    int priors = c->echo_penalty > 0 || c->type_penalty > 0;
     bh_status st = q->seg ? BH_OK : bh_segmenter_new(&q->seg);
     bh_spans qw = {0};
     bh_buf qb = {0}, cb = {0}; /* normalized question and context words */
+    if (!st && priors) st = lex_ready(q);
     if (!st) st = bh_segment_sentences_words(q->seg, x->ctx, x->clen, &q->sents, &q->words);
     if (!st) st = bh_segment(q->seg, BH_SEG_WORD, question, strlen(question), &qw);
-    x->sb = 0, x->se = (long)x->clen;
     size_t ns = q->sents.n, nw = q->words.n;
     double *score = st ? NULL : calloc(ns + 1, sizeof *score);
     size_t *sid = st ? NULL : malloc(sizeof *sid * (nw + 1)); /* the sentence of each context word */
     unsigned char *hit = st ? NULL : malloc(ns + 1);
+    unsigned char *wf = st ? NULL : calloc(nw + 1, 1); /* QA_* flags of each context word */
     size_t *qo = st ? NULL : malloc(sizeof *qo * (qw.n + 1)), *co = st ? NULL : malloc(sizeof *co * (nw + 1));
-    if (!st && (!score || !sid || !hit || !qo || !co)) st = bh__fail(BH_ENOMEM, "out of memory");
+    if (!st && (!score || !sid || !hit || !wf || !qo || !co)) st = bh__fail(BH_ENOMEM, "out of memory");
     if (!st && !(st = norm_words(q, question, qw.v, qw.n, &qb, qo))) st = norm_words(q, x->ctx, q->words.v, nw, &cb, co);
     for (size_t k = 0, i = 0; !st && k < nw; k++) {
         while (i + 1 < ns && q->sents.v[i].end <= q->words.v[k].start) i++;
         sid[k] = i;
+        const bh_span *w = &q->words.v[k];
+        if (w->kind == BH_TOK_PUNCT || w->kind == BH_TOK_OTHER) wf[k] |= QA_ECHO;
+        if (priors) {
+            const char *cw = cb.data + co[k];
+            size_t n = co[k + 1] - co[k];
+            unsigned m = lex_classes(q, cw, n);
+            if (has_digit(cw, n) || (m & (1u << QA_NUMWORD))) wf[k] |= QA_NUM | QA_DATE;
+            if (m & (1u << QA_MONTH)) wf[k] |= QA_DATE;
+        }
     }
-    for (size_t k = 0; !st && ns && k < qw.n; k++) {
+    for (size_t k = 0; !st && k < qw.n; k++) {
         const bh_span *w = &qw.v[k];
         if (w->kind == BH_TOK_PUNCT || w->kind == BH_TOK_OTHER) continue;
         size_t n = qo[k + 1] - qo[k], df = 0;
@@ -283,20 +422,46 @@ static bh_status best_sentence(qtok *q, const char *question, qa_ex *x)
             dup = qo[j + 1] - qo[j] == n && !memcmp(qb.data + qo[j], ws, n);
         if (dup) continue;
         memset(hit, 0, ns);
-        for (size_t c = 0; c < nw; c++)
-            if (co[c + 1] - co[c] == n && !memcmp(cb.data + co[c], ws, n) && !hit[sid[c]]) hit[sid[c]] = 1, df++;
+        for (size_t i = 0; i < nw; i++)
+            if (co[i + 1] - co[i] == n && !memcmp(cb.data + co[i], ws, n)) {
+                wf[i] |= QA_ECHO;
+                if (!hit[sid[i]]) hit[sid[i]] = 1, df++;
+            }
         if (!df) continue;
         double idf = log(1.0 + (double)ns / (double)df);
         for (size_t i = 0; i < ns; i++)
             if (hit[i]) score[i] += idf;
     }
-    size_t best = ns;
-    for (size_t i = 0; !st && i < ns; i++)
-        if (score[i] > 0 && (best == ns || score[i] > score[best])) best = i;
-    if (!st && best < ns) x->sb = (long)q->sents.v[best].start, x->se = (long)q->sents.v[best].end;
+    if (!st && c->sentence) {
+        size_t best = ns;
+        for (size_t i = 0; i < ns; i++)
+            if (score[i] > 0 && (best == ns || score[i] > score[best])) best = i;
+        x->sb = 0, x->se = (long)x->clen;
+        if (best < ns) x->sb = (long)q->sents.v[best].start, x->se = (long)q->sents.v[best].end;
+    }
+    if (!st && priors) {
+        x->want = question_wants(q, qb.data, qo, qw.n);
+        /* pieces and words are both in text order: a piece takes QA_ECHO
+         * when all the words it overlaps have it (none: it repeats nothing
+         * but is no word either, so echo), the others when any has them */
+        if (!(x->pf = malloc((size_t)x->p.n + 1))) st = bh__fail(BH_ENOMEM, "out of memory");
+        for (int k = 0, i = 0; !st && k < x->p.n; k++) {
+            size_t b = x->p.b[k], e = x->p.e[k];
+            while ((size_t)i < nw && q->words.v[i].end <= b) i++;
+            unsigned char f = QA_ECHO;
+            int any = 0;
+            for (size_t j = (size_t)i; j < nw && q->words.v[j].start < e; j++) {
+                if (!(wf[j] & QA_ECHO)) f &= (unsigned char)~QA_ECHO;
+                f |= wf[j] & (QA_NUM | QA_DATE);
+                any = 1;
+            }
+            x->pf[k] = any ? f : QA_ECHO;
+        }
+    }
     free(score);
     free(sid);
     free(hit);
+    free(wf);
     free(qo);
     free(co);
     bh_buf_free(&qb);
@@ -411,7 +576,8 @@ static bh_status add_example(qa_set *d, qtok *q, const qa_cfg *c, const char *id
     bh_status st;
     if ((st = encode_question(q, c, question, strlen(question), x)) || (st = encode_text(q, ctx, clen, &x->p))) return st;
     x->sb = -1, x->se = -1;
-    if (c->sentence && (st = best_sentence(q, question, x))) return st;
+    if ((c->sentence || c->echo_penalty > 0 || c->type_penalty > 0) && (st = read_question(q, c, question, x)))
+        return st;
     if (!x->p.n) return bh__fail(BH_EFORMAT, "the context has no pieces");
     /* a chosen sentence that holds no whole piece (a sentence break inside
      * a word) cannot hold an answer: the whole context then */
@@ -628,7 +794,7 @@ static bh_status qbatch_fill(qbatch *b, const qa_set *d, const qa_feat *const *f
 /* ---------------------------------------------------------------- decoding */
 
 typedef struct best {
-    float score, null_min;
+    float score, raw, null_min; /* the best span's score (answer priors applied) and its p(start) p(end) in logs */
     long bs, be; /* bytes in the context; -1 = none */
 } best;
 
@@ -699,6 +865,28 @@ static int space_at(const char *ctx, long i, long n, long *len)
     return k > 0 && u_isUWhiteSpace(c);
 }
 
+/* Whether the code point c belongs inside a word: a letter, mark or number,
+ * or a joiner (ZWJ, ZWNJ). */
+static int word_cp(utf8proc_int32_t c)
+{
+    utf8proc_category_t k = utf8proc_category(c);
+    return (k >= UTF8PROC_CATEGORY_LU && k <= UTF8PROC_CATEGORY_NO) || c == 0x200C || c == 0x200D;
+}
+
+void bh__qa_whole_words(const char *ctx, long n, long *bs, long *be)
+{
+    bh__qa_whole_clusters(ctx, n, bs, be);
+    utf8proc_int32_t a, b;
+    long p;
+    while (*bs > 0 && *bs < n && decode_before(ctx, *bs, &p, &a) && word_cp(a) &&
+           utf8proc_iterate((const utf8proc_uint8_t *)ctx + *bs, n - *bs, &b) > 0 && word_cp(b))
+        *bs = p;
+    utf8proc_ssize_t k;
+    while (*be > *bs && *be < n && decode_before(ctx, *be, &p, &a) && word_cp(a) &&
+           (k = utf8proc_iterate((const utf8proc_uint8_t *)ctx + *be, n - *be, &b)) > 0 && word_cp(b))
+        *be += (long)k;
+}
+
 void bh__qa_whole_clusters(const char *ctx, long n, long *bs, long *be)
 {
     long s = *bs, len, p;
@@ -711,6 +899,39 @@ void bh__qa_whole_clusters(const char *ctx, long n, long *bs, long *be)
     while (*be < n && continues_cluster(ctx, *be, n, &len)) *be += len;
 }
 
+/* The best span of one row as bh_span_best finds it (log p(start) + log
+ * p(end), end >= start, at most max_len positions, positions with ctx[t]
+ * only), less the answer priors: pf[t] holds the QA_* flags of position t,
+ * want the answer type the question asks for. *score is the penalized sum,
+ * *raw the same span's log p(start) + log p(end). O(T x max_len). */
+static void span_best_prior(const float *ls, const float *le, const uint8_t *ctx, const uint8_t *pf, int T, int max_len,
+                            int want, const qa_cfg *c, int *start, int *end, float *score, float *raw)
+{
+    uint8_t need = want == QA_WANT_NUM ? QA_NUM : want == QA_WANT_DATE ? QA_DATE : 0;
+    *start = *end = -1;
+    *score = *raw = -INFINITY;
+    for (int s = 1; s < T; s++) {
+        if (!ctx[s] || !isfinite(ls[s])) continue;
+        int lim = max_len > 0 && max_len < T - s ? s + max_len : T;
+        /* the answer to "how many" or "when" starts with its number or
+         * month ("11", "छह बार", "अप्रैल 1991", "1990 के दशक") */
+        float typed = need && !(pf[s] & need) ? c->type_penalty : 0;
+        uint8_t all = QA_ECHO; /* every position of [s, e] echoes the question */
+        for (int e = s; e < lim; e++) {
+            all &= pf[e];
+            if (!ctx[e]) continue;
+            float v = ls[s] + le[e] - typed;
+            if (all & QA_ECHO) v -= c->echo_penalty;
+            if (v > *score) {
+                *score = v;
+                *raw = ls[s] + le[e];
+                *start = s;
+                *end = e;
+            }
+        }
+    }
+}
+
 /* Folds row i of the batch (feature f) into the example's best answer. */
 static bh_status fold_row(const qbatch *b, int i, const qa_set *d, const qa_feat *f, const qa_cfg *c, best *bx)
 {
@@ -719,27 +940,34 @@ static bh_status fold_row(const qbatch *b, int i, const qa_set *d, const qa_feat
     const float *ls = b->ls + (size_t)i * T, *le = b->le + (size_t)i * T;
     const uint8_t *allowed = b->allowed + (size_t)i * T;
     /* allowed minus position 0, pieces of no bytes (they would give an
-     * empty answer) and pieces outside the chosen sentence */
-    uint8_t *ctx = malloc((size_t)T);
+     * empty answer) and pieces outside the chosen sentence; pf: the
+     * positions' answer-prior flags */
+    uint8_t *ctx = malloc((size_t)T * 2), *pf = ctx + T;
     if (!ctx) return bh__fail(BH_ENOMEM, "out of memory");
     for (int t = 0; t < T; t++) {
         int k = f->w0 + t - base; /* the context piece at position t */
         ctx[t] = t > 0 && allowed[t] && k >= 0 && k < x->p.n && x->p.e[k] > x->p.b[k] &&
                  (x->sb < 0 || ((long)x->p.b[k] >= x->sb && (long)x->p.e[k] <= x->se));
+        pf[t] = x->pf && k >= 0 && k < x->p.n ? x->pf[k] : 0;
     }
     int s, e;
-    float sc, ns;
-    bh_status st = bh_span_best(ls, le, ctx, T, c->max_answer, 0, &s, &e, &sc, &ns);
+    float sc, raw, ns = ls[0] + le[0];
+    bh_status st = BH_OK;
+    if (x->pf)
+        span_best_prior(ls, le, ctx, pf, T, c->max_answer, x->want, c, &s, &e, &sc, &raw);
+    else
+        st = bh_span_best(ls, le, ctx, T, c->max_answer, 0, &s, &e, &sc, &ns), raw = sc;
     free(ctx);
     if (st) return st;
     if (ns < bx->null_min) bx->null_min = ns;
     if (s > 0 && sc > bx->score) {
         bx->score = sc;
+        bx->raw = raw;
         long bs = (long)x->p.b[f->w0 + s - base], be = (long)x->p.e[f->w0 + e - base];
         /* a piece of a character that normalization split: the whole character */
         while (bs > 0 && ((unsigned char)x->ctx[bs] & 0xC0) == 0x80) bs--;
         while (be < (long)x->clen && ((unsigned char)x->ctx[be] & 0xC0) == 0x80) be++;
-        bh__qa_whole_clusters(x->ctx, (long)x->clen, &bs, &be);
+        bh__qa_whole_words(x->ctx, (long)x->clen, &bs, &be);
         bx->bs = bs;
         bx->be = be;
     }
@@ -758,7 +986,7 @@ static bh_status evaluate(bh_model *m, bh_head *h, const qa_set *d, const qtok *
     char *ans = NULL;
     bh_status st = BH_OK;
     if (!ptr || !bx) st = bh__fail(BH_ENOMEM, "out of memory");
-    for (long i = 0; !st && i < d->n; i++) bx[i] = (best){-INFINITY, INFINITY, -1, -1};
+    for (long i = 0; !st && i < d->n; i++) bx[i] = (best){-INFINITY, -INFINITY, INFINITY, -1, -1};
     /* only the windows bhasha qa runs (window_used), so that the dev score
      * and its null-answer threshold are those of answering */
     for (long j = 0; !st && j < d->nf;) {
@@ -832,6 +1060,8 @@ static bh_status save_best(const bh__ft_options *o, const qa_cfg *c, bh_model *m
     json_object_set_new(j, "max_answer", json_integer(c->max_answer));
     json_object_set_new(j, "null_answer", json_boolean(c->null_answer));
     json_object_set_new(j, "sentence", json_boolean(c->sentence));
+    json_object_set_new(j, "echo_penalty", json_real(c->echo_penalty));
+    json_object_set_new(j, "type_penalty", json_real(c->type_penalty));
     json_object_set_new(j, "metric", json_string("squad_f1"));
     json_object_set_new(j, "best_epoch", json_integer(epoch));
     json_object_set_new(j, "dev", json_real(dev));
@@ -851,7 +1081,8 @@ bh_status bh__qa_finetune(const bh__qa_options *qo, bh__qa_result *qres)
         return bh__fail(BH_EINVAL, "finetune needs a base, train and dev files, a tokenizer and an output directory");
     if (o->epochs < 1 || o->batch < 1 || (o->seq && o->seq < 8) || o->patience < 0 || o->freeze_layers < 0 ||
         o->threads < 1 || o->log_every < 1 || !(o->lr > 0) || !(o->weight_decay >= 0) || !(o->clip >= 0) ||
-        !(o->dropout < 1) || qo->stride < 0 || qo->max_query < 1 || qo->max_answer < 1)
+        !(o->dropout < 1) || qo->stride < 0 || qo->max_query < 1 || qo->max_answer < 1 ||
+        !(qo->echo_penalty >= 0 && qo->echo_penalty <= 1000) || !(qo->type_penalty >= 0 && qo->type_penalty <= 1000))
         return bh__fail(BH_EINVAL, "finetune: a numeric option is out of range");
     memset(qres, 0, sizeof *qres);
     res->test = qres->test_em = -1;
@@ -871,7 +1102,7 @@ bh_status bh__qa_finetune(const bh__qa_options *qo, bh__qa_result *qres)
     if ((st = bh__ft_open_base(o, &m))) goto done;
     const bh_model_config *mc = bh_model_get_config(m);
     qa_cfg c = {o->seq ? o->seq : mc->max_len, qo->stride, qo->max_query, qo->max_answer, qo->null_answer,
-                qo->sentence};
+                qo->sentence, (float)qo->echo_penalty, (float)qo->type_penalty};
     if (c.L > mc->max_len) {
         st = bh__fail(BH_EINVAL, "sequence length %d exceeds the encoder's max_len %d", c.L, mc->max_len);
         goto done;
@@ -1031,6 +1262,24 @@ static int json_int(json_t *j, const char *key, int lo, int hi, int dflt)
     return (int)json_integer_value(v);
 }
 
+/* A penalty of finetune.json: a number from 0 to 1000, else 0 (off). */
+static double json_penalty(json_t *j, const char *key)
+{
+    json_t *v = json_object_get(j, key);
+    double x = json_is_number(v) ? json_number_value(v) : 0;
+    return x >= 0 && x <= 1000 ? x : 0;
+}
+
+bh_status bh__qa_set_priors(bh__qa_model *qm, double echo_penalty, double type_penalty)
+{
+    if (!qm) return bh__fail(BH_EINVAL, "bh__qa_set_priors: NULL model");
+    if (!(echo_penalty <= 1000) || !(type_penalty <= 1000))
+        return bh__fail(BH_EINVAL, "bh__qa_set_priors: penalties must be at most 1000");
+    if (echo_penalty >= 0) qm->c.echo_penalty = (float)echo_penalty;
+    if (type_penalty >= 0) qm->c.type_penalty = (float)type_penalty;
+    return BH_OK;
+}
+
 bh_status bh__qa_set_sentence(bh__qa_model *qm, int on)
 {
     if (!qm) return bh__fail(BH_EINVAL, "bh__qa_set_sentence: NULL model");
@@ -1071,7 +1320,7 @@ bh_status bh__qa_load(const char *dir, int threads, bh__qa_model **out)
                       L);
         goto fail;
     }
-    qm->c = (qa_cfg){L, 32, 64, 30, 0, 0};
+    qm->c = (qa_cfg){L, 32, 64, 30, 0, 0, 0, 0};
     int normalize = 1;
     const char *tokname = "tokenizer.model";
     snprintf(path, sizeof path, "%s/finetune.json", dir);
@@ -1091,6 +1340,8 @@ bh_status bh__qa_load(const char *dir, int threads, bh__qa_model **out)
         qm->c.max_answer = json_int(j, "max_answer", 1, 1 << 20, qm->c.max_answer);
         qm->c.null_answer = json_is_true(json_object_get(j, "null_answer"));
         qm->c.sentence = json_is_true(json_object_get(j, "sentence"));
+        qm->c.echo_penalty = (float)json_penalty(j, "echo_penalty");
+        qm->c.type_penalty = (float)json_penalty(j, "type_penalty");
         if ((v = json_object_get(j, "tokenizer")) && json_is_string(v) && !strchr(json_string_value(v), '/'))
             tokname = json_string_value(v);
     }
@@ -1138,7 +1389,7 @@ bh_status bh__qa_answer_one(bh__qa_model *qm, const char *context, size_t clen, 
         qm->pcap = qm->ptr ? nf : 0;
         if (!qm->ptr) return bh__fail(BH_ENOMEM, "out of memory");
     }
-    best bx = {-INFINITY, INFINITY, -1, -1};
+    best bx = {-INFINITY, -INFINITY, INFINITY, -1, -1};
     const int chunk = 16; /* windows per forward pass */
     int nu = 0;           /* the windows that can hold the answer, to the front */
     for (int k = 0; k < nf; k++)
@@ -1163,6 +1414,6 @@ bh_status bh__qa_answer_one(bh__qa_model *qm, const char *context, size_t clen, 
     ans->bend = (size_t)bx.be;
     ans->start = cp_len(context, ans->bstart);
     ans->end = ans->start + cp_len(context + ans->bstart, ans->bend - ans->bstart);
-    ans->score = expf(bx.score);
+    ans->score = expf(bx.raw);
     return BH_OK;
 }

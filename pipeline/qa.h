@@ -46,6 +46,7 @@ typedef struct bh__qa_options {
     int null_answer; /* decoding may answer "no answer", SQuAD 2.0 (0) */
     int sentence;    /* decoding answers only inside the context sentence sharing most with the
                       * question (bh__qa_set_sentence); saved in finetune.json (0) */
+    double echo_penalty, type_penalty; /* answer priors when decoding (bh__qa_set_priors); saved (0, 0) */
 } bh__qa_options;
 
 /* bh__ft_options_default plus the QA defaults above. */
@@ -75,6 +76,15 @@ bh_status bh__qa_set_precision(bh__qa_model *qm, bh_precision p);
  * log(1 + sentences / sentences containing it)); the whole context
  * when none shares a word. Also set by "sentence": true in finetune.json. */
 bh_status bh__qa_set_sentence(bh__qa_model *qm, int on);
+/* Answer priors, subtracted from a span's log p(start) + log p(end) when
+ * decoding (0 = off; also "echo_penalty" and "type_penalty" in
+ * finetune.json): echo_penalty from a span made only of question words and
+ * punctuation (it repeats the question), type_penalty from a span without a
+ * number when the question asks how many ("कितने", "কত") or without a number
+ * or month when it asks when ("कब", "किस वर्ष", "কবে"). Words are compared
+ * normalized; numbers are digits of any script or number words. A negative
+ * penalty keeps the current one; above 1000 (or NaN) is BH_EINVAL. */
+bh_status bh__qa_set_priors(bh__qa_model *qm, double echo_penalty, double type_penalty);
 
 typedef struct bh__qa_answer {
     size_t start, end;   /* code point offsets into the context, [start, end); 0, 0 = no answer */
@@ -96,4 +106,10 @@ bh_status bh__qa_answer_one(bh__qa_model *qm, const char *context, size_t clen, 
  * cluster (before the nukta of "खिलाड़ी") takes the rest of the cluster. */
 void bh__qa_whole_clusters(const char *ctx, long n, long *bs, long *be);
 
+/* bh__qa_whole_clusters, then widened to whole words: a span that starts or
+ * ends inside a word (letters, marks, numbers and joiners with no space or
+ * punctuation between them: the "19" of "1998", the "सुनी" of "सुनीता")
+ * takes the rest of it, as extractive QA answers are whole words (all but 6
+ * of XQuAD-hi's 1,190 answers). What answering uses. */
+void bh__qa_whole_words(const char *ctx, long n, long *bs, long *be);
 #endif

@@ -244,7 +244,7 @@ PY
     cat "$W/wh.jsonl" "$W/xq_dev.jsonl" "$W/xq_dev.jsonl" > "$W/qa_train.jsonl"
     nice -n 5 $BH finetune --task qa --base "$ENC" --tokenizer $SPM --train "$W/qa_train.jsonl" \
         --dev "$W/xq_dev.json" --test "$W/xq_test.json" --max-len 128 --stride 32 --epochs 3 --batch 16 \
-        --lr 3e-4 --threads 2 --patience 0 --sentence --out "$W/qa" | tee "$W/qa.json"
+        --lr 3e-4 --threads 2 --patience 0 --sentence --echo-penalty 10 --type-penalty 10 --out "$W/qa" | tee "$W/qa.json"
     ;;
 ship)
     mkdir -p assets/models

@@ -162,8 +162,58 @@ else
     skip "qa: answers are whole grapheme clusters" "no shipped QA model or no /usr/bin/python3"
 fi
 $BH finetune --task qa --base "$D/enc.json" --tokenizer $TOK --train "$D/dev.json" --dev "$D/dev.json" --epochs 1 \
-    --sentence --out "$D/ms" > /dev/null 2>&1
+    --sentence --echo-penalty 2.5 --type-penalty 4 --out "$D/ms" > /dev/null 2>&1
 ok "finetune qa --sentence: saved in finetune.json" grep -q '"sentence": true' "$D/ms/finetune.json"
+ok "finetune qa --echo-penalty, --type-penalty: saved in finetune.json" \
+    sh -c "grep -q '\"echo_penalty\": 2.5' '$D/ms/finetune.json' && grep -q '\"type_penalty\": 4' '$D/ms/finetune.json'"
+$BH qa --model "$D/ms" --echo-penalty -1 < /dev/null > /dev/null 2> "$D/e"
+is "qa --echo-penalty -1: usage error" "$?:$(grep -c -- '--echo-penalty -1' "$D/e")" "2:1"
+$BH qa --model "$D/ms" --type-penalty 3x < /dev/null > /dev/null 2> "$D/e"
+is "qa --type-penalty 3x: usage error" "$?:$(grep -c -- '--type-penalty 3x' "$D/e")" "2:1"
+$BH finetune --task qa --base "$D/enc.json" --tokenizer $TOK --train "$D/dev.json" --dev "$D/dev.json" \
+    --echo-penalty 2000 --out "$D/x" > /dev/null 2> "$D/e"
+is "finetune qa --echo-penalty 2000: usage error" "$?:$(grep -c -- '--echo-penalty 2000' "$D/e")" "2:1"
+
+# answer priors (the shipped model, whose finetune.json turns them on): an
+# answer is never made only of the question's words; the answer to "how
+# many" starts with a number, to "when" with a number or a month; with the
+# priors off the same model answers two of these with the question's words
+if [ -f "$Q/config.json" ] && /usr/bin/python3 -c 'import json' 2>/dev/null; then
+    C1="टाइगर्स ने खेल के अंतिम तीन मिनट में 11 अंक बनाकर फाइनल में लायंस को 23–16 से हराया।"
+    C2="सूरजपुर संग्रहालय की स्थापना 1887 में राजा मानसिंह ने की थी और 1952 में इसे फिर से खोला गया।"
+    C3="एनर्जीलैब AB इंजन में पाँच सिलेंडर होते हैं और यह प्रति घंटे 8.8 पाउंड भाप का उपयोग करता है।"
+    C4="कहा जाता है कि मीरा ने छह बार राष्ट्रीय पुरस्कार जीता और वह अकादमी की सदस्य भी रहीं।"
+    C5="डेल्टा कंपनी ने घोषणा की कि वह अपना सूरत संयंत्र अक्टूबर 2016 में बंद कर देगी।"
+    for cq in "$C1|अंतिम तीन मिनट में टाइगर्स ने कितने अंक बनाए?" "$C2|सूरजपुर संग्रहालय को फिर से कब खोला गया?" \
+        "$C2|सूरजपुर संग्रहालय की स्थापना किसने की?" "$C3|एनर्जीलैब AB इंजन में कितने सिलेंडर होते हैं?" \
+        "$C3|एनर्जीलैब AB इंजन प्रति घंटे कितने पाउंड भाप का उपयोग करता है?" \
+        "$C4|मीरा ने कितने राष्ट्रीय पुरस्कार जीते?" "$C5|डेल्टा कंपनी का सूरत संयंत्र कब बंद होगा?" \
+        "$C5|डेल्टा कंपनी ने किस वर्ष संयंत्र बंद करने की घोषणा की?"; do
+        printf '{"context":"%s","question":"%s"}\n' "${cq%%|*}" "${cq#*|}"
+    done > "$D/pri.jsonl"
+    $BH qa --model "$Q" "$D/pri.jsonl" > "$D/pri.out" 2> /dev/null
+    is "qa priors: one answer per question" "$?:$(grep -c '"answer":"[^"]' "$D/pri.out")" "0:8"
+    is "qa priors: no answer only repeats the question, typed questions get their type" "$(/usr/bin/python3 -c '
+import json, sys, unicodedata
+nums = {"पाँच", "छह"}; months = {"अक्टूबर"}
+bad = 0
+for i, o in zip(open(sys.argv[1]), open(sys.argv[2])):
+    q, a = json.loads(i)["question"], json.loads(o)["answer"]
+    strip = lambda w: "".join(c for c in w if unicodedata.category(c)[0] in "LMN")
+    qw = {strip(w) for w in q.split()}
+    words = [strip(w) for w in a.split() if strip(w)]
+    bad += all(w in qw for w in words)
+    first = words[0] if words else ""
+    isnum = first in nums or any(c.isdigit() for c in first)
+    if "कितने" in q: bad += not isnum
+    if "कब" in q or "किस वर्ष" in q: bad += not (isnum or first in months)
+print(bad)' "$D/pri.jsonl" "$D/pri.out")" "0"
+    $BH qa --model "$Q" --echo-penalty 0 --type-penalty 0 "$D/pri.jsonl" > "$D/pri0.out" 2> /dev/null
+    is "qa priors: off, two answers repeat the question" "$(sed 's/"score":.*//' "$D/pri0.out" |
+        grep -c -e '"answer":"सूरजपुर संग्रहालय"' -e '"answer":"मीरा"')" "2"
+else
+    skip "qa priors on the shipped model" "no shipped QA model or no /usr/bin/python3"
+fi
 $BH qa --model "$D/nothing" < /dev/null > /dev/null 2> "$D/e"
 is "qa: a missing model fails with one line" "$?:$(wc -l < "$D/e" | tr -d ' ')" "1:1"
 # a model whose max_len leaves no room for [CLS] question [SEP] context [SEP]

@@ -190,6 +190,44 @@ static void test_whole_clusters(void **st)
     assert_int_equal(be, 9);
 }
 
+/* QA answers are whole words (bh__qa_whole_words): a span that starts or
+ * ends inside a word takes the rest of it, and stops at spaces and
+ * punctuation */
+static void test_whole_words(void **st)
+{
+    (void)st;
+    const char *c = "उसने 1998 में सुनीता को आरक्षित (2,700,000) टिकट दिए।";
+    long n = (long)strlen(c), k;
+    struct {
+        const char *from;   /* the span starts at the first occurrence of this */
+        size_t len;         /* and holds this many bytes */
+        const char *whole;  /* the whole-word span: its first occurrence */
+    } cases[] = {
+        {"1998", 2, "1998"},                                   /* "19" of "1998" */
+        {"सुनीता", strlen("सुनी"), "सुनीता"},                   /* cut before a vowel sign's consonant */
+        {"क्षित", strlen("क्षित"), "आरक्षित"},                  /* starts inside the word */
+        {"700,000", 2, "700"},                                 /* "70" of "2,700,000": up to the comma */
+        {"में सुनीता", strlen("में सु"), "में सुनीता"},           /* two words, the second cut */
+        {"टिकट", strlen("टिकट"), "टिकट"},                       /* whole already */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        long bs = (long)(strstr(c, cases[i].from) - c), be = bs + (long)cases[i].len;
+        bh__qa_whole_words(c, n, &bs, &be);
+        k = (long)(strstr(c, cases[i].whole) - c);
+        assert_int_equal(bs, k);
+        assert_int_equal(be, k + (long)strlen(cases[i].whole));
+    }
+    /* "2,700,000" starts with "2": the span "700" does not cross the comma back */
+    long bs = (long)(strstr(c, "700,") - c), be = bs + 3;
+    bh__qa_whole_words(c, n, &bs, &be);
+    assert_int_equal(bs, strstr(c, "700,") - c);
+    /* the ends of the text stop the widening */
+    bs = 1, be = 2;
+    bh__qa_whole_words("ab", 2, &bs, &be);
+    assert_int_equal(bs, 0);
+    assert_int_equal(be, 2);
+}
+
 /* the span c[bs0, be0) of c widened or narrowed by bh__qa_whole_clusters is
  * the one that starts at the first occurrence of s and holds len(w) bytes */
 static void check_span(const char *c, long bs0, long be0, const char *s, const char *w)
@@ -254,7 +292,7 @@ int main(void)
     test_build_path(dir, sizeof dir, "tmp_tasks_XXXXXX");
     if (!mkdtemp(dir)) return 1;
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_tasks), cmocka_unit_test(test_shipped_qa),
-                                       cmocka_unit_test(test_whole_clusters), cmocka_unit_test(test_conjunct_clusters),
+                                       cmocka_unit_test(test_whole_clusters), cmocka_unit_test(test_whole_words), cmocka_unit_test(test_conjunct_clusters),
                                        cmocka_unit_test(test_unicode_space)};
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     char cmd[128];
