@@ -140,7 +140,7 @@ fuzz:
 	@sh scripts/deps.sh scripts/debian-packages.txt scripts/debian-packages-fuzz.txt
 	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang CXX=clang++ OPT=-O1 \
 	    SAN="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/fuzz/%)
-	@BUILD=build-fuzz FUZZ_TIME=$(FUZZ_TIME) FUZZ_RUNS=$(FUZZ_RUNS) sh tests/fuzz/run.sh
+	@BUILD=build-fuzz FUZZ_TIME=$(FUZZ_TIME) FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_TARGETS="$(FUZZ_TARGETS)" sh tests/fuzz/run.sh
 
 golden:
 	@sh tests/ref/golden.sh

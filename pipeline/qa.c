@@ -267,7 +267,7 @@ static const struct {
     {"कितने", QA_HOWMANY}, {"कितनी", QA_HOWMANY}, {"कितना", QA_HOWMANY}, {"कितनों", QA_HOWMANY},
     {"কত", QA_HOWMANY}, {"কতজন", QA_HOWMANY}, {"কতটি", QA_HOWMANY}, {"কয়টি", QA_HOWMANY}, {"কতগুলো", QA_HOWMANY},
     {"कब", QA_WHEN}, {"কবে", QA_WHEN},
-    {"किस", QA_WHICH}, {"किन", QA_WHICH}, {"कौन", QA_WHICH}, {"কোন", QA_WHICH}, {"কত", QA_WHICH},
+    {"किस", QA_WHICH}, {"किन", QA_WHICH}, {"कौन", QA_WHICH}, {"কোন", QA_WHICH},
     {"वर्ष", QA_TIMEUNIT}, {"वर्षों", QA_TIMEUNIT}, {"साल", QA_TIMEUNIT}, {"सन", QA_TIMEUNIT},
     {"तारीख", QA_TIMEUNIT}, {"तारीख़", QA_TIMEUNIT}, {"तिथि", QA_TIMEUNIT}, {"महीने", QA_TIMEUNIT},
     {"सदी", QA_TIMEUNIT}, {"शताब्दी", QA_TIMEUNIT}, {"दशक", QA_TIMEUNIT},

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Runs every libFuzzer target of $BUILD/fuzz for FUZZ_TIME seconds (make fuzz),
 # or, with FUZZ_RUNS set, for that many inputs from a fixed random seed (the
-# same inputs every time: what CI runs).
+# same inputs every time: what CI runs). FUZZ_TARGETS="fuzz_text fuzz_annotate"
+# runs only those.
 # Seeds: the test fixtures (each with the selector byte its target reads first)
 # and, for fuzz_models, the files the target writes itself. The corpus each run
 # grows is kept in $BUILD/corpus/TARGET, so later runs go on from it; a crash,
@@ -34,6 +35,9 @@ seed fuzz_annotate 1 $FX/text/sample.txt
 seed fuzz_annotate 8 examples/sample-bn.txt
 seed fuzz_annotate 16 examples/sample-hi.txt
 printf '\030ताजमहल किसने बनवाया?\nताजमहल को शाहजहाँ ने बनवाया था। यह आगरा में है।' > "$seeds/fuzz_annotate/qa"
+# a "how many" and a "when" question: the answer priors of the shipped QA model
+printf '\030मीरा ने कितने पुरस्कार जीते?\nमीरा ने छह बार पुरस्कार जीता। मार्च 1998 में वह अकादमी की सदस्य बनीं।' > "$seeds/fuzz_annotate/qa-how-many"
+printf '\030मीरा अकादमी की सदस्य कब बनीं?\nमीरा ने छह बार पुरस्कार जीता। मार्च 1998 में वह अकादमी की सदस्य बनीं।' > "$seeds/fuzz_annotate/qa-when"
 seed fuzz_image - $FX/ocr/*.png $FX/ocr/*.jpg $FX/ocr/*.bmp $FX/ocr/*.pgm
 rm -f "$seeds/fuzz_image/huge_20000.png"
 C=$FX/corpora
@@ -53,6 +57,9 @@ export UBSAN_OPTIONS="suppressions=tests/fuzz/ubsan.supp:halt_on_error=1:print_s
 status=0
 for bin in "$BUILD"/fuzz/fuzz_*; do
     tgt=$(basename "$bin")
+    if [ -n "${FUZZ_TARGETS:-}" ]; then
+        case " $FUZZ_TARGETS " in *" $tgt "*) ;; *) continue ;; esac
+    fi
     corpus="$BUILD/corpus/$tgt"
     mkdir -p "$corpus"
     [ "$tgt" != fuzz_models ] || BH_FUZZ_SEEDS="$seeds/fuzz_models" "$bin" -runs=0 "$seeds/fuzz_models" >/dev/null 2>&1
