@@ -119,7 +119,7 @@ int cli_finetune_tasks(int argc, char **argv)
 static int qa_usage(FILE *f)
 {
     fprintf(f, "usage: bhasha qa [--model DIR (default: the shipped Hindi model)] [--threads 1] [--strict]\n"
-               "         [--sentence | --no-sentence] [--echo-penalty X] [--type-penalty X] [FILE]\n"
+               "         [--sentence | --no-sentence] [--echo-penalty X] [--type-penalty X] [--top-k K] [FILE]\n"
                "Reads JSON lines {\"context\":\"...\",\"question\":\"...\"} (FILE or stdin; an \"id\" is echoed)\n"
                "and writes one JSON line per input line: {\"answer\":\"...\",\"start\":S,\"end\":E,\"score\":P}\n"
                "(start/end: code point offsets into the original context, [start, end); score: p(start) p(end)\n"
@@ -134,7 +134,9 @@ static int qa_usage(FILE *f)
                "words of the question and punctuation (an answer does not repeat the question);\n"
                "--type-penalty X for a span that does not start with a number\n"
                "when the question asks how many (कितने, কত), or with a number or month when it asks when\n"
-               "(कब, किस वर्ष, কবে).\n");
+               "(कब, किस वर्ष, কবে).\n"
+               "--top-k K (1-100): also \"answers\":[{\"answer\",\"start\",\"end\",\"score\"},...], the K best\n"
+               "distinct answers (no two on the same characters), best first; the first is the answer above.\n");
     return 0;
 }
 
@@ -143,11 +145,16 @@ int cli_qa(int argc, char **argv)
     const char *cmd = argv[0], *model = NULL, *in = NULL;
     int threads = 1, strict = 0, sentence = -1;
     double echo = -1, type = -1; /* -1: as the model's finetune.json says */
+    double topk = 1;
     bh_precision prec = BH_PRECISION_F32;
     for (int i = 1; i < argc; i++) {
         const char *v;
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return qa_usage(stdout);
         if (cli_opt(argc, argv, &i, "--model", &model)) continue;
+        if (cli_opt(argc, argv, &i, "--top-k", &v)) {
+            if (cli_number(cmd, "--top-k", v, 1, BH__QA_TOP_MAX, &topk) || cli_whole(cmd, "--top-k", v, topk)) return 2;
+            continue;
+        }
         if (cli_opt(argc, argv, &i, "--echo-penalty", &v) || cli_opt(argc, argv, &i, "--type-penalty", &v)) {
             const char *name = argv[i - 1];
             double *dst = !strcmp(name, "--echo-penalty") ? &echo : &type;
@@ -187,13 +194,14 @@ int cli_qa(int argc, char **argv)
         json_error_t je;
         json_t *o = json_loadb(r.line, r.len, 0, &je);
         json_t *c = json_object_get(o, "context"), *q = json_object_get(o, "question"), *id = json_object_get(o, "id");
-        bh__qa_answer a;
+        bh__qa_answer a[BH__QA_TOP_MAX];
+        int na = 0;
         why[0] = 0;
         if (!o) snprintf(why, sizeof why, "not JSON: %s", je.text);
         else if (!json_is_string(c) || !json_is_string(q))
             snprintf(why, sizeof why, "expected an object with string \"context\" and \"question\"");
-        else if ((st = bh__qa_answer_one(qm, json_string_value(c), json_string_length(c), json_string_value(q),
-                                         json_string_length(q), &a)))
+        else if ((st = bh__qa_answer_top(qm, json_string_value(c), json_string_length(c), json_string_value(q),
+                                         json_string_length(q), (int)topk, a, &na)))
             snprintf(why, sizeof why, "%s", bh_last_error());
         fputc('{', stdout);
         if (json_is_string(id) || json_is_integer(id)) {
@@ -207,9 +215,18 @@ int cli_qa(int argc, char **argv)
             cli_json_string(stdout, why, strlen(why));
             fputs("}\n", stdout);
         } else {
-            fputs("\"answer\":", stdout);
-            cli_json_string(stdout, json_string_value(c) + a.bstart, a.bend - a.bstart);
-            printf(",\"start\":%zu,\"end\":%zu,\"score\":%.4f}\n", a.start, a.end, (double)a.score);
+            /* the best answer's fields, then with --top-k the list of all */
+            for (int k = 0; k < (topk > 1 ? na + 1 : 1); k++) {
+                const bh__qa_answer *x = &a[k ? k - 1 : 0];
+                if (k == 1) fputs(",\"answers\":[", stdout);
+                if (k > 1) fputc(',', stdout);
+                if (k) fputc('{', stdout);
+                fputs("\"answer\":", stdout);
+                cli_json_string(stdout, json_string_value(c) + x->bstart, x->bend - x->bstart);
+                printf(",\"start\":%zu,\"end\":%zu,\"score\":%.4f", x->start, x->end, (double)x->score);
+                if (k) fputc('}', stdout);
+            }
+            fputs(topk > 1 ? "]}\n" : "}\n", stdout);
         }
         json_decref(o);
     }

@@ -793,10 +793,39 @@ static bh_status qbatch_fill(qbatch *b, const qa_set *d, const qa_feat *const *f
 
 /* ---------------------------------------------------------------- decoding */
 
+/* A decoded answer: its score (answer priors applied), its log p(start) +
+ * log p(end), and its bytes in the context. */
+typedef struct cand {
+    float score, raw;
+    long bs, be;
+} cand;
+
+/* The k best distinct answers of one question so far, best first (v[k],
+ * owned by the caller), and the lowest null score over its windows. */
 typedef struct best {
-    float score, raw, null_min; /* the best span's score (answer priors applied) and its p(start) p(end) in logs */
-    long bs, be; /* bytes in the context; -1 = none */
+    cand *v;
+    int k, n;
+    float null_min;
 } best;
+
+/* Adds an answer to bx: the same bytes again keep the higher score; ties keep
+ * the answer found first (the earlier window, the earlier span). */
+static void best_add(best *bx, cand a)
+{
+    int i = 0;
+    while (i < bx->n && (bx->v[i].bs != a.bs || bx->v[i].be != a.be)) i++;
+    if (i < bx->n) { /* seen: drop the old entry when the new one is better */
+        if (!(a.score > bx->v[i].score)) return;
+        memmove(bx->v + i, bx->v + i + 1, sizeof(cand) * (size_t)(bx->n - i - 1));
+        bx->n--;
+    }
+    if (bx->n == bx->k && !(a.score > bx->v[bx->n - 1].score)) return;
+    int at = bx->n < bx->k ? bx->n : bx->k - 1;
+    while (at > 0 && a.score > bx->v[at - 1].score) at--;
+    memmove(bx->v + at + 1, bx->v + at, sizeof(cand) * (size_t)((bx->n < bx->k ? bx->n : bx->k - 1) - at));
+    bx->v[at] = a;
+    if (bx->n < bx->k) bx->n++;
+}
 
 /* Whether window f can hold an answer: with the sentence restriction, only
  * windows that overlap the chosen sentence (the others are not run at all). */
@@ -899,17 +928,23 @@ void bh__qa_whole_clusters(const char *ctx, long n, long *bs, long *be)
     while (*be < n && continues_cluster(ctx, *be, n, &len)) *be += len;
 }
 
-/* The best span of one row as bh_span_best finds it (log p(start) + log
- * p(end), end >= start, at most max_len positions, positions with ctx[t]
- * only), less the answer priors: pf[t] holds the QA_* flags of position t,
- * want the answer type the question asks for. *score is the penalized sum,
- * *raw the same span's log p(start) + log p(end). O(T x max_len). */
-static void span_best_prior(const float *ls, const float *le, const uint8_t *ctx, const uint8_t *pf, int T, int max_len,
-                            int want, const qa_cfg *c, int *start, int *end, float *score, float *raw)
+/* A span of one row: positions [s, e], its score and log p(start) + log p(end). */
+typedef struct rowspan {
+    float score, raw;
+    int s, e;
+} rowspan;
+
+/* The k best spans of one row as bh_span_best finds the best (log p(start)
+ * + log p(end), end >= start, at most max_len positions, positions with
+ * ctx[t] only), less the answer priors: pf[t] holds the QA_* flags of
+ * position t, want the answer type the question asks for. out[0..k) gets
+ * them best first (ties: the earlier span first); returns their count.
+ * O(T x max_len x k). */
+static int span_top(const float *ls, const float *le, const uint8_t *ctx, const uint8_t *pf, int T, int max_len, int want,
+                    const qa_cfg *c, int k, rowspan *out)
 {
     uint8_t need = want == QA_WANT_NUM ? QA_NUM : want == QA_WANT_DATE ? QA_DATE : 0;
-    *start = *end = -1;
-    *score = *raw = -INFINITY;
+    int n = 0;
     for (int s = 1; s < T; s++) {
         if (!ctx[s] || !isfinite(ls[s])) continue;
         int lim = max_len > 0 && max_len < T - s ? s + max_len : T;
@@ -922,55 +957,54 @@ static void span_best_prior(const float *ls, const float *le, const uint8_t *ctx
             if (!ctx[e]) continue;
             float v = ls[s] + le[e] - typed;
             if (all & QA_ECHO) v -= c->echo_penalty;
-            if (v > *score) {
-                *score = v;
-                *raw = ls[s] + le[e];
-                *start = s;
-                *end = e;
-            }
+            if (n == k && !(v > out[k - 1].score)) continue;
+            int at = n < k ? n : k - 1;
+            while (at > 0 && v > out[at - 1].score) at--;
+            memmove(out + at + 1, out + at, sizeof(rowspan) * (size_t)((n < k ? n : k - 1) - at));
+            out[at] = (rowspan){v, ls[s] + le[e], s, e};
+            if (n < k) n++;
         }
     }
+    return n;
 }
 
-/* Folds row i of the batch (feature f) into the example's best answer. */
+/* Folds row i of the batch (feature f) into the example's best answers. The
+ * row gives up to 4k spans, as several can widen to the same whole words. */
 static bh_status fold_row(const qbatch *b, int i, const qa_set *d, const qa_feat *f, const qa_cfg *c, best *bx)
 {
     const qa_ex *x = &d->ex[f->ex];
-    int T = b->T, base = x->nq + 2;
+    int T = b->T, base = x->nq + 2, k = bx->k == 1 ? 1 : 4 * bx->k;
     const float *ls = b->ls + (size_t)i * T, *le = b->le + (size_t)i * T;
     const uint8_t *allowed = b->allowed + (size_t)i * T;
     /* allowed minus position 0, pieces of no bytes (they would give an
      * empty answer) and pieces outside the chosen sentence; pf: the
      * positions' answer-prior flags */
     uint8_t *ctx = malloc((size_t)T * 2), *pf = ctx + T;
-    if (!ctx) return bh__fail(BH_ENOMEM, "out of memory");
-    for (int t = 0; t < T; t++) {
-        int k = f->w0 + t - base; /* the context piece at position t */
-        ctx[t] = t > 0 && allowed[t] && k >= 0 && k < x->p.n && x->p.e[k] > x->p.b[k] &&
-                 (x->sb < 0 || ((long)x->p.b[k] >= x->sb && (long)x->p.e[k] <= x->se));
-        pf[t] = x->pf && k >= 0 && k < x->p.n ? x->pf[k] : 0;
+    rowspan *top = malloc(sizeof *top * (size_t)k);
+    if (!ctx || !top) {
+        free(ctx);
+        free(top);
+        return bh__fail(BH_ENOMEM, "out of memory");
     }
-    int s, e;
-    float sc, raw, ns = ls[0] + le[0];
-    bh_status st = BH_OK;
-    if (x->pf)
-        span_best_prior(ls, le, ctx, pf, T, c->max_answer, x->want, c, &s, &e, &sc, &raw);
-    else
-        st = bh_span_best(ls, le, ctx, T, c->max_answer, 0, &s, &e, &sc, &ns), raw = sc;
-    free(ctx);
-    if (st) return st;
+    for (int t = 0; t < T; t++) {
+        int p = f->w0 + t - base; /* the context piece at position t */
+        ctx[t] = t > 0 && allowed[t] && p >= 0 && p < x->p.n && x->p.e[p] > x->p.b[p] &&
+                 (x->sb < 0 || ((long)x->p.b[p] >= x->sb && (long)x->p.e[p] <= x->se));
+        pf[t] = x->pf && p >= 0 && p < x->p.n ? x->pf[p] : 0;
+    }
+    int n = span_top(ls, le, ctx, pf, T, c->max_answer, x->want, c, k, top);
+    float ns = ls[0] + le[0];
     if (ns < bx->null_min) bx->null_min = ns;
-    if (s > 0 && sc > bx->score) {
-        bx->score = sc;
-        bx->raw = raw;
-        long bs = (long)x->p.b[f->w0 + s - base], be = (long)x->p.e[f->w0 + e - base];
+    for (int j = 0; j < n; j++) {
+        long bs = (long)x->p.b[f->w0 + top[j].s - base], be = (long)x->p.e[f->w0 + top[j].e - base];
         /* a piece of a character that normalization split: the whole character */
         while (bs > 0 && ((unsigned char)x->ctx[bs] & 0xC0) == 0x80) bs--;
         while (be < (long)x->clen && ((unsigned char)x->ctx[be] & 0xC0) == 0x80) be++;
         bh__qa_whole_words(x->ctx, (long)x->clen, &bs, &be);
-        bx->bs = bs;
-        bx->be = be;
+        best_add(bx, (cand){top[j].score, top[j].raw, bs, be});
     }
+    free(ctx);
+    free(top);
     return BH_OK;
 }
 
@@ -983,10 +1017,11 @@ static bh_status evaluate(bh_model *m, bh_head *h, const qa_set *d, const qtok *
     qbatch b = {0};
     const qa_feat **ptr = malloc(sizeof(qa_feat *) * (size_t)bsz);
     best *bx = malloc(sizeof(best) * (size_t)d->n);
+    cand *one = malloc(sizeof(cand) * (size_t)d->n);
     char *ans = NULL;
     bh_status st = BH_OK;
-    if (!ptr || !bx) st = bh__fail(BH_ENOMEM, "out of memory");
-    for (long i = 0; !st && i < d->n; i++) bx[i] = (best){-INFINITY, -INFINITY, INFINITY, -1, -1};
+    if (!ptr || !bx || !one) st = bh__fail(BH_ENOMEM, "out of memory");
+    for (long i = 0; !st && i < d->n; i++) bx[i] = (best){one + i, 1, 0, INFINITY};
     /* only the windows bhasha qa runs (window_used), so that the dev score
      * and its null-answer threshold are those of answering */
     for (long j = 0; !st && j < d->nf;) {
@@ -1003,15 +1038,15 @@ static bh_status evaluate(bh_model *m, bh_head *h, const qa_set *d, const qtok *
     double se = 0, sf = 0;
     for (long i = 0; !st && i < d->n; i++) {
         const qa_ex *x = &d->ex[i];
-        int null = bx[i].bs < 0 || (c->null_answer && bx[i].null_min > bx[i].score);
-        size_t n = null ? 0 : (size_t)(bx[i].be - bx[i].bs);
+        int null = !bx[i].n || (c->null_answer && bx[i].null_min > bx[i].v[0].score);
+        size_t n = null ? 0 : (size_t)(bx[i].v[0].be - bx[i].v[0].bs);
         char *na = realloc(ans, n + 1);
         if (!na) {
             st = bh__fail(BH_ENOMEM, "out of memory");
             break;
         }
         ans = na;
-        if (n) memcpy(ans, x->ctx + bx[i].bs, n);
+        if (n) memcpy(ans, x->ctx + bx[i].v[0].bs, n);
         ans[n] = 0;
         double a = 0, f = 0;
         if (x->ngold) {
@@ -1029,6 +1064,7 @@ static bh_status evaluate(bh_model *m, bh_head *h, const qa_set *d, const qtok *
     free(ans);
     free(ptr);
     free(bx);
+    free(one);
     qbatch_free(&b);
     return st;
 }
@@ -1359,7 +1395,17 @@ fail:
 bh_status bh__qa_answer_one(bh__qa_model *qm, const char *context, size_t clen, const char *question, size_t qlen,
                             bh__qa_answer *ans)
 {
-    if (!qm || !ans || (!context && clen) || (!question && qlen)) return bh__fail(BH_EINVAL, "bh__qa_answer_one: NULL argument");
+    int n;
+    return bh__qa_answer_top(qm, context, clen, question, qlen, 1, ans, &n);
+}
+
+bh_status bh__qa_answer_top(bh__qa_model *qm, const char *context, size_t clen, const char *question, size_t qlen,
+                            int k, bh__qa_answer *ans, int *nans)
+{
+    if (!qm || !ans || !nans || (!context && clen) || (!question && qlen))
+        return bh__fail(BH_EINVAL, "bh__qa_answer_top: NULL argument");
+    if (k < 1 || k > BH__QA_TOP_MAX) return bh__fail(BH_EINVAL, "bh__qa_answer_top: k = %d, not in [1, %d]", k, BH__QA_TOP_MAX);
+    *nans = 0;
     memset(ans, 0, sizeof *ans);
     size_t i = 0;
     while (i < clen && is_space(context[i])) i++;
@@ -1389,7 +1435,8 @@ bh_status bh__qa_answer_one(bh__qa_model *qm, const char *context, size_t clen, 
         qm->pcap = qm->ptr ? nf : 0;
         if (!qm->ptr) return bh__fail(BH_ENOMEM, "out of memory");
     }
-    best bx = {-INFINITY, -INFINITY, INFINITY, -1, -1};
+    cand v[BH__QA_TOP_MAX];
+    best bx = {v, k, 0, INFINITY};
     const int chunk = 16; /* windows per forward pass */
     int nu = 0;           /* the windows that can hold the answer, to the front */
     for (int k = 0; k < nf; k++)
@@ -1405,15 +1452,24 @@ bh_status bh__qa_answer_one(bh__qa_model *qm, const char *context, size_t clen, 
         for (int k = 0; k < B; k++)
             if ((st = fold_row(&qm->b, k, d, qm->ptr[k], &qm->c, &bx))) return st;
     }
-    if (bx.bs < 0 || (qm->c.null_answer && bx.null_min > bx.score)) {
-        ans->null = 1;
-        ans->score = bx.null_min < INFINITY ? expf(bx.null_min) : 0.0f;
-        return BH_OK;
+    /* the null answer: the only one when no span was found, else (a
+     * null-answer model) ranked among the spans by its score */
+    int nulls = !bx.n || qm->c.null_answer, j = 0;
+    for (int i = 0; i < bx.n + nulls && *nans < k; i++) {
+        bh__qa_answer *a = &ans[(*nans)++];
+        memset(a, 0, sizeof *a);
+        if (nulls && (j == bx.n || bx.null_min > bx.v[j].score)) {
+            a->null = 1;
+            a->score = bx.null_min < INFINITY ? expf(bx.null_min) : 0.0f;
+            nulls = 0;
+            continue;
+        }
+        a->bstart = (size_t)bx.v[j].bs;
+        a->bend = (size_t)bx.v[j].be;
+        a->start = cp_len(context, a->bstart);
+        a->end = a->start + cp_len(context + a->bstart, a->bend - a->bstart);
+        a->score = expf(bx.v[j].raw);
+        j++;
     }
-    ans->bstart = (size_t)bx.bs;
-    ans->bend = (size_t)bx.be;
-    ans->start = cp_len(context, ans->bstart);
-    ans->end = ans->start + cp_len(context + ans->bstart, ans->bend - ans->bstart);
-    ans->score = expf(bx.raw);
     return BH_OK;
 }

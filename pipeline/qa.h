@@ -99,6 +99,19 @@ typedef struct bh__qa_answer {
 bh_status bh__qa_answer_one(bh__qa_model *qm, const char *context, size_t clen, const char *question, size_t qlen,
                             bh__qa_answer *ans);
 
+/* The most answers bh__qa_answer_top gives. */
+#define BH__QA_TOP_MAX 100
+
+/* The k best distinct answers (1 <= k <= BH__QA_TOP_MAX) of one question,
+ * best first, into ans[0..*n) (*n <= k: a short context has fewer
+ * spans). Distinct: no two answers cover the same characters (spans that
+ * widen to the same whole words count once, at the best score). With a
+ * null-answer model the null answer takes its place by its score; with no
+ * span at all it is the only answer. ans[0] is bh__qa_answer_one's answer.
+ * Errors as bh__qa_answer_one's, and BH_EINVAL for k out of range. */
+bh_status bh__qa_answer_top(bh__qa_model *qm, const char *context, size_t clen, const char *question, size_t qlen,
+                            int k, bh__qa_answer *ans, int *n);
+
 /* Widens or narrows the answer span [*bs, *be) (bytes of ctx[0, n)) to whole
  * grapheme clusters: a span whose first piece is the tail of the word before
  * it (a vowel sign such as the "े" of "इसे") starts after that tail and the

@@ -108,3 +108,20 @@ bh_status bh_task_qa(bh_task_model *m, const char *context, size_t clen, const c
     *out = (bh_answer){a.start, a.end, a.bstart, a.bend, a.score};
     return BH_OK;
 }
+
+bh_status bh_task_qa_top(bh_task_model *m, const char *context, size_t clen, const char *question, size_t qlen,
+                         size_t k, bh_answer *out, size_t *n)
+{
+    if (!m || !out || !n || (!context && clen) || (!question && qlen))
+        return bh__fail(BH_EINVAL, "bh_task_qa_top: NULL argument");
+    if (!m->qm) return bh__fail(BH_ENOTFOUND, "the model has no QA head");
+    if (k < 1 || k > BH__QA_TOP_MAX) return bh__fail(BH_EINVAL, "bh_task_qa_top: k = %zu, not in [1, %d]", k, BH__QA_TOP_MAX);
+    bh__qa_answer a[BH__QA_TOP_MAX];
+    int na = 0;
+    *n = 0;
+    bh_status st = bh__qa_answer_top(m->qm, context ? context : "", clen, question ? question : "", qlen, (int)k, a, &na);
+    if (st) return st;
+    for (int i = 0; i < na; i++) out[i] = (bh_answer){a[i].start, a[i].end, a[i].bstart, a[i].bend, a[i].score};
+    *n = (size_t)na;
+    return BH_OK;
+}

@@ -91,6 +91,17 @@ is "qa: {\"error\":...} on the bad lines" "$(tail -5 "$D/out.jsonl" | grep -c '^
 ok "qa: the id is echoed" grep -q '^{"id":1,"answer"' "$D/out.jsonl"
 ok "qa: the reason on stderr with the line number" grep -q 'line 5: the context (4 characters) is shorter than the question' "$D/qa.err"
 ok "qa: the long context needs more than one window" test "$(printf '%s' "$long" | wc -m)" -gt 100
+# --top-k: the best answer's fields as without it, then the K best distinct
+# answers, the first the same; errors stay errors
+$BH qa --model "$D/m" --top-k 3 "$D/in.jsonl" > "$D/top.jsonl" 2> /dev/null
+is "qa --top-k 3: the same answers first, then a list of 3" \
+    "$(head -2 "$D/top.jsonl" | sed 's/,"answers":\[.*//')|$(head -2 "$D/out.jsonl" | sed 's/}$//')|$(head -2 "$D/top.jsonl" | grep -c '"answers":\[{"answer":"[^"]*","start":[0-9]*,"end":[0-9]*,"score":[0-9.]*},{[^]]*},{[^]]*}\]}$')" \
+    "$(head -2 "$D/out.jsonl" | sed 's/}$//')|$(head -2 "$D/out.jsonl" | sed 's/}$//')|2"
+is "qa --top-k 3: bad lines still get errors" "$(tail -5 "$D/top.jsonl" | grep -c '^{"error":"[^"]')" "5"
+for k in 0 101 1.5; do
+    $BH qa --model "$D/m" --top-k $k < /dev/null > /dev/null 2> "$D/e"
+    is "qa --top-k $k: usage error" "$?:$(grep -c -- "--top-k $k" "$D/e")" "2:1"
+done
 # how many of the first two answers in OUT satisfy the jq FILTER ($i input line, $o output line)
 jq_good() {
     good=0

@@ -132,7 +132,9 @@ static void test_tasks(void **st)
 
     /* bad input */
     bh_answer a;
+    size_t na;
     assert_int_equal(bh_task_qa(m, "x", 1, "y", 1, &a), BH_ENOTFOUND);
+    assert_int_equal(bh_task_qa_top(m, "x", 1, "y", 1, 2, &a, &na), BH_ENOTFOUND);
     assert_int_equal(bh_task_sentiment(m, NULL, NULL, 3, &s), BH_EINVAL);
     assert_int_equal(bh_task_ner(m, NULL, t, strlen(t), NULL, &n, &cap), BH_EINVAL);
     free(e);
@@ -156,6 +158,25 @@ static void test_shipped_qa(void **st)
     assert_int_equal(bh_task_qa(m, c, strlen(c), q, strlen(q), &a), BH_OK);
     assert_true(a.byte_end >= a.byte_start && a.byte_end <= strlen(c));
     assert_int_equal(bh_task_qa(m, "", 0, q, strlen(q), &a), BH_EINVAL);
+    /* the k best: distinct spans, the first is bh_task_qa's answer, the
+     * order is the decoding's (no prior fires here, so scores fall) */
+    bh_answer top[5];
+    size_t n = 0;
+    assert_int_equal(bh_task_qa_top(m, c, strlen(c), q, strlen(q), 5, top, &n), BH_OK);
+    assert_int_equal(n, 5);
+    assert_int_equal(top[0].byte_start, a.byte_start);
+    assert_int_equal(top[0].byte_end, a.byte_end);
+    for (size_t i = 1; i < n; i++) {
+        assert_true(top[i].score <= top[i - 1].score);
+        for (size_t j = 0; j < i; j++)
+            assert_false(top[i].byte_start == top[j].byte_start && top[i].byte_end == top[j].byte_end);
+    }
+    assert_int_equal(bh_task_qa_top(m, c, strlen(c), q, strlen(q), 0, top, &n), BH_EINVAL);
+    assert_int_equal(bh_task_qa_top(m, c, strlen(c), q, strlen(q), 101, top, &n), BH_EINVAL);
+    assert_int_equal(bh_task_qa_top(m, c, strlen(c), q, strlen(q), 1, NULL, &n), BH_EINVAL);
+    /* a one-word context has one span */
+    assert_int_equal(bh_task_qa_top(m, "ताजमहल", strlen("ताजमहल"), "क्या?", strlen("क्या?"), 5, top, &n), BH_OK);
+    assert_int_equal(n, 1);
     bh_sentiment_result s;
     assert_int_equal(bh_task_sentiment(m, NULL, c, strlen(c), &s), BH_ENOTFOUND);
     bh_task_model_free(m);

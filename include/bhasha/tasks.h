@@ -70,6 +70,14 @@ typedef struct bh_answer {
 bh_status bh_task_qa(bh_task_model *m, const char *context, size_t clen, const char *question, size_t qlen,
                      bh_answer *out);
 
+/* The k best distinct answers (1 <= k <= 100) of question in context, best
+ * first by the decoding's score (answer priors applied; .score is p(start)
+ * p(end)), into out[0..*n): *n < k when the context has fewer distinct
+ * spans. No two answers cover the same characters; out[0] is bh_task_qa's
+ * answer. Errors as bh_task_qa's, and BH_EINVAL for k out of range. */
+bh_status bh_task_qa_top(bh_task_model *m, const char *context, size_t clen, const char *question, size_t qlen,
+                         size_t k, bh_answer *out, size_t *n);
+
 #ifdef __cplusplus
 }
 #endif
