@@ -132,9 +132,8 @@ static int qa_usage(FILE *f)
                "Answer priors (as \"echo_penalty\" and \"type_penalty\" in finetune.json set them; 0 = off),\n"
                "subtracted from a span's log p(start) + log p(end): --echo-penalty X for a span made only of\n"
                "words of the question and punctuation (an answer does not repeat the question);\n"
-               "--type-penalty X for a span that does not start with a number\n"
-               "when the question asks how many (कितने, কত), or with a number or month when it asks when\n"
-               "(कब, किस वर्ष, কবে).\n"
+               "--type-penalty X for a span that does not start with a number when the question asks how\n"
+               "many (कितने, কত), or with a number or month when it asks when (कब, किस वर्ष, কবে).\n"
                "--top-k K (1-100): also \"answers\":[{\"answer\",\"start\",\"end\",\"score\"},...], the K best\n"
                "distinct answers (no two on the same characters), best first; the first is the answer above.\n");
     return 0;

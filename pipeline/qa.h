@@ -19,9 +19,10 @@
  *
  * Training targets: the answer's first and last pieces when the window holds
  * the whole answer, else position 0 ([CLS], "no answer here"). Decoding: the
- * best span over all windows of a question (bh_span_best, scores are
- * log p(start) + log p(end) within a window), mapped back to code points of
- * the original context. The dev metric is SQuAD F1 (bh_squad_score, in
+ * best spans over all windows of a question (scored as bh_span_best does,
+ * log p(start) + log p(end) within a window, less the answer priors),
+ * widened to whole words and mapped back to code points of the original
+ * context. The dev metric is SQuAD F1 (bh_squad_score, in
  * percent as `bhasha eval qa`).
  *
  * Nothing here prints. Memory: a bh__qa_model owns what it loaded; answers
