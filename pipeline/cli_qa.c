@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bhasha/corpus.h"
 #include "pipeline/cli.h"
 #include "pipeline/qa.h"
 #include "pipeline/qa_data.h"
@@ -119,7 +120,8 @@ int cli_finetune_tasks(int argc, char **argv)
 static int qa_usage(FILE *f)
 {
     fprintf(f, "usage: bhasha qa [--model DIR (default: the shipped Hindi model)] [--threads 1] [--strict]\n"
-               "         [--sentence | --no-sentence] [--echo-penalty X] [--type-penalty X] [--top-k K] [FILE]\n"
+               "         [--sentence | --no-sentence] [--echo-penalty X] [--type-penalty X] [--top-k K]\n"
+               "         [FILE | --squad SQUAD.json]\n"
                "Reads JSON lines {\"context\":\"...\",\"question\":\"...\"} (FILE or stdin; an \"id\" is echoed)\n"
                "and writes one JSON line per input line: {\"answer\":\"...\",\"start\":S,\"end\":E,\"score\":P}\n"
                "(start/end: code point offsets into the original context, [start, end); score: p(start) p(end)\n"
@@ -135,13 +137,55 @@ static int qa_usage(FILE *f)
                "--type-penalty X for a span that does not start with a number when the question asks how\n"
                "many (कितने, কত), or with a number or month when it asks when (कब, किस वर्ष, কবে).\n"
                "--top-k K (1-100): also \"answers\":[{\"answer\",\"start\",\"end\",\"score\"},...], the K best\n"
-               "distinct answers (no two on the same characters), best first; the first is the answer above.\n");
+               "distinct answers (no two on the same characters), best first; the first is the answer above.\n"
+               "--squad SQUAD.json: answers every question of a SQuAD v1.1/v2.0 file and writes one SQuAD\n"
+               "prediction object {\"ID\":\"answer\",...} (what bhasha eval qa --pred reads); a question that\n"
+               "cannot be answered gets \"\" and a line on stderr (exit 1 with --strict).\n");
     return 0;
+}
+
+/* --squad FILE: every question of a SQuAD file answered, written as one SQuAD
+ * prediction object {"id": "answer", ...}, what bhasha eval qa --pred reads.
+ * A question that cannot be answered gets "" and a line on stderr (the first
+ * ten); a file that cannot be read ends the object early and fails. */
+static int qa_squad(const char *cmd, bh__qa_model *qm, const char *path, int strict)
+{
+    bh_corpus_options co;
+    memset(&co, 0, sizeof co);
+    co.format = BH_CORPUS_SQUAD;
+    co.on_error = BH_ON_ERROR_STOP;
+    bh_corpus *r = NULL;
+    bh_status st = bh_corpus_open(path, &co, &r);
+    if (st) return cli_fail(cmd, st);
+    bh_corpus_record rec;
+    long n = 0, problems = 0;
+    int k;
+    fputc('{', stdout);
+    while ((k = bh_corpus_next(r, &rec)) == 1) {
+        bh__qa_answer a;
+        const char *q = rec.question ? rec.question : "", *id = rec.id ? rec.id : "";
+        st = bh__qa_answer_one(qm, rec.text, rec.text_len, q, strlen(q), &a);
+        if (st && problems++ < 10) fprintf(stderr, "bhasha %s: %s question %s: %s\n", cmd, path, id, bh_last_error());
+        if (n++) fputc(',', stdout);
+        cli_json_string(stdout, id, strlen(id));
+        fputc(':', stdout);
+        cli_json_string(stdout, st || a.null ? "" : rec.text + a.bstart, st || a.null ? 0 : a.bend - a.bstart);
+    }
+    fputs("}\n", stdout);
+    if (k < 0) {
+        fprintf(stderr, "bhasha %s: %s\n", cmd, bh_last_error());
+        bh_corpus_free(r);
+        return 1;
+    }
+    bh_corpus_free(r);
+    if (problems)
+        fprintf(stderr, "bhasha %s: %ld of %ld questions could not be answered (answered \"\")\n", cmd, problems, n);
+    return strict && problems ? 1 : 0;
 }
 
 int cli_qa(int argc, char **argv)
 {
-    const char *cmd = argv[0], *model = NULL, *in = NULL;
+    const char *cmd = argv[0], *model = NULL, *in = NULL, *squad = NULL;
     int threads = 1, strict = 0, sentence = -1;
     double echo = -1, type = -1; /* -1: as the model's finetune.json says */
     double topk = 1;
@@ -149,7 +193,7 @@ int cli_qa(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *v;
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return qa_usage(stdout);
-        if (cli_opt(argc, argv, &i, "--model", &model)) continue;
+        if (cli_opt(argc, argv, &i, "--model", &model) || cli_opt(argc, argv, &i, "--squad", &squad)) continue;
         if (cli_opt(argc, argv, &i, "--top-k", &v)) {
             if (cli_number(cmd, "--top-k", v, 1, BH__QA_TOP_MAX, &topk) || cli_whole(cmd, "--top-k", v, topk)) return 2;
             continue;
@@ -168,6 +212,8 @@ int cli_qa(int argc, char **argv)
         if (k == 2) return 2;
         if (!k) return cli_usage_error(cmd, "unknown or incomplete option '%s' (try --help)", argv[i]);
     }
+    if (squad && (in || topk > 1))
+        return cli_usage_error(cmd, "--squad FILE reads that file alone and writes one answer per question (no FILE, no --top-k)");
     char mdir[4096];
     if (!model) {
         if (cli_model_dir("bhasha-qa-hi", mdir, sizeof mdir))
@@ -182,6 +228,11 @@ int cli_qa(int argc, char **argv)
                 ((echo >= 0 || type >= 0) && (st = bh__qa_set_priors(qm, echo, type)))))
         bh__qa_free(qm);
     if (st) return cli_fail(cmd, st);
+    if (squad) {
+        int rc = qa_squad(cmd, qm, squad, strict);
+        bh__qa_free(qm);
+        return rc;
+    }
     cli_lines r;
     if (cli_lines_open(&r, cmd, in)) {
         bh__qa_free(qm);

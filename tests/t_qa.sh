@@ -91,6 +91,27 @@ is "qa: {\"error\":...} on the bad lines" "$(tail -5 "$D/out.jsonl" | grep -c '^
 ok "qa: the id is echoed" grep -q '^{"id":1,"answer"' "$D/out.jsonl"
 ok "qa: the reason on stderr with the line number" grep -q 'line 5: the context (4 characters) is shorter than the question' "$D/qa.err"
 ok "qa: the long context needs more than one window" test "$(printf '%s' "$long" | wc -m)" -gt 100
+# --squad: a SQuAD file in, one prediction object out, which bhasha eval qa
+# scores as fine-tuning scored the same model on the same file
+$BH qa --model "$D/m" --squad "$D/dev.json" > "$D/pred.json" 2> "$D/e"
+is "qa --squad: exit 0, one prediction object" "$?:$(grep -c '^{"q[0-9]*":"[^"]*"\(,"q[0-9]*":"[^"]*"\)*}$' "$D/pred.json")" "0:1"
+f_cli=$($BH eval qa --gold "$D/dev.json" --pred "$D/pred.json" | sed -n 's/.*"f1":\([0-9.]*\).*/\1/p')
+f_ft=$(sed -n 's/.*"test_score":\([0-9.]*\).*/\1/p' "$D/ft.out")
+is "qa --squad + eval qa: the F1 fine-tuning reported for the saved model" \
+    "$(awk -v a="$f_cli" -v b="$f_ft" 'BEGIN { d = a - b; print (a != "" && d < 0.01 && d > -0.01) ? "same" : a " vs " b }')" "same"
+$BH qa --model "$D/m" --squad "$D/dev.json" --top-k 2 < /dev/null > /dev/null 2> "$D/e"
+is "qa --squad with --top-k: usage error" "$?:$(wc -l < "$D/e" | tr -d ' ')" "2:1"
+$BH qa --model "$D/m" --squad "$D/nope.json" > /dev/null 2> "$D/e"
+is "qa --squad: a missing file fails with one line" "$?:$(wc -l < "$D/e" | tr -d ' ')" "1:1"
+printf '{"data":[{"paragraphs":[{"context":"छोटा","qas":[{"id":"a","question":"यह बहुत लंबा सवाल है ?","answers":[]}]}' > "$D/cut.json"
+$BH qa --model "$D/m" --squad "$D/cut.json" > "$D/cut.out" 2> "$D/e"
+is "qa --squad: a cut file fails with one line" "$?:$(wc -l < "$D/e" | tr -d ' '):$(grep -c 'cut.json' "$D/e")" "1:1:1"
+printf '{"data":[{"paragraphs":[{"context":"छोटा","qas":[{"id":"a","question":"यह बहुत लंबा सवाल है ?","answers":[]}]},{"context":"कल शाम रमेश बस से पटना गया ।","qas":[{"id":"b","question":"रमेश कहाँ गया ?","answers":[]}]}]}]}' > "$D/short.json"
+$BH qa --model "$D/m" --squad "$D/short.json" > "$D/short.out" 2> "$D/e"
+is "qa --squad: a question that cannot be answered gets \"\" and a line on stderr" \
+    "$?:$(grep -c '^{"a":"","b":"[^"]' "$D/short.out"):$(grep -c 'question a: the context (4 characters) is shorter' "$D/e")" "0:1:1"
+$BH qa --model "$D/m" --squad "$D/short.json" --strict > /dev/null 2> /dev/null
+is "qa --squad --strict: exit 1 then" "$?" "1"
 # --top-k: the best answer's fields as without it, then the K best distinct
 # answers, the first the same; errors stay errors
 $BH qa --model "$D/m" --top-k 3 "$D/in.jsonl" > "$D/top.jsonl" 2> /dev/null
