@@ -957,7 +957,8 @@ static int span_top(const float *ls, const float *le, const uint8_t *ctx, const 
             if (!ctx[e]) continue;
             float v = ls[s] + le[e] - typed;
             if (all & QA_ECHO) v -= c->echo_penalty;
-            if (n == k && !(v > out[k - 1].score)) continue;
+            /* as bh_span_best: a span scored -inf or NaN is never an answer */
+            if (!(v > -INFINITY) || (n == k && !(v > out[k - 1].score))) continue;
             int at = n < k ? n : k - 1;
             while (at > 0 && v > out[at - 1].score) at--;
             memmove(out + at + 1, out + at, sizeof(rowspan) * (size_t)((n < k ? n : k - 1) - at));

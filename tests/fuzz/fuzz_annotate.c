@@ -59,10 +59,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
         size_t ql = nl ? (size_t)(nl - t) : len;
         const char *ctx = nl ? nl + 1 : t + len;
         size_t cl = (size_t)(t + len - ctx);
-        bh_answer a;
+        bh_answer a, top[4];
+        size_t n = 0;
         st = bh_task_qa(qa, ctx, cl, t, ql, &a);
         if (st != BH_OK && st != BH_EINVAL) fuzz_die("qa");
         if (st == BH_OK && (a.byte_start > a.byte_end || a.byte_end > cl)) fuzz_die("answer out of the context");
+        /* the 4 best: the first is the answer above, all inside the context, no two alike */
+        if (st == BH_OK) {
+            if (bh_task_qa_top(qa, ctx, cl, t, ql, 4, top, &n) != BH_OK || n < 1 || n > 4) fuzz_die("qa top");
+            if (top[0].byte_start != a.byte_start || top[0].byte_end != a.byte_end) fuzz_die("qa top: first differs");
+            for (size_t i = 0; i < n; i++) {
+                if (top[i].byte_start > top[i].byte_end || top[i].byte_end > cl) fuzz_die("qa top: out of the context");
+                for (size_t j = 0; j < i; j++)
+                    if (top[i].byte_start == top[j].byte_start && top[i].byte_end == top[j].byte_end)
+                        fuzz_die("qa top: the same answer twice");
+            }
+        }
     }
     return 0;
 }
