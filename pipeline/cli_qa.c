@@ -150,12 +150,8 @@ static int qa_usage(FILE *f)
  * ten); a file that cannot be read ends the object early and fails. */
 static int qa_squad(const char *cmd, bh__qa_model *qm, const char *path, int strict)
 {
-    bh_corpus_options co;
-    memset(&co, 0, sizeof co);
-    co.format = BH_CORPUS_SQUAD;
-    co.on_error = BH_ON_ERROR_STOP;
-    bh_corpus *r = NULL;
-    bh_status st = bh_corpus_open(path, &co, &r);
+    bh_corpus *r;
+    bh_status st = bh__qa_open_squad(path, &r);
     if (st) return cli_fail(cmd, st);
     bh_corpus_record rec;
     long n = 0, problems = 0;

@@ -660,14 +660,20 @@ static bh_status read_jsonl(const char *path, qtok *q, const qa_cfg *c, qa_set *
     return st;
 }
 
-static bh_status read_squad(const char *path, qtok *q, const qa_cfg *c, qa_set *d)
+bh_status bh__qa_open_squad(const char *path, bh_corpus **r)
 {
     bh_corpus_options co;
     memset(&co, 0, sizeof co);
     co.format = BH_CORPUS_SQUAD;
     co.on_error = BH_ON_ERROR_STOP;
-    bh_corpus *r = NULL;
-    bh_status st = bh_corpus_open(path, &co, &r);
+    *r = NULL;
+    return bh_corpus_open(path, &co, r);
+}
+
+static bh_status read_squad(const char *path, qtok *q, const qa_cfg *c, qa_set *d)
+{
+    bh_corpus *r;
+    bh_status st = bh__qa_open_squad(path, &r);
     if (st) return st;
     bh_corpus_record rec;
     int k;

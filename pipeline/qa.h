@@ -33,6 +33,7 @@
 #include <stddef.h>
 
 #include "bhasha/core.h"
+#include "bhasha/corpus.h"
 #include "pipeline/finetune.h"
 
 /* Options: the common fine-tuning ones (ft: files, encoder, tokenizer,
@@ -65,6 +66,10 @@ typedef struct bh__qa_result {
 bh_status bh__qa_finetune(const bh__qa_options *o, bh__qa_result *res);
 
 typedef struct bh__qa_model bh__qa_model;
+
+/* Opens a SQuAD v1.1/v2.0 JSON file as the QA readers read it: the corpus
+ * reader, one record per question, stopping at the first bad one. */
+bh_status bh__qa_open_squad(const char *path, bh_corpus **r);
 
 /* Loads DIR as written by bh__qa_finetune (span head, tokenizer, settings). */
 bh_status bh__qa_load(const char *dir, int threads, bh__qa_model **out);
