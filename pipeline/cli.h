@@ -114,20 +114,23 @@ int cli_opt(int argc, char **argv, int *i, const char *name, const char **val);
  * otherwise a usage error naming opt, printed unless cmd is NULL (the other
  * MPI ranks of a command), and its exit status, 2. */
 int cli_number(const char *cmd, const char *opt, const char *v, double lo, double hi, double *out);
-/* 0 when x (read from v by cli_number) is a whole number; otherwise the same
- * usage error and status as cli_number's ("--batch 2.5" is not 2). */
-int cli_whole(const char *cmd, const char *opt, const char *v, double x);
+/* cli_number for an integer option: v must also be a whole number ("--batch
+ * 2.5" is not 2), else the same usage error and status. */
+int cli_integer(const char *cmd, const char *opt, const char *v, double lo, double hi, double *out);
+/* The reader for an option stored as TYPE: cli_integer for an integer type
+ * (one that turns 0.5 into 0), cli_number otherwise. */
+#define CLI_READER(type) ((type)0.5 == 0 ? cli_integer : cli_number)
 /* The same for a decimal unsigned 64-bit value (seeds). */
 int cli_u64(const char *cmd, const char *opt, const char *v, uint64_t *out);
 
 /* One numeric option as a link of an if / else-if chain over argv[i]: when
  * argv[i] is NAME, its value goes through cli_number (range [LO, HI]) into DST
- * as TYPE, and the caller returns 2 on a bad value. An integer TYPE (one that
- * turns 0.5 into 0) also takes whole numbers only (cli_whole). Needs argc,
- * argv, i, a const char *v and a double x in scope. */
+ * as TYPE (CLI_READER: whole numbers only for an integer TYPE), and the caller
+ * returns 2 on a bad value. Needs argc, argv, i, a const char *v and a double
+ * x in scope. */
 #define CLI_NUM(cmd, name, lo, hi, dst, type)                                                  \
     else if (cli_opt(argc, argv, &i, name, &v)) {                                              \
-        if (cli_number(cmd, name, v, lo, hi, &x) || ((type)0.5 == 0 && cli_whole(cmd, name, v, x))) return 2; \
+        if (CLI_READER(type)(cmd, name, v, lo, hi, &x)) return 2;                              \
         dst = (type)x;                                                                         \
     }
 

@@ -1192,13 +1192,11 @@ int cli_annotate_run(int argc, char **argv, const cli_dist *dist)
             j.ao.precision = prec;
         } else if (cli_opt(argc, argv, &i, "--threads", &v)) {
             double x;
-            if (cli_number("annotate", "--threads", v, 1, 256, &x) || cli_whole("annotate", "--threads", v, x)) rc = 2;
+            if (cli_integer("annotate", "--threads", v, 1, 256, &x)) rc = 2;
             else j.threads = (int)x;
         } else if (cli_opt(argc, argv, &i, "--checkpoint-every", &v)) {
             double x;
-            if (cli_number("annotate", "--checkpoint-every", v, 1, 1e15, &x) ||
-                cli_whole("annotate", "--checkpoint-every", v, x))
-                rc = 2;
+            if (cli_integer("annotate", "--checkpoint-every", v, 1, 1e15, &x)) rc = 2;
             else j.ckpt_every = (long)x;
         } else if (!strcmp(argv[i], "--resume")) {
             j.resume = 1;

@@ -160,7 +160,7 @@ static int bench_model(int argc, char **argv)
         } else {
 #define NUMOPT(name, lo, hi, field) \
     if (cli_opt(argc, argv, &i, name, &v)) { \
-        if (cli_number(cmd, name, v, lo, hi, &x) || cli_whole(cmd, name, v, x)) return 2; \
+        if (cli_integer(cmd, name, v, lo, hi, &x)) return 2; \
         field = (int)x; \
         continue; \
     }

@@ -248,7 +248,7 @@ static int cmd_clean(int argc, char **argv)
         else if (cli_opt(argc, argv, &i, "--report", &v)) report = v;
         else if (cli_opt(argc, argv, &i, "--min-chars", &v)) {
             double x;
-            if (cli_number(CMD, "--min-chars", v, 0, 1e15, &x) || cli_whole(CMD, "--min-chars", v, x)) return 2;
+            if (cli_integer(CMD, "--min-chars", v, 0, 1e15, &x)) return 2;
             min_chars = (long)x;
         } else if (cli_opt(argc, argv, &i, "--min-script", &v)) {
             if (cli_number(CMD, "--min-script", v, 0, 1, &min_frac)) return 2;

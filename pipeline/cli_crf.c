@@ -89,10 +89,10 @@ static int crf_train(int argc, char **argv)
             cli_opt(argc, argv, &i, "--map", &d.label_map) || cli_opt(argc, argv, &i, "--clusters", &clusters) ||
             cli_opt(argc, argv, &i, "--text", &d.text_field) || cli_opt(argc, argv, &i, "--tags", &d.tags_field)) {
         } else if (cli_opt(argc, argv, &i, "--epochs", &v)) {
-            if (cli_number(cmd, "--epochs", v, 1, 1e6, &x) || cli_whole(cmd, "--epochs", v, x)) return 2;
+            if (cli_integer(cmd, "--epochs", v, 1, 1e6, &x)) return 2;
             o.epochs = (int)x;
         } else if (cli_opt(argc, argv, &i, "--bits", &v)) {
-            if (cli_number(cmd, "--bits", v, 12, 24, &x) || cli_whole(cmd, "--bits", v, x)) return 2;
+            if (cli_integer(cmd, "--bits", v, 12, 24, &x)) return 2;
             o.hash_bits = (int)x;
         } else if (cli_opt(argc, argv, &i, "--lr", &v)) {
             if (cli_number(cmd, "--lr", v, 1e-12, 1e6, &o.lr)) return 2;
@@ -102,7 +102,7 @@ static int crf_train(int argc, char **argv)
         } else if (cli_opt(argc, argv, &i, "--seed", &v)) {
             if (cli_u64(cmd, "--seed", v, &o.seed)) return 2;
         } else if (cli_opt(argc, argv, &i, "--runs", &v)) {
-            if (cli_number(cmd, "--runs", v, 1, 1000, &x) || cli_whole(cmd, "--runs", v, x)) return 2;
+            if (cli_integer(cmd, "--runs", v, 1, 1000, &x)) return 2;
             o.runs = (int)x;
         } else {
             return cli_usage_error(cmd, "unknown or incomplete option %s (bhasha crf --help)", argv[i]);

@@ -93,7 +93,7 @@ static int parse_also(const char *cmd, char *spec, bh__ft_options *a)
             double x;
             int bits = !strcmp(f, "features");
             const char *name = bits ? "--also features" : "--also crf-weight";
-            if (cli_number(cmd, name, eq, bits ? 12 : 1e-6, bits ? 24 : 1e3, &x) || (bits && cli_whole(cmd, name, eq, x)))
+            if ((bits ? cli_integer : cli_number)(cmd, name, eq, bits ? 12 : 1e-6, bits ? 24 : 1e3, &x))
                 return 2;
             if (bits) a->feat_bits = (int)x;
             else a->crf_weight = (float)x;
@@ -435,10 +435,10 @@ int cli_fuse_ngrams(int argc, char **argv)
             cli_opt(argc, argv, &i, "--label-col", &o.label_col) || cli_opt(argc, argv, &i, "--map", &o.label_map))
             continue;
         if (cli_opt(argc, argv, &i, "--bits", &v)) {
-            if (cli_number(cmd, "--bits", v, 12, 24, &x) || cli_whole(cmd, "--bits", v, x)) return 2;
+            if (cli_integer(cmd, "--bits", v, 12, 24, &x)) return 2;
             o.bits = (int)x;
         } else if (cli_opt(argc, argv, &i, "--epochs", &v)) {
-            if (cli_number(cmd, "--epochs", v, 1, 1000, &x) || cli_whole(cmd, "--epochs", v, x)) return 2;
+            if (cli_integer(cmd, "--epochs", v, 1, 1000, &x)) return 2;
             o.epochs = (int)x;
         } else if (cli_opt(argc, argv, &i, "--lr", &v)) {
             if (cli_number(cmd, "--lr", v, 1e-6, 100, &o.lr)) return 2;
@@ -447,7 +447,7 @@ int cli_fuse_ngrams(int argc, char **argv)
         } else if (cli_opt(argc, argv, &i, "--l2", &v)) {
             if (cli_number(cmd, "--l2", v, 0, 100, &o.fixed_l2)) return 2;
         } else if (cli_opt(argc, argv, &i, "--threads", &v)) {
-            if (cli_number(cmd, "--threads", v, 1, 1024, &x) || cli_whole(cmd, "--threads", v, x)) return 2;
+            if (cli_integer(cmd, "--threads", v, 1, 1024, &x)) return 2;
             threads = (int)x;
         } else {
             return cli_usage_error(cmd, "unknown or incomplete option '%s' (try --help)", argv[i]);

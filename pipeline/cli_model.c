@@ -325,8 +325,7 @@ int cli_pretrain_run(int argc, char **argv, const cli_dist *dist)
         } else if (cli_opt(argc, argv, &i, "--special", &v)) {
             char *s = strdup(v), *save = NULL;
             for (char *p = strtok_r(s, ",", &save); p && t.nspecial < 64; p = strtok_r(NULL, ",", &save)) {
-                if (cli_number(r0 ? cmd : NULL, "--special", p, 0, INT32_MAX, &x) ||
-                    cli_whole(r0 ? cmd : NULL, "--special", p, x)) {
+                if (cli_integer(r0 ? cmd : NULL, "--special", p, 0, INT32_MAX, &x)) {
                     free(s);
                     return 2;
                 }
@@ -732,7 +731,7 @@ int cli_generate(int argc, char **argv)
     } else {
         char *s = strdup(idstr), *save = NULL;
         for (char *p = strtok_r(s, " ,", &save); p && n < c->max_len; p = strtok_r(NULL, " ,", &save)) {
-            if (cli_number(cmd, "--ids", p, 0, c->vocab - 1, &x) || cli_whole(cmd, "--ids", p, x)) {
+            if (cli_integer(cmd, "--ids", p, 0, c->vocab - 1, &x)) {
                 free(s);
                 rc = 2;
                 goto done;

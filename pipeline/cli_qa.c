@@ -191,7 +191,7 @@ int cli_qa(int argc, char **argv)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return qa_usage(stdout);
         if (cli_opt(argc, argv, &i, "--model", &model) || cli_opt(argc, argv, &i, "--squad", &squad)) continue;
         if (cli_opt(argc, argv, &i, "--top-k", &v)) {
-            if (cli_number(cmd, "--top-k", v, 1, BH__QA_TOP_MAX, &topk) || cli_whole(cmd, "--top-k", v, topk)) return 2;
+            if (cli_integer(cmd, "--top-k", v, 1, BH__QA_TOP_MAX, &topk)) return 2;
             continue;
         }
         if (cli_opt(argc, argv, &i, "--echo-penalty", &v) || cli_opt(argc, argv, &i, "--type-penalty", &v)) {
@@ -325,7 +325,7 @@ int cli_corpus_cloze(int argc, char **argv)
         if (cli_opt(argc, argv, &i, "--out", &out) || cli_opt(argc, argv, &i, "--blank", &o.blank)) continue;
 #define NUM(name, lo, hi, dst, type)                                   \
     if (cli_opt(argc, argv, &i, name, &v)) {                           \
-        if (cli_number(cmd, name, v, lo, hi, &x) || ((type)0.5 == 0 && cli_whole(cmd, name, v, x))) { \
+        if (CLI_READER(type)(cmd, name, v, lo, hi, &x)) {                   \
             free(files);                                               \
             return 2;                                                  \
         }                                                              \

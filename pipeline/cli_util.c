@@ -221,10 +221,14 @@ int cli_number(const char *cmd, const char *opt, const char *v, double lo, doubl
     return 0;
 }
 
-int cli_whole(const char *cmd, const char *opt, const char *v, double x)
+int cli_integer(const char *cmd, const char *opt, const char *v, double lo, double hi, double *out)
 {
-    if (x == floor(x)) return 0;
-    return cmd ? cli_usage_error(cmd, "%s %s: expected a whole number", opt, v) : 2;
+    double x;
+    int rc = cli_number(cmd, opt, v, lo, hi, &x);
+    if (rc) return rc;
+    if (x != floor(x)) return cmd ? cli_usage_error(cmd, "%s %s: expected a whole number", opt, v) : 2;
+    *out = x;
+    return 0;
 }
 
 int cli_u64(const char *cmd, const char *opt, const char *v, uint64_t *out)
