@@ -1462,7 +1462,7 @@ bh_status bh__qa_answer_top(bh__qa_model *qm, const char *context, size_t clen, 
     /* the null answer: the only one when no span was found, else (a
      * null-answer model) ranked among the spans by its score */
     int nulls = !bx.n || qm->c.null_answer, j = 0;
-    for (int i = 0; i < bx.n + nulls && *nans < k; i++) {
+    while (*nans < k && (j < bx.n || nulls)) {
         bh__qa_answer *a = &ans[(*nans)++];
         memset(a, 0, sizeof *a);
         if (nulls && (j == bx.n || bx.null_min > bx.v[j].score)) {

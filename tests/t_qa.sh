@@ -123,6 +123,17 @@ for k in 0 101 1.5; do
     $BH qa --model "$D/m" --top-k $k < /dev/null > /dev/null 2> "$D/e"
     is "qa --top-k $k: usage error" "$?:$(grep -c -- "--top-k $k" "$D/e")" "2:1"
 done
+# a null-answer model ranks "no answer" among the spans: here every span
+# only repeats the question, so the echo prior puts "no answer" first, and
+# --top-k 5 still lists all three spans after it (the last was lost when the
+# null answer came first)
+$BH finetune --task qa --base "$D/enc.json" --tokenizer $TOK --train "$D/dev.json" --dev "$D/dev.json" --epochs 1 \
+    --null-answer --out "$D/mn" > /dev/null 2>&1
+printf '{"context":"ताजमहल ताजमहल","question":"ताजमहल कौन?"}\n' |
+    $BH qa --model "$D/mn" --echo-penalty 1000 --top-k 5 > "$D/one.out" 2> /dev/null
+is "qa --top-k with a null-answer model: no answer first, then the three spans" \
+    "$(grep -o '{"answer":"[^"]*","start":[0-9]*' "$D/one.out" | sed -n 2p)|$(grep -o '{"answer":"[^"]*","start":[0-9]*' "$D/one.out" | sed 1,2d | LC_ALL=C sort | tr '\n' ' ')" \
+    '{"answer":"","start":0|{"answer":"ताजमहल ताजमहल","start":0 {"answer":"ताजमहल","start":0 {"answer":"ताजमहल","start":7 '
 # how many of the first two answers in OUT satisfy the jq FILTER ($i input line, $o output line)
 jq_good() {
     good=0
