@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <new>
 #include <string>
 #include <thread>
@@ -37,17 +38,19 @@ bh_status from_status(const spm::util::Status &s, bh_status code, const char *wh
     return bh__fail(code, "%s: %s", what, s.message());
 }
 
-// Sets the detail for an exception caught at the C boundary.
-bh_status from_exception(const char *what)
+// Sets the detail for an exception caught at the C boundary; other than
+// std::bad_alloc it is `code` (a loader passes BH_EFORMAT: SentencePiece
+// throws while building its tries from some hostile models).
+bh_status from_exception(const char *what, bh_status code = BH_EINTERNAL)
 {
     try {
         throw;
     } catch (const std::bad_alloc &) {
         return bh__fail(BH_ENOMEM, "%s: out of memory", what);
     } catch (const std::exception &e) {
-        return bh__fail(BH_EINTERNAL, "%s: %s", what, e.what());
+        return bh__fail(code, "%s: %s", what, e.what());
     } catch (...) {
-        return bh__fail(BH_EINTERNAL, "%s: unknown C++ exception", what);
+        return bh__fail(code, "%s: unknown C++ exception", what);
     }
 }
 
@@ -127,18 +130,14 @@ bh_status load_serialized(const std::string &bytes, const char *what, bh_spm **o
                         (unsigned char)bytes[0]);
     bh_status st = check_wire(bytes, what);
     if (st) return st;
-    bh_spm *m = new bh_spm;
+    // Owned until returned: SentencePiece may throw while building its tries
+    // from a hostile model, and the caller's catch must not leak the half-built one.
+    std::unique_ptr<bh_spm> m(new bh_spm);
     spm::util::Status s = m->sp.LoadFromSerializedProto(bytes);
-    if (!s.ok()) {
-        delete m;
-        return from_status(s, BH_EFORMAT, what);
-    }
+    if (!s.ok()) return from_status(s, BH_EFORMAT, what);
     m->vocab = m->sp.GetPieceSize();
-    if (m->vocab <= 0) {
-        delete m;
-        return bh__fail(BH_EFORMAT, "%s: model has no pieces", what);
-    }
-    *out = m;
+    if (m->vocab <= 0) return bh__fail(BH_EFORMAT, "%s: model has no pieces", what);
+    *out = m.release();
     return BH_OK;
 }
 
@@ -314,7 +313,7 @@ bh_status bh_spm_load(const char *path, bh_spm **out)
         if (st) return st;
         return load_serialized(bytes, path, out);
     } catch (...) {
-        return from_exception(path);
+        return from_exception(path, BH_EFORMAT);
     }
 }
 
@@ -326,7 +325,7 @@ bh_status bh_spm_load_bytes(const void *data, size_t len, bh_spm **out)
         std::string bytes(static_cast<const char *>(data), len);
         return load_serialized(bytes, "bh_spm_load_bytes", out);
     } catch (...) {
-        return from_exception("bh_spm_load_bytes");
+        return from_exception("bh_spm_load_bytes", BH_EFORMAT);
     }
 }
 
