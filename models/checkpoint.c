@@ -262,17 +262,19 @@ done:
     return st;
 }
 
-/* 1 when t is the I32 row index or the I8 values of an int8-row table of f
- * (models/safetensors.h), which convert copies unchanged: the table's full
- * row count is not in the file, only in the config that reads it. */
+/* 1 when t is the I32 row index, the I8 values of an int8-row table or the
+ * F16 values of an F16-row table of f (models/safetensors.h), which convert
+ * copies unchanged: the table's full row count is not in the file, only in
+ * the config that reads it. */
 static int sparse_part(const bh__st_file *f, const bh__st_tensor *t)
 {
     size_t n = strlen(t->name);
     int rows = n > 5 && !strcmp(t->name + n - 5, ".rows") && !strcmp(t->dtype, "I32") && t->ndim == 1;
     int q8 = n > 3 && !strcmp(t->name + n - 3, ".q8") && !strcmp(t->dtype, "I8") && t->ndim == 2;
-    if (!rows && !q8) return 0;
+    int half = n > 4 && !strcmp(t->name + n - 4, ".f16") && !strcmp(t->dtype, "F16") && t->ndim == 2;
+    if (!rows && !q8 && !half) return 0;
     char base[96];
-    size_t k = n - (rows ? 5 : 3);
+    size_t k = n - (rows ? 5 : q8 ? 3 : 4);
     if (k >= sizeof base) return 0;
     memcpy(base, t->name, k);
     base[k] = 0;

@@ -1231,10 +1231,13 @@ bh_status bh_heads_load(const char *dir, bh_head ***heads, int *n)
             const bh__st_tensor *s = bh__st_find(&f, tn);
             if (!s && ht->ndim == 2 && bh__st_sparse_find(&f, tn)) { /* bh_model_convert's F16-Q8 tables */
                 if ((st = bh__st_sparse_read(&f, tn, ht->shape[0], ht->shape[1], h->params + ht->off))) goto done;
-                static const char *const part[] = {"rows", "q8", "scale"};
-                for (int i = 0; i < 3; i++) {
-                    char pn[96];
-                    snprintf(pn, sizeof pn, "%s.%s", tn, part[i]);
+                /* the parts of the form read (int8 rows when .q8 is there) */
+                char pn[96];
+                snprintf(pn, sizeof pn, "%s.q8", tn);
+                int q8 = bh__st_find(&f, pn) != NULL;
+                static const char *const part[2][3] = {{"rows", "f16", NULL}, {"rows", "q8", "scale"}};
+                for (int i = 0; i < 3 && part[q8][i]; i++) {
+                    snprintf(pn, sizeof pn, "%s.%s", tn, part[q8][i]);
                     const bh__st_tensor *p = bh__st_find(&f, pn);
                     if (p) used[p - f.t] = 1;
                 }

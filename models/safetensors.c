@@ -372,45 +372,53 @@ bh_status bh__st_check_f16(const char *path, const char *name, const float *x, s
 
 static size_t entry_size(const bh__st_entry *e)
 {
-    if (e->raw) return !strcmp(e->raw_dtype, "I8") ? 1 : 4;
+    if (e->raw) return !strcmp(e->raw_dtype, "I8") ? 1 : !strcmp(e->raw_dtype, "F16") || !strcmp(e->raw_dtype, "BF16") ? 2 : 4;
     return e->f16 ? 2 : 4;
 }
 
-/* ------------------------------------------------------ sparse int8 tables */
+/* ------------------------------------------------------ sparse tables */
 
+/* The parts' names: rows, q8, scale (int8 rows), f16 (F16 rows). */
 static void sparse_names(const char *name, char (*names)[96])
 {
     snprintf(names[0], 96, "%s.rows", name);
     snprintf(names[1], 96, "%s.q8", name);
     snprintf(names[2], 96, "%s.scale", name);
+    snprintf(names[3], 96, "%s.f16", name);
 }
 
 int bh__st_sparse_find(const bh__st_file *f, const char *name)
 {
-    char names[3][96];
+    char names[4][96];
     sparse_names(name, names);
-    if (!bh__st_find(f, names[1]) || !bh__st_find(f, names[2])) return 0;
-    return bh__st_find(f, names[0]) ? 3 : 2;
+    int rows = bh__st_find(f, names[0]) != NULL;
+    if (bh__st_find(f, names[1]) && bh__st_find(f, names[2])) return 2 + rows;
+    return rows && bh__st_find(f, names[3]) ? 2 : 0;
 }
 
 /* The parts of table name (NULL where absent) checked against [R, C]: the
- * row count N in *N. */
+ * row count N in *N; *half is the F16 rows' values, or NULL for int8 rows
+ * (*q8 and *scale). */
 static bh_status sparse_parts(const bh__st_file *f, const char *name, int64_t R, int64_t C, char (*names)[96],
                               const bh__st_tensor **rows, const bh__st_tensor **q8, const bh__st_tensor **scale,
-                              int64_t *N)
+                              const bh__st_tensor **half, int64_t *N)
 {
     sparse_names(name, names);
     *rows = bh__st_find(f, names[0]), *q8 = bh__st_find(f, names[1]), *scale = bh__st_find(f, names[2]);
-    if (!*q8 || !*scale) return bh__fail(BH_EFORMAT, "%s: tensor %s is missing", f->path, name);
+    *half = *q8 || *scale || !*rows ? NULL : bh__st_find(f, names[3]);
+    if (!*half && (!*q8 || !*scale)) return bh__fail(BH_EFORMAT, "%s: tensor %s is missing", f->path, name);
     /* without a row index every row is stored, in order */
     int64_t n = !*rows ? R : (*rows)->ndim == 1 ? (*rows)->shape[0] : -1;
     if (*rows && (strcmp((*rows)->dtype, "I32") || n < 0 || n > R))
         return bh__fail(BH_EFORMAT, "%s: tensor %s: %s [%d dims] is not I32 [N <= %lld]", f->path, names[0],
                         (*rows)->dtype, (*rows)->ndim, (long long)R);
-    if (strcmp((*q8)->dtype, "I8") || (*q8)->ndim != 2 || (*q8)->shape[0] != n || (*q8)->shape[1] != C)
+    if (*half && (!bh__st_is_float(*half) || (*half)->ndim != 2 || (*half)->shape[0] != n || (*half)->shape[1] != C))
+        return bh__fail(BH_EFORMAT, "%s: tensor %s: needs a float tensor [%lld,%lld]", f->path, names[3],
+                        (long long)n, (long long)C);
+    if (!*half && (strcmp((*q8)->dtype, "I8") || (*q8)->ndim != 2 || (*q8)->shape[0] != n || (*q8)->shape[1] != C))
         return bh__fail(BH_EFORMAT, "%s: tensor %s: needs I8 [%lld,%lld]", f->path, names[1], (long long)n,
                         (long long)C);
-    if (!bh__st_is_float(*scale) || (*scale)->ndim != 1 || (*scale)->shape[0] != n)
+    if (!*half && (!bh__st_is_float(*scale) || (*scale)->ndim != 1 || (*scale)->shape[0] != n))
         return bh__fail(BH_EFORMAT, "%s: tensor %s: needs a float tensor [%lld]", f->path, names[2], (long long)n);
     /* with a row index the file holds only the rows listed: the table's
        size is bounded by the cap, not by the file */
@@ -423,22 +431,23 @@ static bh_status sparse_parts(const bh__st_file *f, const char *name, int64_t R,
 
 bh_status bh__st_sparse_check(const bh__st_file *f, const char *name, int64_t R, int64_t C)
 {
-    char names[3][96];
-    const bh__st_tensor *rows, *q8, *scale;
+    char names[4][96];
+    const bh__st_tensor *rows, *q8, *scale, *half;
     int64_t N;
-    return sparse_parts(f, name, R, C, names, &rows, &q8, &scale, &N);
+    return sparse_parts(f, name, R, C, names, &rows, &q8, &scale, &half, &N);
 }
 
 bh_status bh__st_sparse_read(const bh__st_file *f, const char *name, int64_t R, int64_t C, float *dst)
 {
-    char names[3][96];
-    const bh__st_tensor *rows, *q8, *scale;
+    char names[4][96];
+    const bh__st_tensor *rows, *q8, *scale, *half;
     int64_t N;
-    bh_status st = sparse_parts(f, name, R, C, names, &rows, &q8, &scale, &N);
+    bh_status st = sparse_parts(f, name, R, C, names, &rows, &q8, &scale, &half, &N);
     if (st) return st;
-    float *sc = malloc(((size_t)N + 1) * sizeof *sc);
+    /* the scales, or the F16 rows' values (both sized by the file) */
+    float *sc = malloc(((size_t)N * (size_t)(half ? C : 1) + 1) * sizeof *sc);
     if (!sc) return bh__fail(BH_ENOMEM, "%s: out of memory", f->path);
-    bh__st_to_f32(scale, sc);
+    bh__st_to_f32(half ? half : scale, sc);
     memset(dst, 0, (size_t)R * (size_t)C * sizeof *dst);
     int64_t prev = -1;
     for (int64_t i = 0; i < N && !st; i++) {
@@ -450,6 +459,16 @@ bh_status bh__st_sparse_read(const bh__st_file *f, const char *name, int64_t R, 
             break;
         }
         prev = r;
+        if (half) {
+            const float *v = sc + i * C;
+            for (int64_t c = 0; c < C && !st; c++) {
+                if (!isfinite(v[c]))
+                    st = bh__fail(BH_EFORMAT, "%s: tensor %s: element %lld is %s", f->path, names[3],
+                                  (long long)(i * C + c), isnan(v[c]) ? "NaN" : "infinite");
+                dst[r * C + c] = v[c];
+            }
+            continue;
+        }
         /* an F32 scale (a converted copy) can be finite and still too large
            for 127 times it: the products are what must be finite */
         if (!isfinite(sc[i])) {
@@ -500,17 +519,25 @@ bh_status bh__st_sparse_make(const char *name, const float *table, int64_t R, in
     if (!every_row && R * C > BH__ST_SPARSE_MAX) /* what bh__st_sparse_read would refuse */
         return bh__fail(BH_ELIMIT, "tensor %s: [%lld,%lld] with a row index is more than %lld values", name, (long long)R,
                         (long long)C, (long long)BH__ST_SPARSE_MAX);
+    int half = !every_row && C <= BH__ST_HALF_COLS;
     int64_t N = 0;
     float m;
     for (int64_t r = 0; r < R; r++) {
+        for (int64_t c = 0; half && c < C; c++) {
+            float x = table[r * C + c];
+            if (isfinite(x) && (bh__f32_to_f16(x) & 0x7c00u) == 0x7c00u)
+                return bh__fail(BH_ELIMIT, "tensor %s: row %lld column %lld is %g, beyond F16's range (|x| <= %d)", name,
+                                (long long)r, (long long)c, (double)x, BH__ST_F16_MAX);
+        }
         bh_status st = row_max(name, table + r * C, r, C, &m);
         if (st) return st;
         N += every_row || m > 0;
     }
     *rows = malloc(((size_t)N + 1) * sizeof **rows);
-    *q8 = malloc((size_t)N * (size_t)C + 1);
-    *scale = malloc(((size_t)N + 1) * sizeof **scale);
-    if (!*rows || !*q8 || !*scale) {
+    *q8 = half ? NULL : malloc((size_t)N * (size_t)C + 1);
+    /* the scales, or with F16 rows the rows' values */
+    *scale = malloc(((size_t)N * (size_t)(half ? C : 1) + 1) * sizeof **scale);
+    if (!*rows || (!half && !*q8) || !*scale) {
         free(*rows), free(*q8), free(*scale);
         *rows = NULL, *q8 = NULL, *scale = NULL;
         return bh__fail(BH_ENOMEM, "%s: out of memory", name);
@@ -521,6 +548,11 @@ bh_status bh__st_sparse_make(const char *name, const float *table, int64_t R, in
         row_max(name, x, r, C, &m); /* succeeded in the first pass */
         if (m == 0 && !every_row) continue;
         (*rows)[n] = (int32_t)r;
+        if (half) {
+            memcpy(*scale + n * C, x, (size_t)C * sizeof *x);
+            n++;
+            continue;
+        }
         if (m == 0) { /* a zero row kept in place: scale 0 */
             (*scale)[n] = 0;
             memset(*q8 + n * C, 0, (size_t)C);
@@ -540,12 +572,21 @@ bh_status bh__st_sparse_make(const char *name, const float *table, int64_t R, in
         }
         n++;
     }
-    sparse_names(name, names);
+    char all[4][96];
+    sparse_names(name, all);
     memset(e, 0, 3 * sizeof *e);
     int k = 0;
-    if (!every_row) e[k].name = names[0], e[k].ndim = 1, e[k].shape[0] = N, e[k].raw_dtype = "I32", e[k++].raw = *rows;
-    e[k].name = names[1], e[k].ndim = 2, e[k].shape[0] = N, e[k].shape[1] = C, e[k].raw_dtype = "I8", e[k++].raw = *q8;
-    e[k].name = names[2], e[k].ndim = 1, e[k].shape[0] = N, e[k].data = *scale, e[k++].f16 = 1;
+    memcpy(names[k], all[0], 96);
+    if (!every_row) e[k].name = names[k], e[k].ndim = 1, e[k].shape[0] = N, e[k].raw_dtype = "I32", e[k++].raw = *rows;
+    if (half) {
+        memcpy(names[k], all[3], 96);
+        e[k].name = names[k], e[k].ndim = 2, e[k].shape[0] = N, e[k].shape[1] = C, e[k].data = *scale, e[k++].f16 = 1;
+    } else {
+        memcpy(names[k], all[1], 96);
+        e[k].name = names[k], e[k].ndim = 2, e[k].shape[0] = N, e[k].shape[1] = C, e[k].raw_dtype = "I8", e[k++].raw = *q8;
+        memcpy(names[k], all[2], 96);
+        e[k].name = names[k], e[k].ndim = 1, e[k].shape[0] = N, e[k].data = *scale, e[k++].f16 = 1;
+    }
     *ne = k;
     return BH_OK;
 }

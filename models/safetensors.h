@@ -77,12 +77,17 @@ bh_status bh__st_check_f16(const char *path, const char *name, const float *x, s
  *                            absent: every row, in order (N = R)
  *   NAME.q8     I8  [N, C]   row values / scale, rounded, in [-127, 127]
  *   NAME.scale  F16 [N]      the row's scale (max |value| / 127, F16-rounded up)
- * instead of NAME itself; a row not listed is zero. bh_model_convert's
- * F16-Q8 stores the task heads' hashed tables (feature CRF, n-gram layer:
- * mostly zero rows) with a row index and only their non-zero rows, its Q8
- * every other matrix without one. bh__st_sparse_find returns how many of
- * the parts f holds when it has NAME.q8 and NAME.scale (3 with a row index,
- * 2 without), else 0; bh__st_sparse_check checks the parts against
+ * instead of NAME itself; a row not listed is zero. F16 rows: NAME.rows
+ * (required) and
+ *   NAME.f16    F16 [N, C]   the rows' values
+ * in place of .q8 and .scale. bh_model_convert's F16-Q8 stores the task
+ * heads' hashed tables (feature CRF, n-gram layer: mostly zero rows) with a
+ * row index and only their non-zero rows, as F16 rows when C <=
+ * BH__ST_HALF_COLS and int8 rows otherwise; its Q8 stores every other
+ * matrix as int8 rows without a row index. bh__st_sparse_find returns how
+ * many of the parts f holds when it has NAME.q8 and NAME.scale (3 with a
+ * row index, 2 without) or NAME.rows and NAME.f16 (2), else 0;
+ * bh__st_sparse_check checks the parts against
  * [R, C] (dtypes, shapes: BH_EFORMAT naming the file and tensor; a table
  * with a row index larger than BH__ST_SPARSE_MAX values: BH_ELIMIT), so a
  * caller can check before it allocates the table; bh__st_sparse_read checks
@@ -98,14 +103,22 @@ bh_status bh__st_sparse_read(const bh__st_file *f, const char *name, int64_t R, 
  * tagger's most), 16 GiB as F32. Tables without a row index store every
  * row, so the file itself bounds them. */
 #define BH__ST_SPARSE_MAX ((int64_t)1 << 32)
+/* The widest table bh__st_sparse_make stores as F16 rows: an int8 row takes
+ * C + 2 bytes (values and an F16 scale) against 2C, so at C = 3 it saves a
+ * sixth of the bytes while it rounds every value by up to 1/254 of its
+ * row's largest (docs/models.md, "Storage"). */
+#define BH__ST_HALF_COLS 3
 /* The entries that store table[R, C] in that form: fills e[0..*ne) (2 with
- * every_row: every row kept, no row index; otherwise 3: the non-zero rows
- * and their index), named NAME.rows/.q8/.scale (the names written into the
- * caller's names[0..2]) and pointing at *rows, *q8 and *scale, which are
+ * every_row: every row kept, no row index, int8 rows; otherwise the
+ * non-zero rows and their index: 3 as int8 rows, 2 as F16 rows when C <=
+ * BH__ST_HALF_COLS), named NAME.rows/.q8/.scale or NAME.rows/.f16 (the names
+ * written into the caller's names[0..2]) and pointing at *rows, *q8 (NULL
+ * for F16 rows) and *scale (for F16 rows the values [N, C]), which are
  * allocated here and freed by the caller (free()). BH_ENUMERIC naming the
- * tensor, row and column for a value that is not finite; BH_ELIMIT for a row
- * whose max |value| an F16 scale cannot cover (above 127 * 65504) and for a
- * table with a row index larger than BH__ST_SPARSE_MAX. */
+ * tensor, row and column for a value that is not finite; BH_ELIMIT for a
+ * value F16 rows cannot hold (|x| past 65504), a row whose max |value| an
+ * F16 scale cannot cover (above 127 * 65504) and for a table with a row
+ * index larger than BH__ST_SPARSE_MAX. */
 bh_status bh__st_sparse_make(const char *name, const float *table, int64_t R, int64_t C, int every_row,
                              bh__st_entry e[3], int *ne, char (*names)[96], int32_t **rows, int8_t **q8,
                              float **scale);

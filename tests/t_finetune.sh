@@ -66,6 +66,16 @@ printf 'মিনা বলল বইটা খুব ভালো\n\nকরি�
 $BH sentiment --model "$D/sn" "$D/in.txt" > "$D/pred.jsonl" 2> "$D/err"
 is "fuse-ngrams: bhasha sentiment runs it, one line per line" "$?:$(wc -l < "$D/pred.jsonl" | tr -d ' ')" "0:3"
 is "fuse-ngrams: still the two classes" "$(sed -n '1p;3p' "$D/pred.jsonl" | cut -d'"' -f4 | tr '\n' ' ')" "pos neg "
+# stored as F16-Q8 (what ships): a 2-label n-gram table becomes F16 rows;
+# the labels stay, the scores move by F16 rounding only
+$BH model convert --in "$D/sn" --out "$D/snq" --dtype f16-q8 2> "$D/err"
+is "convert f16-q8: exit 0 for the n-gram head" "$?" "0"
+ok "convert f16-q8: the n-gram table as F16 rows" grep -q 'feat.w.f16' "$D/snq/model.safetensors"
+ok "convert f16-q8: no int8 part for it" sh -c "! grep -q 'feat.w.q8' '$D/snq/model.safetensors'"
+$BH sentiment --model "$D/snq" "$D/in.txt" > "$D/predq.jsonl" 2> "$D/err"
+is "convert f16-q8: the same labels" "$(cut -d'"' -f4 "$D/predq.jsonl")" "$(cut -d'"' -f4 "$D/pred.jsonl")"
+is "convert f16-q8: scores within 0.002" "$(paste -d' ' "$D/pred.jsonl" "$D/predq.jsonl" | sed 's/[^ ]*"score":\([0-9.]*\)}/\1/g' |
+    awk '{ d = $1 - $2; if (d < 0) d = -d; if (NF == 2 && d > 0.002) bad++ } END { print bad + 0 }')" "0"
 $BH fuse-ngrams --model "$D/s" --train "$D/train.tsv" --dev "$D/dev.tsv" --a 1 --l2 0.001 --bits 12 --out "$D/sn2" \
     > "$D/sn.json" 2> /dev/null
 is "fuse-ngrams --a --l2: that pair alone" "$?:$(grep -o '"a":[0-9.]*,"l2":[0-9.]*' "$D/sn.json")" '0:"a":1,"l2":0.001'

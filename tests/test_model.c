@@ -178,15 +178,16 @@ static void test_checkpoint_roundtrip(void **st)
     bh_model_free(m);
 }
 
-/* Sparse int8 tables (bh__st_sparse_make / _read): a table with zero rows,
- * a tiny row and rows of different scales comes back within half a step of
- * its row's scale (the scale is F16: up to 1% above max/127 in F16's
- * subnormal range); zero rows stay exactly zero; every malformed part of the
- * stored form is BH_EFORMAT. */
+/* Sparse int8 tables (bh__st_sparse_make / _read; four columns, above
+ * BH__ST_HALF_COLS): a table with zero rows, a tiny row and rows of
+ * different scales comes back within half a step of its row's scale (the
+ * scale is F16: up to 1% above max/127 in F16's subnormal range); zero rows
+ * stay exactly zero; every malformed part of the stored form is
+ * BH_EFORMAT. */
 static void test_sparse_tables(void **st)
 {
     (void)st;
-    enum { R = 64, C = 3 };
+    enum { R = 64, C = 4 };
     float t[R * C] = {0}, got[R * C];
     t[2 * C + 0] = 1.0f, t[2 * C + 2] = -0.5f;           /* row 2 */
     t[10 * C + 1] = 1e-3f;                               /* row 10: a small scale */
@@ -212,7 +213,7 @@ static void test_sparse_tables(void **st)
     assert_true(test_int8_rows_close(t, got, R, C, 1.01f));
     assert_true(got[0] == 0 && got[40 * C + 2] == 0);
     assert_int_equal(bh__st_sparse_read(&f, "tab", 32, C, got), BH_EFORMAT); /* row 40, 63 >= R */
-    assert_int_equal(bh__st_sparse_read(&f, "tab", R, 2, got), BH_EFORMAT);  /* q8 is [N, 3] */
+    assert_int_equal(bh__st_sparse_read(&f, "tab", R, 3, got), BH_EFORMAT);  /* q8 is [N, 4] */
     bh__st_close(&f);
     /* rows out of order, rows of the wrong dtype, a scale of the wrong length */
     int32_t swapped[4] = {2, 40, 10, 63};
@@ -261,7 +262,7 @@ static void test_sparse_tables(void **st)
 static void test_sparse_values(void **st)
 {
     (void)st;
-    enum { R = 4, C = 2 };
+    enum { R = 4, C = 4 };
     float t[R * C] = {0};
     bh__st_entry e[3];
     char names[3][96];
@@ -291,6 +292,79 @@ static void test_sparse_values(void **st)
         free(rows), free(q8), free(scale);
         memset(t, 0, sizeof t);
     }
+}
+
+/* F16 rows (bh__st_sparse_make's form for C <= BH__ST_HALF_COLS): the
+ * non-zero rows and their index, each value F16-rounded, zero rows exactly
+ * zero; a value F16 cannot hold is BH_ELIMIT and a NaN BH_ENUMERIC when
+ * made; when read, values that are not finite (an F32 copy), a values part
+ * of the wrong shape or dtype, or one without its row index are
+ * BH_EFORMAT. */
+static void test_sparse_half_rows(void **st)
+{
+    (void)st;
+    enum { R = 32, C = 3 };
+    float t[R * C] = {0}, got[R * C];
+    t[1 * C + 0] = 0.1f, t[1 * C + 2] = -1234.0f; /* row 1: int8 rows would make 0.1 zero (step 9.7) */
+    t[30 * C + 1] = 3e-6f;                        /* row 30: F16 subnormal */
+    bh__st_entry e[3];
+    char names[3][96];
+    int32_t *rows;
+    int8_t *q8;
+    float *vals;
+    int ne;
+    assert_int_equal(bh__st_sparse_make("tab", t, R, C, 0, e, &ne, names, &rows, &q8, &vals), BH_OK);
+    assert_int_equal(ne, 2);
+    assert_null(q8);
+    assert_string_equal(e[0].name, "tab.rows");
+    assert_string_equal(e[1].name, "tab.f16");
+    assert_true(e[1].shape[0] == 2 && e[1].shape[1] == C && rows[0] == 1 && rows[1] == 30);
+    char p[256];
+    path(p, "half.safetensors");
+    assert_int_equal(bh__st_write(p, e, ne, NULL, NULL, 0), BH_OK);
+    bh__st_file f;
+    assert_int_equal(bh__st_open(p, &f), BH_OK);
+    assert_int_equal(bh__st_sparse_find(&f, "tab"), 2);
+    assert_int_equal(bh__st_sparse_read(&f, "tab", R, C, got), BH_OK);
+    assert_true(test_f16_close(t, got, (size_t)R * C));
+    assert_true(got[1 * C + 2] == -1234.0f && got[1 * C] > 0.0999f && got[0] == 0 && got[31 * C + 2] == 0);
+    assert_int_equal(bh__st_sparse_read(&f, "tab", 16, C, got), BH_EFORMAT);    /* row 30 >= R */
+    assert_int_equal(bh__st_sparse_read(&f, "tab", R, C + 1, got), BH_EFORMAT); /* f16 is [2, 3] */
+    bh__st_close(&f);
+    /* the values without their row index: not a table */
+    assert_int_equal(bh__st_write(p, e + 1, 1, NULL, NULL, 0), BH_OK);
+    assert_int_equal(bh__st_open(p, &f), BH_OK);
+    assert_int_equal(bh__st_sparse_find(&f, "tab"), 0);
+    assert_int_equal(bh__st_sparse_read(&f, "tab", R, C, got), BH_EFORMAT);
+    bh__st_close(&f);
+    /* F32 values (a copy made by hand) are read; a NaN among them is refused */
+    e[1].f16 = 0;
+    vals[4] = NAN;
+    assert_int_equal(bh__st_write(p, e, ne, NULL, NULL, 0), BH_OK);
+    assert_int_equal(bh__st_open(p, &f), BH_OK);
+    assert_int_equal(bh__st_sparse_read(&f, "tab", R, C, got), BH_EFORMAT);
+    assert_non_null(strstr(bh_last_error(), "tensor tab.f16: element 4 is NaN"));
+    bh__st_close(&f);
+    /* values of an integer dtype */
+    e[1].raw_dtype = "I32", e[1].raw = vals, e[1].data = NULL;
+    assert_int_equal(bh__st_write(p, e, ne, NULL, NULL, 0), BH_OK);
+    assert_int_equal(bh__st_open(p, &f), BH_OK);
+    assert_int_equal(bh__st_sparse_read(&f, "tab", R, C, got), BH_EFORMAT);
+    assert_non_null(strstr(bh_last_error(), "tab.f16: needs a float tensor [2,3]"));
+    bh__st_close(&f);
+    free(rows), free(q8), free(vals);
+    unlink(p);
+    t[5 * C + 1] = 70000.0f; /* past F16's 65504 */
+    assert_int_equal(bh__st_sparse_make("tab", t, R, C, 0, e, &ne, names, &rows, &q8, &vals), BH_ELIMIT);
+    assert_non_null(strstr(bh_last_error(), "tensor tab: row 5 column 1 is 70000, beyond F16's range"));
+    t[5 * C + 1] = NAN;
+    assert_int_equal(bh__st_sparse_make("tab", t, R, C, 0, e, &ne, names, &rows, &q8, &vals), BH_ENUMERIC);
+    /* every row kept (Q8's dense matrices) stays int8 rows at any width */
+    t[5 * C + 1] = 0;
+    assert_int_equal(bh__st_sparse_make("tab", t, R, C, 1, e, &ne, names, &rows, &q8, &vals), BH_OK);
+    assert_int_equal(ne, 2);
+    assert_string_equal(e[0].name, "tab.q8");
+    free(rows), free(q8), free(vals);
 }
 
 /* The stored form as a reader sees it: a table with a row index holds only
@@ -1471,6 +1545,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_safetensors_hostile), cmocka_unit_test(test_sparse_tables), cmocka_unit_test(test_checkpoint_roundtrip),
         cmocka_unit_test(test_sparse_values),       cmocka_unit_test(test_sparse_read_limits),
+        cmocka_unit_test(test_sparse_half_rows),
         cmocka_unit_test(test_convert_values),      cmocka_unit_test(test_convert_settings),
         cmocka_unit_test(test_sparse_huge),         cmocka_unit_test(test_heads_config),
         cmocka_unit_test(test_convert_and_warm_start), cmocka_unit_test(test_convert_q8), cmocka_unit_test(test_f16_edges),

@@ -101,7 +101,7 @@ enum { BH_MODEL_MMAP = 1 /* read-only weights mapped from the file */ };
 
 /* Loads DIR/config.json and DIR/model.safetensors. Every tensor is checked
  * against the config (name, shape, a float dtype: F32, F16, BF16, or int8
- * rows as bh_model_convert writes them) and the file size; all but F32 are
+ * or F16 rows as bh_model_convert writes them) and the file size; all but F32 are
  * widened to F32 in memory. A weight that is NaN or infinite is BH_EFORMAT
  * naming the tensor; an int8-row table with a row index larger than the
  * reader's cap (2^32 values) is BH_ELIMIT. */
@@ -123,18 +123,20 @@ void bh_model_free(bh_model *m);
  * needs F32. "F16-Q8" is F16 except for the task heads' hashed tables
  * (head.NAME.feat.w: feature CRF and n-gram weights), which keep only their
  * non-zero rows, each as int8 with an F16 scale (error <= half a step of
- * max|row|/127; format in models/safetensors.h); bh_heads_load expands them.
+ * max|row|/127), or for a table of at most 3 columns (a 3-label n-gram
+ * layer, where int8 would save a sixth) as F16 values (format in
+ * models/safetensors.h); bh_heads_load expands them.
  * "Q8" stores every other matrix (the encoder's or decoder's and the heads')
  * as int8 rows too, all of them, a scale per row (the embedding table: per
  * piece; a linear layer: per output), and the vectors (biases, norms) as
  * F16: about half the size of F16; bh_model_load and bh_heads_load widen the
  * rows to F32. out_dir is created if needed, each file written atomically.
- * Matrices already stored as int8 rows are copied unchanged (their scales as
- * dtype), so an F16-Q8 model converts to Q8. BH_EINVAL for another dtype,
- * BH_EFORMAT for a tensor that is neither float nor part of an int8-row
- * table (or a finetune.json that is not JSON), BH_ENUMERIC naming the tensor
+ * Matrices already stored as int8 or F16 rows are copied unchanged (int8
+ * rows' scales as dtype), so an F16-Q8 model converts to Q8. BH_EINVAL for
+ * another dtype, BH_EFORMAT for a tensor that is neither float nor part of
+ * such a table (or a finetune.json that is not JSON), BH_ENUMERIC naming the tensor
  * for a NaN or infinite weight, BH_ELIMIT naming it for a value the dtype
- * cannot hold (F16: an |x| that rounds past 65504; int8 rows: a row's max
+ * cannot hold (F16 and F16 rows: an |x| that rounds past 65504; int8 rows: a row's max
  * |x| above 127 * 65504, its scale being F16). */
 bh_status bh_model_convert(const char *in_dir, const char *out_dir, const char *dtype);
 

@@ -1,8 +1,8 @@
 /* fuzz_models: every model-file loader on arbitrary bytes. The first byte
  * picks the loader; the rest is the file:
  *   0 config.json, 1 model.safetensors of a tiny encoder with a sentiment, a
- *   NER (CRF, feature table) and a QA head, loaded by bh_model_load and
- *   bh_heads_load; 2 its finetune.json, loaded by bh_task_model_load;
+ *   NER (CRF, feature table) and a QA head (seeded as saved and as F16-Q8
+ *   converts it), loaded by bh_model_load and bh_heads_load; 2 its finetune.json, loaded by bh_task_model_load;
  *   3 a language-ID model; 4 a SentencePiece model; 5 a WordPiece vocab;
  *   6 a CRF tagger; 7 word clusters; 8 a digit recognizer; 9 a token shard,
  *   read for 64 windows; 10 the tiny encoder's optimizer state.
@@ -14,7 +14,7 @@
 
 static char dir[] = "/tmp/bhasha-fuzz-XXXXXX";
 static char path_cfg[64], path_st[64], path_ft[64];
-static bh_buf seed_cfg, seed_st, seed_ft, seed_crf, seed_digits, seed_shard, seed_optim;
+static bh_buf seed_cfg, seed_st, seed_st_rows, seed_ft, seed_crf, seed_digits, seed_shard, seed_optim;
 static bh_model *tiny;
 
 static void slurp(const char *path, bh_buf *out)
@@ -78,6 +78,19 @@ static void make_model(void)
     slurp(path_cfg, &seed_cfg);
     slurp(path_st, &seed_st);
     bh_buf_append(&seed_ft, ft, sizeof ft - 1);
+    /* the same weights as F16-Q8 writes them: the NER head's 3-label feature
+     * table as F16 rows (a row index and the values) */
+    char conv[4096], p[4096];
+    snprintf(conv, sizeof conv, "%s/conv", dir);
+    if (bh_model_convert(dir, conv, "f16-q8")) fuzz_die("convert");
+    snprintf(p, sizeof p, "%s/model.safetensors", conv);
+    slurp(p, &seed_st_rows);
+    static const char *files[] = {"config.json", "model.safetensors", "finetune.json", "tokenizer.model"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(p, sizeof p, "%s/%s", conv, files[i]);
+        unlink(p);
+    }
+    rmdir(conv);
 }
 
 static void make_crf(void)
@@ -166,6 +179,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         bh_buf b = {0};
         write_seed(seeds, 0, "config", seed_cfg.data, seed_cfg.len);
         write_seed(seeds, 1, "safetensors", seed_st.data, seed_st.len);
+        write_seed(seeds, 1, "safetensors-rows", seed_st_rows.data, seed_st_rows.len);
         write_seed(seeds, 2, "finetune", seed_ft.data, seed_ft.len);
         slurp(fuzz_asset("assets/langid/langid.bin"), &b);
         write_seed(seeds, 3, "langid", b.data, b.len);
