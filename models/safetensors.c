@@ -372,8 +372,9 @@ bh_status bh__st_check_f16(const char *path, const char *name, const float *x, s
 
 static size_t entry_size(const bh__st_entry *e)
 {
-    if (e->raw) return !strcmp(e->raw_dtype, "I8") ? 1 : !strcmp(e->raw_dtype, "F16") || !strcmp(e->raw_dtype, "BF16") ? 2 : 4;
-    return e->f16 ? 2 : 4;
+    if (!e->raw) return e->f16 ? 2 : 4;
+    if (!strcmp(e->raw_dtype, "I8")) return 1;
+    return !strcmp(e->raw_dtype, "F16") || !strcmp(e->raw_dtype, "BF16") ? 2 : 4;
 }
 
 /* ------------------------------------------------------ sparse tables */
@@ -526,8 +527,8 @@ bh_status bh__st_sparse_make(const char *name, const float *table, int64_t R, in
         for (int64_t c = 0; half && c < C; c++) {
             float x = table[r * C + c];
             if (isfinite(x) && (bh__f32_to_f16(x) & 0x7c00u) == 0x7c00u)
-                return bh__fail(BH_ELIMIT, "tensor %s: row %lld column %lld is %g, beyond F16's range (|x| <= %d)", name,
-                                (long long)r, (long long)c, (double)x, BH__ST_F16_MAX);
+                return bh__fail(BH_ELIMIT, "tensor %s: row %lld column %lld is %g, beyond F16's range (|x| <= %d)",
+                                name, (long long)r, (long long)c, (double)x, BH__ST_F16_MAX);
         }
         bh_status st = row_max(name, table + r * C, r, C, &m);
         if (st) return st;
@@ -583,7 +584,8 @@ bh_status bh__st_sparse_make(const char *name, const float *table, int64_t R, in
         e[k].name = names[k], e[k].ndim = 2, e[k].shape[0] = N, e[k].shape[1] = C, e[k].data = *scale, e[k++].f16 = 1;
     } else {
         memcpy(names[k], all[1], 96);
-        e[k].name = names[k], e[k].ndim = 2, e[k].shape[0] = N, e[k].shape[1] = C, e[k].raw_dtype = "I8", e[k++].raw = *q8;
+        e[k].name = names[k], e[k].ndim = 2, e[k].shape[0] = N, e[k].shape[1] = C;
+        e[k].raw_dtype = "I8", e[k++].raw = *q8;
         memcpy(names[k], all[2], 96);
         e[k].name = names[k], e[k].ndim = 1, e[k].shape[0] = N, e[k].data = *scale, e[k++].f16 = 1;
     }
