@@ -3,9 +3,10 @@
  *   0 config.json, 1 model.safetensors of a tiny encoder with a sentiment, a
  *   NER (CRF, feature table) and a QA head (seeded as saved and as F16-Q8
  *   converts it), loaded by bh_model_load and bh_heads_load; 2 its
- *   finetune.json, loaded by bh_task_model_load; 3 a language-ID model; 4 a SentencePiece model; 5 a WordPiece vocab;
- *   6 a CRF tagger; 7 word clusters; 8 a digit recognizer; 9 a token shard,
- *   read for 64 windows; 10 the tiny encoder's optimizer state.
+ *   finetune.json, loaded by bh_task_model_load; 3 a language-ID model;
+ *   4 a SentencePiece model; 5 a WordPiece vocab; 6 a CRF tagger; 7 word
+ *   clusters; 8 a digit recognizer; 9 a token shard, read for 64 windows;
+ *   10 the tiny encoder's optimizer state.
  * With BH_FUZZ_SEEDS=DIR set, the start-up writes one valid file of each kind
  * (selector byte first) into DIR: the seed corpus. */
 #include "fuzz.h"
