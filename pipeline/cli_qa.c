@@ -179,6 +179,14 @@ static int qa_squad(const char *cmd, bh__qa_model *qm, const char *path, int str
     return strict && problems ? 1 : 0;
 }
 
+/* "answer":...,"start":S,"end":E,"score":P of answer x in context ctx. */
+static void answer_fields(const char *ctx, const bh__qa_answer *x)
+{
+    fputs("\"answer\":", stdout);
+    cli_json_string(stdout, ctx + x->bstart, x->bend - x->bstart);
+    printf(",\"start\":%zu,\"end\":%zu,\"score\":%.4f", x->start, x->end, (double)x->score);
+}
+
 int cli_qa(int argc, char **argv)
 {
     const char *cmd = argv[0], *model = NULL, *in = NULL, *squad = NULL;
@@ -262,17 +270,17 @@ int cli_qa(int argc, char **argv)
             fputs("}\n", stdout);
         } else {
             /* the best answer's fields, then with --top-k the list of all */
-            for (int k = 0; k < (topk > 1 ? na + 1 : 1); k++) {
-                const bh__qa_answer *x = &a[k ? k - 1 : 0];
-                if (k == 1) fputs(",\"answers\":[", stdout);
-                if (k > 1) fputc(',', stdout);
-                if (k) fputc('{', stdout);
-                fputs("\"answer\":", stdout);
-                cli_json_string(stdout, json_string_value(c) + x->bstart, x->bend - x->bstart);
-                printf(",\"start\":%zu,\"end\":%zu,\"score\":%.4f", x->start, x->end, (double)x->score);
-                if (k) fputc('}', stdout);
+            answer_fields(json_string_value(c), &a[0]);
+            if (topk > 1) {
+                fputs(",\"answers\":[", stdout);
+                for (int k = 0; k < na; k++) {
+                    fputs(k ? ",{" : "{", stdout);
+                    answer_fields(json_string_value(c), &a[k]);
+                    fputc('}', stdout);
+                }
+                fputc(']', stdout);
             }
-            fputs(topk > 1 ? "]}\n" : "}\n", stdout);
+            fputs("}\n", stdout);
         }
         json_decref(o);
     }

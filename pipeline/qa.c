@@ -239,6 +239,9 @@ typedef struct qa_cfg {
                          * "how many", or with a number or month when it asks "when" (0: off) */
 } qa_cfg;
 
+/* Whether decoding applies an answer prior (and so needs read_question's flags). */
+static int has_priors(const qa_cfg *c) { return c->echo_penalty > 0 || c->type_penalty > 0; }
+
 /* The words v[0..n) of text, each normalized as the model sees it (when the
  * tokenizer's settings say so), one after the other in b: word k is
  * b->data[off[k], off[k + 1]). */
@@ -383,7 +386,7 @@ static int question_wants(const qtok *q, const char *qb, const size_t *qo, size_
  * long context stays cheap. */
 static bh_status read_question(qtok *q, const qa_cfg *c, const char *question, qa_ex *x)
 {
-    int priors = c->echo_penalty > 0 || c->type_penalty > 0;
+    int priors = has_priors(c);
     bh_status st = q->seg ? BH_OK : bh_segmenter_new(&q->seg);
     bh_spans qw = {0};
     bh_buf qb = {0}, cb = {0}; /* normalized question and context words */
@@ -576,8 +579,7 @@ static bh_status add_example(qa_set *d, qtok *q, const qa_cfg *c, const char *id
     bh_status st;
     if ((st = encode_question(q, c, question, strlen(question), x)) || (st = encode_text(q, ctx, clen, &x->p))) return st;
     x->sb = -1, x->se = -1;
-    if ((c->sentence || c->echo_penalty > 0 || c->type_penalty > 0) && (st = read_question(q, c, question, x)))
-        return st;
+    if ((c->sentence || has_priors(c)) && (st = read_question(q, c, question, x))) return st;
     if (!x->p.n) return bh__fail(BH_EFORMAT, "the context has no pieces");
     /* a chosen sentence that holds no whole piece (a sentence break inside
      * a word) cannot hold an answer: the whole context then */
@@ -799,12 +801,26 @@ static bh_status qbatch_fill(qbatch *b, const qa_set *d, const qa_feat *const *f
 
 /* ---------------------------------------------------------------- decoding */
 
-/* A decoded answer: its score (answer priors applied), its log p(start) +
- * log p(end), and its bytes in the context. */
+/* A decoded span: its score (answer priors applied), its log p(start) +
+ * log p(end), and where it is: positions [bs, be] of a row while a row is
+ * searched (span_top), bytes [bs, be) of the context once it is an answer. */
 typedef struct cand {
     float score, raw;
     long bs, be;
 } cand;
+
+/* Inserts a into v[0..*n), best first, at most k entries: one that is not
+ * better than the k-th is dropped; ties keep the entry found first. */
+static void top_insert(cand *v, int *n, int k, cand a)
+{
+    if (*n == k && !(a.score > v[k - 1].score)) return;
+    int last = *n < k ? *n : k - 1; /* where a goes if nothing is worse */
+    int at = last;
+    while (at > 0 && a.score > v[at - 1].score) at--;
+    memmove(v + at + 1, v + at, sizeof(cand) * (size_t)(last - at));
+    v[at] = a;
+    if (*n < k) (*n)++;
+}
 
 /* The k best distinct answers of one question so far, best first (v[k],
  * owned by the caller), and the lowest null score over its windows. */
@@ -825,12 +841,7 @@ static void best_add(best *bx, cand a)
         memmove(bx->v + i, bx->v + i + 1, sizeof(cand) * (size_t)(bx->n - i - 1));
         bx->n--;
     }
-    if (bx->n == bx->k && !(a.score > bx->v[bx->n - 1].score)) return;
-    int at = bx->n < bx->k ? bx->n : bx->k - 1;
-    while (at > 0 && a.score > bx->v[at - 1].score) at--;
-    memmove(bx->v + at + 1, bx->v + at, sizeof(cand) * (size_t)((bx->n < bx->k ? bx->n : bx->k - 1) - at));
-    bx->v[at] = a;
-    if (bx->n < bx->k) bx->n++;
+    top_insert(bx->v, &bx->n, bx->k, a);
 }
 
 /* Whether window f can hold an answer: with the sentence restriction, only
@@ -934,12 +945,6 @@ void bh__qa_whole_clusters(const char *ctx, long n, long *bs, long *be)
     while (*be < n && continues_cluster(ctx, *be, n, &len)) *be += len;
 }
 
-/* A span of one row: positions [s, e], its score and log p(start) + log p(end). */
-typedef struct rowspan {
-    float score, raw;
-    int s, e;
-} rowspan;
-
 /* The k best spans of one row as bh_span_best finds the best (log p(start)
  * + log p(end), end >= start, at most max_len positions, positions with
  * ctx[t] only), less the answer priors: pf[t] holds the QA_* flags of
@@ -947,7 +952,7 @@ typedef struct rowspan {
  * them best first (ties: the earlier span first); returns their count.
  * O(T x max_len x k). */
 static int span_top(const float *ls, const float *le, const uint8_t *ctx, const uint8_t *pf, int T, int max_len, int want,
-                    const qa_cfg *c, int k, rowspan *out)
+                    const qa_cfg *c, int k, cand *out)
 {
     uint8_t need = want == QA_WANT_NUM ? QA_NUM : want == QA_WANT_DATE ? QA_DATE : 0;
     int n = 0;
@@ -964,12 +969,7 @@ static int span_top(const float *ls, const float *le, const uint8_t *ctx, const 
             float v = ls[s] + le[e] - typed;
             if (all & QA_ECHO) v -= c->echo_penalty;
             /* as bh_span_best: a span scored -inf or NaN is never an answer */
-            if (!(v > -INFINITY) || (n == k && !(v > out[k - 1].score))) continue;
-            int at = n < k ? n : k - 1;
-            while (at > 0 && v > out[at - 1].score) at--;
-            memmove(out + at + 1, out + at, sizeof(rowspan) * (size_t)((n < k ? n : k - 1) - at));
-            out[at] = (rowspan){v, ls[s] + le[e], s, e};
-            if (n < k) n++;
+            if (v > -INFINITY) top_insert(out, &n, k, (cand){v, ls[s] + le[e], s, e});
         }
     }
     return n;
@@ -987,12 +987,8 @@ static bh_status fold_row(const qbatch *b, int i, const qa_set *d, const qa_feat
      * empty answer) and pieces outside the chosen sentence; pf: the
      * positions' answer-prior flags */
     uint8_t *ctx = malloc((size_t)T * 2), *pf = ctx + T;
-    rowspan *top = malloc(sizeof *top * (size_t)k);
-    if (!ctx || !top) {
-        free(ctx);
-        free(top);
-        return bh__fail(BH_ENOMEM, "out of memory");
-    }
+    cand top[4 * BH__QA_TOP_MAX]; /* k <= 4 * BH__QA_TOP_MAX: 6.4 KB */
+    if (!ctx) return bh__fail(BH_ENOMEM, "out of memory");
     for (int t = 0; t < T; t++) {
         int p = f->w0 + t - base; /* the context piece at position t */
         ctx[t] = t > 0 && allowed[t] && p >= 0 && p < x->p.n && x->p.e[p] > x->p.b[p] &&
@@ -1003,7 +999,7 @@ static bh_status fold_row(const qbatch *b, int i, const qa_set *d, const qa_feat
     float ns = ls[0] + le[0];
     if (ns < bx->null_min) bx->null_min = ns;
     for (int j = 0; j < n; j++) {
-        long bs = (long)x->p.b[f->w0 + top[j].s - base], be = (long)x->p.e[f->w0 + top[j].e - base];
+        long bs = (long)x->p.b[f->w0 + top[j].bs - base], be = (long)x->p.e[f->w0 + top[j].be - base];
         /* a piece of a character that normalization split: the whole character */
         while (bs > 0 && ((unsigned char)x->ctx[bs] & 0xC0) == 0x80) bs--;
         while (be < (long)x->clen && ((unsigned char)x->ctx[be] & 0xC0) == 0x80) be++;
@@ -1011,7 +1007,6 @@ static bh_status fold_row(const qbatch *b, int i, const qa_set *d, const qa_feat
         best_add(bx, (cand){top[j].score, top[j].raw, bs, be});
     }
     free(ctx);
-    free(top);
     return BH_OK;
 }
 
@@ -1425,7 +1420,7 @@ bh_status bh__qa_answer_top(bh__qa_model *qm, const char *context, size_t clen, 
     if (cc < qc)
         return bh__fail(BH_EINVAL, "the context (%zu characters) is shorter than the question (%zu)", cc, qc);
     qa_set *d = &qm->one;
-    for (long k = 0; k < d->n; k++) ex_free(&d->ex[k]);
+    for (long e = 0; e < d->n; e++) ex_free(&d->ex[e]);
     d->n = d->nf = 0;
     d->tokens = d->unmapped = 0;
     char *qz = malloc(qlen + 1);
@@ -1446,18 +1441,18 @@ bh_status bh__qa_answer_top(bh__qa_model *qm, const char *context, size_t clen, 
     best bx = {v, k, 0, INFINITY};
     const int chunk = 16; /* windows per forward pass */
     int nu = 0;           /* the windows that can hold the answer, to the front */
-    for (int k = 0; k < nf; k++)
-        if (window_used(&d->ex[0], &d->f[k])) d->f[nu++] = d->f[k];
+    for (int w = 0; w < nf; w++)
+        if (window_used(&d->ex[0], &d->f[w])) d->f[nu++] = d->f[w];
     nf = nu;
     for (int i0 = 0; i0 < nf; i0 += chunk) {
         int B = nf - i0 < chunk ? nf - i0 : chunk;
-        for (int k = 0; k < B; k++) qm->ptr[k] = &d->f[i0 + k];
+        for (int r = 0; r < B; r++) qm->ptr[r] = &d->f[i0 + r];
         if ((st = qbatch_fill(&qm->b, d, qm->ptr, B, D, qm->q.pad, &qm->q)) ||
             (st = bh_model_forward(qm->m, qm->b.ids, qm->b.mask, B, qm->b.T, qm->b.hid, NULL)) ||
             (st = bh_head_span_logprobs(qm->h, qm->b.hid, qm->b.allowed, B, qm->b.T, D, qm->b.ls, qm->b.le)))
             return st;
-        for (int k = 0; k < B; k++)
-            if ((st = fold_row(&qm->b, k, d, qm->ptr[k], &qm->c, &bx))) return st;
+        for (int r = 0; r < B; r++)
+            if ((st = fold_row(&qm->b, r, d, qm->ptr[r], &qm->c, &bx))) return st;
     }
     /* the null answer: the only one when no span was found, else (a
      * null-answer model) ranked among the spans by its score */

@@ -101,12 +101,8 @@ bh_status bh_task_qa(bh_task_model *m, const char *context, size_t clen, const c
                      bh_answer *out)
 {
     if (!m || !out || (!context && clen) || (!question && qlen)) return bh__fail(BH_EINVAL, "bh_task_qa: NULL argument");
-    if (!m->qm) return bh__fail(BH_ENOTFOUND, "the model has no QA head");
-    bh__qa_answer a;
-    bh_status st = bh__qa_answer_one(m->qm, context ? context : "", clen, question ? question : "", qlen, &a);
-    if (st) return st;
-    *out = (bh_answer){a.start, a.end, a.bstart, a.bend, a.score};
-    return BH_OK;
+    size_t n;
+    return bh_task_qa_top(m, context, clen, question, qlen, 1, out, &n); /* k = 1 always gives one */
 }
 
 bh_status bh_task_qa_top(bh_task_model *m, const char *context, size_t clen, const char *question, size_t qlen,

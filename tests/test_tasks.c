@@ -312,9 +312,9 @@ int main(void)
 {
     test_build_path(dir, sizeof dir, "tmp_tasks_XXXXXX");
     if (!mkdtemp(dir)) return 1;
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_tasks), cmocka_unit_test(test_shipped_qa),
-                                       cmocka_unit_test(test_whole_clusters), cmocka_unit_test(test_whole_words), cmocka_unit_test(test_conjunct_clusters),
-                                       cmocka_unit_test(test_unicode_space)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_tasks),          cmocka_unit_test(test_shipped_qa),
+                                       cmocka_unit_test(test_whole_clusters), cmocka_unit_test(test_whole_words),
+                                       cmocka_unit_test(test_conjunct_clusters), cmocka_unit_test(test_unicode_space)};
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
