@@ -2,6 +2,7 @@
  * model.safetensors, written atomically; loading copies the weights into one
  * allocation or, with BH_MODEL_MMAP, uses the mapping in place. */
 #include <errno.h>
+#include <float.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -472,5 +473,216 @@ done:
     for (int i = 0; parts && i < np; i++) free(parts[i]);
     free(e), free(names), free(parts), free(buf), free(mk), free(mv);
     free(wi), free(wo), free(ci), free(co), free(ti), free(to);
+    return st;
+}
+
+/* finetune.json for an averaged model: the first model's settings, without
+ * its dev scores (they were measured on that model alone), with the average
+ * recorded. Missing: nothing to write. */
+static bh_status average_settings(const char *in_dir, const char *out_dir, const float *w, int n)
+{
+    char *path = join(in_dir, "finetune.json"), *to = join(out_dir, "finetune.json");
+    bh_status st = BH_OK;
+    json_t *j = NULL, *ws = NULL, *avg = NULL;
+    struct stat sb;
+    if (!path || !to) {
+        st = bh__fail(BH_ENOMEM, "out of memory");
+        goto done;
+    }
+    if (stat(path, &sb) != 0) goto done;
+    json_error_t je;
+    if (!(j = json_load_file(path, 0, &je))) {
+        st = bh__fail(BH_EFORMAT, "%s line %d: %s", path, je.line, je.text);
+        goto done;
+    }
+    if (!json_is_object(j)) {
+        st = bh__fail(BH_EFORMAT, "%s: not a JSON object", path);
+        goto done;
+    }
+    json_object_del(j, "dev");
+    json_object_del(j, "best_epoch");
+    json_t *tasks = json_object_get(j, "tasks");
+    for (size_t i = 0; i < json_array_size(tasks); i++) json_object_del(json_array_get(tasks, i), "dev");
+    ws = json_array();
+    avg = json_object();
+    if (!ws || !avg) {
+        st = bh__fail(BH_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (int i = 0; i < n; i++)
+        if (json_array_append_new(ws, json_real(w[i]))) {
+            st = bh__fail(BH_ENOMEM, "out of memory");
+            goto done;
+        }
+    if (json_object_set_new(avg, "models", json_integer(n)) || json_object_set(avg, "weights", ws) ||
+        json_object_set(j, "average", avg)) {
+        st = bh__fail(BH_ENOMEM, "out of memory");
+        goto done;
+    }
+    st = bh__atomic_write_json(j, to, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+done:
+    json_decref(j), json_decref(ws), json_decref(avg);
+    free(path), free(to);
+    return st;
+}
+
+bh_status bh_model_average(const char *const *in_dirs, const float *weights, int n, const char *out_dir)
+{
+    if (!in_dirs || !out_dir || n < 1) return bh__fail(BH_EINVAL, "bh_model_average: NULL argument or no model");
+    for (int i = 0; i < n; i++)
+        if (!in_dirs[i]) return bh__fail(BH_EINVAL, "bh_model_average: NULL model directory");
+    bh__st_file *f = calloc((size_t)n, sizeof *f);
+    float *w = malloc((size_t)n * sizeof *w), *buf = NULL, *tmp = NULL;
+    char *wo = join(out_dir, "model.safetensors"), *co = join(out_dir, "config.json");
+    char *to = join(out_dir, "tokenizer.model"), *wi = NULL, *ci = NULL, *ti = NULL;
+    json_t *c0 = NULL;
+    bh__st_entry *e = NULL;
+    int *order = NULL;
+    const char **mk = NULL, **mv = NULL;
+    bh_status st = BH_OK;
+    if (!f || !w || !wo || !co || !to) {
+        st = bh__fail(BH_ENOMEM, "out of memory");
+        goto done;
+    }
+    /* the weights, normalized to sum 1 */
+    double sum = 0;
+    for (int i = 0; i < n; i++) {
+        float x = weights ? weights[i] : 1.0f;
+        if (!(x >= 0 && x <= FLT_MAX)) {
+            st = bh__fail(BH_EINVAL, "bh_model_average: weight %d is %g (finite and >= 0)", i + 1, (double)x);
+            goto done;
+        }
+        sum += x;
+    }
+    if (!(sum > 0)) {
+        st = bh__fail(BH_EINVAL, "bh_model_average: the weights sum to 0");
+        goto done;
+    }
+    for (int i = 0; i < n; i++) w[i] = (float)((weights ? weights[i] : 1.0f) / sum);
+    /* same architecture and heads: config.json equal as JSON */
+    for (int i = 0; i < n; i++) {
+        free(ci);
+        if (!(ci = join(in_dirs[i], "config.json"))) {
+            st = bh__fail(BH_ENOMEM, "out of memory");
+            goto done;
+        }
+        bh_model_config c;
+        if ((st = bh_model_config_load(ci, &c))) goto done; /* checked as loading would */
+        json_error_t je;
+        json_t *cj = json_load_file(ci, 0, &je);
+        if (!cj) {
+            st = bh__fail(BH_EFORMAT, "%s line %d: %s", ci, je.line, je.text);
+            goto done;
+        }
+        if (!c0) c0 = cj;
+        else {
+            int same = json_equal(c0, cj);
+            json_decref(cj);
+            if (!same) {
+                st = bh__fail(BH_EINVAL, "%s differs from %s/config.json: only models of one architecture and one set "
+                                         "of heads average",
+                              ci, in_dirs[0]);
+                goto done;
+            }
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        free(wi);
+        if (!(wi = join(in_dirs[i], "model.safetensors"))) {
+            st = bh__fail(BH_ENOMEM, "out of memory");
+            goto done;
+        }
+        if ((st = bh__st_open(wi, &f[i]))) goto done;
+    }
+    /* every tensor a float tensor (not convert's sparse rows, which hold no
+     * full matrix to average) present in every model with the same shape */
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < f[i].ntensors; k++) {
+            const bh__st_tensor *s = &f[i].t[k];
+            if (sparse_part(&f[i], s) || !bh__st_is_float(s) || s->ndim < 1 || s->ndim > 2) {
+                st = bh__fail(BH_EFORMAT,
+                              "%s/model.safetensors: tensor %s: %s [%d dimensions] does not average (int8 or F16 rows "
+                              "from model convert: average the F32 or F16 models)",
+                              in_dirs[i], s->name, s->dtype, s->ndim);
+                goto done;
+            }
+        }
+    size_t total = 0, most = 0;
+    for (int k = 0; k < f[0].ntensors; k++) {
+        const bh__st_tensor *t = &f[0].t[k];
+        for (int i = 1; i < n; i++) {
+            const bh__st_tensor *s = bh__st_find(&f[i], t->name);
+            if (!s || s->ndim != t->ndim || s->shape[0] != t->shape[0] || (t->ndim == 2 && s->shape[1] != t->shape[1])) {
+                st = bh__fail(BH_ESHAPE, "%s/model.safetensors: tensor %s %s %s/model.safetensors", in_dirs[i], t->name,
+                              s ? "has another shape than in" : "is missing, present in", in_dirs[0]);
+                goto done;
+            }
+        }
+        size_t cnt = (size_t)t->shape[0] * (size_t)(t->ndim == 2 ? t->shape[1] : 1);
+        total += cnt;
+        if (cnt > most) most = cnt;
+    }
+    for (int i = 1; i < n; i++)
+        if (f[i].ntensors != f[0].ntensors) {
+            st = bh__fail(BH_ESHAPE, "%s/model.safetensors: %d tensors, %s/model.safetensors %d", in_dirs[i],
+                          f[i].ntensors, in_dirs[0], f[0].ntensors);
+            goto done;
+        }
+    e = calloc((size_t)f[0].ntensors + 1, sizeof *e);
+    order = calloc((size_t)f[0].ntensors + 1, sizeof *order);
+    buf = malloc((total + 1) * sizeof *buf);
+    tmp = malloc((most + 1) * sizeof *tmp);
+    mk = calloc((size_t)f[0].nmeta + 1, sizeof *mk);
+    mv = calloc((size_t)f[0].nmeta + 1, sizeof *mv);
+    if (!e || !order || !buf || !tmp || !mk || !mv) {
+        st = bh__fail(BH_ENOMEM, "out of memory averaging %zu weights", total);
+        goto done;
+    }
+    /* written in the order of the first model's data, as convert does */
+    for (int i = 0; i < f[0].ntensors; i++) {
+        int j = i;
+        while (j > 0 && f[0].t[order[j - 1]].offset > f[0].t[i].offset) order[j] = order[j - 1], j--;
+        order[j] = i;
+    }
+    size_t off = 0;
+    for (int k = 0; k < f[0].ntensors; k++) {
+        const bh__st_tensor *t = &f[0].t[order[k]];
+        size_t cnt = (size_t)t->shape[0] * (size_t)(t->ndim == 2 ? t->shape[1] : 1);
+        float *acc = buf + off;
+        memset(acc, 0, cnt * sizeof *acc);
+        for (int i = 0; i < n; i++) {
+            bh__st_to_f32(i ? bh__st_find(&f[i], t->name) : t, tmp);
+            if ((st = bh__st_check_finite(BH_EFORMAT, in_dirs[i], t->name, tmp, cnt))) goto done;
+            for (size_t x = 0; x < cnt; x++) acc[x] += w[i] * tmp[x];
+        }
+        e[k].name = t->name;
+        e[k].ndim = t->ndim;
+        e[k].shape[0] = t->shape[0];
+        e[k].shape[1] = t->ndim == 2 ? t->shape[1] : 0;
+        e[k].data = acc;
+        off += cnt;
+    }
+    if (mkdir(out_dir, 0777) != 0 && errno != EEXIST) {
+        st = bh__fail(BH_EIO, "%s: %s", out_dir, strerror(errno));
+        goto done;
+    }
+    for (int i = 0; i < f[0].nmeta; i++) mk[i] = f[0].meta_keys[i], mv[i] = f[0].meta_vals[i];
+    if ((st = bh__st_write(wo, e, f[0].ntensors, mk, mv, f[0].nmeta))) goto done;
+    free(ci), free(ti);
+    ci = join(in_dirs[0], "config.json"), ti = join(in_dirs[0], "tokenizer.model");
+    if (!ci || !ti) {
+        st = bh__fail(BH_ENOMEM, "out of memory");
+        goto done;
+    }
+    if ((st = bh__atomic_copy(ci, co))) goto done;
+    st = bh__atomic_copy(ti, to);
+    if (st == BH_ENOTFOUND) st = BH_OK;
+    if (!st) st = copy_settings(in_dirs[0], out_dir);
+    if (!st) st = average_settings(in_dirs[0], out_dir, w, n);
+done:
+    for (int i = 0; f && i < n; i++) bh__st_close(&f[i]);
+    json_decref(c0);
+    free(f), free(w), free(buf), free(tmp), free(e), free(order), free(mk), free(mv);
+    free(wo), free(co), free(to), free(wi), free(ci), free(ti);
     return st;
 }

@@ -797,15 +797,56 @@ done:
     return rc;
 }
 
-/* bhasha model convert: a model directory's weights to F16 (or back to F32). */
+#define MODEL_USAGE                                                                                  \
+    "usage: bhasha model convert --in DIR --out DIR [--dtype f16|f16-q8|q8|f32]\n"                 \
+    "       bhasha model average --in DIR --in DIR [--in DIR ...] [--weights W,W,...] --out DIR"
+
+/* bhasha model average: the weighted mean of models of one layout. */
+static int model_average(int argc, char **argv)
+{
+    const char *cmd = "model average", *out = NULL, *ws = NULL, *v;
+    const char *in[64];
+    float w[64];
+    int n = 0;
+    for (int i = 2; i < argc; i++) {
+        if (cli_opt(argc, argv, &i, "--in", &v)) {
+            if (n == 64) return cli_usage_error(cmd, "at most 64 models (--in)");
+            in[n++] = v;
+        } else if (cli_opt(argc, argv, &i, "--out", &out) || cli_opt(argc, argv, &i, "--weights", &ws)) {
+        } else {
+            return cli_usage_error(cmd, "unknown option '%s'", argv[i]);
+        }
+    }
+    if (!n || !out) return cli_usage_error(cmd, "average needs --in (once a model) and --out");
+    if (ws) {
+        char buf[4096];
+        if (strlen(ws) >= sizeof buf) return cli_usage_error(cmd, "--weights: too long");
+        strcpy(buf, ws);
+        int k = 0;
+        for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+            double x;
+            if (k == n) return cli_usage_error(cmd, "--weights: more weights than models (%d)", n);
+            if (cli_number(cmd, "--weights", t, 0, 1e30, &x)) return 2;
+            w[k++] = (float)x;
+        }
+        if (k != n) return cli_usage_error(cmd, "--weights: %d weights for %d models", k, n);
+    }
+    bh_status st = bh_model_average(in, ws ? w : NULL, n, out);
+    return st ? cli_fail(cmd, st) : 0;
+}
+
+/* bhasha model convert: a model directory's weights to F16 (or back to
+ * F32); bhasha model average. */
 int cli_model(int argc, char **argv)
 {
     const char *cmd = "model", *in = NULL, *out = NULL, *dtype = "f16";
+    if (argc >= 2 && !strcmp(argv[1], "average")) return model_average(argc, argv);
     if (argc < 2 || strcmp(argv[1], "convert")) {
         if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-            fprintf(stdout, "usage: bhasha model convert --in DIR --out DIR [--dtype f16|f16-q8|q8|f32]\n"
-                            "Rewrites a model directory (encoder or decoder, with any task heads) with\n"
-                            "its weights stored as F16 (half the size) or F32; loading widens them.\n"
+            fprintf(stdout, MODEL_USAGE "\n"
+                            "convert rewrites a model directory (encoder or decoder, with any task\n"
+                            "heads) with its weights stored as F16 (half the size) or F32; loading\n"
+                            "widens them.\n"
                             "f16-q8: F16, and the task heads' hashed feature tables keep only their\n"
                             "non-zero rows, as int8 with a scale per row (tables of 3 columns or fewer:\n"
                             "F16 values, where int8 would save a sixth). q8: every matrix as int8\n"
@@ -813,10 +854,17 @@ int cli_model(int argc, char **argv)
                             "config.json, tokenizer.model, finetune.json and the files finetune.json\n"
                             "names (a fused head's word clusters) are copied beside the weights.\n"
                             "A NaN or infinite weight, or one the dtype cannot hold (F16: past 65504),\n"
-                            "fails naming the tensor.\n");
+                            "fails naming the tensor.\n"
+                            "average writes the weighted mean of the weights of models with the same\n"
+                            "config.json (F32): fine-tuning runs from one pretrained model (seeds,\n"
+                            "epochs) averaged into one, a \"model soup\". --weights: one a model, >= 0\n"
+                            "(default: equal). The rest is copied from the first --in; finetune.json\n"
+                            "loses its dev scores and records the average. Average plain heads and\n"
+                            "fuse after (a fused head's settings are the first model's); int8 or F16\n"
+                            "rows from convert do not average.\n");
             return 0;
         }
-        return cli_usage_error(cmd, "usage: bhasha model convert --in DIR --out DIR [--dtype f16|f16-q8|q8|f32]");
+        return cli_usage_error(cmd, MODEL_USAGE);
     }
     for (int i = 2; i < argc; i++) {
         if (cli_opt(argc, argv, &i, "--in", &in) || cli_opt(argc, argv, &i, "--out", &out) ||

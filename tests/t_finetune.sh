@@ -47,6 +47,7 @@ ok "one checkpoint directory: encoder + head + tokenizer" test -f "$D/s/model.sa
 ok "the head lives in the encoder's config" grep -q '"task_heads"' "$D/s/config.json"
 printf 'মিনা বলল বইটা খুব ভালো\n\nকরিম বলল গানটা খুব খারাপ\n' > "$D/in.txt"
 $BH sentiment --model "$D/s" "$D/in.txt" > "$D/pred.jsonl" 2> "$D/err"
+cp "$D/pred.jsonl" "$D/pred0.jsonl"
 is "sentiment: exit 0, quiet" "$?:$(wc -l < "$D/err" | tr -d ' ')" "0:0"
 is "sentiment: one JSON line per input line (empty line too)" "$(grep -c '^{"label":"\(pos\|neg\)","score":[0-9.]*}$' "$D/pred.jsonl")" "3"
 is "sentiment: learned the two classes" "$(sed -n '1p;3p' "$D/pred.jsonl" | cut -d'"' -f4 | tr '\n' ' ')" "pos neg "
@@ -76,6 +77,17 @@ $BH sentiment --model "$D/snq" "$D/in.txt" > "$D/predq.jsonl" 2> "$D/err"
 is "convert f16-q8: the same labels" "$(cut -d'"' -f4 "$D/predq.jsonl")" "$(cut -d'"' -f4 "$D/pred.jsonl")"
 is "convert f16-q8: scores within 0.002" "$(paste -d' ' "$D/pred.jsonl" "$D/predq.jsonl" | sed 's/[^ ]*"score":\([0-9.]*\)}/\1/g' |
     awk '{ d = $1 - $2; if (d < 0) d = -d; if (NF == 2 && d > 0.002) bad++ } END { print bad + 0 }')" "0"
+# model average: a model averaged with itself is the same model; convert's
+# F16 rows do not average; mismatched --weights are a usage error
+$BH model average --in "$D/s" --in "$D/s" --weights 1,3 --out "$D/savg" 2> "$D/err"
+is "model average: exit 0, quiet" "$?:$(wc -l < "$D/err" | tr -d ' ')" "0:0"
+$BH sentiment --model "$D/savg" "$D/in.txt" > "$D/preda.jsonl" 2> /dev/null
+is "model average: the same labels" "$(cut -d'"' -f4 "$D/preda.jsonl")" "$(cut -d'"' -f4 "$D/pred0.jsonl")"
+ok "model average: finetune.json records it" grep -q '"average"' "$D/savg/finetune.json"
+$BH model average --in "$D/sn" --in "$D/snq" --out "$D/savg2" > /dev/null 2> "$D/err"
+is "model average: F16 rows refused, one line" "$?:$(wc -l < "$D/err" | tr -d ' '):$(grep -c 'does not average' "$D/err")" "1:1:1"
+$BH model average --in "$D/s" --in "$D/s" --weights 1 --out "$D/savg2" > /dev/null 2> "$D/err"
+is "model average: one weight for two models is a usage error" "$?:$(grep -c '1 weights for 2 models' "$D/err")" "2:1"
 $BH fuse-ngrams --model "$D/s" --train "$D/train.tsv" --dev "$D/dev.tsv" --a 1 --l2 0.001 --bits 12 --out "$D/sn2" \
     > "$D/sn.json" 2> /dev/null
 is "fuse-ngrams --a --l2: that pair alone" "$?:$(grep -o '"a":[0-9.]*,"l2":[0-9.]*' "$D/sn.json")" '0:"a":1,"l2":0.001'

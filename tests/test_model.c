@@ -829,6 +829,134 @@ static void add_tensors(const char *dir, const char *drop, const bh__st_entry *e
     bh__st_close(&f);
 }
 
+/* bh_model_average: the weighted mean of every weight (F32 and F16 files
+ * alike), the first model's files and settings without its dev scores, and
+ * each way the models can fail to match. */
+static void test_model_average(void **st)
+{
+    (void)st;
+    char d[3][256], out[256], p[300], q[300];
+    bh_model_config c = tiny(BH_ARCH_ENCODER);
+    c.mask_id = 4;
+    bh_model *m[3], *a;
+    for (int i = 0; i < 3; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "av%d", i);
+        path(d[i], name);
+        assert_int_equal(bh_model_new(&c, (uint64_t)i + 1, &m[i]), BH_OK);
+        assert_int_equal(bh_model_save(m[i], d[i]), BH_OK);
+    }
+    path(out, "av_out");
+    /* the second model as F16: averaged from its F16 values */
+    char d16[256];
+    path(d16, "av1_16");
+    bh_model *h;
+    assert_int_equal(bh_model_convert(d[1], d16, "f16"), BH_OK);
+    assert_int_equal(bh_model_load(d16, 0, &h), BH_OK);
+    snprintf(p, sizeof p, "%s/finetune.json", d[0]);
+    write_text(p, "{\"task\": \"ner\", \"tokenizer\": \"tok.model\", \"best_epoch\": 2, \"dev\": 0.5,\n"
+                  " \"tasks\": [{\"head\": \"x\", \"dev\": 0.25}]}\n");
+    snprintf(p, sizeof p, "%s/tok.model", d[0]);
+    write_text(p, "a tokenizer");
+    const char *in[3] = {d[0], d16, d[2]};
+    const float w[3] = {1, 0, 3};
+    for (int pass = 0; pass < 2; pass++) {
+        assert_int_equal(bh_model_average(in, pass ? w : NULL, 3, out), BH_OK);
+        assert_int_equal(bh_model_load(out, BH_MODEL_MMAP, &a), BH_OK); /* F32, in the first model's layout */
+        const bh_model *src[3] = {m[0], h, m[2]};
+        for (int t = 0; t < bh_model_num_tensors(a); t++) {
+            bh_tensor_info x[3], y;
+            for (int k = 0; k < 3; k++) assert_int_equal(bh_model_tensor(src[k], t, &x[k]), BH_OK);
+            assert_int_equal(bh_model_tensor(a, t, &y), BH_OK);
+            assert_string_equal(x[0].name, y.name);
+            int n = y.shape[0] * (y.ndim == 2 ? y.shape[1] : 1);
+            for (int e = 0; e < n; e++) {
+                float want = pass ? (x[0].data[e] + 3 * x[2].data[e]) / 4
+                                  : (x[0].data[e] + x[1].data[e] + x[2].data[e]) / 3;
+                assert_true(fabsf(y.data[e] - want) <= 1e-6f * (1 + fabsf(want)));
+            }
+        }
+        bh_model_free(a);
+    }
+    snprintf(p, sizeof p, "%s/tok.model", out);
+    assert_int_equal(access(p, F_OK), 0);
+    snprintf(p, sizeof p, "%s/finetune.json", out);
+    json_t *j = json_load_file(p, 0, NULL);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "task")), "ner");
+    assert_null(json_object_get(j, "dev"));
+    assert_null(json_object_get(j, "best_epoch"));
+    assert_null(json_object_get(json_array_get(json_object_get(j, "tasks"), 0), "dev"));
+    json_t *avg = json_object_get(j, "average");
+    assert_int_equal(json_integer_value(json_object_get(avg, "models")), 3);
+    assert_true(fabs(json_real_value(json_array_get(json_object_get(avg, "weights"), 2)) - 0.75) < 1e-6);
+    json_decref(j);
+
+    /* bad arguments */
+    const float neg[2] = {1, -1}, zero[2] = {0, 0}, nan2[2] = {1, NAN};
+    assert_int_equal(bh_model_average(in, NULL, 0, out), BH_EINVAL);
+    assert_int_equal(bh_model_average(NULL, NULL, 2, out), BH_EINVAL);
+    assert_int_equal(bh_model_average(in, NULL, 2, NULL), BH_EINVAL);
+    assert_int_equal(bh_model_average(in, neg, 2, out), BH_EINVAL);
+    assert_int_equal(bh_model_average(in, zero, 2, out), BH_EINVAL);
+    assert_int_equal(bh_model_average(in, nan2, 2, out), BH_EINVAL);
+    char nowhere[256];
+    path(nowhere, "no-such-model");
+    const char *gone[2] = {d[0], nowhere};
+    assert_int_equal(bh_model_average(gone, NULL, 2, out), BH_ENOTFOUND);
+    /* another architecture */
+    char other[256];
+    path(other, "av_other");
+    bh_model_config c2 = c;
+    c2.ffn = 32;
+    bh_model *o;
+    assert_int_equal(bh_model_new(&c2, 9, &o), BH_OK);
+    assert_int_equal(bh_model_save(o, other), BH_OK);
+    bh_model_free(o);
+    const char *two[2] = {d[0], other};
+    assert_int_equal(bh_model_average(two, NULL, 2, out), BH_EINVAL);
+    assert_non_null(strstr(bh_last_error(), "av_other/config.json differs"));
+    /* int8 rows (Q8) hold no full matrix */
+    char dq[256];
+    path(dq, "av_q8");
+    assert_int_equal(bh_model_convert(d[2], dq, "q8"), BH_OK);
+    two[1] = dq;
+    assert_int_equal(bh_model_average(two, NULL, 2, out), BH_EFORMAT);
+    /* a tensor of another shape, a missing one, an extra one, a NaN */
+    bh_tensor_info t0;
+    assert_int_equal(bh_model_tensor(m[2], 0, &t0), BH_OK);
+    float *vals = calloc((size_t)t0.shape[0] * (size_t)t0.shape[1] + 1, sizeof *vals);
+    bh__st_entry e = {.name = t0.name, .ndim = 2, .shape = {t0.shape[0] - 1, t0.shape[1]}, .data = vals};
+    two[1] = d[2];
+    add_tensors(d[2], t0.name, &e, 1);
+    assert_int_equal(bh_model_average(two, NULL, 2, out), BH_ESHAPE);
+    assert_non_null(strstr(bh_last_error(), "has another shape"));
+    add_tensors(d[2], t0.name, NULL, 0);
+    assert_int_equal(bh_model_average(two, NULL, 2, out), BH_ESHAPE);
+    assert_non_null(strstr(bh_last_error(), "is missing"));
+    e.shape[0] = t0.shape[0];
+    vals[5] = NAN;
+    add_tensors(d[2], "", &e, 1);
+    assert_int_equal(bh_model_average(two, NULL, 2, out), BH_EFORMAT);
+    assert_non_null(strstr(bh_last_error(), t0.name));
+    vals[5] = 0;
+    bh__st_entry extra = {.name = "head.x.w", .ndim = 1, .shape = {1}, .data = vals};
+    add_tensors(d[2], t0.name, &e, 1);
+    add_tensors(d[2], "", &extra, 1);
+    assert_int_equal(bh_model_average(two, NULL, 2, out), BH_ESHAPE);
+    /* a finetune.json that is not JSON */
+    snprintf(p, sizeof p, "%s/finetune.json", d[0]);
+    write_text(p, "{\"task\": ");
+    const char *same[2] = {d[0], d[0]};
+    assert_int_equal(bh_model_average(same, NULL, 2, out), BH_EFORMAT);
+    unlink(p);
+    snprintf(q, sizeof q, "%s/model.safetensors", out);
+    assert_int_equal(access(q, F_OK), 0);
+    free(vals);
+    bh_model_free(h);
+    for (int i = 0; i < 3; i++) bh_model_free(m[i]);
+}
+
 /* The three parts of an int8-row table NAME with a row index and no rows:
  * valid for any [R, C] with C = cols. */
 static void empty_rows(bh__st_entry e[3], char (*names)[96], const char *name, int cols)
@@ -1547,6 +1675,7 @@ int main(void)
         cmocka_unit_test(test_sparse_values),       cmocka_unit_test(test_sparse_read_limits),
         cmocka_unit_test(test_sparse_half_rows),
         cmocka_unit_test(test_convert_values),      cmocka_unit_test(test_convert_settings),
+        cmocka_unit_test(test_model_average),
         cmocka_unit_test(test_sparse_huge),         cmocka_unit_test(test_heads_config),
         cmocka_unit_test(test_convert_and_warm_start), cmocka_unit_test(test_convert_q8), cmocka_unit_test(test_f16_edges),
         cmocka_unit_test(test_optim_state),         cmocka_unit_test(test_shards),

@@ -140,6 +140,25 @@ void bh_model_free(bh_model *m);
  * |x| above 127 * 65504, its scale being F16). */
 bh_status bh_model_convert(const char *in_dir, const char *out_dir, const char *dtype);
 
+/* Writes the weighted average of n models of one layout into out_dir:
+ * checkpoint averaging, or a "model soup" of fine-tuning runs that started
+ * from the same pretrained weights (other seeds, other epochs), which often
+ * scores above each run with the cost of one model. weights[n] (NULL: all
+ * equal) are finite, >= 0 and not all 0; they are normalized to sum 1.
+ * Every config.json must be equal as JSON (the same architecture and task
+ * heads, labels in the same order) and every tensor present in every model
+ * with the same shape, stored as F32, F16 or BF16; the result is F32 (model
+ * convert makes it smaller). config.json, tokenizer.model and the files
+ * finetune.json names come from in_dirs[0]; finetune.json is its settings
+ * without its dev scores, plus "average": {"models", "weights"}. A fused
+ * head's tables average like any weight, but its other settings (a CRF's
+ * weight, the n-gram layer's mix) are in_dirs[0]'s: average the plain heads
+ * and fuse after. BH_EINVAL for a bad weight or configs that differ,
+ * BH_ESHAPE for a tensor missing or of another shape, BH_EFORMAT for int8
+ * or F16 rows (model convert's sparse and Q8 forms: average before
+ * converting) or a NaN or infinite weight, naming the model and tensor. */
+bh_status bh_model_average(const char *const *in_dirs, const float *weights, int n, const char *out_dir);
+
 /* Copies every parameter tensor of src into the tensor of the same name in
  * dst (warm start: continued pretraining, an encoder started from a decoder
  * of the same layout). Every tensor of dst must exist in src with the same
