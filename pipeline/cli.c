@@ -20,7 +20,7 @@ static const cli_command commands[] = {
     {"wordpiece", cli_wordpiece, "BERT WordPiece encoding"},
     {"pretrain", cli_pretrain, "pretrain a transformer encoder or decoder"},
     {"generate", cli_generate, "generate text with a decoder"},
-    {"model", cli_model, "model files: convert weights for shipping (F16, int8 rows)"},
+    {"model", cli_model, "model files: convert weights for shipping (F16, int8 rows), average runs"},
     {"bench", cli_bench, "engine speed: bhasha bench model, one JSON line"},
     {"finetune", cli_finetune_tasks, "fine-tune an encoder with a sentiment, NER or QA head"},
     {"sentiment", cli_sentiment, "sentiment of each line with a fine-tuned model, as JSON lines"},
