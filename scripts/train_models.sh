@@ -35,6 +35,9 @@
 #   tasks8    the tasks step from WORK/enc8 (bf16), into WORK/tasks8
 #   fuse8     the fuse step on WORK/tasks8, into WORK/fused8 (the CRFs and the
 #             word clusters of the fuse step are reused)
+#   soup      the tasks step with several seeds (SEEDS="1 2 3") averaged into
+#             one model, WORK/tasks_soup (bhasha model average)
+#   fusesoup  the fuse step on WORK/tasks_soup, into WORK/fused_soup
 #   qa        extractive QA from WORK/enc3 (ENC): Hindi wh-questions made from the
 #             raw news text, whose answers the fused model's NER finds
 #             (scripts/qa_questions.py), + the XQuAD-hi dev half; its test half
@@ -45,7 +48,7 @@
 #             tables as sparse int8)
 # Runs niced; on a 2-core machine the whole run takes about seven and a half hours.
 set -eu
-W=${1:?usage: train_models.sh WORKDIR [shards|decoder|encoder|sets|adapt|adapt3|tasks|fuse|grow|tasks8|fuse8|qa|ship ...]}
+W=${1:?usage: train_models.sh WORKDIR [shards|decoder|encoder|sets|adapt|adapt3|tasks|fuse|grow|tasks8|fuse8|soup|fusesoup|qa|ship ...]}
 shift
 STEPS=${*:-shards decoder encoder sets adapt adapt3 tasks fuse qa ship}
 BUILD=${BUILD:-build}
@@ -220,6 +223,20 @@ tasks8)
     ;;
 fuse8)
     fuse_step 8
+    ;;
+soup)
+    # a "model soup": the tasks step once a seed (SEEDS, default "1 2 3";
+    # about 50 minutes each on one thread) from ENC, into WORK/tasks_sN, and
+    # their weights averaged into WORK/tasks_soup (bhasha model average)
+    ins=
+    for s in ${SEEDS:-1 2 3}; do
+        [ -f "$W/tasks_s$s/model.safetensors" ] || { SEED=$s; tasks_step "$ENC" "tasks_s$s" f32; }
+        ins="$ins --in $W/tasks_s$s"
+    done
+    $BH model average $ins --out "$W/tasks_soup"
+    ;;
+fusesoup)
+    fuse_step _soup
     ;;
 qa)
     # training: wh-questions from the raw Hindi news training text (its
