@@ -856,15 +856,16 @@ int cli_model(int argc, char **argv)
                             "A NaN or infinite weight, or one the dtype cannot hold (F16: past 65504),\n"
                             "fails naming the tensor.\n"
                             "average writes the weighted mean of the weights of models with the same\n"
-                            "config.json (F32): fine-tuning runs from one pretrained model (seeds,\n"
-                            "epochs) averaged into one, a \"model soup\". --weights: one a model, >= 0\n"
+                            "config.json (F32): fine-tuning runs from one pretrained model averaged\n"
+                            "into one (a \"model soup\"; runs of one seed average well, runs of\n"
+                            "different seeds may land too far apart). --weights: one a model, >= 0\n"
                             "(default: equal). The rest is copied from the first --in; finetune.json\n"
                             "loses its dev scores and records the average. Average plain heads and\n"
                             "fuse after (a fused head's settings are the first model's); int8 or F16\n"
                             "rows from convert do not average.\n");
             return 0;
         }
-        return cli_usage_error(cmd, MODEL_USAGE);
+        return cli_usage_error(cmd, "usage: bhasha model convert|average ... (bhasha model --help)");
     }
     for (int i = 2; i < argc; i++) {
         if (cli_opt(argc, argv, &i, "--in", &in) || cli_opt(argc, argv, &i, "--out", &out) ||
