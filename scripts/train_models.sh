@@ -225,9 +225,10 @@ fuse8)
     fuse_step 8
     ;;
 soup)
-    # a "model soup": the tasks step once a seed (SEEDS, default "1 2 3";
-    # about 50 minutes each on one thread) from ENC, into WORK/tasks_sN, and
-    # their weights averaged into WORK/tasks_soup (bhasha model average)
+    # a "model soup": the tasks step once a seed (SEEDS, default "1 2 3")
+    # from ENC, into WORK/tasks_sN, and their weights averaged into
+    # WORK/tasks_soup (bhasha model average); measured and not shipped
+    # (docs/models.md: runs of different seeds average into worse heads)
     ins=
     for s in ${SEEDS:-1 2 3}; do
         [ -f "$W/tasks_s$s/model.safetensors" ] || { SEED=$s; tasks_step "$ENC" "tasks_s$s" f32; }

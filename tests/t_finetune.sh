@@ -47,8 +47,8 @@ ok "one checkpoint directory: encoder + head + tokenizer" test -f "$D/s/model.sa
 ok "the head lives in the encoder's config" grep -q '"task_heads"' "$D/s/config.json"
 printf 'মিনা বলল বইটা খুব ভালো\n\nকরিম বলল গানটা খুব খারাপ\n' > "$D/in.txt"
 $BH sentiment --model "$D/s" "$D/in.txt" > "$D/pred.jsonl" 2> "$D/err"
-cp "$D/pred.jsonl" "$D/pred0.jsonl"
 is "sentiment: exit 0, quiet" "$?:$(wc -l < "$D/err" | tr -d ' ')" "0:0"
+cp "$D/pred.jsonl" "$D/pred0.jsonl"
 is "sentiment: one JSON line per input line (empty line too)" "$(grep -c '^{"label":"\(pos\|neg\)","score":[0-9.]*}$' "$D/pred.jsonl")" "3"
 is "sentiment: learned the two classes" "$(sed -n '1p;3p' "$D/pred.jsonl" | cut -d'"' -f4 | tr '\n' ' ')" "pos neg "
 $BH sentiment --model "$D/s" --probs "$D/in.txt" > "$D/probs.jsonl" 2> /dev/null
