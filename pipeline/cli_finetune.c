@@ -22,7 +22,7 @@ static void finetune_usage(FILE *f)
             "         [--warmup STEPS (default 10%% of all)] [--patience 2] [--freeze-layers K] [--crf]\n"
             "         [--class-weights] [--pool mean|cls] [--no-dense] [--dropout P] [--wd 0.01] [--clip 1]\n"
             "         [--no-normalize] [--on-error skip|stop] [--map NEP=PER,NEL=LOC,...] [--threads 1] [--seed 1]\n"
-            "         [--log-every 20] [--head NAME] [--features BITS] [--init-crf CRF.bin [--crf-weight W]]\n"
+            "         [--data-seed N] [--log-every 20] [--head NAME] [--features BITS] [--init-crf CRF.bin [--crf-weight W]]\n"
             "         [--precision f32|bf16]\n"
             "         [--also 'task=ner;train=F;dev=F[;test=F][;head=NAME][;map=A=B,..][;crf][;format=F]\n"
             "                  [;text-col=C][;label-col=C][;class-weights][;features=BITS]\n"
@@ -50,6 +50,9 @@ static void finetune_usage(FILE *f)
             "the emissions and trained with everything else; --init-crf starts that table and the\n"
             "CRF transitions from a trained feature CRF (bhasha crf train), scaled by --crf-weight\n"
             "(default 1), and takes its BITS (bhasha crf fuse does the same after training instead).\n"
+            "--seed sets the heads' initialization and, unless --data-seed gives another, the\n"
+            "batch order and dropout masks: runs that differ in --data-seed alone start from the\n"
+            "same weights (runs to average with bhasha model average).\n"
             "--precision bf16 runs the encoder's linear products (training and dev scoring) in bfloat16\n"
             "with fp32 sums, on CPUs with AVX512-BF16; the weights and the saved model stay fp32.\n");
 }
@@ -164,6 +167,8 @@ int cli_finetune_run(int argc, char **argv, const cli_dist *dist)
         NUM("--log-every", 1, 1e9, o.log_every, int)
         else if (cli_opt(argc, argv, &i, "--seed", &v)) {
             if (cli_u64(cmd, "--seed", v, &o.seed)) return 2;
+        } else if (cli_opt(argc, argv, &i, "--data-seed", &v)) {
+            if (cli_u64(cmd, "--data-seed", v, &o.data_seed)) return 2;
         }
         NUM("--lr", 1e-12, 10, o.lr, float)
         NUM("--wd", 0, 10, o.weight_decay, float)

@@ -22,6 +22,7 @@ static void finetune_qa_usage(FILE *f)
             "         [--type-penalty X] [--epochs 3] [--lr 1e-4]\n"
             "         [--batch 16] [--warmup STEPS (default 10%% of all)] [--patience 2] [--freeze-layers K]\n"
             "         [--dropout P] [--wd 0.01] [--clip 1] [--no-normalize] [--threads 1] [--seed 1]\n"
+            "         [--data-seed N (the batch order and dropout alone; default --seed)]\n"
             "         [--precision f32|bf16 (as for the other tasks)]\n"
             "         [--log-every 20]\n"
             "Files: SQuAD v1.1/v2.0 JSON, or JSON lines (*.jsonl) {\"id\",\"context\",\"question\",\n"
@@ -78,6 +79,8 @@ static int finetune_qa(int argc, char **argv)
         NUM("--log-every", 1, 1e9, o->log_every, int)
         else if (cli_opt(argc, argv, &i, "--seed", &v)) {
             if (cli_u64(cmd, "--seed", v, &o->seed)) return 2;
+        } else if (cli_opt(argc, argv, &i, "--data-seed", &v)) {
+            if (cli_u64(cmd, "--data-seed", v, &o->data_seed)) return 2;
         }
         NUM("--lr", 1e-12, 10, o->lr, float)
         NUM("--wd", 0, 10, o->weight_decay, float)

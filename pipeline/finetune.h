@@ -75,7 +75,9 @@ typedef struct bh__ft_options {
     bh_precision precision; /* BF16: the encoder's linear products in bf16, training and dev scoring */
     float lr, weight_decay, clip;
     float dropout;          /* < 0 = keep the encoder's */
-    uint64_t seed;
+    uint64_t seed;          /* the heads' initialization; also data_seed's when that is 0 */
+    uint64_t data_seed;     /* the batch order and dropout masks (0: seed), so that runs can
+                               share their initialization and differ in order alone */
     int log_every;          /* progress line every N steps */
     /* Callbacks (may be NULL): a progress line (no newline); the end of each
      * epoch (mean training loss, dev metric). */

@@ -30,6 +30,13 @@ $BH $FT --task sentiment --train "$D/train.tsv" --dev "$D/dev.tsv" --test "$D/de
     --epochs 15 --lr 1e-2 > "$D/s.out" 2> "$D/s.err"
 is "sentiment finetune exits 0" "$?" "0"
 ok "sentiment training loss falls" falls "$D/s.out" 0.5
+# --data-seed: the batch order alone; its default is --seed
+for d in "" "--data-seed 1" "--data-seed 2"; do
+    $BH $FT --task sentiment --train "$D/train.tsv" --dev "$D/dev.tsv" --out "$D/ds${d#--data-seed }" --epochs 2 \
+        --lr 1e-2 $d > "$D/ds${d#--data-seed }.out" 2> /dev/null
+done
+ok "finetune --data-seed 1 is --seed 1's run, byte for byte" cmp -s "$D/ds/model.safetensors" "$D/ds1/model.safetensors"
+ok "finetune --data-seed 2: another batch order" sh -c "! cmp -s '$D/ds1/model.safetensors' '$D/ds2/model.safetensors'"
 # --precision bf16: the encoder's products in bf16, the loss falls as well
 if $BH --version | grep -q "bf16 available"; then
     $BH $FT --task sentiment --train "$D/train.tsv" --dev "$D/dev.tsv" --out "$D/sb" --epochs 15 --lr 1e-2 \
