@@ -17,7 +17,8 @@
 #   adapt3    a third MLM stage: WORK/enc2 trained on for 7,000 more steps at
 #             lr 3e-4 on the same text, into WORK/enc3
 #   tasks     multi-task fine-tuning of WORK/enc3 (ENC=DIR: another encoder;
-#             SEED=N: another fine-tuning seed, default 1):
+#             SEED=N: another fine-tuning seed, default 1; DATA_SEED=N:
+#             another batch order alone, default SEED):
 #             sentiment_bn, sentiment_hi, ner_bn, ner_hi
 #   fuse      the count models fused into the heads, each weight chosen on dev:
 #             a feature CRF with word clusters (scripts/word_clusters.py on the
@@ -35,8 +36,9 @@
 #   tasks8    the tasks step from WORK/enc8 (bf16), into WORK/tasks8
 #   fuse8     the fuse step on WORK/tasks8, into WORK/fused8 (the CRFs and the
 #             word clusters of the fuse step are reused)
-#   soup      the tasks step with several seeds (SEEDS="1 2 3") averaged into
-#             one model, WORK/tasks_soup (bhasha model average)
+#   soup      the tasks step with several data seeds (DATA_SEEDS="1 2 3", one
+#             --seed) averaged into one model, WORK/tasks_soup (bhasha model
+#             average)
 #   fusesoup  the fuse step on WORK/tasks_soup, into WORK/fused_soup
 #   qa        extractive QA from WORK/enc3 (ENC): Hindi wh-questions made from the
 #             raw news text, whose answers the fused model's NER finds
@@ -87,7 +89,8 @@ mlm_stage() {
 PT="--batch 16 --sep 2 --save-every 250 --log-every 20 --threads 1 --valid $W/valid --valid-batches 8 --tokenizer $SPM"
 
 # tasks_step ENC OUT PRECISION: multi-task fine-tuning of the encoder ENC into
-# WORK/OUT (SEED=N: another fine-tuning seed, default 1)
+# WORK/OUT (SEED=N: another fine-tuning seed, default 1; DATA_SEED=N: another
+# batch order alone, default SEED)
 tasks_step() {
     S=$W/sets
     N=$D/ner/hi/il-ner-hindi
@@ -100,7 +103,7 @@ tasks_step() {
         --also "task=ner;head=ner_bn;train=$W/ner/rifat_train.conll;dev=$W/ner/rifat_dev.conll;test=$B;map=TIM=O;crf" \
         --also "task=ner;head=ner_hi;train=$N/Hindi-train.txt;dev=$N/Hindi-dev.txt;test=$N/Hindi-test.txt;map=NEP=PER,NEL=LOC,NEO=ORG,NEN=O,NETI=O,NEAR=O,NEU=O,NED=O;crf" \
         --on-error skip --epochs 4 --lr 2e-4 --batch 16 --dropout 0.1 --patience 1 --threads 2 --precision "$3" \
-        --seed "${SEED:-1}" --out "$W/$2" | tee "$W/$2.json"
+        --seed "${SEED:-1}" --data-seed "${DATA_SEED:-${SEED:-1}}" --out "$W/$2" | tee "$W/$2.json"
 }
 # fuse_step X: the count models fused into the heads of WORK/tasksX, into
 # WORK/fusedX (the CRFs and word clusters do not depend on the encoder: made once)
@@ -225,14 +228,14 @@ fuse8)
     fuse_step 8
     ;;
 soup)
-    # a "model soup": the tasks step once a seed (SEEDS, default "1 2 3")
-    # from ENC, into WORK/tasks_sN, and their weights averaged into
-    # WORK/tasks_soup (bhasha model average); measured and not shipped
-    # (docs/models.md: runs of different seeds average into worse heads)
+    # a "model soup": the tasks step once a data seed (DATA_SEEDS, default
+    # "1 2 3"; --seed stays 1, so every run starts from the same heads) from
+    # ENC, into WORK/tasks_dN, and their weights averaged into
+    # WORK/tasks_soup (bhasha model average); docs/models.md has the scores
     ins=
-    for s in ${SEEDS:-1 2 3}; do
-        [ -f "$W/tasks_s$s/model.safetensors" ] || { SEED=$s; tasks_step "$ENC" "tasks_s$s" f32; }
-        ins="$ins --in $W/tasks_s$s"
+    for s in ${DATA_SEEDS:-1 2 3}; do
+        [ -f "$W/tasks_d$s/model.safetensors" ] || { DATA_SEED=$s; tasks_step "$ENC" "tasks_d$s" f32; }
+        ins="$ins --in $W/tasks_d$s"
     done
     $BH model average $ins --out "$W/tasks_soup"
     ;;
