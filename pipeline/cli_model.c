@@ -857,12 +857,12 @@ int cli_model(int argc, char **argv)
                             "fails naming the tensor.\n"
                             "average writes the weighted mean of the weights of models with the same\n"
                             "config.json (F32): fine-tuning runs from one pretrained model averaged\n"
-                            "into one (a \"model soup\"; runs of one seed average well, runs of\n"
-                            "different seeds may land too far apart). --weights: one a model, >= 0\n"
-                            "(default: equal). The rest is copied from the first --in; finetune.json\n"
-                            "loses its dev scores and records the average. Average plain heads and\n"
-                            "fuse after (a fused head's settings are the first model's); int8 or F16\n"
-                            "rows from convert do not average.\n");
+                            "into one (a \"model soup\"; runs of one --seed and other --data-seed\n"
+                            "average well, runs of different --seed may land too far apart).\n"
+                            "--weights: one a model, >= 0 (default: equal). The rest is copied from\n"
+                            "the first --in; finetune.json loses its dev scores and records the\n"
+                            "average. Average plain heads and fuse after (a fused head's settings are\n"
+                            "the first model's); int8 or F16 ""rows from convert do not average.\n");
             return 0;
         }
         return cli_usage_error(cmd, "usage: bhasha model convert|average ... (bhasha model --help)");

@@ -143,10 +143,10 @@ bh_status bh_model_convert(const char *in_dir, const char *out_dir, const char *
 /* Writes the weighted average of n models of one layout into out_dir:
  * checkpoint averaging, or a "model soup" of fine-tuning runs that started
  * from the same pretrained weights, which can score above each run at the
- * cost of one model. Runs that share their heads' initialization and batch
- * order (one seed, other schedules or epochs) are the ones that average
- * well; runs of different seeds can end too far apart for their mean to be
- * a good model (measured in docs/models.md). weights[n] (NULL: all
+ * cost of one model. Runs that share their heads' initialization (one
+ * bhasha finetune --seed, other --data-seed, schedules or epochs) are the
+ * ones that average well; runs of different seeds can end too far apart
+ * for their mean to be a good model (measured in docs/models.md). weights[n] (NULL: all
  * equal) are finite, >= 0 and not all 0; they are normalized to sum 1.
  * Every config.json must be equal as JSON (the same architecture and task
  * heads, labels in the same order) and every tensor present in every model
