@@ -862,7 +862,7 @@ int cli_model(int argc, char **argv)
                             "--weights: one a model, >= 0 (default: equal). The rest is copied from\n"
                             "the first --in; finetune.json loses its dev scores and records the\n"
                             "average. Average plain heads and fuse after (a fused head's settings are\n"
-                            "the first model's); int8 or F16 ""rows from convert do not average.\n");
+                            "the first model's); int8 or F16 rows from convert do not average.\n");
             return 0;
         }
         return cli_usage_error(cmd, "usage: bhasha model convert|average ... (bhasha model --help)");
