@@ -354,6 +354,42 @@ static bh_status copy_settings(const char *in_dir, const char *out_dir)
     return st;
 }
 
+/* The number of values of t, a vector or matrix. */
+static size_t st_count(const bh__st_tensor *t)
+{
+    return (size_t)t->shape[0] * (size_t)(t->ndim == 2 ? t->shape[1] : 1);
+}
+
+/* *order = f's tensor indices in the order of their data, so that a file
+ * written in that order keeps the layout BH_MODEL_MMAP maps in place.
+ * Caller frees. */
+static bh_status data_order(const bh__st_file *f, int **order)
+{
+    int *o = calloc((size_t)f->ntensors + 1, sizeof *o);
+    if (!o) return bh__fail(BH_ENOMEM, "%s: out of memory", f->path);
+    for (int i = 0; i < f->ntensors; i++) {
+        int j = i;
+        while (j > 0 && f->t[o[j - 1]].offset > f->t[i].offset) o[j] = o[j - 1], j--;
+        o[j] = i;
+    }
+    *order = o;
+    return BH_OK;
+}
+
+/* What a rewritten model keeps of in_dir beside its weights: config.json,
+ * tokenizer.model when there is one, and the fine-tuning settings. */
+static bh_status copy_companions(const char *in_dir, const char *out_dir)
+{
+    char *ci = join(in_dir, "config.json"), *co = join(out_dir, "config.json");
+    char *ti = join(in_dir, "tokenizer.model"), *to = join(out_dir, "tokenizer.model");
+    bh_status st = ci && co && ti && to ? bh__atomic_copy(ci, co) : bh__fail(BH_ENOMEM, "out of memory");
+    if (!st) st = bh__atomic_copy(ti, to);
+    if (st == BH_ENOTFOUND) st = BH_OK; /* a model without its tokenizer stays one */
+    if (!st) st = copy_settings(in_dir, out_dir);
+    free(ci), free(co), free(ti), free(to);
+    return st;
+}
+
 bh_status bh_model_convert(const char *in_dir, const char *out_dir, const char *dtype)
 {
     if (!in_dir || !out_dir || !dtype) return bh__fail(BH_EINVAL, "bh_model_convert: NULL argument");
@@ -365,18 +401,16 @@ bh_status bh_model_convert(const char *in_dir, const char *out_dir, const char *
     if (mkdir(out_dir, 0777) != 0 && errno != EEXIST)
         return bh__fail(BH_EIO, "%s: %s", out_dir, strerror(errno));
     char *wi = join(in_dir, "model.safetensors"), *wo = join(out_dir, "model.safetensors");
-    char *ci = join(in_dir, "config.json"), *co = join(out_dir, "config.json");
-    char *ti = join(in_dir, "tokenizer.model"), *to = join(out_dir, "tokenizer.model");
     bh__st_file f;
     memset(&f, 0, sizeof f);
     bh__st_entry *e = NULL;
     float *buf = NULL;
-    const char **mk = NULL, **mv = NULL;
+    int *order = NULL;
     char (*names)[96] = NULL; /* 3 per tensor: the names of a sparse table's parts */
     void **parts = NULL;      /* 3 per tensor: their data */
     int ne = 0, np = 0;       /* entries written, parts[] and names[] used */
     bh_status st;
-    if (!wi || !wo || !ci || !co || !ti || !to) {
+    if (!wi || !wo) {
         st = bh__fail(BH_ENOMEM, "out of memory");
         goto done;
     }
@@ -390,30 +424,17 @@ bh_status bh_model_convert(const char *in_dir, const char *out_dir, const char *
                           t->dtype, t->ndim);
             goto done;
         }
-        total += (size_t)t->shape[0] * (size_t)(t->ndim == 2 ? t->shape[1] : 1);
+        total += st_count(t);
     }
     e = calloc(3 * (size_t)f.ntensors + 1, sizeof *e);
     names = calloc(3 * (size_t)f.ntensors + 1, sizeof *names);
     parts = calloc(3 * (size_t)f.ntensors + 1, sizeof *parts);
     buf = malloc((total + 1) * sizeof(float));
-    mk = calloc((size_t)f.nmeta + 1, sizeof *mk);
-    mv = calloc((size_t)f.nmeta + 1, sizeof *mv);
-    if (!e || !names || !parts || !buf || !mk || !mv) {
+    if (!e || !names || !parts || !buf) {
         st = bh__fail(BH_ENOMEM, "%s: out of memory", wi);
         goto done;
     }
-    /* tensors are written in the order of their data, so that an F32 result
-     * keeps the layout BH_MODEL_MMAP maps in place */
-    int *order = (int *)calloc((size_t)f.ntensors + 1, sizeof(int));
-    if (!order) {
-        st = bh__fail(BH_ENOMEM, "%s: out of memory", wi);
-        goto done;
-    }
-    for (int i = 0; i < f.ntensors; i++) {
-        int j = i;
-        while (j > 0 && f.t[order[j - 1]].offset > f.t[i].offset) order[j] = order[j - 1], j--;
-        order[j] = i;
-    }
+    if ((st = data_order(&f, &order))) goto done;
     size_t off = 0;
     for (int k = 0; k < f.ntensors; k++) {
         const bh__st_tensor *t = &f.t[order[k]];
@@ -428,11 +449,8 @@ bh_status bh_model_convert(const char *in_dir, const char *out_dir, const char *
             continue;
         }
         bh__st_to_f32(t, buf + off);
-        size_t cnt = (size_t)t->shape[0] * (size_t)(t->ndim == 2 ? t->shape[1] : 1);
-        if ((st = bh__st_check_finite(BH_ENUMERIC, wi, t->name, buf + off, cnt))) {
-            free(order);
-            goto done;
-        }
+        size_t cnt = st_count(t);
+        if ((st = bh__st_check_finite(BH_ENUMERIC, wi, t->name, buf + off, cnt))) goto done;
         size_t ln = strlen(t->name);
         /* the hashed tables of task heads (head.NAME.feat.w) go sparse (their
          * non-zero rows and a row index); with Q8 every other matrix becomes
@@ -447,32 +465,23 @@ bh_status bh_model_convert(const char *in_dir, const char *out_dir, const char *
                 char detail[256]; /* bh_last_error() is the buffer bh__fail writes */
                 snprintf(detail, sizeof detail, "%s", bh_last_error());
                 st = bh__fail(st, "%s: %s", wi, detail);
-                free(order);
                 goto done;
             }
             ne += made;
         } else {
-            if (f16 && (st = bh__st_check_f16(wi, t->name, buf + off, cnt))) {
-                free(order);
-                goto done;
-            }
+            if (f16 && (st = bh__st_check_f16(wi, t->name, buf + off, cnt))) goto done;
             e[ne].data = buf + off;
             e[ne++].f16 = f16;
         }
         off += cnt;
     }
-    free(order);
-    for (int i = 0; i < f.nmeta; i++) mk[i] = f.meta_keys[i], mv[i] = f.meta_vals[i];
-    if ((st = bh__st_write(wo, e, ne, mk, mv, f.nmeta))) goto done;
-    if ((st = bh__atomic_copy(ci, co))) goto done;
-    st = bh__atomic_copy(ti, to);
-    if (st == BH_ENOTFOUND) st = BH_OK; /* a model without its tokenizer stays one */
-    if (!st) st = copy_settings(in_dir, out_dir);
+    if (!(st = bh__st_write(wo, e, ne, (const char *const *)f.meta_keys, (const char *const *)f.meta_vals, f.nmeta)))
+        st = copy_companions(in_dir, out_dir);
 done:
     bh__st_close(&f);
     for (int i = 0; parts && i < np; i++) free(parts[i]);
-    free(e), free(names), free(parts), free(buf), free(mk), free(mv);
-    free(wi), free(wo), free(ci), free(co), free(ti), free(to);
+    free(e), free(names), free(parts), free(buf), free(order);
+    free(wi), free(wo);
     return st;
 }
 
@@ -533,14 +542,12 @@ bh_status bh_model_average(const char *const *in_dirs, const float *weights, int
         if (!in_dirs[i]) return bh__fail(BH_EINVAL, "bh_model_average: NULL model directory");
     bh__st_file *f = calloc((size_t)n, sizeof *f);
     float *w = malloc((size_t)n * sizeof *w), *buf = NULL, *tmp = NULL;
-    char *wo = join(out_dir, "model.safetensors"), *co = join(out_dir, "config.json");
-    char *to = join(out_dir, "tokenizer.model"), *wi = NULL, *ci = NULL, *ti = NULL;
+    char *wo = join(out_dir, "model.safetensors"), *wi = NULL, *ci = NULL;
     json_t *c0 = NULL;
     bh__st_entry *e = NULL;
     int *order = NULL;
-    const char **mk = NULL, **mv = NULL;
     bh_status st = BH_OK;
-    if (!f || !w || !wo || !co || !to) {
+    if (!f || !w || !wo) {
         st = bh__fail(BH_ENOMEM, "out of memory");
         goto done;
     }
@@ -618,7 +625,7 @@ bh_status bh_model_average(const char *const *in_dirs, const float *weights, int
                 goto done;
             }
         }
-        size_t cnt = (size_t)t->shape[0] * (size_t)(t->ndim == 2 ? t->shape[1] : 1);
+        size_t cnt = st_count(t);
         total += cnt;
         if (cnt > most) most = cnt;
     }
@@ -629,25 +636,18 @@ bh_status bh_model_average(const char *const *in_dirs, const float *weights, int
             goto done;
         }
     e = calloc((size_t)f[0].ntensors + 1, sizeof *e);
-    order = calloc((size_t)f[0].ntensors + 1, sizeof *order);
     buf = malloc((total + 1) * sizeof *buf);
     tmp = malloc((most + 1) * sizeof *tmp);
-    mk = calloc((size_t)f[0].nmeta + 1, sizeof *mk);
-    mv = calloc((size_t)f[0].nmeta + 1, sizeof *mv);
-    if (!e || !order || !buf || !tmp || !mk || !mv) {
+    if (!e || !buf || !tmp) {
         st = bh__fail(BH_ENOMEM, "out of memory averaging %zu weights", total);
         goto done;
     }
     /* written in the order of the first model's data, as convert does */
-    for (int i = 0; i < f[0].ntensors; i++) {
-        int j = i;
-        while (j > 0 && f[0].t[order[j - 1]].offset > f[0].t[i].offset) order[j] = order[j - 1], j--;
-        order[j] = i;
-    }
+    if ((st = data_order(&f[0], &order))) goto done;
     size_t off = 0;
     for (int k = 0; k < f[0].ntensors; k++) {
         const bh__st_tensor *t = &f[0].t[order[k]];
-        size_t cnt = (size_t)t->shape[0] * (size_t)(t->ndim == 2 ? t->shape[1] : 1);
+        size_t cnt = st_count(t);
         float *acc = buf + off;
         memset(acc, 0, cnt * sizeof *acc);
         for (int i = 0; i < n; i++) {
@@ -666,23 +666,14 @@ bh_status bh_model_average(const char *const *in_dirs, const float *weights, int
         st = bh__fail(BH_EIO, "%s: %s", out_dir, strerror(errno));
         goto done;
     }
-    for (int i = 0; i < f[0].nmeta; i++) mk[i] = f[0].meta_keys[i], mv[i] = f[0].meta_vals[i];
-    if ((st = bh__st_write(wo, e, f[0].ntensors, mk, mv, f[0].nmeta))) goto done;
-    free(ci), free(ti);
-    ci = join(in_dirs[0], "config.json"), ti = join(in_dirs[0], "tokenizer.model");
-    if (!ci || !ti) {
-        st = bh__fail(BH_ENOMEM, "out of memory");
-        goto done;
-    }
-    if ((st = bh__atomic_copy(ci, co))) goto done;
-    st = bh__atomic_copy(ti, to);
-    if (st == BH_ENOTFOUND) st = BH_OK;
-    if (!st) st = copy_settings(in_dirs[0], out_dir);
+    st = bh__st_write(wo, e, f[0].ntensors, (const char *const *)f[0].meta_keys,
+                      (const char *const *)f[0].meta_vals, f[0].nmeta);
+    if (!st) st = copy_companions(in_dirs[0], out_dir);
     if (!st) st = average_settings(in_dirs[0], out_dir, w, n);
 done:
     for (int i = 0; f && i < n; i++) bh__st_close(&f[i]);
     json_decref(c0);
-    free(f), free(w), free(buf), free(tmp), free(e), free(order), free(mk), free(mv);
-    free(wo), free(co), free(to), free(wi), free(ci), free(ti);
+    free(f), free(w), free(buf), free(tmp), free(e), free(order);
+    free(wo), free(wi), free(ci);
     return st;
 }
