@@ -108,10 +108,12 @@ bh_status bh__crf_add_conll(bh_crf_tagger *t, const char *path, const bh__crf_da
 typedef struct {
     bh__tag_fn tag;
     void *tctx;
+    const bh__crf_data *d;
     bh_ner_eval *ev;
     bh_buf *pred;
     const char **out;
-    size_t cap;
+    size_t *offs, cap;
+    bh_buf conv;
 } eval_ctx;
 
 static bh_status eval_one(void *ctx, const char *const *tokens, const char *const *tags, size_t n)
@@ -119,11 +121,22 @@ static bh_status eval_one(void *ctx, const char *const *tokens, const char *cons
     eval_ctx *c = ctx;
     if (n > c->cap) {
         const char **o = realloc(c->out, n * sizeof *o);
-        if (!o) return bh__fail(BH_ENOMEM, "crf baseline: %zu tokens", n);
-        c->out = o;
+        if (o) c->out = o;
+        size_t *f = o ? realloc(c->offs, n * sizeof *f) : NULL;
+        if (f) c->offs = f;
+        if (!o || !f) return bh__fail(BH_ENOMEM, "crf baseline: %zu tokens", n);
         c->cap = n;
     }
     bh_status st = c->tag(c->tctx, tokens, n, c->out);
+    /* The predictions go through the gold tags' scheme and type map too: a
+     * model trained on finer types (IL-NER's NEP, NETI, ...) is then scored in
+     * the mapped view, and one trained on the mapped types is unchanged, since
+     * conversion reads chunks as conlleval does and the map renames only its
+     * own keys. */
+    if (!st && (c->d->scheme != BH_TAGS_ASIS || c->d->label_map)) {
+        st = bh_tags_convert(c->out, n, c->d->scheme, c->d->label_map, &c->conv, c->offs);
+        for (size_t i = 0; i < n && !st; i++) c->out[i] = c->conv.data + c->offs[i];
+    }
     if (!st) st = bh_ner_eval_add(c->ev, tags, c->out, n);
     for (size_t i = 0; i < n && !st && c->pred; i++) {
         int bad = bh_buf_append(c->pred, tokens[i], strlen(tokens[i])) || bh_buf_append(c->pred, "\t", 1) ||
@@ -140,13 +153,15 @@ bh_status bh__ner_eval_conll(bh__tag_fn tag, void *ctx, const char *path, const 
 {
     if (!tag || !path || !d || !out) return bh__fail(BH_EINVAL, "ner eval: NULL argument");
     *out = NULL;
-    eval_ctx c = {tag, ctx, NULL, pred, NULL, 0};
+    eval_ctx c = {tag, ctx, d, NULL, pred, NULL, NULL, 0, {0}};
     bh_status st = bh_ner_eval_new(BH_NER_CONLLEVAL, &c.ev);
     if (st) return st;
     st = each_sentence(path, d, eval_one, &c, sentences, skipped);
     if (!st) st = bh_ner_eval_report(c.ev, out);
     bh_ner_eval_free(c.ev);
     free(c.out);
+    free(c.offs);
+    bh_buf_free(&c.conv);
     return st;
 }
 

@@ -851,6 +851,8 @@ done:
 }
 
 /* Label index j of the tagger for each of the head's labels (-1: none). */
+#define BH__UNSEEN_LABEL (-1e4f)
+
 static void tagger_map(const bh_head *h, const bh_crf_tagger *t, int *map)
 {
     size_t L = bh_crf_tagger_n_labels(t);
@@ -894,7 +896,18 @@ bh_status bh_head_fuse_crf(const bh_head *h, const bh_crf_tagger *t, float weigh
     size_t np = (size_t)C * C + 2 * (size_t)C; /* trans [C,C], start [C], end [C] */
     if (h->crf) memcpy(n->crf_p, h->crf_p, sizeof(float) * np);
     for (int a = 0; a < C; a++) {
-        if (map[a] < 0) continue;
+        if (map[a] < 0) {
+            /* A label t never saw has probability 0 under t, so the product of
+             * the two never enters it: its start and incoming transition
+             * scores get BH__UNSEEN_LABEL (finite, so that forward-backward
+             * stays free of inf - inf; it fits F16 storage). Left at 0, such a
+             * label would beat every label t scores below 0 once W is large. */
+            if (weight > 0) {
+                n->crf_p[(size_t)C * C + a] += BH__UNSEEN_LABEL;
+                for (int b = 0; b < C; b++) n->crf_p[(size_t)b * C + a] += BH__UNSEEN_LABEL;
+            }
+            continue;
+        }
         for (int b = 0; b < C; b++)
             if (map[b] >= 0) n->crf_p[(size_t)a * C + b] += weight * (float)tp[(size_t)map[a] * L + (size_t)map[b]];
         n->crf_p[(size_t)C * C + a] += weight * (float)tp[L * L + (size_t)map[a]];

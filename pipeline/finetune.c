@@ -984,6 +984,25 @@ static bh_status check_options(const bh__ft_options *o)
 
 /* One task of a (possibly multi-task) run: its options (the main options
  * with the task's own fields), label set, data, head and head optimizer. */
+/* bh_head_fuse_crf never enters a head label the CRF lacks; as the start of
+ * fine-tuning that would leave a label of the training data unlearnable, so
+ * such a CRF is refused (one trained on another file or with another map). */
+static bh_status crf_covers_gold(const bh_crf_tagger *tg, const strlist *labels, const dataset *tr, const char *path)
+{
+    size_t L = bh_crf_tagger_n_labels(tg);
+    for (int j = 0; j < labels->n; j++) {
+        size_t k = 0;
+        while (k < L && strcmp(labels->v[j], bh_crf_tagger_label(tg, k))) k++;
+        if (k < L) continue;
+        for (long s = 0; s < tr->records; s++)
+            for (int w = 0; w < tr->glen[s]; w++)
+                if (tr->gold[s][w] == j)
+                    return bh__fail(BH_EINVAL, "--init-crf %s has no label %s, which %s uses: train the CRF on the same "
+                                    "file with the same --map", path, labels->v[j], tr->path);
+    }
+    return BH_OK;
+}
+
 typedef struct ftask {
     bh__ft_options o;
     int ner;
@@ -1054,6 +1073,7 @@ static bh_status ftask_open(ftask *t, enc *e, const bh_model_config *mc)
         if (!(st = bh_crf_tagger_load(o->init_crf, &tg)) && bh_crf_tagger_clusters(tg))
             st = bh__fail(BH_EUNSUPPORTED, "%s has word clusters: start from it with bhasha crf fuse after fine-tuning",
                           o->init_crf);
+        if (!st) st = crf_covers_gold(tg, &t->labels, &t->tr, o->init_crf);
         if (st || (st = bh_head_fuse_crf(t->h, tg, o->crf_weight > 0 ? o->crf_weight : 1.0f, &fused))) {
             bh_crf_tagger_free(tg);
             return st;

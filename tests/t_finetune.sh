@@ -230,6 +230,10 @@ $BH $FT --task ner --train "$D/train.conll" --dev "$D/dev.conll" --out "$D/sx" -
 is "--features 30: exit 2, one line" "$?:$(wc -l < "$D/err" | tr -d ' ')" "2:1"
 fails "--init-crf: a missing CRF file" $BH $FT --task ner --train "$D/train.conll" --dev "$D/dev.conll" --out "$D/sx" \
     --init-crf "$D/none.bin"
+$BH crf train --train "$D/train.conll" --map PER=O --bits 12 --epochs 2 --out "$D/crfnoper.bin" > /dev/null 2>&1
+fails "--init-crf: a CRF without a label the training data uses" $BH $FT --task ner --train "$D/train.conll" \
+    --dev "$D/dev.conll" --out "$D/sx" --init-crf "$D/crfnoper.bin"
+ok "--init-crf: the error names the label" grep -q 'crfnoper.bin has no label B-PER, which .*train.conll uses' "$D/err"
 fails "fuse: a missing CRF model" $BH crf fuse --model "$D/n" --crf "$D/none.bin" --dev "$D/dev.conll" --out "$D/fx"
 $BH crf fuse --model "$D/n" --crf "$D/crf.bin" --out "$D/fx" 2> "$D/err"
 is "fuse without --dev: exit 2, one line" "$?:$(wc -l < "$D/err" | tr -d ' ')" "2:1"

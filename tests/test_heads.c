@@ -394,6 +394,31 @@ static void test_fuse_crf(void **state)
         }
     }
     roundtrip(fbig, D); /* the table and the fused CRF come back */
+    /* Labels the tagger never saw (ORG: not in its sentences) have probability
+     * 0 under it: a head biased to B-ORG keeps it at weight 0 and never
+     * emits it fused, even at a small weight. */
+    static const char *ORG[] = {"O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG"};
+    bh_head_config oc = {BH_HEAD_TOKEN, "org", D, 7, ORG, BH_POOL_MEAN, 0, 1, 0};
+    bh_head *oh, *o0, *o1;
+    assert_int_equal(bh_head_new(&oc, 12, &oh), BH_OK);
+    bh_tensor_info ti;
+    for (int i = 0; bh_head_tensor(oh, i, &ti) == BH_OK; i++)
+        if (!strcmp(ti.name, "out.b")) ((float *)ti.data)[5] = 50.0f;
+    assert_int_equal(bh_head_fuse_crf(oh, tg, 0.0f, &o0), BH_OK);
+    assert_int_equal(bh_head_fuse_crf(oh, tg, 0.25f, &o1), BH_OK);
+    for (int i = 0; i < 3; i++) {
+        int32_t a[5], b[5];
+        assert_int_equal(bh_crf_word_features(sents[i], 5, NULL, feats), BH_OK);
+        assert_int_equal(bh_head_token_predict_feats(o0, hid, first, feats, 1, T, D, a, NULL), BH_OK);
+        assert_int_equal(bh_head_token_predict_feats(o1, hid, first, feats, 1, T, D, b, NULL), BH_OK);
+        for (int t = 0; t < T; t++) {
+            assert_string_equal(bh_head_label(o0, a[t]), "B-ORG");
+            assert_null(strstr(bh_head_label(o1, b[t]), "ORG"));
+        }
+    }
+    bh_head_free(o0);
+    bh_head_free(o1);
+    bh_head_free(oh);
     bh_head_free(f0);
     bh_head_free(fbig);
     bh_head_free(h);
