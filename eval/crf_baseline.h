@@ -34,8 +34,9 @@ bh_status bh__crf_add_conll(bh_crf_tagger *t, const char *path, const bh__crf_da
 /* Tags every sentence of the CoNLL file `path` and scores the tags against the
  * file's (repaired, converted) tags with conlleval into *out (free with
  * bh_ner_report_free). The predicted tags go through the same scheme and type
- * map first, so a tagger of finer types is scored in the mapped view. pred (may be NULL) gets "token\tgold\tpredicted" lines,
- * a blank line after each sentence (the conlleval input format). */
+ * map first, so a tagger of finer types is scored in the mapped view. pred
+ * (may be NULL) gets "token\tgold\tpredicted" lines (the predicted tags as
+ * scored), a blank line after each sentence (the conlleval input format). */
 bh_status bh__crf_eval_conll(const bh_crf_tagger *t, const char *path, const bh__crf_data *d, bh_buf *pred,
                              bh_ner_report **out, long *sentences, long *skipped);
 

@@ -850,9 +850,9 @@ done:
     return st;
 }
 
-/* Label index j of the tagger for each of the head's labels (-1: none). */
 #define BH__UNSEEN_LABEL (-1e4f)
 
+/* Label index j of the tagger for each of the head's labels (-1: none). */
 static void tagger_map(const bh_head *h, const bh_crf_tagger *t, int *map)
 {
     size_t L = bh_crf_tagger_n_labels(t);

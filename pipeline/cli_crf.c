@@ -37,10 +37,10 @@ static void usage(FILE *f)
             "(e.g. IL-NER's own) is scored in the --map view.\n"
             "fuse: the CRF MODEL fused into the NER head of a fine-tuned model DIR (bhasha finetune --task ner;\n"
             "default: its first token head): the product of the two, emissions and transition scores added,\n"
-            "the CRF's scaled by W; a head label the CRF lacks is never entered. Without --weight, W is the best of 0.25 0.5 0.75 1 1.5 2 3 4 6 by entity F1 on\n"
-            "--dev (each tried W on stderr). Writes DIR's copy with the fused head to --out (bhasha ner,\n"
-            "annotate, eval use it) and one JSON line: dev (and --test) F1 of the head alone, the CRF alone and\n"
-            "the fusion.\n");
+            "the CRF's scaled by W; a head label the CRF lacks is never entered. Without --weight, W is\n"
+            "the best of 0.25 0.5 0.75 1 1.5 2 3 4 6 by entity F1 on --dev (each tried W on stderr). Writes\n"
+            "DIR's copy with the fused head to --out (bhasha ner, annotate, eval use it) and one JSON line:\n"
+            "dev (and --test) F1 of the head alone, the CRF alone and the fusion.\n");
 }
 
 typedef struct {

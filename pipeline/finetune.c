@@ -982,8 +982,6 @@ static bh_status check_options(const bh__ft_options *o)
     return BH_OK;
 }
 
-/* One task of a (possibly multi-task) run: its options (the main options
- * with the task's own fields), label set, data, head and head optimizer. */
 /* bh_head_fuse_crf never enters a head label the CRF lacks; as the start of
  * fine-tuning that would leave a label of the training data unlearnable, so
  * such a CRF is refused (one trained on another file or with another map). */
@@ -1003,6 +1001,8 @@ static bh_status crf_covers_gold(const bh_crf_tagger *tg, const strlist *labels,
     return BH_OK;
 }
 
+/* One task of a (possibly multi-task) run: its options (the main options
+ * with the task's own fields), label set, data, head and head optimizer. */
 typedef struct ftask {
     bh__ft_options o;
     int ner;

@@ -183,9 +183,9 @@ bh_status bh_head_token_predict_feats(bh_head *h, const float *hidden, const uin
  * t's labels that h lacks are dropped; h's that t lacks have probability 0
  * under t, so for weight > 0 the fused head never enters them (start and
  * incoming transition scores -1e4; e.g. a rare I-X tag the tagger's
- * training split never held). weight >= 0 (0 = h unchanged, with a zero table). BH_EINVAL for a
- * non-token head, one that already has word features, an untrained tagger,
- * or no label in common. h is not changed. */
+ * training split never held). weight >= 0 (0 = h unchanged, with a zero
+ * table). BH_EINVAL for a non-token head, one that already has word
+ * features, an untrained tagger, or no label in common. h is not changed. */
 typedef struct bh_crf_tagger bh_crf_tagger;
 bh_status bh_head_fuse_crf(const bh_head *h, const bh_crf_tagger *t, float weight, bh_head **out);
 
