@@ -1230,7 +1230,7 @@ bh_status bh__finetune(const bh__ft_options *o, bh__ft_result *res)
     if ((st = dp_agree(o, BH_OK, res))) goto done;
 
     int D = mc->dim, bad_epochs = 0, nr = o->nranks > 1 ? o->nranks : 1;
-    uint64_t rng = (o->data_seed ? o->data_seed : o->seed) * 0x9E3779B97F4A7C15ull + 7;
+    uint64_t rng = bh__ft_data_rng(o);
     double best_dev = -1, ttrain = 0, ntok = 0, devs[BH__FT_MAXTASKS];
     long step = 0;
     for (int ep = 1; ep <= o->epochs; ep++) {

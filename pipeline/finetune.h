@@ -109,6 +109,13 @@ typedef struct bh__ft_options {
     int nalso;
 } bh__ft_options;
 
+/* The state of the random stream for the batch order and dropout masks of a
+ * run (data_seed, or seed when that is 0), the same for every task kind. */
+static inline uint64_t bh__ft_data_rng(const bh__ft_options *o)
+{
+    return (o->data_seed ? o->data_seed : o->seed) * 0x9E3779B97F4A7C15ull + 7;
+}
+
 /* Defaults: 3 epochs, batch 16, seq 0, warm-up 10%, patience 2, lr 1e-4,
  * weight decay 0.01, clip 1.0, mean pooling with dense, normalize on,
  * 1 thread, seed 1, log every 20 steps. */

@@ -1179,7 +1179,7 @@ bh_status bh__qa_finetune(const bh__qa_options *qo, bh__qa_result *qres)
           oc.warmup);
 
     int D = mc->dim, bad_epochs = 0;
-    uint64_t rng = (o->data_seed ? o->data_seed : o->seed) * 0x9E3779B97F4A7C15ull + 7;
+    uint64_t rng = bh__ft_data_rng(o);
     double best_dev = -1, ttrain = 0, ntok = 0;
     long step = 0;
     for (int ep = 1; ep <= o->epochs; ep++) {

@@ -146,8 +146,9 @@ bh_status bh_model_convert(const char *in_dir, const char *out_dir, const char *
  * cost of one model. Runs that share their heads' initialization (one
  * bhasha finetune --seed, other --data-seed, schedules or epochs) are the
  * ones that average well; runs of different seeds can end too far apart
- * for their mean to be a good model (measured in docs/models.md). weights[n] (NULL: all
- * equal) are finite, >= 0 and not all 0; they are normalized to sum 1.
+ * for their mean to be a good model (measured in docs/models.md). weights[n]
+ * (NULL: all equal) are finite, >= 0 and not all 0; they are normalized to
+ * sum 1.
  * Every config.json must be equal as JSON (the same architecture and task
  * heads, labels in the same order) and every tensor present in every model
  * with the same shape, stored as F32, F16 or BF16; the result is F32 (model
